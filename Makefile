@@ -1,0 +1,42 @@
+# Arrears: `make run` starts the embedded system, `make test` runs every test.
+# Both install what they need: uv (into .tools/ when it is not on PATH) and the locked workspace.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
+RUN := $(UV) run --frozen
+ROLE ?= admin
+
+.PHONY: install run test lint bench token demo audit clean
+
+$(CURDIR)/.tools/bin/uv:
+	$(PYTHON) -m venv $(CURDIR)/.tools
+	$(CURDIR)/.tools/bin/pip install --quiet uv
+
+.venv/.synced: $(UV) uv.lock pyproject.toml shared/pyproject.toml $(wildcard services/*/pyproject.toml)
+	$(UV) sync --frozen --all-packages
+	@touch $@
+
+install: .venv/.synced
+
+run: install
+	$(RUN) python -m arrears.devstack run
+
+test: install
+	$(RUN) pytest $(PYTEST_ARGS)
+
+lint: install
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy
+
+bench: install
+	$(RUN) python bench/case_service_bench.py
+
+token: install
+	@$(RUN) python -m arrears.devstack token --role $(ROLE)
+
+audit: install
+	$(RUN) arrears-audit $(ARGS)
+
+clean:
+	rm -rf .venv .tools .mypy_cache .ruff_cache .pytest_cache
