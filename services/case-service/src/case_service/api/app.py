@@ -1,0 +1,48 @@
+"""The case-service FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from arrears.clock import Clock
+from arrears.http import install_common
+from case_service.api.routes import batch, cases, commands, health, jobs
+from case_service.application import CaseApplication
+from case_service.settings import CaseServiceSettings
+
+
+def create_app(
+    settings: CaseServiceSettings | None = None,
+    *,
+    clock: Clock | None = None,
+    application: CaseApplication | None = None,
+) -> FastAPI:
+    """Build the API. Pass `application` to share one event store (tests, benchmarks)."""
+    settings = settings or CaseServiceSettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = application is None
+        app.state.cases = application or CaseApplication(settings, clock=clock)
+        try:
+            yield
+        finally:
+            if owned:
+                app.state.cases.close()
+
+    app = FastAPI(
+        title="Arrears case-service",
+        version="1.0.0",
+        description="Collection cases: open, record what happened, read the history.",
+        lifespan=lifespan,
+    )
+    install_common(app, settings)
+    app.include_router(health.router)
+    app.include_router(cases.router)
+    app.include_router(commands.router)
+    app.include_router(batch.router)
+    app.include_router(jobs.router)
+    return app

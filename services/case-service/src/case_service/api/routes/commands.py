@@ -1,0 +1,125 @@
+"""`POST /v1/cases/{case_id}/<command>`: one route per domain command, from one table.
+
+Each body's fields are named exactly as the domain command's keyword arguments, so a route
+is just: which body, which command, which roles may send it.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from arrears.auth import Principal, require_roles
+from case_service.api import schemas as s
+from case_service.api.commands import dispatch
+from case_service.api.deps import CasesDep, IdempotencyKey, IfMatch
+from case_service.domain import CollectionCase
+
+router = APIRouter(prefix="/v1/cases", tags=["commands"])
+
+SERVICING = ("origination", "collector", "supervisor", "service")
+COLLECTION = ("collector", "supervisor", "service")
+LEGAL = ("legal", "supervisor", "service")
+NOTICES = ("legal", "collector", "supervisor", "service")
+
+
+@dataclass(frozen=True)
+class CommandRoute:
+    path: str
+    body: type[BaseModel]
+    method: str  # the CollectionCase command it calls
+    roles: tuple[str, ...]
+    summary: str
+    path_fields: tuple[str, ...] = ()  # fields taken from the URL, e.g. a complaint id
+
+
+ROUTES = (
+    CommandRoute("missed-payments", s.MissedPaymentCreate, "record_missed_payment", ("origination", "service"), "Report a missed installment"),
+    CommandRoute("payments", s.PaymentCreate, "record_payment", SERVICING, "Report a payment received"),
+    CommandRoute("contact-attempts", s.ContactAttemptCreate, "record_contact_attempt", COLLECTION, "Record a contact attempt and its outcome"),
+    CommandRoute("promises", s.PromiseCreate, "make_promise", COLLECTION, "Record a promise to pay"),
+    CommandRoute("notices", s.NoticeCreate, "serve_notice", NOTICES, "Record a reminder or notice served"),
+    CommandRoute("field-visits", s.FieldVisitCreate, "record_field_visit", COLLECTION, "Record a field visit"),
+    CommandRoute("payment-plans", s.PaymentPlanCreate, "agree_payment_plan", ("supervisor", "service"), "Agree an extension or restructuring"),
+    CommandRoute("agency-placements", s.AgencyPlacementCreate, "place_with_agency", ("supervisor", "service"), "Place the case with an external agency"),
+    CommandRoute("agency-recalls", s.AgencyRecallCreate, "recall_from_agency", ("supervisor", "service"), "Recall the case from its agency"),
+    CommandRoute("guarantor-demands", s.GuarantorDemandCreate, "demand_from_guarantor", LEGAL, "Demand payment from a guarantor"),
+    CommandRoute("complaints", s.ComplaintCreate, "receive_complaint", NOTICES, "Record a complaint"),
+    CommandRoute("complaints/{complaint_id}/resolutions", s.ComplaintResolutionCreate, "resolve_complaint", ("supervisor", "legal", "service"), "Resolve a complaint", ("complaint_id",)),
+    CommandRoute("disputes", s.DisputeCreate, "raise_dispute", NOTICES, "Record a dispute of the debt"),
+    CommandRoute("lawsuits", s.LawsuitCreate, "file_lawsuit", LEGAL, "Record a lawsuit filed"),
+    CommandRoute("asset-preservations", s.AssetPreservationCreate, "grant_asset_preservation", LEGAL, "Record asset preservation granted"),
+    CommandRoute("judgments", s.JudgmentCreate, "enter_judgment", LEGAL, "Record a judgment"),
+    CommandRoute("enforcements", s.EnforcementCreate, "start_enforcement", LEGAL, "Record enforcement started"),
+    CommandRoute("write-offs", s.WriteOffCreate, "write_off", ("legal", "supervisor", "service"), "Write the case off"),
+    CommandRoute("closures", s.ClosureCreate, "close", ("origination", "supervisor", "service"), "Close the case"),
+    CommandRoute("reopenings", s.ReopeningCreate, "reopen", ("origination", "supervisor", "service"), "Reopen a closed case"),
+)  # fmt: skip
+
+
+def _endpoint(route: CommandRoute) -> Callable[..., JSONResponse]:
+    def endpoint(
+        case_id: UUID,
+        body: BaseModel,
+        request: Request,
+        cases: CasesDep,
+        principal: Principal,
+        idempotency_key: IdempotencyKey = None,
+        if_match: IfMatch = None,
+    ) -> JSONResponse:
+        kwargs: dict[str, Any] = body.model_dump(exclude={"currency"})
+        kwargs.update({name: request.path_params[name] for name in route.path_fields})
+        now = cases.clock.now()
+
+        def action(case: CollectionCase) -> None:
+            getattr(case, route.method)(**kwargs, now=now)
+
+        return dispatch(cases, request, case_id, body, action, idempotency_key, if_match)
+
+    # FastAPI reads this signature to validate the body, check the caller's role and
+    # take any extra path fields; the function itself is shared by every route.
+    signature = inspect.signature(endpoint, eval_str=True)
+    params = [
+        p.replace(annotation=route.body)
+        if p.name == "body"
+        else p.replace(annotation=Annotated[Principal, Depends(require_roles(*route.roles))])
+        if p.name == "principal"
+        else p
+        for p in signature.parameters.values()
+    ]
+    params[1:1] = [
+        inspect.Parameter(
+            name,
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            annotation=Annotated[str, Path(min_length=1, max_length=200)],
+        )
+        for name in route.path_fields
+    ]
+    endpoint.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]
+    endpoint.__name__ = route.method
+    return endpoint
+
+
+for _route in ROUTES:
+    router.add_api_route(
+        f"/{{case_id}}/{_route.path}",
+        _endpoint(_route),
+        methods=["POST"],
+        status_code=201,
+        response_model=s.CommandAccepted,
+        summary=_route.summary,
+        responses={
+            200: {"description": "accepted, nothing new to record (a resend)"},
+            404: {"description": "no such case"},
+            409: {"description": "the case's state forbids this command"},
+            412: {"description": "If-Match names another version"},
+            422: {"description": "invalid body (problem+json naming the field)"},
+        },
+    )

@@ -1,0 +1,115 @@
+"""The case-service application: one method per use case over the event store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime
+from typing import Any, cast
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import IntegrityError, JSONTranscoder
+from psycopg.sql import SQL, Identifier
+
+from arrears.clock import Clock, SystemClock
+from case_service.domain import CasePolicy, CollectionCase
+from case_service.executor import CaseNotFound, Command, CommandExecutor, Outcome
+from case_service.persistence import CaseEventRecorder, DateAsISO
+from case_service.settings import CaseServiceSettings, eventsourcing_env
+
+
+class CaseApplication(Application[UUID]):
+    name = "Cases"  # tables: cases_events, cases_snapshots
+
+    def __init__(
+        self, settings: CaseServiceSettings, clock: Clock | None = None, policy: CasePolicy | None = None
+    ) -> None:
+        self.settings = settings
+        self.clock: Clock = clock or SystemClock()
+        self.policy = policy or CasePolicy(
+            promise_horizon_days=settings.promise_horizon_days,
+            limitation_years=settings.limitation_years,
+        )
+        self.snapshotting_intervals = {CollectionCase: settings.snapshot_interval}
+        super().__init__(env=eventsourcing_env(settings))
+        self.executor = CommandExecutor(self, max_batch=settings.command_batch_max)
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+
+    @property
+    def recorder_(self) -> CaseEventRecorder:
+        return cast(CaseEventRecorder, self.recorder)
+
+    def close(self) -> None:
+        self.executor.close()
+        super().close()
+
+    # --- reading ------------------------------------------------------------------------
+
+    def load(self, case_id: UUID) -> CollectionCase:
+        return cast(CollectionCase, self.repository.get(case_id))
+
+    def forget(self, case_id: UUID) -> None:
+        """Drop a cached case, so the next read comes from the store."""
+        if self.repository.cache is not None:
+            try:
+                self.repository.cache.get(case_id, evict=True)
+            except KeyError:
+                pass
+
+    def case(self, case_id: UUID, version: int | None = None) -> CollectionCase:
+        try:
+            if version is None:
+                return self.load(case_id)
+            return cast(CollectionCase, self.repository.get(case_id, version=version))
+        except AggregateNotFoundError:
+            raise CaseNotFound(case_id) from None
+
+    def case_as_of(self, case_id: UUID, moment: datetime) -> CollectionCase:
+        """The case as it stood at `moment`: every event recorded at or before it."""
+        version = None
+        for event in self.history(case_id):
+            if event.timestamp > moment:
+                break
+            version = event.originator_version
+        if version is None:
+            raise CaseNotFound(case_id)
+        return self.case(case_id, version=version)
+
+    def history(self, case_id: UUID) -> Iterator[DomainEventProtocol[UUID]]:
+        events = self.events.get(case_id)
+        first = next(events, None)
+        if first is None:
+            raise CaseNotFound(case_id)
+        yield first
+        yield from events
+
+    def open_case_ids(self, after: UUID | None = None, limit: int = 1000) -> list[UUID]:
+        """Case ids in id order, for jobs that walk the portfolio (aging)."""
+        return self.recorder_.case_ids(after=after, limit=limit)
+
+    # --- writing ------------------------------------------------------------------------
+
+    def open_case(self, **fields: Any) -> tuple[CollectionCase, bool]:
+        """Open the case for a loan; the same loan returns its existing case (created=False)."""
+        case_id = CollectionCase.id_for_loan(str(fields["loan_id"]))
+        try:
+            return self.load(case_id), False
+        except AggregateNotFoundError:
+            pass
+        case = CollectionCase.open(**fields, now=self.clock.now(), policy=self.policy)
+        try:
+            self.save(case)
+        except IntegrityError:  # opened concurrently by another request
+            self.forget(case_id)
+            return self.load(case_id), False
+        return case, True
+
+    def execute(self, command: Command) -> Outcome:
+        return self.executor.execute(command)
+
+    def today(self) -> date:
+        return self.clock.now().date()

@@ -1,0 +1,254 @@
+"""Runs commands against cases, committing many concurrent commands in one transaction.
+
+The event store serialises writers with a table lock (so the notification log has no gaps),
+which caps a get-call-save per request at a few hundred commits a second. Here request
+threads hand their command to one writer thread; it takes whatever has queued up, applies
+each command to its case (several commands to one case apply in order to the same object)
+and saves all of them in one transaction with their idempotency records. If that
+transaction fails (another process wrote one of the cases, a key was taken meanwhile),
+every command in it is retried on its own with a fresh read, so one conflict never fails
+its neighbours.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
+
+from case_service.domain import CollectionCase, DomainError
+from case_service.persistence import IdempotencyRecord
+
+if TYPE_CHECKING:
+    from case_service.application import CaseApplication
+
+Action = Callable[[CollectionCase], None]
+_log = logging.getLogger(__name__)
+
+
+class CaseNotFound(Exception):
+    def __init__(self, case_id: UUID) -> None:
+        super().__init__(f"no case {case_id}")
+        self.case_id = case_id
+
+
+class VersionMismatch(Exception):
+    def __init__(self, expected: int, actual: int) -> None:
+        super().__init__(f"the case is at version {actual}, not {expected}")
+        self.expected = expected
+        self.actual = actual
+
+
+class IdempotencyConflict(Exception):
+    """The key was used before with a different request."""
+
+
+@dataclass(frozen=True)
+class IdempotencyClaim:
+    scope: str
+    key: str
+    request_hash: str
+
+
+@dataclass
+class Command:
+    case_id: UUID
+    action: Action
+    expected_version: int | None = None
+    idempotency: IdempotencyClaim | None = None
+
+
+@dataclass
+class Outcome:
+    """What one command did: the case's version after it and the events it recorded."""
+
+    case_id: UUID
+    version: int = 0
+    events: list[str] = field(default_factory=list)
+    error: Exception | None = None
+    replayed: bool = False  # answered from a stored idempotency record
+
+    @property
+    def status(self) -> int:
+        return 201 if self.events else 200
+
+    def body(self) -> dict[str, Any]:
+        return {"case_id": str(self.case_id), "version": self.version, "events": self.events}
+
+
+@dataclass
+class _Pending:
+    command: Command
+    future: Future[Outcome]
+
+
+class CommandExecutor:
+    def __init__(self, app: CaseApplication, *, max_batch: int = 500) -> None:
+        self._app = app
+        self._max_batch = max_batch
+        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="case-writer", daemon=True)
+        self._stopped = threading.Event()
+        self._thread.start()
+
+    # --- the API used by request threads -------------------------------------------------
+
+    def execute(self, command: Command) -> Outcome:
+        """Queue one command for the writer thread and wait for its outcome."""
+        replay = self._stored_response(command)
+        if replay is not None:
+            return replay
+        pending = _Pending(command, Future())
+        self._queue.put(pending)
+        return pending.future.result()
+
+    def execute_all(self, commands: Sequence[Command], chunk: int = 2000) -> list[Outcome]:
+        """Run a large batch (the daily file, aging) in chunks on the caller's thread."""
+        outcomes: list[Outcome] = []
+        for start in range(0, len(commands), chunk):
+            outcomes.extend(self._commit_batch(list(commands[start : start + chunk])))
+        return outcomes
+
+    def close(self) -> None:
+        self._stopped.set()
+        self._queue.put(None)
+        self._thread.join(timeout=10)
+
+    # --- the writer thread --------------------------------------------------------------
+
+    def _run(self) -> None:
+        while not self._stopped.is_set():
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < self._max_batch:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._stopped.set()
+                    break
+                batch.append(item)
+            try:
+                outcomes = self._commit_batch([p.command for p in batch])
+            except Exception as exc:  # a fault (database down): every caller hears of it
+                _log.exception("command batch failed")
+                for pending in batch:
+                    pending.future.set_exception(exc)
+                continue
+            for pending, outcome in zip(batch, outcomes, strict=True):
+                pending.future.set_result(outcome)
+
+    # --- applying and saving --------------------------------------------------------------
+
+    def _stored_response(self, command: Command) -> Outcome | None:
+        claim = command.idempotency
+        if claim is None:
+            return None
+        record = self._app.recorder.find_idempotency(claim.scope, claim.key)
+        if record is None:
+            return None
+        if record.request_hash != claim.request_hash:
+            return Outcome(command.case_id, error=IdempotencyConflict(claim.key))
+        return Outcome(
+            command.case_id,
+            version=int(record.body.get("version", 0)),
+            events=list(record.body.get("events", [])),
+            replayed=True,
+        )
+
+    def _commit_batch(self, commands: list[Command]) -> list[Outcome]:
+        cases: dict[UUID, CollectionCase] = {}
+        outcomes = [self._apply(command, cases) for command in commands]
+        records = [
+            self._record_for(command, outcome)
+            for command, outcome in zip(commands, outcomes, strict=True)
+            if command.idempotency is not None and outcome.error is None and outcome.events
+        ]
+        changed = [case for case in cases.values() if case.pending_events]
+        if not changed and not records:
+            self._store_replies_without_events(commands, outcomes)
+            return outcomes
+        try:
+            self._app.save(*changed, idempotency=records)
+        except IntegrityError:
+            # Someone else wrote one of these cases or keys: redo each command alone.
+            for case_id in cases:
+                self._app.forget(case_id)
+            return [self._commit_alone(command) for command in commands]
+        self._store_replies_without_events(commands, outcomes)
+        return outcomes
+
+    def _commit_alone(self, command: Command, attempts: int = 5) -> Outcome:
+        for _ in range(attempts):
+            replay = self._stored_response(command)
+            if replay is not None:
+                return replay
+            cases: dict[UUID, CollectionCase] = {}
+            outcome = self._apply(command, cases)
+            case = cases.get(command.case_id)
+            if outcome.error is not None or case is None or not case.pending_events:
+                self._store_replies_without_events([command], [outcome])
+                return outcome
+            records = [self._record_for(command, outcome)] if command.idempotency else []
+            try:
+                self._app.save(case, idempotency=records)
+            except IntegrityError:
+                self._app.forget(command.case_id)
+                continue
+            return outcome
+        return Outcome(command.case_id, error=IntegrityError("too many concurrent writers"))
+
+    def _apply(self, command: Command, cases: dict[UUID, CollectionCase]) -> Outcome:
+        case = cases.get(command.case_id)
+        if case is None:
+            try:
+                case = self._app.load(command.case_id)
+            except AggregateNotFoundError:
+                return Outcome(command.case_id, error=CaseNotFound(command.case_id))
+            cases[command.case_id] = case
+        if command.expected_version is not None and command.expected_version != case.version:
+            return Outcome(
+                command.case_id,
+                version=case.version,
+                error=VersionMismatch(command.expected_version, case.version),
+            )
+        recorded_before = len(case.pending_events)
+        try:
+            command.action(case)
+        except DomainError as exc:
+            if len(case.pending_events) != recorded_before:  # a rule broke after recording
+                raise RuntimeError("domain command recorded events before failing") from exc
+            return Outcome(command.case_id, version=case.version, error=exc)
+        recorded = case.pending_events[recorded_before:]
+        return Outcome(
+            command.case_id, version=case.version, events=[type(e).__name__ for e in recorded]
+        )
+
+    @staticmethod
+    def _record_for(command: Command, outcome: Outcome) -> IdempotencyRecord:
+        claim = command.idempotency
+        assert claim is not None
+        return IdempotencyRecord(claim.key, claim.scope, claim.request_hash, 201, outcome.body())
+
+    def _store_replies_without_events(
+        self, commands: Sequence[Command], outcomes: Sequence[Outcome]
+    ) -> None:
+        # A successful no-op (an installment resent) still owns its key.
+        for command, outcome in zip(commands, outcomes, strict=True):
+            claim = command.idempotency
+            if claim is None or outcome.error is not None or outcome.events:
+                continue
+            self._app.recorder.save_idempotency(
+                IdempotencyRecord(claim.key, claim.scope, claim.request_hash, 200, outcome.body())
+            )

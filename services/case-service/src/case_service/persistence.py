@@ -1,0 +1,125 @@
+"""The event store's recorder, extended so an idempotency record commits with its events.
+
+The library's `Application.save(*aggregates, **kwargs)` hands `kwargs` to the recorder's
+`_insert_events`, inside the same transaction that inserts the stored events. We use that
+hook to write `Idempotency-Key` responses atomically with the events they describe: a
+retried request either finds its stored response or finds nothing was written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent, Transcoding
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Identifier
+from psycopg.types.json import Jsonb
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    """The response a request with this key got, kept so a retry gets the same answer."""
+
+    key: str
+    scope: str
+    request_hash: str
+    status: int
+    body: dict[str, Any]
+
+
+class DateAsISO(Transcoding):
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+class CaseEventRecorder(PostgresApplicationRecorder):
+    """Application recorder that also stores idempotency records in the insert transaction."""
+
+    def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
+        super().__init__(datastore, events_table_name=events_table_name)
+        self.idempotency_table = Identifier(self.datastore.schema), Identifier("idempotency_keys")
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {}.{} ("
+                "scope text NOT NULL, key text NOT NULL, request_hash text NOT NULL, "
+                "status int NOT NULL, body jsonb NOT NULL, "
+                "created_at timestamptz NOT NULL DEFAULT now(), "
+                "PRIMARY KEY (scope, key))"
+            ).format(*self.idempotency_table)
+        )
+        self._insert_idempotency = SQL(
+            "INSERT INTO {}.{} (scope, key, request_hash, status, body) VALUES (%s, %s, %s, %s, %s)"
+        ).format(*self.idempotency_table)
+        # Every case id, written with its first event: jobs walk the portfolio from here.
+        self.case_index_table = Identifier(self.datastore.schema), Identifier("case_index")
+        self.sql_create_statements.append(
+            SQL("CREATE TABLE IF NOT EXISTS {}.{} (case_id uuid PRIMARY KEY)").format(
+                *self.case_index_table
+            )
+        )
+        self._insert_case_ids = SQL("INSERT INTO {}.{} (case_id) VALUES (%s)").format(
+            *self.case_index_table
+        )
+        self._select_case_ids = SQL(
+            "SELECT case_id FROM {}.{} WHERE case_id > %s ORDER BY case_id LIMIT %s"
+        ).format(*self.case_index_table)
+        self._select_idempotency = SQL(
+            "SELECT request_hash, status, body FROM {}.{} WHERE scope = %s AND key = %s"
+        ).format(*self.idempotency_table)
+
+    def _insert_events(
+        self,
+        curs: Cursor[DictRow],
+        stored_events: Sequence[StoredEvent],
+        **kwargs: Any,
+    ) -> None:
+        records: Sequence[IdempotencyRecord] = kwargs.get("idempotency", ())
+        if records:
+            curs.executemany(
+                self._insert_idempotency,
+                [(r.scope, r.key, r.request_hash, r.status, Jsonb(r.body)) for r in records],
+            )
+        new_cases = [(e.originator_id,) for e in stored_events if e.originator_version == 1]
+        if new_cases:
+            curs.executemany(self._insert_case_ids, new_cases)
+        super()._insert_events(curs, stored_events, **kwargs)
+
+    def case_ids(self, after: UUID | None, limit: int) -> list[UUID]:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(self._select_case_ids, (after or UUID(int=0), limit))
+            return [row["case_id"] for row in curs.fetchall()]
+
+    def find_idempotency(self, scope: str, key: str) -> IdempotencyRecord | None:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(self._select_idempotency, (scope, key))
+            row = curs.fetchone()
+        if row is None:
+            return None
+        return IdempotencyRecord(
+            key=key,
+            scope=scope,
+            request_hash=row["request_hash"],
+            status=row["status"],
+            body=row["body"],
+        )
+
+    def save_idempotency(self, record: IdempotencyRecord) -> bool:
+        """Store a record for a request that recorded no event. False if the key was taken."""
+        with self.datastore.transaction(commit=True) as curs:
+            curs.execute(
+                SQL("{} ON CONFLICT DO NOTHING").format(self._insert_idempotency),
+                (record.scope, record.key, record.request_hash, record.status, Jsonb(record.body)),
+            )
+            return curs.rowcount == 1

@@ -1,0 +1,52 @@
+"""case-service settings, from the environment."""
+
+from __future__ import annotations
+
+from urllib.parse import unquote, urlparse
+
+from arrears.settings import ServiceSettings
+
+
+class CaseServiceSettings(ServiceSettings):
+    service_name: str = "case-service"
+    http_port: int = 8001
+    database_url: str = "postgresql://postgres@127.0.0.1:5433/arrears_case"
+    # A snapshot every N events keeps any state, old or new, a short replay away.
+    snapshot_interval: int = 50
+    aggregate_cache_size: int = 20_000
+    db_pool_size: int = 8
+    db_max_overflow: int = 8
+    command_batch_max: int = 500
+    promise_horizon_days: int = 30
+    limitation_years: int = 3
+
+
+def eventsourcing_env(settings: CaseServiceSettings) -> dict[str, str]:
+    """Translate our settings into the eventsourcing library's environment variables."""
+    url = urlparse(settings.database_url)
+    if url.scheme not in {"postgresql", "postgres"}:
+        raise ValueError("DATABASE_URL must be a postgresql:// URL")
+    env = {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "APPLICATION_RECORDER_TOPIC": "case_service.persistence:CaseEventRecorder",
+        "POSTGRES_DBNAME": url.path.lstrip("/") or "postgres",
+        "POSTGRES_HOST": url.hostname or "127.0.0.1",
+        "POSTGRES_PORT": str(url.port or 5432),
+        "POSTGRES_USER": unquote(url.username or "postgres"),
+        "POSTGRES_PASSWORD": unquote(url.password or ""),
+        "POSTGRES_POOL_SIZE": str(settings.db_pool_size),
+        "POSTGRES_MAX_OVERFLOW": str(settings.db_max_overflow),
+        "POSTGRES_PRE_PING": "y",
+        "POSTGRES_CONNECT_TIMEOUT": "5",
+        "POSTGRES_LOCK_TIMEOUT": "5",
+        "CREATE_TABLE": "y",
+        "IS_SNAPSHOTTING_ENABLED": "y",
+        "AGGREGATE_CACHE_MAXSIZE": str(settings.aggregate_cache_size),
+        # One writer per store is the design; a stale cached case meets a version
+        # conflict on save and is re-read, so no extra read per command is needed.
+        "AGGREGATE_CACHE_FASTFORWARD": "n",
+    }
+    if settings.cipher_key:
+        env["CIPHER_TOPIC"] = "eventsourcing.cipher:AESCipher"
+        env["CIPHER_KEY"] = settings.cipher_key
+    return env

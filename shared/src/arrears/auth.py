@@ -1,0 +1,104 @@
+"""Bearer-token auth: JWTs carrying roles, HS256 for the embedded default, JWKS in production."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+import jwt
+from fastapi import Depends, Request
+
+from arrears.errors import Problem
+
+ROLES = frozenset({"origination", "collector", "supervisor", "legal", "auditor", "admin", "service"})
+ISSUER = "arrears-embedded"
+
+
+@dataclass(frozen=True)
+class Principal:
+    subject: str
+    roles: frozenset[str]
+
+    def has_any(self, roles: Iterable[str]) -> bool:
+        return "admin" in self.roles or not self.roles.isdisjoint(roles)
+
+
+def issue_token(secret: str, role: str, subject: str, ttl: timedelta) -> str:
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; known: {', '.join(sorted(ROLES))}")
+    now = datetime.now(UTC)
+    claims = {"sub": subject, "roles": [role], "iat": now, "exp": now + ttl, "iss": ISSUER}
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+class TokenVerifier:
+    """Verifies bearer tokens with a shared secret or the keys published at a JWKS URL."""
+
+    def __init__(
+        self,
+        *,
+        secret: str | None = None,
+        jwks_url: str | None = None,
+        audience: str | None = None,
+        issuer: str | None = None,
+    ) -> None:
+        if not secret and not jwks_url:
+            raise ValueError("auth needs JWT_SECRET or JWT_JWKS_URL")
+        self._secret = secret
+        self._jwks = jwt.PyJWKClient(jwks_url) if jwks_url else None
+        self._audience = audience
+        self._issuer = issuer
+
+    def verify(self, token: str) -> Principal:
+        key: Any
+        if self._jwks is not None:
+            key = self._jwks.get_signing_key_from_jwt(token).key
+            algorithms = ["RS256", "ES256"]
+        else:
+            key = self._secret
+            algorithms = ["HS256"]
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=algorithms,
+            audience=self._audience,
+            issuer=self._issuer,
+            options={"require": ["exp", "sub"], "verify_aud": self._audience is not None},
+        )
+        roles = claims.get("roles", [])
+        if isinstance(roles, str):
+            roles = [roles]
+        return Principal(subject=str(claims["sub"]), roles=frozenset(str(r) for r in roles))
+
+
+def _unauthorized(detail: str) -> Problem:
+    return Problem(401, "Unauthorized", detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+def authenticate(request: Request) -> Principal:
+    verifier: TokenVerifier = request.app.state.token_verifier
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise _unauthorized("a bearer token is required")
+    try:
+        return verifier.verify(token.strip())
+    except jwt.PyJWTError as exc:
+        raise _unauthorized(f"invalid token: {exc}") from None
+
+
+def require_roles(*roles: str) -> Callable[..., Principal]:
+    """A FastAPI dependency admitting callers holding any of `roles` (admin always passes)."""
+
+    def dependency(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+        if not principal.has_any(roles):
+            raise Problem(
+                403,
+                "Forbidden",
+                f"this action needs one of the roles: {', '.join(sorted(roles))}",
+            )
+        return principal
+
+    return dependency

@@ -1,0 +1,27 @@
+"""Typed settings shared by every service, read from the environment."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """What every Arrears service needs. Each service subclasses it for its own knobs."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
+
+    service_name: str = "arrears"
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    database_url: str = "postgresql://postgres@127.0.0.1:5433/arrears"
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    # Auth: an HS256 shared secret (embedded default) or a JWKS URL (production IdP).
+    jwt_secret: str | None = None
+    jwt_jwks_url: str | None = None
+    jwt_audience: str | None = None
+    jwt_issuer: str | None = None
+    log_level: str = "INFO"
+    log_json: bool = True
+    # Personal data in events is encrypted at rest with this AES key (base64, 16/24/32 bytes).
+    cipher_key: str | None = Field(default=None, repr=False)
