@@ -1,0 +1,105 @@
+"""The daily file of missed payments, and the daily aging job."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from fastapi.testclient import TestClient
+
+from case_service.aging import run_daily_aging
+from case_service.application import CaseApplication
+
+from .conftest import auth
+
+
+def test_the_daily_file_records_each_item_and_rejects_only_the_bad_ones(
+    client: TestClient, open_case: Callable[..., str]
+) -> None:
+    first, second = open_case("L-A"), open_case("L-B")
+    items = [
+        {"loan_id": "L-A", "installment": 1, "due_date": "2026-10-01", "amount": "1200.00"},
+        {"case_id": second, "installment": 1, "due_date": "2026-10-05", "amount": "800.00"},
+        {"loan_id": "L-unknown", "installment": 1, "due_date": "2026-10-01", "amount": "10.00"},
+        {"loan_id": "L-A", "installment": 2, "due_date": "2026-11-01", "amount": "1200.00", "currency": "USD"},
+    ]  # fmt: skip
+
+    response = client.post("/v1/missed-payments:batch", json={"items": items}, headers=auth("origination"))
+    resent = client.post("/v1/missed-payments:batch", json={"items": items[:2]}, headers=auth("origination"))
+
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert (result["received"], result["recorded"], result["unchanged"]) == (4, 2, 0)
+    assert [(r["index"], r["status"], r["field"]) for r in result["rejected"]] == [
+        (2, 404, None),
+        (3, 422, "currency"),
+    ]
+    assert (resent.json()["recorded"], resent.json()["unchanged"]) == (0, 2)
+    a = client.get(f"/v1/cases/{first}", headers=auth("auditor")).json()
+    assert a["arrears"] == "1200.00"
+    assert a["version"] == 2
+
+
+def test_a_malformed_item_rejects_the_whole_file_naming_it(
+    client: TestClient, open_case: Callable[..., str]
+) -> None:
+    case_id = open_case("L-C")
+    items = [
+        {"loan_id": "L-C", "installment": 1, "due_date": "2026-10-01", "amount": "1200.00"},
+        {"loan_id": "L-C", "installment": 2, "due_date": "2026-11-01", "amount": "-1.00"},
+    ]
+
+    response = client.post("/v1/missed-payments:batch", json={"items": items}, headers=auth("origination"))
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "items.1.amount"
+    assert client.get(f"/v1/cases/{case_id}", headers=auth("auditor")).json()["version"] == 1
+
+
+def test_aging_records_bucket_moves_once_per_day(
+    cases: CaseApplication, open_case: Callable[..., str], missed: Callable[..., Any]
+) -> None:
+    case_id = open_case("L-D")
+    missed(case_id, 1, "2026-10-01", "1200.00")
+
+    first = run_daily_aging(cases, date(2026, 11, 2))
+    again = run_daily_aging(cases, date(2026, 11, 2))
+    later = run_daily_aging(cases, date(2027, 1, 5))
+
+    assert first.events["DelinquencyBucketChanged"] == 1
+    assert sum(again.events.values()) == 0
+    assert later.events["DelinquencyBucketChanged"] == 1
+    history = [type(e).__name__ for e in cases.history(UUID(case_id))]
+    assert history.count("DelinquencyBucketChanged") == 2
+
+
+def test_aging_breaks_a_promise_whose_date_passed_unpaid(
+    client: TestClient, cases: CaseApplication, open_case: Callable[..., str], missed: Callable[..., Any]
+) -> None:
+    case_id = open_case("L-E")
+    missed(case_id, 1, "2026-10-01", "1200.00")
+    made = client.post(
+        f"/v1/cases/{case_id}/promises",
+        json={"amount": "1200.00", "promised_date": "2026-11-05"},
+        headers=auth("collector"),
+    )
+    assert made.status_code == 201, made.text
+
+    before = run_daily_aging(cases, date(2026, 11, 5))
+    after = run_daily_aging(cases, date(2026, 11, 6))
+
+    assert before.events["PromiseBroken"] == 0
+    assert after.events["PromiseBroken"] == 1
+    case = client.get(f"/v1/cases/{case_id}", headers=auth("auditor")).json()
+    assert [p["status"] for p in case["promises"]] == ["broken"]
+
+
+def test_the_aging_endpoint_is_for_the_service_role(client: TestClient, open_case: Callable[..., str]) -> None:
+    open_case("L-F")
+    refused = client.post("/v1/aging-runs", json={"as_of": "2026-11-02"}, headers=auth("collector"))
+    ran = client.post("/v1/aging-runs", json={"as_of": "2026-11-02"}, headers=auth("service"))
+    assert refused.status_code == 403
+    assert ran.status_code == 200
+    assert ran.json()["cases"] == 1

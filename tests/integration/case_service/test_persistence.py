@@ -1,0 +1,78 @@
+"""What the event store holds: encrypted personal data, snapshots, the auditor's CLI."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+from uuid import UUID
+
+import psycopg
+import pytest
+
+from case_service import audit_cli
+from case_service.application import CaseApplication
+from case_service.settings import CaseServiceSettings
+
+
+def test_event_state_is_encrypted_at_rest(
+    database_url: str, open_case: Callable[..., str]
+) -> None:
+    case_id = open_case("L-SECRET")
+
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute(
+            "SELECT state FROM cases_events WHERE originator_id = %s", (UUID(case_id),)
+        ).fetchall()
+
+    assert len(rows) == 1
+    raw = bytes(rows[0][0])
+    assert b"Li Wei" not in raw
+    assert b"8613800000001" not in raw
+    assert b"L-SECRET" not in raw
+
+
+def test_snapshots_are_taken_at_the_interval_and_old_versions_still_replay(
+    database_url: str, cases: CaseApplication, open_case: Callable[..., str], missed: Callable[..., Any]
+) -> None:
+    case_id = open_case("L-SNAP")
+    for n in range(1, 25):
+        missed(case_id, n, f"2026-{(n - 1) % 9 + 1:02d}-{(n - 1) // 9 + 1:02d}", "100.00")
+
+    with psycopg.connect(database_url) as conn:
+        versions = [
+            r[0]
+            for r in conn.execute(
+                "SELECT originator_version FROM cases_snapshots WHERE originator_id = %s ORDER BY 1",
+                (UUID(case_id),),
+            )
+        ]
+    at_15 = cases.case(UUID(case_id), version=15)
+
+    assert versions == [10, 20]  # snapshot_interval=10 in these tests
+    assert at_15.version == 15
+    assert str(at_15.arrears) == "1400.00"
+
+
+def test_the_audit_cli_prints_history_and_state_at_a_version(
+    case_settings: CaseServiceSettings,
+    open_case: Callable[..., str],
+    missed: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    case_id = open_case("L-AUDIT")
+    missed(case_id, 1, "2026-10-01", "1200.00")
+    missed(case_id, 2, "2026-11-01", "1200.00")
+    monkeypatch.setenv("DATABASE_URL", case_settings.database_url)
+    monkeypatch.setenv("CIPHER_KEY", case_settings.cipher_key or "")
+
+    assert audit_cli.main(["history", "--loan-id", "L-AUDIT"]) == 0
+    history = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert audit_cli.main(["state", case_id, "--version", "2"]) == 0
+    state = json.loads(capsys.readouterr().out)
+
+    assert [e["type"] for e in history] == ["CaseOpened", "PaymentMissed", "PaymentMissed"]
+    assert state["version"] == 2
+    assert state["arrears"] == "1200.00"
+    assert audit_cli.main(["history", "--loan-id", "L-NOBODY"]) == 1
