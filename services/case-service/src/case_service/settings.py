@@ -12,6 +12,7 @@ class CaseServiceSettings(ServiceSettings):
     http_port: int = 8001
     database_url: str = "postgresql://postgres@127.0.0.1:5433/arrears_case"
     # A snapshot every N events keeps any state, old or new, a short replay away.
+    http_workers: int = 1
     snapshot_interval: int = 50
     aggregate_cache_size: int = 20_000
     db_pool_size: int = 8

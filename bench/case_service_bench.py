@@ -1,0 +1,336 @@
+"""case-service speed, measured against the database's own floor and ceiling.
+
+    make bench        (or: uv run python bench/case_service_bench.py [--quick])
+
+One run, one embedded PostgreSQL (durable settings, as `make run` uses), one case-service
+process served by uvicorn, clients in this process:
+  (a) floor and ceiling: a committed single-row INSERT loop, and COPY of 100,000 rows;
+  (b) commands over HTTP from 32 concurrent clients against existing cases, with the
+      batching writer and with batching off (a get-call-save per request, the baseline);
+  (c) the daily batch endpoint: missed payments per second, each checked by its case;
+  (d) the state of a case with 1,000 events at an old version.
+Figures print beside the floor and ceiling as ratios. Results go to bench/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from collections.abc import Iterator
+from typing import Any
+from uuid import UUID
+
+import aiohttp
+import psycopg
+from eventsourcing.cipher import AESCipher
+
+from arrears.auth import issue_token
+from arrears.embedded.ports import free_port
+from arrears.embedded.postgres import EmbeddedPostgres
+from case_service.application import CaseApplication
+from case_service.domain import CollectionCase
+from case_service.settings import CaseServiceSettings
+
+SECRET = "bench-secret-bench-secret-bench-secret"
+CIPHER_KEY = AESCipher.create_key(num_bytes=32)
+REPO = Path(__file__).resolve().parent.parent
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+# --- (a) floor and ceiling ------------------------------------------------------------------
+
+
+def insert_loop(url: str, rows: int) -> float:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS floor_t (id bigserial PRIMARY KEY, payload bytea)")
+        payload = os.urandom(200)
+        started = time.perf_counter()
+        for _ in range(rows):
+            conn.execute("INSERT INTO floor_t (payload) VALUES (%s)", (payload,))
+        return rows / (time.perf_counter() - started)
+
+
+def copy_rows(url: str, rows: int) -> float:
+    with psycopg.connect(url) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS ceiling_t (id bigint, payload bytea)")
+        payload = os.urandom(200)
+        started = time.perf_counter()
+        with conn.cursor().copy("COPY ceiling_t (id, payload) FROM STDIN") as copy:
+            for n in range(rows):
+                copy.write_row((n, payload))
+        conn.commit()
+        return rows / (time.perf_counter() - started)
+
+
+# --- the service under test ------------------------------------------------------------------
+
+
+@contextmanager
+def case_service(database_url: str, batch_max: int) -> Iterator[str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "JWT_SECRET": SECRET,
+        "CIPHER_KEY": CIPHER_KEY,
+        "HTTP_PORT": str(port),
+        "COMMAND_BATCH_MAX": str(batch_max),
+        "LOG_LEVEL": "WARNING",
+        "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1",
+    }
+    log = tempfile.NamedTemporaryFile(prefix="case-service-", suffix=".log", delete=False)
+    proc = subprocess.Popen([sys.executable, "-m", "case_service"], env=env, stdout=log, stderr=log)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=1):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(Path(log.name).read_text()[-3000:]) from None
+                time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def seed_cases(database_url: str, count: int) -> list[UUID]:
+    """Open `count` cases with one missed installment each, straight through the application."""
+    settings = CaseServiceSettings(database_url=database_url, cipher_key=CIPHER_KEY, jwt_secret=SECRET)
+    app = CaseApplication(settings)
+    now = datetime.now(UTC)
+    ids = []
+    try:
+        batch = []
+        for n in range(count):
+            case = CollectionCase.open(
+                loan_id=f"BENCH-{n}",
+                product="consumer_loan",
+                currency="CNY",
+                principal=Decimal("100000.00"),
+                borrower={
+                    "id": f"B-{n}",
+                    "name": "Bench Borrower",
+                    "timezone": "Asia/Shanghai",
+                    "address": "1 Bench Road",
+                    "phones": [{"number": f"+86138{n:08d}", "kind": "mobile", "owner": "borrower"}],
+                },
+                guarantors=[],
+                collateral=None,
+                now=now,
+            )
+            case.record_missed_payment(
+                installment=1,
+                due_date=(now - timedelta(days=20)).date(),
+                amount=Decimal("1200.00"),
+                now=now,
+            )
+            batch.append(case)
+            ids.append(case.id)
+            if len(batch) == 500:
+                app.save(*batch)
+                batch = []
+        if batch:
+            app.save(*batch)
+    finally:
+        app.close()
+    return ids
+
+
+# --- (b) commands over HTTP ------------------------------------------------------------------
+
+
+async def drive_commands(base: str, case_ids: list[UUID], clients: int, seconds: float) -> dict[str, float]:
+    token = issue_token(SECRET, "collector", "bench", timedelta(hours=1))
+    headers = {"Authorization": f"Bearer {token}"}
+    latencies: list[float] = []
+    errors = 0
+    stop_at = time.perf_counter() + seconds
+    rng = random.Random(7)
+
+    async def client(session: aiohttp.ClientSession, n: int) -> None:
+        nonlocal errors
+        seq = 0
+        while time.perf_counter() < stop_at:
+            case_id = rng.choice(case_ids)
+            seq += 1
+            body = {
+                "channel": "call",
+                "party": "borrower",
+                "contact_point": "+8613800000000",
+                "outcome": "no_answer",
+                "occurred_at": datetime.now(UTC).isoformat(),
+                "agent_id": f"agent-{n}",
+            }
+            started = time.perf_counter()
+            async with session.post(
+                f"{base}/v1/cases/{case_id}/contact-attempts",
+                json=body,
+                headers={**headers, "Idempotency-Key": f"bench-{n}-{seq}-{started}"},
+            ) as response:
+                await response.read()
+                if response.status != 201:
+                    errors += 1
+            latencies.append(time.perf_counter() - started)
+
+    connector = aiohttp.TCPConnector(limit=clients)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        started = time.perf_counter()
+        await asyncio.gather(*(client(session, n) for n in range(clients)))
+        elapsed = time.perf_counter() - started
+    return {
+        "commands_per_s": len(latencies) / elapsed,
+        "p50_ms": percentile(latencies, 0.50) * 1000,
+        "p99_ms": percentile(latencies, 0.99) * 1000,
+        "errors": errors,
+        "commands": len(latencies),
+    }
+
+
+# --- (c) the batch endpoint -------------------------------------------------------------------
+
+
+async def drive_batch(base: str, loans: int, per_loan: int, chunk: int) -> dict[str, float]:
+    token = issue_token(SECRET, "origination", "bench", timedelta(hours=1))
+    headers = {"Authorization": f"Bearer {token}"}
+    today = datetime.now(UTC).date()
+    items = [
+        {
+            "loan_id": f"BENCH-{n}",
+            "installment": 2 + k,
+            "due_date": (today - timedelta(days=10 - k)).isoformat(),
+            "amount": "1200.00",
+        }
+        for k in range(per_loan)
+        for n in range(loans)
+    ]
+    recorded = 0
+    async with aiohttp.ClientSession() as session:
+        started = time.perf_counter()
+        for start in range(0, len(items), chunk):
+            async with session.post(
+                f"{base}/v1/missed-payments:batch",
+                json={"items": items[start : start + chunk]},
+                headers=headers,
+            ) as response:
+                body = await response.json()
+                recorded += body["recorded"]
+        elapsed = time.perf_counter() - started
+    return {"items_per_s": len(items) / elapsed, "items": len(items), "recorded": recorded}
+
+
+# --- (d) an old version of a long case --------------------------------------------------------
+
+
+def old_version_reads(database_url: str, events: int, reads: int) -> dict[str, float]:
+    settings = CaseServiceSettings(
+        database_url=database_url, cipher_key=CIPHER_KEY, jwt_secret=SECRET, aggregate_cache_size=0
+    )
+    app = CaseApplication(settings)
+    now = datetime.now(UTC)
+    try:
+        case = CollectionCase.open(
+            loan_id="LONG-1",
+            product="consumer_loan",
+            currency="CNY",
+            principal=Decimal("100000.00"),
+            borrower={"id": "B", "name": "Long Case", "timezone": "Asia/Shanghai", "address": "x", "phones": []},
+            guarantors=[],
+            collateral=None,
+            now=now,
+        )
+        for n in range(events - 1):
+            case.record_contact_attempt(
+                channel="call", party="borrower", contact_point="+8613800000000",
+                outcome="no_answer", occurred_at=now, agent_id="a", recording_ref=None, notes=None, now=now,
+            )  # fmt: skip
+            if n % 100 == 99:
+                app.save(case)
+        app.save(case)
+        rng = random.Random(3)
+        timings = []
+        for _ in range(reads):
+            version = rng.randint(1, events)
+            started = time.perf_counter()
+            state = app.case(case.id, version=version)
+            state.view(now.date())
+            timings.append(time.perf_counter() - started)
+            assert state.version == version
+    finally:
+        app.close()
+    return {"p50_ms": statistics.median(timings) * 1000, "p99_ms": percentile(timings, 0.99) * 1000}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    args = parser.parse_args()
+    cases_n = 2000 if args.quick else 20_000
+    seconds = 5 if args.quick else 20
+    results: dict[str, Any] = {"machine": f"{os.cpu_count()} cores", "when": datetime.now(UTC).isoformat()}
+    with tempfile.TemporaryDirectory(prefix="arrears-bench-") as tmp, EmbeddedPostgres(Path(tmp) / "pg") as pg:
+        pg.create_database("bench_floor")
+        floor_url = pg.url("bench_floor")
+        results["insert_loop_rows_per_s"] = insert_loop(floor_url, 3000 if args.quick else 10_000)
+        results["copy_rows_per_s"] = copy_rows(floor_url, 100_000)
+        floor, ceiling = results["insert_loop_rows_per_s"], results["copy_rows_per_s"]
+        print(f"(a) floor: single-row INSERT loop {floor:,.0f} rows/s; ceiling: COPY {ceiling:,.0f} rows/s")
+
+        for label, batch_max in (("batched", 500), ("naive get-call-save", 1)):
+            pg.create_database(f"bench_http_{batch_max}")
+            url = pg.url(f"bench_http_{batch_max}")
+            ids = seed_cases(url, cases_n)
+            with case_service(url, batch_max) as base:
+                figures = asyncio.run(drive_commands(base, ids, clients=32, seconds=seconds))
+            results[f"http_{label}"] = figures
+            print(
+                f"(b) HTTP commands, 32 clients, {label}: {figures['commands_per_s']:,.0f}/s "
+                f"(x{figures['commands_per_s'] / floor:.2f} of floor, x{figures['commands_per_s'] / ceiling:.3f} of ceiling), "
+                f"p50 {figures['p50_ms']:.1f} ms, p99 {figures['p99_ms']:.1f} ms, errors {figures['errors']}"
+            )
+
+        pg.create_database("bench_batch")
+        url = pg.url("bench_batch")
+        seed_cases(url, cases_n)
+        with case_service(url, 500) as base:
+            figures = asyncio.run(drive_batch(base, loans=cases_n, per_loan=5, chunk=10_000))
+        results["batch"] = figures
+        print(
+            f"(c) batch endpoint: {figures['items_per_s']:,.0f} missed payments/s "
+            f"(x{figures['items_per_s'] / floor:.2f} of floor, x{figures['items_per_s'] / ceiling:.3f} of ceiling), "
+            f"{figures['recorded']:,} recorded"
+        )
+
+        pg.create_database("bench_long")
+        figures = old_version_reads(pg.url("bench_long"), events=1000, reads=200)
+        results["old_version"] = figures
+        print(f"(d) state at an old version of a 1,000-event case: p50 {figures['p50_ms']:.2f} ms, p99 {figures['p99_ms']:.2f} ms")
+
+    out = REPO / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "case_service.json").write_text(json.dumps(results, indent=2))
+    print(f"results written to {out / 'case_service.json'}")
+
+
+if __name__ == "__main__":
+    main()
