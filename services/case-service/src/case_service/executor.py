@@ -103,9 +103,6 @@ class CommandExecutor:
 
     def execute(self, command: Command) -> Outcome:
         """Queue one command for the writer thread and wait for its outcome."""
-        replay = self._stored_response(command)
-        if replay is not None:
-            return replay
         pending = _Pending(command, Future())
         self._queue.put(pending)
         return pending.future.result()
@@ -151,11 +148,20 @@ class CommandExecutor:
 
     # --- applying and saving --------------------------------------------------------------
 
-    def _stored_response(self, command: Command) -> Outcome | None:
+    def _stored_responses(self, commands: Sequence[Command]) -> list[Outcome | None]:
+        """For each command, the answer already given to its Idempotency-Key, if any."""
+        claims = [(c.idempotency.scope, c.idempotency.key) for c in commands if c.idempotency]
+        records = self._app.recorder_.find_idempotency_many(claims)
+        return [self._replay(c, records) for c in commands]
+
+    @staticmethod
+    def _replay(
+        command: Command, records: dict[tuple[str, str], IdempotencyRecord]
+    ) -> Outcome | None:
         claim = command.idempotency
         if claim is None:
             return None
-        record = self._app.recorder.find_idempotency(claim.scope, claim.key)
+        record = records.get((claim.scope, claim.key))
         if record is None:
             return None
         if record.request_hash != claim.request_hash:
@@ -169,11 +175,17 @@ class CommandExecutor:
 
     def _commit_batch(self, commands: list[Command]) -> list[Outcome]:
         cases: dict[UUID, CollectionCase] = {}
-        outcomes = [self._apply(command, cases) for command in commands]
+        outcomes = [
+            replay or self._apply(command, cases)
+            for command, replay in zip(commands, self._stored_responses(commands), strict=True)
+        ]
         records = [
             self._record_for(command, outcome)
             for command, outcome in zip(commands, outcomes, strict=True)
-            if command.idempotency is not None and outcome.error is None and outcome.events
+            if command.idempotency is not None
+            and outcome.error is None
+            and outcome.events
+            and not outcome.replayed
         ]
         changed = [case for case in cases.values() if case.pending_events]
         if not changed and not records:
@@ -191,7 +203,7 @@ class CommandExecutor:
 
     def _commit_alone(self, command: Command, attempts: int = 5) -> Outcome:
         for _ in range(attempts):
-            replay = self._stored_response(command)
+            replay = self._stored_responses([command])[0]
             if replay is not None:
                 return replay
             cases: dict[UUID, CollectionCase] = {}
@@ -247,8 +259,8 @@ class CommandExecutor:
         # A successful no-op (an installment resent) still owns its key.
         for command, outcome in zip(commands, outcomes, strict=True):
             claim = command.idempotency
-            if claim is None or outcome.error is not None or outcome.events:
+            if claim is None or outcome.error is not None or outcome.events or outcome.replayed:
                 continue
-            self._app.recorder.save_idempotency(
+            self._app.recorder_.save_idempotency(
                 IdempotencyRecord(claim.key, claim.scope, claim.request_hash, 200, outcome.body())
             )

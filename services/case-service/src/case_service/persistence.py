@@ -76,7 +76,8 @@ class CaseEventRecorder(PostgresApplicationRecorder):
             "SELECT case_id FROM {}.{} WHERE case_id > %s ORDER BY case_id LIMIT %s"
         ).format(*self.case_index_table)
         self._select_idempotency = SQL(
-            "SELECT request_hash, status, body FROM {}.{} WHERE scope = %s AND key = %s"
+            "SELECT i.scope, i.key, i.request_hash, i.status, i.body FROM {}.{} i "
+            "JOIN unnest(%s::text[], %s::text[]) AS c(scope, key) USING (scope, key)"
         ).format(*self.idempotency_table)
 
     def _insert_events(
@@ -102,18 +103,30 @@ class CaseEventRecorder(PostgresApplicationRecorder):
             return [row["case_id"] for row in curs.fetchall()]
 
     def find_idempotency(self, scope: str, key: str) -> IdempotencyRecord | None:
+        return self.find_idempotency_many([(scope, key)]).get((scope, key))
+
+    def find_idempotency_many(
+        self, claims: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], IdempotencyRecord]:
+        """The stored records for these (scope, key) pairs, in one round trip."""
+        if not claims:
+            return {}
         with self.datastore.transaction(commit=False) as curs:
-            curs.execute(self._select_idempotency, (scope, key))
-            row = curs.fetchone()
-        if row is None:
-            return None
-        return IdempotencyRecord(
-            key=key,
-            scope=scope,
-            request_hash=row["request_hash"],
-            status=row["status"],
-            body=row["body"],
-        )
+            curs.execute(
+                self._select_idempotency,
+                ([scope for scope, _ in claims], [key for _, key in claims]),
+            )
+            rows = curs.fetchall()
+        return {
+            (row["scope"], row["key"]): IdempotencyRecord(
+                key=row["key"],
+                scope=row["scope"],
+                request_hash=row["request_hash"],
+                status=row["status"],
+                body=row["body"],
+            )
+            for row in rows
+        }
 
     def save_idempotency(self, record: IdempotencyRecord) -> bool:
         """Store a record for a request that recorded no event. False if the key was taken."""
