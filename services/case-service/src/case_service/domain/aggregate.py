@@ -1,0 +1,225 @@
+"""CollectionCase: one per delinquent loan, its id derived from the loan id."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from eventsourcing.domain import Aggregate
+
+from . import checks
+from .contact import ContactCommands
+from .errors import CommandForbidden, InvalidCommand
+from .events import (
+    CaseClosed,
+    CaseOpened,
+    CaseReopened,
+    DelinquencyBucketChanged,
+    RiskGraded,
+    WrittenOff,
+)
+from .legal import LegalCommands
+from .money import check_currency, check_money
+from .payments import PaymentCommands
+from .policy import DEFAULT_POLICY, CasePolicy
+from .view import case_view
+
+# Fixed for the project: case ids are uuid5(CASE_NAMESPACE, loan_id), forever.
+CASE_NAMESPACE = uuid.UUID("6f0b2c1e-8a54-5d7e-9c1a-3e2f4b5a6c7d")
+PHONE_KINDS = ("mobile", "home", "work")
+PHONE_OWNERS = ("borrower", "spouse", "co_borrower", "guarantor", "employer", "emergency_contact")
+CLOSE_REASONS = ("cured", "paid_in_full", "settled", "written_off")
+
+
+def _phones(value: object, field: str, default_owner: str) -> list[dict[str, Any]]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or len(value) > 20:
+        raise InvalidCommand("must be a list of at most 20 phones", field=field)
+    phones = []
+    for n, phone in enumerate(value):
+        at = f"{field}.{n}"
+        if not isinstance(phone, dict):
+            raise InvalidCommand("must be an object", field=at)
+        phones.append(
+            {
+                "number": checks.text(phone.get("number"), f"{at}.number", max_length=30),
+                "kind": checks.choice(phone.get("kind", "mobile"), PHONE_KINDS, f"{at}.kind"),
+                "owner": checks.choice(
+                    phone.get("owner", default_owner), PHONE_OWNERS, f"{at}.owner"
+                ),
+            }
+        )
+    return phones
+
+
+def _borrower(value: object) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise InvalidCommand("must be an object", field="borrower")
+    address = value.get("address")
+    return {
+        "id": checks.text(value.get("id"), "borrower.id", max_length=100),
+        "name": checks.text(value.get("name"), "borrower.name"),
+        "timezone": checks.timezone(value.get("timezone"), "borrower.timezone"),
+        "address": checks.optional_text(address, "borrower.address", max_length=checks.MAX_NOTE),
+        "phones": _phones(value.get("phones"), "borrower.phones", "borrower"),
+    }
+
+
+def _guarantors(value: object) -> list[dict[str, Any]]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or len(value) > 20:
+        raise InvalidCommand("must be a list of at most 20 guarantors", field="guarantors")
+    result: list[dict[str, Any]] = []
+    for n, g in enumerate(value):
+        if not isinstance(g, dict):
+            raise InvalidCommand("must be an object", field=f"guarantors.{n}")
+        gid = checks.text(g.get("id"), f"guarantors.{n}.id", max_length=100)
+        if any(other["id"] == gid for other in result):
+            raise InvalidCommand("guarantor ids must be unique", field=f"guarantors.{n}.id")
+        result.append(
+            {
+                "id": gid,
+                "name": checks.text(g.get("name"), f"guarantors.{n}.name"),
+                "phones": _phones(g.get("phones"), f"guarantors.{n}.phones", "guarantor"),
+            }
+        )
+    return result
+
+
+class CollectionCase(PaymentCommands, ContactCommands, LegalCommands, Aggregate):
+    """The collection case of one delinquent loan; its events are the legal record."""
+
+    @staticmethod
+    def id_for_loan(loan_id: str) -> uuid.UUID:
+        return uuid.uuid5(CASE_NAMESPACE, loan_id)
+
+    @classmethod
+    def open(
+        cls,
+        *,
+        loan_id: str,
+        product: str,
+        currency: str,
+        principal: Any,
+        borrower: dict[str, Any],
+        guarantors: list[dict[str, Any]],
+        collateral: dict[str, Any] | None,
+        now: datetime,
+        policy: CasePolicy = DEFAULT_POLICY,
+    ) -> CollectionCase:
+        now = checks.now_utc(now)
+        loan_id = checks.text(loan_id, "loan_id", max_length=100)
+        product = checks.text(product, "product", max_length=100)
+        currency = check_currency(currency)
+        principal = check_money(
+            principal, currency=currency, field="principal", maximum=policy.max_amount
+        )
+        if collateral is not None and not isinstance(collateral, dict):
+            raise InvalidCommand("must be an object or null", field="collateral")
+        case: CollectionCase = cls._create(
+            CaseOpened,
+            id=cls.id_for_loan(loan_id),
+            timestamp=now,
+            loan_id=loan_id,
+            product=product,
+            currency=currency,
+            principal=principal,
+            borrower=_borrower(borrower),
+            guarantors=_guarantors(guarantors),
+            collateral=checks.json_value(collateral, "collateral") if collateral else None,
+            rules=policy.case_rules(),
+        )
+        return case
+
+    # --- the daily aging step ------------------------------------------------------------
+
+    def age(self, *, today: date, now: datetime, policy: CasePolicy | None = None) -> None:
+        """Break lapsed promises, record bucket moves and risk grade changes as of today."""
+        now = checks.now_utc(now)
+        today = checks.day(today, "today")
+        if self.status != "open":
+            return
+        policy = (policy or DEFAULT_POLICY).with_case_rules(self.rules)
+        lapsed = self._lapsed_promise(today)
+        if lapsed is not None:
+            self._break_promise(lapsed, today, now)
+        bucket = self.bucket_on(today, policy)
+        if bucket != self.bucket:
+            self.trigger_event(
+                DelinquencyBucketChanged,
+                timestamp=now,
+                from_bucket=self.bucket,
+                to_bucket=bucket,
+                days_past_due=self.days_past_due_on(today),
+                as_of=today,
+            )
+        risk = self.risk_grade_on(today, policy)
+        if risk.grade != self.risk_grade:
+            self.trigger_event(
+                RiskGraded,
+                timestamp=now,
+                grade=risk.grade,
+                score=risk.score,
+                factors=dict(risk.factors),
+                as_of=today,
+            )
+
+    # --- the end of a case -----------------------------------------------------------------
+
+    def write_off(
+        self, *, reason: str, approved_by: str, written_off_at: datetime, now: datetime
+    ) -> None:
+        """核销: an approved write-off of a non-performing balance; closes the case."""
+        now = self._command(now)
+        reason = checks.text(reason, "reason")
+        approved_by = checks.text(approved_by, "approved_by")
+        written_off_at = checks.instant(written_off_at, "written_off_at", now=now)
+        balance = self.outstanding_balance
+        if balance == 0:
+            raise CommandForbidden("nothing is outstanding to write off", field=None)
+        dpd = self.days_past_due_on(now.date())
+        minimum = int(self.rules["write_off_min_days_past_due"])
+        if dpd < minimum:
+            raise CommandForbidden(
+                f"only a loan at least {minimum} days past due may be written off", field=None
+            )
+        self.trigger_event(
+            WrittenOff,
+            timestamp=now,
+            reason=reason,
+            approved_by=approved_by,
+            written_off_at=written_off_at,
+            amount=balance,
+            currency=self.currency,
+            days_past_due=dpd,
+        )
+        self.trigger_event(
+            CaseClosed, timestamp=now, reason="written_off", closed_at=written_off_at
+        )
+
+    def close(self, *, reason: str, closed_at: datetime, now: datetime) -> None:
+        now = self._command(now)
+        reason = checks.choice(reason, CLOSE_REASONS, "reason")
+        closed_at = checks.instant(closed_at, "closed_at", now=now)
+        if reason == "written_off":
+            raise CommandForbidden("a case is written off only by a write-off", field="reason")
+        if reason == "cured" and self.arrears_on(now.date()) != 0:
+            raise CommandForbidden("a case with arrears is not cured", field="reason")
+        if reason == "paid_in_full" and self.outstanding_balance != 0:
+            raise CommandForbidden("the loan is not paid in full", field="reason")
+        self.trigger_event(CaseClosed, timestamp=now, reason=reason, closed_at=closed_at)
+
+    def reopen(self, *, reason: str, reopened_at: datetime, now: datetime) -> None:
+        now = checks.now_utc(now)
+        reason = checks.text(reason, "reason")
+        reopened_at = checks.instant(reopened_at, "reopened_at", now=now)
+        if self.status != "closed":
+            raise CommandForbidden("only a closed case can be reopened", field=None)
+        self.trigger_event(CaseReopened, timestamp=now, reason=reason, reopened_at=reopened_at)
+
+    def view(self, as_of: date) -> dict[str, Any]:
+        """A JSON-ready picture of the case as of a day (for the HTTP API)."""
+        return case_view(self, as_of)

@@ -1,0 +1,67 @@
+"""Days past due, buckets and arrears, computed from the installment records.
+
+An installment record is a dict: key, number, plan (0 = the loan's own schedule, n = the
+n-th agreed payment plan), due_date, amount, paid, superseded. A reported missed
+installment is due from the moment it is reported; a plan installment falls due when
+its due date has passed unpaid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from .policy import CasePolicy
+
+Installment = dict[str, Any]
+
+
+def unpaid(inst: Installment) -> Decimal:
+    remaining: Decimal = inst["amount"] - inst["paid"]
+    return remaining
+
+
+def is_open(inst: Installment) -> bool:
+    return not inst["superseded"] and inst["paid"] < inst["amount"]
+
+
+def is_due(inst: Installment, day: date) -> bool:
+    """In arrears on `day`: open, and reported missed or (a plan installment) past its date."""
+    return is_open(inst) and (inst["plan"] == 0 or inst["due_date"] < day)
+
+
+def due_installments(installments: Iterable[Installment], day: date) -> list[Installment]:
+    return sorted(
+        (i for i in installments if is_due(i, day)),
+        key=lambda i: (i["due_date"], i["plan"], i["number"]),
+    )
+
+
+def allocation_order(installments: Iterable[Installment]) -> list[Installment]:
+    """Open installments, oldest due date first: the order a payment is allocated in."""
+    return sorted(
+        (i for i in installments if is_open(i)),
+        key=lambda i: (i["due_date"], i["plan"], i["number"]),
+    )
+
+
+def arrears_on(installments: Iterable[Installment], day: date) -> Decimal:
+    return sum((unpaid(i) for i in installments if is_due(i, day)), Decimal("0.00"))
+
+
+def days_past_due_on(installments: Iterable[Installment], day: date) -> int:
+    """Days from the oldest unpaid due installment's due date to `day`; 0 when none."""
+    due: list[date] = [i["due_date"] for i in installments if is_due(i, day)]
+    if not due:
+        return 0
+    return max(0, (day - min(due)).days)
+
+
+def bucket_for(days_past_due: int, policy: CasePolicy) -> str:
+    """M0 current, M1 1-30, M2 31-60, M3 61-90, M4+ over 90 (bounds from the policy)."""
+    for name, upper in policy.bucket_bounds:
+        if days_past_due <= upper:
+            return name
+    return policy.last_bucket

@@ -1,0 +1,225 @@
+"""The event catalogue, part 1: the case's life, its payments, promises, plans and aging.
+
+Every attribute is a JSON-transcodable primitive (str, int, bool, None, Decimal, date,
+datetime, UUID, list, dict with str keys). `apply` only updates the aggregate's state;
+the rules were checked by the command that triggered the event. Money travels as a
+Decimal with the case's `currency`. `personal_data` names attributes holding personal
+data (names, phones, addresses, free-text notes).
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import date, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from eventsourcing.domain import Aggregate
+
+from .contactability import REACHABLE, fresh_tracking
+
+if TYPE_CHECKING:
+    from .aggregate import CollectionCase
+
+
+class CaseEvent(Aggregate.Event):
+    """Base class of every CollectionCase event."""
+
+    personal_data: ClassVar[tuple[str, ...]] = ()
+
+    def apply(self, aggregate: CollectionCase) -> None:
+        """Evolve the case's state (overridden by each event)."""
+
+
+class CaseOpened(Aggregate.Created, CaseEvent):
+    personal_data: ClassVar[tuple[str, ...]] = ("borrower", "guarantors", "collateral")
+    loan_id: str
+    product: str
+    currency: str
+    principal: Decimal
+    borrower: dict[str, Any]
+    guarantors: list[dict[str, Any]]
+    collateral: dict[str, Any] | None
+    rules: dict[str, Any]
+
+    def apply(self, aggregate: CollectionCase) -> None:
+        a = aggregate
+        a.loan_id, a.product, a.currency = self.loan_id, self.product, self.currency
+        a.principal = self.principal
+        a.borrower = copy.deepcopy(self.borrower)
+        a.guarantors = copy.deepcopy(self.guarantors)
+        a.collateral = copy.deepcopy(self.collateral)
+        a.rules = dict(self.rules)
+        a.opened_at = self.timestamp
+        a.status, a.close_reason, a.closed_at = "open", None, None
+        a.installments, a.plans_agreed = {}, 0
+        a.paid_total, a.payment_refs, a.written_off_amount = Decimal("0.00"), {}, None
+        a.bucket, a.risk_grade, a.risk_score = "M0", None, None
+        a.contactability, a.contact_tracking = REACHABLE, fresh_tracking()
+        a.contact_attempts, a.reminders_sent, a.field_visits = 0, 0, 0
+        a.promises, a.open_promise = [], None
+        a.legal_progress, a.lawsuits, a.pending_docket = "none", {}, None
+        a.judgment_in_favour, a.judged_docket, a.enforcement_ref = False, None, None
+        a.agency_id, a.agency_consent_ref = None, None
+        a.complaints, a.in_dispute, a.guarantor_demands = {}, False, 0
+        a.last_interruption_on = None
+
+
+class PaymentMissed(CaseEvent):
+    installment: int
+    due_date: date
+    amount: Decimal
+    currency: str
+
+    def apply(self, aggregate: CollectionCase) -> None:
+        aggregate.installments[str(self.installment)] = {
+            "key": str(self.installment),
+            "number": self.installment,
+            "plan": 0,
+            "due_date": self.due_date,
+            "amount": self.amount,
+            "paid": Decimal("0.00"),
+            "superseded": False,
+        }
+
+
+class PaymentReceived(CaseEvent):
+    amount: Decimal
+    currency: str
+    paid_at: datetime
+    reference: str
+    # [{"installment": key, "amount": Decimal}], oldest due first; any rest prepays.
+    allocations: list[dict[str, Any]]
+    promise_id: str | None  # the open promise this payment counts towards, if in time
+
+    def apply(self, aggregate: CollectionCase) -> None:
+        aggregate.paid_total += self.amount
+        aggregate.payment_refs[self.reference] = self.amount
+        for part in self.allocations:
+            aggregate.installments[part["installment"]]["paid"] += part["amount"]
+        if self.promise_id is not None:
+            aggregate.promise(self.promise_id)["paid"] += self.amount
+        aggregate.note_interruption(self.paid_at.date())  # part payment (art. 195)
+
+
+class DelinquencyBucketChanged(CaseEvent):
+    from_bucket: str
+    to_bucket: str
+    days_past_due: int
+    as_of: date
+
+    def apply(self, aggregate: CollectionCase) -> None:
+        aggregate.bucket = self.to_bucket
+
+
+class RiskGraded(CaseEvent):
+    grade: str
+    score: int
+    factors: dict[str, int]
+    as_of: date
+
+    def apply(self, aggregate: CollectionCase) -> None:
+        aggregate.risk_grade, aggregate.risk_score = self.grade, self.score
+
+
+class PromiseToPayMade(CaseEvent):
+    promise_id: str
+    amount: Decimal
+    currency: str
+    promised_date: date
+    made_at: datetime
+
+    def apply(self, aggregate: CollectionCase) -> None:
+        aggregate.promises.append(
+            {
+                "promise_id": self.promise_id,
+                "amount": self.amount,
+                "promised_date": self.promised_date,
+                "made_at": self.made_at,
+                "status": "open",
+                "paid": Decimal("0.00"),
+            }
+        )
+        aggregate.open_promise = self.promise_id
+        aggregate.note_interruption(self.made_at.date())  # acknowledgement (art. 195)
+
+
+class PromiseKept(CaseEvent):
+    promise_id: str
+    amount: Decimal
+    currency: str
+    kept_on: date
+
+    def apply(self, aggregate: CollectionCase) -> None:
+        aggregate.promise(self.promise_id)["status"] = "kept"
+        aggregate.open_promise = None
+
+
+class PromiseBroken(CaseEvent):
+    promise_id: str
+    amount: Decimal
+    currency: str
+    promised_date: date
+    paid_amount: Decimal
+    as_of: date
+
+    def apply(self, aggregate: CollectionCase) -> None:
+        aggregate.promise(self.promise_id)["status"] = "broken"
+        aggregate.open_promise = None
+
+
+class PaymentPlanAgreed(CaseEvent):
+    plan_number: int
+    kind: str  # extension (展期) | restructuring (重组)
+    installments: list[dict[str, Any]]  # [{"number", "due_date", "amount"}]
+    total: Decimal
+    currency: str
+    superseded: list[str]  # keys of the installments the plan replaces
+    approved_by: str
+    agreed_at: datetime
+
+    def apply(self, aggregate: CollectionCase) -> None:
+        for key in self.superseded:
+            aggregate.installments[key]["superseded"] = True
+        for item in self.installments:
+            key = f"P{self.plan_number}-{item['number']}"
+            aggregate.installments[key] = {
+                "key": key,
+                "number": item["number"],
+                "plan": self.plan_number,
+                "due_date": item["due_date"],
+                "amount": item["amount"],
+                "paid": Decimal("0.00"),
+                "superseded": False,
+            }
+        aggregate.plans_agreed = self.plan_number
+        aggregate.note_interruption(self.agreed_at.date())  # acknowledgement (art. 195)
+
+
+class WrittenOff(CaseEvent):
+    reason: str
+    approved_by: str
+    written_off_at: datetime
+    amount: Decimal  # the outstanding balance written off
+    currency: str
+    days_past_due: int
+
+    def apply(self, aggregate: CollectionCase) -> None:
+        aggregate.written_off_amount = self.amount
+
+
+class CaseClosed(CaseEvent):
+    reason: str  # cured | paid_in_full | settled | written_off
+    closed_at: datetime
+
+    def apply(self, aggregate: CollectionCase) -> None:
+        aggregate.status, aggregate.close_reason = "closed", self.reason
+        aggregate.closed_at = self.closed_at
+
+
+class CaseReopened(CaseEvent):
+    reason: str
+    reopened_at: datetime
+
+    def apply(self, aggregate: CollectionCase) -> None:
+        aggregate.status, aggregate.close_reason, aggregate.closed_at = "open", None, None

@@ -1,0 +1,77 @@
+"""The configurable rules of collection: buckets, risk scorecard, promises, limitation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from decimal import Decimal
+from typing import Any
+
+# Settings that govern commands are copied onto the case when it opens (they are part of
+# its record: the rules it was collected under). The rest are read at query time.
+CASE_RULES = (
+    "promise_horizon_days",
+    "limitation_years",
+    "write_off_min_days_past_due",
+    "max_claim_multiple",
+)
+
+
+@dataclass(frozen=True)
+class CasePolicy:
+    """Rules of collection; one default, overridable per product or jurisdiction."""
+
+    # Promises to pay: the promised date must fall within this many days.
+    promise_horizon_days: int = 30
+    # PRC Civil Code art. 188: the ordinary limitation period is three years.
+    limitation_years: int = 3
+    # Write-off (核销) only of a non-performing loan: at least this many days past due.
+    write_off_min_days_past_due: int = 90
+    # A lawsuit's claim may add interest, penalties and costs, but not beyond this
+    # multiple of the principal (above that the amount is a typo).
+    max_claim_multiple: Decimal = Decimal("2")
+    # Above this any amount is a typo, not a loan.
+    max_amount: Decimal = Decimal("1000000000000")
+    # Bucket upper bounds in days past due: M0 = 0, M1 <= 30, M2 <= 60, M3 <= 90, else M4+.
+    bucket_bounds: tuple[tuple[str, int], ...] = (("M0", 0), ("M1", 30), ("M2", 60), ("M3", 90))
+    last_bucket: str = "M4+"
+    # Lost contact (失联), the 3:3:3 rule: numbers, times of day, call attempts, and SMS.
+    lost_contact_numbers: int = 3
+    lost_contact_times_of_day: int = 3
+    lost_contact_call_attempts: int = 3
+    lost_contact_sms: int = 1
+    # Risk scorecard: points by days past due (lower bound inclusive, highest first).
+    risk_dpd_points: tuple[tuple[int, int], ...] = (
+        (361, 80),
+        (181, 60),
+        (91, 45),
+        (61, 30),
+        (31, 20),
+        (1, 10),
+    )
+    # Points by outstanding balance (in the case currency's major units, highest first).
+    risk_amount_points: tuple[tuple[Decimal, int], ...] = (
+        (Decimal("1000000"), 10),
+        (Decimal("100000"), 5),
+    )
+    risk_collateral_points: int = -15
+    risk_guarantee_points: int = -10
+    risk_lost_contact_points: int = 15
+    risk_broken_promise_points: int = 10
+    risk_broken_promise_cap: int = 20
+    risk_kept_promise_points: int = -5
+    risk_kept_promise_cap: int = -10
+    # Grade thresholds: the lowest score of each grade above "low" (ascending).
+    risk_grade_thresholds: tuple[tuple[str, int], ...] = field(
+        default=(("medium", 20), ("high", 40), ("doubtful_loss", 60))
+    )
+
+    def case_rules(self) -> dict[str, Any]:
+        """The settings copied onto a case when it opens (JSON-ready primitives)."""
+        return {name: getattr(self, name) for name in CASE_RULES}
+
+    def with_case_rules(self, rules: dict[str, Any]) -> CasePolicy:
+        known = {f.name for f in fields(self)}
+        return replace(self, **{k: v for k, v in rules.items() if k in known})
+
+
+DEFAULT_POLICY = CasePolicy()

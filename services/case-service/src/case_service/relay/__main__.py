@@ -1,0 +1,38 @@
+"""`python -m case_service.relay`: run the relay as its own process until SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+from arrears.logging import configure_logging
+from prometheus_client import start_http_server
+
+from case_service.application import CaseApplication
+from case_service.relay.envelopes import CaseEventEncoder
+from case_service.relay.runner import Relay, RelaySettings
+
+
+async def _main(settings: RelaySettings) -> None:
+    application = CaseApplication(settings)
+    try:
+        relay = Relay(settings, application.recorder_, CaseEventEncoder(application.mapper))
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await relay.run(stop)
+    finally:
+        application.close()
+
+
+def main() -> None:
+    settings = RelaySettings()
+    configure_logging(f"{settings.service_name}-relay", settings.log_level, settings.log_json)
+    if settings.relay_metrics_port:
+        start_http_server(settings.relay_metrics_port, addr=settings.http_host)
+    asyncio.run(_main(settings))
+
+
+if __name__ == "__main__":
+    main()

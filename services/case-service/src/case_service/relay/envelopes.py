@@ -1,0 +1,48 @@
+"""From a row of the notification log to the CloudEvent the relay publishes and the feed serves.
+
+The library's mapper decrypts and decodes the stored event and upcasts it to its class's
+current `class_version`, so consumers always receive the current shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+from uuid import UUID
+
+from arrears.messaging.envelope import Envelope, case_event
+from eventsourcing.persistence import Mapper, Notification
+
+from case_service.domain import EVENT_CLASSES, event_payload
+
+
+class CaseEventEncoder:
+    """Encodes notifications of the `Cases` event store as case-event envelopes."""
+
+    def __init__(self, mapper: Mapper[UUID], source: str = "/arrears/case-service") -> None:
+        self.mapper = mapper
+        self.source = source
+        self._names: dict[type[Any], str] = {cls: name for name, cls in EVENT_CLASSES.items()}
+
+    def name_of(self, event_class: type[Any]) -> str:
+        return self._names.get(event_class) or event_class.__name__
+
+    def envelope(self, notification: Notification) -> Envelope:
+        event: Any = self.mapper.to_domain_event(notification)
+        cls = type(event)
+        correlation = getattr(event, "correlation_id", None)
+        return case_event(
+            case_id=notification.originator_id,
+            version=notification.originator_version,
+            sequence=notification.id,
+            event_name=self.name_of(cls),
+            occurred_at=event.timestamp,
+            data=event_payload(event),
+            class_version=int(getattr(cls, "class_version", 1)),
+            correlation_id=str(correlation) if correlation else None,
+            personal_data=tuple(getattr(cls, "personal_data", ())),
+            source=self.source,
+        )
+
+    def envelopes(self, notifications: Iterable[Notification]) -> list[Envelope]:
+        return [self.envelope(n) for n in notifications]

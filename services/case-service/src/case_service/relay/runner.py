@@ -1,0 +1,192 @@
+"""The relay: notification log -> `collections.case-events.v1`, at least once, in order.
+
+Loop: read up to `relay_batch_size` notifications after the saved position, publish them
+(key = case id), wait for every acknowledgement, then save the position. A failed publish is
+retried with backoff from the same position (the broker may see a record twice, with the
+same event id; it never misses one). With nothing to read the relay sleeps until
+PostgreSQL's NOTIFY from the library's insert (or `relay_idle_poll_seconds` as a safety
+net). A session advisory lock makes a second relay on the same store a hot standby.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+import zlib
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
+from arrears.messaging.envelope import CASE_EVENTS_TOPIC, Envelope
+from arrears.messaging.producer import EnvelopeProducer, ProducerConfig
+from eventsourcing.persistence import Notification
+from eventsourcing.postgres import PostgresApplicationRecorder
+from prometheus_client import Counter, Gauge, Histogram
+from psycopg.sql import SQL, Identifier
+
+from case_service.relay.envelopes import CaseEventEncoder
+from case_service.relay.store import RelayStore
+from case_service.settings import CaseServiceSettings
+
+log = logging.getLogger("case_service.relay")
+
+LAG = Gauge("arrears_relay_lag_events", "Events recorded but not yet published")
+POSITION = Gauge("arrears_relay_position", "Last notification id acknowledged by the broker")
+PUBLISHED = Counter("arrears_relay_published_total", "Events acknowledged by the broker")
+FAILURES = Counter("arrears_relay_publish_failures_total", "Failed publish attempts (retried)")
+BATCH = Histogram(
+    "arrears_relay_batch_seconds",
+    "Read + publish + save time of one batch",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0),
+)
+
+
+class RelaySettings(CaseServiceSettings):
+    relay_name: str = "case-events"
+    relay_topic: str = CASE_EVENTS_TOPIC
+    relay_batch_size: int = 2_000
+    relay_idle_poll_seconds: float = 1.0
+    relay_retry_initial_seconds: float = 0.2
+    relay_retry_max_seconds: float = 5.0
+    relay_metrics_port: int = 9101  # 0: don't serve /metrics (e.g. in-process tests)
+    kafka_acks: str = "all"
+    kafka_enable_idempotence: bool = False  # on for Apache Kafka; tansu refuses it
+    kafka_linger_ms: int = 2
+    kafka_request_timeout_ms: int = 10_000
+    # Fault injection for robustness tests only: exit hard after publishing this many
+    # batches, before saving the position (simulates a crash between ack and save).
+    relay_crash_after_batches: int = 0
+
+    def producer_config(self) -> ProducerConfig:
+        return ProducerConfig(
+            bootstrap_servers=self.kafka_bootstrap_servers,
+            client_id=f"{self.service_name}-relay",
+            acks=self.kafka_acks,
+            enable_idempotence=self.kafka_enable_idempotence,
+            linger_ms=self.kafka_linger_ms,
+            request_timeout_ms=self.kafka_request_timeout_ms,
+        )
+
+
+class Relay:
+    def __init__(
+        self,
+        settings: RelaySettings,
+        recorder: PostgresApplicationRecorder,
+        encoder: CaseEventEncoder,
+        producer: EnvelopeProducer | None = None,
+    ) -> None:
+        self.settings = settings
+        self.recorder = recorder
+        self.store = RelayStore(recorder)
+        self.encoder = encoder
+        self.producer = producer or EnvelopeProducer(settings.producer_config())
+        self.position = 0
+        self.batches = 0
+        self._wake = asyncio.Event()
+        self.ready = asyncio.Event()  # set once the lock is held and the position read
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Relay until `stop` is set."""
+        await asyncio.to_thread(self.store.create_table)
+        async with await psycopg.AsyncConnection.connect(
+            self.settings.database_url, autocommit=True
+        ) as conn:
+            if not await self._acquire_lock(conn, stop):
+                return
+            await conn.execute(SQL("LISTEN {}").format(Identifier(self.recorder.channel_name)))
+            listener = asyncio.create_task(self._listen(conn, stop))
+            try:
+                await self._loop(stop)
+            finally:
+                listener.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await listener
+                await self.producer.stop()
+
+    async def _acquire_lock(self, conn: psycopg.AsyncConnection[Any], stop: asyncio.Event) -> bool:
+        key = zlib.crc32(f"arrears-relay/{self.settings.relay_name}".encode())
+        while not stop.is_set():
+            cur = await conn.execute("SELECT pg_try_advisory_lock(%s)", (key,))
+            row = await cur.fetchone()
+            if row and row[0]:
+                return True
+            log.info("another relay holds the lock; standing by")
+            await _wait(stop, self.settings.relay_idle_poll_seconds)
+        return False
+
+    async def _listen(self, conn: psycopg.AsyncConnection[Any], stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            async for _ in conn.notifies(timeout=1.0, stop_after=1):
+                self._wake.set()
+
+    async def _loop(self, stop: asyncio.Event) -> None:
+        name = self.settings.relay_name
+        self.position = await asyncio.to_thread(self.store.position, name)
+        POSITION.set(self.position)
+        log.info("relay starting", extra={"fields": {"position": self.position}})
+        self.ready.set()
+        while not stop.is_set():
+            self._wake.clear()
+            started = time.perf_counter()
+            notifications, envelopes = await asyncio.to_thread(self._read, self.position)
+            if not notifications:
+                LAG.set(0)
+                await _wait_any(stop, self._wake, self.settings.relay_idle_poll_seconds)
+                continue
+            if not await self._publish(envelopes, stop):
+                return  # stopped while the broker was away; the position stays where it was
+            self.batches += 1
+            if self.batches == self.settings.relay_crash_after_batches:
+                log.error("fault injection: exiting between publish and position save")
+                os._exit(70)
+            last = notifications[-1].id
+            await asyncio.to_thread(self.store.save_position, name, last)
+            self.position = last
+            PUBLISHED.inc(len(notifications))
+            POSITION.set(last)
+            BATCH.observe(time.perf_counter() - started)
+            if len(notifications) == self.settings.relay_batch_size:
+                LAG.set(await asyncio.to_thread(self.store.max_notification_id) - last)
+
+    def _read(self, position: int) -> tuple[Sequence[Notification], list[Envelope]]:
+        notifications = self.store.notifications_after(position, self.settings.relay_batch_size)
+        return notifications, self.encoder.envelopes(notifications)
+
+    async def _publish(self, envelopes: list[Envelope], stop: asyncio.Event) -> bool:
+        delay = self.settings.relay_retry_initial_seconds
+        while not stop.is_set():
+            try:
+                await self.producer.start()
+                await self.producer.publish(self.settings.relay_topic, envelopes)
+                return True
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                FAILURES.inc()
+                log.warning(
+                    "publish failed; retrying from the same position",
+                    extra={"fields": {"position": self.position, "error": repr(exc)}},
+                )
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(self.producer.stop(), timeout=5)
+                await _wait(stop, delay)
+                delay = min(delay * 2, self.settings.relay_retry_max_seconds)
+        return False
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
+async def _wait_any(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:
+    tasks = [asyncio.create_task(stop.wait()), asyncio.create_task(wake.wait())]
+    try:
+        await asyncio.wait(tasks, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()

@@ -1,0 +1,77 @@
+"""The relay's own table, and reads of the notification log the library doesn't offer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from uuid import UUID
+
+from eventsourcing.persistence import Notification
+from eventsourcing.postgres import PostgresApplicationRecorder
+from psycopg.sql import SQL, Identifier
+
+
+class RelayStore:
+    """`relay_position`: how far each relay has published, saved after the broker's acks."""
+
+    def __init__(self, recorder: PostgresApplicationRecorder) -> None:
+        self.recorder = recorder
+        schema = Identifier(recorder.datastore.schema)
+        table = SQL("{}.{}").format(schema, Identifier("relay_position"))
+        events = SQL("{}.{}").format(schema, Identifier(recorder.events_table_name))
+        self._create = SQL(
+            "CREATE TABLE IF NOT EXISTS {} (name text PRIMARY KEY, position bigint NOT NULL, "
+            "updated_at timestamptz NOT NULL DEFAULT now())"
+        ).format(table)
+        self._select = SQL("SELECT position FROM {} WHERE name = %s").format(table)
+        # Never move backwards, even if an old relay process wakes up late.
+        self._upsert = SQL(
+            "INSERT INTO {t} AS r (name, position) VALUES (%s, %s) ON CONFLICT (name) DO UPDATE "
+            "SET position = GREATEST(r.position, EXCLUDED.position), updated_at = now()"
+        ).format(t=table)
+        self._case_events = SQL(
+            "SELECT notification_id, originator_id, originator_version, topic, state FROM {} "
+            "WHERE originator_id = %s AND originator_version > %s "
+            "ORDER BY originator_version LIMIT %s"
+        ).format(events)
+
+    def create_table(self) -> None:
+        with self.recorder.datastore.transaction(commit=True) as curs:
+            curs.execute("SELECT pg_advisory_xact_lock(7201956)")  # concurrent CREATE IF NOT EXISTS
+            curs.execute(self._create)
+
+    def position(self, name: str) -> int:
+        with self.recorder.datastore.transaction(commit=False) as curs:
+            curs.execute(self._select, (name,))
+            row = curs.fetchone()
+        return int(row["position"]) if row else 0
+
+    def save_position(self, name: str, position: int) -> None:
+        with self.recorder.datastore.transaction(commit=True) as curs:
+            curs.execute(self._upsert, (name, position))
+
+    def notifications_after(self, position: int, limit: int) -> Sequence[Notification]:
+        found: Sequence[Notification] = self.recorder.select_notifications(
+            start=position, limit=limit, inclusive_of_start=False
+        )
+        return found
+
+    def max_notification_id(self) -> int:
+        return int(self.recorder.max_notification_id() or 0)
+
+    def case_notifications(
+        self, case_id: UUID, after_version: int, limit: int
+    ) -> list[Notification]:
+        """One case's events after a version, with their global notification ids."""
+        with self.recorder.datastore.transaction(commit=False) as curs:
+            curs.execute(self._case_events, (case_id, after_version, limit))
+            rows = curs.fetchall()
+        return [
+            Notification(
+                id=row["notification_id"],
+                originator_id=row["originator_id"],
+                originator_version=row["originator_version"],
+                topic=row["topic"],
+                state=bytes(row["state"]),
+            )
+            for row in rows
+        ]

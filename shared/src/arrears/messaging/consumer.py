@@ -1,0 +1,284 @@
+"""The idempotent consumer-group runner (DESIGN §4): aiokafka in, one transaction per batch.
+
+Per partition batch: one database transaction applies the records through `Applier`
+(duplicates skipped, holes filled, tracking rows written with the read-model changes);
+records that can't be processed are published to `<topic>.dlq` (acks awaited) before the
+transaction commits; offsets are committed only after it. A partition is a sequence of
+cases' events in order, and partitions run concurrently. Infrastructure failures (database
+or gap source unavailable) roll back and retry the batch from its first offset with backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Container, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from prometheus_client import Counter, Gauge, Histogram
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from arrears.messaging.processing import (
+    Applier,
+    GapFiller,
+    Handler,
+    HandlerFailedError,
+    Item,
+    Outcome,
+    Upcaster,
+)
+from arrears.messaging.producer import EnvelopeProducer, ProducerConfig
+from arrears.messaging.tracking import create_tracking_tables
+
+log = logging.getLogger("arrears.messaging.consumer")
+
+PROCESSED = Counter("arrears_consumer_processed_total", "Events applied", ["consumer"])
+DUPLICATES = Counter(
+    "arrears_consumer_duplicates_total", "Redelivered events skipped", ["consumer"]
+)
+FAILED = Counter("arrears_consumer_failed_total", "Failed handler attempts", ["consumer"])
+DLQ = Counter("arrears_consumer_dlq_total", "Messages parked on the DLQ", ["consumer"])
+GAPS = Counter("arrears_consumer_gap_filled_total", "Events fetched to fill holes", ["consumer"])
+RETRIES = Counter("arrears_consumer_batch_retries_total", "Batches retried", ["consumer"])
+LAG = Gauge("arrears_consumer_lag", "Records behind the partition end", ["consumer", "partition"])
+BATCH_SECONDS = Histogram(
+    "arrears_consumer_batch_seconds",
+    "Time to apply and commit one partition batch",
+    ["consumer"],
+    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0),
+)
+
+
+@dataclass(frozen=True)
+class ConsumerConfig:
+    name: str  # also the consumer group id unless group_id is given
+    topics: Sequence[str]
+    bootstrap_servers: str
+    group_id: str | None = None
+    max_batch: int = 500
+    poll_timeout_ms: int = 100
+    max_attempts: int = 3
+    retry_initial: float = 0.05
+    retry_max: float = 2.0
+    dlq_suffix: str = ".dlq"
+    auto_offset_reset: str = "earliest"
+    session_timeout_ms: int = 10_000
+    heartbeat_interval_ms: int = 1_000
+    enable_idempotence: bool = False
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, runner: IdempotentConsumer) -> None:
+        self.runner = runner
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:  # noqa: ARG002
+        # Wait for the batch in hand to commit before the partitions move elsewhere.
+        async with self.runner.lock:
+            pass
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        self.runner.assigned = set(assigned)
+        log.info(
+            "partitions assigned",
+            extra={"fields": {"partitions": sorted(str(tp) for tp in assigned)}},
+        )
+
+
+class IdempotentConsumer:
+    def __init__(
+        self,
+        config: ConsumerConfig,
+        engine: AsyncEngine,
+        handler: Handler,
+        *,
+        gaps: GapFiller | None = None,
+        known_types: Container[str] | None = None,
+        upcast: Upcaster | None = None,
+    ) -> None:
+        self.config = config
+        self.engine = engine
+        self.applier = Applier(
+            consumer=config.name,
+            handler=handler,
+            gaps=gaps,
+            known_types=known_types,
+            upcast=upcast,
+            max_attempts=config.max_attempts,
+            retry_initial=config.retry_initial,
+            retry_max=config.retry_max,
+        )
+        self.dlq = EnvelopeProducer(
+            ProducerConfig(
+                bootstrap_servers=config.bootstrap_servers,
+                client_id=f"{config.name}-dlq",
+                enable_idempotence=config.enable_idempotence,
+            )
+        )
+        self.lock = asyncio.Lock()
+        self.assigned: set[TopicPartition] = set()
+        self.ready = asyncio.Event()  # set once partitions are assigned
+        self.totals = Outcome()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Consume until `stop` is set; the batch in hand is finished before leaving."""
+        await create_tracking_tables(self.engine)
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.config.bootstrap_servers,
+            group_id=self.config.group_id or self.config.name,
+            client_id=self.config.name,
+            enable_auto_commit=False,
+            auto_offset_reset=self.config.auto_offset_reset,
+            session_timeout_ms=self.config.session_timeout_ms,
+            heartbeat_interval_ms=self.config.heartbeat_interval_ms,
+            max_poll_records=self.config.max_batch,
+        )
+        await self._start(consumer, stop)
+        try:
+            consumer.subscribe(list(self.config.topics), listener=_Rebalance(self))
+            while not stop.is_set():
+                batches = await consumer.getmany(
+                    timeout_ms=self.config.poll_timeout_ms, max_records=self.config.max_batch
+                )
+                if self.assigned:
+                    self.ready.set()
+                if not batches:
+                    continue
+                async with self.lock:
+                    await asyncio.gather(
+                        *(
+                            self._partition(consumer, tp, records, stop)
+                            for tp, records in batches.items()
+                        )
+                    )
+                    await self._report_lag(consumer)
+        finally:
+            with contextlib.suppress(Exception):
+                await consumer.stop()
+            await self.dlq.stop()
+
+    async def _start(self, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> None:
+        delay = self.config.retry_initial
+        while True:
+            try:
+                await consumer.start()
+                return
+            except Exception as exc:
+                if stop.is_set():
+                    raise
+                log.warning("broker unavailable; retrying", extra={"fields": {"error": repr(exc)}})
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.config.retry_max)
+
+    async def _partition(
+        self,
+        consumer: AIOKafkaConsumer,
+        tp: TopicPartition,
+        records: list[Any],
+        stop: asyncio.Event,
+    ) -> None:
+        items = [self.applier.prepare(r.value, r.key, ref=r) for r in records]
+        delay = self.config.retry_initial
+        while True:
+            started = time.perf_counter()
+            try:
+                outcome = await self._apply(items)
+                break
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                RETRIES.labels(self.config.name).inc()
+                log.warning(
+                    "batch failed; retrying from its first offset",
+                    extra={
+                        "fields": {
+                            "partition": str(tp),
+                            "offset": records[0].offset,
+                            "error": repr(exc),
+                        }
+                    },
+                )
+                if stop.is_set():
+                    consumer.seek(tp, records[0].offset)  # redelivered to whoever runs next
+                    return
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.config.retry_max)
+        try:
+            await consumer.commit({tp: records[-1].offset + 1})
+        except Exception as exc:  # a rebalance took the partition: the next owner dedups
+            log.warning(
+                "offset commit failed", extra={"fields": {"partition": str(tp), "error": repr(exc)}}
+            )
+        self._count(outcome)
+        BATCH_SECONDS.labels(self.config.name).observe(time.perf_counter() - started)
+
+    async def _apply(self, items: list[Item]) -> Outcome:
+        try:
+            async with self.engine.begin() as conn:
+                outcome = await self.applier.apply(conn, items, careful=False)
+                await self._park(outcome)
+                return outcome
+        except HandlerFailedError:
+            pass
+        async with self.engine.begin() as conn:
+            outcome = await self.applier.apply(conn, items, careful=True)
+            await self._park(outcome)
+            return outcome
+
+    async def _park(self, outcome: Outcome) -> None:
+        if not outcome.parked:
+            return
+        records = []
+        for parked in outcome.parked:
+            ref = parked.item.ref
+            headers = list(getattr(ref, "headers", None) or [])
+            headers += [
+                ("dlq-reason", parked.reason.encode()[:4000]),
+                ("dlq-consumer", self.config.name.encode()),
+                ("dlq-failed-at", datetime.now(UTC).isoformat().encode()),
+            ]
+            topic = getattr(ref, "topic", None) or self.config.topics[0]
+            if ref is not None:
+                headers += [
+                    ("dlq-original-topic", topic.encode()),
+                    ("dlq-original-partition", str(ref.partition).encode()),  # type: ignore[attr-defined]
+                    ("dlq-original-offset", str(ref.offset).encode()),  # type: ignore[attr-defined]
+                ]
+            records.append(
+                (topic + self.config.dlq_suffix, parked.item.key, parked.item.raw or b"", headers)
+            )
+            log.error(
+                "message parked on the DLQ",
+                extra={"fields": {"reason": parked.reason, "topic": topic}},
+            )
+        await self.dlq.start()
+        for dlq_topic in {r[0] for r in records}:
+            await self.dlq.publish_raw(
+                dlq_topic, [(k, v, h) for t, k, v, h in records if t == dlq_topic]
+            )
+
+    def _count(self, outcome: Outcome) -> None:
+        name = self.config.name
+        PROCESSED.labels(name).inc(outcome.applied)
+        DUPLICATES.labels(name).inc(outcome.duplicates)
+        FAILED.labels(name).inc(outcome.failures)
+        DLQ.labels(name).inc(len(outcome.parked))
+        GAPS.labels(name).inc(outcome.gap_filled)
+        self.totals.applied += outcome.applied
+        self.totals.duplicates += outcome.duplicates
+        self.totals.failures += outcome.failures
+        self.totals.gap_filled += outcome.gap_filled
+        self.totals.parked.extend(outcome.parked)
+
+    async def _report_lag(self, consumer: AIOKafkaConsumer) -> None:
+        for tp in consumer.assignment():
+            highwater = consumer.highwater(tp)
+            if highwater is None:
+                continue
+            with contextlib.suppress(Exception):
+                position = await consumer.position(tp)
+                LAG.labels(self.config.name, str(tp.partition)).set(max(0, highwater - position))

@@ -1,0 +1,245 @@
+"""The CloudEvents 1.0 structured JSON envelope every Arrears topic carries (DESIGN §4).
+
+A case event on `collections.case-events.v1` looks like::
+
+    {"specversion": "1.0", "id": "<uuid5 of case id and version>",
+     "source": "/arrears/case-service", "type": "collections.case.PaymentMissed",
+     "subject": "<case id>", "time": "2026-11-02T09:00:00Z",
+     "datacontenttype": "application/json",
+     "dataschema": "https://schemas.arrears.example/events/collections.case.PaymentMissed.json",
+     "sequence": 1234, "caseversion": 3, "classversion": 1,
+     "correlationid": "…", "personaldata": "borrower",
+     "data": {...}}
+
+The `id` is derived from the case id and version, so a re-published event carries the same
+id and consumers can drop it. `sequence` (the global notification id) and `caseversion` are
+Integer extension attributes; `personaldata` names the data fields the catalogue marks as
+personal (comma-separated; CloudEvents extension values cannot be lists).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+SPECVERSION = "1.0"
+CONTENT_TYPE = "application/cloudevents+json; charset=UTF-8"
+DATA_CONTENT_TYPE = "application/json"
+CASE_EVENTS_TOPIC = "collections.case-events.v1"
+CONTACT_TASKS_TOPIC = "collections.contact-tasks.v1"
+LEGAL_TASKS_TOPIC = "collections.legal-tasks.v1"
+CASE_EVENT_TYPE_PREFIX = "collections.case."
+CASE_SERVICE_SOURCE = "/arrears/case-service"
+SCHEMA_BASE_URL = "https://schemas.arrears.example/events/"
+# Namespace for event ids: uuid5(namespace, f"{case_id}/{version}").
+EVENT_ID_NAMESPACE = uuid.UUID("6f1d2b8e-6a57-5b0c-9d0e-3c1a4f7e2b90")
+
+REQUIRED = ("specversion", "id", "source", "type")
+CONTEXT_ATTRIBUTES = frozenset(
+    {
+        "specversion",
+        "id",
+        "source",
+        "type",
+        "subject",
+        "time",
+        "datacontenttype",
+        "dataschema",
+        "sequence",
+        "caseversion",
+        "classversion",
+        "correlationid",
+        "personaldata",
+    }
+)
+
+
+class EnvelopeError(ValueError):
+    """A message that is not a valid Arrears CloudEvent (the consumer parks it on the DLQ)."""
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """One CloudEvent. `extensions` holds any extension attributes beyond the known ones."""
+
+    id: str
+    source: str
+    type: str
+    data: Mapping[str, Any]
+    subject: str | None = None
+    time: datetime | None = None
+    dataschema: str | None = None
+    sequence: int | None = None
+    caseversion: int | None = None
+    classversion: int | None = None
+    correlationid: str | None = None
+    personaldata: tuple[str, ...] = ()
+    datacontenttype: str = DATA_CONTENT_TYPE
+    specversion: str = SPECVERSION
+    extensions: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def event_name(self) -> str:
+        """`collections.case.PaymentMissed` -> `PaymentMissed`."""
+        return self.type.rsplit(".", 1)[-1]
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "specversion": self.specversion,
+            "id": self.id,
+            "source": self.source,
+            "type": self.type,
+        }
+        if self.subject is not None:
+            out["subject"] = self.subject
+        if self.time is not None:
+            out["time"] = format_time(self.time)
+        out["datacontenttype"] = self.datacontenttype
+        if self.dataschema is not None:
+            out["dataschema"] = self.dataschema
+        for name in ("sequence", "caseversion", "classversion", "correlationid"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        if self.personaldata:
+            out["personaldata"] = ",".join(self.personaldata)
+        out.update(self.extensions)
+        out["data"] = dict(self.data)
+        return out
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(self.to_dict())
+
+
+def format_time(moment: datetime) -> str:
+    """RFC 3339 in UTC with a `Z`, microseconds kept."""
+    if moment.tzinfo is None:
+        raise ValueError("event times must be timezone-aware")
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def event_id(case_id: uuid.UUID | str, version: int) -> str:
+    """The stable id of a case's event: the same event always gets the same id."""
+    return str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{case_id}/{version}"))
+
+
+def case_event_type(event_name: str) -> str:
+    return CASE_EVENT_TYPE_PREFIX + event_name
+
+
+def schema_url(event_type: str, base: str = SCHEMA_BASE_URL) -> str:
+    return f"{base}{event_type}.json"
+
+
+def case_event(
+    *,
+    case_id: uuid.UUID | str,
+    version: int,
+    sequence: int,
+    event_name: str,
+    occurred_at: datetime,
+    data: Mapping[str, Any],
+    class_version: int = 1,
+    correlation_id: str | None = None,
+    personal_data: Sequence[str] = (),
+    source: str = CASE_SERVICE_SOURCE,
+) -> Envelope:
+    """The envelope of one case event, as the relay publishes it and the feed serves it."""
+    event_type = case_event_type(event_name)
+    return Envelope(
+        id=event_id(case_id, version),
+        source=source,
+        type=event_type,
+        subject=str(case_id),
+        time=occurred_at,
+        dataschema=schema_url(event_type),
+        sequence=sequence,
+        caseversion=version,
+        classversion=class_version,
+        correlationid=correlation_id,
+        personaldata=tuple(personal_data),
+        data=data,
+    )
+
+
+def _optional_int(raw: Mapping[str, Any], name: str) -> int | None:
+    value = raw.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise EnvelopeError(f"{name} must be an integer, got {value!r}")
+    return value
+
+
+def _optional_str(raw: Mapping[str, Any], name: str) -> str | None:
+    value = raw.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise EnvelopeError(f"{name} must be a non-empty string")
+    return value
+
+
+def from_dict(raw: Any) -> Envelope:
+    """Validate and parse a structured CloudEvent; raises EnvelopeError on anything off."""
+    if not isinstance(raw, dict):
+        raise EnvelopeError("a CloudEvent must be a JSON object")
+    missing = [name for name in REQUIRED if not raw.get(name)]
+    if missing:
+        raise EnvelopeError(f"missing required attribute(s): {', '.join(missing)}")
+    if raw["specversion"] != SPECVERSION:
+        raise EnvelopeError(f"unsupported specversion {raw['specversion']!r}")
+    for name in ("id", "source", "type"):
+        if not isinstance(raw[name], str):
+            raise EnvelopeError(f"{name} must be a string")
+    data = raw.get("data", {})
+    if not isinstance(data, dict):
+        raise EnvelopeError("data must be a JSON object")
+    time_text = _optional_str(raw, "time")
+    try:
+        moment = datetime.fromisoformat(time_text) if time_text else None
+    except ValueError:
+        raise EnvelopeError(f"time is not RFC 3339: {time_text!r}") from None
+    if moment is not None and moment.tzinfo is None:
+        raise EnvelopeError("time must carry a UTC offset")
+    personal = _optional_str(raw, "personaldata")
+    return Envelope(
+        id=raw["id"],
+        source=raw["source"],
+        type=raw["type"],
+        subject=_optional_str(raw, "subject"),
+        time=moment,
+        dataschema=_optional_str(raw, "dataschema"),
+        sequence=_optional_int(raw, "sequence"),
+        caseversion=_optional_int(raw, "caseversion"),
+        classversion=_optional_int(raw, "classversion"),
+        correlationid=_optional_str(raw, "correlationid"),
+        personaldata=tuple(personal.split(",")) if personal else (),
+        datacontenttype=_optional_str(raw, "datacontenttype") or DATA_CONTENT_TYPE,
+        data=data,
+        extensions={k: v for k, v in raw.items() if k not in CONTEXT_ATTRIBUTES and k != "data"},
+    )
+
+
+def parse(value: bytes | str | None) -> Envelope:
+    """Parse a Kafka record value (bytes of JSON) into an Envelope."""
+    if value is None:
+        raise EnvelopeError("empty message (tombstone)")
+    try:
+        raw = orjson.loads(value)
+    except orjson.JSONDecodeError as exc:
+        raise EnvelopeError(f"not JSON: {exc}") from None
+    return from_dict(raw)
+
+
+def kafka_headers(envelope: Envelope) -> list[tuple[str, bytes]]:
+    """Headers of the Kafka structured binding, plus the correlation id for log tracing."""
+    headers = [("content-type", CONTENT_TYPE.encode())]
+    if envelope.correlationid:
+        headers.append(("correlation-id", envelope.correlationid.encode()))
+    return headers

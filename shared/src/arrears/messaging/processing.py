@@ -1,0 +1,214 @@
+"""Applying envelopes to a read model exactly once, each case in version order.
+
+`Applier.apply` takes a batch (one partition's records, or one page of the feed) inside a
+transaction the caller owns. For each envelope it checks the subject's last applied version:
+at or below it is a duplicate and is skipped; more than one above it is a hole, filled from
+case-service (`GapFiller`) before going on. The tracking rows are written in the same
+transaction as the handler's changes.
+
+Fast path: the batch runs without savepoints; if a handler raises, the caller rolls back and
+runs the batch again `careful=True`, where every handler call has its own savepoint, is
+retried with backoff, and after the last attempt is parked for the DLQ (its version still
+counts as processed, so the case goes on).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Container, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from arrears.logging import reset_correlation_id, set_correlation_id
+from arrears.messaging.envelope import Envelope, EnvelopeError, parse
+from arrears.messaging.tracking import claim_event_id, load_versions, save_versions
+
+Handler = Callable[[AsyncConnection, Envelope], Awaitable[None]]
+Upcaster = Callable[[Envelope], Envelope]
+
+
+class PoisonError(Exception):
+    """A message that can never be processed: park it on the DLQ at once, don't retry."""
+
+
+class HandlerFailedError(Exception):
+    """A handler raised on the fast path; the batch is rolled back and run carefully."""
+
+
+class GapNotFilledError(Exception):
+    """A hole in a case's versions could not be filled (yet); retry the batch later."""
+
+
+class GapFiller(Protocol):
+    async def missing(
+        self, subject: str, after_version: int, before_version: int
+    ) -> list[Envelope]:
+        """The subject's envelopes with after_version < caseversion < before_version."""
+        ...
+
+
+@dataclass
+class Item:
+    """One message: the parsed envelope, or why it could not be parsed; `ref` is opaque."""
+
+    envelope: Envelope | None
+    raw: bytes | None
+    key: bytes | None
+    ref: object = None
+    problem: str | None = None
+
+
+@dataclass
+class Parked:
+    item: Item
+    reason: str
+
+
+@dataclass
+class Outcome:
+    applied: int = 0
+    duplicates: int = 0
+    gap_filled: int = 0
+    failures: int = 0
+    parked: list[Parked] = field(default_factory=list)
+
+
+@dataclass
+class Applier:
+    consumer: str
+    handler: Handler
+    gaps: GapFiller | None = None
+    known_types: Container[str] | None = None
+    upcast: Upcaster | None = None
+    max_attempts: int = 3
+    retry_initial: float = 0.05
+    retry_max: float = 1.0
+
+    def prepare(self, raw: bytes | None, key: bytes | None, ref: object = None) -> Item:
+        """Parse, check the type and upcast; anything off marks the item as poison."""
+        try:
+            return Item(self.check(parse(raw)), raw, key, ref)
+        except (EnvelopeError, PoisonError) as exc:
+            return Item(None, raw, key, ref, problem=str(exc))
+
+    def check(self, envelope: Envelope) -> Envelope:
+        if self.known_types is not None and envelope.type not in self.known_types:
+            raise PoisonError(f"unknown event type {envelope.type!r}")
+        if self.upcast is not None:
+            try:
+                envelope = self.upcast(envelope)
+            except Exception as exc:
+                raise PoisonError(f"upcast failed: {exc!r}") from exc
+        return envelope
+
+    async def apply(
+        self, conn: AsyncConnection, items: Sequence[Item], *, careful: bool
+    ) -> Outcome:
+        outcome = Outcome()
+        subjects = [
+            i.envelope.subject
+            for i in items
+            if i.envelope and i.envelope.subject and i.envelope.caseversion is not None
+        ]
+        versions = await load_versions(conn, self.consumer, subjects)
+        changed: dict[str, tuple[int, str, int | None]] = {}
+        for item in items:
+            envelope = item.envelope
+            if envelope is None:
+                outcome.parked.append(Parked(item, f"invalid message: {item.problem}"))
+                continue
+            subject, version = envelope.subject, envelope.caseversion
+            if subject is None or version is None:
+                if await claim_event_id(conn, self.consumer, envelope.id):
+                    await self._handle(conn, item, outcome, careful=careful)
+                else:
+                    outcome.duplicates += 1
+                continue
+            last = versions.get(subject, 0)
+            if version <= last:
+                outcome.duplicates += 1
+                continue
+            if version > last + 1:
+                for missing in await self._fill(subject, last, version):
+                    filled = Item(missing, missing.to_json(), subject.encode())
+                    await self._handle(conn, filled, outcome, careful=careful)
+                    outcome.gap_filled += 1
+            await self._handle(conn, item, outcome, careful=careful)
+            versions[subject] = version
+            changed[subject] = (version, envelope.id, envelope.sequence)
+        await save_versions(conn, self.consumer, [(s, *v) for s, v in changed.items()])
+        return outcome
+
+    async def _fill(self, subject: str, last: int, version: int) -> list[Envelope]:
+        if self.gaps is None:
+            raise GapNotFilledError(
+                f"{subject}: versions {last + 1}..{version - 1} missing, no source"
+            )
+        try:
+            found = [self.check(e) for e in await self.gaps.missing(subject, last, version)]
+        except PoisonError:
+            raise
+        except Exception as exc:
+            raise GapNotFilledError(
+                f"{subject}: fetching versions after {last} failed: {exc!r}"
+            ) from exc
+        if [e.caseversion for e in found] != list(range(last + 1, version)):
+            raise GapNotFilledError(
+                f"{subject}: the source did not return versions {last + 1}..{version - 1}"
+            )
+        return found
+
+    async def _handle(
+        self, conn: AsyncConnection, item: Item, outcome: Outcome, *, careful: bool
+    ) -> None:
+        envelope = item.envelope
+        assert envelope is not None
+        token = set_correlation_id(envelope.correlationid)
+        try:
+            if not careful:
+                try:
+                    await self.handler(conn, envelope)
+                except DBAPIError as exc:
+                    if exc.connection_invalidated:
+                        raise
+                    raise HandlerFailedError(repr(exc)) from exc
+                except Exception as exc:
+                    raise HandlerFailedError(repr(exc)) from exc
+                outcome.applied += 1
+                return
+            reason = await self._handle_carefully(conn, envelope, outcome)
+            if reason is None:
+                outcome.applied += 1
+            else:
+                outcome.parked.append(Parked(item, reason))
+        finally:
+            reset_correlation_id(token)
+
+    async def _handle_carefully(
+        self, conn: AsyncConnection, envelope: Envelope, outcome: Outcome
+    ) -> str | None:
+        delay = self.retry_initial
+        reason = "not attempted"
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                async with conn.begin_nested():
+                    await self.handler(conn, envelope)
+                return None
+            except PoisonError as exc:
+                outcome.failures += 1
+                return f"handler rejected the event: {exc}"
+            except DBAPIError as exc:
+                if exc.connection_invalidated:
+                    raise
+                outcome.failures += 1
+                reason = f"handler failed {attempt} time(s): {exc!r}"
+            except Exception as exc:
+                outcome.failures += 1
+                reason = f"handler failed {attempt} time(s): {exc!r}"
+            if attempt < self.max_attempts:
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.retry_max)
+        return reason

@@ -1,0 +1,100 @@
+"""What a consumer has applied, kept in its own database next to its read models.
+
+For events carrying `caseversion` (case events) one row per (consumer, subject) holds the
+last version applied: every version up to it counts as processed, so the row is both the
+idempotency record (an event id is derived from subject and version) and the gap detector.
+Events without a version (tasks) are remembered by id in `consumer_processed_events`.
+Both are written in the transaction that changes the read model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+DDL = (
+    "CREATE TABLE IF NOT EXISTS consumer_subject_versions ("
+    " consumer text NOT NULL, subject text NOT NULL, version bigint NOT NULL,"
+    " event_id text NOT NULL, sequence bigint,"
+    " updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (consumer, subject))",
+    "CREATE TABLE IF NOT EXISTS consumer_processed_events ("
+    " consumer text NOT NULL, event_id text NOT NULL,"
+    " processed_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (consumer, event_id))",
+)
+
+
+async def create_tracking_tables(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        # Several services may start at once against one database: serialise the DDL.
+        await conn.execute(text("SELECT pg_advisory_xact_lock(7201955)"))
+        for statement in DDL:
+            await conn.execute(text(statement))
+
+
+async def load_versions(
+    conn: AsyncConnection, consumer: str, subjects: Iterable[str]
+) -> dict[str, int]:
+    """Last applied version per subject, rows locked until the transaction ends."""
+    wanted = sorted(set(subjects))
+    if not wanted:
+        return {}
+    result = await conn.execute(
+        text(
+            "SELECT subject, version FROM consumer_subject_versions "
+            "WHERE consumer = :consumer AND subject = ANY(:subjects) "
+            "ORDER BY subject FOR UPDATE"
+        ),
+        {"consumer": consumer, "subjects": wanted},
+    )
+    return {row.subject: int(row.version) for row in result}
+
+
+async def save_versions(
+    conn: AsyncConnection, consumer: str, rows: Iterable[tuple[str, int, str, int | None]]
+) -> None:
+    """Upsert (subject, version, event_id, sequence) rows; versions never go backwards."""
+    batch = sorted(rows)
+    if not batch:
+        return
+    await conn.execute(
+        text(
+            "INSERT INTO consumer_subject_versions AS v "
+            "(consumer, subject, version, event_id, sequence) "
+            "SELECT :consumer, s, ver, e, seq FROM unnest("
+            "CAST(:subjects AS text[]), CAST(:versions AS bigint[]), "
+            "CAST(:event_ids AS text[]), CAST(:sequences AS bigint[])) AS t(s, ver, e, seq) "
+            "ON CONFLICT (consumer, subject) DO UPDATE SET "
+            "version = GREATEST(v.version, EXCLUDED.version), event_id = EXCLUDED.event_id, "
+            "sequence = EXCLUDED.sequence, updated_at = now()"
+        ),
+        {
+            "consumer": consumer,
+            "subjects": [r[0] for r in batch],
+            "versions": [r[1] for r in batch],
+            "event_ids": [r[2] for r in batch],
+            "sequences": [r[3] for r in batch],
+        },
+    )
+
+
+async def claim_event_id(conn: AsyncConnection, consumer: str, event_id: str) -> bool:
+    """Record an unversioned event's id; False if it was processed before."""
+    result = await conn.execute(
+        text(
+            "INSERT INTO consumer_processed_events (consumer, event_id) "
+            "VALUES (:consumer, :event_id) ON CONFLICT DO NOTHING RETURNING event_id"
+        ),
+        {"consumer": consumer, "event_id": event_id},
+    )
+    return result.first() is not None
+
+
+async def forget_consumer(conn: AsyncConnection, consumer: str) -> None:
+    """Drop everything a consumer remembers (before a rebuild)."""
+    for table in ("consumer_subject_versions", "consumer_processed_events"):
+        await conn.execute(
+            text(f"DELETE FROM {table} WHERE consumer = :consumer"),  # noqa: S608
+            {"consumer": consumer},
+        )

@@ -1,0 +1,3 @@
+"""Every test can ask for real PostgreSQL and broker fixtures (started lazily)."""
+
+pytest_plugins = ["arrears.testing.pytest_plugin"]

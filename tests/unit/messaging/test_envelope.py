@@ -1,0 +1,67 @@
+"""The CloudEvents envelope: stable ids, exact attributes, strict parsing."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import orjson
+import pytest
+from arrears.messaging.envelope import EnvelopeError, case_event, event_id, parse
+
+CASE = uuid.UUID("0b6c2f0e-0d0c-4a64-9a8e-2f7c1d1e5a01")
+
+
+def make(version: int = 3, **overrides: object) -> dict[str, object]:
+    envelope = case_event(
+        case_id=CASE,
+        version=version,
+        sequence=41,
+        event_name="PaymentMissed",
+        occurred_at=datetime(2026, 11, 2, 9, 0, 0, 123456, tzinfo=UTC),
+        data={"amount": "1200.00", "currency": "CNY"},
+        correlation_id="corr-1",
+    ).to_dict()
+    envelope.update(overrides)
+    return envelope
+
+
+def test_the_same_event_always_gets_the_same_id() -> None:
+    assert make()["id"] == make()["id"] == event_id(CASE, 3)
+    assert make(version=4)["id"] != make(version=3)["id"]
+
+
+def test_carries_the_attributes_design_section_4_names() -> None:
+    envelope = make()
+    assert envelope["specversion"] == "1.0"
+    assert envelope["type"] == "collections.case.PaymentMissed"
+    assert envelope["subject"] == str(CASE)
+    assert envelope["time"] == "2026-11-02T09:00:00.123456Z"
+    assert envelope["datacontenttype"] == "application/json"
+    assert str(envelope["dataschema"]).endswith("/collections.case.PaymentMissed.json")
+    assert (envelope["sequence"], envelope["caseversion"]) == (41, 3)
+    assert envelope["correlationid"] == "corr-1"
+
+
+def test_round_trips_through_json() -> None:
+    parsed = parse(orjson.dumps(make()))
+    assert parsed.to_dict() == make()
+    assert parsed.event_name == "PaymentMissed"
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"{nope", "not JSON"),
+        (b"[]", "JSON object"),
+        (orjson.dumps(make(specversion="0.3")), "specversion"),
+        (orjson.dumps({k: v for k, v in make().items() if k != "id"}), "id"),
+        (orjson.dumps(make(caseversion="3")), "caseversion must be an integer"),
+        (orjson.dumps(make(time="yesterday")), "RFC 3339"),
+        (orjson.dumps(make(data=[1])), "data must be a JSON object"),
+        (None, "tombstone"),
+    ],
+)
+def test_rejects_what_is_not_an_arrears_cloudevent(raw: bytes | None, reason: str) -> None:
+    with pytest.raises(EnvelopeError, match=reason):
+        parse(raw)
