@@ -25,24 +25,23 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
 
 import aiohttp
 import psycopg
-from eventsourcing.cipher import AESCipher
-
 from arrears.auth import issue_token
 from arrears.embedded.ports import free_port
 from arrears.embedded.postgres import EmbeddedPostgres
 from case_service.application import CaseApplication
 from case_service.domain import CollectionCase
 from case_service.settings import CaseServiceSettings
+from eventsourcing.cipher import AESCipher
 
 SECRET = "bench-secret-bench-secret-bench-secret"
 CIPHER_KEY = AESCipher.create_key(num_bytes=32)
@@ -95,8 +94,11 @@ def case_service(database_url: str, batch_max: int) -> Iterator[str]:
         "LOG_LEVEL": "WARNING",
         "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1",
     }
-    log = tempfile.NamedTemporaryFile(prefix="case-service-", suffix=".log", delete=False)
-    proc = subprocess.Popen([sys.executable, "-m", "case_service"], env=env, stdout=log, stderr=log)
+    log_path = Path(tempfile.mkstemp(prefix="case-service-", suffix=".log")[1])
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "case_service"], env=env, stdout=log, stderr=log
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -106,7 +108,7 @@ def case_service(database_url: str, batch_max: int) -> Iterator[str]:
                     break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(Path(log.name).read_text()[-3000:]) from None
+                    raise RuntimeError(log_path.read_text()[-3000:]) from None
                 time.sleep(0.2)
         yield base
     finally:
@@ -116,7 +118,9 @@ def case_service(database_url: str, batch_max: int) -> Iterator[str]:
 
 def seed_cases(database_url: str, count: int) -> list[UUID]:
     """Open `count` cases with one missed installment each, straight through the application."""
-    settings = CaseServiceSettings(database_url=database_url, cipher_key=CIPHER_KEY, jwt_secret=SECRET)
+    settings = CaseServiceSettings(
+        database_url=database_url, cipher_key=CIPHER_KEY, jwt_secret=SECRET
+    )
     app = CaseApplication(settings)
     now = datetime.now(UTC)
     ids = []
@@ -160,7 +164,9 @@ def seed_cases(database_url: str, count: int) -> list[UUID]:
 # --- (b) commands over HTTP ------------------------------------------------------------------
 
 
-async def drive_commands(base: str, case_ids: list[UUID], clients: int, seconds: float) -> dict[str, float]:
+async def drive_commands(
+    base: str, case_ids: list[UUID], clients: int, seconds: float
+) -> dict[str, float]:
     token = issue_token(SECRET, "collector", "bench", timedelta(hours=1))
     headers = {"Authorization": f"Bearer {token}"}
     latencies: list[float] = []
@@ -254,7 +260,13 @@ def old_version_reads(database_url: str, events: int, reads: int) -> dict[str, f
             product="consumer_loan",
             currency="CNY",
             principal=Decimal("100000.00"),
-            borrower={"id": "B", "name": "Long Case", "timezone": "Asia/Shanghai", "address": "x", "phones": []},
+            borrower={
+                "id": "B",
+                "name": "Long Case",
+                "timezone": "Asia/Shanghai",
+                "address": "x",
+                "phones": [],
+            },
             guarantors=[],
             collateral=None,
             now=now,
@@ -287,14 +299,22 @@ def main() -> None:
     args = parser.parse_args()
     cases_n = 2000 if args.quick else 20_000
     seconds = 5 if args.quick else 20
-    results: dict[str, Any] = {"machine": f"{os.cpu_count()} cores", "when": datetime.now(UTC).isoformat()}
-    with tempfile.TemporaryDirectory(prefix="arrears-bench-") as tmp, EmbeddedPostgres(Path(tmp) / "pg") as pg:
+    results: dict[str, Any] = {
+        "machine": f"{os.cpu_count()} cores",
+        "when": datetime.now(UTC).isoformat(),
+    }
+    with (
+        tempfile.TemporaryDirectory(prefix="arrears-bench-") as tmp,
+        EmbeddedPostgres(Path(tmp) / "pg") as pg,
+    ):
         pg.create_database("bench_floor")
         floor_url = pg.url("bench_floor")
         results["insert_loop_rows_per_s"] = insert_loop(floor_url, 3000 if args.quick else 10_000)
         results["copy_rows_per_s"] = copy_rows(floor_url, 100_000)
         floor, ceiling = results["insert_loop_rows_per_s"], results["copy_rows_per_s"]
-        print(f"(a) floor: single-row INSERT loop {floor:,.0f} rows/s; ceiling: COPY {ceiling:,.0f} rows/s")
+        print(
+            f"(a) floor: single-row INSERT loop {floor:,.0f} rows/s; ceiling: COPY {ceiling:,.0f} rows/s"
+        )
 
         for label, batch_max in (("batched", 500), ("naive get-call-save", 1)):
             pg.create_database(f"bench_http_{batch_max}")
@@ -324,7 +344,9 @@ def main() -> None:
         pg.create_database("bench_long")
         figures = old_version_reads(pg.url("bench_long"), events=1000, reads=200)
         results["old_version"] = figures
-        print(f"(d) state at an old version of a 1,000-event case: p50 {figures['p50_ms']:.2f} ms, p99 {figures['p99_ms']:.2f} ms")
+        print(
+            f"(d) state at an old version of a 1,000-event case: p50 {figures['p50_ms']:.2f} ms, p99 {figures['p99_ms']:.2f} ms"
+        )
 
     out = REPO / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,9 @@ from fastapi import Depends, Request
 
 from arrears.errors import Problem
 
-ROLES = frozenset({"origination", "collector", "supervisor", "legal", "auditor", "admin", "service"})
+ROLES = frozenset(
+    {"origination", "collector", "supervisor", "legal", "auditor", "admin", "service"}
+)
 ISSUER = "arrears-embedded"
 
 

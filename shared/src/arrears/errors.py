@@ -81,7 +81,9 @@ def _field_path(loc: Sequence[int | str]) -> str:
 
 
 def validation_problem(exc: RequestValidationError) -> Problem:
-    errors = [FieldError(_field_path(e.get("loc", ())), str(e.get("msg", ""))) for e in exc.errors()]
+    errors = [
+        FieldError(_field_path(e.get("loc", ())), str(e.get("msg", ""))) for e in exc.errors()
+    ]
     first = errors[0] if errors else FieldError("body", "invalid request")
     return Problem(
         422,
@@ -110,7 +112,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         )
         return problem_response(problem, request.url.path)
 
-    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def on_unexpected(request: Request, _exc: Exception) -> JSONResponse:
         _log.exception("unhandled error on %s", request.url.path)
         problem = Problem(500, "Internal Server Error", "an unexpected error occurred")
         return problem_response(problem, request.url.path)

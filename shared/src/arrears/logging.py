@@ -36,7 +36,9 @@ def new_correlation_id() -> str:
 
 def mask_digits(text: str) -> str:
     """Mask long digit runs (phone numbers, ids) so logs never carry them whole."""
-    return _DIGITS.sub(lambda m: m.group(0)[:2] + "*" * (len(m.group(0)) - 4) + m.group(0)[-2:], text)
+    return _DIGITS.sub(
+        lambda m: m.group(0)[:2] + "*" * (len(m.group(0)) - 4) + m.group(0)[-2:], text
+    )
 
 
 class JsonFormatter(logging.Formatter):

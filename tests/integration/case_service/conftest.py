@@ -7,14 +7,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from eventsourcing.cipher import AESCipher
-from fastapi.testclient import TestClient
-
 from arrears.auth import issue_token
 from arrears.clock import ManualClock
 from case_service.api.app import create_app
 from case_service.application import CaseApplication
 from case_service.settings import CaseServiceSettings
+from eventsourcing.cipher import AESCipher
+from fastapi.testclient import TestClient
 
 JWT_SECRET = "integration-test-secret-that-is-long-enough"
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -84,7 +83,9 @@ def open_body(loan_id: str = "L-1001", **overrides: Any) -> dict[str, Any]:
 @pytest.fixture
 def open_case(client: TestClient) -> Callable[..., str]:
     def _open(loan_id: str = "L-1001", **overrides: Any) -> str:
-        response = client.post("/v1/cases", json=open_body(loan_id, **overrides), headers=auth("origination"))
+        response = client.post(
+            "/v1/cases", json=open_body(loan_id, **overrides), headers=auth("origination")
+        )
         assert response.status_code in (200, 201), response.text
         return str(response.json()["case_id"])
 

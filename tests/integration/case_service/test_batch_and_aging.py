@@ -7,10 +7,9 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from fastapi.testclient import TestClient
-
 from case_service.aging import run_daily_aging
 from case_service.application import CaseApplication
+from fastapi.testclient import TestClient
 
 from .conftest import auth
 
@@ -26,8 +25,12 @@ def test_the_daily_file_records_each_item_and_rejects_only_the_bad_ones(
         {"loan_id": "L-A", "installment": 2, "due_date": "2026-11-01", "amount": "1200.00", "currency": "USD"},
     ]  # fmt: skip
 
-    response = client.post("/v1/missed-payments:batch", json={"items": items}, headers=auth("origination"))
-    resent = client.post("/v1/missed-payments:batch", json={"items": items[:2]}, headers=auth("origination"))
+    response = client.post(
+        "/v1/missed-payments:batch", json={"items": items}, headers=auth("origination")
+    )
+    resent = client.post(
+        "/v1/missed-payments:batch", json={"items": items[:2]}, headers=auth("origination")
+    )
 
     assert response.status_code == 200, response.text
     result = response.json()
@@ -51,7 +54,9 @@ def test_a_malformed_item_rejects_the_whole_file_naming_it(
         {"loan_id": "L-C", "installment": 2, "due_date": "2026-11-01", "amount": "-1.00"},
     ]
 
-    response = client.post("/v1/missed-payments:batch", json={"items": items}, headers=auth("origination"))
+    response = client.post(
+        "/v1/missed-payments:batch", json={"items": items}, headers=auth("origination")
+    )
 
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "items.1.amount"
@@ -76,7 +81,10 @@ def test_aging_records_bucket_moves_once_per_day(
 
 
 def test_aging_breaks_a_promise_whose_date_passed_unpaid(
-    client: TestClient, cases: CaseApplication, open_case: Callable[..., str], missed: Callable[..., Any]
+    client: TestClient,
+    cases: CaseApplication,
+    open_case: Callable[..., str],
+    missed: Callable[..., Any],
 ) -> None:
     case_id = open_case("L-E")
     missed(case_id, 1, "2026-10-01", "1200.00")
@@ -96,7 +104,9 @@ def test_aging_breaks_a_promise_whose_date_passed_unpaid(
     assert [p["status"] for p in case["promises"]] == ["broken"]
 
 
-def test_the_aging_endpoint_is_for_the_service_role(client: TestClient, open_case: Callable[..., str]) -> None:
+def test_the_aging_endpoint_is_for_the_service_role(
+    client: TestClient, open_case: Callable[..., str]
+) -> None:
     open_case("L-F")
     refused = client.post("/v1/aging-runs", json={"as_of": "2026-11-02"}, headers=auth("collector"))
     ran = client.post("/v1/aging-runs", json={"as_of": "2026-11-02"}, headers=auth("service"))

@@ -6,10 +6,9 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from fastapi.testclient import TestClient
-
 from arrears.clock import ManualClock
 from case_service.domain import CollectionCase
+from fastapi.testclient import TestClient
 
 from .conftest import auth, open_body
 
@@ -53,7 +52,9 @@ def test_a_case_reads_back_with_its_derived_state(
     assert response.headers["ETag"] == '"3"'
 
 
-def test_lookup_by_loan_id_finds_the_case(client: TestClient, open_case: Callable[..., str]) -> None:
+def test_lookup_by_loan_id_finds_the_case(
+    client: TestClient, open_case: Callable[..., str]
+) -> None:
     case_id = open_case("L-4")
 
     found = client.get("/v1/cases", params={"loan_id": "L-4"}, headers=auth("collector"))
@@ -64,7 +65,10 @@ def test_lookup_by_loan_id_finds_the_case(client: TestClient, open_case: Callabl
 
 
 def test_state_at_an_old_version_and_at_a_moment(
-    client: TestClient, clock: ManualClock, open_case: Callable[..., str], missed: Callable[..., Any]
+    client: TestClient,
+    clock: ManualClock,
+    open_case: Callable[..., str],
+    missed: Callable[..., Any],
 ) -> None:
     case_id = open_case("L-5")
     missed(case_id, 1, "2026-10-01")
@@ -85,7 +89,9 @@ def test_state_at_an_old_version_and_at_a_moment(
     assert now.json()["arrears"] == "2400.00"
 
 
-def test_a_version_the_case_never_had_is_404(client: TestClient, open_case: Callable[..., str]) -> None:
+def test_a_version_the_case_never_had_is_404(
+    client: TestClient, open_case: Callable[..., str]
+) -> None:
     case_id = open_case("L-6")
 
     response = client.get(f"/v1/cases/{case_id}", params={"version": 9}, headers=auth("auditor"))

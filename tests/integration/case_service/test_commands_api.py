@@ -68,7 +68,11 @@ def test_write_off_closes_the_case_and_then_forbids_contact(
     missed(case_id, 1, "2026-01-01", "1200.00")
     write_off = client.post(
         f"/v1/cases/{case_id}/write-offs",
-        json={"reason": "uncollectable", "approved_by": "CRO", "written_off_at": "2026-11-02T00:00:00Z"},
+        json={
+            "reason": "uncollectable",
+            "approved_by": "CRO",
+            "written_off_at": "2026-11-02T00:00:00Z",
+        },
         headers=auth("legal"),
     )
     contact = client.post(
@@ -221,10 +225,14 @@ def test_if_match_on_another_version_is_412_and_changes_nothing(
     missed(case_id, 1, "2026-10-01", "1200.00")
 
     stale = client.post(
-        f"/v1/cases/{case_id}/payments", json=PAYMENT, headers=auth("origination", **{"If-Match": '"1"'})
+        f"/v1/cases/{case_id}/payments",
+        json=PAYMENT,
+        headers=auth("origination", **{"If-Match": '"1"'}),
     )
     current = client.post(
-        f"/v1/cases/{case_id}/payments", json=PAYMENT, headers=auth("origination", **{"If-Match": '"2"'})
+        f"/v1/cases/{case_id}/payments",
+        json=PAYMENT,
+        headers=auth("origination", **{"If-Match": '"2"'}),
     )
 
     assert stale.status_code == 412

@@ -9,15 +9,12 @@ from uuid import UUID
 
 import psycopg
 import pytest
-
 from case_service import audit_cli
 from case_service.application import CaseApplication
 from case_service.settings import CaseServiceSettings
 
 
-def test_event_state_is_encrypted_at_rest(
-    database_url: str, open_case: Callable[..., str]
-) -> None:
+def test_event_state_is_encrypted_at_rest(database_url: str, open_case: Callable[..., str]) -> None:
     case_id = open_case("L-SECRET")
 
     with psycopg.connect(database_url) as conn:
@@ -33,7 +30,10 @@ def test_event_state_is_encrypted_at_rest(
 
 
 def test_snapshots_are_taken_at_the_interval_and_old_versions_still_replay(
-    database_url: str, cases: CaseApplication, open_case: Callable[..., str], missed: Callable[..., Any]
+    database_url: str,
+    cases: CaseApplication,
+    open_case: Callable[..., str],
+    missed: Callable[..., Any],
 ) -> None:
     case_id = open_case("L-SNAP")
     for n in range(1, 25):

@@ -18,7 +18,6 @@ from arrears.messaging import (
     ProducerConfig,
 )
 from case_service.api.app import create_app
-from case_service.api.routes import feed
 from case_service.application import CaseApplication
 from case_service.relay import CaseEventEncoder, RelaySettings
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -39,8 +38,6 @@ Handler = Callable[[AsyncConnection, Envelope], Awaitable[None]]
 
 def feed_client(settings: RelaySettings, cases: CaseApplication) -> FeedClient:
     app = create_app(settings, application=cases)
-    if not any(getattr(r, "path", "") == "/v1/events" for r in app.router.routes):
-        app.include_router(feed.router)
     app.state.cases = cases  # the ASGI transport runs no lifespan
     transport = httpx.ASGITransport(app=app)
     return FeedClient("http://case-service", service_token(), transport=transport)

@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import jwt
 import pytest
-
 from arrears.auth import Principal, TokenVerifier, issue_token
 
 SECRET = "unit-test-secret-unit-test-secret-0123"

@@ -7,7 +7,6 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from arrears.clock import ManualClock
 from arrears.logging import JsonFormatter, mask_digits, reset_correlation_id, set_correlation_id
 
@@ -40,4 +39,4 @@ def test_manual_clock_moves_only_when_advanced() -> None:
 
 def test_manual_clock_refuses_a_naive_start() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
-        ManualClock(datetime(2026, 11, 2))  # noqa: DTZ001
+        ManualClock(datetime(2026, 11, 2))

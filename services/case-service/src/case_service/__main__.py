@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uvicorn
+from arrears.logging import configure_logging
 from fastapi import FastAPI
 
-from arrears.logging import configure_logging
 from case_service.api.app import create_app
 from case_service.settings import CaseServiceSettings
 

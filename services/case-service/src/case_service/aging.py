@@ -33,7 +33,9 @@ class AgingReport:
         }
 
 
-def run_daily_aging(app: CaseApplication, today: date | None = None, chunk: int = 1000) -> AgingReport:
+def run_daily_aging(
+    app: CaseApplication, today: date | None = None, chunk: int = 1000
+) -> AgingReport:
     today = today or app.today()
     now = app.clock.now()
     report = AgingReport(as_of=today)
@@ -56,11 +58,13 @@ def main() -> None:
     from case_service.settings import CaseServiceSettings
 
     parser = argparse.ArgumentParser(description="Run the daily aging of every case.")
-    parser.add_argument("--date", type=date.fromisoformat, help="the day to age to (default: today, UTC)")
+    parser.add_argument(
+        "--date", type=date.fromisoformat, help="the day to age to (default: today, UTC)"
+    )
     args = parser.parse_args()
     app = CaseApplication(CaseServiceSettings())
     try:
-        print(run_daily_aging(app, args.date).as_dict())  # noqa: T201
+        print(run_daily_aging(app, args.date).as_dict())
     finally:
         app.close()
 

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any, cast
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import IntegrityError, JSONTranscoder
-from psycopg.sql import SQL, Identifier
-
 from arrears.clock import Clock, SystemClock
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError, JSONTranscoder
+
 from case_service.domain import CasePolicy, CollectionCase
+from case_service.domain.events import CaseEvent
 from case_service.executor import CaseNotFound, Command, CommandExecutor, Outcome
 from case_service.persistence import CaseEventRecorder, DateAsISO
 from case_service.settings import CaseServiceSettings, eventsourcing_env
@@ -23,7 +23,10 @@ class CaseApplication(Application[UUID]):
     name = "Cases"  # tables: cases_events, cases_snapshots
 
     def __init__(
-        self, settings: CaseServiceSettings, clock: Clock | None = None, policy: CasePolicy | None = None
+        self,
+        settings: CaseServiceSettings,
+        clock: Clock | None = None,
+        policy: CasePolicy | None = None,
     ) -> None:
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
@@ -31,7 +34,8 @@ class CaseApplication(Application[UUID]):
             promise_horizon_days=settings.promise_horizon_days,
             limitation_years=settings.limitation_years,
         )
-        self.snapshotting_intervals = {CollectionCase: settings.snapshot_interval}
+        # The interval is a setting, so it is set per instance; the library reads it there.
+        self.snapshotting_intervals = {CollectionCase: settings.snapshot_interval}  # type: ignore[misc]
         super().__init__(env=eventsourcing_env(settings))
         self.executor = CommandExecutor(self, max_batch=settings.command_batch_max)
 
@@ -55,10 +59,8 @@ class CaseApplication(Application[UUID]):
     def forget(self, case_id: UUID) -> None:
         """Drop a cached case, so the next read comes from the store."""
         if self.repository.cache is not None:
-            try:
+            with contextlib.suppress(KeyError):
                 self.repository.cache.get(case_id, evict=True)
-            except KeyError:
-                pass
 
     def case(self, case_id: UUID, version: int | None = None) -> CollectionCase:
         try:
@@ -79,8 +81,8 @@ class CaseApplication(Application[UUID]):
             raise CaseNotFound(case_id)
         return self.case(case_id, version=version)
 
-    def history(self, case_id: UUID) -> Iterator[DomainEventProtocol[UUID]]:
-        events = self.events.get(case_id)
+    def history(self, case_id: UUID) -> Iterator[CaseEvent]:
+        events = cast(Iterator[CaseEvent], self.events.get(case_id))
         first = next(events, None)
         if first is None:
             raise CaseNotFound(case_id)

@@ -1,8 +1,8 @@
 """`arrears-audit`: an auditor's view of a case, read straight from the event store.
 
-    arrears-audit history --loan-id L-1001
-    arrears-audit state <case-id> --version 12
-    arrears-audit state --loan-id L-1001 --as-of 2026-10-01T00:00:00Z
+arrears-audit history --loan-id L-1001
+arrears-audit state <case-id> --version 12
+arrears-audit state --loan-id L-1001 --as-of 2026-10-01T00:00:00Z
 """
 
 from __future__ import annotations
@@ -37,7 +37,10 @@ def _instant(text: str) -> datetime:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="arrears-audit", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    for name, text in (("history", "every event of the case, oldest first"), ("state", "the case's state")):
+    for name, text in (
+        ("history", "every event of the case, oldest first"),
+        ("state", "the case's state"),
+    ):
         p = sub.add_parser(name, help=text)
         p.add_argument("case_id", nargs="?")
         p.add_argument("--loan-id")
@@ -61,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
                     "recorded_at": event.timestamp.isoformat(),
                     "data": event_payload(event),
                 }
-                print(json.dumps(line, ensure_ascii=False))  # noqa: T201
+                print(json.dumps(line, ensure_ascii=False))
         else:
             if args.as_of is not None:
                 case = app.case_as_of(case_id, args.as_of)
@@ -69,9 +72,9 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 case = app.case(case_id, version=args.version)
                 day = case.modified_on.date() if args.version else app.today()
-            print(json.dumps(case.view(day), indent=2, ensure_ascii=False))  # noqa: T201
+            print(json.dumps(case.view(day), indent=2, ensure_ascii=False))
     except CaseNotFound as exc:
-        print(f"arrears-audit: {exc}", file=sys.stderr)  # noqa: T201
+        print(f"arrears-audit: {exc}", file=sys.stderr)
         return 1
     finally:
         app.close()

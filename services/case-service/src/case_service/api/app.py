@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
-
 from arrears.clock import Clock
 from arrears.http import install_common
-from case_service.api.routes import batch, cases, commands, health, jobs
+from fastapi import FastAPI
+
+from case_service.api.routes import batch, cases, commands, feed, health, jobs
 from case_service.application import CaseApplication
 from case_service.settings import CaseServiceSettings
 
@@ -45,4 +45,5 @@ def create_app(
     app.include_router(commands.router)
     app.include_router(batch.router)
     app.include_router(jobs.router)
+    app.include_router(feed.router)
     return app

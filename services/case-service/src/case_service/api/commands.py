@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from uuid import UUID
 
+from arrears.errors import Problem
 from fastapi import Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from arrears.errors import Problem
 from case_service.api.deps import expected_version, idempotency_claim
 from case_service.application import CaseApplication
 from case_service.domain import CollectionCase, CommandForbidden, InvalidCommand
@@ -71,7 +71,9 @@ def dispatch(
 
     def checked(case: CollectionCase) -> None:
         if currency is not None and currency != case.currency:
-            raise InvalidCommand(f"the case is in {case.currency}, not {currency}", field="currency")
+            raise InvalidCommand(
+                f"the case is in {case.currency}, not {currency}", field="currency"
+            )
         action(case)
 
     command = Command(case_id, checked, expected_version(if_match), claim)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
-
 from arrears.auth import Principal, require_roles
 from arrears.errors import Problem
+from fastapi import Depends, Header, Request
+
 from case_service.application import CaseApplication
 from case_service.executor import IdempotencyClaim
 
@@ -27,23 +27,21 @@ Reader = Annotated[
     Depends(require_roles("auditor", "collector", "supervisor", "legal", "origination", "service")),
 ]
 Origination = Annotated[Principal, Depends(require_roles("origination", "service"))]
-Collector = Annotated[Principal, Depends(require_roles("collector", "supervisor", "service"))]
-Servicing = Annotated[
-    Principal, Depends(require_roles("origination", "collector", "supervisor", "service"))
-]
-Legal = Annotated[Principal, Depends(require_roles("legal", "supervisor", "service"))]
-Notices = Annotated[
-    Principal, Depends(require_roles("legal", "collector", "supervisor", "service"))
-]
-Supervisor = Annotated[Principal, Depends(require_roles("supervisor", "service"))]
 
 
-def idempotency_claim(request: Request, key: str | None, canonical_body: str) -> IdempotencyClaim | None:
+def idempotency_claim(
+    request: Request, key: str | None, canonical_body: str
+) -> IdempotencyClaim | None:
     """Scope a key to the caller's route, and fingerprint the request it names."""
     if key is None:
         return None
     if not key.strip():
-        raise Problem(422, "Unprocessable Content", "Idempotency-Key must not be blank", field="Idempotency-Key")
+        raise Problem(
+            422,
+            "Unprocessable Content",
+            "Idempotency-Key must not be blank",
+            field="Idempotency-Key",
+        )
     scope = f"{request.method} {request.url.path}"
     digest = hashlib.sha256(f"{scope}\n{canonical_body}".encode()).hexdigest()
     return IdempotencyClaim(scope=scope, key=key.strip(), request_hash=digest)
@@ -56,6 +54,9 @@ def expected_version(if_match: str | None) -> int | None:
     value = if_match.strip().removeprefix("W/").strip('"')
     if not value.isdigit():
         raise Problem(
-            422, "Unprocessable Content", "If-Match must be a case version such as \"3\"", field="If-Match"
+            422,
+            "Unprocessable Content",
+            'If-Match must be a case version such as "3"',
+            field="If-Match",
         )
     return int(value)

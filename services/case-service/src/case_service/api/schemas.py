@@ -23,7 +23,7 @@ def _money_or_zero(value: Any) -> Decimal:
 def _parse_money(value: Any, *, allow_zero: bool) -> Decimal:
     # Money travels as a decimal string; a JSON number may already have lost precision.
     if not isinstance(value, str):
-        raise ValueError("money must be a decimal string such as \"1200.00\"")
+        raise ValueError('money must be a decimal string such as "1200.00"')
     try:
         amount = Decimal(value.strip())
     except InvalidOperation:
@@ -146,7 +146,9 @@ class PromiseCreate(MoneyCommand):
 
 class NoticeCreate(Strict):
     kind: Literal["reminder", "collection_notice", "demand_letter", "legal_notice"]
-    delivered_via: Literal["sms", "email", "app_push", "letter", "registered_mail", "in_person", "courier"]
+    delivered_via: Literal[
+        "sms", "email", "app_push", "letter", "registered_mail", "in_person", "courier"
+    ]
     served_at: Instant
     proof: Text | None = None
 

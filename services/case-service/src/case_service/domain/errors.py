@@ -21,9 +21,9 @@ class DomainError(Exception):
         return f"{type(self).__name__}({self.message!r}, field={self.field!r})"
 
 
-class InvalidCommand(DomainError):  # noqa: N818 (the name is the contract)
+class InvalidCommand(DomainError):
     """The command's data is invalid or implausible (maps to HTTP 422)."""
 
 
-class CommandForbidden(DomainError):  # noqa: N818
+class CommandForbidden(DomainError):
     """The command conflicts with the case's current state (maps to HTTP 409)."""

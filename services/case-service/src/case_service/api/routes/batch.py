@@ -2,25 +2,34 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import datetime
 
 from arrears.errors import Problem
+from fastapi import APIRouter
+
 from case_service.api.commands import problem_for
 from case_service.api.deps import CasesDep, Origination
-from case_service.api.schemas import BatchRejection, BatchResult, MissedPaymentBatch, MissedPaymentItem
+from case_service.api.schemas import (
+    BatchRejection,
+    BatchResult,
+    MissedPaymentBatch,
+    MissedPaymentItem,
+)
 from case_service.domain import CollectionCase, InvalidCommand
 from case_service.executor import Command
 
 router = APIRouter(tags=["batch"])
 
 
-def _command(item: MissedPaymentItem, now: object) -> Command:
+def _command(item: MissedPaymentItem, now: datetime) -> Command:
     case_id = item.case_id or CollectionCase.id_for_loan(item.loan_id or "")
     currency = item.currency
 
     def action(case: CollectionCase) -> None:
         if currency is not None and currency != case.currency:
-            raise InvalidCommand(f"the case is in {case.currency}, not {currency}", field="currency")
+            raise InvalidCommand(
+                f"the case is in {case.currency}, not {currency}", field="currency"
+            )
         case.record_missed_payment(
             installment=item.installment, due_date=item.due_date, amount=item.amount, now=now
         )
@@ -29,13 +38,18 @@ def _command(item: MissedPaymentItem, now: object) -> Command:
 
 
 @router.post("/v1/missed-payments:batch", response_model=BatchResult)
-def record_missed_payments(body: MissedPaymentBatch, cases: CasesDep, _: Origination) -> BatchResult:
+def record_missed_payments(
+    body: MissedPaymentBatch, cases: CasesDep, _: Origination
+) -> BatchResult:
     """Record a day's missed installments. Each item stands alone: one rejected item does not
     stop the others, and a resent item records nothing new, so the whole file can be resent."""
     for index, item in enumerate(body.items):
         if (item.loan_id is None) == (item.case_id is None):
             raise Problem(
-                422, "Unprocessable Content", "give loan_id or case_id", field=f"items.{index}.loan_id"
+                422,
+                "Unprocessable Content",
+                "give loan_id or case_id",
+                field=f"items.{index}.loan_id",
             )
     now = cases.clock.now()
     outcomes = cases.executor.execute_all([_command(item, now) for item in body.items])
@@ -58,4 +72,6 @@ def record_missed_payments(body: MissedPaymentBatch, cases: CasesDep, _: Origina
                 detail=problem.detail,
             )
         )
-    return BatchResult(received=len(body.items), recorded=recorded, unchanged=unchanged, rejected=rejected)
+    return BatchResult(
+        received=len(body.items), recorded=recorded, unchanged=unchanged, rejected=rejected
+    )

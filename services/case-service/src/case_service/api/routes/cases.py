@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
+from arrears.errors import Problem
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime
 
-from arrears.errors import Problem
 from case_service.api.commands import problem_for
 from case_service.api.deps import CasesDep, IdempotencyKey, Origination, Reader, idempotency_claim
 from case_service.api.schemas import CaseCreate, CaseCreated
@@ -91,7 +91,9 @@ def get_case(
 ) -> dict[str, Any]:
     """The case now, or as it stood at `version` or at the moment `as_of`."""
     if version is not None and as_of is not None:
-        raise Problem(422, "Unprocessable Content", "give version or as_of, not both", field="as_of")
+        raise Problem(
+            422, "Unprocessable Content", "give version or as_of, not both", field="as_of"
+        )
     try:
         if as_of is not None:
             moment = as_of.astimezone(UTC)
@@ -100,7 +102,9 @@ def get_case(
         elif version is not None:
             case = cases.case(case_id, version=version)
             if case.version != version:
-                raise Problem(404, "Not Found", f"case {case_id} has no version {version}", field="version")
+                raise Problem(
+                    404, "Not Found", f"case {case_id} has no version {version}", field="version"
+                )
             day = _recorded_on(case)
         else:
             case = cases.case(case_id)

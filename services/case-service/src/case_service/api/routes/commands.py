@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from uuid import UUID
 
+from arrears.auth import Principal, require_roles
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from arrears.auth import Principal, require_roles
 from case_service.api import schemas as s
 from case_service.api.commands import dispatch
 from case_service.api.deps import CasesDep, IdempotencyKey, IfMatch
@@ -24,7 +24,7 @@ from case_service.domain import CollectionCase
 
 router = APIRouter(prefix="/v1/cases", tags=["commands"])
 
-SERVICING = ("origination", "collector", "supervisor", "service")
+PAYMENTS = ("origination", "service")  # payments come from the bank's ledger, not a collector
 COLLECTION = ("collector", "supervisor", "service")
 LEGAL = ("legal", "supervisor", "service")
 NOTICES = ("legal", "collector", "supervisor", "service")
@@ -42,7 +42,7 @@ class CommandRoute:
 
 ROUTES = (
     CommandRoute("missed-payments", s.MissedPaymentCreate, "record_missed_payment", ("origination", "service"), "Report a missed installment"),
-    CommandRoute("payments", s.PaymentCreate, "record_payment", SERVICING, "Report a payment received"),
+    CommandRoute("payments", s.PaymentCreate, "record_payment", PAYMENTS, "Report a payment received"),
     CommandRoute("contact-attempts", s.ContactAttemptCreate, "record_contact_attempt", COLLECTION, "Record a contact attempt and its outcome"),
     CommandRoute("promises", s.PromiseCreate, "make_promise", COLLECTION, "Record a promise to pay"),
     CommandRoute("notices", s.NoticeCreate, "serve_notice", NOTICES, "Record a reminder or notice served"),
@@ -70,7 +70,7 @@ def _endpoint(route: CommandRoute) -> Callable[..., JSONResponse]:
         body: BaseModel,
         request: Request,
         cases: CasesDep,
-        principal: Principal,
+        _principal: Principal,  # checked by FastAPI (the role dependency below)
         idempotency_key: IdempotencyKey = None,
         if_match: IfMatch = None,
     ) -> JSONResponse:
@@ -90,7 +90,7 @@ def _endpoint(route: CommandRoute) -> Callable[..., JSONResponse]:
         p.replace(annotation=route.body)
         if p.name == "body"
         else p.replace(annotation=Annotated[Principal, Depends(require_roles(*route.roles))])
-        if p.name == "principal"
+        if p.name == "_principal"
         else p
         for p in signature.parameters.values()
     ]

@@ -44,4 +44,7 @@ def readyz(cases: CasesDep) -> JSONResponse:
         "ok" if _broker_reachable(cases.settings.kafka_bootstrap_servers) else "unavailable"
     )
     ready = all(v == "ok" for v in checks.values())
-    return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks}, status_code=200 if ready else 503)
+    return JSONResponse(
+        {"status": "ready" if ready else "not ready", "checks": checks},
+        status_code=200 if ready else 503,
+    )

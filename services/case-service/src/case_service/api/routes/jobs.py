@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
+from arrears.auth import Principal, require_roles
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict
 
-from arrears.auth import Principal, require_roles
 from case_service.aging import run_daily_aging
 from case_service.api.deps import CasesDep
 
