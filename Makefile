@@ -9,11 +9,12 @@ ROLE ?= admin
 .PHONY: install run test lint bench token demo audit clean
 
 $(CURDIR)/.tools/bin/uv:
-	$(PYTHON) -m venv $(CURDIR)/.tools
-	$(CURDIR)/.tools/bin/pip install --quiet uv
+	@echo "installing uv into .tools/" >&2
+	@$(PYTHON) -m venv $(CURDIR)/.tools
+	@$(CURDIR)/.tools/bin/pip install --quiet uv >&2
 
 .venv/.synced: $(UV) uv.lock pyproject.toml shared/pyproject.toml $(wildcard services/*/pyproject.toml)
-	$(UV) sync --frozen --all-packages
+	@$(UV) sync --frozen --all-packages >&2
 	@touch $@
 
 install: .venv/.synced
