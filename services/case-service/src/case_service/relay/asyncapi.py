@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import yaml  # type: ignore[import-untyped]  # via uvicorn[standard]
+import yaml  # via uvicorn[standard]
 from arrears.messaging.envelope import (
     CASE_EVENTS_TOPIC,
     CONTACT_TASKS_TOPIC,

@@ -1,0 +1,1 @@
+"""Arrears legal-service."""
