@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from typing import Any, cast
 from uuid import UUID
 
 from arrears.clock import Clock, SystemClock
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, project_aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
+from eventsourcing.postgres import PostgresAggregateRecorder
 
 from case_service.domain import CasePolicy, CollectionCase
 from case_service.domain.events import CaseEvent
@@ -37,7 +37,9 @@ class CaseApplication(Application[UUID]):
         # The interval is a setting, so it is set per instance; the library reads it there.
         self.snapshotting_intervals = {CollectionCase: settings.snapshot_interval}  # type: ignore[misc]
         super().__init__(env=eventsourcing_env(settings))
-        self.executor = CommandExecutor(self, max_batch=settings.command_batch_max)
+        self.executor = CommandExecutor(
+            self, max_batch=settings.command_batch_max, cache_size=settings.aggregate_cache_size
+        )
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -54,13 +56,21 @@ class CaseApplication(Application[UUID]):
     # --- reading ------------------------------------------------------------------------
 
     def load(self, case_id: UUID) -> CollectionCase:
+        """The case's current state, from its latest snapshot and the events after it."""
         return cast(CollectionCase, self.repository.get(case_id))
 
-    def forget(self, case_id: UUID) -> None:
-        """Drop a cached case, so the next read comes from the store."""
-        if self.repository.cache is not None:
-            with contextlib.suppress(KeyError):
-                self.repository.cache.get(case_id, evict=True)
+    def load_many(self, case_ids: Sequence[UUID]) -> dict[UUID, CollectionCase]:
+        """The current state of many cases, read in one round trip (unknown ids are absent)."""
+        assert self.snapshots is not None  # snapshotting is always on (settings)
+        snapshots = cast(PostgresAggregateRecorder, self.snapshots.recorder)
+        stored = self.recorder_.select_current(case_ids, snapshots.events_table_name)
+        cases: dict[UUID, CollectionCase] = {}
+        for case_id, records in stored.items():
+            events = [self.mapper.to_domain_event(record) for record in records]
+            case = project_aggregate(None, events)
+            if case is not None:
+                cases[case_id] = cast(CollectionCase, case)
+        return cases
 
     def case(self, case_id: UUID, version: int | None = None) -> CollectionCase:
         try:
@@ -106,7 +116,6 @@ class CaseApplication(Application[UUID]):
         try:
             self.save(case)
         except IntegrityError:  # opened concurrently by another request
-            self.forget(case_id)
             return self.load(case_id), False
         return case, True
 

@@ -8,6 +8,10 @@ and saves all of them in one transaction with their idempotency records. If that
 transaction fails (another process wrote one of the cases, a key was taken meanwhile),
 every command in it is retried on its own with a fresh read, so one conflict never fails
 its neighbours.
+
+The writer keeps the cases it has seen (`CaseCache`) and reads the ones it has not in one
+query per batch. Only the writer thread runs commands, including the daily batch and aging
+(`execute_all` queues them as one job), so a cached case is never changed by two threads.
 """
 
 from __future__ import annotations
@@ -15,15 +19,15 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
+from case_service.case_cache import CaseCache
 from case_service.domain import CollectionCase, DomainError
 from case_service.persistence import IdempotencyRecord
 
@@ -85,16 +89,21 @@ class Outcome:
 
 
 @dataclass
-class _Pending:
-    command: Command
-    future: Future[Outcome]
+class _Job:
+    """Commands queued for the writer: one from a request, or a whole file (`execute_all`)."""
+
+    commands: list[Command]
+    future: Future[list[Outcome]]
 
 
 class CommandExecutor:
-    def __init__(self, app: CaseApplication, *, max_batch: int = 500) -> None:
+    def __init__(
+        self, app: CaseApplication, *, max_batch: int = 500, cache_size: int = 20_000
+    ) -> None:
         self._app = app
         self._max_batch = max_batch
-        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
+        self._cache = CaseCache(cache_size)
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="case-writer", daemon=True)
         self._stopped = threading.Event()
         self._thread.start()
@@ -103,21 +112,21 @@ class CommandExecutor:
 
     def execute(self, command: Command) -> Outcome:
         """Queue one command for the writer thread and wait for its outcome."""
-        pending = _Pending(command, Future())
-        self._queue.put(pending)
-        return pending.future.result()
+        return self._submit([command])[0]
 
-    def execute_all(self, commands: Sequence[Command], chunk: int = 2000) -> list[Outcome]:
-        """Run a large batch (the daily file, aging) in chunks on the caller's thread."""
-        outcomes: list[Outcome] = []
-        for start in range(0, len(commands), chunk):
-            outcomes.extend(self._commit_batch(list(commands[start : start + chunk])))
-        return outcomes
+    def execute_all(self, commands: Sequence[Command]) -> list[Outcome]:
+        """Run a large batch (the daily file, aging) on the writer, in chunks of one commit."""
+        return self._submit(list(commands)) if commands else []
 
     def close(self) -> None:
         self._stopped.set()
         self._queue.put(None)
         self._thread.join(timeout=10)
+
+    def _submit(self, commands: list[Command]) -> list[Outcome]:
+        job = _Job(commands, Future())
+        self._queue.put(job)
+        return job.future.result()
 
     # --- the writer thread --------------------------------------------------------------
 
@@ -126,25 +135,36 @@ class CommandExecutor:
             first = self._queue.get()
             if first is None:
                 return
-            batch = [first]
-            while len(batch) < self._max_batch:
+            jobs = [first]
+            queued = len(first.commands)
+            while queued < self._max_batch:
                 try:
-                    item = self._queue.get_nowait()
+                    job = self._queue.get_nowait()
                 except queue.Empty:
                     break
-                if item is None:
+                if job is None:
                     self._stopped.set()
                     break
-                batch.append(item)
-            try:
-                outcomes = self._commit_batch([p.command for p in batch])
-            except Exception as exc:  # a fault (database down): every caller hears of it
-                _log.exception("command batch failed")
-                for pending in batch:
-                    pending.future.set_exception(exc)
-                continue
-            for pending, outcome in zip(batch, outcomes, strict=True):
-                pending.future.set_result(outcome)
+                jobs.append(job)
+                queued += len(job.commands)
+            self._run_jobs(jobs)
+
+    def _run_jobs(self, jobs: list[_Job]) -> None:
+        commands = [command for job in jobs for command in job.commands]
+        outcomes: list[Outcome] = []
+        try:
+            for start in range(0, len(commands), self._chunk):
+                outcomes.extend(self._commit_batch(commands[start : start + self._chunk]))
+        except Exception as exc:  # a fault (database down): every caller hears of it
+            _log.exception("command batch failed")
+            for job in jobs:
+                job.future.set_exception(exc)
+            return
+        for job in jobs:
+            job.future.set_result(outcomes[: len(job.commands)])
+            outcomes = outcomes[len(job.commands) :]
+
+    _chunk = 2000  # commands per transaction for the daily file and aging
 
     # --- applying and saving --------------------------------------------------------------
 
@@ -173,31 +193,51 @@ class CommandExecutor:
             replayed=True,
         )
 
-    def _commit_batch(self, commands: list[Command]) -> list[Outcome]:
+    def _checkout(self, case_ids: set[UUID]) -> dict[UUID, CollectionCase]:
+        """The current cases for these ids: cached ones as they are, the rest in one read."""
         cases: dict[UUID, CollectionCase] = {}
-        outcomes = [
-            replay or self._apply(command, cases)
-            for command, replay in zip(commands, self._stored_responses(commands), strict=True)
-        ]
-        records = [
-            self._record_for(command, outcome)
-            for command, outcome in zip(commands, outcomes, strict=True)
-            if command.idempotency is not None
-            and outcome.error is None
-            and outcome.events
-            and not outcome.replayed
-        ]
-        changed = [case for case in cases.values() if case.pending_events]
-        if not changed and not records:
-            self._store_replies_without_events(commands, outcomes)
-            return outcomes
+        missing = []
+        for case_id in case_ids:
+            case = self._cache.get(case_id)
+            if case is None:
+                missing.append(case_id)
+            else:
+                cases[case_id] = case
+        for case_id, case in self._app.load_many(missing).items():
+            self._cache.put(case)
+            cases[case_id] = case
+        return cases
+
+    def _evict(self, case_ids: Iterable[UUID]) -> None:
+        for case_id in case_ids:
+            self._cache.evict(case_id)
+
+    def _commit_batch(self, commands: list[Command]) -> list[Outcome]:
+        replays = self._stored_responses(commands)
+        cases = self._checkout({c.case_id for c, r in zip(commands, replays, strict=True) if not r})
         try:
-            self._app.save(*changed, idempotency=records)
+            outcomes = [
+                replay or self._apply(command, cases)
+                for command, replay in zip(commands, replays, strict=True)
+            ]
+            records = [
+                self._record_for(command, outcome)
+                for command, outcome in zip(commands, outcomes, strict=True)
+                if command.idempotency is not None
+                and outcome.error is None
+                and outcome.events
+                and not outcome.replayed
+            ]
+            changed = [case for case in cases.values() if case.pending_events]
+            if changed or records:
+                self._app.save(*changed, idempotency=records)
         except IntegrityError:
             # Someone else wrote one of these cases or keys: redo each command alone.
-            for case_id in cases:
-                self._app.forget(case_id)
+            self._evict(cases)
             return [self._commit_alone(command) for command in commands]
+        except BaseException:
+            self._evict(cases)  # they may hold events that were never saved
+            raise
         self._store_replies_without_events(commands, outcomes)
         return outcomes
 
@@ -206,29 +246,31 @@ class CommandExecutor:
             replay = self._stored_responses([command])[0]
             if replay is not None:
                 return replay
-            cases: dict[UUID, CollectionCase] = {}
-            outcome = self._apply(command, cases)
-            case = cases.get(command.case_id)
-            if outcome.error is not None or case is None or not case.pending_events:
-                self._store_replies_without_events([command], [outcome])
-                return outcome
-            records = [self._record_for(command, outcome)] if command.idempotency else []
+            self._cache.evict(command.case_id)
+            cases = self._checkout({command.case_id})
             try:
+                outcome = self._apply(command, cases)
+                case = cases.get(command.case_id)
+                if outcome.error is not None or case is None or not case.pending_events:
+                    self._store_replies_without_events([command], [outcome])
+                    return outcome
+                records = [self._record_for(command, outcome)] if command.idempotency else []
                 self._app.save(case, idempotency=records)
             except IntegrityError:
-                self._app.forget(command.case_id)
                 continue
+            except BaseException:
+                self._cache.evict(command.case_id)
+                raise
             return outcome
+        self._cache.evict(command.case_id)
         return Outcome(command.case_id, error=IntegrityError("too many concurrent writers"))
 
     def _apply(self, command: Command, cases: dict[UUID, CollectionCase]) -> Outcome:
         case = cases.get(command.case_id)
         if case is None:
-            try:
-                case = self._app.load(command.case_id)
-            except AggregateNotFoundError:
-                return Outcome(command.case_id, error=CaseNotFound(command.case_id))
-            cases[command.case_id] = case
+            return Outcome(command.case_id, error=CaseNotFound(command.case_id))
+        if command.expected_version is not None and command.expected_version != case.version:
+            case = self._refresh(case, cases)
         if command.expected_version is not None and command.expected_version != case.version:
             return Outcome(
                 command.case_id,
@@ -246,6 +288,18 @@ class CommandExecutor:
         return Outcome(
             command.case_id, version=case.version, events=[type(e).__name__ for e in recorded]
         )
+
+    def _refresh(self, case: CollectionCase, cases: dict[UUID, CollectionCase]) -> CollectionCase:
+        """Before answering 412, make sure the cached case is not behind the store (another
+        process may have written it). A case with unsaved events in this batch stays."""
+        if case.pending_events:
+            return case
+        fresh = self._app.load_many([case.id]).get(case.id)
+        if fresh is None or fresh.version == case.version:
+            return case
+        self._cache.put(fresh)
+        cases[case.id] = fresh
+        return fresh
 
     @staticmethod
     def _record_for(command: Command, outcome: Outcome) -> IdempotencyRecord:

@@ -42,12 +42,10 @@ def eventsourcing_env(settings: CaseServiceSettings) -> dict[str, str]:
         "POSTGRES_LOCK_TIMEOUT": "5",
         "CREATE_TABLE": "y",
         "IS_SNAPSHOTTING_ENABLED": "y",
-        "AGGREGATE_CACHE_MAXSIZE": str(settings.aggregate_cache_size),
-        # One writer per store is the design; a stale cached case meets a version
-        # conflict on save and is re-read, so no extra read per command is needed.
-        "AGGREGATE_CACHE_FASTFORWARD": "n",
+        # No library cache: the command writer keeps its own (case_service.case_cache), and
+        # reads rebuild from the latest snapshot, so a reader never copies a case mid-write.
     }
     if settings.cipher_key:
-        env["CIPHER_TOPIC"] = "eventsourcing.cipher:AESCipher"
+        env["CIPHER_TOPIC"] = "case_service.cipher:FastAESCipher"
         env["CIPHER_KEY"] = settings.cipher_key
     return env
