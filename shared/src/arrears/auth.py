@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import jwt
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from arrears.errors import Problem
 
@@ -53,6 +54,11 @@ class TokenVerifier:
         self._audience = audience
         self._issuer = issuer
 
+    @property
+    def may_block(self) -> bool:
+        """True when verifying may fetch keys over the network."""
+        return self._jwks is not None
+
     def verify(self, token: str) -> Principal:
         key: Any
         if self._jwks is not None:
@@ -79,22 +85,26 @@ def _unauthorized(detail: str) -> Problem:
     return Problem(401, "Unauthorized", detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-def authenticate(request: Request) -> Principal:
+async def authenticate(request: Request) -> Principal:
+    # Async (no worker-thread hop per request): an HS256 check is microseconds of CPU. Only
+    # a JWKS verifier may fetch keys over the network, so it runs in the thread pool.
     verifier: TokenVerifier = request.app.state.token_verifier
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise _unauthorized("a bearer token is required")
     try:
+        if verifier.may_block:
+            return await run_in_threadpool(verifier.verify, token.strip())
         return verifier.verify(token.strip())
     except jwt.PyJWTError as exc:
         raise _unauthorized(f"invalid token: {exc}") from None
 
 
-def require_roles(*roles: str) -> Callable[..., Principal]:
+def require_roles(*roles: str) -> Callable[..., Awaitable[Principal]]:
     """A FastAPI dependency admitting callers holding any of `roles` (admin always passes)."""
 
-    def dependency(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+    async def dependency(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
         if not principal.has_any(roles):
             raise Problem(
                 403,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from arrears.auth import TokenVerifier
 from arrears.errors import install_problem_handlers
@@ -18,19 +18,35 @@ from arrears.metrics import install_metrics
 from arrears.settings import ServiceSettings
 
 
-def install_correlation(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def correlate(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        correlation_id = request.headers.get(CORRELATION_HEADER) or new_correlation_id()
-        token = set_correlation_id(correlation_id[:128])
+class CorrelationMiddleware:
+    """Takes the caller's correlation id (or makes one), keeps it in a context variable for
+    the logs and the events this request records, and returns it in the response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = Headers(scope=scope).get(CORRELATION_HEADER)
+        correlation_id = (given or new_correlation_id())[:128]
+        header = (CORRELATION_HEADER.lower().encode(), correlation_id.encode())
+
+        async def send_with_header(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), header]}
+            await send(message)
+
+        token = set_correlation_id(correlation_id)
         try:
-            response = await call_next(request)
+            await self.app(scope, receive, send_with_header)
         finally:
             reset_correlation_id(token)
-        response.headers[CORRELATION_HEADER] = correlation_id[:128]
-        return response
+
+
+def install_correlation(app: FastAPI) -> None:
+    app.add_middleware(CorrelationMiddleware)
 
 
 def install_common(app: FastAPI, settings: ServiceSettings) -> None:

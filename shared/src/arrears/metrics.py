@@ -1,13 +1,16 @@
-"""Prometheus metrics for HTTP services: rate, latency and errors by route, and /metrics."""
+"""Prometheus metrics for HTTP services: rate, latency and errors by route, and /metrics.
+
+A plain ASGI middleware rather than `@app.middleware("http")`: Starlette's BaseHTTPMiddleware
+runs each request through extra tasks and streams, which cost a fifth of a command's time.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
-from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUESTS = Counter(
     "http_requests_total", "HTTP requests handled", ["service", "method", "route", "status"]
@@ -20,26 +23,41 @@ LATENCY = Histogram(
 )
 
 
-def _route_template(request: Request) -> str:
+def route_template(scope: Scope) -> str:
     # Label by the route's template, not the raw path, so case ids don't explode cardinality.
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match is Match.FULL:
-            return str(getattr(route, "path", request.url.path))
-    return "unmatched"
+    # The router leaves the matched route in the (shared) scope.
+    route = scope.get("route")
+    return str(getattr(route, "path", "unmatched"))
+
+
+class MetricsMiddleware:
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500  # what the client sees if the app fails before answering
+
+        async def send_and_note_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_note_status)
+        finally:
+            route, method = route_template(scope), scope["method"]
+            LATENCY.labels(self.service, method, route).observe(time.perf_counter() - started)
+            REQUESTS.labels(self.service, method, route, str(status)).inc()
 
 
 def install_metrics(app: FastAPI, service: str) -> None:
-    @app.middleware("http")
-    async def measure(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = _route_template(request)
-        LATENCY.labels(service, request.method, route).observe(time.perf_counter() - started)
-        REQUESTS.labels(service, request.method, route, str(response.status_code)).inc()
-        return response
+    app.add_middleware(MetricsMiddleware, service=service)
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:

@@ -16,6 +16,7 @@ query per batch. Only the writer thread runs commands, including the daily batch
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import queue
 import threading
@@ -112,21 +113,26 @@ class CommandExecutor:
 
     def execute(self, command: Command) -> Outcome:
         """Queue one command for the writer thread and wait for its outcome."""
-        return self._submit([command])[0]
+        return self._enqueue([command]).result()[0]
+
+    async def execute_async(self, command: Command) -> Outcome:
+        """The same, awaited on the event loop: no worker thread is held while it waits."""
+        outcomes = await asyncio.wrap_future(self._enqueue([command]))
+        return outcomes[0]
 
     def execute_all(self, commands: Sequence[Command]) -> list[Outcome]:
         """Run a large batch (the daily file, aging) on the writer, in chunks of one commit."""
-        return self._submit(list(commands)) if commands else []
+        return self._enqueue(list(commands)).result() if commands else []
 
     def close(self) -> None:
         self._stopped.set()
         self._queue.put(None)
         self._thread.join(timeout=10)
 
-    def _submit(self, commands: list[Command]) -> list[Outcome]:
+    def _enqueue(self, commands: list[Command]) -> Future[list[Outcome]]:
         job = _Job(commands, Future())
         self._queue.put(job)
-        return job.future.result()
+        return job.future
 
     # --- the writer thread --------------------------------------------------------------
 

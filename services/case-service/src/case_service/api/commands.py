@@ -56,7 +56,7 @@ def outcome_response(outcome: Outcome) -> JSONResponse:
     return JSONResponse(outcome.body(), status_code=outcome.status, headers=headers)
 
 
-def dispatch(
+async def dispatch(
     cases: CaseApplication,
     request: Request,
     case_id: UUID,
@@ -77,4 +77,4 @@ def dispatch(
         action(case)
 
     command = Command(case_id, checked, expected_version(if_match), claim)
-    return outcome_response(cases.execute(command))
+    return outcome_response(await cases.executor.execute_async(command))

@@ -13,7 +13,7 @@ from case_service.application import CaseApplication
 from case_service.executor import IdempotencyClaim
 
 
-def get_cases(request: Request) -> CaseApplication:
+async def get_cases(request: Request) -> CaseApplication:
     app: CaseApplication = request.app.state.cases
     return app
 

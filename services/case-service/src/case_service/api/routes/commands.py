@@ -7,7 +7,7 @@ is just: which body, which command, which roles may send it.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 from uuid import UUID
@@ -64,8 +64,9 @@ ROUTES = (
 )  # fmt: skip
 
 
-def _endpoint(route: CommandRoute) -> Callable[..., JSONResponse]:
-    def endpoint(
+def _endpoint(route: CommandRoute) -> Callable[..., Awaitable[JSONResponse]]:
+    # Async: the command waits for the writer thread on the event loop, not in a thread.
+    async def endpoint(
         case_id: UUID,
         body: BaseModel,
         request: Request,
@@ -81,7 +82,7 @@ def _endpoint(route: CommandRoute) -> Callable[..., JSONResponse]:
         def action(case: CollectionCase) -> None:
             getattr(case, route.method)(**kwargs, now=now)
 
-        return dispatch(cases, request, case_id, body, action, idempotency_key, if_match)
+        return await dispatch(cases, request, case_id, body, action, idempotency_key, if_match)
 
     # FastAPI reads this signature to validate the body, check the caller's role and
     # take any extra path fields; the function itself is shared by every route.
