@@ -37,12 +37,24 @@ def other_writer(
     application.close()
 
 
+@pytest.fixture(params=[1, 2], ids=["one-worker", "several-workers"])
+def writer(
+    request: pytest.FixtureRequest, case_settings: CaseServiceSettings, clock: ManualClock
+) -> Iterator[CaseApplication]:
+    """One worker: a stale case meets the version check. Several: it is refreshed per batch."""
+    settings = case_settings.model_copy(update={"http_workers": request.param})
+    application = CaseApplication(settings, clock=clock)
+    yield application
+    application.close()
+
+
 def test_a_writer_behind_the_store_loses_no_update(
-    cases: CaseApplication,
+    writer: CaseApplication,
     other_writer: CaseApplication,
     open_case: Callable[..., str],
     missed: Callable[..., Any],
 ) -> None:
+    cases = writer
     case_id = UUID(open_case())
     missed(str(case_id), 1, "2026-10-01", "1000.00")
     assert cases.execute(Command(case_id, pay("P-1"))).error is None  # now cached in `cases`

@@ -38,7 +38,10 @@ class CaseApplication(Application[UUID]):
         self.snapshotting_intervals = {CollectionCase: settings.snapshot_interval}  # type: ignore[misc]
         super().__init__(env=eventsourcing_env(settings))
         self.executor = CommandExecutor(
-            self, max_batch=settings.command_batch_max, cache_size=settings.aggregate_cache_size
+            self,
+            max_batch=settings.command_batch_max,
+            cache_size=settings.aggregate_cache_size,
+            other_writers=settings.http_workers > 1,
         )
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
@@ -59,17 +62,21 @@ class CaseApplication(Application[UUID]):
         """The case's current state, from its latest snapshot and the events after it."""
         return cast(CollectionCase, self.repository.get(case_id))
 
-    def load_many(self, case_ids: Sequence[UUID]) -> dict[UUID, CollectionCase]:
-        """The current state of many cases, read in one round trip (unknown ids are absent)."""
+    def load_many(
+        self, case_ids: Sequence[UUID], cached: Sequence[CollectionCase] = ()
+    ) -> dict[UUID, CollectionCase]:
+        """The current state of many cases, read in one round trip (unknown ids are absent).
+        `cached` cases are brought up to date in place with any events stored after them."""
         assert self.snapshots is not None  # snapshotting is always on (settings)
         snapshots = cast(PostgresAggregateRecorder, self.snapshots.recorder)
-        stored = self.recorder_.select_current(case_ids, snapshots.events_table_name)
-        cases: dict[UUID, CollectionCase] = {}
+        known = {case_id: 0 for case_id in case_ids} | {case.id: case.version for case in cached}
+        stored = self.recorder_.select_current(known, snapshots.events_table_name)
+        cases = {case.id: case for case in cached}
         for case_id, records in stored.items():
             events = [self.mapper.to_domain_event(record) for record in records]
-            case = project_aggregate(None, events)
+            case = project_aggregate(cases.get(case_id), events)
             if case is not None:
-                cases[case_id] = cast(CollectionCase, case)
+                cases[case_id] = case
         return cases
 
     def case(self, case_id: UUID, version: int | None = None) -> CollectionCase:

@@ -99,9 +99,17 @@ class _Job:
 
 class CommandExecutor:
     def __init__(
-        self, app: CaseApplication, *, max_batch: int = 500, cache_size: int = 20_000
+        self,
+        app: CaseApplication,
+        *,
+        max_batch: int = 500,
+        cache_size: int = 20_000,
+        other_writers: bool = False,
     ) -> None:
         self._app = app
+        # With other writers on the store (several server processes), cached cases are
+        # brought up to date at the start of each batch: one query, not a conflict per case.
+        self._refresh_cached = other_writers
         self._max_batch = max_batch
         self._cache = CaseCache(cache_size)
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
@@ -209,7 +217,10 @@ class CommandExecutor:
                 missing.append(case_id)
             else:
                 cases[case_id] = case
-        for case_id, case in self._app.load_many(missing).items():
+        if not missing and not (self._refresh_cached and cases):
+            return cases
+        cached = list(cases.values()) if self._refresh_cached else []
+        for case_id, case in self._app.load_many(missing, cached).items():
             self._cache.put(case)
             cases[case_id] = case
         return cases

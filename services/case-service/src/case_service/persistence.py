@@ -103,23 +103,26 @@ class CaseEventRecorder(PostgresApplicationRecorder):
             return [row["case_id"] for row in curs.fetchall()]
 
     def select_current(
-        self, case_ids: Sequence[UUID], snapshots_table: str
+        self, known: dict[UUID, int], snapshots_table: str
     ) -> dict[UUID, list[StoredEvent]]:
-        """For each case, its latest snapshot (if any) then the events after it, in order:
-        what rebuilding its current state needs, for many cases in one round trip."""
-        if not case_ids:
+        """What brings each case up to date, for many cases in one round trip: for a case known
+        at a version (> 0), the events after it; for one not known (0), its latest snapshot,
+        if any, then the events after that. Records come in order per case."""
+        if not known:
             return {}
         statement = SQL(
-            "WITH snap AS ("
-            " SELECT DISTINCT ON (originator_id) originator_id, originator_version, topic, state"
-            " FROM {schema}.{snapshots} WHERE originator_id = ANY(%(ids)s)"
-            " ORDER BY originator_id, originator_version DESC) "
+            "WITH wanted AS ("
+            " SELECT * FROM unnest(%(ids)s::uuid[], %(versions)s::bigint[]) AS w(originator_id, known)), "
+            "snap AS ("
+            " SELECT DISTINCT ON (s.originator_id) s.originator_id, s.originator_version, s.topic, s.state"
+            " FROM {schema}.{snapshots} s JOIN wanted w USING (originator_id) WHERE w.known = 0"
+            " ORDER BY s.originator_id, s.originator_version DESC) "
             "SELECT 1 AS part, originator_id, originator_version, topic, state FROM snap "
             "UNION ALL "
             "SELECT 2, e.originator_id, e.originator_version, e.topic, e.state"
-            " FROM {schema}.{events} e LEFT JOIN snap s USING (originator_id)"
-            " WHERE e.originator_id = ANY(%(ids)s)"
-            " AND e.originator_version > COALESCE(s.originator_version, 0) "
+            " FROM {schema}.{events} e JOIN wanted w USING (originator_id)"
+            " LEFT JOIN snap s USING (originator_id)"
+            " WHERE e.originator_version > GREATEST(w.known, COALESCE(s.originator_version, 0)) "
             "ORDER BY originator_id, part, originator_version"
         ).format(
             schema=Identifier(self.datastore.schema),
@@ -128,7 +131,7 @@ class CaseEventRecorder(PostgresApplicationRecorder):
         )
         found: dict[UUID, list[StoredEvent]] = {}
         with self.datastore.transaction(commit=False) as curs:
-            curs.execute(statement, {"ids": list(case_ids)})
+            curs.execute(statement, {"ids": list(known), "versions": list(known.values())})
             for row in curs.fetchall():
                 found.setdefault(row["originator_id"], []).append(
                     StoredEvent(
