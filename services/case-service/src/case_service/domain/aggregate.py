@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import date, datetime
 from typing import Any
@@ -89,12 +90,17 @@ def _guarantors(value: object) -> list[dict[str, Any]]:
     return result
 
 
+@functools.lru_cache(maxsize=65_536)  # the daily file names each loan many times
+def _case_id_for_loan(loan_id: str) -> uuid.UUID:
+    return uuid.uuid5(CASE_NAMESPACE, loan_id)
+
+
 class CollectionCase(PaymentCommands, ContactCommands, LegalCommands, Aggregate):
     """The collection case of one delinquent loan; its events are the legal record."""
 
     @staticmethod
     def id_for_loan(loan_id: str) -> uuid.UUID:
-        return uuid.uuid5(CASE_NAMESPACE, loan_id)
+        return _case_id_for_loan(loan_id)
 
     @classmethod
     def open(
