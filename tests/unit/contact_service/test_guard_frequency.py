@@ -60,7 +60,11 @@ MONDAY = local(NY, 2026, 11, 2, 10, 0)
 
 def _week(n: int, outcome: str = "no_answer") -> list:  # type: ignore[type-arg]
     """n calls, one a day from Monday on (at 10:00 New York)."""
-    return [a for day in range(n) for a in calls(MONDAY + timedelta(days=day), 1, point=US1, outcome=outcome)]
+    return [
+        a
+        for day in range(n)
+        for a in calls(MONDAY + timedelta(days=day), 1, point=US1, outcome=outcome)
+    ]
 
 
 def test_us_allows_the_7th_call_in_7_days() -> None:
@@ -113,7 +117,9 @@ def test_us_an_unanswered_call_starts_no_cooldown() -> None:
 def test_us_the_cooldown_is_for_calls_not_letters() -> None:
     history = calls(MONDAY, 1, point=US1, outcome="right_party_contact")
     later = MONDAY + timedelta(hours=2)
-    assert decide(case(NY), history, US_REG_F, ask(later, channel="letter", point=US1), later).allowed
+    assert decide(
+        case(NY), history, US_REG_F, ask(later, channel="letter", point=US1), later
+    ).allowed
 
 
 def test_cn_has_no_seven_day_rule() -> None:

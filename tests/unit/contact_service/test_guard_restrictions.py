@@ -36,9 +36,7 @@ def test_a_closed_case_is_not_contacted() -> None:
 
 def test_us_honours_an_attorney_cn_profile_does_not_know_the_rule() -> None:
     represented = case(NY, flags=frozenset({m.FLAG_ATTORNEY}))
-    assert decide(represented, [], US_REG_F, ask(NY_NOON, point=US1), NY_NOON).codes == [
-        "attorney"
-    ]
+    assert decide(represented, [], US_REG_F, ask(NY_NOON, point=US1), NY_NOON).codes == ["attorney"]
     assert decide(case(flags=frozenset({m.FLAG_ATTORNEY})), [], CN, ask(NOON), NOON).allowed
 
 
@@ -52,7 +50,9 @@ def test_an_open_dispute_stops_contact(profile: m.object) -> None:  # type: igno
 
 def test_an_open_complaint_stops_contact_where_the_profile_says_so() -> None:
     assert "open_complaint" in decide(case(open_complaints=1), [], CN, ask(NOON), NOON).codes
-    assert decide(case(NY, open_complaints=1), [], US_REG_F, ask(NY_NOON, point=US1), NY_NOON).allowed
+    assert decide(
+        case(NY, open_complaints=1), [], US_REG_F, ask(NY_NOON, point=US1), NY_NOON
+    ).allowed
 
 
 @pytest.mark.parametrize(
@@ -73,7 +73,9 @@ def test_a_marked_number_is_not_dialled_but_the_others_are(state: str, code: str
 
 def test_numbers_match_whatever_their_formatting() -> None:
     points = (ContactPoint(m.point_key(N1), "borrower", "mobile", m.WRONG_NUMBER),)
-    assert not decide(case(points=points), [], CN, ask(NOON, point="+86 138-0000-0001"), NOON).allowed
+    assert not decide(
+        case(points=points), [], CN, ask(NOON, point="+86 138-0000-0001"), NOON
+    ).allowed
 
 
 def test_an_opt_out_bars_the_channel_only() -> None:
@@ -91,7 +93,9 @@ def test_an_opt_out_on_one_point() -> None:
 
 def test_no_workplace_contact_where_forbidden() -> None:
     banned = case(flags=frozenset({m.FLAG_WORKPLACE_FORBIDDEN}), contactability="lost")
-    decision = decide(banned, [], CN, ask(NOON, party="employer", point=WORK, purpose="locate"), NOON)
+    decision = decide(
+        banned, [], CN, ask(NOON, party="employer", point=WORK, purpose="locate"), NOON
+    )
     assert decision.codes == ["workplace"]
     work_phone = (ContactPoint(WORK, "borrower", "work"), ContactPoint(N1, "borrower", "mobile"))
     banned = case(flags=frozenset({m.FLAG_WORKPLACE_FORBIDDEN}), points=work_phone)

@@ -45,7 +45,7 @@ def decide(
     notes = _notes(profile, request)
     if request.inbound and request.party == "borrower":
         # The borrower called us: answering is always lawful; it is recorded as usual.
-        return m.Decision(True, (), None, profile.name, profile.version, ("inbound",) + notes)
+        return m.Decision(True, (), None, profile.name, profile.version, ("inbound", *notes))
     lasting = list(_lasting(case, history, profile, request))
     timed = _timed(case, history, profile, request, at)
     reasons = tuple(lasting + [r for r, _ in timed])
@@ -222,8 +222,7 @@ def _hours(
     local = at.astimezone(zone(bad[0])).strftime("%H:%M")
     latest = profile.latest.strftime("%H:%M")
     message = (
-        f"outside permitted hours {profile.earliest:%H:%M}-{latest} local time "
-        f"({local} in {where})"
+        f"outside permitted hours {profile.earliest:%H:%M}-{latest} local time ({local} in {where})"
     )
     return m.Reason("outside_hours", message, "hours"), clears
 

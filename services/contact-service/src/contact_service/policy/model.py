@@ -141,7 +141,7 @@ class Attempt:
 
 @dataclass(frozen=True)
 class ContactRequest:
-    """"May I contact this party on this channel at this point, at `at`?" """
+    """ "May I contact this party on this channel at this point, at `at`?" """
 
     party: str
     channel: str

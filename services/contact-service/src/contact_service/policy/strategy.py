@@ -147,7 +147,9 @@ def plan(strategy: Strategy, facts: Facts, today: date) -> list[Planned]:
         if days < step.day:
             continue
         k = 0 if step.repeat_every is None else (days - step.day) // step.repeat_every
-        occurrence = facts.bucket_entered_on + timedelta(days=step.day + k * (step.repeat_every or 0))
+        occurrence = facts.bucket_entered_on + timedelta(
+            days=step.day + k * (step.repeat_every or 0)
+        )
         if (today - occurrence).days > strategy.max_late_days:
             continue
         if all(holds(c, facts, today) for c in step.conditions):

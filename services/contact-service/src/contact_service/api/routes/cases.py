@@ -1,0 +1,150 @@
+"""A case as contact-service sees it (`GET /v1/cases/{case_id}/contact-view`), and contact
+restrictions recorded here (`POST /v1/cases/{case_id}/contact-restrictions`)."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from arrears.errors import Problem
+from fastapi import APIRouter
+
+from contact_service.api import schemas as s
+from contact_service.api.deps import Collector, ConnDep, ContextDep, Reader, not_found
+from contact_service.policy import guard
+from contact_service.policy import model as m
+from contact_service.readmodel import derive
+from contact_service.readmodel import repository as repo
+
+router = APIRouter(prefix="/v1/cases", tags=["cases"])
+CASE_FLAG_KINDS = {
+    "do_not_contact",
+    "deceased",
+    "bankrupt",
+    "attorney",
+    "cease_communication",
+    "workplace_forbidden",
+    "quiet_hours_consent",
+}
+POINT_KINDS = {
+    "wrong_number": m.WRONG_NUMBER,
+    "point_do_not_contact": m.DO_NOT_CONTACT,
+    "point_valid": m.VALID,
+}
+# Lifting a lasting restriction is a supervisor's decision; recording one is anyone's duty.
+LIFT_ROLES = ("supervisor", "service")
+
+
+@router.get("/{case_id}/contact-view", summary="The case as contact-service sees it (masked)")
+async def contact_view(
+    case_id: UUID, ctx: ContextDep, conn: ConnDep, _caller: Reader
+) -> dict[str, Any]:
+    now = ctx.clock.now()
+    inputs = (await repo.policy_inputs(conn, [str(case_id)], now)).get(str(case_id))
+    if inputs is None:
+        raise not_found(case_id)
+    row = inputs.row
+    today = guard.local_date(now, row["timezone"])
+    strategy = ctx.book.strategies.get(row["strategy"])
+    return {
+        "case_id": row["case_id"],
+        "version": row["version"],
+        "status": row["status"],
+        "product": row["product"],
+        "bucket": row["bucket"],
+        "bucket_entered_on": row["bucket_entered_on"].isoformat(),
+        "days_past_due": derive.days_past_due(row["oldest_due_on"], today),
+        "arrears": str(row["arrears"]),
+        "currency": row["currency"],
+        "risk_grade": row["risk_grade"],
+        "timezone": row["timezone"],
+        "candidate_timezones": row["candidate_timezones"],
+        "contactability": row["contactability"],
+        "flags": sorted(row["flags"]),
+        "opted_out_channels": sorted(row["opted_out_channels"]),
+        "in_dispute": row["in_dispute"],
+        "open_complaints": len(row["open_complaints"]),
+        "open_promise": (
+            {
+                "promise_id": row["open_promise_id"],
+                "promised_date": row["open_promise_due"].isoformat(),
+                "amount": str(row["open_promise_amount"]),
+            }
+            if row["open_promise_id"]
+            else None
+        ),
+        "promises_kept": row["promises_kept"],
+        "promises_broken": row["promises_broken"],
+        "contact_points": [
+            {
+                "contact_point": m.mask_point(p["value"]),
+                "party": p["party"],
+                "kind": p["kind"],
+                "state": p["state"],
+            }
+            for p in inputs.points
+        ],
+        "recent_attempts": [
+            {
+                "occurred_at": a.occurred_at.isoformat(),
+                "channel": a.channel,
+                "party": a.party,
+                "contact_point": m.mask_point(a.contact_point),
+                "outcome": a.outcome,
+                "inbound": a.inbound,
+            }
+            for a in inputs.history
+        ],
+        "strategy": {
+            "name": row["strategy"],
+            "version": strategy.version if strategy else None,
+            "arm": row["arm"],
+        },
+        "priority": row["priority"],
+        "blocked": row["blocked"],
+    }
+
+
+@router.post(
+    "/{case_id}/contact-restrictions",
+    status_code=201,
+    summary="Record (or, supervisors only, lift) a restriction on contact",
+    responses={
+        403: {"description": "lifting needs a supervisor"},
+        404: {"description": "no such case"},
+    },
+)
+async def restrict(
+    case_id: UUID, body: s.RestrictionCreate, ctx: ContextDep, conn: ConnDep, caller: Collector
+) -> dict[str, Any]:
+    lifting = not body.active or body.kind == "point_valid"
+    if lifting and body.kind != "quiet_hours_consent" and not caller.has_any(LIFT_ROLES):
+        raise Problem(403, "Forbidden", "only a supervisor may lift a restriction", field="active")
+    row = await repo.get_case(conn, str(case_id))
+    if row is None:
+        raise not_found(case_id)
+    if body.kind in CASE_FLAG_KINDS:
+        await repo.set_flag(conn, str(case_id), body.kind, body.active)
+    elif body.kind == "opt_out":
+        if body.channel is None:
+            raise Problem(
+                422, "Unprocessable Content", "an opt-out names its channel", field="channel"
+            )
+        await repo.set_channel_opt_out(conn, str(case_id), body.channel, body.active)
+    else:
+        if body.contact_point is None:
+            raise Problem(
+                422, "Unprocessable Content", "name the contact point", field="contact_point"
+            )
+        state = POINT_KINDS[body.kind] if body.active else m.VALID
+        if not await repo.set_point_state(conn, str(case_id), body.contact_point, state):
+            raise Problem(
+                404, "Not Found", "no such contact point on this case", field="contact_point"
+            )
+    row = await repo.get_case(conn, str(case_id))
+    assert row is not None
+    blocked = derive.blocked(row, ctx.profile)
+    await repo.refresh_derived(
+        conn, row, blocked, guard.local_date(ctx.clock.now(), row["timezone"])
+    )
+    return {"case_id": str(case_id), "kind": body.kind, "active": body.active, "blocked": blocked}

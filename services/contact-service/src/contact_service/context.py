@@ -1,0 +1,76 @@
+"""What the API, the workers and the daily run share: settings, engine, clock, policy."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from arrears.clock import Clock
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from contact_service.forwarding import CommandQueue
+from contact_service.policy.guard import permitted_at
+from contact_service.policy.profiles import Profile, profile_for
+from contact_service.policy.strategy import StrategyBook, load_book
+from contact_service.readmodel import repository as repo
+from contact_service.settings import ContactServiceSettings, async_url
+from contact_service.tasks import Emitter
+
+
+def make_engine(settings: ContactServiceSettings) -> AsyncEngine:
+    return create_async_engine(
+        async_url(settings.database_url),
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_size,
+        pool_pre_ping=True,
+    )
+
+
+@dataclass
+class ZoneCache:
+    """The time zones of open cases, re-read at most every `ttl` seconds."""
+
+    ttl: float = 30.0
+    zones: list[str] = field(default_factory=list)
+    read_at: float = -1e9
+
+    async def permitted(self, conn: AsyncConnection, profile: Profile, now: datetime) -> list[str]:
+        if time.monotonic() - self.read_at > self.ttl:
+            self.zones = await repo.timezones(conn)
+            self.read_at = time.monotonic()
+        return [z for z in self.zones if permitted_at(profile, now, z)]
+
+    def invalidate(self) -> None:
+        self.read_at = -1e9
+
+
+@dataclass
+class Context:
+    settings: ContactServiceSettings
+    engine: AsyncEngine
+    clock: Clock
+    profile: Profile
+    book: StrategyBook
+    emit: Emitter | None = None
+    commands: CommandQueue | None = None
+    zones: ZoneCache = field(default_factory=ZoneCache)
+
+    @classmethod
+    def build(
+        cls,
+        settings: ContactServiceSettings,
+        clock: Clock,
+        *,
+        engine: AsyncEngine | None = None,
+        book: StrategyBook | None = None,
+    ) -> Context:
+        directory = Path(settings.strategy_dir) if settings.strategy_dir else None
+        return cls(
+            settings=settings,
+            engine=engine or make_engine(settings),
+            clock=clock,
+            profile=profile_for(settings.jurisdiction),
+            book=book or load_book(directory),
+        )

@@ -1,0 +1,120 @@
+"""Values derived from a case row: arrears, days past due, queue priority, the policy view.
+
+Pure functions over plain mappings, shared by the projection (on every event), the daily
+run (once a day, as dates move) and the API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from contact_service.policy import model as m
+from contact_service.policy.profiles import Profile
+
+RISK_RANK = {"doubtful_loss": 4, "high": 3, "medium": 2, "low": 1}
+LASTING_FLAGS = frozenset({m.FLAG_DO_NOT_CONTACT, m.FLAG_DECEASED, m.FLAG_BANKRUPT, m.FLAG_CEASE})
+CENTS = Decimal("0.01")
+
+
+def open_installments(installments: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return [
+        i
+        for i in installments.values()
+        if not i.get("superseded") and Decimal(i["paid"]) < Decimal(i["amount"])
+    ]
+
+
+def arrears_on(installments: Mapping[str, Any], day: date) -> Decimal:
+    total = sum(
+        (
+            Decimal(i["amount"]) - Decimal(i["paid"])
+            for i in open_installments(installments)
+            if date.fromisoformat(i["due_date"]) <= day
+        ),
+        Decimal("0"),
+    )
+    return total.quantize(CENTS)
+
+
+def oldest_due(installments: Mapping[str, Any]) -> date | None:
+    dues = [date.fromisoformat(i["due_date"]) for i in open_installments(installments)]
+    return min(dues) if dues else None
+
+
+def days_past_due(oldest_due_on: date | None, day: date) -> int:
+    if oldest_due_on is None:
+        return 0
+    return max(0, (day - oldest_due_on).days)
+
+
+def near_payday(payday: int | None, day: date) -> bool:
+    """The borrower's pay arrived today or in the last two days: a good time to call."""
+    if payday is None:
+        return False
+    return 0 <= (day.day - payday) % 31 <= 2
+
+
+def priority(row: Mapping[str, Any], day: date) -> int:
+    """Queue order, highest first: a promise due today, then risk grade, then a payday just
+    passed, then arrears (whole units), then days past due. One sortable integer."""
+    promise_today = row.get("open_promise_due") == day
+    rank = RISK_RANK.get(row.get("risk_grade") or "", 0)
+    arrears = min(int(Decimal(row.get("arrears") or 0)), 9_999_999_999)
+    dpd = min(days_past_due(row.get("oldest_due_on"), day), 99_999)
+    return (
+        int(promise_today) * 10**17
+        + rank * 10**16
+        + int(near_payday(row.get("payday"), day)) * 10**15
+        + arrears * 10**5
+        + dpd
+    )
+
+
+def blocked(row: Mapping[str, Any], profile: Profile) -> bool:
+    """A lasting bar on collection contact: the case leaves the queues (the guard decides)."""
+    flags = set(row.get("flags") or ())
+    if flags & LASTING_FLAGS:
+        return True
+    if profile.honour_attorney and m.FLAG_ATTORNEY in flags:
+        return True
+    if profile.honour_dispute and row.get("in_dispute"):
+        return True
+    return bool(profile.honour_open_complaint and row.get("open_complaints"))
+
+
+def case_view(row: Mapping[str, Any], points: Iterable[Mapping[str, Any]]) -> m.CaseView:
+    return m.CaseView(
+        case_id=str(row["case_id"]),
+        timezone=str(row["timezone"]),
+        status=str(row["status"]),
+        candidate_timezones=tuple(row.get("candidate_timezones") or ()),
+        contactability=str(row.get("contactability") or "reachable"),
+        flags=frozenset(row.get("flags") or ()),
+        opted_out_channels=frozenset(row.get("opted_out_channels") or ()),
+        in_dispute=bool(row.get("in_dispute")),
+        open_complaints=len(row.get("open_complaints") or ()),
+        points=tuple(
+            m.ContactPoint(
+                value=str(p["value"]),
+                party=str(p["party"]),
+                kind=str(p["kind"]),
+                state=str(p["state"]),
+                opted_out=frozenset(p.get("opted_out") or ()),
+            )
+            for p in points
+        ),
+    )
+
+
+def attempt(row: Mapping[str, Any]) -> m.Attempt:
+    return m.Attempt(
+        occurred_at=row["occurred_at"],
+        channel=str(row["channel"]),
+        party=str(row["party"]),
+        contact_point=str(row["point"]),
+        outcome=str(row["outcome"]),
+        inbound=bool(row["inbound"]),
+    )

@@ -1,0 +1,392 @@
+"""Every query contact-service makes against its read models."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import and_, delete, func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from contact_service.policy import model as m
+from contact_service.readmodel import derive
+from contact_service.readmodel.tables import (
+    ATTEMPTS,
+    CASES,
+    CLAIMS,
+    POINTS,
+    RUNS,
+    TASKS,
+)
+
+HISTORY_DAYS = 8  # the guard looks back 7 local days; one more for time zones
+
+Row = dict[str, Any]
+
+
+# --- cases, points, history -----------------------------------------------------------
+
+
+async def get_case(conn: AsyncConnection, case_id: str) -> Row | None:
+    found = (await conn.execute(select(CASES).where(CASES.c.case_id == case_id))).mappings()
+    row = found.first()
+    return dict(row) if row else None
+
+
+async def points_of(conn: AsyncConnection, case_ids: Sequence[str]) -> dict[str, list[Row]]:
+    out: dict[str, list[Row]] = {c: [] for c in case_ids}
+    result = await conn.execute(
+        select(POINTS)
+        .where(POINTS.c.case_id.in_(list(case_ids)))
+        .order_by(POINTS.c.case_id, POINTS.c.position, POINTS.c.value)
+    )
+    for row in result.mappings():
+        out[row["case_id"]].append(dict(row))
+    return out
+
+
+async def history_of(
+    conn: AsyncConnection, case_ids: Sequence[str], now: datetime, exclude: str | None = None
+) -> dict[str, list[m.Attempt]]:
+    """Recent attempts (for the caps and windows) and every third-party contact (for the
+    one-inquiry rule), per case; `exclude` leaves out one attempt (by fingerprint)."""
+    since = now - timedelta(days=HISTORY_DAYS)
+    out: dict[str, list[m.Attempt]] = {c: [] for c in case_ids}
+    where = [
+        ATTEMPTS.c.case_id.in_(list(case_ids)),
+        or_(ATTEMPTS.c.occurred_at >= since, ATTEMPTS.c.outcome == "third_party_contact"),
+    ]
+    if exclude is not None:
+        where.append(ATTEMPTS.c.fingerprint != exclude)
+    result = await conn.execute(select(ATTEMPTS).where(*where).order_by(ATTEMPTS.c.occurred_at))
+    for row in result.mappings():
+        out[row["case_id"]].append(derive.attempt(dict(row)))
+    return out
+
+
+@dataclass(frozen=True)
+class PolicyInputs:
+    row: Row
+    view: m.CaseView
+    history: list[m.Attempt]
+    points: list[Row]
+
+
+async def policy_inputs(
+    conn: AsyncConnection, case_ids: Sequence[str], now: datetime, exclude: str | None = None
+) -> dict[str, PolicyInputs]:
+    if not case_ids:
+        return {}
+    result = await conn.execute(select(CASES).where(CASES.c.case_id.in_(list(case_ids))))
+    rows = {r["case_id"]: dict(r) for r in result.mappings()}
+    found = list(rows)
+    points = await points_of(conn, found)
+    history = await history_of(conn, found, now, exclude)
+    return {
+        c: PolicyInputs(rows[c], derive.case_view(rows[c], points[c]), history[c], points[c])
+        for c in found
+    }
+
+
+async def record_pending_attempt(conn: AsyncConnection, values: Row) -> None:
+    """An attempt forwarded to case-service, counted by the guard until its event is back."""
+    await conn.execute(insert(ATTEMPTS).values(**values).on_conflict_do_nothing())
+
+
+# --- restrictions ---------------------------------------------------------------------
+
+
+async def set_flag(conn: AsyncConnection, case_id: str, flag: str, on: bool) -> None:
+    column = CASES.c.flags
+    value = (
+        func.array_append(func.array_remove(column, flag), flag)
+        if on
+        else func.array_remove(column, flag)
+    )
+    await conn.execute(update(CASES).where(CASES.c.case_id == case_id).values(flags=value))
+
+
+async def set_channel_opt_out(conn: AsyncConnection, case_id: str, channel: str, on: bool) -> None:
+    column = CASES.c.opted_out_channels
+    value = (
+        func.array_append(func.array_remove(column, channel), channel)
+        if on
+        else func.array_remove(column, channel)
+    )
+    await conn.execute(
+        update(CASES).where(CASES.c.case_id == case_id).values(opted_out_channels=value)
+    )
+
+
+async def set_point_state(conn: AsyncConnection, case_id: str, point: str, state: str) -> bool:
+    result = await conn.execute(
+        update(POINTS)
+        .where(POINTS.c.case_id == case_id, POINTS.c.value == m.point_key(point))
+        .values(state=state)
+    )
+    return bool(result.rowcount)
+
+
+async def refresh_derived(conn: AsyncConnection, row: Row, blocked: bool, day: date) -> None:
+    await conn.execute(
+        update(CASES)
+        .where(CASES.c.case_id == row["case_id"])
+        .values(blocked=blocked, priority=derive.priority(row, day))
+    )
+
+
+# --- queues ---------------------------------------------------------------------------
+
+QUEUES = {
+    "all": None,
+    "m1": CASES.c.bucket == "M1",
+    "m2": CASES.c.bucket == "M2",
+    "m3": CASES.c.bucket == "M3",
+    "m4plus": CASES.c.bucket == "M4+",
+    "lost-contact": CASES.c.contactability == "lost",
+    "promises-due": CASES.c.open_promise_due.is_not(None),
+}
+
+
+async def timezones(conn: AsyncConnection) -> list[str]:
+    result = await conn.execute(
+        text(
+            "SELECT DISTINCT z FROM (SELECT timezone AS z FROM cs_cases WHERE status = 'open' "
+            "UNION SELECT unnest(candidate_timezones) FROM cs_cases WHERE status = 'open') t"
+        )
+    )
+    return [r[0] for r in result]
+
+
+async def queue_candidates(
+    conn: AsyncConnection,
+    queue: str,
+    *,
+    zones: Sequence[str],
+    collector: str,
+    now: datetime,
+    limit: int,
+    offset: int,
+) -> list[Row]:
+    """Open, unblocked, delinquent cases whose local time is within permitted hours, not
+    leased to another collector, highest priority first."""
+    where = [
+        CASES.c.status == "open",
+        CASES.c.blocked.is_(False),
+        CASES.c.bucket != "M0",
+        CASES.c.timezone == func.any(list(zones)),
+        CASES.c.candidate_timezones.contained_by(list(zones)),
+        ~select(CLAIMS.c.case_id)
+        .where(
+            CLAIMS.c.case_id == CASES.c.case_id,
+            CLAIMS.c.expires_at > now,
+            CLAIMS.c.collector != collector,
+        )
+        .exists(),
+    ]
+    extra = QUEUES[queue]
+    if extra is not None:
+        where.append(extra)
+    result = await conn.execute(
+        select(CASES)
+        .where(and_(*where))
+        .order_by(CASES.c.priority.desc(), CASES.c.case_id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return [dict(r) for r in result.mappings()]
+
+
+async def claims_of(
+    conn: AsyncConnection, case_ids: Sequence[str], now: datetime
+) -> dict[str, Row]:
+    result = await conn.execute(
+        select(CLAIMS).where(CLAIMS.c.case_id.in_(list(case_ids)), CLAIMS.c.expires_at > now)
+    )
+    return {r["case_id"]: dict(r) for r in result.mappings()}
+
+
+async def claim(
+    conn: AsyncConnection,
+    case_id: str,
+    *,
+    collector: str,
+    queue: str,
+    now: datetime,
+    lease: timedelta,
+) -> tuple[Row | None, Row | None]:
+    """Lease the case to `collector` unless another holds an unexpired lease. One statement:
+    of two collectors racing, exactly one gets the row. Returns (won, current holder)."""
+    values = dict(
+        case_id=case_id,
+        collector=collector,
+        lease_id=str(uuid.uuid4()),
+        queue=queue,
+        claimed_at=now,
+        expires_at=now + lease,
+    )
+    upsert = insert(CLAIMS).values(**values)
+    statement = upsert.on_conflict_do_update(
+        index_elements=["case_id"],
+        set_={
+            "collector": upsert.excluded.collector,
+            "lease_id": upsert.excluded.lease_id,
+            "queue": upsert.excluded.queue,
+            "claimed_at": upsert.excluded.claimed_at,
+            "expires_at": upsert.excluded.expires_at,
+        },
+        where=or_(CLAIMS.c.expires_at <= now, CLAIMS.c.collector == collector),
+    ).returning(*CLAIMS.c)
+    won = (await conn.execute(statement)).mappings().first()
+    if won is not None:
+        return dict(won), None
+    holder = (await conn.execute(select(CLAIMS).where(CLAIMS.c.case_id == case_id))).mappings()
+    current = holder.first()
+    return None, dict(current) if current else None
+
+
+async def release(conn: AsyncConnection, case_id: str, collector: str) -> bool:
+    result = await conn.execute(
+        delete(CLAIMS).where(CLAIMS.c.case_id == case_id, CLAIMS.c.collector == collector)
+    )
+    return bool(result.rowcount)
+
+
+# --- daily run ------------------------------------------------------------------------
+
+
+async def open_cases_after(conn: AsyncConnection, after: str, limit: int) -> list[Row]:
+    result = await conn.execute(
+        select(CASES)
+        .where(CASES.c.status == "open", CASES.c.case_id > after)
+        .order_by(CASES.c.case_id)
+        .limit(limit)
+    )
+    return [dict(r) for r in result.mappings()]
+
+
+async def record_task(conn: AsyncConnection, values: Row) -> bool:
+    """True if the task is new (its id was never decided before)."""
+    result = await conn.execute(
+        insert(TASKS).values(**values).on_conflict_do_nothing().returning(TASKS.c.task_id)
+    )
+    return result.first() is not None
+
+
+async def set_priorities(conn: AsyncConnection, priorities: Iterable[tuple[str, int]]) -> None:
+    pairs = list(priorities)
+    if not pairs:
+        return
+    await conn.execute(
+        text(
+            "UPDATE cs_cases c SET priority = t.p FROM unnest("
+            "CAST(:ids AS text[]), CAST(:ps AS bigint[])) AS t(id, p) "
+            "WHERE c.case_id = t.id AND c.priority <> t.p"
+        ),
+        {"ids": [p[0] for p in pairs], "ps": [p[1] for p in pairs]},
+    )
+
+
+async def start_run(conn: AsyncConnection, day: date, now: datetime) -> None:
+    statement = insert(RUNS).values(run_date=day, started_at=now, runs=1)
+    await conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=["run_date"],
+            set_={"runs": RUNS.c.runs + 1, "started_at": now, "finished_at": None},
+        )
+    )
+
+
+async def finish_run(
+    conn: AsyncConnection, day: date, now: datetime, cases: int, emitted: int
+) -> None:
+    await conn.execute(
+        update(RUNS)
+        .where(RUNS.c.run_date == day)
+        .values(
+            finished_at=now,
+            cases_seen=cases,
+            tasks_emitted=RUNS.c.tasks_emitted + emitted,
+        )
+    )
+
+
+async def tasks_of(conn: AsyncConnection, case_id: str) -> list[Row]:
+    result = await conn.execute(
+        select(TASKS).where(TASKS.c.case_id == case_id).order_by(TASKS.c.created_at)
+    )
+    return [dict(r) for r in result.mappings()]
+
+
+# --- KPIs -----------------------------------------------------------------------------
+
+
+def _utc_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=UTC)
+
+
+async def kpis(conn: AsyncConnection, start: date, end: date) -> Row:
+    """Collections measures over [start, end), by strategy arm."""
+    params = {"start": start, "end": end}
+    moves = await conn.execute(
+        text(
+            "SELECT arm, strategy, from_bucket, to_bucket, count(*) AS n FROM cs_outcomes "
+            "WHERE kind = 'bucket_move' AND on_date >= :start AND on_date < :end "
+            "GROUP BY arm, strategy, from_bucket, to_bucket"
+        ),
+        params,
+    )
+    closures = await conn.execute(
+        text(
+            "SELECT arm, strategy, reason, count(*) AS n FROM cs_outcomes "
+            "WHERE kind = 'closure' AND on_date >= :start AND on_date < :end "
+            "GROUP BY arm, strategy, reason"
+        ),
+        params,
+    )
+    recovered = await conn.execute(
+        text(
+            "SELECT arm, strategy, sum(amount) AS total FROM cs_outcomes "
+            "WHERE kind = 'payment' AND on_date >= :start AND on_date < :end "
+            "GROUP BY arm, strategy"
+        ),
+        params,
+    )
+    promises = await conn.execute(
+        text(
+            "SELECT arm, strategy, status, count(*) AS n FROM cs_promises "
+            "WHERE status <> 'open' AND resolved_on >= :start AND resolved_on < :end "
+            "GROUP BY arm, strategy, status"
+        ),
+        params,
+    )
+    attempts = await conn.execute(
+        text(
+            "SELECT a.arm, a.strategy, count(*) AS n, "
+            "count(*) FILTER (WHERE a.outcome = 'right_party_contact') AS rpc "
+            "FROM cs_attempts a WHERE a.version IS NOT NULL AND NOT a.inbound "
+            "AND a.occurred_at >= :start AND a.occurred_at < :end GROUP BY a.arm, a.strategy"
+        ),
+        {"start": _utc_midnight(start), "end": _utc_midnight(end)},
+    )
+    delinquent = await conn.execute(
+        text(
+            "SELECT arm, strategy, count(*) AS n FROM cs_cases "
+            "WHERE opened_at < :end_ts AND (status = 'open' OR updated_at >= :start_ts) "
+            "GROUP BY arm, strategy"
+        ),
+        {"start_ts": _utc_midnight(start), "end_ts": _utc_midnight(end)},
+    )
+    return {
+        "moves": [dict(r) for r in moves.mappings()],
+        "closures": [dict(r) for r in closures.mappings()],
+        "recovered": [{**dict(r), "total": Decimal(r["total"] or 0)} for r in recovered.mappings()],
+        "promises": [dict(r) for r in promises.mappings()],
+        "attempts": [dict(r) for r in attempts.mappings()],
+        "cases": [dict(r) for r in delinquent.mappings()],
+    }

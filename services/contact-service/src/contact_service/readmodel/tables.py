@@ -1,0 +1,230 @@
+"""contact-service's own tables (SQLAlchemy 2, asyncpg), created idempotently at startup.
+
+Phone numbers are stored normalised (the dialer and the guard need them whole); every API
+output and log line shows them masked (`policy.model.mask_point`).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, cast
+
+from arrears.messaging.tracking import create_tracking_tables
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    Numeric,
+    Table,
+    Text,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+Money = Numeric(20, 2)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class CaseRow(Base):
+    """One row per case: what the queue, the guard and the strategy read."""
+
+    __tablename__ = "cs_cases"
+    case_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    loan_id: Mapped[str] = mapped_column(Text)
+    product: Mapped[str] = mapped_column(Text)
+    currency: Mapped[str] = mapped_column(Text)
+    principal: Mapped[Decimal] = mapped_column(Money)
+    status: Mapped[str] = mapped_column(Text, default="open")
+    close_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    bucket: Mapped[str] = mapped_column(Text, default="M0")
+    bucket_entered_on: Mapped[date] = mapped_column(Date)
+    days_past_due: Mapped[int] = mapped_column(Integer, default=0)  # as of the last event
+    oldest_due_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    arrears: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    paid_total: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    installments: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    risk_grade: Mapped[str | None] = mapped_column(Text, nullable=True)
+    risk_score: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    timezone: Mapped[str] = mapped_column(Text)
+    candidate_timezones: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+    payday: Mapped[int | None] = mapped_column(Integer, nullable=True)  # day of month
+    address: Mapped[str | None] = mapped_column(Text, nullable=True)  # letters and visits
+    contactability: Mapped[str] = mapped_column(Text, default="reachable")
+    lost_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_rpc_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    flags: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+    opted_out_channels: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+    in_dispute: Mapped[bool] = mapped_column(Boolean, default=False)
+    open_complaints: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+    parties: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+    open_promise_id: Mapped[str | None] = mapped_column(Text, nullable=True)
+    open_promise_due: Mapped[date | None] = mapped_column(Date, nullable=True)
+    open_promise_amount: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
+    promises_kept: Mapped[int] = mapped_column(Integer, default=0)
+    promises_broken: Mapped[int] = mapped_column(Integer, default=0)
+    agency_id: Mapped[str | None] = mapped_column(Text, nullable=True)
+    strategy: Mapped[str] = mapped_column(Text)
+    arm: Mapped[str] = mapped_column(Text)
+    # Queue order, recomputed on every change and by the daily run (see readmodel.priority).
+    priority: Mapped[int] = mapped_column(BigInteger, default=0)
+    # A lasting bar on collection contact (flags, dispute, complaint): out of the queues.
+    blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    version: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index(
+            "cs_cases_queue",
+            text("priority DESC"),
+            "case_id",
+            postgresql_where=text("status = 'open' AND NOT blocked AND bucket <> 'M0'"),
+        ),
+        Index(
+            "cs_cases_queue_bucket",
+            "bucket",
+            text("priority DESC"),
+            "case_id",
+            postgresql_where=text("status = 'open' AND NOT blocked"),
+        ),
+    )
+
+
+class ContactPointRow(Base):
+    __tablename__ = "cs_contact_points"
+    case_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    value: Mapped[str] = mapped_column(Text, primary_key=True)  # normalised (point_key)
+    party: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text, default="mobile")
+    state: Mapped[str] = mapped_column(Text, default="valid")
+    opted_out: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AttemptRow(Base):
+    """Contact history: attempts case-service recorded, and ones forwarded, not yet back."""
+
+    __tablename__ = "cs_attempts"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(Text)
+    fingerprint: Mapped[str] = mapped_column(Text, unique=True)
+    version: Mapped[int | None] = mapped_column(Integer, nullable=True)  # None: on its way
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    channel: Mapped[str] = mapped_column(Text)
+    party: Mapped[str] = mapped_column(Text)
+    point: Mapped[str] = mapped_column(Text)
+    outcome: Mapped[str] = mapped_column(Text)
+    inbound: Mapped[bool] = mapped_column(Boolean, default=False)
+    agent_id: Mapped[str | None] = mapped_column(Text, nullable=True)
+    recording_ref: Mapped[str | None] = mapped_column(Text, nullable=True)
+    strategy: Mapped[str | None] = mapped_column(Text, nullable=True)
+    arm: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    __table_args__ = (Index("cs_attempts_case_time", "case_id", "occurred_at"),)
+
+
+class PromiseRow(Base):
+    __tablename__ = "cs_promises"
+    promise_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    case_id: Mapped[str] = mapped_column(Text, index=True)
+    amount: Mapped[Decimal] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(Text)
+    promised_date: Mapped[date] = mapped_column(Date)
+    made_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(Text, default="open")
+    resolved_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    strategy: Mapped[str] = mapped_column(Text)
+    arm: Mapped[str] = mapped_column(Text)
+
+
+class OutcomeRow(Base):
+    """Dated facts the KPIs count: bucket moves, payments, closures (one per case event)."""
+
+    __tablename__ = "cs_outcomes"
+    case_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(Text)  # bucket_move | payment | closure
+    on_date: Mapped[date] = mapped_column(Date, index=True)
+    from_bucket: Mapped[str | None] = mapped_column(Text, nullable=True)
+    to_bucket: Mapped[str | None] = mapped_column(Text, nullable=True)
+    amount: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    strategy: Mapped[str] = mapped_column(Text)
+    arm: Mapped[str] = mapped_column(Text)
+
+
+class ClaimRow(Base):
+    """A case leased to one collector until `expires_at`."""
+
+    __tablename__ = "cs_claims"
+    case_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    collector: Mapped[str] = mapped_column(Text)
+    lease_id: Mapped[str] = mapped_column(Text)
+    queue: Mapped[str] = mapped_column(Text)
+    claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TaskRow(Base):
+    """Every contact task decided (its id is stable: a rerun finds it here and skips it)."""
+
+    __tablename__ = "cs_tasks"
+    task_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    case_id: Mapped[str] = mapped_column(Text, index=True)
+    task_type: Mapped[str] = mapped_column(Text)
+    step: Mapped[str] = mapped_column(Text)
+    channel: Mapped[str] = mapped_column(Text)
+    party: Mapped[str] = mapped_column(Text)
+    strategy: Mapped[str] = mapped_column(Text)
+    strategy_version: Mapped[int] = mapped_column(Integer)
+    arm: Mapped[str] = mapped_column(Text)
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    run_date: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class DailyRunRow(Base):
+    __tablename__ = "cs_daily_runs"
+    run_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    runs: Mapped[int] = mapped_column(Integer, default=1)
+    cases_seen: Mapped[int] = mapped_column(Integer, default=0)
+    tasks_emitted: Mapped[int] = mapped_column(Integer, default=0)
+
+
+async def create_tables(engine: AsyncEngine) -> None:
+    """CREATE TABLE / INDEX IF NOT EXISTS, serialised by an advisory lock (several processes
+    may start at once)."""
+    async with engine.begin() as conn:
+        await conn.execute(text("SELECT pg_advisory_xact_lock(7201957)"))
+        await conn.run_sync(Base.metadata.create_all, checkfirst=True)
+    await create_tracking_tables(engine)  # the consumer's, so readers never miss them
+
+
+async def drop_tables(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        await conn.run_sync(Base.metadata.drop_all, checkfirst=True)
+
+
+def _table(model: type[Base]) -> Table:
+    return cast(Table, model.__table__)
+
+
+CASES = _table(CaseRow)
+POINTS = _table(ContactPointRow)
+ATTEMPTS = _table(AttemptRow)
+PROMISES = _table(PromiseRow)
+OUTCOMES = _table(OutcomeRow)
+CLAIMS = _table(ClaimRow)
+TASKS = _table(TaskRow)
+RUNS = _table(DailyRunRow)

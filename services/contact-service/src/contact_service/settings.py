@@ -1,0 +1,38 @@
+"""contact-service settings, from the environment."""
+
+from __future__ import annotations
+
+from arrears.messaging import CASE_EVENTS_TOPIC, CONTACT_TASKS_TOPIC
+from arrears.settings import ServiceSettings
+from pydantic import Field
+
+
+class ContactServiceSettings(ServiceSettings):
+    service_name: str = "contact-service"
+    http_port: int = 8002
+    database_url: str = "postgresql://postgres@127.0.0.1:5433/arrears_contact"
+    case_service_url: str = "http://127.0.0.1:8001"
+    # A bearer token for case-service; without it one is minted from JWT_SECRET (role service).
+    service_token: str | None = Field(default=None, repr=False)
+    # The jurisdiction profile in force: CN or US-RegF (contact_service.policy.profiles).
+    jurisdiction: str = "CN"
+    consumer_group: str = "contact-service"
+    case_events_topic: str = CASE_EVENTS_TOPIC
+    contact_tasks_topic: str = CONTACT_TASKS_TOPIC
+    # A folder of strategy YAML files with its assignments.yaml; default: the shipped ones.
+    strategy_dir: str | None = None
+    claim_lease_seconds: int = 900
+    queue_page_size: int = 50
+    daily_run_batch: int = 500
+    db_pool_size: int = 10
+    # Run the consumer, the task publisher and the command forwarder in the API process.
+    run_workers: bool = True
+    consumer_max_batch: int = 500
+
+
+def async_url(database_url: str) -> str:
+    """postgresql://... -> postgresql+asyncpg://... (SQLAlchemy's asyncpg dialect)."""
+    for prefix in ("postgresql://", "postgres://"):
+        if database_url.startswith(prefix):
+            return "postgresql+asyncpg://" + database_url[len(prefix) :]
+    return database_url
