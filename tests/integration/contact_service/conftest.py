@@ -239,3 +239,32 @@ class Story:
         }
         data.update(extra)
         return self.add("ContactAttempted", at, **data)
+
+
+async def seed(ctx: Context, stories: list[Story]) -> None:
+    """Apply the stories' events through the projection (as the consumer does, no broker)."""
+    from arrears.messaging import Applier
+
+    applier = Applier(
+        consumer=ctx.settings.consumer_group,
+        handler=Projection(ctx.book, ctx.profile, ctx.emit).handle,
+    )
+    items = [
+        applier.prepare(e.to_json(), (e.subject or "").encode()) for s in stories for e in s.events
+    ]
+    async with ctx.engine.begin() as conn:
+        outcome = await applier.apply(conn, items, careful=False)
+    assert not outcome.parked, outcome.parked
+    ctx.zones.invalidate()
+
+
+@pytest.fixture
+async def client(ctx: Context) -> AsyncIterator[Any]:
+    import httpx
+    from contact_service.api.app import create_app
+
+    app = create_app(ctx.settings, clock=ctx.clock, engine=ctx.engine, book=ctx.book, workers=False)
+    app.state.ctx = ctx  # the ASGI transport runs no lifespan
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://contact-service") as http:
+        yield http

@@ -192,10 +192,6 @@ class RestrictionCreate(Strict):
     note: Note | None = None
 
 
-class DailyRunCreate(Strict):
-    pass
-
-
 class DailyRunPublic(BaseModel):
     run_date: date
     cases_seen: int

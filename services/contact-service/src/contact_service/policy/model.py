@@ -76,6 +76,13 @@ def mask_point(contact_point: str) -> str:
     return digits[:head] + "*" * (len(digits) - head - 4) + digits[-4:]
 
 
+def mask_id(value: str) -> str:
+    """`L-20260001234` -> `L-*******1234`: enough to tell cases apart, not to look one up."""
+    if len(value) <= 6:
+        return "*" * len(value)
+    return value[:2] + "*" * (len(value) - 6) + value[-4:]
+
+
 @dataclass(frozen=True)
 class ContactPoint:
     """A phone number, e-mail or address of one party, and its state."""

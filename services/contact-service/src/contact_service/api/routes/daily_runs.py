@@ -17,9 +17,7 @@ router = APIRouter(prefix="/v1", tags=["daily run"])
     response_model=s.DailyRunPublic,
     summary="Decide today's contact tasks; each task is emitted once however often this runs",
 )
-async def start_daily_run(
-    _body: s.DailyRunCreate | None, ctx: ContextDep, _caller: Service
-) -> s.DailyRunPublic:
+async def start_daily_run(ctx: ContextDep, _caller: Service) -> s.DailyRunPublic:
     report = await run_daily(ctx)
     return s.DailyRunPublic(
         run_date=report.run_date,

@@ -23,10 +23,6 @@ QueueName = Annotated[str, Path(pattern="^(" + "|".join(repo.QUEUES) + ")$")]
 PHONES = ("mobile", "home", "work")
 
 
-def _loan_ref(loan_id: str) -> str:
-    return m.mask_point(loan_id) if len(loan_id) > 4 else "****"
-
-
 def _first_allowed(ctx: Context, inputs: repo.PolicyInputs, now: datetime) -> str | None:
     """The borrower's first number the guard allows a call to now, if any."""
     for point in inputs.points:
@@ -45,7 +41,7 @@ def _item(
     strategy = ctx.book.strategies.get(row["strategy"])
     return s.QueueItem(
         case_id=row["case_id"],
-        loan_ref=_loan_ref(row["loan_id"]),
+        loan_ref=m.mask_id(row["loan_id"]),
         product=row["product"],
         bucket=row["bucket"],
         days_past_due=derive.days_past_due(row["oldest_due_on"], today),
