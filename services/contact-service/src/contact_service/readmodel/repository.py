@@ -9,8 +9,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, text, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import JSON, and_, delete, func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contact_service.policy import model as m
@@ -77,20 +77,46 @@ class PolicyInputs:
     points: list[Row]
 
 
+_POLICY_INPUTS = text(
+    """
+    SELECT c.*,
+      (SELECT coalesce(json_agg(json_build_object(
+                'value', p.value, 'party', p.party, 'kind', p.kind, 'state', p.state,
+                'opted_out', p.opted_out) ORDER BY p.position, p.value), '[]'::json)
+         FROM cs_contact_points p WHERE p.case_id = c.case_id) AS points_json,
+      (SELECT coalesce(json_agg(json_build_object(
+                'occurred_at', a.occurred_at, 'channel', a.channel, 'party', a.party,
+                'point', a.point, 'outcome', a.outcome, 'inbound', a.inbound)
+                ORDER BY a.occurred_at), '[]'::json)
+         FROM cs_attempts a
+        WHERE a.case_id = c.case_id
+          AND (a.occurred_at >= :since OR a.outcome = 'third_party_contact')
+          AND a.fingerprint IS DISTINCT FROM :exclude) AS history_json
+    FROM cs_cases c WHERE c.case_id = ANY(:ids)
+    """
+).columns(installments=JSONB, points_json=JSON, history_json=JSON)
+
+
 async def policy_inputs(
     conn: AsyncConnection, case_ids: Sequence[str], now: datetime, exclude: str | None = None
 ) -> dict[str, PolicyInputs]:
+    """Case rows with their contact points and recent history: one round trip."""
     if not case_ids:
         return {}
-    result = await conn.execute(select(CASES).where(CASES.c.case_id.in_(list(case_ids))))
-    rows = {r["case_id"]: dict(r) for r in result.mappings()}
-    found = list(rows)
-    points = await points_of(conn, found)
-    history = await history_of(conn, found, now, exclude)
-    return {
-        c: PolicyInputs(rows[c], derive.case_view(rows[c], points[c]), history[c], points[c])
-        for c in found
-    }
+    result = await conn.execute(
+        _POLICY_INPUTS,
+        {"ids": list(case_ids), "since": now - timedelta(days=HISTORY_DAYS), "exclude": exclude},
+    )
+    out: dict[str, PolicyInputs] = {}
+    for found in result.mappings():
+        row = dict(found)
+        points = row.pop("points_json")
+        history = [
+            derive.attempt({**a, "occurred_at": datetime.fromisoformat(a["occurred_at"])})
+            for a in row.pop("history_json")
+        ]
+        out[row["case_id"]] = PolicyInputs(row, derive.case_view(row, points), history, points)
+    return out
 
 
 async def record_pending_attempt(conn: AsyncConnection, values: Row) -> None:
