@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from arrears.messaging import Envelope, PoisonError
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -27,7 +27,7 @@ from contact_service.policy.profiles import Profile
 from contact_service.policy.strategy import StrategyBook
 from contact_service.readmodel import derive
 from contact_service.readmodel import repository as repo
-from contact_service.readmodel.tables import ATTEMPTS, CASES, OUTCOMES, POINTS, PROMISES
+from contact_service.readmodel.tables import CASES, OUTCOMES, POINTS, PROMISES
 from contact_service.tasks import SKIP_TRACE, ContactTask, Emitter, task_id
 
 # A complaint's category that is really a restriction on contact.
@@ -39,7 +39,11 @@ COMPLAINT_FLAGS = {
     "bankrupt": m.FLAG_BANKRUPT,
     "workplace_forbidden": m.FLAG_WORKPLACE_FORBIDDEN,
 }
-OUTCOME_POINT_STATE = {"wrong_number": m.WRONG_NUMBER, "disconnected": m.UNREACHABLE}
+POINT_STATE_AFTER = {
+    "wrong_number": m.WRONG_NUMBER,
+    "disconnected": m.UNREACHABLE,
+    "right_party_contact": m.VALID,
+}
 
 Row = dict[str, Any]
 Handler = Callable[["Projection", AsyncConnection, Envelope, Row], Awaitable[None]]
@@ -57,6 +61,20 @@ def fingerprint(
 def _instant(value: str) -> datetime:
     moment = datetime.fromisoformat(value)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _rows_of_this_transaction(conn: AsyncConnection) -> dict[str, Row]:
+    """Case rows this transaction has read or written (a batch touches a case many times:
+    one SELECT ... FOR UPDATE per case per batch). Cleared by a new transaction."""
+    sync = conn.sync_connection
+    assert sync is not None
+    transaction = sync.get_transaction()
+    held = sync.info.get("contact_service.rows")
+    if held is None or held[0] is not transaction:
+        held = (transaction, {})
+        sync.info["contact_service.rows"] = held
+    rows: dict[str, Row] = held[1]
+    return rows
 
 
 def _day(envelope: Envelope) -> date:
@@ -77,18 +95,22 @@ class Projection:
         if name == "CaseOpened":
             await self._opened(conn, envelope, case_id)
             return
-        result = await conn.execute(select(CASES).where(CASES.c.case_id == case_id))
-        found = result.mappings().first()
-        if found is None:
-            raise PoisonError(f"{name} for case {case_id}, which was never opened here")
-        row = dict(found)
-        before = dict(row)
+        rows = _rows_of_this_transaction(conn)
+        before = rows.get(case_id)
+        if before is None:
+            result = await conn.execute(
+                select(CASES).where(CASES.c.case_id == case_id).with_for_update()
+            )
+            found = result.mappings().first()
+            if found is None:
+                raise PoisonError(f"{name} for case {case_id}, which was never opened here")
+            before = dict(found)
+        row = dict(before)
         handler = HANDLERS.get(name)
         if handler is not None:
             await handler(self, conn, envelope, row)
-        row["version"] = envelope.caseversion or row["version"]
-        row["updated_at"] = envelope.time or row["updated_at"]
-        await self.save(conn, row, before, _day(envelope))
+        await self.save(conn, row, before, _day(envelope), envelope)
+        rows[case_id] = row  # only once every statement of the event succeeded
 
     async def record(self, conn: AsyncConnection, task: ContactTask) -> None:
         """Record a task decided here and put it in the task outbox, once."""
@@ -112,11 +134,17 @@ class Projection:
         if new and self.emit is not None:
             await self.emit(conn, task)
 
-    async def save(self, conn: AsyncConnection, row: Row, before: Row, day: date) -> None:
+    async def save(
+        self, conn: AsyncConnection, row: Row, before: Row, day: date, envelope: Envelope
+    ) -> None:
+        """Write the changed columns; `version` and `updated_at` name the last change, so an
+        event that changes nothing here (most contact attempts) costs no UPDATE."""
         row["priority"] = derive.priority(row, day)
         row["blocked"] = derive.blocked(row, self.profile)
         changed = {k: v for k, v in row.items() if before.get(k) != v}
         if changed:
+            row["version"] = changed["version"] = envelope.caseversion or row["version"]
+            row["updated_at"] = changed["updated_at"] = envelope.time or row["updated_at"]
             await conn.execute(
                 update(CASES).where(CASES.c.case_id == row["case_id"]).values(**changed)
             )
@@ -174,7 +202,11 @@ class Projection:
         }
         row["priority"] = derive.priority(row, moment.date())
         row["blocked"] = False
-        await conn.execute(insert(CASES).values(**row).on_conflict_do_nothing())
+        inserted = await conn.execute(
+            insert(CASES).values(**row).on_conflict_do_nothing().returning(CASES.c.case_id)
+        )
+        if inserted.first() is not None:
+            _rows_of_this_transaction(conn)[case_id] = {c.name: row.get(c.name) for c in CASES.c}
         unique = {p["value"]: p for p in points}
         if unique:
             await conn.execute(
@@ -303,28 +335,42 @@ async def contact_attempted(p: Projection, conn: AsyncConnection, e: Envelope, r
         "strategy": row["strategy"],
         "arm": row["arm"],
     }
-    statement = insert(ATTEMPTS).values(**values)
+    state = POINT_STATE_AFTER.get(values["outcome"])
+    known = d["channel"] in {"call", "sms"}
     await conn.execute(
-        statement.on_conflict_do_update(
-            index_elements=["fingerprint"], set_={"version": statement.excluded.version}
-        )
+        _ATTEMPT_AND_POINT,
+        {
+            **values,
+            "point_party": str(d["party"]),
+            "point_kind": "mobile" if d["channel"] == "sms" else "home",
+            "point_state": state or m.VALID,
+            "set_state": state is not None,
+            "learn_point": known,
+        },
     )
-    state = OUTCOME_POINT_STATE.get(values["outcome"])
     if d["outcome"] == "right_party_contact":
         row["last_rpc_at"] = max(filter(None, (row.get("last_rpc_at"), occurred_at)))
-    if d["channel"] in {"call", "sms"}:
-        kind = "mobile" if d["channel"] == "sms" else "home"
-        await conn.execute(
-            insert(POINTS)
-            .values(_point(row["case_id"], point, str(d["party"]), kind, 99))
-            .on_conflict_do_nothing()
-        )
-        if state is not None:
-            await conn.execute(
-                update(POINTS)
-                .where(POINTS.c.case_id == row["case_id"], POINTS.c.value == point)
-                .values(state=state)
-            )
+
+
+# One round trip per attempt: record it (or confirm the one forwarded from here), learn the
+# number if it is new, and mark its state (wrong number, out of service, reached).
+_ATTEMPT_AND_POINT = text(
+    """
+    WITH attempt AS (
+      INSERT INTO cs_attempts (case_id, fingerprint, version, occurred_at, channel, party,
+        point, outcome, inbound, agent_id, recording_ref, strategy, arm)
+      VALUES (:case_id, :fingerprint, :version, :occurred_at, :channel, :party, :point,
+        :outcome, :inbound, :agent_id, :recording_ref, :strategy, :arm)
+      ON CONFLICT (fingerprint) DO UPDATE SET version = EXCLUDED.version
+      RETURNING 1
+    )
+    INSERT INTO cs_contact_points (case_id, value, party, kind, state, opted_out, position)
+    SELECT :case_id, :point, :point_party, :point_kind, :point_state, '{}', 99
+    WHERE CAST(:learn_point AS boolean)
+    ON CONFLICT (case_id, value) DO UPDATE SET state = EXCLUDED.state
+    WHERE CAST(:set_state AS boolean)
+    """
+)
 
 
 async def contact_lost(p: Projection, conn: AsyncConnection, e: Envelope, row: Row) -> None:

@@ -50,25 +50,6 @@ async def points_of(conn: AsyncConnection, case_ids: Sequence[str]) -> dict[str,
     return out
 
 
-async def history_of(
-    conn: AsyncConnection, case_ids: Sequence[str], now: datetime, exclude: str | None = None
-) -> dict[str, list[m.Attempt]]:
-    """Recent attempts (for the caps and windows) and every third-party contact (for the
-    one-inquiry rule), per case; `exclude` leaves out one attempt (by fingerprint)."""
-    since = now - timedelta(days=HISTORY_DAYS)
-    out: dict[str, list[m.Attempt]] = {c: [] for c in case_ids}
-    where = [
-        ATTEMPTS.c.case_id.in_(list(case_ids)),
-        or_(ATTEMPTS.c.occurred_at >= since, ATTEMPTS.c.outcome == "third_party_contact"),
-    ]
-    if exclude is not None:
-        where.append(ATTEMPTS.c.fingerprint != exclude)
-    result = await conn.execute(select(ATTEMPTS).where(*where).order_by(ATTEMPTS.c.occurred_at))
-    for row in result.mappings():
-        out[row["case_id"]].append(derive.attempt(dict(row)))
-    return out
-
-
 @dataclass(frozen=True)
 class PolicyInputs:
     row: Row

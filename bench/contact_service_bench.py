@@ -1,0 +1,465 @@
+"""contact-service speed: the guard in-process, decisions over HTTP, the queue's first page,
+and the projection's throughput.
+
+    uv run python bench/contact_service_bench.py [--quick]
+
+One run, one embedded PostgreSQL (or DATABASE_URL) and one embedded broker (or
+KAFKA_BOOTSTRAP_SERVERS); contact-service served by uvicorn in a subprocess (workers off),
+clients in this process:
+  (a) guard p50/p99 in-process: `decide` on a case with 5 contact points and 40 attempts
+      in its history, request times spread over a week (no I/O);
+  (b) `POST /v1/contact-permissions` from 32 concurrent clients for 10 s over 1,000 cases;
+  (c) `GET /v1/queues/all` first page (50) with 100,000 open delinquent cases;
+  (d) the projection: 20,000 case events (2,000 cases x 10) published to the broker, then
+      consumed by the idempotent consumer into the read models; events per second.
+Targets (issue 4): (a) < 2 ms p99, (b) >= 1,000/s, (c) < 100 ms, (d) >= 2,000 events/s.
+Results go to bench/results/contact_service.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from arrears.auth import issue_token
+from arrears.embedded.broker import EmbeddedBroker
+from arrears.embedded.ports import free_port
+from arrears.embedded.postgres import EmbeddedPostgres, create_database, with_database
+from arrears.messaging import (
+    Applier,
+    ConsumerConfig,
+    EnvelopeProducer,
+    IdempotentConsumer,
+    ProducerConfig,
+    case_event,
+)
+from contact_service.policy import CN, ContactPoint, ContactRequest, decide
+from contact_service.policy import model as m
+from contact_service.policy.strategy import load_book
+from contact_service.projections import Projection
+from contact_service.readmodel import create_tables
+from contact_service.settings import async_url
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+SECRET = "bench-secret-bench-secret-bench-secret"
+REPO = Path(__file__).resolve().parent.parent
+NOW = datetime(2026, 11, 2, 3, 0, tzinfo=UTC)  # 11:00 in Shanghai
+BOOK = load_book()
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+# --- (a) the guard in-process ----------------------------------------------------------------
+
+
+def guard_latency(decisions: int) -> dict[str, float]:
+    numbers = [f"+86138000000{i:02d}" for i in range(5)]
+    case = m.CaseView(
+        case_id="bench",
+        timezone="Asia/Shanghai",
+        candidate_timezones=("Asia/Urumqi",),
+        points=tuple(ContactPoint(n, "borrower", "mobile") for n in numbers),
+    )
+    rng = random.Random(1)
+    history = [
+        m.Attempt(
+            NOW - timedelta(hours=rng.randint(0, 7 * 24)),
+            "call",
+            "borrower",
+            rng.choice(numbers),
+            rng.choice(["no_answer", "busy", "voicemail", "right_party_contact"]),
+        )
+        for _ in range(40)
+    ]
+    requests = [
+        ContactRequest(
+            "borrower",
+            "call",
+            rng.choice(numbers),
+            NOW + timedelta(minutes=rng.randint(0, 7 * 1440)),
+        )
+        for _ in range(decisions)
+    ]
+    timings = []
+    for request in requests:
+        started = time.perf_counter()
+        decide(case, history, CN, request, NOW)
+        timings.append(time.perf_counter() - started)
+    return {
+        "decisions": decisions,
+        "p50_ms": round(percentile(timings, 0.50) * 1000, 4),
+        "p99_ms": round(percentile(timings, 0.99) * 1000, 4),
+        "max_ms": round(max(timings) * 1000, 4),
+    }
+
+
+# --- seeding ---------------------------------------------------------------------------------
+
+
+def stories(n_cases: int, events_per_case: int) -> list[Any]:
+    """Each case: CaseOpened, a missed payment, M1, then calls (10 events by default)."""
+    out = []
+    sequence = 0
+    for i in range(n_cases):
+        case_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"bench-case-{i}"))
+        events: list[tuple[str, dict[str, Any]]] = [
+            (
+                "CaseOpened",
+                {
+                    "loan_id": f"L-{i:08d}",
+                    "product": "consumer_loan",
+                    "currency": "CNY",
+                    "principal": "100000.00",
+                    "borrower": {
+                        "id": f"B-{i}",
+                        "name": "Li Wei",
+                        "timezone": "Asia/Shanghai",
+                        "phones": [
+                            {"number": f"+86138{i:08d}", "kind": "mobile", "owner": "borrower"},
+                            {"number": f"+86139{i:08d}", "kind": "home", "owner": "borrower"},
+                        ],
+                    },
+                    "guarantors": [],
+                    "collateral": None,
+                    "rules": {},
+                },
+            ),
+            (
+                "PaymentMissed",
+                {
+                    "installment": 1,
+                    "due_date": "2026-10-20",
+                    "amount": f"{1000 + i % 500}.00",
+                    "currency": "CNY",
+                },
+            ),
+            (
+                "DelinquencyBucketChanged",
+                {"from_bucket": "M0", "to_bucket": "M1", "days_past_due": 1, "as_of": "2026-10-21"},
+            ),
+        ]
+        while len(events) < events_per_case:
+            at = NOW - timedelta(hours=len(events))
+            events.append(
+                (
+                    "ContactAttempted",
+                    {
+                        "channel": "call",
+                        "party": "borrower",
+                        "contact_point": f"+86138{i:08d}",
+                        "outcome": "no_answer",
+                        "occurred_at": at.isoformat(),
+                        "local_time_of_day": "morning",
+                        "agent_id": "a",
+                        "recording_ref": None,
+                        "notes": None,
+                    },
+                )
+            )
+        for version, (name, data) in enumerate(events, start=1):
+            sequence += 1
+            out.append(
+                case_event(
+                    case_id=case_id,
+                    version=version,
+                    sequence=sequence,
+                    event_name=name,
+                    occurred_at=NOW - timedelta(days=12) + timedelta(minutes=version),
+                    data=data,
+                )
+            )
+    return out
+
+
+async def seed_projection(database_url: str, n_cases: int) -> list[str]:
+    engine = create_async_engine(async_url(database_url))
+    await create_tables(engine)
+    applier = Applier(consumer="seed", handler=Projection(BOOK, CN).handle)
+    envelopes = stories(n_cases, 6)
+    for start in range(0, len(envelopes), 1200):
+        chunk = envelopes[start : start + 1200]
+        async with engine.begin() as conn:
+            await applier.apply(
+                conn, [applier.prepare(e.to_json(), None) for e in chunk], careful=False
+            )
+    await engine.dispose()
+    return sorted({e.subject or "" for e in envelopes})
+
+
+async def seed_queue(database_url: str, n_cases: int) -> None:
+    """100,000 open delinquent cases, straight into the tables (the projection is (d))."""
+    engine = create_async_engine(async_url(database_url))
+    await create_tables(engine)
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO cs_cases (case_id, loan_id, product, currency, principal, status,"
+                " opened_at, bucket, bucket_entered_on, days_past_due, oldest_due_on, arrears,"
+                " paid_total, installments, risk_grade, timezone, candidate_timezones,"
+                " contactability, flags, opted_out_channels, in_dispute, open_complaints,"
+                " parties, promises_kept, promises_broken, strategy, arm, priority, blocked,"
+                " version, updated_at) "
+                "SELECT md5('q' || g), 'L-' || g, 'consumer_loan', 'CNY', 100000, 'open',"
+                " now(), (ARRAY['M1','M2','M3','M4+'])[1 + g % 4], current_date - 5, 5 + g % 120,"
+                " current_date - (5 + g % 120), 500 + (g % 9973), 0, '{}'::jsonb,"
+                " (ARRAY['low','medium','high','doubtful_loss'])[1 + g % 4],"
+                " (ARRAY['Asia/Shanghai','Asia/Urumqi'])[1 + g % 2], '{}', 'reachable', '{}',"
+                " '{}', false, '{}', '{borrower}', 0, 0, 'consumer_loan.standard', 'champion',"
+                " ((g % 4) + 1) * 10000000000000000::bigint + (500 + g % 9973) * 100000"
+                " + 5 + g % 120, g % 50 = 0, 3, now() "
+                "FROM generate_series(1, :n) g"
+            ),
+            {"n": n_cases},
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO cs_contact_points (case_id, value, party, kind, state, opted_out,"
+                " position) SELECT md5('q' || g), '+86138' || lpad(g::text, 8, '0'), 'borrower',"
+                " 'mobile', 'valid', '{}', 0 FROM generate_series(1, :n) g"
+            ),
+            {"n": n_cases},
+        )
+        await conn.execute(text("ANALYZE"))
+    await engine.dispose()
+
+
+# --- the service over HTTP --------------------------------------------------------------------
+
+
+@contextmanager
+def contact_service(database_url: str, bootstrap: str) -> Iterator[str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "JWT_SECRET": SECRET,
+        "HTTP_PORT": str(port),
+        "LOG_LEVEL": "WARNING",
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "RUN_WORKERS": "false",
+        "DB_POOL_SIZE": "16",
+    }
+    log_path = Path(tempfile.mkstemp(prefix="contact-service-", suffix=".log")[1])
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "contact_service"], env=env, stdout=log, stderr=log
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=1):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(log_path.read_text()[-3000:]) from None
+                time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+async def drive_decisions(
+    base: str, case_ids: list[str], seconds: float, clients: int
+) -> dict[str, float]:
+    headers = {
+        "Authorization": f"Bearer {issue_token(SECRET, 'collector', 'bench', timedelta(hours=1))}"
+    }
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.monotonic() + seconds
+    rng = random.Random(2)
+
+    async def client(session: aiohttp.ClientSession) -> None:
+        nonlocal errors
+        while time.monotonic() < deadline:
+            index = rng.randrange(len(case_ids))
+            body = {
+                "case_id": case_ids[index],
+                "channel": "call",
+                "contact_point": f"+86138{index:08d}",
+                "at": NOW.isoformat(),
+            }
+            started = time.perf_counter()
+            async with session.post(
+                f"{base}/v1/contact-permissions", json=body, headers=headers
+            ) as r:
+                await r.read()
+                if r.status != 200:
+                    errors += 1
+            latencies.append(time.perf_counter() - started)
+
+    connector = aiohttp.TCPConnector(limit=clients)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        # Warm up (connections, the pool, the JIT of nothing).
+        async with session.post(
+            f"{base}/v1/contact-permissions",
+            json={"case_id": case_ids[0], "channel": "call", "contact_point": "+8613800000000"},
+            headers=headers,
+        ) as r:
+            await r.read()
+        started = time.monotonic()
+        await asyncio.gather(*(client(session) for _ in range(clients)))
+        elapsed = time.monotonic() - started
+    return {
+        "clients": clients,
+        "decisions": len(latencies),
+        "per_second": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(percentile(latencies, 0.5) * 1000, 2),
+        "p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
+        "errors": errors,
+    }
+
+
+async def queue_first_page(base: str, reads: int) -> dict[str, float]:
+    headers = {
+        "Authorization": f"Bearer {issue_token(SECRET, 'collector', 'bench', timedelta(hours=1))}"
+    }
+    timings = []
+    items = 0
+    async with aiohttp.ClientSession() as session:
+        for n in range(reads + 3):
+            started = time.perf_counter()
+            async with session.get(f"{base}/v1/queues/all?limit=50", headers=headers) as r:
+                body = await r.json()
+                assert r.status == 200, body
+            if n >= 3:  # the first reads warm the caches
+                timings.append(time.perf_counter() - started)
+                items = len(body["items"])
+    return {
+        "reads": reads,
+        "items": items,
+        "p50_ms": round(percentile(timings, 0.5) * 1000, 2),
+        "p99_ms": round(percentile(timings, 0.99) * 1000, 2),
+    }
+
+
+# --- (d) the projection -----------------------------------------------------------------------
+
+
+async def projection_throughput(
+    database_url: str, bootstrap: str, n_cases: int
+) -> dict[str, float]:
+    topic = f"bench-{uuid.uuid4().hex[:8]}.case-events.v1"
+    envelopes = stories(n_cases, 10)
+    producer = EnvelopeProducer(ProducerConfig(bootstrap, linger_ms=20))
+    await producer.start()
+    for start in range(0, len(envelopes), 2000):
+        await producer.publish(topic, envelopes[start : start + 2000])
+    await producer.stop()
+    engine = create_async_engine(async_url(database_url), pool_size=8)
+    await create_tables(engine)
+    consumer = IdempotentConsumer(
+        ConsumerConfig(
+            name="bench-projection", topics=[topic], bootstrap_servers=bootstrap, max_batch=1000
+        ),
+        engine,
+        Projection(BOOK, CN).handle,
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(consumer.run(stop))
+    await asyncio.wait_for(consumer.ready.wait(), 60)
+    first_at: float | None = None
+    while consumer.totals.applied < len(envelopes):
+        if first_at is None and consumer.totals.applied:
+            first_at = time.perf_counter()
+        await asyncio.sleep(0.01)
+        if task.done():
+            task.result()
+    ended = time.perf_counter()
+    stop.set()
+    await task
+    await engine.dispose()
+    assert first_at is not None
+    # From the first applied batch to the last: consumer-group joining is not projection time.
+    first_batch = consumer.config.max_batch
+    events = len(envelopes) - first_batch
+    return {
+        "events": len(envelopes),
+        "cases": n_cases,
+        "per_second": round(events / (ended - first_at), 1),
+        "duplicates": consumer.totals.duplicates,
+        "parked": len(consumer.totals.parked),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="smaller, for a smoke run")
+    args = parser.parse_args()
+    quick = args.quick
+    results: dict[str, Any] = {"when": datetime.now(UTC).isoformat(), "cpus": os.cpu_count()}
+    with ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
+        if os.environ.get("DATABASE_URL"):
+            admin = os.environ["DATABASE_URL"]
+        else:
+            pg = stack.enter_context(EmbeddedPostgres(Path(tmp) / "pg"))
+            admin = pg.url()
+        if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+            bootstrap = os.environ["KAFKA_BOOTSTRAP_SERVERS"]
+        else:
+            bootstrap = stack.enter_context(EmbeddedBroker()).bootstrap_servers
+
+        results["guard_in_process"] = guard_latency(2_000 if quick else 50_000)
+        print("guard in-process:", results["guard_in_process"], flush=True)
+
+        decisions_db = "bench_cs_" + uuid.uuid4().hex[:8]
+        create_database(admin, decisions_db)
+        url = with_database(admin, decisions_db)
+        case_ids = asyncio.run(seed_projection(url, 200 if quick else 1000))
+        with contact_service(url, bootstrap) as base:
+            results["decisions_over_http"] = asyncio.run(
+                drive_decisions(base, case_ids, 3 if quick else 10, 32)
+            )
+        print("decisions over HTTP:", results["decisions_over_http"], flush=True)
+
+        queue_db = "bench_cs_" + uuid.uuid4().hex[:8]
+        create_database(admin, queue_db)
+        url = with_database(admin, queue_db)
+        asyncio.run(seed_queue(url, 10_000 if quick else 100_000))
+        with contact_service(url, bootstrap) as base:
+            results["queue_first_page"] = asyncio.run(queue_first_page(base, 20 if quick else 100))
+            results["queue_first_page"]["open_cases"] = 10_000 if quick else 100_000
+        print("queue first page:", results["queue_first_page"], flush=True)
+
+        projection_db = "bench_cs_" + uuid.uuid4().hex[:8]
+        create_database(admin, projection_db)
+        url = with_database(admin, projection_db)
+        results["projection"] = asyncio.run(
+            projection_throughput(url, bootstrap, 300 if quick else 2_000)
+        )
+        print("projection:", results["projection"], flush=True)
+    out = (
+        REPO
+        / "bench"
+        / "results"
+        / ("contact_service_quick.json" if quick else "contact_service.json")
+    )
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"written to {out.relative_to(REPO)}")
+
+
+if __name__ == "__main__":
+    main()
