@@ -50,6 +50,7 @@ from arrears.messaging import (
 )
 from contact_service.policy import CN, ContactPoint, ContactRequest, decide
 from contact_service.policy import model as m
+from contact_service.policy.guard import permitted_at
 from contact_service.policy.strategy import load_book
 from contact_service.projections import Projection
 from contact_service.readmodel import create_tables
@@ -205,8 +206,32 @@ async def seed_projection(database_url: str, n_cases: int) -> list[str]:
     return sorted({e.subject or "" for e in envelopes})
 
 
+def zones_awake() -> list[str]:
+    """Two time zones where it is now (and for the next hour) within permitted hours: the
+    server runs on the system clock, and a queue lists only cases callable now."""
+    now = datetime.now(UTC)
+    candidates = [
+        "Asia/Shanghai",
+        "Asia/Urumqi",
+        "Asia/Tokyo",
+        "Europe/Berlin",
+        "Europe/London",
+        "America/New_York",
+        "America/Chicago",
+        "America/Los_Angeles",
+        "Pacific/Honolulu",
+    ]
+    awake = [
+        z
+        for z in candidates
+        if permitted_at(CN, now, z) and permitted_at(CN, now + timedelta(hours=1), z)
+    ]
+    return (awake * 2)[:2]
+
+
 async def seed_queue(database_url: str, n_cases: int) -> None:
     """100,000 open delinquent cases, straight into the tables (the projection is (d))."""
+    zones = zones_awake()
     engine = create_async_engine(async_url(database_url))
     await create_tables(engine)
     async with engine.begin() as conn:
@@ -222,13 +247,13 @@ async def seed_queue(database_url: str, n_cases: int) -> None:
                 " now(), (ARRAY['M1','M2','M3','M4+'])[1 + g % 4], current_date - 5, 5 + g % 120,"
                 " current_date - (5 + g % 120), 500 + (g % 9973), 0, '{}'::jsonb,"
                 " (ARRAY['low','medium','high','doubtful_loss'])[1 + g % 4],"
-                " (ARRAY['Asia/Shanghai','Asia/Urumqi'])[1 + g % 2], '{}', 'reachable', '{}',"
+                " (CAST(:zones AS text[]))[1 + g % 2], '{}', 'reachable', '{}',"
                 " '{}', false, '{}', '{borrower}', 0, 0, 'consumer_loan.standard', 'champion',"
                 " ((g % 4) + 1) * 10000000000000000::bigint + (500 + g % 9973) * 100000"
                 " + 5 + g % 120, g % 50 = 0, 3, now() "
                 "FROM generate_series(1, :n) g"
             ),
-            {"n": n_cases},
+            {"n": n_cases, "zones": zones},
         )
         await conn.execute(
             text(

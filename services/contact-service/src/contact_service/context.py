@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+import asyncpg  # type: ignore[import-untyped]
 from arrears.clock import Clock
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -46,6 +48,31 @@ class ZoneCache:
         self.read_at = -1e9
 
 
+class ReadPool:
+    """A plain asyncpg pool for the hottest read (the guard's inputs): one round trip, no
+    transaction around it, none of SQLAlchemy's per-statement work. Opened on first use."""
+
+    def __init__(self, database_url: str, size: int) -> None:
+        self.database_url = database_url
+        self.size = size
+        self._pool: asyncpg.Pool | None = None
+        self._lock = asyncio.Lock()
+
+    async def get(self) -> asyncpg.Pool:
+        if self._pool is None:
+            async with self._lock:
+                if self._pool is None:
+                    self._pool = await asyncpg.create_pool(
+                        self.database_url, min_size=1, max_size=self.size
+                    )
+        return self._pool
+
+    async def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
+
+
 @dataclass
 class Context:
     settings: ContactServiceSettings
@@ -56,6 +83,13 @@ class Context:
     emit: Emitter | None = None
     commands: CommandQueue | None = None
     zones: ZoneCache = field(default_factory=ZoneCache)
+    reads: ReadPool | None = None
+
+    @property
+    def read_pool(self) -> ReadPool:
+        if self.reads is None:
+            self.reads = ReadPool(self.settings.database_url, self.settings.db_pool_size)
+        return self.reads
 
     @classmethod
     def build(

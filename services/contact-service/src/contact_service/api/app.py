@@ -48,6 +48,8 @@ def create_app(
             if run_workers:
                 await stack.enter_async_context(start_workers(ctx))
             yield
+        if ctx.reads is not None:
+            await ctx.reads.close()
         if engine is None:
             await ctx.engine.dispose()
 

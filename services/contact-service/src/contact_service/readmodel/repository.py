@@ -9,6 +9,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]
+import orjson
 from sqlalchemy import JSON, and_, delete, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -58,8 +60,7 @@ class PolicyInputs:
     points: list[Row]
 
 
-_POLICY_INPUTS = text(
-    """
+_POLICY_INPUTS_SQL = """
     SELECT c.*,
       (SELECT coalesce(json_agg(json_build_object(
                 'value', p.value, 'party', p.party, 'kind', p.kind, 'state', p.state,
@@ -75,7 +76,9 @@ _POLICY_INPUTS = text(
           AND a.fingerprint IS DISTINCT FROM :exclude) AS history_json
     FROM cs_cases c WHERE c.case_id = ANY(:ids)
     """
-).columns(installments=JSONB, points_json=JSON, history_json=JSON)
+_POLICY_INPUTS = text(_POLICY_INPUTS_SQL).columns(
+    installments=JSONB, points_json=JSON, history_json=JSON
+)
 
 
 async def policy_inputs(
@@ -98,6 +101,29 @@ async def policy_inputs(
         ]
         out[row["case_id"]] = PolicyInputs(row, derive.case_view(row, points), history, points)
     return out
+
+
+_ONE_CASE_SQL = (
+    _POLICY_INPUTS_SQL.replace("c.case_id = ANY(:ids)", "c.case_id = $1")
+    .replace(":since", "$2")
+    .replace(":exclude", "$3::text")
+)
+
+
+async def policy_inputs_one(
+    pool: asyncpg.Pool, case_id: str, now: datetime, exclude: str | None = None
+) -> PolicyInputs | None:
+    """`policy_inputs` for one case over a plain asyncpg pool (the guard endpoint's path)."""
+    found = await pool.fetchrow(_ONE_CASE_SQL, case_id, now - timedelta(days=HISTORY_DAYS), exclude)
+    if found is None:
+        return None
+    row = dict(found)
+    points = orjson.loads(row.pop("points_json"))
+    history = [
+        derive.attempt({**a, "occurred_at": datetime.fromisoformat(a["occurred_at"])})
+        for a in orjson.loads(row.pop("history_json"))
+    ]
+    return PolicyInputs(row, derive.case_view(row, points), history, points)
 
 
 async def record_pending_attempt(conn: AsyncConnection, values: Row) -> None:

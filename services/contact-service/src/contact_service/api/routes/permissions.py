@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter
+import orjson
+from fastapi import APIRouter, Response
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contact_service.api import schemas as s
-from contact_service.api.deps import ConnDep, ContextDep, Reader, not_found
+from contact_service.api.deps import ContextDep, Reader, not_found
 from contact_service.context import Context
 from contact_service.policy import guard
 from contact_service.policy import model as m
@@ -49,6 +51,10 @@ def public(
     )
 
 
+def _json(permission: dict[str, Any]) -> Response:
+    return Response(orjson.dumps(permission), media_type="application/json")
+
+
 @router.post(
     "/contact-permissions",
     response_model=s.ContactPermissionPublic,
@@ -56,9 +62,10 @@ def public(
     responses={404: {"description": "no such case"}, 422: {"description": "invalid body"}},
 )
 async def ask_permission(
-    body: s.ContactPermissionCreate, ctx: ContextDep, conn: ConnDep, _caller: Reader
-) -> s.ContactPermissionPublic:
-    at = body.at or ctx.clock.now()
+    body: s.ContactPermissionCreate, ctx: ContextDep, _caller: Reader
+) -> Response:
+    now = ctx.clock.now()
+    at = body.at or now
     request = m.ContactRequest(
         party=body.party,
         channel=body.channel,
@@ -67,5 +74,26 @@ async def ask_permission(
         purpose=body.purpose,
         inbound=body.direction == "inbound",
     )
-    _, decision = await evaluate(ctx, conn, body.case_id, request)
-    return public(body.case_id, decision, body.contact_point, at)
+    pool = await ctx.read_pool.get()
+    inputs = await repo.policy_inputs_one(pool, str(body.case_id), now)
+    if inputs is None:
+        raise not_found(body.case_id)
+    decision = guard.decide(inputs.view, inputs.history, ctx.profile, request, now)
+    return _json(
+        {
+            "case_id": str(body.case_id),
+            "allowed": decision.allowed,
+            "reasons": [r.to_dict() for r in decision.reasons],
+            "next_allowed_at": _utc(decision.next_allowed_at),
+            "at": _utc(at),
+            "contact_point": m.mask_point(body.contact_point),
+            "profile": {"name": decision.profile, "version": decision.profile_version},
+            "notes": list(decision.notes),
+        }
+    )
+
+
+def _utc(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
