@@ -15,10 +15,11 @@ import hashlib
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from arrears.messaging import Envelope, PoisonError
-from sqlalchemy import select, text, update
+from sqlalchemy import TextClause, bindparam, column, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -77,6 +78,21 @@ def _rows_of_this_transaction(conn: AsyncConnection) -> dict[str, Row]:
     return rows
 
 
+_CASE_FOR_UPDATE = text("SELECT * FROM cs_cases WHERE case_id = :case_id FOR UPDATE").columns(
+    *(column(c.name, c.type) for c in CASES.c)
+)
+
+
+@lru_cache(maxsize=256)
+def _update_statement(columns: tuple[str, ...]) -> TextClause:
+    """`UPDATE cs_cases SET <columns> WHERE case_id = ...`, built once per set of columns
+    (a plain statement: no per-call construction of an expression tree)."""
+    assignments = ", ".join(f"{c} = :{c}" for c in columns)
+    statement = text(f"UPDATE cs_cases SET {assignments} WHERE case_id = :case_id_")  # noqa: S608
+    types = [bindparam(c, type_=CASES.c[c].type) for c in columns]
+    return statement.bindparams(*types)
+
+
 def _day(envelope: Envelope) -> date:
     return (envelope.time or datetime.now(UTC)).astimezone(UTC).date()
 
@@ -98,9 +114,7 @@ class Projection:
         rows = _rows_of_this_transaction(conn)
         before = rows.get(case_id)
         if before is None:
-            result = await conn.execute(
-                select(CASES).where(CASES.c.case_id == case_id).with_for_update()
-            )
+            result = await conn.execute(_CASE_FOR_UPDATE, {"case_id": case_id})
             found = result.mappings().first()
             if found is None:
                 raise PoisonError(f"{name} for case {case_id}, which was never opened here")
@@ -145,9 +159,8 @@ class Projection:
         if changed:
             row["version"] = changed["version"] = envelope.caseversion or row["version"]
             row["updated_at"] = changed["updated_at"] = envelope.time or row["updated_at"]
-            await conn.execute(
-                update(CASES).where(CASES.c.case_id == row["case_id"]).values(**changed)
-            )
+            statement = _update_statement(tuple(sorted(changed)))
+            await conn.execute(statement, {**changed, "case_id_": row["case_id"]})
 
     async def _opened(self, conn: AsyncConnection, envelope: Envelope, case_id: str) -> None:
         data = envelope.data
@@ -280,18 +293,27 @@ async def plan_agreed(p: Projection, conn: AsyncConnection, e: Envelope, row: Ro
 
 async def _outcome(conn: AsyncConnection, e: Envelope, row: Row, kind: str, **values: Any) -> None:
     await conn.execute(
-        insert(OUTCOMES)
-        .values(
-            case_id=row["case_id"],
-            version=e.caseversion or 0,
-            kind=kind,
-            on_date=_day(e),
-            strategy=row["strategy"],
-            arm=row["arm"],
-            **values,
-        )
-        .on_conflict_do_nothing()
+        _OUTCOME,
+        {
+            "case_id": row["case_id"],
+            "version": e.caseversion or 0,
+            "kind": kind,
+            "on_date": _day(e),
+            "from_bucket": values.get("from_bucket"),
+            "to_bucket": values.get("to_bucket"),
+            "amount": values.get("amount"),
+            "reason": values.get("reason"),
+            "strategy": row["strategy"],
+            "arm": row["arm"],
+        },
     )
+
+
+_OUTCOME = text(
+    "INSERT INTO cs_outcomes (case_id, version, kind, on_date, from_bucket, to_bucket, amount,"
+    " reason, strategy, arm) VALUES (:case_id, :version, :kind, :on_date, :from_bucket,"
+    " :to_bucket, :amount, :reason, :strategy, :arm) ON CONFLICT DO NOTHING"
+).bindparams(bindparam("amount", type_=OUTCOMES.c.amount.type))
 
 
 # --- aging and risk --------------------------------------------------------------------
