@@ -1,0 +1,76 @@
+"""Derived values of the read model: arrears, days past due, queue priority, blocking."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from contact_service.policy import CN, US_REG_F
+from contact_service.readmodel import derive
+
+INSTALMENTS = {
+    "1": {"due_date": "2026-10-01", "amount": "1200.00", "paid": "1200.00", "superseded": False},
+    "2": {"due_date": "2026-10-15", "amount": "1200.00", "paid": "200.00", "superseded": False},
+    "3": {"due_date": "2026-11-01", "amount": "1200.00", "paid": "0", "superseded": True},
+    "P1-1": {"due_date": "2026-11-20", "amount": "600.00", "paid": "0", "superseded": False},
+}
+
+
+def _row(**values: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "arrears": Decimal("1000.00"),
+        "oldest_due_on": date(2026, 10, 15),
+        "risk_grade": "low",
+        "open_promise_due": None,
+        "payday": None,
+        "flags": [],
+        "in_dispute": False,
+        "open_complaints": [],
+    }
+    return base | values
+
+
+def test_arrears_count_open_installments_already_due() -> None:
+    assert derive.arrears_on(INSTALMENTS, date(2026, 11, 2)) == Decimal("1000.00")
+    assert derive.arrears_on(INSTALMENTS, date(2026, 11, 20)) == Decimal("1600.00")
+
+
+def test_days_past_due_count_from_the_oldest_open_installment() -> None:
+    oldest = derive.oldest_due(INSTALMENTS)
+    assert oldest == date(2026, 10, 15)
+    assert derive.days_past_due(oldest, date(2026, 11, 2)) == 18
+    assert derive.days_past_due(None, date(2026, 11, 2)) == 0
+
+
+def test_a_promise_due_today_comes_first_then_risk_then_arrears() -> None:
+    today = date(2026, 11, 2)
+    promise_today = derive.priority(_row(open_promise_due=today), today)
+    risky = derive.priority(_row(risk_grade="doubtful_loss", arrears=Decimal("10")), today)
+    big = derive.priority(_row(arrears=Decimal("900000")), today)
+    small = derive.priority(_row(), today)
+    assert promise_today > risky > big > small
+
+
+def test_a_payday_just_passed_lifts_a_case_within_its_risk_grade() -> None:
+    today = date(2026, 11, 2)
+    paid_yesterday = derive.priority(_row(payday=1), today)
+    pay_next_week = derive.priority(_row(payday=9, arrears=Decimal("99999")), today)
+    assert paid_yesterday > pay_next_week
+    assert derive.near_payday(30, date(2026, 12, 1))  # across a month end
+
+
+def test_older_debt_breaks_ties() -> None:
+    today = date(2026, 11, 2)
+    older = derive.priority(_row(oldest_due_on=date(2026, 9, 1)), today)
+    assert older > derive.priority(_row(), today)
+
+
+def test_lasting_bars_take_a_case_out_of_the_queues() -> None:
+    assert not derive.blocked(_row(), CN)
+    assert derive.blocked(_row(flags=["deceased"]), CN)
+    assert derive.blocked(_row(in_dispute=True), US_REG_F)
+    assert derive.blocked(_row(open_complaints=["c-1"]), CN)
+    assert not derive.blocked(_row(open_complaints=["c-1"]), US_REG_F)
+    assert derive.blocked(_row(flags=["attorney"]), US_REG_F)
+    assert not derive.blocked(_row(flags=["attorney"]), CN)
