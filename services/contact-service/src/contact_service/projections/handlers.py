@@ -18,8 +18,9 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
+import orjson
 from arrears.messaging import Envelope, PoisonError
-from sqlalchemy import TextClause, bindparam, column, text, update
+from sqlalchemy import column, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -28,7 +29,7 @@ from contact_service.policy.profiles import Profile
 from contact_service.policy.strategy import StrategyBook
 from contact_service.readmodel import derive
 from contact_service.readmodel import repository as repo
-from contact_service.readmodel.tables import CASES, OUTCOMES, POINTS, PROMISES
+from contact_service.readmodel.tables import CASES, POINTS, PROMISES
 from contact_service.tasks import SKIP_TRACE, ContactTask, Emitter, task_id
 
 # A complaint's category that is really a restriction on contact.
@@ -84,13 +85,24 @@ _CASE_FOR_UPDATE = text("SELECT * FROM cs_cases WHERE case_id = :case_id FOR UPD
 
 
 @lru_cache(maxsize=256)
-def _update_statement(columns: tuple[str, ...]) -> TextClause:
-    """`UPDATE cs_cases SET <columns> WHERE case_id = ...`, built once per set of columns
-    (a plain statement: no per-call construction of an expression tree)."""
-    assignments = ", ".join(f"{c} = :{c}" for c in columns)
-    statement = text(f"UPDATE cs_cases SET {assignments} WHERE case_id = :case_id_")  # noqa: S608
-    types = [bindparam(c, type_=CASES.c[c].type) for c in columns]
-    return statement.bindparams(*types)
+def _update_sql(columns: tuple[str, ...]) -> str:
+    """`UPDATE cs_cases SET <columns> WHERE case_id = $n`, built once per set of columns."""
+    assignments = ", ".join(f"{c} = ${i}" for i, c in enumerate(columns, start=1))
+    return f"UPDATE cs_cases SET {assignments} WHERE case_id = ${len(columns) + 1}"  # noqa: S608
+
+
+def _db_value(name: str, value: Any) -> Any:
+    # The asyncpg codec SQLAlchemy installs for jsonb takes JSON text.
+    return orjson.dumps(value).decode() if name == "installments" else value
+
+
+async def driver(conn: AsyncConnection) -> Any:
+    """The asyncpg connection under `conn`, inside `conn`'s transaction: the projection's
+    hot statements go straight to it (no expression building or result wrapping)."""
+    fairy = await conn.get_raw_connection()
+    if getattr(fairy.dbapi_connection, "_transaction", True) is None:
+        await conn.execute(text("SELECT 1"))  # SQLAlchemy opens its transaction first
+    return fairy.driver_connection
 
 
 def _day(envelope: Envelope) -> date:
@@ -159,8 +171,11 @@ class Projection:
         if changed:
             row["version"] = changed["version"] = envelope.caseversion or row["version"]
             row["updated_at"] = changed["updated_at"] = envelope.time or row["updated_at"]
-            statement = _update_statement(tuple(sorted(changed)))
-            await conn.execute(statement, {**changed, "case_id_": row["case_id"]})
+            columns = tuple(sorted(changed))
+            raw = await driver(conn)
+            await raw.execute(
+                _update_sql(columns), *(_db_value(c, changed[c]) for c in columns), row["case_id"]
+            )
 
     async def _opened(self, conn: AsyncConnection, envelope: Envelope, case_id: str) -> None:
         data = envelope.data
@@ -292,28 +307,27 @@ async def plan_agreed(p: Projection, conn: AsyncConnection, e: Envelope, row: Ro
 
 
 async def _outcome(conn: AsyncConnection, e: Envelope, row: Row, kind: str, **values: Any) -> None:
-    await conn.execute(
+    raw = await driver(conn)
+    await raw.execute(
         _OUTCOME,
-        {
-            "case_id": row["case_id"],
-            "version": e.caseversion or 0,
-            "kind": kind,
-            "on_date": _day(e),
-            "from_bucket": values.get("from_bucket"),
-            "to_bucket": values.get("to_bucket"),
-            "amount": values.get("amount"),
-            "reason": values.get("reason"),
-            "strategy": row["strategy"],
-            "arm": row["arm"],
-        },
+        row["case_id"],
+        e.caseversion or 0,
+        kind,
+        _day(e),
+        values.get("from_bucket"),
+        values.get("to_bucket"),
+        values.get("amount"),
+        values.get("reason"),
+        row["strategy"],
+        row["arm"],
     )
 
 
-_OUTCOME = text(
+_OUTCOME = (
     "INSERT INTO cs_outcomes (case_id, version, kind, on_date, from_bucket, to_bucket, amount,"
-    " reason, strategy, arm) VALUES (:case_id, :version, :kind, :on_date, :from_bucket,"
-    " :to_bucket, :amount, :reason, :strategy, :arm) ON CONFLICT DO NOTHING"
-).bindparams(bindparam("amount", type_=OUTCOMES.c.amount.type))
+    " reason, strategy, arm) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+    " ON CONFLICT DO NOTHING"
+)
 
 
 # --- aging and risk --------------------------------------------------------------------
@@ -359,16 +373,26 @@ async def contact_attempted(p: Projection, conn: AsyncConnection, e: Envelope, r
     }
     state = POINT_STATE_AFTER.get(values["outcome"])
     known = d["channel"] in {"call", "sms"}
-    await conn.execute(
+    raw = await driver(conn)
+    await raw.execute(
         _ATTEMPT_AND_POINT,
-        {
-            **values,
-            "point_party": str(d["party"]),
-            "point_kind": "mobile" if d["channel"] == "sms" else "home",
-            "point_state": state or m.VALID,
-            "set_state": state is not None,
-            "learn_point": known,
-        },
+        values["case_id"],
+        values["fingerprint"],
+        values["version"],
+        values["occurred_at"],
+        values["channel"],
+        values["party"],
+        values["point"],
+        values["outcome"],
+        values["inbound"],
+        values["agent_id"],
+        values["recording_ref"],
+        values["strategy"],
+        values["arm"],
+        "mobile" if d["channel"] == "sms" else "home",
+        state or m.VALID,
+        state is not None,
+        known,
     )
     if d["outcome"] == "right_party_contact":
         row["last_rpc_at"] = max(filter(None, (row.get("last_rpc_at"), occurred_at)))
@@ -376,23 +400,18 @@ async def contact_attempted(p: Projection, conn: AsyncConnection, e: Envelope, r
 
 # One round trip per attempt: record it (or confirm the one forwarded from here), learn the
 # number if it is new, and mark its state (wrong number, out of service, reached).
-_ATTEMPT_AND_POINT = text(
-    """
+_ATTEMPT_AND_POINT = """
     WITH attempt AS (
       INSERT INTO cs_attempts (case_id, fingerprint, version, occurred_at, channel, party,
         point, outcome, inbound, agent_id, recording_ref, strategy, arm)
-      VALUES (:case_id, :fingerprint, :version, :occurred_at, :channel, :party, :point,
-        :outcome, :inbound, :agent_id, :recording_ref, :strategy, :arm)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
       ON CONFLICT (fingerprint) DO UPDATE SET version = EXCLUDED.version
       RETURNING 1
     )
     INSERT INTO cs_contact_points (case_id, value, party, kind, state, opted_out, position)
-    SELECT :case_id, :point, :point_party, :point_kind, :point_state, '{}', 99
-    WHERE CAST(:learn_point AS boolean)
-    ON CONFLICT (case_id, value) DO UPDATE SET state = EXCLUDED.state
-    WHERE CAST(:set_state AS boolean)
-    """
-)
+    SELECT $1, $7, $6, $14, $15, '{}', 99 WHERE $17::boolean
+    ON CONFLICT (case_id, value) DO UPDATE SET state = EXCLUDED.state WHERE $16::boolean
+"""
 
 
 async def contact_lost(p: Projection, conn: AsyncConnection, e: Envelope, row: Row) -> None:
