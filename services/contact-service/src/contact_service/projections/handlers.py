@@ -29,7 +29,7 @@ from contact_service.policy.profiles import Profile
 from contact_service.policy.strategy import StrategyBook
 from contact_service.readmodel import derive
 from contact_service.readmodel import repository as repo
-from contact_service.readmodel.tables import CASES, POINTS, PROMISES
+from contact_service.readmodel.tables import CASES, PROMISES
 from contact_service.tasks import SKIP_TRACE, ContactTask, Emitter, task_id
 
 # A complaint's category that is really a restriction on contact.
@@ -230,16 +230,38 @@ class Projection:
         }
         row["priority"] = derive.priority(row, moment.date())
         row["blocked"] = False
-        inserted = await conn.execute(
-            insert(CASES).values(**row).on_conflict_do_nothing().returning(CASES.c.case_id)
+        full = {c.name: row.get(c.name) for c in CASES.c}
+        unique = list({p["value"]: p for p in points}.values())
+        raw = await driver(conn)
+        inserted = await raw.fetchval(
+            _OPEN_CASE,
+            *(_db_value(name, value) for name, value in full.items()),
+            [p["value"] for p in unique],
+            [p["party"] for p in unique],
+            [p["kind"] for p in unique],
+            [p["position"] for p in unique],
         )
-        if inserted.first() is not None:
-            _rows_of_this_transaction(conn)[case_id] = {c.name: row.get(c.name) for c in CASES.c}
-        unique = {p["value"]: p for p in points}
-        if unique:
-            await conn.execute(
-                insert(POINTS).values(list(unique.values())).on_conflict_do_nothing()
-            )
+        if inserted:
+            _rows_of_this_transaction(conn)[case_id] = full
+
+
+_CASE_COLUMNS = [c.name for c in CASES.c]
+_N = len(_CASE_COLUMNS)
+# The case and its contact points in one round trip (the points only if the case is new).
+_OPEN_CASE = f"""
+    WITH opened AS (
+      INSERT INTO cs_cases ({", ".join(_CASE_COLUMNS)})
+      VALUES ({", ".join(f"${i}" for i in range(1, _N + 1))})
+      ON CONFLICT DO NOTHING RETURNING case_id
+    ), points AS (
+      INSERT INTO cs_contact_points (case_id, value, party, kind, state, opted_out, position)
+      SELECT o.case_id, t.value, t.party, t.kind, 'valid', '{{}}', t.position
+      FROM opened o, unnest(${_N + 1}::text[], ${_N + 2}::text[], ${_N + 3}::text[],
+                            ${_N + 4}::int[]) AS t(value, party, kind, position)
+      ON CONFLICT DO NOTHING
+    )
+    SELECT count(*) FROM opened
+"""  # noqa: S608
 
 
 def _point(case_id: str, value: str, party: str, kind: Any, position: int) -> Row:
