@@ -75,7 +75,7 @@ async def test_tasks_are_never_due_outside_permitted_hours(ctx: Context) -> None
         if task["channel"] == "letter":
             continue
         local = task["due_at"].astimezone(ZoneInfo(task["timezone"])).time()
-        assert local.hour >= 8 and (local.hour < 22), task
+        assert 8 <= local.hour < 22, task
     calls = [
         t for t in tasks if t["task_type"] == "ScheduleCall" and t["timezone"] == "Asia/Shanghai"
     ]

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import asyncpg  # type: ignore[import-untyped]
 from arrears.clock import Clock
+from arrears.outbox import CommandForwarder, TaskPublisher
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from contact_service.forwarding import CommandQueue
 from contact_service.policy.guard import permitted_at
 from contact_service.policy.profiles import Profile, profile_for
 from contact_service.policy.strategy import StrategyBook, load_book
@@ -81,7 +81,8 @@ class Context:
     profile: Profile
     book: StrategyBook
     emit: Emitter | None = None
-    commands: CommandQueue | None = None
+    forwarder: CommandForwarder | None = None
+    publisher: TaskPublisher | None = None
     zones: ZoneCache = field(default_factory=ZoneCache)
     reads: ReadPool | None = None
 

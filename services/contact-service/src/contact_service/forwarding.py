@@ -1,27 +1,60 @@
-"""Forwarding recorded outcomes to case-service through the command outbox.
-
-The API puts a command in the outbox in the same transaction as its own bookkeeping (the
-pending attempt the guard counts); the forwarder sends it to case-service with the caller's
-Idempotency-Key and keeps trying while case-service is down, so it is delivered once.
+"""Outcomes recorded here go to case-service through the shared command outbox
+(`arrears.outbox`): queued in the same transaction as this service's own bookkeeping (the
+pending attempt the guard counts at once), tried at once after the commit, and otherwise
+delivered by the background `CommandForwarder` when case-service is back - once, with the
+caller's Idempotency-Key, in order per case.
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
+from arrears.errors import Problem
+from arrears.logging import get_correlation_id
+from arrears.outbox import PENDING, Delivery, OutboxConflict, enqueue_command
+from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from contact_service.context import Context
 
-class CommandQueue(Protocol):
-    async def enqueue(
-        self,
-        conn: AsyncConnection,
-        *,
-        case_id: str,
-        command: str,
-        body: dict[str, Any],
-        idempotency_key: str,
-        correlation_id: str | None,
-    ) -> str:
-        """Queue `POST /v1/cases/{case_id}/{command}`; returns the command's status."""
-        ...
+
+async def queue_command(
+    conn: AsyncConnection, *, case_id: str, command: str, body: dict[str, Any], key: str
+) -> int:
+    try:
+        return await enqueue_command(
+            conn,
+            case_id=case_id,
+            command=command,
+            body=body,
+            idempotency_key=key,
+            correlation_id=get_correlation_id(),
+        )
+    except OutboxConflict:
+        raise Problem(
+            422,
+            "Unprocessable Content",
+            "this Idempotency-Key was already used with a different request",
+            field="Idempotency-Key",
+        ) from None
+
+
+async def deliver(ctx: Context, command_id: int) -> Delivery:
+    """Try at once (after the caller's commit); without a forwarder it stays pending."""
+    if ctx.forwarder is None:
+        return Delivery(command_id, PENDING)
+    return await ctx.forwarder.deliver_now(command_id)
+
+
+def answer(delivery: Delivery, pending_body: dict[str, Any]) -> JSONResponse:
+    """case-service's own answer when it gave one; 202 while the command waits."""
+    headers = {"X-Command-Id": str(delivery.command_id)}
+    if delivery.outcome == PENDING or delivery.status is None:
+        body = {**pending_body, "command_id": delivery.command_id, "status": "pending"}
+        if delivery.last_error:
+            body["last_error"] = delivery.last_error
+        return JSONResponse(body, status_code=202, headers=headers)
+    media = "application/problem+json" if delivery.status >= 400 else "application/json"
+    return JSONResponse(
+        delivery.body, status_code=delivery.status, headers=headers, media_type=media
+    )

@@ -1,25 +1,72 @@
-"""Wiring the shared outbox (arrears.outbox) and the workers into a running service."""
+"""Wiring the shared outbox (`arrears.outbox`) and the consumer into a running service."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
 
-from arrears.messaging import FeedClient
+from arrears.logging import get_correlation_id
+from arrears.messaging import EnvelopeProducer, FeedClient, ProducerConfig
+from arrears.outbox import CommandForwarder, TaskPublisher, create_outbox_tables, emit_task
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contact_service.context import Context
+from contact_service.tasks import ContactTask, Emitter
 from contact_service.workers import ServiceToken, make_consumer, running
+
+SOURCE = "/arrears/contact-service"
+TASK_TYPE_PREFIX = "collections.contact."
+
+
+def task_emitter(ctx: Context) -> Emitter:
+    """Tasks go to the task outbox in the caller's transaction, under their stable id."""
+
+    async def emit(conn: AsyncConnection, task: ContactTask) -> None:
+        await emit_task(
+            conn,
+            topic=ctx.settings.contact_tasks_topic,
+            event_type=TASK_TYPE_PREFIX + task.task_type,
+            task_id=task.task_id,
+            subject=task.case_id,
+            data=task.payload(),
+            source=SOURCE,
+            at=ctx.clock.now(),
+            correlation_id=get_correlation_id(),
+        )
+        if ctx.publisher is not None:
+            ctx.publisher.wake()
+
+    return emit
 
 
 @contextlib.asynccontextmanager
 async def start_outbox(ctx: Context, *, publish: bool) -> AsyncIterator[None]:
-    """Set ctx.emit / ctx.commands; with `publish`, run the publisher and the forwarder."""
-    # Filled in against arrears.outbox once it lands.
-    yield
+    """Set ctx.emit and ctx.forwarder; with `publish`, run the task publisher and the command
+    forwarder in the background until the block ends."""
+    settings = ctx.settings
+    await create_outbox_tables(ctx.engine)
+    ctx.emit = task_emitter(ctx)
+    forwarder = CommandForwarder(ctx.engine, settings.case_service_url, ServiceToken(settings))
+    ctx.forwarder = forwarder
+    try:
+        if not publish:
+            yield
+            return
+        producer = EnvelopeProducer(
+            ProducerConfig(settings.kafka_bootstrap_servers, client_id="contact-service-tasks")
+        )
+        ctx.publisher = TaskPublisher(ctx.engine, producer)
+        async with running([ctx.publisher.run, forwarder.run]):
+            yield
+    finally:
+        ctx.publisher = None
+        ctx.forwarder = None
+        await forwarder.aclose()
 
 
 @contextlib.asynccontextmanager
 async def start_workers(ctx: Context) -> AsyncIterator[None]:
+    """The case-event consumer (the projection), filling holes from case-service's feed."""
     feed = FeedClient(ctx.settings.case_service_url, ServiceToken(ctx.settings))
     consumer = make_consumer(ctx, feed)
     try:

@@ -73,7 +73,10 @@ _POLICY_INPUTS_SQL = """
          FROM cs_attempts a
         WHERE a.case_id = c.case_id
           AND (a.occurred_at >= :since OR a.outcome = 'third_party_contact')
-          AND a.fingerprint IS DISTINCT FROM :exclude) AS history_json
+          AND a.fingerprint IS DISTINCT FROM :exclude
+          AND (a.version IS NOT NULL OR a.command_id IS NULL OR NOT EXISTS (
+                SELECT 1 FROM command_outbox o
+                WHERE o.id = a.command_id AND o.outcome = 'rejected'))) AS history_json
     FROM cs_cases c WHERE c.case_id = ANY(:ids)
     """
 _POLICY_INPUTS = text(_POLICY_INPUTS_SQL).columns(
@@ -127,7 +130,8 @@ async def policy_inputs_one(
 
 
 async def record_pending_attempt(conn: AsyncConnection, values: Row) -> None:
-    """An attempt forwarded to case-service, counted by the guard until its event is back."""
+    """An attempt forwarded to case-service, counted by the guard until its event is back
+    (or case-service rejects its command)."""
     await conn.execute(insert(ATTEMPTS).values(**values).on_conflict_do_nothing())
 
 

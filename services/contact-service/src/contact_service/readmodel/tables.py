@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any, cast
 
 from arrears.messaging.tracking import create_tracking_tables
+from arrears.outbox import create_outbox_tables
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -128,6 +129,9 @@ class AttemptRow(Base):
     recording_ref: Mapped[str | None] = mapped_column(Text, nullable=True)
     strategy: Mapped[str | None] = mapped_column(Text, nullable=True)
     arm: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The command that forwards it (arrears.outbox): if case-service rejects it, the guard
+    # stops counting the attempt.
+    command_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
     __table_args__ = (Index("cs_attempts_case_time", "case_id", "occurred_at"),)
 
@@ -206,9 +210,10 @@ async def create_tables(engine: AsyncEngine) -> None:
     """CREATE TABLE / INDEX IF NOT EXISTS, serialised by an advisory lock (several processes
     may start at once)."""
     async with engine.begin() as conn:
-        await conn.execute(text("SELECT pg_advisory_xact_lock(7201957)"))
+        await conn.execute(text("SELECT pg_advisory_xact_lock(7201961)"))
         await conn.run_sync(Base.metadata.create_all, checkfirst=True)
     await create_tracking_tables(engine)  # the consumer's, so readers never miss them
+    await create_outbox_tables(engine)  # the guard's history query reads command_outbox
 
 
 async def drop_tables(engine: AsyncEngine) -> None:

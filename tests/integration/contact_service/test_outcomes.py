@@ -1,0 +1,261 @@
+"""Recording outcomes: guard first, then the command outbox to a real case-service (its app
+on its own PostgreSQL database); forbidden contacts never leave, the rest arrive once."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+from arrears.clock import ManualClock
+from arrears.embedded.postgres import create_database, drop_database, with_database
+from arrears.outbox import CommandForwarder, create_outbox_tables
+from case_service.api.app import create_app as create_case_app
+from case_service.application import CaseApplication
+from case_service.relay import CaseEventEncoder
+from case_service.settings import CaseServiceSettings
+from contact_service.context import Context
+from contact_service.wiring import task_emitter
+from eventsourcing.cipher import AESCipher
+from sqlalchemy import text
+
+from .conftest import JWT_SECRET, START, Story, seed, token
+
+ATTEMPT = {
+    "channel": "call",
+    "party": "borrower",
+    "contact_point": "+8613800000001",
+    "outcome": "no_answer",
+}
+
+
+@pytest.fixture
+def cases(postgres_url_base: str, clock: ManualClock) -> Iterator[CaseApplication]:
+    name = "t_case_" + uuid.uuid4().hex
+    create_database(postgres_url_base, name)
+    settings = CaseServiceSettings(
+        database_url=with_database(postgres_url_base, name),
+        jwt_secret=JWT_SECRET,
+        cipher_key=AESCipher.create_key(num_bytes=32),
+        db_pool_size=4,
+    )
+    application = CaseApplication(settings, clock=clock)
+    yield application
+    application.close()
+    drop_database(postgres_url_base, name)
+
+
+def _case_transport(cases: CaseApplication) -> httpx.ASGITransport:
+    app = create_case_app(cases.settings, application=cases)
+    app.state.cases = cases  # the ASGI transport runs no lifespan
+    return httpx.ASGITransport(app=app)
+
+
+@pytest.fixture
+async def outbox(ctx: Context, cases: CaseApplication) -> AsyncIterator[Context]:
+    """contact-service with the shared outbox, forwarding to the real case-service app."""
+    await create_outbox_tables(ctx.engine)
+    ctx.emit = task_emitter(ctx)
+    ctx.forwarder = CommandForwarder(
+        ctx.engine,
+        "http://case-service",
+        lambda: token("service")["Authorization"].removeprefix("Bearer "),
+        transport=_case_transport(cases),
+    )
+    yield ctx
+    await ctx.forwarder.aclose()
+
+
+async def _open(ctx: Context, cases: CaseApplication) -> str:
+    """A delinquent case in case-service, projected into contact-service."""
+    case, _ = cases.open_case(
+        loan_id="L-" + uuid.uuid4().hex[:8],
+        product="consumer_loan",
+        currency="CNY",
+        principal=Decimal("100000.00"),
+        borrower={
+            "id": "B-1",
+            "name": "Li Wei",
+            "timezone": "Asia/Shanghai",
+            "address": "1 Renmin Road",
+            "phones": [{"number": "+8613800000001", "kind": "mobile", "owner": "borrower"}],
+        },
+        guarantors=[],
+        collateral=None,
+    )
+    notifications = cases.recorder.select_notifications(start=1, limit=1000)
+    story = Story.__new__(Story)
+    story.events = [
+        e
+        for e in CaseEventEncoder(cases.mapper).envelopes(notifications)
+        if e.subject == str(case.id)
+    ]
+    await seed(ctx, [story])
+    return str(case.id)
+
+
+def _events(cases: CaseApplication, case_id: str) -> list[str]:
+    """The names of the case's stored events (what case-service recorded)."""
+    return [
+        n.topic.rsplit(":", 1)[-1].rsplit(".", 1)[-1]
+        for n in cases.recorder.select_notifications(start=1, limit=10_000)
+        if str(n.originator_id) == case_id
+    ]
+
+
+async def _outbox_rows(ctx: Context) -> int:
+    async with ctx.engine.connect() as conn:
+        return int(await conn.scalar(text("SELECT count(*) FROM command_outbox")) or 0)
+
+
+async def test_an_allowed_attempt_reaches_case_service_once(
+    client: Any, outbox: Context, cases: CaseApplication
+) -> None:
+    case_id = await _open(outbox, cases)
+    body = {**ATTEMPT, "occurred_at": START.isoformat()}
+    headers = {**token(), "Idempotency-Key": "attempt-1"}
+    first = await client.post(f"/v1/cases/{case_id}/contact-attempts", json=body, headers=headers)
+    assert first.status_code == 201, first.text
+    assert first.json()["events"] == ["ContactAttempted"]
+    again = await client.post(f"/v1/cases/{case_id}/contact-attempts", json=body, headers=headers)
+    assert again.status_code in (200, 201), again.text
+    assert _events(cases, case_id).count("ContactAttempted") == 1
+    assert await _outbox_rows(outbox) == 1
+    # Counted by the guard at once, before its event comes back.
+    view = await client.get(f"/v1/cases/{case_id}/contact-view", headers=token())
+    assert [a["outcome"] for a in view.json()["recent_attempts"]] == ["no_answer"]
+
+
+async def test_a_forbidden_contact_is_refused_and_never_forwarded(
+    client: Any, outbox: Context, cases: CaseApplication
+) -> None:
+    case_id = await _open(outbox, cases)
+    assert isinstance(outbox.clock, ManualClock)
+    outbox.clock.advance(timedelta(hours=13))  # 23:00 in Shanghai
+    late = (START + timedelta(hours=13)).isoformat()
+    response = await client.post(
+        f"/v1/cases/{case_id}/contact-attempts",
+        json={**ATTEMPT, "occurred_at": late},
+        headers={**token(), "Idempotency-Key": "late-1"},
+    )
+    assert response.status_code == 409
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert [r["code"] for r in response.json()["reasons"]] == ["outside_hours"]
+    assert await _outbox_rows(outbox) == 0
+    assert "ContactAttempted" not in _events(cases, case_id)
+    # The borrower calling us at that hour is recorded.
+    inbound = await client.post(
+        f"/v1/cases/{case_id}/contact-attempts",
+        json={
+            **ATTEMPT,
+            "outcome": "right_party_contact",
+            "recording_ref": "rec-9",
+            "occurred_at": late,
+            "direction": "inbound",
+        },
+        headers={**token(), "Idempotency-Key": "inbound-1"},
+    )
+    assert inbound.status_code == 201, inbound.text
+
+
+async def test_the_fourth_connected_call_of_the_day_is_refused(
+    client: Any, outbox: Context, cases: CaseApplication
+) -> None:
+    case_id = await _open(outbox, cases)
+    for n in range(4):
+        response = await client.post(
+            f"/v1/cases/{case_id}/contact-attempts",
+            json={
+                **ATTEMPT,
+                "outcome": "right_party_contact",
+                "recording_ref": f"rec-{n}",
+                "occurred_at": (START - timedelta(minutes=10 - n)).isoformat(),
+            },
+            headers={**token(), "Idempotency-Key": f"call-{n}"},
+        )
+        assert response.status_code == (201 if n < 3 else 409), response.text
+    assert _events(cases, case_id).count("ContactAttempted") == 3
+
+
+async def test_while_case_service_is_away_the_command_waits_and_arrives_once(
+    client: Any, outbox: Context, cases: CaseApplication
+) -> None:
+    case_id = await _open(outbox, cases)
+    working = outbox.forwarder
+    assert working is not None
+    outbox.forwarder = CommandForwarder(
+        outbox.engine, "http://127.0.0.1:9", lambda: "unused", timeout_seconds=1.0
+    )  # nothing listens there
+    body = {**ATTEMPT, "occurred_at": START.isoformat()}
+    headers = {**token(), "Idempotency-Key": "away-1"}
+    try:
+        queued = await client.post(
+            f"/v1/cases/{case_id}/contact-attempts", json=body, headers=headers
+        )
+        assert queued.status_code == 202, queued.text
+        assert queued.json()["status"] == "pending"
+        resent = await client.post(
+            f"/v1/cases/{case_id}/contact-attempts", json=body, headers=headers
+        )
+        assert resent.json()["command_id"] == queued.json()["command_id"]
+        other = {**body, "outcome": "busy"}
+        conflict = await client.post(
+            f"/v1/cases/{case_id}/contact-attempts", json=other, headers=headers
+        )
+        assert conflict.status_code == 422
+        assert conflict.json()["errors"][0]["field"] == "Idempotency-Key"
+    finally:
+        await outbox.forwarder.aclose()
+        outbox.forwarder = working
+    assert "ContactAttempted" not in _events(cases, case_id)
+    # case-service is back: the forwarder delivers it (the retry is due at once in the test).
+    async with outbox.engine.begin() as conn:
+        await conn.execute(text("UPDATE command_outbox SET next_attempt_at = now()"))
+    assert await working.deliver_pending() == 1
+    assert await working.deliver_pending() == 0
+    assert _events(cases, case_id).count("ContactAttempted") == 1
+    status = await client.get(f"/v1/commands/{queued.json()['command_id']}", headers=token())
+    assert status.json()["outcome"] == "accepted"
+
+
+async def test_a_promise_is_forwarded_unless_contact_is_barred(
+    client: Any, outbox: Context, cases: CaseApplication
+) -> None:
+    case_id = await _open(outbox, cases)
+    promise = {"amount": "600.00", "promised_date": (START + timedelta(days=5)).date().isoformat()}
+    made = await client.post(
+        f"/v1/cases/{case_id}/promises",
+        json=promise,
+        headers={**token(), "Idempotency-Key": "promise-1"},
+    )
+    assert made.status_code == 201, made.text
+    assert "PromiseToPayMade" in _events(cases, case_id)
+    restrict = {"kind": "do_not_contact"}
+    await client.post(f"/v1/cases/{case_id}/contact-restrictions", json=restrict, headers=token())
+    barred = await client.post(
+        f"/v1/cases/{case_id}/promises",
+        json=promise,
+        headers={**token(), "Idempotency-Key": "promise-2"},
+    )
+    assert barred.status_code == 409
+    assert [r["code"] for r in barred.json()["reasons"]] == ["do_not_contact"]
+
+
+async def test_a_rejected_attempt_stops_counting(
+    client: Any, outbox: Context, cases: CaseApplication
+) -> None:
+    case_id = await _open(outbox, cases)
+    # case-service refuses an attempt in the future; the guard must not count it afterwards.
+    future = (START + timedelta(hours=1)).isoformat()
+    rejected = await client.post(
+        f"/v1/cases/{case_id}/contact-attempts",
+        json={**ATTEMPT, "occurred_at": future},
+        headers={**token(), "Idempotency-Key": "future-1"},
+    )
+    assert rejected.status_code == 422, rejected.text
+    view = await client.get(f"/v1/cases/{case_id}/contact-view", headers=token())
+    assert view.json()["recent_attempts"] == []
