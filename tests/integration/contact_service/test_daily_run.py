@@ -119,3 +119,57 @@ async def test_the_daily_run_over_http_is_for_the_service_role(client: Any, ctx:
     assert response.json()["tasks_emitted"] > 0
     again = await client.post("/v1/daily-runs", headers=token("service"))
     assert again.json()["tasks_emitted"] == 0
+
+
+async def test_tasks_reach_the_topic_once_across_runs_and_a_restart(ctx: Context) -> None:
+    """The real task outbox and publisher: two runs and an interrupted one, each task on
+    Kafka once, under its stable id."""
+    from aiokafka import AIOKafkaConsumer
+    from arrears.messaging import EnvelopeProducer, ProducerConfig, parse
+    from arrears.outbox import TaskPublisher, create_outbox_tables
+    from contact_service.wiring import task_emitter
+
+    await create_outbox_tables(ctx.engine)
+    ctx.emit = task_emitter(ctx)
+    await seed(ctx, _portfolio())
+    ctx.settings = ctx.settings.model_copy(update={"daily_run_batch": 3})
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        await run_daily(ctx, stop_after_batches=1)
+    await run_daily(ctx)
+    await run_daily(ctx)
+    bootstrap = ctx.settings.kafka_bootstrap_servers
+    publisher = TaskPublisher(ctx.engine, EnvelopeProducer(ProducerConfig(bootstrap)))
+    await publisher._producer.start()
+    try:
+        while await publisher.publish_pending():
+            pass
+    finally:
+        await publisher._producer.stop()
+    async with ctx.engine.connect() as conn:
+        decided = int(await conn.scalar(text("SELECT count(*) FROM cs_tasks")) or 0)
+    consumer = AIOKafkaConsumer(
+        ctx.settings.contact_tasks_topic,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    seen: list[Any] = []
+    try:
+        for _ in range(100):
+            for records in (await consumer.getmany(timeout_ms=200)).values():
+                seen.extend(parse(r.value) for r in records)
+            if len(seen) >= decided:
+                break
+    finally:
+        await consumer.stop()
+    ids = [e.id for e in seen]
+    assert len(ids) == decided == len(set(ids))
+    assert {e.type for e in seen} <= {
+        "collections.contact.SendReminder",
+        "collections.contact.ScheduleCall",
+        "collections.contact.DispatchFieldVisit",
+    }
+    call = next(e for e in seen if e.type.endswith("ScheduleCall"))
+    assert call.data["strategy"]["name"] and call.data["strategy"]["version"] >= 1
+    assert "name" not in call.data and "Li Wei" not in str(call.data)
