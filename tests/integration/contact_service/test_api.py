@@ -195,3 +195,20 @@ async def test_kpis_by_strategy_arm(client: Any, ctx: Context) -> None:
     assert moves == 4
     assert sum(arm["cases"] for arm in by_arm.values()) == 12
     assert (await client.get("/v1/kpis", headers=token("collector"))).status_code == 403
+
+
+async def test_the_api_is_described_in_openapi(client: Any) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    paths = set(spec["paths"])
+    assert {
+        "/v1/contact-permissions",
+        "/v1/queues/{queue}",
+        "/v1/queues/{queue}/claims",
+        "/v1/cases/{case_id}/contact-attempts",
+        "/v1/cases/{case_id}/promises",
+        "/v1/kpis",
+        "/v1/daily-runs",
+        "/healthz",
+        "/readyz",
+    } <= paths
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
