@@ -70,6 +70,16 @@ async def outbox(ctx: Context, cases: CaseApplication) -> AsyncIterator[Context]
     await ctx.forwarder.aclose()
 
 
+async def _project_new_events(ctx: Context, cases: CaseApplication, case_id: str) -> None:
+    """Apply the case's events through the projection (those applied before are skipped)."""
+    notifications = cases.recorder.select_notifications(start=1, limit=1000)
+    story = Story.__new__(Story)
+    story.events = [
+        e for e in CaseEventEncoder(cases.mapper).envelopes(notifications) if e.subject == case_id
+    ]
+    await seed(ctx, [story])
+
+
 async def _open(ctx: Context, cases: CaseApplication) -> str:
     """A delinquent case in case-service, projected into contact-service."""
     case, _ = cases.open_case(
@@ -87,14 +97,7 @@ async def _open(ctx: Context, cases: CaseApplication) -> str:
         guarantors=[],
         collateral=None,
     )
-    notifications = cases.recorder.select_notifications(start=1, limit=1000)
-    story = Story.__new__(Story)
-    story.events = [
-        e
-        for e in CaseEventEncoder(cases.mapper).envelopes(notifications)
-        if e.subject == str(case.id)
-    ]
-    await seed(ctx, [story])
+    await _project_new_events(ctx, cases, str(case.id))
     return str(case.id)
 
 
@@ -126,6 +129,10 @@ async def test_an_allowed_attempt_reaches_case_service_once(
     assert _events(cases, case_id).count("ContactAttempted") == 1
     assert await _outbox_rows(outbox) == 1
     # Counted by the guard at once, before its event comes back.
+    view = await client.get(f"/v1/cases/{case_id}/contact-view", headers=token())
+    assert [a["outcome"] for a in view.json()["recent_attempts"]] == ["no_answer"]
+    # Its ContactAttempted comes back through the projection: still one attempt.
+    await _project_new_events(outbox, cases, case_id)
     view = await client.get(f"/v1/cases/{case_id}/contact-view", headers=token())
     assert [a["outcome"] for a in view.json()["recent_attempts"]] == ["no_answer"]
 
