@@ -1,0 +1,65 @@
+"""The legal-service FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from arrears.clock import Clock, SystemClock
+from arrears.http import install_common
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from legal_service.api.routes import cases, daily_runs, health, pipeline, records
+from legal_service.context import Context
+from legal_service.policy.thresholds import LegalPolicy
+from legal_service.readmodel import create_tables
+from legal_service.settings import LegalServiceSettings
+from legal_service.workers import start_consumer, start_outbox
+
+
+def create_app(
+    settings: LegalServiceSettings | None = None,
+    *,
+    clock: Clock | None = None,
+    engine: AsyncEngine | None = None,
+    policy: LegalPolicy | None = None,
+    workers: bool | None = None,
+) -> FastAPI:
+    """Build the API. With `workers` (default: settings.run_workers) the lifespan also runs
+    the case-event consumer, the task publisher and the command forwarder's loop."""
+    settings = settings or LegalServiceSettings()
+    ctx = Context.build(settings, clock or SystemClock(), engine=engine, policy=policy)
+    run_workers = settings.run_workers if workers is None else workers
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            await create_tables(ctx.engine)
+            await stack.enter_async_context(start_outbox(ctx, run=run_workers))
+            if run_workers:
+                await stack.enter_async_context(start_consumer(ctx))
+            yield
+        if engine is None:
+            await ctx.engine.dispose()
+
+    app = FastAPI(
+        title="Arrears legal-service",
+        version="1.0.0",
+        description=(
+            "The legal pipeline, the limitation clock, legal recommendations and tasks, from "
+            "the case events; legal steps recorded here are forwarded to case-service."
+        ),
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    install_common(app, settings)
+    for router in (
+        health.router,
+        pipeline.router,
+        cases.router,
+        records.router,
+        daily_runs.router,
+    ):
+        app.include_router(router)
+    return app

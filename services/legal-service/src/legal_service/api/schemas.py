@@ -1,0 +1,224 @@
+"""Request and response bodies of the legal officers' API (snake_case JSON).
+
+Bodies forwarded to case-service carry exactly case-service's field names (DESIGN §4).
+Money is a decimal string (never a JSON number); times are ISO 8601 with an offset.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+
+MAX_AMOUNT = Decimal("1000000000000")
+
+
+def _parse_money(value: Any, *, allow_zero: bool) -> Decimal:
+    if not isinstance(value, str):
+        raise ValueError('money must be a decimal string such as "1200.00"')
+    try:
+        amount = Decimal(value.strip())
+    except InvalidOperation:
+        raise ValueError("not a decimal number") from None
+    if not amount.is_finite():
+        raise ValueError("must be a finite number")
+    if amount < 0 or (amount == 0 and not allow_zero):
+        raise ValueError("must not be negative" if allow_zero else "must be greater than 0")
+    if amount > MAX_AMOUNT:
+        raise ValueError("is implausibly large")
+    exponent = amount.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -2:
+        raise ValueError("must have at most 2 decimal places")
+    return amount
+
+
+def _money(value: Any) -> Decimal:
+    return _parse_money(value, allow_zero=False)
+
+
+def _money_or_zero(value: Any) -> Decimal:
+    return _parse_money(value, allow_zero=True)
+
+
+def _utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+Money = Annotated[Decimal, BeforeValidator(_money)]
+MoneyOrZero = Annotated[Decimal, BeforeValidator(_money_or_zero)]
+Instant = Annotated[AwareDatetime, AfterValidator(_utc)]
+Text = Annotated[str, Field(min_length=1, max_length=500)]
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class MoneyCommand(Strict):
+    currency: Currency | None = None  # where sent, must be the case's currency
+
+
+# --- forwarded to case-service ---------------------------------------------------------
+
+
+class NoticeCreate(Strict):
+    """A demand served on the borrower. Only with `proof` of delivery does it interrupt
+    limitation (Civil Code art. 195; SPC limitation provisions art. 8)."""
+
+    kind: Literal["collection_notice", "demand_letter", "legal_notice"]
+    delivered_via: Literal[
+        "sms", "email", "app_push", "letter", "registered_mail", "in_person", "courier"
+    ]
+    served_at: Instant
+    proof: Text | None = None
+
+
+class LawsuitCreate(MoneyCommand):
+    court: Text
+    docket_number: Annotated[str, Field(min_length=1, max_length=100)]
+    claim_amount: Money
+    filed_at: Instant
+
+
+class AssetPreservationCreate(MoneyCommand):
+    court_order_ref: Text
+    amount: Money
+    granted_at: Instant
+
+
+class JudgmentCreate(MoneyCommand):
+    docket_number: Annotated[str, Field(min_length=1, max_length=100)]
+    outcome: Literal["in_favour", "against", "settled_in_court"]
+    awarded_amount: MoneyOrZero
+    entered_at: Instant
+
+
+class EnforcementCreate(Strict):
+    enforcement_ref: Text
+    started_at: Instant
+
+
+class GuarantorDemandCreate(MoneyCommand):
+    guarantor_id: Text
+    amount: Money
+    served_at: Instant
+    proof: Text | None = None
+
+
+class WriteOffCreate(Strict):
+    reason: Text
+    approved_by: Text
+    written_off_at: Instant
+
+
+# --- kept in legal-service -------------------------------------------------------------
+
+
+class LegalCostCreate(MoneyCommand):
+    kind: Literal[
+        "court_fee",
+        "lawyer_fee",
+        "preservation_fee",
+        "enforcement_fee",
+        "notary_fee",
+        "service_fee",
+        "other",
+    ]
+    amount: Money
+    incurred_on: date
+    reference: Text | None = None
+    description: Annotated[str, Field(max_length=2000)] | None = None
+
+
+class EnforcementOutcomeCreate(MoneyCommand):
+    """How an enforcement ended; no_assets_found is 终结本次执行程序 (no property found)."""
+
+    enforcement_ref: Text
+    outcome: Literal["recovered_in_full", "partially_recovered", "no_assets_found", "terminated"]
+    recovered_amount: MoneyOrZero
+    ended_on: date
+
+
+class SignalCreate(Strict):
+    kind: Literal["vanished", "deceased", "other_creditors", "asset_transfer"]
+    noted_on: date
+    source: Text | None = None
+
+
+class AssignmentUpdate(Strict):
+    officer: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+# --- responses -------------------------------------------------------------------------
+
+
+class CommandQueued(BaseModel):
+    case_id: UUID
+    command: str
+    idempotency_key: str
+    command_id: int
+    status: Literal["queued"] = "queued"
+    detail: str = "case-service is unavailable; the command is queued and will be delivered once"
+
+
+class Recorded(BaseModel):
+    case_id: UUID
+    record_id: str
+    created: bool
+
+
+class MoneyPublic(BaseModel):
+    amount: str
+    currency: str
+
+
+class PipelineItem(BaseModel):
+    case_id: str
+    loan_id: str | None
+    stage: str
+    court: str | None
+    docket_number: str | None
+    officer: str | None
+    outstanding: MoneyPublic
+    claim_amount: MoneyPublic | None
+    limitation_expires_on: date | None
+    has_guarantors: bool
+    has_collateral: bool
+
+
+class PipelinePage(BaseModel):
+    items: list[PipelineItem]
+    next_cursor: str | None
+
+
+class LimitationItem(BaseModel):
+    case_id: str
+    loan_id: str | None
+    stage: str
+    officer: str | None
+    outstanding: MoneyPublic
+    limitation_runs_from: date | None
+    limitation_expires_on: date
+    days_left: int
+    expired: bool
+
+
+class LimitationPage(BaseModel):
+    as_of: date
+    expiring_within_days: int
+    total: int
+    items: list[LimitationItem]
+    next_cursor: str | None
+
+
+class DailyRunPublic(BaseModel):
+    run_date: str
+    cases_seen: int
+    tasks_emitted: int
+    tasks_already_emitted: int
+    by_type: dict[str, int]
+    seconds: float

@@ -1,0 +1,1 @@
+"""Case events -> legal-service read models: `fold` (pure) and `handlers` (the projection)."""

@@ -1,0 +1,131 @@
+"""Case events -> lg_cases. Runs inside the idempotent consumer's transaction (its tracking
+row is written with ours), so each event changes the read model once.
+
+Each event: the case's folded state (read once per transaction, kept for the batch), one
+pure fold step (fold.py), one write of the state and its indexed columns. Events that mean
+nothing to the legal view write nothing. When the file shows the borrower vanished, died, or
+other creditors closing in, ApplyForAssetPreservation is emitted at once (stable id: once).
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from arrears.messaging import Envelope, PoisonError
+from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from legal_service.policy.recommend import asset_preservation
+from legal_service.policy.thresholds import DEFAULT_POLICY, LegalPolicy
+from legal_service.projections import fold
+from legal_service.readmodel.tables import CASES
+from legal_service.readmodel.view import columns, to_view
+from legal_service.tasks import Emitter, emit_once, task_for
+
+SIGNAL_EVENTS = frozenset({"ContactLost", "FieldVisitMade", "ComplaintReceived"})
+
+_SELECT = text("SELECT state, version FROM lg_cases WHERE case_id = :case_id FOR UPDATE")
+_UPDATE = text(
+    "UPDATE lg_cases SET loan_id = :loan_id, currency = :currency, principal = :principal,"
+    " outstanding = :outstanding, status = :status, stage = :stage, court = :court,"
+    " docket_number = :docket_number, claim_amount = :claim_amount,"
+    " oldest_due_on = :oldest_due_on, limitation_runs_from = :limitation_runs_from,"
+    " limitation_expires_on = :limitation_expires_on, has_guarantors = :has_guarantors,"
+    " has_collateral = :has_collateral, version = :version, updated_at = :updated_at,"
+    " state = CAST(:state AS jsonb) WHERE case_id = :case_id"
+)
+
+
+def _held(conn: AsyncConnection) -> dict[str, dict[str, Any]]:
+    """States this transaction has read or written (cleared by a new transaction)."""
+    sync = conn.sync_connection
+    assert sync is not None
+    transaction = sync.get_transaction()
+    held = sync.info.get("legal_service.states")
+    if held is None or held[0] is not transaction:
+        held = (transaction, {})
+        sync.info["legal_service.states"] = held
+    states: dict[str, dict[str, Any]] = held[1]
+    return states
+
+
+class Projection:
+    def __init__(self, policy: LegalPolicy = DEFAULT_POLICY, emit: Emitter | None = None):
+        self.policy = policy
+        self.emit = emit
+
+    async def handle(self, conn: AsyncConnection, envelope: Envelope) -> None:
+        case_id = envelope.subject
+        if case_id is None:
+            raise PoisonError("a case event without a subject")
+        name = envelope.event_name
+        version = envelope.caseversion or 0
+        moment = envelope.time or datetime.now(UTC)
+        states = _held(conn)
+        if name == "CaseOpened":
+            state = fold.new_state(case_id)
+            fold.apply(state, name, envelope.data)
+            await self._insert(conn, case_id, state, version, moment)
+            states[case_id] = state
+            return
+        if name not in fold.FOLDS:
+            return  # nothing for the legal view; the consumer records the version
+        before = states.get(case_id)
+        if before is None:
+            row = (await conn.execute(_SELECT, {"case_id": case_id})).first()
+            if row is None:
+                raise PoisonError(f"{name} for case {case_id}, which was never opened here")
+            before = dict(row.state)
+        state = copy.deepcopy(before)
+        try:
+            fold.apply(state, name, envelope.data)
+        except (KeyError, ValueError, TypeError, ArithmeticError) as exc:
+            raise PoisonError(f"{name} v{version}: unreadable data: {exc!r}") from exc
+        await conn.execute(_UPDATE, self._params(case_id, state, version, moment))
+        if name in SIGNAL_EVENTS and self.emit is not None:
+            for rec in asset_preservation(to_view(state), self.policy):
+                await emit_once(conn, task_for(case_id, rec, moment), self.emit)
+        states[case_id] = state  # only once every statement of the event succeeded
+
+    def _params(
+        self, case_id: str, state: dict[str, Any], version: int, moment: datetime
+    ) -> dict[str, Any]:
+        return {
+            **columns(state, self.policy),
+            "case_id": case_id,
+            "version": version,
+            "updated_at": moment,
+            "state": orjson.dumps(state).decode(),
+        }
+
+    async def _insert(
+        self,
+        conn: AsyncConnection,
+        case_id: str,
+        state: dict[str, Any],
+        version: int,
+        moment: datetime,
+    ) -> None:
+        values = {
+            **columns(state, self.policy),
+            "case_id": case_id,
+            "version": version,
+            "updated_at": moment,
+            "state": state,
+        }
+        statement = insert(CASES).values(**values)
+        await conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=["case_id"],
+                set_={k: statement.excluded[k] for k in values if k != "case_id"},
+            )
+        )
+
+
+async def reset(conn: AsyncConnection) -> None:
+    """Forget the projected cases (a rebuild replays them); legal-service's own records stay."""
+    await conn.execute(text("DELETE FROM lg_cases"))

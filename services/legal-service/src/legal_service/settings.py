@@ -1,0 +1,60 @@
+"""legal-service settings, from the environment (one typed object; DESIGN §6)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from arrears.messaging import CASE_EVENTS_TOPIC, LEGAL_TASKS_TOPIC
+from arrears.settings import ServiceSettings
+from pydantic import Field
+
+from legal_service.policy.thresholds import LegalPolicy
+
+
+class LegalServiceSettings(ServiceSettings):
+    service_name: str = "legal-service"
+    http_port: int = 8003
+    database_url: str = "postgresql://postgres@127.0.0.1:5433/arrears_legal"
+    case_service_url: str = "http://127.0.0.1:8001"
+    # A bearer token for case-service; without it one is minted from JWT_SECRET (role service).
+    service_token: str | None = Field(default=None, repr=False)
+    consumer_group: str = "legal-service"
+    case_events_topic: str = CASE_EVENTS_TOPIC
+    legal_tasks_topic: str = LEGAL_TASKS_TOPIC
+    db_pool_size: int = 10
+    consumer_max_batch: int = 500
+    # Run the consumer, the task publisher and the command forwarder in the API process.
+    run_workers: bool = True
+    daily_run_batch: int = 1000
+    # How long an API call waits for case-service before answering 202 (queued).
+    forward_wait_seconds: float = 5.0
+
+    # --- legal policy (legal_service.policy.thresholds.LegalPolicy documents each) ------
+    limitation_years: int = 3
+    limitation_alert_days: tuple[int, ...] = (180, 90, 30)
+    referral_min_days_past_due: int = 90
+    referral_min_arrears: Decimal = Decimal("5000")
+    effective_collection_gap_days: int = 30
+    min_net_benefit: Decimal = Decimal("0")
+    write_off_min_days_past_due: int = 90
+    promise_counts_as_acknowledgement: bool = True
+
+    def policy(self) -> LegalPolicy:
+        return LegalPolicy(
+            limitation_years=self.limitation_years,
+            limitation_alert_days=tuple(sorted(set(self.limitation_alert_days), reverse=True)),
+            referral_min_days_past_due=self.referral_min_days_past_due,
+            referral_min_arrears=self.referral_min_arrears,
+            effective_collection_gap_days=self.effective_collection_gap_days,
+            min_net_benefit=self.min_net_benefit,
+            write_off_min_days_past_due=self.write_off_min_days_past_due,
+            promise_counts_as_acknowledgement=self.promise_counts_as_acknowledgement,
+        )
+
+
+def async_url(database_url: str) -> str:
+    """postgresql://... -> postgresql+asyncpg://... (SQLAlchemy's asyncpg dialect)."""
+    for prefix in ("postgresql://", "postgres://"):
+        if database_url.startswith(prefix):
+            return "postgresql+asyncpg://" + database_url[len(prefix) :]
+    return database_url
