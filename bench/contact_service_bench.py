@@ -263,6 +263,10 @@ async def seed_queue(database_url: str, n_cases: int) -> None:
             ),
             {"n": n_cases},
         )
+        await conn.execute(
+            text("INSERT INTO cs_zones (zone) SELECT unnest(CAST(:zones AS text[]))"),
+            {"zones": zones},
+        )
         await conn.execute(text("ANALYZE"))
     await engine.dispose()
 

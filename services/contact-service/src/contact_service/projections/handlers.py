@@ -240,6 +240,8 @@ class Projection:
             [p["party"] for p in unique],
             [p["kind"] for p in unique],
             [p["position"] for p in unique],
+            full["timezone"],
+            full["candidate_timezones"],
         )
         if inserted:
             _rows_of_this_transaction(conn)[case_id] = full
@@ -253,6 +255,10 @@ _OPEN_CASE = f"""
       INSERT INTO cs_cases ({", ".join(_CASE_COLUMNS)})
       VALUES ({", ".join(f"${i}" for i in range(1, _N + 1))})
       ON CONFLICT DO NOTHING RETURNING case_id
+    ), zones AS (
+      INSERT INTO cs_zones (zone) SELECT DISTINCT z FROM opened,
+        unnest(array_prepend(${_N + 5}::text, ${_N + 6}::text[])) AS z
+      ON CONFLICT DO NOTHING
     ), points AS (
       INSERT INTO cs_contact_points (case_id, value, party, kind, state, opted_out, position)
       SELECT o.case_id, t.value, t.party, t.kind, 'valid', '{{}}', t.position

@@ -100,6 +100,13 @@ class CaseRow(Base):
     )
 
 
+class ZoneRow(Base):
+    """Every time zone a case has named (the queue asks which of them are awake now)."""
+
+    __tablename__ = "cs_zones"
+    zone: Mapped[str] = mapped_column(Text, primary_key=True)
+
+
 class ContactPointRow(Base):
     __tablename__ = "cs_contact_points"
     case_id: Mapped[str] = mapped_column(Text, primary_key=True)
@@ -227,6 +234,7 @@ def _table(model: type[Base]) -> Table:
 
 CASES = _table(CaseRow)
 POINTS = _table(ContactPointRow)
+ZONES = _table(ZoneRow)
 ATTEMPTS = _table(AttemptRow)
 PROMISES = _table(PromiseRow)
 OUTCOMES = _table(OutcomeRow)
