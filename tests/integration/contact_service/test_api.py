@@ -194,6 +194,9 @@ async def test_kpis_by_strategy_arm(client: Any, ctx: Context) -> None:
     )
     assert moves == 4
     assert sum(arm["cases"] for arm in by_arm.values()) == 12
+    weekly = await client.get("/v1/kpis?every=week", headers=token("auditor"))
+    assert weekly.status_code == 200, weekly.text
+    assert len(weekly.json()["periods"]) >= 5
     assert (await client.get("/v1/kpis", headers=token("collector"))).status_code == 403
 
 

@@ -85,6 +85,27 @@ def summarise(raw: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+PERIODS = ("day", "week", "month")
+
+
+def periods(start: date, end: date, every: str | None) -> list[tuple[date, date]]:
+    """[start, end) cut into days, ISO weeks (from Monday) or calendar months."""
+    if every is None:
+        return [(start, end)]
+    cuts: list[tuple[date, date]] = []
+    at = start
+    while at < end:
+        if every == "day":
+            nxt = at + timedelta(days=1)
+        elif every == "week":
+            nxt = at + timedelta(days=7 - at.weekday())
+        else:
+            nxt = (at.replace(day=1) + timedelta(days=32)).replace(day=1)
+        cuts.append((at, min(nxt, end)))
+        at = nxt
+    return cuts
+
+
 @router.get("/kpis", summary="Roll rates, cure, promise-kept and RPC rates, by strategy arm")
 async def kpis(
     ctx: ContextDep,
@@ -92,13 +113,32 @@ async def kpis(
     _caller: Analyst,
     start: Annotated[date | None, Query(alias="from")] = None,
     end: Annotated[date | None, Query(alias="to")] = None,
+    every: Annotated[str | None, Query(pattern="^(day|week|month)$")] = None,
 ) -> dict[str, Any]:
-    """Over [from, to) (default: the last 30 days up to today inclusive). Roll rates: of the
-    cases that left a bucket in the period, the share that went to each bucket."""
+    """Over [from, to) (default: the last 30 days up to today inclusive), and with `every`
+    also per day, week or month. Roll rates: of the cases that left a bucket in the period,
+    the share that went to each bucket."""
     today = ctx.clock.now().date()
     end = end or today + timedelta(days=1)
     start = start or end - timedelta(days=30)
     if start >= end:
         raise Problem(422, "Unprocessable Content", "from must be before to", field="from")
-    raw = await repo.kpis(conn, start, end)
-    return {"from": start.isoformat(), "to": end.isoformat(), "by_arm": summarise(raw)}
+    cuts = periods(start, end, every)
+    if len(cuts) > 366:
+        raise Problem(422, "Unprocessable Content", "at most 366 periods", field="every")
+    body: dict[str, Any] = {
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "by_arm": summarise(await repo.kpis(conn, start, end)),
+    }
+    if every is not None:
+        body["every"] = every
+        body["periods"] = [
+            {
+                "from": a.isoformat(),
+                "to": b.isoformat(),
+                "by_arm": summarise(await repo.kpis(conn, a, b)),
+            }
+            for a, b in cuts
+        ]
+    return body
