@@ -266,3 +266,36 @@ async def test_a_rejected_attempt_stops_counting(
     assert rejected.status_code == 422, rejected.text
     view = await client.get(f"/v1/cases/{case_id}/contact-view", headers=token())
     assert view.json()["recent_attempts"] == []
+
+
+async def test_a_rebuild_from_the_feed_gives_the_same_view_and_keeps_restrictions(
+    client: Any, outbox: Context, cases: CaseApplication
+) -> None:
+    from arrears.messaging import FeedClient
+    from contact_service.rebuild import rebuild_read_models
+
+    case_id = await _open(outbox, cases)
+    await client.post(
+        f"/v1/cases/{case_id}/contact-attempts",
+        json={**ATTEMPT, "occurred_at": START.isoformat()},
+        headers={**token(), "Idempotency-Key": "r-1"},
+    )
+    await _project_new_events(outbox, cases, case_id)
+    url = f"/v1/cases/{case_id}/contact-restrictions"
+    await client.post(url, json={"kind": "do_not_contact"}, headers=token())
+    await client.post(url, json={"kind": "opt_out", "channel": "sms"}, headers=token())
+    before = (await client.get(f"/v1/cases/{case_id}/contact-view", headers=token())).json()
+    feed = FeedClient(
+        "http://case-service",
+        token("service")["Authorization"].removeprefix("Bearer "),
+        transport=_case_transport(cases),
+    )
+    try:
+        report = await rebuild_read_models(outbox, feed)
+    finally:
+        await feed.aclose()
+    assert report.events == report.applied >= 2
+    after = (await client.get(f"/v1/cases/{case_id}/contact-view", headers=token())).json()
+    assert after == before
+    assert after["flags"] == ["do_not_contact"]
+    assert after["opted_out_channels"] == ["sms"]

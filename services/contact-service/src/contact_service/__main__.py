@@ -1,6 +1,7 @@
 """`python -m contact_service`: the API with the case-event consumer, the task publisher and
 the command forwarder in one process. `python -m contact_service daily-run`: run today's
-strategies once and print the report (a scheduler's cron entry)."""
+strategies once and print the report (a scheduler's cron entry).
+`python -m contact_service rebuild`: the read models again from case-service's feed."""
 
 from __future__ import annotations
 
@@ -12,13 +13,16 @@ import sys
 import uvicorn
 from arrears.clock import SystemClock
 from arrears.logging import configure_logging
+from arrears.messaging import FeedClient
 
 from contact_service.api.app import create_app
 from contact_service.context import Context
 from contact_service.daily import run_daily
 from contact_service.readmodel import create_tables
+from contact_service.rebuild import rebuild_read_models
 from contact_service.settings import ContactServiceSettings
 from contact_service.wiring import start_outbox
+from contact_service.workers import ServiceToken
 
 
 async def _daily_run(settings: ContactServiceSettings) -> int:
@@ -34,14 +38,41 @@ async def _daily_run(settings: ContactServiceSettings) -> int:
     return 0
 
 
+async def _rebuild(settings: ContactServiceSettings) -> int:
+    ctx = Context.build(settings, SystemClock())
+    feed = FeedClient(settings.case_service_url, ServiceToken(settings))
+    try:
+        await create_tables(ctx.engine)
+        async with start_outbox(ctx, publish=False):
+            report = await rebuild_read_models(ctx, feed)
+    finally:
+        await feed.aclose()
+        await ctx.engine.dispose()
+    print(
+        json.dumps(
+            {
+                "events": report.events,
+                "applied": report.applied,
+                "sequence": report.sequence,
+                "seconds": round(report.seconds, 3),
+            }
+        )
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m contact_service")
-    parser.add_argument("command", nargs="?", default="serve", choices=["serve", "daily-run"])
+    parser.add_argument(
+        "command", nargs="?", default="serve", choices=["serve", "daily-run", "rebuild"]
+    )
     args = parser.parse_args(argv)
     settings = ContactServiceSettings()
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
     if args.command == "daily-run":
         return asyncio.run(_daily_run(settings))
+    if args.command == "rebuild":
+        return asyncio.run(_rebuild(settings))
     uvicorn.run(
         create_app(settings),
         host=settings.http_host,

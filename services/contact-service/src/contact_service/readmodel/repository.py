@@ -22,6 +22,7 @@ from contact_service.readmodel.tables import (
     CASES,
     CLAIMS,
     POINTS,
+    RESTRICTIONS,
     RUNS,
     TASKS,
 )
@@ -167,6 +168,42 @@ async def set_point_state(conn: AsyncConnection, case_id: str, point: str, state
         .values(state=state)
     )
     return bool(result.rowcount)
+
+
+CASE_FLAG_KINDS = frozenset(m.CASE_FLAGS)
+POINT_KINDS = {
+    "wrong_number": m.WRONG_NUMBER,
+    "point_do_not_contact": m.DO_NOT_CONTACT,
+    "point_valid": m.VALID,
+}
+
+
+async def apply_restriction(
+    conn: AsyncConnection,
+    case_id: str,
+    kind: str,
+    active: bool,
+    channel: str | None,
+    contact_point: str | None,
+) -> bool:
+    """Set a flag, an opt-out or a point's state; False if the contact point is unknown."""
+    if kind in CASE_FLAG_KINDS:
+        await set_flag(conn, case_id, kind, active)
+    elif kind == "opt_out" and channel is not None:
+        await set_channel_opt_out(conn, case_id, channel, active)
+    elif kind in POINT_KINDS and contact_point is not None:
+        state = POINT_KINDS[kind] if active else m.VALID
+        return await set_point_state(conn, case_id, contact_point, state)
+    return True
+
+
+async def log_restriction(conn: AsyncConnection, values: Row) -> None:
+    await conn.execute(insert(RESTRICTIONS).values(**values))
+
+
+async def restrictions_in_order(conn: AsyncConnection) -> list[Row]:
+    result = await conn.execute(select(RESTRICTIONS).order_by(RESTRICTIONS.c.id))
+    return [dict(r) for r in result.mappings()]
 
 
 async def refresh_derived(conn: AsyncConnection, row: Row, blocked: bool, day: date) -> None:

@@ -173,6 +173,22 @@ class OutcomeRow(Base):
     arm: Mapped[str] = mapped_column(Text)
 
 
+class RestrictionRow(Base):
+    """Every restriction recorded or lifted here (who, when): the audit trail, and what a
+    rebuild of the read models from the case events applies again."""
+
+    __tablename__ = "cs_restrictions"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(Text, index=True)
+    kind: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean)
+    channel: Mapped[str | None] = mapped_column(Text, nullable=True)
+    contact_point: Mapped[str | None] = mapped_column(Text, nullable=True)  # normalised
+    recorded_by: Mapped[str] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
 class ClaimRow(Base):
     """A case leased to one collector until `expires_at`."""
 
@@ -239,5 +255,6 @@ ATTEMPTS = _table(AttemptRow)
 PROMISES = _table(PromiseRow)
 OUTCOMES = _table(OutcomeRow)
 CLAIMS = _table(ClaimRow)
+RESTRICTIONS = _table(RestrictionRow)
 TASKS = _table(TaskRow)
 RUNS = _table(DailyRunRow)

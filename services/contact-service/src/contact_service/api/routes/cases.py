@@ -17,20 +17,6 @@ from contact_service.readmodel import derive
 from contact_service.readmodel import repository as repo
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
-CASE_FLAG_KINDS = {
-    "do_not_contact",
-    "deceased",
-    "bankrupt",
-    "attorney",
-    "cease_communication",
-    "workplace_forbidden",
-    "quiet_hours_consent",
-}
-POINT_KINDS = {
-    "wrong_number": m.WRONG_NUMBER,
-    "point_do_not_contact": m.DO_NOT_CONTACT,
-    "point_valid": m.VALID,
-}
 # Lifting a lasting restriction is a supervisor's decision; recording one is anyone's duty.
 LIFT_ROLES = ("supervisor", "service")
 
@@ -123,24 +109,28 @@ async def restrict(
     row = await repo.get_case(conn, str(case_id))
     if row is None:
         raise not_found(case_id)
-    if body.kind in CASE_FLAG_KINDS:
-        await repo.set_flag(conn, str(case_id), body.kind, body.active)
-    elif body.kind == "opt_out":
-        if body.channel is None:
-            raise Problem(
-                422, "Unprocessable Content", "an opt-out names its channel", field="channel"
-            )
-        await repo.set_channel_opt_out(conn, str(case_id), body.channel, body.active)
-    else:
-        if body.contact_point is None:
-            raise Problem(
-                422, "Unprocessable Content", "name the contact point", field="contact_point"
-            )
-        state = POINT_KINDS[body.kind] if body.active else m.VALID
-        if not await repo.set_point_state(conn, str(case_id), body.contact_point, state):
-            raise Problem(
-                404, "Not Found", "no such contact point on this case", field="contact_point"
-            )
+    if body.kind == "opt_out" and body.channel is None:
+        raise Problem(422, "Unprocessable Content", "an opt-out names its channel", field="channel")
+    if body.kind in repo.POINT_KINDS and body.contact_point is None:
+        raise Problem(422, "Unprocessable Content", "name the contact point", field="contact_point")
+    found = await repo.apply_restriction(
+        conn, str(case_id), body.kind, body.active, body.channel, body.contact_point
+    )
+    if not found:
+        raise Problem(404, "Not Found", "no such contact point on this case", field="contact_point")
+    await repo.log_restriction(
+        conn,
+        {
+            "case_id": str(case_id),
+            "kind": body.kind,
+            "active": body.active,
+            "channel": body.channel,
+            "contact_point": m.point_key(body.contact_point) if body.contact_point else None,
+            "recorded_by": caller.subject,
+            "recorded_at": ctx.clock.now(),
+            "note": body.note,
+        },
+    )
     row = await repo.get_case(conn, str(case_id))
     assert row is not None
     blocked = derive.blocked(row, ctx.profile)
