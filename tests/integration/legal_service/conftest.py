@@ -146,7 +146,9 @@ def delinquent_history(
     """Opened, one installment missed on `due`, a promise broken, a demand without proof."""
     at = datetime.combine(due, datetime.min.time(), UTC) + timedelta(hours=2)
     h = opened(History(case_id), at - timedelta(days=1), guarantors=[{"id": "G1", "name": "W"}])
-    h.add("PaymentMissed", at, installment=1, due_date=due.isoformat(), amount=amount, currency="CNY")
+    h.add(
+        "PaymentMissed", at, installment=1, due_date=due.isoformat(), amount=amount, currency="CNY"
+    )
     h.add("PromiseToPayMade", at + timedelta(days=5), promise_id="p1", amount="1000.00",
           currency="CNY", promised_date=(due + timedelta(days=12)).isoformat(),
           made_at=(at + timedelta(days=5)).isoformat())  # fmt: skip
@@ -177,9 +179,7 @@ async def publish(bootstrap: str, topic: str, envelopes: list[Envelope]) -> None
 
 
 @contextlib.asynccontextmanager
-async def running_projection(
-    ctx: Context, **config: Any
-) -> AsyncIterator[IdempotentConsumer]:
+async def running_projection(ctx: Context, **config: Any) -> AsyncIterator[IdempotentConsumer]:
     consumer = IdempotentConsumer(
         ConsumerConfig(
             name=ctx.settings.consumer_group,
@@ -219,8 +219,10 @@ async def apply_directly(ctx: Context, envelopes: list[Envelope]) -> None:
 async def case_row(engine: AsyncEngine, case_id: str) -> dict[str, Any] | None:
     async with engine.connect() as conn:
         row = (
-            await conn.execute(text("SELECT * FROM lg_cases WHERE case_id = :c"), {"c": case_id})
-        ).mappings().first()
+            (await conn.execute(text("SELECT * FROM lg_cases WHERE case_id = :c"), {"c": case_id}))
+            .mappings()
+            .first()
+        )
         return dict(row) if row else None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from legal_service.policy.collection import effective_collection
@@ -41,7 +42,7 @@ def test_does_not_refer_at_90_days_past_due() -> None:
 @pytest.mark.parametrize(
     "failure", [{"broken_promises": 2}, {"contact_lost": True}, {"refusals": 1}]
 )
-def test_each_kind_of_failed_collection_counts(failure: dict[str, object]) -> None:
+def test_each_kind_of_failed_collection_counts(failure: dict[str, Any]) -> None:
     assert kinds(referral(case(due=DUE, **failure), day(120))) == ["ReferToLegal"]
 
 

@@ -1,0 +1,184 @@
+"""Legal steps recorded here reach a real case-service once, even when it was away."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from uuid import UUID
+
+import httpx
+import pytest
+import uvicorn
+from arrears.clock import SystemClock
+from arrears.embedded.ports import LOOPBACK, free_port
+from arrears.embedded.postgres import create_database, drop_database, with_database
+from arrears.testing.names import unique_name
+from case_service.api.app import create_app as create_case_service
+from case_service.application import CaseApplication
+from case_service.domain import CollectionCase
+from case_service.relay import CaseEventEncoder
+from case_service.settings import CaseServiceSettings
+from eventsourcing.cipher import AESCipher
+from legal_service.api.app import create_app
+from legal_service.context import Context
+from legal_service.settings import LegalServiceSettings
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from .conftest import JWT_SECRET, apply_directly, eventually, token
+
+NOW = datetime.now(UTC)
+
+
+class CaseServiceServer:
+    """case-service served by uvicorn in a thread on a free loopback port."""
+
+    def __init__(self, cases: CaseApplication, settings: CaseServiceSettings) -> None:
+        self.app = create_case_service(settings, application=cases)
+        self.port = free_port()
+        self.url = f"http://{LOOPBACK}:{self.port}"
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        config = uvicorn.Config(self.app, host=LOOPBACK, port=self.port, log_level="warning")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 20
+        while not self._server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("case-service did not start")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout=20)
+        self._server = self._thread = None
+
+
+@pytest.fixture
+def cases(postgres_url_base: str) -> Iterator[CaseApplication]:
+    name = unique_name("cases")
+    create_database(postgres_url_base, name)
+    settings = CaseServiceSettings(
+        database_url=with_database(postgres_url_base, name),
+        jwt_secret=JWT_SECRET,
+        cipher_key=AESCipher.create_key(num_bytes=32),
+        db_pool_size=4,
+    )
+    application = CaseApplication(settings)
+    application.settings = settings
+    yield application
+    application.close()
+    drop_database(postgres_url_base, name)
+
+
+@pytest.fixture
+def case_service(cases: CaseApplication) -> Iterator[CaseServiceServer]:
+    server = CaseServiceServer(cases, cases.settings)
+    yield server
+    server.stop()
+
+
+def open_case(cases: CaseApplication) -> str:
+    case = CollectionCase.open(
+        loan_id="L-LEGAL-1",
+        product="consumer_loan",
+        currency="CNY",
+        principal=Decimal("100000.00"),
+        borrower={"id": "B-1", "name": "Li Wei", "timezone": "Asia/Shanghai", "phones": []},
+        guarantors=[],
+        collateral=None,
+        now=NOW - timedelta(days=200),
+    )
+    case.record_missed_payment(
+        installment=1,
+        due_date=(NOW - timedelta(days=150)).date(),
+        amount=Decimal("9000.00"),
+        now=NOW - timedelta(days=149),
+    )
+    cases.save(case)
+    return str(case.id)
+
+
+def lawsuits_recorded(cases: CaseApplication, case_id: str) -> int:
+    return sum(type(e).__name__ == "LawsuitFiled" for e in cases.history(UUID(case_id)))
+
+
+@contextlib.asynccontextmanager
+async def legal_api(
+    settings: LegalServiceSettings, engine: AsyncEngine, url: str
+) -> AsyncIterator[httpx.AsyncClient]:
+    """legal-service with its forwarder loop and task publisher running (its lifespan)."""
+    app = create_app(
+        settings.model_copy(update={"case_service_url": url}),
+        clock=SystemClock(),
+        engine=engine,
+        workers=True,
+    )
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://legal") as http:
+            yield http
+
+
+async def test_a_lawsuit_recorded_while_case_service_is_down_reaches_it_once(
+    ctx: Context,
+    engine: AsyncEngine,
+    cases: CaseApplication,
+    case_service: CaseServiceServer,
+) -> None:
+    case_id = open_case(cases)
+    envelopes = CaseEventEncoder(cases.mapper).envelopes(
+        cases.recorder.select_notifications(start=1, limit=100)
+    )
+    await apply_directly(ctx, envelopes)
+    body = {
+        "court": "Beijing Chaoyang District People's Court",
+        "docket_number": "(2026)京0105民初123号",
+        "claim_amount": "9000.00",
+        "currency": "CNY",
+        "filed_at": (NOW - timedelta(hours=1)).isoformat(),
+    }
+    headers = {**token("legal"), "Idempotency-Key": "lawsuit-1"}
+    url = f"/v1/legal/cases/{case_id}/lawsuits"
+    async with legal_api(ctx.settings, engine, case_service.url) as http:
+        queued = await http.post(url, json=body, headers=headers)
+        assert queued.status_code == 202, queued.text
+        assert queued.json()["status"] == "queued"
+        resent = await http.post(url, json=body, headers=headers)  # the officer retries
+        assert resent.status_code == 202
+        assert resent.json()["command_id"] == queued.json()["command_id"]
+        assert lawsuits_recorded(cases, case_id) == 0
+
+        case_service.start()  # case-service returns; the forwarder delivers the lawsuit
+
+        async def delivered() -> bool:
+            async with engine.connect() as conn:
+                outcome = await conn.scalar(text("SELECT outcome FROM command_outbox"))
+            return bool(outcome == "accepted")
+
+        await eventually(delivered, timeout=60)
+        assert lawsuits_recorded(cases, case_id) == 1
+
+        # With case-service up, the answer is case-service's own: a resend is replayed...
+        replay = await http.post(url, json=body, headers=headers)
+        assert replay.status_code in {200, 201}
+        assert replay.json()["case_id"] == case_id
+        # ...and a second lawsuit while this one is pending is refused by case-service.
+        second = await http.post(
+            url,
+            json={**body, "docket_number": "(2026)京0105民初124号"},
+            headers={**token("legal"), "Idempotency-Key": "lawsuit-2"},
+        )
+        assert second.status_code == 409
+        assert second.headers["content-type"].startswith("application/problem+json")
+    assert lawsuits_recorded(cases, case_id) == 1
+    async with engine.connect() as conn:
+        assert await conn.scalar(text("SELECT count(*) FROM command_outbox")) == 2
