@@ -299,3 +299,21 @@ async def test_a_rebuild_from_the_feed_gives_the_same_view_and_keeps_restriction
     assert after == before
     assert after["flags"] == ["do_not_contact"]
     assert after["opted_out_channels"] == ["sms"]
+
+
+async def test_without_a_key_an_identical_resend_is_still_recorded_once(
+    client: Any, outbox: Context, cases: CaseApplication
+) -> None:
+    case_id = await _open(outbox, cases)
+    body = {**ATTEMPT, "occurred_at": START.isoformat()}
+    first = await client.post(f"/v1/cases/{case_id}/contact-attempts", json=body, headers=token())
+    second = await client.post(f"/v1/cases/{case_id}/contact-attempts", json=body, headers=token())
+    assert first.status_code == 201, first.text
+    assert second.status_code in (200, 201), second.text
+    assert _events(cases, case_id).count("ContactAttempted") == 1
+    blank = await client.post(
+        f"/v1/cases/{case_id}/contact-attempts",
+        json=body,
+        headers={**token(), "Idempotency-Key": " "},
+    )
+    assert blank.status_code == 422

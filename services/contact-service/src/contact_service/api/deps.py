@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator
 from typing import Annotated
 
+import orjson
 from arrears.auth import Principal, require_roles
 from arrears.errors import Problem
 from fastapi import Depends, Header, Request
@@ -40,12 +42,18 @@ Analyst = Annotated[Principal, Depends(require_roles("supervisor", "auditor", "s
 Service = Annotated[Principal, Depends(require_roles("service"))]
 
 
-def required_key(key: str | None) -> str:
-    if key is None or not key.strip():
+def idempotency_key(key: str | None, case_id: object, command: str, body: object) -> str:
+    """The caller's key; without one, a key derived from the request itself (so an identical
+    resend is still recorded once). A blank key is an error."""
+    if key is None:
+        canonical = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+        digest = hashlib.sha256(f"{case_id}/{command}/".encode() + canonical).hexdigest()
+        return f"derived-{digest[:40]}"
+    if not key.strip():
         raise Problem(
             422,
             "Unprocessable Content",
-            "an Idempotency-Key header is required: it is forwarded to case-service",
+            "Idempotency-Key must not be blank",
             field="Idempotency-Key",
         )
     return key.strip()

@@ -26,7 +26,7 @@ from contact_service.api.deps import (
     ContextDep,
     IdempotencyKey,
     Reader,
-    required_key,
+    idempotency_key,
 )
 from contact_service.api.routes.permissions import evaluate, public
 from contact_service.forwarding import answer, deliver, queue_command
@@ -76,9 +76,8 @@ async def record_attempt(
     body: s.ContactAttemptCreate,
     ctx: ContextDep,
     caller: Collector,
-    idempotency_key: IdempotencyKey = None,
+    key_header: IdempotencyKey = None,
 ) -> JSONResponse:
-    key = required_key(idempotency_key)
     inbound = body.direction == "inbound"
     if (
         ctx.profile.require_call_recording
@@ -101,6 +100,7 @@ async def record_attempt(
     forwarded: dict[str, Any] = body.model_dump(mode="json", exclude={"direction", "purpose"})
     if forwarded.get("agent_id") is None:
         forwarded["agent_id"] = caller.subject
+    key = idempotency_key(key_header, case_id, "contact-attempts", forwarded)
     async with ctx.engine.begin() as conn:
         inputs, decision = await evaluate(ctx, conn, case_id, request, exclude=mark)
         verdict = public(case_id, decision, body.contact_point, body.occurred_at)
@@ -149,9 +149,8 @@ async def record_promise(
     body: s.PromiseCreate,
     ctx: ContextDep,
     _caller: Collector,
-    idempotency_key: IdempotencyKey = None,
+    key_header: IdempotencyKey = None,
 ) -> JSONResponse:
-    key = required_key(idempotency_key)
     made_at = body.made_at or ctx.clock.now()
     forwarded: dict[str, Any] = {
         "amount": str(body.amount),
@@ -159,6 +158,7 @@ async def record_promise(
     }
     if body.currency is not None:
         forwarded["currency"] = body.currency
+    key = idempotency_key(key_header, case_id, "promises", forwarded)
     async with ctx.engine.begin() as conn:
         point = body.contact_point
         if point is None:
