@@ -153,7 +153,7 @@ class ContactRequest:
     party: str
     channel: str
     contact_point: str
-    at: datetime
+    at: datetime | None  # None: now
     purpose: str = "collect"  # collect | locate | message (third parties: never collect)
     inbound: bool = False
 
