@@ -33,6 +33,9 @@ lint: install
 bench: install
 	$(RUN) python bench/case_service_bench.py
 
+demo: install
+	$(RUN) python -m arrears.simulator $(ARGS)
+
 token: install
 	@$(RUN) python -m arrears.devstack token --role $(ROLE)
 

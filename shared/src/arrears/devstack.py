@@ -233,10 +233,50 @@ def _start_all(stack: ExitStack, root: Path, secrets: Secrets) -> None:
     for service in services:
         if service.spec.http_port is not None:
             _wait_healthy(service)
-    # Seeding the demo portfolio belongs here (ARREARS_SEED=0 will turn it off);
-    # it is not written yet, so the system starts empty.
+    # Seeding the demo portfolio belongs here (ARREARS_SEED=0 turns it off).
+    _seed_demo_portfolio(stack, services, root)
     _print_banner(services, broker, postgres, logs)
     _watch(services)
+
+
+def _seed_demo_portfolio(stack: ExitStack, services: Sequence[RunningService], root: Path) -> None:
+    """Run the portfolio simulator in the background (ARREARS_SEED_LOANS loans, default 300,
+    over the last 30 days) so the URLs print at once; its log is logs/simulator.log. It skips
+    a store already seeded (opening is idempotent on the loan id anyway). ARREARS_SEED=0: off."""
+    if os.environ.get("ARREARS_SEED", "1").strip().lower() in ("0", "false", "no", "off"):
+        return
+    urls = {
+        s.spec.name: f"http://{LOOPBACK}:{s.spec.http_port}"
+        for s in services
+        if s.spec.http_port is not None
+    }
+    if "case-service" not in urls:
+        return
+    command = [sys.executable, "-m", "arrears.simulator", "--skip-if-seeded", "--seed", "1"]
+    command += ["--loans", os.environ.get("ARREARS_SEED_LOANS", "300"), "--days", "30"]
+    command += ["--case-url", urls["case-service"], "--secrets-dir", str(root)]
+    for name, flag in (("contact-service", "--contact-url"), ("legal-service", "--legal-url")):
+        if name in urls:
+            command += [flag, urls[name]]
+    log_path = root / "logs" / "simulator.log"
+    with log_path.open("ab") as log:
+        log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} seeding the demo\n".encode())
+        log.flush()
+        env = {k: v for k, v in os.environ.items() if k != "JWT_SECRET"}
+        env["PYTHONUNBUFFERED"] = "1"
+        process = spawn(command, log=log, env=env)
+    stack.callback(_stop_process, process)
+    print(f"seeding a demo portfolio in the background: {log_path}", flush=True)
+
+
+def _stop_process(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(STOP_GRACE)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def _print_banner(

@@ -1,0 +1,178 @@
+"""The day loop: plan every loan's day, then play it against the services in a fixed order.
+
+Each simulated day: open the cases of newly delinquent loans, reopen cured cases that
+missed again, send the daily missed-payments file, run case-service's aging for that day,
+then the day's payments, contacts, promises, notices and legal steps (each loan's in order,
+loans concurrently). The simulated days are the `days` days ending today: case-service
+judges business times against its own clock and refuses times in the future.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, TextIO
+
+from arrears.simulator.driver import Driver, mint_tokens
+from arrears.simulator.model import Portfolio
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    loans: int
+    days: int
+    seed: int
+    case_url: str
+    jwt_secret: str
+    contact_url: str | None = None
+    legal_url: str | None = None
+    concurrency: int = 32
+    prefix: str = "SIM"
+
+
+@dataclass
+class Summary:
+    loans: int
+    days: int
+    seed: int
+    first_day: str
+    last_day: str
+    routed_to: list[str]
+    cases: int
+    events: int
+    events_by_type: dict[str, int]
+    requests: int
+    wall_seconds: float
+    events_per_second: float
+    requests_per_second: float
+    buckets_today: dict[str, int]
+    worst_bucket_reached: dict[str, int]
+    behaviour: dict[str, int]
+    forwarded: dict[str, int]
+    rejected: dict[str, int]
+    rejection_samples: dict[str, str] = field(default_factory=dict)
+    phase_seconds: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Progress:
+    def __init__(self, days: int, out: TextIO | None) -> None:
+        self.days = days
+        self.out = out
+        self.every = 1 if out is not None and out.isatty() else max(1, days // 10)
+
+    def __call__(self, n: int, day: str, driver: Driver, started: float) -> None:
+        if self.out is None or ((n + 1) % self.every and n + 1 != self.days):
+            return
+        elapsed = time.perf_counter() - started
+        tally = driver.tally
+        width = 24
+        done = int(width * (n + 1) / self.days)
+        line = (
+            f"[{'#' * done}{'.' * (width - done)}] day {n + 1}/{self.days} {day}  "
+            f"cases {len(driver.case_ids):,}  events {tally.event_total:,} "
+            f"({tally.event_total / max(elapsed, 1e-9):,.0f}/s)  "
+            f"rejected {sum(tally.rejected.values()):,}"
+        )
+        end = "\r" if self.out.isatty() and n + 1 != self.days else "\n"
+        print(line, end=end, file=self.out, flush=True)
+
+
+async def simulate(config: SimulationConfig, progress: TextIO | None = sys.stderr) -> Summary:
+    # A minute's margin: the services' clocks may run a little behind ours.
+    now = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
+    portfolio = Portfolio.generate(config.loans, config.days, config.seed, now, config.prefix)
+    today = now.date()
+    show = Progress(config.days, progress)
+    started = time.perf_counter()
+    async with Driver(
+        config.case_url,
+        mint_tokens(config.jwt_secret),
+        contact_url=config.contact_url,
+        legal_url=config.legal_url,
+        concurrency=config.concurrency,
+    ) as driver:
+        phases: dict[str, float] = {}
+        clock = time.perf_counter()
+
+        def lap(phase: str) -> None:
+            nonlocal clock
+            phases[phase] = phases.get(phase, 0.0) + time.perf_counter() - clock
+            clock = time.perf_counter()
+
+        for n in range(config.days):
+            day = portfolio.day(n)
+            plans = [(loan.loan_id, loan.plan_day(day, today)) for loan in portfolio.loans]
+            lap("plan")
+            opening = [plan.open_body for _, plan in plans if plan.open_body is not None]
+            if opening:
+                await driver.open_cases(opening)
+            await driver.run_actions({k: p.before_batch for k, p in plans if p.before_batch})
+            lap("open")
+            missed = [item for _, plan in plans for item in plan.missed]
+            if missed:
+                await driver.missed_payments(missed, day)
+            lap("missed_batch")
+            await driver.age(day)
+            lap("aging")
+            await driver.run_actions({k: p.actions for k, p in plans if p.actions})
+            lap("actions")
+            show(n, day.isoformat(), driver, started)
+        wall = time.perf_counter() - started
+        for loan in portfolio.loans:
+            loan.finish()
+        tally = driver.tally
+        return Summary(
+            loans=config.loans,
+            days=config.days,
+            seed=config.seed,
+            first_day=portfolio.first_day.isoformat(),
+            last_day=today.isoformat(),
+            routed_to=driver.routed,
+            cases=len(driver.case_ids),
+            events=tally.event_total,
+            events_by_type=dict(sorted(tally.events.items())),
+            requests=tally.requests,
+            wall_seconds=round(wall, 3),
+            events_per_second=round(tally.event_total / max(wall, 1e-9), 1),
+            requests_per_second=round(tally.requests / max(wall, 1e-9), 1),
+            buckets_today=portfolio.buckets(today),
+            worst_bucket_reached=portfolio.worst_buckets(),
+            behaviour=portfolio.stats(),
+            forwarded=dict(sorted(tally.forwarded.items())),
+            rejected=dict(sorted(tally.rejected.items())),
+            rejection_samples=dict(sorted(tally.samples.items())),
+            phase_seconds={k: round(v, 2) for k, v in phases.items()},
+        )
+
+
+def render(summary: Summary) -> str:
+    """The summary as a person reads it."""
+    s = summary
+    lines = [
+        f"Simulated {s.loans:,} loans over {s.days} days ({s.first_day} .. {s.last_day}), "
+        f"seed {s.seed}, via {', '.join(s.routed_to)}",
+        f"  cases {s.cases:,}   events {s.events:,}   requests {s.requests:,}",
+        f"  wall {s.wall_seconds:,.1f} s   {s.events_per_second:,.0f} events/s   "
+        f"{s.requests_per_second:,.0f} requests/s   ("
+        + ", ".join(f"{k} {v:,.1f} s" for k, v in s.phase_seconds.items())
+        + ")",
+        "  today by bucket: " + _pairs(s.buckets_today),
+        "  worst bucket reached: " + _pairs(s.worst_bucket_reached),
+        "  events: " + _pairs(s.events_by_type),
+        "  behaviour: " + _pairs(s.behaviour),
+    ]
+    if s.forwarded:
+        lines.append("  through other services: " + _pairs(s.forwarded))
+    if s.rejected:
+        lines.append("  refused: " + _pairs(s.rejected))
+        lines.extend(f"    {label}: {detail}" for label, detail in s.rejection_samples.items())
+    return "\n".join(lines)
+
+
+def _pairs(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v:,}" for k, v in counts.items()) or "-"
