@@ -137,8 +137,11 @@ def _promise(loan: Loan, day: date, today: date, plan: DayPlan) -> None:
     # simulated day: a promise made in the simulated past is dated after today.
     promised = max(pay_on, today + timedelta(days=1))
     body = {"amount": b.money(amount), "promised_date": promised.isoformat()}
+    # contact-service checks the call the promise was made in; case-service stamps its own.
+    extra = {"made_at": loan.last_call}
+    key = loan.key("ptp")
     plan.actions.append(
-        Action("promise", "collector", "promises", body, loan.key("ptp"), "contact")
+        Action("promise", "collector", "promises", body, key, "contact", extra=extra)
     )
     loan.note("promises_made")
     if pay_on <= loan.until:

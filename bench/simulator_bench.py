@@ -1,0 +1,249 @@
+"""The simulator as a load generator: N loans through D simulated days, end to end.
+
+    uv run python bench/simulator_bench.py                       (issue 6: 10,000 x 120)
+    uv run python bench/simulator_bench.py --loans 1000 --days 30 (a quick look)
+
+Starts its own embedded PostgreSQL (durable, as `make run`) and broker, then case-service,
+its relay, and contact-service / legal-service where they are runnable, each as its own
+process; runs `python -m arrears.simulator` as one more process; and waits until the relay
+has published every recorded event. Reports wall time, events recorded per second (as the
+simulator counted them from the services' replies), the time until the relay caught up,
+requests per second, and the peak memory (proportional set size, so PostgreSQL's shared
+buffers count once) of each process with its children (e.g. uvicorn workers). Results go to bench/results/simulator-<time>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from contextlib import ExitStack
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psutil
+import psycopg
+from arrears.embedded._process import spawn, tail
+from arrears.embedded.broker import EmbeddedBroker
+from arrears.embedded.ports import LOOPBACK, free_port
+from arrears.embedded.postgres import EmbeddedPostgres
+from eventsourcing.cipher import AESCipher
+
+SECRET = "bench-secret-bench-secret-bench-secret"
+REPO = Path(__file__).resolve().parent.parent
+
+
+class PeakMemory(threading.Thread):
+    """Samples each watched process tree's resident memory; keeps the peak."""
+
+    def __init__(self, interval: float = 0.5) -> None:
+        super().__init__(daemon=True)
+        self.interval = interval
+        self.watched: dict[str, int] = {}
+        self.peak: dict[str, int] = {}
+        self.done = threading.Event()
+
+    def watch(self, name: str, pid: int) -> None:
+        self.watched[name] = pid
+
+    def run(self) -> None:
+        while not self.done.wait(self.interval):
+            for name, pid in list(self.watched.items()):
+                try:
+                    root = psutil.Process(pid)
+                    tree = (root, *root.children(recursive=True))
+                    rss = sum(_pss(p) for p in tree)
+                except psutil.Error:
+                    continue
+                self.peak[name] = max(self.peak.get(name, 0), rss)
+
+
+def _pss(process: psutil.Process) -> int:
+    """Proportional set size: shared pages (PostgreSQL's shared buffers) counted once."""
+    try:
+        return int(process.memory_full_info().pss)
+    except (AttributeError, psutil.AccessDenied):
+        return int(process.memory_info().rss)
+
+
+def runnable(module: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(f"{module}.__main__") is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{url} exited:\n{tail(log)}")
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=1) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} not healthy:\n{tail(log)}")
+
+
+def relay_position(metrics_port: int) -> int:
+    with urllib.request.urlopen(f"http://{LOOPBACK}:{metrics_port}/metrics", timeout=2) as r:
+        for line in r.read().decode().splitlines():
+            if line.startswith("arrears_relay_position "):
+                return int(float(line.split()[1]))
+    return 0
+
+
+def head(database_url: str) -> int:
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute("SELECT coalesce(max(notification_id), 0) FROM cases_events").fetchone()
+        return int(row[0]) if row else 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--loans", type=int, default=10_000)
+    parser.add_argument("--days", type=int, default=120)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=2, help="case-service HTTP workers")
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--no-relay", action="store_true", help="case-service alone")
+    args = parser.parse_args()
+
+    memory = PeakMemory()
+    memory.start()
+    with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="simbench-") as tmp:
+        root = Path(tmp)
+        postgres = EmbeddedPostgres(root / "pg", free_port(), durable=True)
+        stack.callback(postgres.stop)
+        postgres.start()
+        for name in ("arrears_case", "arrears_contact", "arrears_legal"):
+            postgres.create_database(name)
+        broker = EmbeddedBroker(free_port(), log_path=root / "broker.log")
+        stack.callback(broker.stop)
+        broker.start()
+        if broker.pid:
+            memory.watch("broker", broker.pid)
+        memory.watch("postgres", _postmaster_pid(root / "pg"))
+        ports = {"case": free_port(), "contact": free_port(), "legal": free_port()}
+        metrics_port = free_port()
+        env = {
+            **os.environ,
+            "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+            "JWT_SECRET": SECRET,
+            "CIPHER_KEY": AESCipher.create_key(num_bytes=32),
+            "HTTP_HOST": LOOPBACK,
+            "HTTP_WORKERS": str(args.workers),
+            "CASE_SERVICE_URL": f"http://{LOOPBACK}:{ports['case']}",
+            "RELAY_METRICS_PORT": str(metrics_port),
+            "LOG_LEVEL": "WARNING",
+        }
+        specs = [("case-service", "case_service", "case", "arrears_case")]
+        if not args.no_relay:
+            specs.append(("case-relay", "case_service.relay", None, "arrears_case"))
+            specs += [
+                (name, module, key, db)
+                for name, module, key, db in (
+                    ("contact-service", "contact_service", "contact", "arrears_contact"),
+                    ("legal-service", "legal_service", "legal", "arrears_legal"),
+                )
+                if runnable(module)
+            ]
+        urls: dict[str, str] = {}
+        for name, module, key, db in specs:
+            service_env = {**env, "SERVICE_NAME": name, "DATABASE_URL": postgres.url(db)}
+            if key is not None:
+                service_env["HTTP_PORT"] = str(ports[key])
+            log_path = root / f"{name}.log"
+            with log_path.open("ab") as log:
+                process = spawn([sys.executable, "-m", module], log=log, env=service_env)
+            stack.callback(_stop, process)
+            memory.watch(name, process.pid)
+            if key is not None:
+                urls[key] = f"http://{LOOPBACK}:{ports[key]}"
+                wait_healthy(urls[key], process, log_path)
+
+        command = [
+            sys.executable, "-m", "arrears.simulator", "--json", "--quiet",
+            "--loans", str(args.loans), "--days", str(args.days), "--seed", str(args.seed),
+            "--case-url", urls["case"], "--jwt-secret", SECRET,
+            "--concurrency", str(args.concurrency),
+        ]  # fmt: skip
+        for key in ("contact", "legal"):
+            if key in urls:
+                command += [f"--{key}-url", urls[key]]
+        started = time.perf_counter()
+        simulator = subprocess.Popen(command, stdout=subprocess.PIPE, env=env)
+        memory.watch("simulator", simulator.pid)
+        out, _ = simulator.communicate()
+        simulated = time.perf_counter() - started
+        if simulator.returncode != 0:
+            print(out.decode(), file=sys.stderr)
+            return 1
+        summary = json.loads(out)
+        caught_up = None
+        if not args.no_relay:
+            target = head(postgres.url("arrears_case"))
+            while relay_position(metrics_port) < target:
+                time.sleep(0.2)
+            caught_up = time.perf_counter() - started
+        memory.done.set()
+        result: dict[str, Any] = {
+            "when": datetime.now(UTC).isoformat(timespec="seconds"),
+            "loans": args.loans,
+            "days": args.days,
+            "seed": args.seed,
+            "case_service_workers": args.workers,
+            "cores": os.cpu_count(),
+            "processes": sorted(memory.watched),
+            "cases": summary["cases"],
+            "events": summary["events"],
+            "requests": summary["requests"],
+            "simulator_wall_seconds": round(simulated, 1),
+            "events_per_second": round(summary["events"] / simulated, 1),
+            "requests_per_second": round(summary["requests"] / simulated, 1),
+            "relay_caught_up_seconds": round(caught_up, 1) if caught_up else None,
+            "events_per_second_end_to_end": (
+                round(summary["events"] / caught_up, 1) if caught_up else None
+            ),
+            "peak_pss_mib": {k: round(v / 2**20) for k, v in sorted(memory.peak.items())},
+            "rejected": summary["rejected"],
+            "rejection_samples": summary["rejection_samples"],
+            "forwarded": summary["forwarded"],
+            "phase_seconds": summary["phase_seconds"],
+            "buckets_today": summary["buckets_today"],
+        }
+    print(json.dumps(result, indent=2))
+    results = REPO / "bench" / "results"
+    results.mkdir(exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    (results / f"simulator-{stamp}.json").write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+def _postmaster_pid(data_dir: Path) -> int:
+    return int((data_dir / "postmaster.pid").read_text().split()[0])
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
