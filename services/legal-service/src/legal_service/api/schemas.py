@@ -210,7 +210,7 @@ class LimitationItem(BaseModel):
 class LimitationPage(BaseModel):
     as_of: date
     expiring_within_days: int
-    total: int
+    total: int | None  # on the first page
     items: list[LimitationItem]
     next_cursor: str | None
 

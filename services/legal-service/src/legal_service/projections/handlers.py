@@ -9,7 +9,6 @@ other creditors closing in, ApplyForAssetPreservation is emitted at once (stable
 
 from __future__ import annotations
 
-import copy
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,20 +27,32 @@ from legal_service.tasks import Emitter, emit_once, task_for
 
 SIGNAL_EVENTS = frozenset({"ContactLost", "FieldVisitMade", "ComplaintReceived"})
 
-_SELECT = text("SELECT state, version FROM lg_cases WHERE case_id = :case_id FOR UPDATE")
-_UPDATE = text(
-    "UPDATE lg_cases SET loan_id = :loan_id, currency = :currency, principal = :principal,"
-    " outstanding = :outstanding, status = :status, stage = :stage, court = :court,"
-    " docket_number = :docket_number, claim_amount = :claim_amount,"
-    " oldest_due_on = :oldest_due_on, limitation_runs_from = :limitation_runs_from,"
-    " limitation_expires_on = :limitation_expires_on, has_guarantors = :has_guarantors,"
-    " has_collateral = :has_collateral, version = :version, updated_at = :updated_at,"
-    " state = CAST(:state AS jsonb) WHERE case_id = :case_id"
+# Hot statements go straight to the asyncpg connection under the consumer's transaction
+# (prepared once per connection; no expression building or result wrapping).
+_SELECT = "SELECT state::text FROM lg_cases WHERE case_id = $1 FOR UPDATE"
+_COLUMNS = (
+    "loan_id", "currency", "principal", "outstanding", "status", "stage", "court",
+    "docket_number", "claim_amount", "oldest_due_on", "limitation_runs_from",
+    "limitation_expires_on", "has_guarantors", "has_collateral",
+)  # fmt: skip
+_UPDATE = (
+    "UPDATE lg_cases SET "  # noqa: S608 (fixed column names)
+    + ", ".join(f"{c} = ${i}" for i, c in enumerate(_COLUMNS, start=1))
+    + f", version = ${len(_COLUMNS) + 1}, updated_at = ${len(_COLUMNS) + 2}"
+    + f", state = CAST(${len(_COLUMNS) + 3} AS jsonb) WHERE case_id = ${len(_COLUMNS) + 4}"
 )
 
 
-def _held(conn: AsyncConnection) -> dict[str, dict[str, Any]]:
-    """States this transaction has read or written (cleared by a new transaction)."""
+async def driver(conn: AsyncConnection) -> Any:
+    """The asyncpg connection under `conn`, inside `conn`'s transaction."""
+    fairy = await conn.get_raw_connection()
+    if getattr(fairy.dbapi_connection, "_transaction", True) is None:
+        await conn.execute(text("SELECT 1"))  # SQLAlchemy opens its transaction first
+    return fairy.driver_connection
+
+
+def _held(conn: AsyncConnection) -> dict[str, bytes]:
+    """States (JSON) this transaction has read or written (cleared by a new transaction)."""
     sync = conn.sync_connection
     assert sync is not None
     transaction = sync.get_transaction()
@@ -49,7 +60,7 @@ def _held(conn: AsyncConnection) -> dict[str, dict[str, Any]]:
     if held is None or held[0] is not transaction:
         held = (transaction, {})
         sync.info["legal_service.states"] = held
-    states: dict[str, dict[str, Any]] = held[1]
+    states: dict[str, bytes] = held[1]
     return states
 
 
@@ -70,37 +81,36 @@ class Projection:
             state = fold.new_state(case_id)
             fold.apply(state, name, envelope.data)
             await self._insert(conn, case_id, state, version, moment)
-            states[case_id] = state
+            states[case_id] = orjson.dumps(state)
             return
         if name not in fold.FOLDS:
             return  # nothing for the legal view; the consumer records the version
+        raw = await driver(conn)
         before = states.get(case_id)
         if before is None:
-            row = (await conn.execute(_SELECT, {"case_id": case_id})).first()
-            if row is None:
+            found = await raw.fetchval(_SELECT, case_id)
+            if found is None:
                 raise PoisonError(f"{name} for case {case_id}, which was never opened here")
-            before = dict(row.state)
-        state = copy.deepcopy(before)
+            before = found.encode()
+        state = orjson.loads(before)  # a fresh copy: the cache changes only on success
         try:
             fold.apply(state, name, envelope.data)
         except (KeyError, ValueError, TypeError, ArithmeticError) as exc:
             raise PoisonError(f"{name} v{version}: unreadable data: {exc!r}") from exc
-        await conn.execute(_UPDATE, self._params(case_id, state, version, moment))
+        after = orjson.dumps(state)
+        derived = columns(state, self.policy)
+        await raw.execute(
+            _UPDATE,
+            *(derived[c] for c in _COLUMNS),
+            version,
+            moment,
+            after.decode(),
+            case_id,
+        )
         if name in SIGNAL_EVENTS and self.emit is not None:
             for rec in asset_preservation(to_view(state), self.policy):
                 await emit_once(conn, task_for(case_id, rec, moment), self.emit)
-        states[case_id] = state  # only once every statement of the event succeeded
-
-    def _params(
-        self, case_id: str, state: dict[str, Any], version: int, moment: datetime
-    ) -> dict[str, Any]:
-        return {
-            **columns(state, self.policy),
-            "case_id": case_id,
-            "version": version,
-            "updated_at": moment,
-            "state": orjson.dumps(state).decode(),
-        }
+        states[case_id] = after  # only once every statement of the event succeeded
 
     async def _insert(
         self,

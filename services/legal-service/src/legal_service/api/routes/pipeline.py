@@ -7,8 +7,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
+import orjson
 from arrears.errors import Problem
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from legal_service.api import schemas as s
 from legal_service.api.deps import ConnDep, ContextDep, Reader
@@ -116,6 +117,8 @@ def _cursor(value: str | None) -> tuple[date, str]:
     "/limitations",
     response_model=s.LimitationPage,
     summary="Open cases whose limitation expires within the period (expired ones first)",
+    response_class=Response,
+    responses={200: {"model": s.LimitationPage, "content": {"application/json": {}}}},
 )
 async def limitations(
     ctx: ContextDep,
@@ -124,37 +127,39 @@ async def limitations(
     expiring_within: Annotated[str, Query(description='days, e.g. "90d"')] = "90d",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
-) -> s.LimitationPage:
+) -> Response:
+    """`total` counts every case in the report (on the first page; null on later pages).
+    Serialised straight to JSON (orjson): a report can hold thousands of rows."""
     days = parse_within(expiring_within)
     today = ctx.clock.now().date()
     until = today + timedelta(days=days)
     rows = await repo.limitations(conn, until, _cursor(cursor), limit)
-    total = await repo.count_limitations(conn, until)
+    total = None if cursor else await repo.count_limitations(conn, until)
     items = []
     for r in rows:
         expires: date = r["limitation_expires_on"]
         left = (expires - today).days
-        referred = r["referred_on"] is not None
         items.append(
-            s.LimitationItem(
-                case_id=r["case_id"],
-                loan_id=r["loan_id"],
-                stage="referred_to_legal" if referred else r["stage"],
-                officer=r["officer"],
-                outstanding=_money(r["outstanding"], r["currency"]),
-                limitation_runs_from=r["limitation_runs_from"],
-                limitation_expires_on=expires,
-                days_left=left,
-                expired=left < 0,
-            )
+            {
+                "case_id": r["case_id"],
+                "loan_id": r["loan_id"],
+                "stage": "referred_to_legal" if r["referred_on"] is not None else r["stage"],
+                "officer": r["officer"],
+                "outstanding": {"amount": f"{r['outstanding']:.2f}", "currency": r["currency"]},
+                "limitation_runs_from": r["limitation_runs_from"],
+                "limitation_expires_on": expires,
+                "days_left": left,
+                "expired": left < 0,
+            }
         )
     last = rows[-1] if len(rows) == limit else None
-    return s.LimitationPage(
-        as_of=today,
-        expiring_within_days=days,
-        total=total,
-        items=items,
-        next_cursor=f"{last['limitation_expires_on'].isoformat()}/{last['case_id']}"
+    body = {
+        "as_of": today,
+        "expiring_within_days": days,
+        "total": total,
+        "items": items,
+        "next_cursor": f"{last['limitation_expires_on'].isoformat()}/{last['case_id']}"
         if last
         else None,
-    )
+    }
+    return Response(orjson.dumps(body), media_type="application/json")
