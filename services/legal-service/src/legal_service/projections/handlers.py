@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from legal_service.policy.recommend import asset_preservation
 from legal_service.policy.thresholds import DEFAULT_POLICY, LegalPolicy
 from legal_service.projections import fold
+from legal_service.readmodel.raw import driver
 from legal_service.readmodel.tables import CASES
 from legal_service.readmodel.view import columns, to_view
 from legal_service.tasks import Emitter, emit_once, task_for
@@ -41,14 +42,6 @@ _UPDATE = (
     + f", version = ${len(_COLUMNS) + 1}, updated_at = ${len(_COLUMNS) + 2}"
     + f", state = CAST(${len(_COLUMNS) + 3} AS jsonb) WHERE case_id = ${len(_COLUMNS) + 4}"
 )
-
-
-async def driver(conn: AsyncConnection) -> Any:
-    """The asyncpg connection under `conn`, inside `conn`'s transaction."""
-    fairy = await conn.get_raw_connection()
-    if getattr(fairy.dbapi_connection, "_transaction", True) is None:
-        await conn.execute(text("SELECT 1"))  # SQLAlchemy opens its transaction first
-    return fairy.driver_connection
 
 
 def _held(conn: AsyncConnection) -> dict[str, bytes]:
@@ -98,6 +91,8 @@ class Projection:
         except (KeyError, ValueError, TypeError, ArithmeticError) as exc:
             raise PoisonError(f"{name} v{version}: unreadable data: {exc!r}") from exc
         after = orjson.dumps(state)
+        if after == before:
+            return  # nothing the legal view shows changed (the version stays the last change's)
         derived = columns(state, self.policy)
         await raw.execute(
             _UPDATE,

@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from legal_service.policy.model import EnforcementOutcome
+from legal_service.readmodel.raw import driver
 from legal_service.readmodel.tables import (
     ASSIGNMENTS,
     CASES,
@@ -145,24 +146,26 @@ async def pipeline(
     return [dict(r) for r in (await conn.execute(text(sql), params)).mappings()]
 
 
-_LIMITATIONS = text(
+_LIMITATIONS = (
     "SELECT c.case_id, c.loan_id, c.currency, c.outstanding, c.oldest_due_on,"
     " c.limitation_runs_from, c.limitation_expires_on, c.stage, a.officer, a.referred_on"
     " FROM lg_cases c LEFT JOIN lg_assignments a ON a.case_id = c.case_id"
     " WHERE c.status = 'open' AND c.stage IN ('none', 'demand_served')"
-    " AND c.limitation_expires_on IS NOT NULL AND c.limitation_expires_on <= :until"
-    " AND (c.limitation_expires_on, c.case_id) > (:after_on, :after_id)"
-    " ORDER BY c.limitation_expires_on, c.case_id LIMIT :limit"
+    " AND c.limitation_expires_on IS NOT NULL AND c.limitation_expires_on <= $1"
+    " AND (c.limitation_expires_on, c.case_id) > ($2, $3)"
+    " ORDER BY c.limitation_expires_on, c.case_id LIMIT $4"
 )
 
 
 async def limitations(
     conn: AsyncConnection, until: date, after: tuple[date, str], limit: int
-) -> list[dict[str, Any]]:
+) -> list[Any]:
     """Open cases not in court whose limitation expires on or before `until` (expired ones
-    first), soonest first; keyset-paginated on (expiry, case id)."""
-    params = {"until": until, "after_on": after[0], "after_id": after[1], "limit": limit}
-    return [dict(r) for r in (await conn.execute(_LIMITATIONS, params)).mappings()]
+    first), soonest first; keyset-paginated on (expiry, case id). asyncpg records (the
+    report can be thousands of rows: no result wrapping)."""
+    raw = await driver(conn)
+    rows: list[Any] = await raw.fetch(_LIMITATIONS, until, after[0], after[1], limit)
+    return rows
 
 
 async def count_limitations(conn: AsyncConnection, until: date) -> int:
