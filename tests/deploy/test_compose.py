@@ -79,8 +79,10 @@ def test_the_relay_uses_the_idempotent_producer_of_apache_kafka() -> None:
 def test_every_topic_and_its_dead_letter_queue_is_created() -> None:
     created = topics()
     for topic in (CASE_EVENTS_TOPIC, "collections.contact-tasks.v1", "collections.legal-tasks.v1"):
-        assert topic in created and f"{topic}.dlq" in created
-        assert created[topic][0] >= 1 and created[topic][1] > 0
+        assert topic in created
+        assert f"{topic}.dlq" in created
+        assert created[topic][0] >= 1
+        assert created[topic][1] > 0
 
 
 def test_each_service_database_is_created_by_the_init_script() -> None:
