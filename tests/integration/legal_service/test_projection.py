@@ -96,3 +96,26 @@ async def test_an_event_for_a_case_never_opened_is_parked_and_the_rest_goes_on(
     assert await case_row(ctx.engine, fine.case_id) is not None
     async with ctx.engine.connect() as conn:
         assert await conn.scalar(text("SELECT count(*) FROM lg_cases")) == 1
+
+
+async def test_a_vanished_borrower_calls_for_asset_preservation_at_once_and_once(
+    ctx: Context,
+) -> None:
+    history = delinquent_history()
+    at = history.envelopes[-1].time
+    assert at is not None
+    history.add("ContactLost", at, as_of=at.date().isoformat(), numbers_tried=3,
+                call_attempts=3, sms_sent=1, times_of_day=["morning"])  # fmt: skip
+    history.add("FieldVisitMade", at, visited_at=at.isoformat(), address="x",
+                outcome="moved_away", agent_id=None, notes=None)  # fmt: skip
+    history.add("ContactLost", at, as_of=at.date().isoformat(), numbers_tried=4,
+                call_attempts=4, sms_sent=1, times_of_day=["morning"])  # fmt: skip
+    settings = ctx.settings
+    await publish(settings.kafka_bootstrap_servers, settings.case_events_topic, history.envelopes)
+    async with running_projection(ctx) as consumer:
+        await eventually(lambda: seen(consumer, len(history.envelopes)))
+    async with ctx.engine.connect() as conn:
+        tasks = (await conn.execute(text("SELECT task_type FROM lg_tasks"))).scalars().all()
+        outbox = await conn.scalar(text("SELECT count(*) FROM task_outbox"))
+    assert tasks == ["ApplyForAssetPreservation"]
+    assert outbox == 1

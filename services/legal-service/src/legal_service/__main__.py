@@ -1,6 +1,8 @@
 """`python -m legal_service`: the API with the case-event consumer, the task publisher and
 the command forwarder in one process. `python -m legal_service daily-run`: run the legal
-policy over every open case once and print the report (a scheduler's cron entry)."""
+policy over every open case once and print the report (a scheduler's cron entry).
+`python -m legal_service rebuild`: rebuild lg_cases from case-service's feed (stop the
+service first); legal-service's own records (costs, outcomes, signals, tasks) are kept."""
 
 from __future__ import annotations
 
@@ -12,11 +14,13 @@ import sys
 import uvicorn
 from arrears.clock import SystemClock
 from arrears.logging import configure_logging
+from arrears.messaging import Applier, FeedClient, rebuild
 from arrears.outbox import create_outbox_tables
 
 from legal_service.api.app import create_app
-from legal_service.context import Context
+from legal_service.context import Context, ServiceToken
 from legal_service.daily import run_daily
+from legal_service.projections.handlers import Projection, reset
 from legal_service.readmodel import create_tables
 from legal_service.settings import LegalServiceSettings
 
@@ -34,14 +38,32 @@ async def _daily_run(settings: LegalServiceSettings) -> int:
     return 0
 
 
+async def _rebuild(settings: LegalServiceSettings) -> int:
+    ctx = Context.build(settings, SystemClock())
+    feed = FeedClient(settings.case_service_url, ServiceToken(settings))
+    try:
+        await create_tables(ctx.engine)
+        applier = Applier(settings.consumer_group, Projection(ctx.policy).handle)
+        report = await rebuild(ctx.engine, applier, feed, reset)
+    finally:
+        await feed.aclose()
+        await ctx.engine.dispose()
+    print(json.dumps({**vars(report), "rate": round(report.rate)}))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m legal_service")
-    parser.add_argument("command", nargs="?", default="serve", choices=["serve", "daily-run"])
+    parser.add_argument(
+        "command", nargs="?", default="serve", choices=["serve", "daily-run", "rebuild"]
+    )
     args = parser.parse_args(argv)
     settings = LegalServiceSettings()
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
     if args.command == "daily-run":
         return asyncio.run(_daily_run(settings))
+    if args.command == "rebuild":
+        return asyncio.run(_rebuild(settings))
     uvicorn.run(
         create_app(settings),
         host=settings.http_host,
