@@ -438,7 +438,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller, for a smoke run")
     args = parser.parse_args()
     quick = args.quick
-    results: dict[str, Any] = {"when": datetime.now(UTC).isoformat(), "cpus": os.cpu_count()}
+    results: dict[str, Any] = {
+        "when": datetime.now(UTC).isoformat(),
+        "cpus": os.cpu_count(),
+        # Other work on the machine skews every figure: the load average says how much.
+        "load_average_before": os.getloadavg(),
+    }
     with ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
         if os.environ.get("DATABASE_URL"):
             admin = os.environ["DATABASE_URL"]
@@ -479,6 +484,7 @@ def main() -> None:
             projection_throughput(url, bootstrap, 300 if quick else 2_000)
         )
         print("projection:", results["projection"], flush=True)
+    results["load_average_after"] = os.getloadavg()
     out = (
         REPO
         / "bench"
