@@ -4,7 +4,8 @@ and the projection's throughput.
     uv run python bench/contact_service_bench.py [--quick]
 
 One run, one embedded PostgreSQL (or DATABASE_URL) and one embedded broker (or
-KAFKA_BOOTSTRAP_SERVERS); contact-service served by uvicorn in a subprocess (workers off),
+KAFKA_BOOTSTRAP_SERVERS); contact-service served by uvicorn in a subprocess (2 server processes, background
+workers off),
 clients in this process:
   (a) guard p50/p99 in-process: `decide` on a case with 5 contact points and 40 attempts
       in its history, request times spread over a week (no I/O);
@@ -286,6 +287,7 @@ def contact_service(database_url: str, bootstrap: str) -> Iterator[str]:
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
         "RUN_WORKERS": "false",
         "DB_POOL_SIZE": "16",
+        "HTTP_WORKERS": os.environ.get("HTTP_WORKERS", "2"),  # one per core
     }
     log_path = Path(tempfile.mkstemp(prefix="contact-service-", suffix=".log")[1])
     with log_path.open("wb") as log:

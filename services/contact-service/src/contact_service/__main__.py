@@ -14,6 +14,7 @@ import uvicorn
 from arrears.clock import SystemClock
 from arrears.logging import configure_logging
 from arrears.messaging import FeedClient
+from fastapi import FastAPI
 
 from contact_service.api.app import create_app
 from contact_service.context import Context
@@ -73,14 +74,26 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(_daily_run(settings))
     if args.command == "rebuild":
         return asyncio.run(_rebuild(settings))
+    # Several worker processes may serve the API; each also runs the workers, which is safe:
+    # the consumer group splits the partitions, one task publisher is active at a time (an
+    # advisory lock), forwarders skip each other's rows, daily runs take a lock.
     uvicorn.run(
-        create_app(settings),
+        "contact_service.__main__:serve_app",
+        factory=True,
         host=settings.http_host,
         port=settings.http_port,
+        workers=settings.http_workers,
         log_config=None,
         access_log=False,
     )
     return 0
+
+
+def serve_app() -> FastAPI:
+    """The app as each server process builds it, logging configured first."""
+    settings = ContactServiceSettings()
+    configure_logging(settings.service_name, settings.log_level, settings.log_json)
+    return create_app(settings)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from pydantic import Field
 class ContactServiceSettings(ServiceSettings):
     service_name: str = "contact-service"
     http_port: int = 8002
+    http_workers: int = 1  # server processes (each runs the workers too; see __main__)
     database_url: str = "postgresql://postgres@127.0.0.1:5433/arrears_contact"
     case_service_url: str = "http://127.0.0.1:8001"
     # A bearer token for case-service; without it one is minted from JWT_SECRET (role service).
