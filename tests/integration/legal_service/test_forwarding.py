@@ -98,3 +98,5 @@ async def test_a_lawsuit_recorded_while_case_service_is_down_reaches_it_once(
     assert lawsuits_recorded(cases, case_id) == 1
     async with engine.connect() as conn:
         assert await conn.scalar(text("SELECT count(*) FROM command_outbox")) == 2
+        # the officer who recorded the first step on an unassigned case took it
+        assert await conn.scalar(text("SELECT officer FROM lg_assignments")) == "officer-1"

@@ -10,7 +10,7 @@ from arrears.http import install_common
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from legal_service.api.routes import cases, daily_runs, health, pipeline, records
+from legal_service.api.routes import cases, daily_runs, health, pipeline, records, steps
 from legal_service.context import Context
 from legal_service.policy.thresholds import LegalPolicy
 from legal_service.readmodel import create_tables
@@ -58,6 +58,7 @@ def create_app(
         health.router,
         pipeline.router,
         cases.router,
+        steps.router,
         records.router,
         daily_runs.router,
     ):

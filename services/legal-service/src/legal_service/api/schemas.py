@@ -222,3 +222,100 @@ class DailyRunPublic(BaseModel):
     tasks_already_emitted: int
     by_type: dict[str, int]
     seconds: float
+
+
+class InterruptionPublic(BaseModel):
+    on: date
+    kind: str
+    source: str
+    proof: str | None
+    counts: bool
+
+
+class LimitationPublic(BaseModel):
+    years: int
+    started_on: date | None
+    runs_from: date | None
+    expires_on: date | None
+    days_left: int | None
+    expired: bool
+    alert_band_days: int | None
+    interruptions: list[InterruptionPublic]
+
+
+class EffectiveCollectionPublic(BaseModel):
+    evidenced: bool
+    first_receipt_on: date | None
+    last_receipt_on: date | None
+    gap_days: int | None
+    required_gap_days: int
+
+
+class CostBenefitPublic(BaseModel):
+    claim: MoneyPublic
+    recovery_rate: str
+    expected_recovery: MoneyPublic
+    cost_so_far: MoneyPublic
+    cost_to_come: MoneyPublic
+    net_benefit: MoneyPublic
+    worth_pursuing: bool
+    assumptions: list[str]
+
+
+class RecommendationPublic(BaseModel):
+    kind: str
+    reason: str
+    key: str
+    data: dict[str, Any]
+
+
+class TaskPublic(BaseModel):
+    task_id: str
+    task_type: str
+    reason: str
+    emitted_at: datetime
+
+
+class LegalCostPublic(BaseModel):
+    kind: str
+    amount: str
+    currency: str
+    incurred_on: date
+    reference: str | None
+
+
+class GuarantorPublic(BaseModel):
+    id: str
+    demanded: bool
+
+
+class LegalCasePublic(BaseModel):
+    """The legal file of a case (GET /v1/legal/cases/{case_id})."""
+
+    case_id: str
+    loan_id: str | None
+    version: int | None
+    status: str
+    stage: str
+    officer: str | None
+    referred_on: date | None
+    days_past_due: int
+    arrears: MoneyPublic
+    outstanding: MoneyPublic
+    guarantors: list[GuarantorPublic]
+    collateral: dict[str, Any] | None
+    lawsuits: dict[str, dict[str, Any]]
+    court: str | None
+    docket_number: str | None
+    claim_amount: MoneyPublic | None
+    asset_preservation: dict[str, Any] | None
+    judgment: dict[str, Any] | None
+    enforcement: dict[str, Any] | None
+    enforcement_outcome: dict[str, Any] | None
+    signals: list[str]
+    limitation: LimitationPublic
+    effective_collection: EffectiveCollectionPublic
+    cost_benefit: CostBenefitPublic
+    legal_costs: list[LegalCostPublic]
+    recommendations: list[RecommendationPublic]
+    tasks: list[TaskPublic]

@@ -226,8 +226,10 @@ async def assign(
     *,
     officer: str | None = None,
     referred_on: date | None = None,
+    keep: bool = False,
 ) -> None:
-    """Set the officer and/or the referral date; the first referral date is kept."""
+    """Set the officer (with `keep`, only if none) and/or the referral date (the first is
+    kept)."""
     statement = insert(ASSIGNMENTS).values(
         case_id=case_id, officer=officer, referred_on=referred_on, updated_at=now
     )
@@ -235,7 +237,9 @@ async def assign(
         statement.on_conflict_do_update(
             index_elements=["case_id"],
             set_={
-                "officer": func.coalesce(statement.excluded.officer, ASSIGNMENTS.c.officer),
+                "officer": func.coalesce(ASSIGNMENTS.c.officer, statement.excluded.officer)
+                if keep
+                else func.coalesce(statement.excluded.officer, ASSIGNMENTS.c.officer),
                 "referred_on": func.coalesce(
                     ASSIGNMENTS.c.referred_on, statement.excluded.referred_on
                 ),

@@ -25,7 +25,12 @@ def _iso(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
-@router.get("/{case_id}", summary="The legal file of a case, with today's recommendations")
+@router.get(
+    "/{case_id}",
+    response_model=s.LegalCasePublic,
+    summary="The legal file of a case, with today's recommendations",
+    responses={404: {"description": "no such case"}},
+)
 async def legal_case(
     case_id: UUID, ctx: ContextDep, conn: ConnDep, _caller: Reader
 ) -> dict[str, Any]:

@@ -1,29 +1,16 @@
-"""Recording legal steps: `POST /v1/legal/cases/{case_id}/<step>`.
-
-Steps the case history records (notices, lawsuits, asset preservations, judgments,
-enforcements, guarantor demands, write-offs) are checked here, then forwarded to
-case-service's matching `POST /v1/cases/{case_id}/<step>` through the command outbox with
-the caller's Idempotency-Key: the answer is case-service's own when it is up, or 202 (queued,
-delivered once when it returns). Legal costs, enforcement outcomes and signals about the
-borrower are not case events today: legal-service keeps them in its own tables.
+"""Records legal-service keeps itself (not case events today, so not forwarded):
+`POST /v1/legal/cases/{case_id}/legal-costs`, `.../enforcement-outcomes`, `.../signals`.
+Each is idempotent on the caller's Idempotency-Key (a resend answers 200 with the same id).
 """
-
-# Every check has the same signature; not each uses every argument.
-# ruff: noqa: ARG001
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from arrears.errors import PROBLEM_JSON, Problem
-from arrears.logging import get_correlation_id
-from arrears.outbox import ACCEPTED, PENDING, OutboxConflict, enqueue_command
+from arrears.errors import Problem
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from legal_service.api import schemas as s
@@ -34,23 +21,14 @@ from legal_service.readmodel import repository as repo
 from legal_service.readmodel.view import to_view
 from legal_service.tasks import emit_once, task_for
 
-router = APIRouter(prefix="/v1/legal/cases", tags=["legal steps"])
-Check = Callable[[Context, dict[str, Any], Any], None]
-FORWARD_RESPONSES: dict[int | str, dict[str, Any]] = {
-    201: {"description": "case-service recorded it (its answer)"},
-    202: {
-        "description": "case-service is unavailable: queued, delivered once",
-        "model": s.CommandQueued,
-    },
-    404: {"description": "no such case"},
-    409: {"description": "the case's state forbids it (case-service's answer)"},
-    422: {"description": "invalid body, or no Idempotency-Key"},
-}
+router = APIRouter(prefix="/v1/legal/cases", tags=["legal records"])
 
 
-def _not_future(ctx: Context, moment: datetime, field: str) -> None:
-    if moment > ctx.clock.now():
-        raise Problem(422, "Unprocessable Content", f"{field} is in the future", field=field)
+async def _state(conn: AsyncConnection, case_id: UUID) -> dict[str, Any]:
+    state = await repo.case_state(conn, str(case_id))
+    if state is None:
+        raise not_found(case_id)
+    return state
 
 
 def _currency(state: dict[str, Any], body: Any) -> None:
@@ -62,137 +40,6 @@ def _currency(state: dict[str, Any], body: Any) -> None:
             f"the case is in {state['currency']}, not {currency}",
             field="currency",
         )
-
-
-def _open(state: dict[str, Any]) -> None:
-    if state["status"] != "open":
-        raise Problem(409, "Conflict", "the case is closed", field=None)
-
-
-def check_notice(ctx: Context, state: dict[str, Any], body: s.NoticeCreate) -> None:
-    _not_future(ctx, body.served_at, "served_at")
-
-
-def check_lawsuit(ctx: Context, state: dict[str, Any], body: s.LawsuitCreate) -> None:
-    _not_future(ctx, body.filed_at, "filed_at")
-    if body.docket_number in (state.get("lawsuits") or {}):
-        raise Problem(409, "Conflict", "this docket number is already used", field="docket_number")
-
-
-def check_preservation(
-    ctx: Context, state: dict[str, Any], body: s.AssetPreservationCreate
-) -> None:
-    _not_future(ctx, body.granted_at, "granted_at")
-
-
-def check_judgment(ctx: Context, state: dict[str, Any], body: s.JudgmentCreate) -> None:
-    _not_future(ctx, body.entered_at, "entered_at")
-    if body.outcome == "against" and body.awarded_amount != 0:
-        raise Problem(
-            422,
-            "Unprocessable Content",
-            "a judgment against the bank awards nothing",
-            field="awarded_amount",
-        )
-
-
-def check_enforcement(ctx: Context, state: dict[str, Any], body: s.EnforcementCreate) -> None:
-    _not_future(ctx, body.started_at, "started_at")
-
-
-def check_guarantor(ctx: Context, state: dict[str, Any], body: s.GuarantorDemandCreate) -> None:
-    _not_future(ctx, body.served_at, "served_at")
-    if body.guarantor_id not in (state.get("guarantors") or []):
-        raise Problem(
-            422, "Unprocessable Content", "no such guarantor on this case", field="guarantor_id"
-        )
-
-
-def check_write_off(ctx: Context, state: dict[str, Any], body: s.WriteOffCreate) -> None:
-    _not_future(ctx, body.written_off_at, "written_off_at")
-
-
-FORWARDED: tuple[tuple[str, type[BaseModel], Check, str], ...] = (
-    ("notices", s.NoticeCreate, check_notice, "Record a demand served (forwarded)"),
-    ("lawsuits", s.LawsuitCreate, check_lawsuit, "Record a lawsuit filed (forwarded)"),
-    ("asset-preservations", s.AssetPreservationCreate, check_preservation, "Record asset preservation granted (forwarded)"),
-    ("judgments", s.JudgmentCreate, check_judgment, "Record a judgment (forwarded)"),
-    ("enforcements", s.EnforcementCreate, check_enforcement, "Record enforcement started (forwarded)"),
-    ("guarantor-demands", s.GuarantorDemandCreate, check_guarantor, "Record a demand on a guarantor (forwarded)"),
-    ("write-offs", s.WriteOffCreate, check_write_off, "Write the case off (forwarded)"),
-)  # fmt: skip
-
-
-async def _state(conn: AsyncConnection, case_id: UUID) -> dict[str, Any]:
-    state = await repo.case_state(conn, str(case_id))
-    if state is None:
-        raise not_found(case_id)
-    return state
-
-
-async def forward(
-    ctx: Context, case_id: UUID, command: str, body: BaseModel, check: Check, key: str
-) -> JSONResponse:
-    async with ctx.engine.begin() as conn:
-        state = await _state(conn, case_id)
-        _open(state)
-        _currency(state, body)
-        check(ctx, state, body)
-        try:
-            command_id = await enqueue_command(
-                conn,
-                case_id=str(case_id),
-                command=command,
-                body=body.model_dump(mode="json", exclude_none=True),
-                idempotency_key=key,
-                correlation_id=get_correlation_id(),
-            )
-        except OutboxConflict as exc:
-            raise Problem(
-                422,
-                "Unprocessable Content",
-                "this Idempotency-Key was already used with a different request",
-                field="Idempotency-Key",
-            ) from exc
-    if ctx.forwarder is not None:
-        delivery = await ctx.forwarder.deliver_now(command_id)
-        if delivery.outcome != PENDING and delivery.status is not None:
-            media = "application/json" if delivery.outcome == ACCEPTED else PROBLEM_JSON
-            return JSONResponse(delivery.body, status_code=delivery.status, media_type=media)
-        ctx.forwarder.wake()
-    queued = s.CommandQueued(
-        case_id=case_id, command=command, idempotency_key=key, command_id=command_id
-    )
-    return JSONResponse(queued.model_dump(mode="json"), status_code=202)
-
-
-def _route(command: str, body_type: type[BaseModel], check: Check, summary: str) -> None:
-    async def endpoint(
-        case_id: UUID,
-        body: BaseModel,
-        ctx: ContextDep,
-        _caller: Officer,
-        idempotency_key: IdempotencyKey = None,
-    ) -> JSONResponse:
-        return await forward(ctx, case_id, command, body, check, required_key(idempotency_key))
-
-    endpoint.__annotations__["body"] = body_type  # a real class, not the name's string
-    endpoint.__name__ = "record_" + command.replace("-", "_")
-    router.add_api_route(
-        f"/{{case_id}}/{command}",
-        endpoint,
-        methods=["POST"],
-        status_code=201,
-        summary=summary,
-        responses=FORWARD_RESPONSES,
-    )
-
-
-for _command, _body, _check, _summary in FORWARDED:
-    _route(_command, _body, _check, _summary)
-
-
-# --- kept in legal-service ---------------------------------------------------------------
 
 
 async def _react(ctx: Context, conn: AsyncConnection, case_id: str, state: dict[str, Any]) -> None:
