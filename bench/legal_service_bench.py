@@ -28,7 +28,7 @@ import tempfile
 import time
 import uuid
 from contextlib import ExitStack
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
