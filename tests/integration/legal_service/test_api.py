@@ -159,3 +159,45 @@ async def test_roles_and_keys(ctx: Context, engine: AsyncEngine) -> None:
         assert (await http.post("/v1/daily-runs", headers=token("service"))).status_code == 201
         assert (await http.get("/healthz")).status_code == 200
         assert (await http.get("/metrics")).status_code == 200
+
+
+async def test_an_enforcement_that_found_nothing_recommends_write_off_at_once(
+    ctx: Context, engine: AsyncEngine, clock: ManualClock
+) -> None:
+    h = in_court()
+    judged = datetime(2025, 9, 1, 2, 0).astimezone()
+    h.add("JudgmentEntered", judged, docket_number=f"D-{h.case_id[:6]}", outcome="in_favour",
+          awarded_amount="20000.00", currency="CNY", entered_at=judged.isoformat())  # fmt: skip
+    plain = delinquent_history(due=date(2026, 5, 1))
+    await apply_directly(ctx, [*h.envelopes, *plain.envelopes])
+    clock.set(NOW)
+    async with client(ctx, engine) as http:
+        url = f"/v1/legal/cases/{h.case_id}/enforcement-outcomes"
+        outcome = {
+            "enforcement_ref": "E-1",
+            "outcome": "no_assets_found",
+            "recovered_amount": "0.00",
+            "ended_on": "2026-07-01",
+        }
+        early = await http.post(url, json=outcome, headers={**token(), "Idempotency-Key": "o"})
+        assert early.status_code == 409  # no enforcement has started yet
+        started = datetime(2025, 10, 1, 2, 0).astimezone()
+        await apply_directly(ctx, [h.add("EnforcementStarted", started, enforcement_ref="E-1",
+                                         docket_number=f"D-{h.case_id[:6]}",
+                                         started_at=started.isoformat()).envelopes[-1]])  # fmt: skip
+        done = await http.post(url, json=outcome, headers={**token(), "Idempotency-Key": "o"})
+        assert done.status_code == 201
+        file = (await http.get(f"/v1/legal/cases/{h.case_id}", headers=token())).json()
+        assert [t["task_type"] for t in file["tasks"]] == ["RecommendWriteOff"]
+        assert file["cost_benefit"]["worth_pursuing"] is False
+
+        signal = {"kind": "deceased", "noted_on": "2026-07-20", "source": "obituary"}
+        noted = await http.post(
+            f"/v1/legal/cases/{plain.case_id}/signals",
+            json=signal,
+            headers={**token(), "Idempotency-Key": "s"},
+        )
+        assert noted.status_code == 201
+        other = (await http.get(f"/v1/legal/cases/{plain.case_id}", headers=token())).json()
+        assert [t["task_type"] for t in other["tasks"]] == ["ApplyForAssetPreservation"]
+        assert other["signals"] == ["deceased"]
