@@ -25,6 +25,7 @@ SCHEMA_FILES = {
     ("v1", "ConfigMap"): "configmap-v1.json",
     ("v1", "Secret"): "secret-v1.json",
     ("policy/v1", "PodDisruptionBudget"): "poddisruptionbudget-policy-v1.json",
+    ("batch/v1", "CronJob"): "cronjob-batch-v1.json",
 }
 CONSUMERS = {"contact_service", "legal_service"}  # one consumer group each on case events
 DOCS = k8s_documents()
@@ -125,3 +126,44 @@ def test_a_deployment_has_a_disruption_budget_and_its_ports_a_service(
     )
     if _container(deployment)["ports"][0]["name"] == "http":
         assert any(selects(s["spec"]["selector"]) for s in _of_kind("Service"))
+
+
+def _job_container(cronjob: dict[str, Any]) -> dict[str, Any]:
+    pod = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    containers: list[dict[str, Any]] = pod["containers"]
+    assert len(containers) == 1
+    return containers[0]
+
+
+def test_the_daily_jobs_are_scheduled() -> None:
+    commands = {tuple(_job_container(cronjob)["command"][2:]) for cronjob in _of_kind("CronJob")}
+    assert commands == {
+        ("case_service.aging",),
+        ("contact_service", "daily-run"),
+        ("legal_service", "daily-run"),
+    }
+
+
+@pytest.mark.parametrize("cronjob", _of_kind("CronJob"), ids=lambda d: d["metadata"]["name"])
+def test_a_daily_job_runs_once_at_a_time_sized_with_variables_its_settings_read(
+    cronjob: dict[str, Any],
+) -> None:
+    assert cronjob["spec"]["concurrencyPolicy"] == "Forbid"
+    container = _job_container(cronjob)
+    assert {"cpu", "memory"} <= set(container["resources"]["requests"])
+    assert {"cpu", "memory"} <= set(container["resources"]["limits"])
+    module = module_of(container["command"])
+    assert module is not None
+    given = {item["name"] for item in container["env"]}
+    for source in container.get("envFrom", []):
+        (config,) = [
+            doc for doc in _of_kind("ConfigMap")
+            if doc["metadata"]["name"] == source["configMapRef"]["name"]
+        ]  # fmt: skip
+        given |= set(config["data"])
+    assert not given - settings_names(module), sorted(given - settings_names(module))
+    secret_keys = set(_of_kind("Secret")[0]["stringData"])
+    for item in container["env"]:
+        ref = item.get("valueFrom", {}).get("secretKeyRef")
+        if ref:
+            assert ref["key"] in secret_keys, ref
