@@ -69,6 +69,11 @@ class ConsumerConfig:
     auto_offset_reset: str = "earliest"
     session_timeout_ms: int = 10_000
     heartbeat_interval_ms: int = 1_000
+    # How long the broker may hold a fetch that found nothing. Apache Kafka answers as soon
+    # as a record arrives; tansu answers late in proportion to it (a probe: median 55 ms, max
+    # 240 ms at aiokafka's default 500; 5 ms and 15 ms at 20), which was most of the
+    # end-to-end lag. Short waits cost only more empty fetches while idle.
+    fetch_max_wait_ms: int = 50
     enable_idempotence: bool = False
 
 
@@ -136,6 +141,7 @@ class IdempotentConsumer:
             session_timeout_ms=self.config.session_timeout_ms,
             heartbeat_interval_ms=self.config.heartbeat_interval_ms,
             max_poll_records=self.config.max_batch,
+            fetch_max_wait_ms=self.config.fetch_max_wait_ms,
         )
         await self._start(consumer, stop)
         try:

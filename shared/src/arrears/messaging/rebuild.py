@@ -11,13 +11,15 @@ Stop the consumer during a rebuild to keep the read model from being seen half-b
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from arrears.messaging.gaps import FeedClient
+from arrears.messaging.gaps import FeedClient, FeedPage
 from arrears.messaging.processing import Applier, Item
 from arrears.messaging.tracking import create_tracking_tables, forget_consumer
 
@@ -52,16 +54,28 @@ async def rebuild(
         await reset(conn)
         await forget_consumer(conn, applier.consumer)
     after, events, applied = 0, 0, 0
-    while True:
-        page = await feed.page(after, page_size)
-        envelopes = [e for e in page.envelopes if until is None or (e.sequence or 0) <= until]
-        if envelopes:
-            items = [Item(applier.check(e), None, (e.subject or "").encode()) for e in envelopes]
-            async with engine.begin() as conn:
-                outcome = await applier.apply(conn, items, careful=False)
-            events += len(envelopes)
-            applied += outcome.applied
-        if not page.envelopes or len(envelopes) < len(page.envelopes):
-            break
-        after = page.next_after
+    # The next page is fetched while this one is applied (case-service encodes it in its own
+    # process meanwhile); pages are still applied strictly in feed order.
+    ahead: asyncio.Future[FeedPage] | None = asyncio.ensure_future(feed.page(after, page_size))
+    try:
+        while ahead is not None:
+            page = await ahead
+            ahead = None
+            envelopes = [e for e in page.envelopes if until is None or (e.sequence or 0) <= until]
+            if page.envelopes and len(envelopes) == len(page.envelopes):
+                ahead = asyncio.ensure_future(feed.page(page.next_after, page_size))
+            if envelopes:
+                items = [
+                    Item(applier.check(e), None, (e.subject or "").encode()) for e in envelopes
+                ]
+                async with engine.begin() as conn:
+                    outcome = await applier.apply(conn, items, careful=False)
+                events += len(envelopes)
+                applied += outcome.applied
+                after = envelopes[-1].sequence or page.next_after
+    finally:
+        if ahead is not None:
+            ahead.cancel()
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await ahead
     return RebuildReport(events, applied, after, time.perf_counter() - started)

@@ -1,0 +1,679 @@
+"""The relay and consumers: end-to-end lag, relay catch-up, rebuild from the feed, and the
+broker's raw produce/consume rates with the same client as the ceiling (issue 3).
+
+    uv run python bench/relay_bench.py [--quick]
+
+One run, one embedded PostgreSQL with durable settings (or DATABASE_URL) and one embedded
+tansu broker (or KAFKA_BOOTSTRAP_SERVERS); encryption on, as in production:
+  (0) ceiling: aiokafka alone, the same envelopes' bytes: produce with the relay's producer
+      settings (acks=all, linger 2 ms) in awaited batches of 2,000 (the relay's pattern) and
+      all in flight, and consume with a plain AIOKafkaConsumer; records per second;
+  (1) relay catch-up: a backlog of 200,000 events (20,000 quick) seeded through
+      `CaseApplication.save` (500 cases per save), then `python -m case_service.relay`
+      started; events per second from its first saved position to the head;
+  (2) rebuild: case-service served by uvicorn on that store, `arrears.messaging.rebuild`
+      reading `GET /v1/events` over HTTP into a per-case summary read model in a database of
+      its own (and the feed read alone, without applying, as a reference);
+  (3) end-to-end lag: a writer process commits commands (one missed installment per case,
+      10 cases per save every 10 ms) at 1,000 events/s for 60 s (10 s quick); the relay
+      process publishes; an `IdempotentConsumer` in this process applies them to the summary
+      read model. Lag = the consumer's commit of the row - the writer's commit of the event,
+      both wall-clock on this machine. p50/p99/max.
+Targets: (3) p99 < 250 ms at 1,000 events/s; (1) >= 20,000 events/s; (2) >= 30,000 events/s.
+Results go to bench/results/relay.json (relay_quick.json with --quick).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from arrears.auth import issue_token
+from arrears.embedded.broker import EmbeddedBroker
+from arrears.embedded.ports import free_port
+from arrears.embedded.postgres import EmbeddedPostgres, create_database, with_database
+from arrears.messaging import (
+    Applier,
+    ConsumerConfig,
+    Envelope,
+    FeedClient,
+    IdempotentConsumer,
+    rebuild,
+)
+from arrears.messaging.processing import Item, Outcome
+from case_service.application import CaseApplication
+from case_service.domain import CollectionCase
+from case_service.relay import CaseEventEncoder
+from case_service.settings import CaseServiceSettings
+from eventsourcing.cipher import AESCipher
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+SECRET = "bench-secret-bench-secret-bench-secret"
+# One key for this process and the processes it starts (the writer, the relay, the server).
+CIPHER_KEY = os.environ.setdefault("BENCH_CIPHER_KEY", AESCipher.create_key(num_bytes=32))
+REPO = Path(__file__).resolve().parent.parent
+NOW = datetime(2026, 11, 2, 3, 0, tzinfo=UTC)
+CHUNK = 2_000  # the relay's default batch
+FETCH_MAX_WAIT_MS = int(
+    os.environ.get("BENCH_FETCH_MAX_WAIT_MS", ConsumerConfig.fetch_max_wait_ms)
+)  # the consumer's default unless overridden
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def settings_for(database_url: str) -> CaseServiceSettings:
+    return CaseServiceSettings(
+        database_url=database_url,
+        cipher_key=CIPHER_KEY,
+        jwt_secret=SECRET,
+        kafka_bootstrap_servers="127.0.0.1:1",
+    )
+
+
+def new_case(n: int, prefix: str) -> CollectionCase:
+    return CollectionCase.open(
+        loan_id=f"{prefix}-{n}",
+        product="consumer_loan",
+        currency="CNY",
+        principal=Decimal("100000.00"),
+        borrower={
+            "id": f"B-{prefix}-{n}",
+            "name": "Bench Borrower",
+            "timezone": "Asia/Shanghai",
+            "address": "1 Bench Road",
+            "phones": [{"number": f"+86138{n:08d}", "kind": "mobile", "owner": "borrower"}],
+        },
+        guarantors=[],
+        collateral=None,
+        now=NOW,
+    )
+
+
+def miss(case: CollectionCase, installment: int, now: datetime) -> None:
+    case.record_missed_payment(
+        installment=installment,
+        due_date=date(2025, 1, 1) + timedelta(days=installment),
+        amount=Decimal("1200.00"),
+        now=now,
+    )
+
+
+# --- seeding ---------------------------------------------------------------------------------
+
+
+def seed_backlog(database_url: str, n_events: int) -> dict[str, float]:
+    """n_events / 10 cases, each CaseOpened and 9 missed installments; 500 cases per save."""
+    app = CaseApplication(settings_for(database_url))
+    started = time.perf_counter()
+    try:
+        n_cases = n_events // 10
+        for first in range(0, n_cases, 500):
+            batch = []
+            for n in range(first, min(n_cases, first + 500)):
+                case = new_case(n, "BACKLOG")
+                for installment in range(1, 10):
+                    miss(case, installment, NOW)
+                batch.append(case)
+            app.save(*batch)
+        events = app.recorder.max_notification_id() or 0
+    finally:
+        app.close()
+    seconds = time.perf_counter() - started
+    return {"events": events, "seconds": round(seconds, 2), "per_second": round(events / seconds)}
+
+
+def sample_envelopes(database_url: str, n: int) -> list[Envelope]:
+    app = CaseApplication(settings_for(database_url))
+    try:
+        encoder = CaseEventEncoder(app.mapper)
+        return encoder.envelopes(app.recorder.select_notifications(start=1, limit=n))
+    finally:
+        app.close()
+
+
+# --- (0) the ceiling: aiokafka alone ---------------------------------------------------------
+
+
+async def raw_produce(bootstrap: str, topic: str, values: list[bytes], n: int) -> dict[str, Any]:
+    records = [(str(i % 20_000).encode(), values[i % len(values)]) for i in range(n)]
+    out: dict[str, Any] = {"records": n, "bytes_each": round(sum(map(len, values)) / len(values))}
+    for mode in ("awaited_batches", "all_in_flight"):
+        producer = AIOKafkaProducer(
+            bootstrap_servers=bootstrap, acks="all", linger_ms=2, max_batch_size=512 * 1024
+        )
+        await producer.start()
+        try:
+            started = time.perf_counter()
+            step = CHUNK if mode == "awaited_batches" else 20_000
+            for first in range(0, n, step):
+                futures = [
+                    await producer.send(f"{topic}.{mode}", value=v, key=k)
+                    for k, v in records[first : first + step]
+                ]
+                await asyncio.gather(*futures)
+            out[mode] = round(n / (time.perf_counter() - started))
+        finally:
+            await producer.stop()
+    return out
+
+
+async def raw_consume(bootstrap: str, topic: str, n: int) -> dict[str, Any]:
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        max_partition_fetch_bytes=8 * 1024 * 1024,
+        fetch_max_bytes=64 * 1024 * 1024,
+    )
+    await consumer.start()
+    seen, started = 0, None
+    try:
+        while seen < n:
+            batches = await consumer.getmany(timeout_ms=1000, max_records=CHUNK)
+            if started is None and batches:
+                started = time.perf_counter()
+            seen += sum(len(r) for r in batches.values())
+    finally:
+        await consumer.stop()
+    assert started is not None
+    return {"records": seen, "per_second": round(seen / (time.perf_counter() - started))}
+
+
+# --- (1) relay catch-up ----------------------------------------------------------------------
+
+
+@contextmanager
+def relay_process(database_url: str, bootstrap: str, topic: str) -> Iterator[None]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "CIPHER_KEY": CIPHER_KEY,
+        "JWT_SECRET": SECRET,
+        "RELAY_TOPIC": topic,
+        "RELAY_METRICS_PORT": "0",
+        "LOG_LEVEL": "WARNING",
+    }
+    log = tempfile.NamedTemporaryFile(prefix="relay-", suffix=".log", delete=False)  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "case_service.relay"], env=env, stdout=log, stderr=log
+    )
+    try:
+        yield
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+
+
+def relay_position(app: CaseApplication) -> int:
+    with app.recorder_.datastore.transaction(commit=False) as curs:
+        curs.execute("SELECT to_regclass('relay_position') IS NOT NULL AS e")
+        row = curs.fetchone()
+        if not row or not row["e"]:
+            return 0
+        curs.execute("SELECT position FROM relay_position WHERE name = 'case-events'")
+        found = curs.fetchone()
+    return int(found["position"]) if found else 0
+
+
+def relay_catch_up(database_url: str, bootstrap: str) -> dict[str, Any]:
+    app = CaseApplication(settings_for(database_url))
+    topic = f"bench-{uuid.uuid4().hex[:8]}.case-events.v1"
+    try:
+        head = int(app.recorder.max_notification_id() or 0)
+        started = time.perf_counter()
+        first: tuple[float, int] | None = None
+        with relay_process(database_url, bootstrap, topic):
+            while True:
+                position = relay_position(app)
+                now = time.perf_counter()
+                if first is None and position:
+                    first = (now, position)
+                if position >= head:
+                    break
+                if now - started > 600:
+                    raise RuntimeError(f"relay stuck at {position} of {head}")
+                time.sleep(0.02)
+        ended = time.perf_counter()
+    finally:
+        app.close()
+    assert first is not None
+    return {
+        "backlog": head,
+        "topic": topic,
+        "per_second": round((head - first[1]) / (ended - first[0])),
+        "with_start_per_second": round(head / (ended - started)),
+        "seconds": round(ended - started, 2),
+    }
+
+
+# --- read model used by (2) and (3) ----------------------------------------------------------
+
+SUMMARY_DDL = (
+    "CREATE TABLE IF NOT EXISTS rm_summary (case_id text PRIMARY KEY, events int NOT NULL,"
+    " last_version int NOT NULL, last_type text NOT NULL, missed numeric NOT NULL)"
+)
+
+
+SUMMARY_UPSERT = (
+    "INSERT INTO rm_summary AS s (case_id, events, last_version, last_type, missed)"
+    " VALUES ($1, 1, $2, $3, $4::numeric) ON CONFLICT (case_id) DO UPDATE SET"
+    " events = s.events + 1, last_version = EXCLUDED.last_version,"
+    " last_type = EXCLUDED.last_type, missed = s.missed + EXCLUDED.missed"
+)
+
+
+async def summary(conn: AsyncConnection, envelope: Envelope) -> None:
+    """A per-case summary: one upsert per event, the shape of a typical projection, sent
+    straight to the asyncpg connection inside the consumer's transaction (as
+    contact-service's projection does)."""
+    missed = envelope.data.get("amount") if envelope.event_name == "PaymentMissed" else None
+    raw = await conn.get_raw_connection()
+    await raw.driver_connection.execute(  # type: ignore[union-attr]
+        SUMMARY_UPSERT, envelope.subject, envelope.caseversion, envelope.event_name, missed or "0"
+    )
+
+
+async def nothing(conn: AsyncConnection, envelope: Envelope) -> None:  # noqa: ARG001
+    return None
+
+
+async def read_model_engine(url: str) -> AsyncEngine:
+    engine = create_async_engine(url.replace("postgresql://", "postgresql+asyncpg://", 1))
+    async with engine.begin() as conn:
+        await conn.execute(text(SUMMARY_DDL))
+    return engine
+
+
+# --- (2) rebuild from the feed ---------------------------------------------------------------
+
+
+@contextmanager
+def case_service(database_url: str) -> Iterator[str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "JWT_SECRET": SECRET,
+        "CIPHER_KEY": CIPHER_KEY,
+        "HTTP_PORT": str(port),
+        "LOG_LEVEL": "WARNING",
+        "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1",
+    }
+    log = tempfile.NamedTemporaryFile(prefix="case-service-", suffix=".log", delete=False)  # noqa: SIM115
+    proc = subprocess.Popen([sys.executable, "-m", "case_service"], env=env, stdout=log, stderr=log)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=1):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(Path(log.name).read_text()[-3000:]) from None
+                time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        log.close()
+
+
+async def rebuild_rates(base: str, read_model_url: str, page_size: int) -> dict[str, Any]:
+    token = issue_token(SECRET, "service", "bench", timedelta(hours=1))
+    feed = FeedClient(base, token, timeout=120)
+    engine = await read_model_engine(read_model_url)
+    out: dict[str, Any] = {"page_size": page_size}
+    try:
+        started, after, events = time.perf_counter(), 0, 0
+        while True:  # the feed alone: pages fetched and parsed, nothing applied
+            page = await feed.page(after, page_size)
+            if not page.envelopes:
+                break
+            events += len(page.envelopes)
+            after = page.next_after
+        out["feed_only_per_second"] = round(events / (time.perf_counter() - started))
+
+        async def reset(conn: AsyncConnection) -> None:
+            await conn.execute(text("TRUNCATE rm_summary"))
+
+        for name, handler in (("null_handler", nothing), ("summary_read_model", summary)):
+            applier = Applier(consumer=f"bench-rebuild-{name}", handler=handler)
+            report = await rebuild(engine, applier, feed, reset, page_size=page_size)
+            out[name] = {
+                "events": report.events,
+                "seconds": round(report.seconds, 2),
+                "per_second": round(report.rate),
+            }
+    finally:
+        await feed.aclose()
+        await engine.dispose()
+    return out
+
+
+# --- (3) end-to-end lag ----------------------------------------------------------------------
+
+
+def writer(database_url: str, n_cases: int, rate: int, seconds: float, out: Path) -> None:
+    """Open the cases, pause, then commit `rate` events/s for `seconds`; record commit times."""
+    app = CaseApplication(settings_for(database_url))
+    try:
+        cases = []
+        for first in range(0, n_cases, 500):
+            batch = [new_case(n, "LAG") for n in range(first, min(n_cases, first + 500))]
+            app.save(*batch)
+            cases.extend(batch)
+        time.sleep(8)  # let the openings drain through the relay and the consumer
+        committed: list[tuple[str, int, float]] = []
+        per_save = max(1, rate // 100)
+        installment = {case.id: 0 for case in cases}
+        cursor, produced = 0, 0
+        t0 = time.perf_counter()
+        while (elapsed := time.perf_counter() - t0) < seconds:
+            while produced < rate * elapsed:
+                batch = []
+                for _ in range(per_save):
+                    case = cases[cursor % len(cases)]
+                    cursor += 1
+                    installment[case.id] += 1
+                    miss(case, installment[case.id], datetime.now(UTC))
+                    batch.append(case)
+                pending = [
+                    (str(c.id), e.originator_version) for c in batch for e in c.pending_events
+                ]
+                app.save(*batch)
+                at = time.time()
+                committed.extend((c, v, at) for c, v in pending)
+                produced += len(pending)
+            time.sleep(0.01 - (time.perf_counter() - t0) % 0.01)
+        achieved = produced / (time.perf_counter() - t0)
+    finally:
+        app.close()
+    out.write_text(json.dumps({"achieved_rate": achieved, "committed": committed}))
+
+
+class TimedConsumer(IdempotentConsumer):
+    """Records, for each event, the wall-clock time its batch's transaction committed."""
+
+    # (committed, sent by the relay, its batch began) per (case, version)
+    committed_at: dict[tuple[str, int], tuple[float, float, float]]
+    batches: list[tuple[float, float, int]]  # (began, committed, records) per partition batch
+
+    async def _apply(self, items: list[Item]) -> Outcome:
+        began = time.time()
+        outcome = await super()._apply(items)
+        at = time.time()
+        self.batches.append((began, at, len(items)))
+        for item in items:
+            if item.envelope is not None and item.envelope.subject:
+                # The record's CreateTime: when the relay handed it to its producer.
+                sent = getattr(item.ref, "timestamp", 0) / 1000
+                self.committed_at[(item.envelope.subject, item.envelope.caseversion or 0)] = (
+                    at,
+                    sent,
+                    began,
+                )
+        return outcome
+
+
+async def end_to_end_lag(
+    database_url: str, read_model_url: str, bootstrap: str, rate: int, seconds: float
+) -> dict[str, Any]:
+    topic = f"bench-{uuid.uuid4().hex[:8]}.case-events.v1"
+    engine = await read_model_engine(read_model_url)
+    external = bool(os.environ.get("KAFKA_BOOTSTRAP_SERVERS"))
+    consumer = TimedConsumer(
+        ConsumerConfig(
+            name="bench-lag",
+            topics=[topic],
+            bootstrap_servers=bootstrap,
+            session_timeout_ms=6000 if external else 1000,
+            heartbeat_interval_ms=1000 if external else 200,
+            fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
+        ),
+        engine,
+        summary,
+    )
+    consumer.committed_at, consumer.batches = {}, []
+    stop = asyncio.Event()
+    out_file = Path(tempfile.mkstemp(prefix="writer-", suffix=".json")[1])
+    n_cases = max(200, rate * 2)  # one event per case per ~2 s
+    CaseApplication(settings_for(database_url)).close()  # the tables, before two processes race
+    with relay_process(database_url, bootstrap, topic):
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            __file__,
+            "--role",
+            "writer",
+            "--database-url",
+            database_url,
+            "--cases",
+            str(n_cases),
+            "--rate",
+            str(rate),
+            "--seconds",
+            str(seconds),
+            "--out",
+            str(out_file),
+        )
+        # Subscribe once the relay has created the topic (its first publish: the openings);
+        # the writer waits before its measured phase, time enough to join the group.
+        app = CaseApplication(settings_for(database_url))
+        try:
+            deadline = time.monotonic() + 120
+            while not await asyncio.to_thread(relay_position, app):
+                if time.monotonic() > deadline or proc.returncode is not None:
+                    raise RuntimeError("the relay published nothing (see /tmp/relay-*.log)")
+                await asyncio.sleep(0.05)
+        finally:
+            app.close()
+        task = asyncio.create_task(consumer.run(stop))
+        await asyncio.wait_for(consumer.ready.wait(), 30)
+        await proc.wait()
+        assert proc.returncode == 0
+        written = json.loads(out_file.read_text())
+        committed = written["committed"]
+        deadline = time.monotonic() + 60
+        while not all((c, v) in consumer.committed_at for c, v, _ in committed[-200:]):
+            if time.monotonic() > deadline or task.done():
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.5)
+        stop.set()
+        await task
+    await engine.dispose()
+    seen = [
+        (consumer.committed_at[(c, v)], at)
+        for c, v, at in committed
+        if (c, v) in consumer.committed_at
+    ]
+    lags = [done - at for (done, _, _), at in seen]
+    to_relay = [sent - at for (_, sent, _), at in seen]
+    to_consumer = [done - sent for (done, sent, _), _ in seen]
+    fetched = [began - sent for (_, sent, began), _ in seen]
+    first = min(at for _, _, at in committed)
+    applies = [done - began for began, done, _ in consumer.batches if began >= first]
+    missing = len(committed) - len(lags)
+    return {
+        "target_rate": rate,
+        "achieved_rate": round(written["achieved_rate"], 1),
+        "seconds": seconds,
+        "events": len(committed),
+        "not_seen": missing,
+        "p50_ms": round(percentile(lags, 0.50) * 1000, 1),
+        "p99_ms": round(percentile(lags, 0.99) * 1000, 1),
+        "max_ms": round(max(lags) * 1000, 1),
+        "commit_to_relay_send_p50_ms": round(percentile(to_relay, 0.50) * 1000, 1),
+        "commit_to_relay_send_p99_ms": round(percentile(to_relay, 0.99) * 1000, 1),
+        "send_to_consumer_commit_p50_ms": round(percentile(to_consumer, 0.50) * 1000, 1),
+        "send_to_consumer_commit_p99_ms": round(percentile(to_consumer, 0.99) * 1000, 1),
+        "send_to_batch_start_p50_ms": round(percentile(fetched, 0.50) * 1000, 1),
+        "send_to_batch_start_p99_ms": round(percentile(fetched, 0.99) * 1000, 1),
+        "batch_apply_p50_ms": round(percentile(applies, 0.50) * 1000, 1),
+        "batch_apply_p99_ms": round(percentile(applies, 0.99) * 1000, 1),
+        "batch_records_mean": round(
+            sum(n for *_, n in consumer.batches) / len(consumer.batches), 1
+        ),
+        "fetch_max_wait_ms": FETCH_MAX_WAIT_MS,
+    }
+
+
+# --- main ------------------------------------------------------------------------------------
+
+
+def fresh(admin: str, prefix: str) -> str:
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    create_database(admin, name)
+    return with_database(admin, name)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="smaller, for a smoke run")
+    parser.add_argument("--role", default="main", choices=["main", "writer"])
+    parser.add_argument("--database-url")
+    parser.add_argument("--cases", type=int, default=2000)
+    parser.add_argument("--rate", type=int, default=1000)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--out")
+    parser.add_argument("--skip", default="", help="comma-separated: ceiling,relay,rebuild,lag")
+    args = parser.parse_args()
+    if args.role == "writer":
+        writer(args.database_url, args.cases, args.rate, args.seconds, Path(args.out))
+        return
+    quick = args.quick
+    skip = set(filter(None, args.skip.split(",")))
+    backlog = 20_000 if quick else 200_000
+    results: dict[str, Any] = {
+        "when": datetime.now(UTC).isoformat(),
+        "cpus": os.cpu_count(),
+        "quick": quick,
+    }
+    with ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
+        if os.environ.get("DATABASE_URL"):
+            admin = os.environ["DATABASE_URL"]
+        else:
+            admin = stack.enter_context(EmbeddedPostgres(Path(tmp) / "pg")).url()
+        if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+            bootstrap = os.environ["KAFKA_BOOTSTRAP_SERVERS"]
+        else:
+            bootstrap = stack.enter_context(EmbeddedBroker()).bootstrap_servers
+
+        store = fresh(admin, "bench_relay")
+        results["seed"] = seed_backlog(store, backlog)
+        print("seeded:", results["seed"], flush=True)
+
+        if "ceiling" not in skip:
+            values = [e.to_json() for e in sample_envelopes(store, CHUNK)]
+            topic = f"bench-raw-{uuid.uuid4().hex[:8]}"
+            produced = asyncio.run(raw_produce(bootstrap, topic, values, backlog))
+            consumed = asyncio.run(raw_consume(bootstrap, f"{topic}.all_in_flight", backlog))
+            results["ceiling"] = {
+                "produce": produced,
+                "consume": consumed,
+            }
+            print("ceiling (aiokafka alone):", results["ceiling"], flush=True)
+
+        if "relay" not in skip:
+            results["relay_catch_up"] = relay_catch_up(store, bootstrap)
+            print("relay catch-up:", results["relay_catch_up"], flush=True)
+            relayed = asyncio.run(
+                raw_consume(bootstrap, results["relay_catch_up"]["topic"], backlog)
+            )
+            results["relay_catch_up"]["topic_consume_per_second"] = relayed["per_second"]
+
+        if "rebuild" not in skip:
+            with case_service(store) as base:
+                results["rebuild"] = asyncio.run(
+                    rebuild_rates(base, fresh(admin, "bench_rm"), page_size=5000)
+                )
+            print("rebuild from the feed:", results["rebuild"], flush=True)
+
+        if "lag" not in skip:
+            results["end_to_end_lag"] = asyncio.run(
+                end_to_end_lag(
+                    fresh(admin, "bench_lag"),
+                    fresh(admin, "bench_lag_rm"),
+                    bootstrap,
+                    rate=1000,
+                    seconds=10 if quick else 60,
+                )
+            )
+            print("end-to-end lag:", results["end_to_end_lag"], flush=True)
+
+    report(results)
+    out = REPO / "bench" / "results" / ("relay_quick.json" if quick else "relay.json")
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"written to {out.relative_to(REPO)}")
+
+
+def report(results: dict[str, Any]) -> None:
+    ceiling = results.get("ceiling", {})
+    produce = ceiling.get("produce", {})
+    consume = ceiling.get("consume", {})
+    rows = []
+    if "end_to_end_lag" in results:
+        lag = results["end_to_end_lag"]
+        rows.append(
+            (
+                "end-to-end lag at 1,000 events/s",
+                "p99 < 250 ms",
+                f"p50 {lag['p50_ms']} ms, p99 {lag['p99_ms']} ms (achieved {lag['achieved_rate']}/s)",
+                "-",
+            )
+        )
+    if "relay_catch_up" in results:
+        relay = results["relay_catch_up"]
+        rows.append(
+            (
+                f"relay catch-up, {relay['backlog']:,} events",
+                ">= 20,000/s",
+                f"{relay['per_second']:,}/s",
+                f"produce {produce.get('awaited_batches', 0):,}/s awaited batches, "
+                f"{produce.get('all_in_flight', 0):,}/s all in flight",
+            )
+        )
+    if "rebuild" in results:
+        rb = results["rebuild"]
+        rows.append(
+            (
+                "rebuild from the feed (summary model)",
+                ">= 30,000/s",
+                f"{rb['summary_read_model']['per_second']:,}/s "
+                f"(null handler {rb['null_handler']['per_second']:,}/s, "
+                f"feed alone {rb['feed_only_per_second']:,}/s)",
+                f"consume {consume.get('per_second', 0):,}/s",
+            )
+        )
+    print()
+    print(f"{'figure':42} {'target':14} {'measured':60} ceiling (aiokafka alone)")
+    for row in rows:
+        print(f"{row[0]:42} {row[1]:14} {row[2]:60} {row[3]}")
+
+
+if __name__ == "__main__":
+    main()
