@@ -8,6 +8,7 @@ from typing import Any, cast
 from uuid import UUID
 
 from arrears.clock import Clock, SystemClock
+from arrears.logging import get_correlation_id
 from eventsourcing.application import AggregateNotFoundError, Application, project_aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 from eventsourcing.postgres import PostgresAggregateRecorder
@@ -120,8 +121,10 @@ class CaseApplication(Application[UUID]):
         except AggregateNotFoundError:
             pass
         case = CollectionCase.open(**fields, now=self.clock.now(), policy=self.policy)
+        correlation_id = get_correlation_id()
+        correlations = [(case.id, 1, correlation_id)] if correlation_id else []
         try:
-            self.save(case)
+            self.save(case, correlations=correlations)
         except IntegrityError:  # opened concurrently by another request
             return self.load(case_id), False
         return case, True

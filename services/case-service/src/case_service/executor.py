@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from arrears.logging import get_correlation_id
 from eventsourcing.persistence import IntegrityError
 
 from case_service.case_cache import CaseCache
@@ -69,6 +70,8 @@ class Command:
     action: Action
     expected_version: int | None = None
     idempotency: IdempotencyClaim | None = None
+    # Taken from the request's context when the command is made (the writer thread has none).
+    correlation_id: str | None = field(default_factory=get_correlation_id)
 
 
 @dataclass
@@ -80,6 +83,7 @@ class Outcome:
     events: list[str] = field(default_factory=list)
     error: Exception | None = None
     replayed: bool = False  # answered from a stored idempotency record
+    recorded_versions: list[int] = field(default_factory=list)
 
     @property
     def status(self) -> int:
@@ -247,7 +251,11 @@ class CommandExecutor:
             ]
             changed = [case for case in cases.values() if case.pending_events]
             if changed or records:
-                self._app.save(*changed, idempotency=records)
+                self._app.save(
+                    *changed,
+                    idempotency=records,
+                    correlations=_correlations(commands, outcomes),
+                )
         except IntegrityError:
             # Someone else wrote one of these cases or keys: redo each command alone.
             self._evict(cases)
@@ -272,7 +280,9 @@ class CommandExecutor:
                     self._store_replies_without_events([command], [outcome])
                     return outcome
                 records = [self._record_for(command, outcome)] if command.idempotency else []
-                self._app.save(case, idempotency=records)
+                self._app.save(
+                    case, idempotency=records, correlations=_correlations([command], [outcome])
+                )
             except IntegrityError:
                 continue
             except BaseException:
@@ -303,7 +313,10 @@ class CommandExecutor:
             return Outcome(command.case_id, version=case.version, error=exc)
         recorded = case.pending_events[recorded_before:]
         return Outcome(
-            command.case_id, version=case.version, events=[type(e).__name__ for e in recorded]
+            command.case_id,
+            version=case.version,
+            events=[type(e).__name__ for e in recorded],
+            recorded_versions=[e.originator_version for e in recorded],
         )
 
     def _refresh(self, case: CollectionCase, cases: dict[UUID, CollectionCase]) -> CollectionCase:
@@ -335,3 +348,15 @@ class CommandExecutor:
             self._app.recorder_.save_idempotency(
                 IdempotencyRecord(claim.key, claim.scope, claim.request_hash, 200, outcome.body())
             )
+
+
+def _correlations(
+    commands: Sequence[Command], outcomes: Sequence[Outcome]
+) -> list[tuple[UUID, int, str]]:
+    """(case id, version, correlation id) for each event these commands recorded."""
+    return [
+        (command.case_id, version, command.correlation_id)
+        for command, outcome in zip(commands, outcomes, strict=True)
+        if command.correlation_id and not outcome.replayed
+        for version in outcome.recorded_versions
+    ]

@@ -75,6 +75,25 @@ class CaseEventRecorder(PostgresApplicationRecorder):
         self._select_case_ids = SQL(
             "SELECT case_id FROM {}.{} WHERE case_id > %s ORDER BY case_id LIMIT %s"
         ).format(*self.case_index_table)
+        # The correlation id of the request that recorded each event, kept beside the event
+        # (not in its encrypted state) so the relay and the feed can carry it on.
+        self.correlation_table = Identifier(self.datastore.schema), Identifier("event_correlations")
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {}.{} (originator_id uuid NOT NULL, "
+                "originator_version bigint NOT NULL, correlation_id text NOT NULL, "
+                "PRIMARY KEY (originator_id, originator_version))"
+            ).format(*self.correlation_table)
+        )
+        self._insert_correlations = SQL(
+            "INSERT INTO {}.{} (originator_id, originator_version, correlation_id) "
+            "VALUES (%s, %s, %s)"
+        ).format(*self.correlation_table)
+        self._select_correlations = SQL(
+            "SELECT c.originator_id, c.originator_version, c.correlation_id FROM {}.{} c "
+            "JOIN unnest(%s::uuid[], %s::bigint[]) AS w(originator_id, originator_version) "
+            "USING (originator_id, originator_version)"
+        ).format(*self.correlation_table)
         self._select_idempotency = SQL(
             "SELECT i.scope, i.key, i.request_hash, i.status, i.body FROM {}.{} i "
             "JOIN unnest(%s::text[], %s::text[]) AS c(scope, key) USING (scope, key)"
@@ -92,6 +111,9 @@ class CaseEventRecorder(PostgresApplicationRecorder):
                 self._insert_idempotency,
                 [(r.scope, r.key, r.request_hash, r.status, Jsonb(r.body)) for r in records],
             )
+        correlations: Sequence[tuple[UUID, int, str]] = kwargs.get("correlations", ())
+        if correlations:
+            curs.executemany(self._insert_correlations, correlations)
         new_cases = [(e.originator_id,) for e in stored_events if e.originator_version == 1]
         if new_cases:
             curs.executemany(self._insert_case_ids, new_cases)
@@ -142,6 +164,20 @@ class CaseEventRecorder(PostgresApplicationRecorder):
                     )
                 )
         return found
+
+    def correlations(self, events: Sequence[tuple[UUID, int]]) -> dict[tuple[UUID, int], str]:
+        """The correlation ids recorded with these (case id, version) events, where any."""
+        if not events:
+            return {}
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                self._select_correlations,
+                ([case_id for case_id, _ in events], [version for _, version in events]),
+            )
+            rows = curs.fetchall()
+        return {
+            (row["originator_id"], row["originator_version"]): row["correlation_id"] for row in rows
+        }
 
     def find_idempotency(self, scope: str, key: str) -> IdempotencyRecord | None:
         return self.find_idempotency_many([(scope, key)]).get((scope, key))

@@ -6,7 +6,7 @@ current `class_version`, so consumers always receive the current shape.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 from uuid import UUID
 
@@ -27,10 +27,9 @@ class CaseEventEncoder:
     def name_of(self, event_class: type[Any]) -> str:
         return self._names.get(event_class) or event_class.__name__
 
-    def envelope(self, notification: Notification) -> Envelope:
+    def envelope(self, notification: Notification, correlation: str | None = None) -> Envelope:
         event: Any = self.mapper.to_domain_event(notification)
         cls = type(event)
-        correlation = getattr(event, "correlation_id", None)
         return case_event(
             case_id=notification.originator_id,
             version=notification.originator_version,
@@ -44,5 +43,15 @@ class CaseEventEncoder:
             source=self.source,
         )
 
-    def envelopes(self, notifications: Iterable[Notification]) -> list[Envelope]:
-        return [self.envelope(n) for n in notifications]
+    def envelopes(
+        self,
+        notifications: Iterable[Notification],
+        correlations: Mapping[tuple[UUID | str, int], str] | None = None,
+    ) -> list[Envelope]:
+        """Envelopes for these notifications; `correlations` maps (case id, version) to the
+        correlation id of the request that recorded the event (RelayStore.correlations)."""
+        found = correlations or {}
+        return [
+            self.envelope(n, found.get((n.originator_id, n.originator_version)))
+            for n in notifications
+        ]

@@ -154,7 +154,8 @@ class Relay:
 
     def _read(self, position: int) -> tuple[Sequence[Notification], list[Envelope]]:
         notifications = self.store.notifications_after(position, self.settings.relay_batch_size)
-        return notifications, self.encoder.envelopes(notifications)
+        correlations = self.store.correlations(notifications)
+        return notifications, self.encoder.envelopes(notifications, correlations)
 
     async def _publish(self, envelopes: list[Envelope], stop: asyncio.Event) -> bool:
         delay = self.settings.relay_retry_initial_seconds

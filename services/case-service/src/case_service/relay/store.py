@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import Notification
@@ -52,6 +53,17 @@ class RelayStore:
     def notifications_after(self, position: int, limit: int) -> Sequence[Notification]:
         found: Sequence[Notification] = self.recorder.select_notifications(
             start=position, limit=limit, inclusive_of_start=False
+        )
+        return found
+
+    def correlations(
+        self, notifications: Sequence[Notification]
+    ) -> dict[tuple[UUID | str, int], str]:
+        recorder: Any = self.recorder
+        if not hasattr(recorder, "correlations"):
+            return {}
+        found: dict[tuple[UUID | str, int], str] = recorder.correlations(
+            [(n.originator_id, n.originator_version) for n in notifications]
         )
         return found
 

@@ -59,7 +59,8 @@ def list_events(
         notifications = store.case_notifications(case_id, after_version, limit)
     else:
         notifications = list(store.notifications_after(after, limit))
-    events = [e.to_dict() for e in encoder.envelopes(notifications)]
+    correlations = store.correlations(notifications)
+    events = [e.to_dict() for e in encoder.envelopes(notifications, correlations)]
     next_after = notifications[-1].id if notifications and case_id is None else after
     body = orjson.dumps({"events": events, "next_after": next_after, "head": head})
     return Response(content=body, media_type="application/json")
