@@ -9,7 +9,9 @@ workers off),
 clients in this process:
   (a) guard p50/p99 in-process: `decide` on a case with 5 contact points and 40 attempts
       in its history, request times spread over a week (no I/O);
-  (b) `POST /v1/contact-permissions` from 32 concurrent clients for 10 s over 1,000 cases;
+  (b) `POST /v1/contact-permissions` from 32 concurrent clients for 10 s over 1,000 cases,
+      and `POST /v1/contact-permissions:batch` (100 questions a request) from 8 clients;
+      with the server's CPU time per decision (independent of what else the machine runs);
   (c) `GET /v1/queues/all` first page (50) with 100,000 open delinquent cases;
   (d) the projection: 20,000 case events (2,000 cases x 10) published to the broker, then
       consumed by the idempotent consumer into the read models; events per second.
@@ -37,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import psutil
 from arrears.auth import issue_token
 from arrears.embedded.broker import EmbeddedBroker
 from arrears.embedded.ports import free_port
@@ -275,6 +278,23 @@ async def seed_queue(database_url: str, n_cases: int) -> None:
 # --- the service over HTTP --------------------------------------------------------------------
 
 
+SERVER_PIDS: list[int] = []
+
+
+def server_cpu_seconds() -> float:
+    """CPU time used so far by the contact-service server processes (load-independent)."""
+    total = 0.0
+    for pid in SERVER_PIDS:
+        try:
+            root = psutil.Process(pid)
+            for proc in [root, *root.children(recursive=True)]:
+                times = proc.cpu_times()
+                total += times.user + times.system
+        except psutil.NoSuchProcess:
+            continue
+    return total
+
+
 @contextmanager
 def contact_service(database_url: str, bootstrap: str) -> Iterator[str]:
     port = free_port()
@@ -305,14 +325,16 @@ def contact_service(database_url: str, bootstrap: str) -> Iterator[str]:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(log_path.read_text()[-3000:]) from None
                 time.sleep(0.2)
+        SERVER_PIDS[:] = [proc.pid]
         yield base
     finally:
+        SERVER_PIDS.clear()
         proc.terminate()
         proc.wait(timeout=20)
 
 
 async def drive_decisions(
-    base: str, case_ids: list[str], seconds: float, clients: int
+    base: str, case_ids: list[str], seconds: float, clients: int, batch: int = 1
 ) -> dict[str, float]:
     headers = {
         "Authorization": f"Bearer {issue_token(SECRET, 'collector', 'bench', timedelta(hours=1))}"
@@ -322,24 +344,32 @@ async def drive_decisions(
     deadline = time.monotonic() + seconds
     rng = random.Random(2)
 
+    decided = 0
+
+    def question() -> dict[str, Any]:
+        index = rng.randrange(len(case_ids))
+        return {
+            "case_id": case_ids[index],
+            "channel": "call",
+            "contact_point": f"+86138{index:08d}",
+            "at": NOW.isoformat(),
+        }
+
     async def client(session: aiohttp.ClientSession) -> None:
-        nonlocal errors
+        nonlocal errors, decided
         while time.monotonic() < deadline:
-            index = rng.randrange(len(case_ids))
-            body = {
-                "case_id": case_ids[index],
-                "channel": "call",
-                "contact_point": f"+86138{index:08d}",
-                "at": NOW.isoformat(),
-            }
+            if batch == 1:
+                url, body = f"{base}/v1/contact-permissions", question()
+            else:
+                url = f"{base}/v1/contact-permissions:batch"
+                body = {"requests": [question() for _ in range(batch)]}
             started = time.perf_counter()
-            async with session.post(
-                f"{base}/v1/contact-permissions", json=body, headers=headers
-            ) as r:
+            async with session.post(url, json=body, headers=headers) as r:
                 await r.read()
                 if r.status != 200:
                     errors += 1
             latencies.append(time.perf_counter() - started)
+            decided += batch
 
     connector = aiohttp.TCPConnector(limit=clients)
     async with aiohttp.ClientSession(connector=connector) as session:
@@ -350,16 +380,20 @@ async def drive_decisions(
             headers=headers,
         ) as r:
             await r.read()
-        started = time.monotonic()
+        started, cpu = time.monotonic(), server_cpu_seconds()
         await asyncio.gather(*(client(session) for _ in range(clients)))
-        elapsed = time.monotonic() - started
+        elapsed, cpu = time.monotonic() - started, server_cpu_seconds() - cpu
     return {
         "clients": clients,
-        "decisions": len(latencies),
-        "per_second": round(len(latencies) / elapsed, 1),
+        "per_request": batch,
+        "decisions": decided,
+        "per_second": round(decided / elapsed, 1),
         "p50_ms": round(percentile(latencies, 0.5) * 1000, 2),
         "p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
         "errors": errors,
+        # Server CPU per decision: what one core can serve, whatever else the machine runs.
+        "server_cpu_ms_per_decision": round(cpu / max(1, decided) * 1000, 3),
+        "decisions_per_server_core_second": round(decided / cpu, 1) if cpu else None,
     }
 
 
@@ -468,7 +502,11 @@ def main() -> None:
             results["decisions_over_http"] = asyncio.run(
                 drive_decisions(base, case_ids, 3 if quick else 10, 32)
             )
+            results["decisions_over_http_batch_100"] = asyncio.run(
+                drive_decisions(base, case_ids, 3 if quick else 10, 8, batch=100)
+            )
         print("decisions over HTTP:", results["decisions_over_http"], flush=True)
+        print("decisions over HTTP, 100 a request:", results["decisions_over_http_batch_100"])
 
         queue_db = "bench_cs_" + uuid.uuid4().hex[:8]
         create_database(admin, queue_db)

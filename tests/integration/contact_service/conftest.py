@@ -268,3 +268,5 @@ async def client(ctx: Context) -> AsyncIterator[Any]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://contact-service") as http:
         yield http
+    if ctx.reads is not None:
+        await ctx.reads.close()

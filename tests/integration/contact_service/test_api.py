@@ -215,3 +215,23 @@ async def test_the_api_is_described_in_openapi(client: Any) -> None:
         "/readyz",
     } <= paths
     assert (await client.get("/healthz")).json() == {"status": "ok"}
+
+
+async def test_a_dialer_screens_its_list_in_one_request(client: Any, ctx: Context) -> None:
+    day, night = Story().delinquent(), Story(tz="America/New_York").delinquent()
+    await seed(ctx, [day, night])
+    assert isinstance(ctx.clock, ManualClock)
+    ctx.clock.set(datetime(2026, 11, 2, 3, 30, tzinfo=UTC))  # 11:30 Shanghai, 22:30 New York
+    unknown = "00000000-0000-0000-0000-000000000000"
+    body = {"requests": [_ask(day.case_id), _ask(night.case_id), _ask(unknown)]}
+    response = await client.post("/v1/contact-permissions:batch", json=body, headers=token())
+    assert response.status_code == 200, response.text
+    answers = response.json()["decisions"]
+    assert [a["case_id"] for a in answers] == [day.case_id, night.case_id, unknown]
+    assert [a["allowed"] for a in answers] == [True, False, False]
+    assert answers[1]["reasons"][0]["code"] == "outside_hours"
+    assert answers[2]["reasons"][0]["code"] == "unknown_case"
+    too_many = {"requests": [_ask(day.case_id)] * 501}
+    assert (
+        await client.post("/v1/contact-permissions:batch", json=too_many, headers=token())
+    ).status_code == 422

@@ -88,6 +88,14 @@ class ContactPermissionPublic(BaseModel):
     notes: list[str]
 
 
+class ContactPermissionBatchCreate(Strict):
+    requests: Annotated[list[ContactPermissionCreate], Field(min_length=1, max_length=500)]
+
+
+class ContactPermissionBatchPublic(BaseModel):
+    decisions: list[ContactPermissionPublic]
+
+
 class ContactAttemptCreate(Strict):
     """As case-service takes it, plus `direction` and `purpose` (kept here, not forwarded)."""
 

@@ -114,13 +114,14 @@ _ONE_CASE_SQL = (
 )
 
 
-async def policy_inputs_one(
-    pool: asyncpg.Pool, case_id: str, now: datetime, exclude: str | None = None
-) -> PolicyInputs | None:
-    """`policy_inputs` for one case over a plain asyncpg pool (the guard endpoint's path)."""
-    found = await pool.fetchrow(_ONE_CASE_SQL, case_id, now - timedelta(days=HISTORY_DAYS), exclude)
-    if found is None:
-        return None
+_MANY_CASES_SQL = (
+    _POLICY_INPUTS_SQL.replace(":ids", "$1::text[]")
+    .replace(":since", "$2")
+    .replace(":exclude", "$3::text")
+)
+
+
+def _inputs(found: Any) -> PolicyInputs:
     row = dict(found)
     points = orjson.loads(row.pop("points_json"))
     history = [
@@ -128,6 +129,24 @@ async def policy_inputs_one(
         for a in orjson.loads(row.pop("history_json"))
     ]
     return PolicyInputs(row, derive.case_view(row, points), history, points)
+
+
+async def policy_inputs_many(
+    pool: asyncpg.Pool, case_ids: Sequence[str], now: datetime
+) -> dict[str, PolicyInputs]:
+    """`policy_inputs` for many cases over the plain asyncpg pool: one round trip."""
+    found = await pool.fetch(
+        _MANY_CASES_SQL, sorted(set(case_ids)), now - timedelta(days=HISTORY_DAYS), None
+    )
+    return {r["case_id"]: _inputs(r) for r in found}
+
+
+async def policy_inputs_one(
+    pool: asyncpg.Pool, case_id: str, now: datetime, exclude: str | None = None
+) -> PolicyInputs | None:
+    """`policy_inputs` for one case over a plain asyncpg pool (the guard endpoint's path)."""
+    found = await pool.fetchrow(_ONE_CASE_SQL, case_id, now - timedelta(days=HISTORY_DAYS), exclude)
+    return None if found is None else _inputs(found)
 
 
 async def record_pending_attempt(conn: AsyncConnection, values: Row) -> None:

@@ -65,32 +65,76 @@ async def ask_permission(
     body: s.ContactPermissionCreate, ctx: ContextDep, _caller: Reader
 ) -> Response:
     now = ctx.clock.now()
-    at = body.at or now
-    request = m.ContactRequest(
-        party=body.party,
-        channel=body.channel,
-        contact_point=body.contact_point,
-        at=at,
-        purpose=body.purpose,
-        inbound=body.direction == "inbound",
-    )
+    request = _request(body, now)
+    at = request.at or now
     pool = await ctx.read_pool.get()
     inputs = await repo.policy_inputs_one(pool, str(body.case_id), now)
     if inputs is None:
         raise not_found(body.case_id)
     decision = guard.decide(inputs.view, inputs.history, ctx.profile, request, now)
-    return _json(
-        {
-            "case_id": str(body.case_id),
-            "allowed": decision.allowed,
-            "reasons": [r.to_dict() for r in decision.reasons],
-            "next_allowed_at": _utc(decision.next_allowed_at),
-            "at": _utc(at),
-            "contact_point": m.mask_point(body.contact_point),
-            "profile": {"name": decision.profile, "version": decision.profile_version},
-            "notes": list(decision.notes),
-        }
+    return _json(_answer(str(body.case_id), decision, body.contact_point, at))
+
+
+def _request(body: s.ContactPermissionCreate, now: datetime) -> m.ContactRequest:
+    return m.ContactRequest(
+        party=body.party,
+        channel=body.channel,
+        contact_point=body.contact_point,
+        at=body.at or now,
+        purpose=body.purpose,
+        inbound=body.direction == "inbound",
     )
+
+
+def _answer(case_id: str, decision: m.Decision, point: str, at: datetime) -> dict[str, Any]:
+    return {
+        "case_id": case_id,
+        "allowed": decision.allowed,
+        "reasons": [r.to_dict() for r in decision.reasons],
+        "next_allowed_at": _utc(decision.next_allowed_at),
+        "at": _utc(at),
+        "contact_point": m.mask_point(point),
+        "profile": {"name": decision.profile, "version": decision.profile_version},
+        "notes": list(decision.notes),
+    }
+
+
+@router.post(
+    "/contact-permissions:batch",
+    response_model=s.ContactPermissionBatchPublic,
+    summary="Many questions at once (a dialer screening its list): one answer each, in order",
+    responses={422: {"description": "invalid body (the field names the item)"}},
+)
+async def ask_permissions(
+    body: s.ContactPermissionBatchCreate, ctx: ContextDep, _caller: Reader
+) -> Response:
+    now = ctx.clock.now()
+    pool = await ctx.read_pool.get()
+    inputs = await repo.policy_inputs_many(pool, [str(q.case_id) for q in body.requests], now)
+    answers: list[dict[str, Any]] = []
+    for question in body.requests:
+        found = inputs.get(str(question.case_id))
+        request = _request(question, now)
+        at = request.at or now
+        if found is None:
+            answers.append(
+                {
+                    "case_id": str(question.case_id),
+                    "allowed": False,
+                    "reasons": [
+                        {"code": "unknown_case", "message": "no such case", "rule": "all.case"}
+                    ],
+                    "next_allowed_at": None,
+                    "at": _utc(at),
+                    "contact_point": m.mask_point(question.contact_point),
+                    "profile": {"name": ctx.profile.name, "version": ctx.profile.version},
+                    "notes": [],
+                }
+            )
+            continue
+        decision = guard.decide(found.view, found.history, ctx.profile, request, now)
+        answers.append(_answer(str(question.case_id), decision, question.contact_point, at))
+    return _json({"decisions": answers})
 
 
 def _utc(moment: datetime | None) -> str | None:
