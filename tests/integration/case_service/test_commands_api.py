@@ -262,3 +262,37 @@ def test_idempotency_key_replays_the_same_response_and_records_once(
     case = client.get(f"/v1/cases/{case_id}", headers=auth("auditor")).json()
     assert case["version"] == 3
     assert case["arrears"] == "700.00"
+
+
+def test_a_complaint_is_received_then_resolved_through_its_own_url(
+    client: TestClient, open_case: Callable[..., str]
+) -> None:
+    case_id = open_case("L-COMPLAINT-1")
+    received = client.post(
+        f"/v1/cases/{case_id}/complaints",
+        json={
+            "complaint_id": "CMP-7",
+            "channel": "phone",
+            "category": "collector_conduct",
+            "description": "called three times in an hour",
+            "received_at": "2026-11-02T08:00:00Z",
+        },
+        headers=auth("collector"),
+    )
+    assert received.status_code == 201, received.text
+
+    resolved = client.post(
+        f"/v1/cases/{case_id}/complaints/CMP-7/resolutions",
+        json={"resolution": "apologised; calls limited", "resolved_at": "2026-11-02T08:30:00Z"},
+        headers=auth("supervisor"),
+    )
+    unknown = client.post(
+        f"/v1/cases/{case_id}/complaints/CMP-404/resolutions",
+        json={"resolution": "n/a", "resolved_at": "2026-11-02T08:30:00Z"},
+        headers=auth("supervisor"),
+    )
+
+    assert resolved.status_code == 201, resolved.text
+    assert resolved.json()["events"] == ["ComplaintResolved"]
+    assert unknown.status_code in (404, 409, 422), unknown.text
+    assert unknown.headers["content-type"].startswith("application/problem+json")

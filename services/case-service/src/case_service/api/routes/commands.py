@@ -74,6 +74,7 @@ def _endpoint(route: CommandRoute) -> Callable[..., Awaitable[JSONResponse]]:
         _principal: Principal,  # checked by FastAPI (the role dependency below)
         idempotency_key: IdempotencyKey = None,
         if_match: IfMatch = None,
+        **_path_fields: str,  # e.g. complaint_id; FastAPI validates them (signature below)
     ) -> JSONResponse:
         kwargs: dict[str, Any] = body.model_dump(exclude={"currency"})
         kwargs.update({name: request.path_params[name] for name in route.path_fields})
@@ -94,6 +95,7 @@ def _endpoint(route: CommandRoute) -> Callable[..., Awaitable[JSONResponse]]:
         if p.name == "_principal"
         else p
         for p in signature.parameters.values()
+        if p.kind is not inspect.Parameter.VAR_KEYWORD
     ]
     params[1:1] = [
         inspect.Parameter(
