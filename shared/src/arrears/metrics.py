@@ -6,10 +6,19 @@ runs each request through extra tasks and streams, which cost a fifth of a comma
 
 from __future__ import annotations
 
+import os
+import tempfile
 import time
 
 from fastapi import FastAPI, Response
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUESTS = Counter(
@@ -61,4 +70,22 @@ def install_metrics(app: FastAPI, service: str) -> None:
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        return Response(latest_metrics(), media_type=CONTENT_TYPE_LATEST)
+
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def share_metrics_between_workers(workers: int) -> None:
+    """Call before starting `workers` > 1 server processes: each then writes its samples to
+    a shared folder and any of them answers /metrics with the sum, not its own share."""
+    if workers > 1 and not os.environ.get(MULTIPROC_ENV):
+        os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="arrears-metrics-")
+
+
+def latest_metrics() -> bytes:
+    if os.environ.get(MULTIPROC_ENV):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry)
+    return generate_latest()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uvicorn
 from arrears.logging import configure_logging
+from arrears.metrics import share_metrics_between_workers
 from fastapi import FastAPI
 
 from case_service.api.app import create_app
@@ -22,6 +23,7 @@ def main() -> None:
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
     # Several worker processes use both cores; each has its own batching writer, and the
     # event store's optimistic version check keeps them consistent.
+    share_metrics_between_workers(settings.http_workers)
     uvicorn.run(
         "case_service.__main__:serve_app",
         factory=True,
