@@ -81,8 +81,9 @@ def test_a_second_run_with_the_same_seed_repeats_no_command(
     # that does record: case-service re-judges buckets as of that day, so the second run is
     # refused by `make run` (it seeds only an empty store), not relied upon.
     assert set(again.events_by_type) <= {"DelinquencyBucketChanged", "RiskGraded"}, again
-    # The daily file, resent, names installments of cases closed since: those are refused.
-    assert set(again.rejected) <= {"missed 409"}, again.rejection_samples
+    # Resent to cases closed since, the daily file's installments and the payments that keep
+    # a promise (sent without a key: their time is "now") are refused, and record nothing.
+    assert set(again.rejected) <= {"missed 409", "payment 409"}, again.rejection_samples
 
 
 def test_the_model_alone_is_deterministic() -> None:

@@ -33,6 +33,8 @@ def collect(loan: Loan, day: date, today: date, plan: DayPlan) -> None:
         return  # contacts pause while the dispute is looked into
     dpd = loan.dpd(day)
     bucket = bucket_of(dpd)
+    if bucket == "M0":
+        return  # nothing is overdue (yet): nobody calls
     done = loan.legal
     if bucket == "M1" and "sms" not in done:
         done["sms"] = day

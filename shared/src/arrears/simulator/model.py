@@ -11,6 +11,7 @@ reopened by a later miss) or the oldest installment. The collection ladder is in
 
 from __future__ import annotations
 
+import itertools
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -102,6 +103,7 @@ class Loan:
     complaint_due: date | None = None
     legal: dict[str, Any] = field(default_factory=dict)
     worst_bucket: str = "M0"
+    bucket: str = "M0"  # as of the last planned day
     last_call: str = ""
     stats: dict[str, int] = field(default_factory=dict)
 
@@ -150,6 +152,12 @@ class Loan:
         bucket = bucket_of(self.dpd(day))
         if BUCKETS.index(bucket) > BUCKETS.index(self.worst_bucket):
             self.worst_bucket = bucket
+        if bucket != self.bucket:
+            if bucket != "M0":
+                self.note(f"in_{bucket}")  # entered this bucket (once per stay)
+            if self.bucket != "M0" and BUCKETS.index(bucket) == BUCKETS.index(self.bucket) + 1:
+                self.note(f"roll_{self.bucket}")  # rolled on to the next bucket
+            self.bucket = bucket
         return plan
 
     def _open(self, day: date, plan: DayPlan) -> None:
@@ -205,12 +213,10 @@ class Loan:
             else:
                 self.promise_blocked = True
                 self.note("promises_broken")
-        if self.promise is not None or (self.disputed_until and day <= self.disputed_until):
-            return
         bucket = bucket_of(self.dpd(day))
-        if bucket == "M0" or self.arrears() == 0:
-            return
-        if self.rng.random() < b.DAILY_PAY[bucket] * self.profile.pay_factor:
+        waiting = self.promise is not None or (self.disputed_until and day <= self.disputed_until)
+        chance = 0.0 if waiting or bucket == "M0" else b.DAILY_PAY[bucket]
+        if self.arrears() > 0 and chance and self.rng.random() < chance * self.profile.pay_factor:
             full = self.rng.random() < b.FULL_CURE_SHARE
             oldest = next(i for i in self.installments if i.unpaid > 0)
             self._pay(day, self.arrears() if full else oldest.unpaid, plan, kept=False)
@@ -353,6 +359,16 @@ class Portfolio:
             for what, n in loan.stats.items():
                 total[what] = total.get(what, 0) + n
         return dict(sorted(total.items()))
+
+    def roll_rates(self) -> dict[str, float]:
+        """Of the stays in each bucket, the share that rolled on to the next (M1->M2, ...)."""
+        stats = self.stats()
+        rates = {}
+        for here, there in itertools.pairwise(BUCKETS[1:]):
+            entered = stats.get(f"in_{here}", 0)
+            if entered:
+                rates[f"{here}->{there}"] = round(stats.get(f"roll_{here}", 0) / entered, 3)
+        return rates
 
     def worst_buckets(self) -> dict[str, int]:
         counts = {name: 0 for name in BUCKETS[1:]}

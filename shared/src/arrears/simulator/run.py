@@ -49,6 +49,7 @@ class Summary:
     requests_per_second: float
     buckets_today: dict[str, int]
     worst_bucket_reached: dict[str, int]
+    roll_rates: dict[str, float]
     behaviour: dict[str, int]
     forwarded: dict[str, int]
     rejected: dict[str, int]
@@ -142,6 +143,7 @@ async def simulate(config: SimulationConfig, progress: TextIO | None = sys.stder
             requests_per_second=round(tally.requests / max(wall, 1e-9), 1),
             buckets_today=portfolio.buckets(today),
             worst_bucket_reached=portfolio.worst_buckets(),
+            roll_rates=portfolio.roll_rates(),
             behaviour=portfolio.stats(),
             forwarded=dict(sorted(tally.forwarded.items())),
             rejected=dict(sorted(tally.rejected.items())),
@@ -163,6 +165,7 @@ def render(summary: Summary) -> str:
         + ")",
         "  today by bucket: " + _pairs(s.buckets_today),
         "  worst bucket reached: " + _pairs(s.worst_bucket_reached),
+        "  roll rates: " + ", ".join(f"{k} {v:.0%}" for k, v in s.roll_rates.items()),
         "  events: " + _pairs(s.events_by_type),
         "  behaviour: " + _pairs(s.behaviour),
     ]
