@@ -1,0 +1,112 @@
+"""How the projection talks to PostgreSQL: the row cache of a transaction, the statements
+it sends straight to asyncpg, and the identity of a contact attempt."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, date, datetime
+from functools import lru_cache
+from typing import Any
+
+import orjson
+from arrears.messaging import Envelope
+from sqlalchemy import column, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from contact_service.policy import model as m
+from contact_service.readmodel.tables import CASES
+
+Row = dict[str, Any]
+
+
+def fingerprint(
+    case_id: str, channel: str, party: str, point: str, outcome: str, occurred_at: datetime
+) -> str:
+    """The identity of one contact attempt (the same from the API and from the event)."""
+    moment = occurred_at.astimezone(UTC).isoformat()
+    text = f"{case_id}|{channel}|{party}|{m.point_key(point)}|{outcome}|{moment}"
+    return hashlib.sha256(text.encode()).hexdigest()[:40]
+
+
+def instant(value: str) -> datetime:
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def rows_of_this_transaction(conn: AsyncConnection) -> dict[str, Row]:
+    """Case rows this transaction has read or written (a batch touches a case many times:
+    one SELECT ... FOR UPDATE per case per batch). Cleared by a new transaction."""
+    sync = conn.sync_connection
+    assert sync is not None
+    transaction = sync.get_transaction()
+    held = sync.info.get("contact_service.rows")
+    if held is None or held[0] is not transaction:
+        held = (transaction, {})
+        sync.info["contact_service.rows"] = held
+    rows: dict[str, Row] = held[1]
+    return rows
+
+
+CASE_FOR_UPDATE = text("SELECT * FROM cs_cases WHERE case_id = :case_id FOR UPDATE").columns(
+    *(column(c.name, c.type) for c in CASES.c)
+)
+
+
+@lru_cache(maxsize=256)
+def update_sql(columns: tuple[str, ...]) -> str:
+    """`UPDATE cs_cases SET <columns> WHERE case_id = $n`, built once per set of columns."""
+    assignments = ", ".join(f"{c} = ${i}" for i, c in enumerate(columns, start=1))
+    return f"UPDATE cs_cases SET {assignments} WHERE case_id = ${len(columns) + 1}"  # noqa: S608
+
+
+def db_value(name: str, value: Any) -> Any:
+    # The asyncpg codec SQLAlchemy installs for jsonb takes JSON text.
+    return orjson.dumps(value).decode() if name == "installments" else value
+
+
+async def driver(conn: AsyncConnection) -> Any:
+    """The asyncpg connection under `conn`, inside `conn`'s transaction: the projection's
+    hot statements go straight to it (no expression building or result wrapping)."""
+    fairy = await conn.get_raw_connection()
+    if getattr(fairy.dbapi_connection, "_transaction", True) is None:
+        await conn.execute(text("SELECT 1"))  # SQLAlchemy opens its transaction first
+    return fairy.driver_connection
+
+
+def day_of(envelope: Envelope) -> date:
+    return (envelope.time or datetime.now(UTC)).astimezone(UTC).date()
+
+
+_CASE_COLUMNS = [c.name for c in CASES.c]
+_N = len(_CASE_COLUMNS)
+# The case and its contact points in one round trip (the points only if the case is new).
+OPEN_CASE = f"""
+    WITH opened AS (
+      INSERT INTO cs_cases ({", ".join(_CASE_COLUMNS)})
+      VALUES ({", ".join(f"${i}" for i in range(1, _N + 1))})
+      ON CONFLICT DO NOTHING RETURNING case_id
+    ), zones AS (
+      INSERT INTO cs_zones (zone) SELECT DISTINCT z FROM opened,
+        unnest(array_prepend(${_N + 5}::text, ${_N + 6}::text[])) AS z
+      ON CONFLICT DO NOTHING
+    ), points AS (
+      INSERT INTO cs_contact_points (case_id, value, party, kind, state, opted_out, position)
+      SELECT o.case_id, t.value, t.party, t.kind, 'valid', '{{}}', t.position
+      FROM opened o, unnest(${_N + 1}::text[], ${_N + 2}::text[], ${_N + 3}::text[],
+                            ${_N + 4}::int[]) AS t(value, party, kind, position)
+      ON CONFLICT DO NOTHING
+    )
+    SELECT count(*) FROM opened
+"""  # noqa: S608
+
+
+def new_point(case_id: str, value: str, party: str, kind: Any, position: int) -> Row:
+    return {
+        "case_id": case_id,
+        "value": m.point_key(str(value)),
+        "party": party,
+        "kind": str(kind or "mobile"),
+        "state": m.VALID,
+        "opted_out": [],
+        "position": position,
+    }
