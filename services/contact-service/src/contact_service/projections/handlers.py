@@ -16,7 +16,6 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contact_service.policy import model as m
-
 from contact_service.projections.store import (
     Row,
     day_of,

@@ -18,7 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contact_service.policy.profiles import Profile
 from contact_service.policy.strategy import StrategyBook
-
 from contact_service.projections.handlers import HANDLERS
 from contact_service.projections.store import (
     CASE_FOR_UPDATE,
