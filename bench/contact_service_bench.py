@@ -279,6 +279,31 @@ async def seed_queue(database_url: str, n_cases: int) -> None:
 
 
 SERVER_PIDS: list[int] = []
+PG_DATA: list[Path] = []  # the embedded server's data folder, to find its processes
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU time used so far by the embedded PostgreSQL (postmaster and live backends)."""
+    if not PG_DATA:
+        return 0.0
+    marker = str(PG_DATA[0])
+    for proc in psutil.process_iter(["cmdline"]):
+        cmdline = proc.info["cmdline"] or []
+        if cmdline and "postgres" in cmdline[0] and any(marker in part for part in cmdline):
+            total = 0.0
+            for member in [proc, *proc.children()]:
+                try:
+                    times = member.cpu_times()
+                except psutil.NoSuchProcess:
+                    continue
+                total += times.user + times.system
+            return total
+    return 0.0
+
+
+def own_cpu_seconds() -> float:
+    times = psutil.Process().cpu_times()
+    return float(times.user + times.system)
 
 
 def server_cpu_seconds() -> float:
@@ -380,9 +405,10 @@ async def drive_decisions(
             headers=headers,
         ) as r:
             await r.read()
-        started, cpu = time.monotonic(), server_cpu_seconds()
+        started, cpu, pg_cpu = time.monotonic(), server_cpu_seconds(), postgres_cpu_seconds()
         await asyncio.gather(*(client(session) for _ in range(clients)))
         elapsed, cpu = time.monotonic() - started, server_cpu_seconds() - cpu
+        pg_cpu = postgres_cpu_seconds() - pg_cpu
     return {
         "clients": clients,
         "per_request": batch,
@@ -394,6 +420,7 @@ async def drive_decisions(
         # Server CPU per decision: what one core can serve, whatever else the machine runs.
         "server_cpu_ms_per_decision": round(cpu / max(1, decided) * 1000, 3),
         "decisions_per_server_core_second": round(decided / cpu, 1) if cpu else None,
+        "postgres_cpu_ms_per_decision": round(pg_cpu / max(1, decided) * 1000, 3),
     }
 
 
@@ -403,8 +430,11 @@ async def queue_first_page(base: str, reads: int) -> dict[str, float]:
     }
     timings = []
     items = 0
+    cpu = pg_cpu = 0.0
     async with aiohttp.ClientSession() as session:
         for n in range(reads + 3):
+            if n == 3:
+                cpu, pg_cpu = server_cpu_seconds(), postgres_cpu_seconds()
             started = time.perf_counter()
             async with session.get(f"{base}/v1/queues/all?limit=50", headers=headers) as r:
                 body = await r.json()
@@ -417,6 +447,8 @@ async def queue_first_page(base: str, reads: int) -> dict[str, float]:
         "items": items,
         "p50_ms": round(percentile(timings, 0.5) * 1000, 2),
         "p99_ms": round(percentile(timings, 0.99) * 1000, 2),
+        "server_cpu_ms_per_page": round((server_cpu_seconds() - cpu) / reads * 1000, 2),
+        "postgres_cpu_ms_per_page": round((postgres_cpu_seconds() - pg_cpu) / reads * 1000, 2),
     }
 
 
@@ -446,24 +478,31 @@ async def projection_throughput(
     task = asyncio.create_task(consumer.run(stop))
     await asyncio.wait_for(consumer.ready.wait(), 60)
     first_at: float | None = None
+    first_applied = 0
+    cpu = pg_cpu = 0.0
     while consumer.totals.applied < len(envelopes):
         if first_at is None and consumer.totals.applied:
-            first_at = time.perf_counter()
+            first_at, first_applied = time.perf_counter(), consumer.totals.applied
+            cpu, pg_cpu = own_cpu_seconds(), postgres_cpu_seconds()
         await asyncio.sleep(0.01)
         if task.done():
             task.result()
     ended = time.perf_counter()
+    cpu, pg_cpu = own_cpu_seconds() - cpu, postgres_cpu_seconds() - pg_cpu
     stop.set()
     await task
     await engine.dispose()
     assert first_at is not None
     # From the first applied batch to the last: consumer-group joining is not projection time.
-    first_batch = consumer.config.max_batch
-    events = len(envelopes) - first_batch
+    events = len(envelopes) - first_applied
     return {
         "events": len(envelopes),
         "cases": n_cases,
         "per_second": round(events / (ended - first_at), 1),
+        # CPU per event, whatever else the machine runs: the consumer (Python, with aiokafka)
+        # and PostgreSQL. 1000 / python_cpu_ms is what one core of Python can sustain.
+        "python_cpu_ms_per_event": round(cpu / max(1, events) * 1000, 3),
+        "postgres_cpu_ms_per_event": round(pg_cpu / max(1, events) * 1000, 3),
         "duplicates": consumer.totals.duplicates,
         "parked": len(consumer.totals.parked),
     }
@@ -485,6 +524,7 @@ def main() -> None:
             admin = os.environ["DATABASE_URL"]
         else:
             pg = stack.enter_context(EmbeddedPostgres(Path(tmp) / "pg"))
+            PG_DATA[:] = [pg.data_dir]
             admin = pg.url()
         if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
             bootstrap = os.environ["KAFKA_BOOTSTRAP_SERVERS"]
