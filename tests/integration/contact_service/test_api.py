@@ -235,3 +235,25 @@ async def test_a_dialer_screens_its_list_in_one_request(client: Any, ctx: Contex
     assert (
         await client.post("/v1/contact-permissions:batch", json=too_many, headers=token())
     ).status_code == 422
+
+
+def _guard_count(metrics: str, outcome: str) -> float:
+    prefix = "arrears_guard_decisions_total{"
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line.startswith(prefix) and 'use="permission"' in line and f'outcome="{outcome}"' in line
+    )
+
+
+async def test_guard_decisions_are_counted_by_outcome(client: Any, ctx: Context) -> None:
+    story = Story().delinquent()
+    await seed(ctx, [story])
+    before = (await client.get("/metrics")).text
+    late = (START + timedelta(hours=12)).isoformat()
+    await client.post("/v1/contact-permissions", json=_ask(story.case_id), headers=token())
+    await client.post("/v1/contact-permissions", json=_ask(story.case_id, at=late), headers=token())
+    after = (await client.get("/metrics")).text
+
+    assert _guard_count(after, "allowed") == _guard_count(before, "allowed") + 1
+    assert _guard_count(after, "refused") == _guard_count(before, "refused") + 1

@@ -21,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contact_service.context import Context
+from contact_service.metrics import counted
 from contact_service.policy import guard
 from contact_service.policy import model as m
 from contact_service.policy.strategy import Facts, Planned, Strategy, plan
@@ -161,7 +162,9 @@ def _task(
     best: tuple[datetime, str] | None = None
     for point in _candidates(planned, row, got.points):
         request = m.ContactRequest(step.party, step.channel, point, now)
-        decision = guard.decide(got.view, got.history, ctx.profile, request, now)
+        decision = counted(
+            guard.decide(got.view, got.history, ctx.profile, request, now), "daily_run"
+        )
         due = now if decision.allowed else decision.next_allowed_at
         if due is not None and (best is None or due < best[0]):
             best = (due, point)

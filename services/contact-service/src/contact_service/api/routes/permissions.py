@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from contact_service.api import schemas as s
 from contact_service.api.deps import ContextDep, Reader, not_found
 from contact_service.context import Context
+from contact_service.metrics import counted
 from contact_service.policy import guard
 from contact_service.policy import model as m
 from contact_service.readmodel import repository as repo
@@ -33,7 +34,8 @@ async def evaluate(
     inputs = (await repo.policy_inputs(conn, [str(case_id)], now, exclude)).get(str(case_id))
     if inputs is None:
         raise not_found(case_id)
-    return inputs, guard.decide(inputs.view, inputs.history, ctx.profile, request, now)
+    decision = guard.decide(inputs.view, inputs.history, ctx.profile, request, now)
+    return inputs, counted(decision, "outcome")
 
 
 def public(
@@ -71,7 +73,9 @@ async def ask_permission(
     inputs = await repo.policy_inputs_one(pool, str(body.case_id), now)
     if inputs is None:
         raise not_found(body.case_id)
-    decision = guard.decide(inputs.view, inputs.history, ctx.profile, request, now)
+    decision = counted(
+        guard.decide(inputs.view, inputs.history, ctx.profile, request, now), "permission"
+    )
     return _json(_answer(str(body.case_id), decision, body.contact_point, at))
 
 
@@ -132,7 +136,9 @@ async def ask_permissions(
                 }
             )
             continue
-        decision = guard.decide(found.view, found.history, ctx.profile, request, now)
+        decision = counted(
+            guard.decide(found.view, found.history, ctx.profile, request, now), "permission"
+        )
         answers.append(_answer(str(question.case_id), decision, question.contact_point, at))
     return _json({"decisions": answers})
 
