@@ -98,7 +98,14 @@ def _attempt(
 def _call(loan: Loan, day: date, today: date, plan: DayPlan, turn: int) -> None:
     """One call on the number and time slot this turn points at, and what follows from it."""
     phones = loan.open_body["borrower"]["phones"]
-    index = turn % len(phones)
+    # Third parties are called only to locate a borrower who cannot be reached (the guard
+    # refuses them otherwise): the borrower's own numbers first, all numbers when hopeless.
+    usable = [
+        n
+        for n, phone in enumerate(phones)
+        if phone["owner"] == "borrower" or loan.profile.name == "unreachable"
+    ]
+    index = usable[turn % len(usable)]
     owner = phones[index]["owner"]
     reached = loan.rng.random() < loan.profile.reach
     if not reached:
