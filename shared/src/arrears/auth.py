@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -114,3 +115,34 @@ def require_roles(*roles: str) -> Callable[..., Awaitable[Principal]]:
         return principal
 
     return dependency
+
+
+class ServiceToken:
+    """The bearer token a service sends to case-service: SERVICE_TOKEN when configured (an
+    identity provider issued it), else one minted from JWT_SECRET with the role `service`
+    and renewed at half its lifetime."""
+
+    def __init__(
+        self,
+        *,
+        subject: str,
+        service_token: str | None = None,
+        jwt_secret: str | None = None,
+        ttl: timedelta = timedelta(hours=1),
+    ) -> None:
+        self._fixed = service_token
+        self._secret = jwt_secret
+        self._subject = subject
+        self._ttl = ttl
+        self._token: str | None = None
+        self._expires = 0.0
+
+    def __call__(self) -> str:
+        if self._fixed:
+            return self._fixed
+        if not self._secret:
+            raise RuntimeError("calling case-service needs SERVICE_TOKEN or JWT_SECRET")
+        if self._token is None or time.monotonic() > self._expires:
+            self._token = issue_token(self._secret, "service", self._subject, self._ttl)
+            self._expires = time.monotonic() + self._ttl.total_seconds() / 2
+        return self._token

@@ -23,7 +23,7 @@ from contact_service.readmodel import create_tables
 from contact_service.rebuild import rebuild_read_models
 from contact_service.settings import ContactServiceSettings
 from contact_service.wiring import start_outbox
-from contact_service.workers import ServiceToken
+from contact_service.workers import service_token
 
 
 async def _daily_run(settings: ContactServiceSettings) -> int:
@@ -41,7 +41,7 @@ async def _daily_run(settings: ContactServiceSettings) -> int:
 
 async def _rebuild(settings: ContactServiceSettings) -> int:
     ctx = Context.build(settings, SystemClock())
-    feed = FeedClient(settings.case_service_url, ServiceToken(settings))
+    feed = FeedClient(settings.case_service_url, service_token(settings))
     try:
         await create_tables(ctx.engine)
         async with start_outbox(ctx, publish=False):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from arrears.db import async_url
 from arrears.messaging import CASE_EVENTS_TOPIC, CONTACT_TASKS_TOPIC
 from arrears.settings import ServiceSettings
 from pydantic import Field
@@ -31,9 +32,4 @@ class ContactServiceSettings(ServiceSettings):
     consumer_max_batch: int = 500
 
 
-def async_url(database_url: str) -> str:
-    """postgresql://... -> postgresql+asyncpg://... (SQLAlchemy's asyncpg dialect)."""
-    for prefix in ("postgresql://", "postgres://"):
-        if database_url.startswith(prefix):
-            return "postgresql+asyncpg://" + database_url[len(prefix) :]
-    return database_url
+__all__ = ["ContactServiceSettings", "async_url"]  # async_url: re-exported from arrears.db

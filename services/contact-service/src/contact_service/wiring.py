@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contact_service.context import Context
 from contact_service.tasks import ContactTask, Emitter
-from contact_service.workers import ServiceToken, make_consumer, running
+from contact_service.workers import make_consumer, running, service_token
 
 SOURCE = "/arrears/contact-service"
 TASK_TYPE_PREFIX = "collections.contact."
@@ -46,7 +46,7 @@ async def start_outbox(ctx: Context, *, publish: bool) -> AsyncIterator[None]:
     settings = ctx.settings
     await create_outbox_tables(ctx.engine)
     ctx.emit = task_emitter(ctx)
-    forwarder = CommandForwarder(ctx.engine, settings.case_service_url, ServiceToken(settings))
+    forwarder = CommandForwarder(ctx.engine, settings.case_service_url, service_token(settings))
     ctx.forwarder = forwarder
     try:
         if not publish:
@@ -67,7 +67,7 @@ async def start_outbox(ctx: Context, *, publish: bool) -> AsyncIterator[None]:
 @contextlib.asynccontextmanager
 async def start_workers(ctx: Context) -> AsyncIterator[None]:
     """The case-event consumer (the projection), filling holes from case-service's feed."""
-    feed = FeedClient(ctx.settings.case_service_url, ServiceToken(ctx.settings))
+    feed = FeedClient(ctx.settings.case_service_url, service_token(ctx.settings))
     consumer = make_consumer(ctx, feed)
     try:
         async with running([consumer.run]):

@@ -6,12 +6,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import AsyncIterator, Callable, Coroutine
-from datetime import timedelta
 from typing import Any
 
-from arrears.auth import issue_token
+from arrears.auth import ServiceToken
 from arrears.messaging import ConsumerConfig, FeedClient, IdempotentConsumer
 
 from contact_service.context import Context
@@ -22,26 +20,13 @@ log = logging.getLogger("contact_service.workers")
 KNOWN_EVENTS = None  # every case event type is accepted; unknown ones only move the version
 
 
-class ServiceToken:
-    """A bearer token for case-service: SERVICE_TOKEN, or one minted from JWT_SECRET."""
-
-    def __init__(self, settings: ContactServiceSettings, ttl: timedelta = timedelta(hours=1)):
-        self.settings = settings
-        self.ttl = ttl
-        self._token: str | None = None
-        self._expires = 0.0
-
-    def __call__(self) -> str:
-        if self.settings.service_token:
-            return self.settings.service_token
-        if not self.settings.jwt_secret:
-            raise RuntimeError("calling case-service needs SERVICE_TOKEN or JWT_SECRET")
-        if self._token is None or time.monotonic() > self._expires:
-            self._token = issue_token(
-                self.settings.jwt_secret, "service", self.settings.service_name, self.ttl
-            )
-            self._expires = time.monotonic() + self.ttl.total_seconds() / 2
-        return self._token
+def service_token(settings: ContactServiceSettings) -> ServiceToken:
+    """The bearer token this service sends to case-service (SERVICE_TOKEN or minted)."""
+    return ServiceToken(
+        subject=settings.service_name,
+        service_token=settings.service_token,
+        jwt_secret=settings.jwt_secret,
+    )
 
 
 def make_consumer(ctx: Context, feed: FeedClient | None) -> IdempotentConsumer:

@@ -18,7 +18,7 @@ from arrears.messaging import Applier, FeedClient, rebuild
 from arrears.outbox import create_outbox_tables
 
 from legal_service.api.app import create_app
-from legal_service.context import Context, ServiceToken
+from legal_service.context import Context, service_token
 from legal_service.daily import run_daily
 from legal_service.projections.handlers import Projection, reset
 from legal_service.readmodel import create_tables
@@ -40,7 +40,7 @@ async def _daily_run(settings: LegalServiceSettings) -> int:
 
 async def _rebuild(settings: LegalServiceSettings) -> int:
     ctx = Context.build(settings, SystemClock())
-    feed = FeedClient(settings.case_service_url, ServiceToken(settings))
+    feed = FeedClient(settings.case_service_url, service_token(settings))
     try:
         await create_tables(ctx.engine)
         applier = Applier(settings.consumer_group, Projection(ctx.policy).handle)

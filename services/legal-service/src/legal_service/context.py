@@ -3,11 +3,9 @@ the outbox (the task emitter and the command forwarder)."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
-from datetime import timedelta
 
-from arrears.auth import issue_token
+from arrears.auth import ServiceToken
 from arrears.clock import Clock
 from arrears.outbox import CommandForwarder, emit_task
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -29,26 +27,13 @@ def make_engine(settings: LegalServiceSettings) -> AsyncEngine:
     )
 
 
-class ServiceToken:
-    """A bearer token for case-service: SERVICE_TOKEN, or one minted from JWT_SECRET."""
-
-    def __init__(self, settings: LegalServiceSettings, ttl: timedelta = timedelta(hours=1)):
-        self.settings = settings
-        self.ttl = ttl
-        self._token: str | None = None
-        self._expires = 0.0
-
-    def __call__(self) -> str:
-        if self.settings.service_token:
-            return self.settings.service_token
-        if not self.settings.jwt_secret:
-            raise RuntimeError("calling case-service needs SERVICE_TOKEN or JWT_SECRET")
-        if self._token is None or time.monotonic() > self._expires:
-            self._token = issue_token(
-                self.settings.jwt_secret, "service", self.settings.service_name, self.ttl
-            )
-            self._expires = time.monotonic() + self.ttl.total_seconds() / 2
-        return self._token
+def service_token(settings: LegalServiceSettings) -> ServiceToken:
+    """The bearer token this service sends to case-service (SERVICE_TOKEN or minted)."""
+    return ServiceToken(
+        subject=settings.service_name,
+        service_token=settings.service_token,
+        jwt_secret=settings.jwt_secret,
+    )
 
 
 class TaskOutbox:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from arrears.db import async_url
 from arrears.messaging import CASE_EVENTS_TOPIC, LEGAL_TASKS_TOPIC
 from arrears.settings import ServiceSettings
 from pydantic import Field
@@ -52,9 +53,4 @@ class LegalServiceSettings(ServiceSettings):
         )
 
 
-def async_url(database_url: str) -> str:
-    """postgresql://... -> postgresql+asyncpg://... (SQLAlchemy's asyncpg dialect)."""
-    for prefix in ("postgresql://", "postgres://"):
-        if database_url.startswith(prefix):
-            return "postgresql+asyncpg://" + database_url[len(prefix) :]
-    return database_url
+__all__ = ["LegalServiceSettings", "async_url"]  # async_url: re-exported from arrears.db

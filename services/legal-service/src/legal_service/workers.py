@@ -18,7 +18,7 @@ from arrears.messaging import (
 )
 from arrears.outbox import CommandForwarder, TaskPublisher, create_outbox_tables
 
-from legal_service.context import Context, ServiceToken
+from legal_service.context import Context, service_token
 from legal_service.projections.handlers import Projection
 
 log = logging.getLogger("legal_service.workers")
@@ -72,7 +72,7 @@ async def start_outbox(ctx: Context, *, run: bool) -> AsyncIterator[None]:
     with `run`, also run the forwarder's loop and the task publisher."""
     await create_outbox_tables(ctx.engine)
     forwarder = CommandForwarder(
-        ctx.engine, ctx.settings.case_service_url, ServiceToken(ctx.settings)
+        ctx.engine, ctx.settings.case_service_url, service_token(ctx.settings)
     )
     ctx.forwarder = forwarder
     try:
@@ -88,7 +88,7 @@ async def start_outbox(ctx: Context, *, run: bool) -> AsyncIterator[None]:
 
 @contextlib.asynccontextmanager
 async def start_consumer(ctx: Context) -> AsyncIterator[IdempotentConsumer]:
-    feed = FeedClient(ctx.settings.case_service_url, ServiceToken(ctx.settings))
+    feed = FeedClient(ctx.settings.case_service_url, service_token(ctx.settings))
     consumer = make_consumer(ctx, feed)
     try:
         async with running([consumer.run]):
