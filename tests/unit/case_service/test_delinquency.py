@@ -126,3 +126,13 @@ def test_aging_uses_the_given_policy_bounds() -> None:
     case.age(today=date(2026, 11, 2), now=at(date(2026, 11, 2)), policy=policy)
 
     assert case.bucket == "M4+"
+
+
+def test_aging_an_earlier_day_than_already_aged_records_nothing() -> None:
+    case = given(missed(1, date(2026, 7, 1)), aged(date(2026, 11, 2)))
+    assert case.bucket == "M4+"
+
+    case.age(today=date(2026, 7, 20), now=NOW)
+
+    assert names(case) == []
+    assert case.bucket == "M4+"

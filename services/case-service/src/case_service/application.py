@@ -42,7 +42,7 @@ class CaseApplication(Application[UUID]):
             self,
             max_batch=settings.command_batch_max,
             cache_size=settings.aggregate_cache_size,
-            other_writers=settings.http_workers > 1,
+            other_writers=settings.http_workers > 1 or settings.shared_store_writers,
         )
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:

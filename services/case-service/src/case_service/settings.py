@@ -13,6 +13,10 @@ class CaseServiceSettings(ServiceSettings):
     database_url: str = "postgresql://postgres@127.0.0.1:5433/arrears_case"
     # A snapshot every N events keeps any state, old or new, a short replay away.
     http_workers: int = 1
+    # True when other processes write this store too (several pods, the aging CLI beside a
+    # running API): each batch then brings its cached cases up to date first. Several
+    # HTTP_WORKERS imply it.
+    shared_store_writers: bool = False
     snapshot_interval: int = 50
     aggregate_cache_size: int = 20_000
     db_pool_size: int = 8

@@ -110,6 +110,7 @@ class DelinquencyBucketChanged(CaseEvent):
 
     def apply(self, aggregate: CollectionCase) -> None:
         aggregate.bucket = self.to_bucket
+        aggregate.note_aged(self.as_of)
 
 
 class RiskGraded(CaseEvent):
@@ -120,6 +121,7 @@ class RiskGraded(CaseEvent):
 
     def apply(self, aggregate: CollectionCase) -> None:
         aggregate.risk_grade, aggregate.risk_score = self.grade, self.score
+        aggregate.note_aged(self.as_of)
 
 
 class PromiseToPayMade(CaseEvent):
