@@ -102,3 +102,14 @@ def test_the_daily_file_and_single_commands_share_one_writer(
     assert [o.version for o in outcomes] == list(range(3, 303))
     reread = cases.load(case_id)
     assert reread.version == 302
+
+
+def test_a_closed_writer_refuses_commands_instead_of_leaving_them_waiting(
+    case_settings: CaseServiceSettings, clock: ManualClock, open_case: Callable[..., str]
+) -> None:
+    case_id = UUID(open_case())
+    application = CaseApplication(case_settings, clock=clock)
+    application.close()
+
+    with pytest.raises(RuntimeError, match="shutting down"):
+        application.execute(Command(case_id, pay("P-late")))

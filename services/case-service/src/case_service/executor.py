@@ -140,8 +140,18 @@ class CommandExecutor:
         self._stopped.set()
         self._queue.put(None)
         self._thread.join(timeout=10)
+        # Whatever was queued behind the stop is refused, not left waiting for ever.
+        while True:
+            try:
+                job = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if job is not None and not job.future.done():
+                job.future.set_exception(RuntimeError("case-service is shutting down"))
 
     def _enqueue(self, commands: list[Command]) -> Future[list[Outcome]]:
+        if self._stopped.is_set():
+            raise RuntimeError("case-service is shutting down")
         job = _Job(commands, Future())
         self._queue.put(job)
         return job.future
