@@ -108,10 +108,18 @@ async def test_two_forwarders_deliver_every_command_once_in_order_per_case(
     senders = [forwarder(engine, case_service), forwarder(engine, case_service)]
 
     async def drain(sender: CommandForwarder) -> int:
+        """Deliver until nothing is pending (the other forwarder may hold rows meanwhile)."""
         total = 0
-        for _ in range(50):
-            total += await sender.deliver_pending()
-        return total
+        async with asyncio.timeout(60):
+            while True:
+                total += await sender.deliver_pending()
+                async with engine.connect() as conn:
+                    pending = await conn.scalar(
+                        text("SELECT count(*) FROM command_outbox WHERE delivered_at IS NULL")
+                    )
+                if not pending:
+                    return total
+                await asyncio.sleep(0.01)
 
     try:
         delivered = await asyncio.gather(*(drain(s) for s in senders))
