@@ -42,6 +42,7 @@ class System:
     topics: dict[str, str] = field(default_factory=dict)
     kafka_bootstrap_servers: str = ""
     databases: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)  # what every service was started with
 
     def url(self, service: str) -> str:
         url = self.services[service].url
@@ -112,6 +113,7 @@ def running_system(
         "PYTHONUNBUFFERED": "1",
         **extra_env,
     }
+    system.env = base_env
     specs: list[tuple[str, str, int | None, str]] = [
         ("case-service", "case_service", ports["case"], "case"),
         ("case-relay", "case_service.relay", None, "case"),
