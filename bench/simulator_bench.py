@@ -9,7 +9,10 @@ process; runs `python -m arrears.simulator` as one more process; and waits until
 has published every recorded event. Reports wall time, events recorded per second (as the
 simulator counted them from the services' replies), the time until the relay caught up,
 requests per second, and the peak memory (proportional set size, so PostgreSQL's shared
-buffers count once) of each process with its children (e.g. uvicorn workers). Results go to bench/results/simulator-<time>.json.
+buffers count once) and CPU seconds of each process with its children (e.g. uvicorn
+workers). The services run on a file clock (CLOCK_FILE) that the simulator moves day by
+day, so promises fall due and break as in a bank; `--system-clock` runs them on the real
+clock as `make run` does. Results go to bench/results/simulator-<time>.json.
 """
 
 from __future__ import annotations
@@ -41,13 +44,14 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 class PeakMemory(threading.Thread):
-    """Samples each watched process tree's resident memory; keeps the peak."""
+    """Samples each watched process tree's memory (keeping the peak) and CPU time used."""
 
     def __init__(self, interval: float = 0.5) -> None:
         super().__init__(daemon=True)
         self.interval = interval
         self.watched: dict[str, int] = {}
         self.peak: dict[str, int] = {}
+        self.cpu: dict[str, float] = {}  # seconds, user + system, as last seen
         self.done = threading.Event()
 
     def watch(self, name: str, pid: int) -> None:
@@ -60,9 +64,16 @@ class PeakMemory(threading.Thread):
                     root = psutil.Process(pid)
                     tree = (root, *root.children(recursive=True))
                     rss = sum(_pss(p) for p in tree)
+                    cpu = sum(_cpu(p) for p in tree)
                 except psutil.Error:
                     continue
                 self.peak[name] = max(self.peak.get(name, 0), rss)
+                self.cpu[name] = max(self.cpu.get(name, 0.0), cpu)
+
+
+def _cpu(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return float(times.user + times.system)
 
 
 def _pss(process: psutil.Process) -> int:
@@ -118,6 +129,9 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="case-service HTTP workers")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--no-relay", action="store_true", help="case-service alone")
+    parser.add_argument(
+        "--system-clock", action="store_true", help="the services on the real clock"
+    )
     args = parser.parse_args()
 
     memory = PeakMemory()
@@ -147,6 +161,7 @@ def main() -> int:
             "CASE_SERVICE_URL": f"http://{LOOPBACK}:{ports['case']}",
             "RELAY_METRICS_PORT": str(metrics_port),
             "LOG_LEVEL": "WARNING",
+            **({} if args.system_clock else {"CLOCK_FILE": str(root / "clock")}),
         }
         specs = [("case-service", "case_service", "case", "arrears_case")]
         if not args.no_relay:
@@ -178,6 +193,7 @@ def main() -> int:
             "--loans", str(args.loans), "--days", str(args.days), "--seed", str(args.seed),
             "--case-url", urls["case"], "--jwt-secret", SECRET,
             "--concurrency", str(args.concurrency),
+            *(() if args.system_clock else ("--clock-file", str(root / "clock"))),
         ]  # fmt: skip
         for key in ("contact", "legal"):
             if key in urls:
@@ -204,6 +220,7 @@ def main() -> int:
             "days": args.days,
             "seed": args.seed,
             "case_service_workers": args.workers,
+            "clock": "system" if args.system_clock else "file",
             "cores": os.cpu_count(),
             "processes": sorted(memory.watched),
             "cases": summary["cases"],
@@ -217,6 +234,9 @@ def main() -> int:
                 round(summary["events"] / caught_up, 1) if caught_up else None
             ),
             "peak_pss_mib": {k: round(v / 2**20) for k, v in sorted(memory.peak.items())},
+            "cpu_seconds": {k: round(v, 1) for k, v in sorted(memory.cpu.items())},
+            "events_by_type": summary["events_by_type"],
+            "behaviour": summary["behaviour"],
             "rejected": summary["rejected"],
             "rejection_samples": summary["rejection_samples"],
             "forwarded": summary["forwarded"],

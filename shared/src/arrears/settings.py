@@ -25,3 +25,6 @@ class ServiceSettings(BaseSettings):
     log_json: bool = True
     # Personal data in events is encrypted at rest with this AES key (base64, 16/24/32 bytes).
     cipher_key: str | None = Field(default=None, repr=False)
+    # Demos and benchmarks only: business time read from this file, which the portfolio
+    # simulator moves day by day (arrears.clock.FileClock). Unset: the system clock.
+    clock_file: str | None = None

@@ -20,7 +20,8 @@ from eventsourcing.cipher import AESCipher
 JWT_SECRET = "simulator-test-secret-that-is-long-enough"
 STARTUP_TIMEOUT = 60.0
 
-StartCaseService = Callable[[], str]
+# start() -> URL; start(clock_file) runs it on that file clock (CLOCK_FILE).
+StartCaseService = Callable[..., str]
 
 
 def _wait_healthy(url: str, process: object, log: Path) -> None:
@@ -43,7 +44,7 @@ def start_case_service(postgres_url_base: str, tmp_path: Path) -> Iterator[Start
     """Each call starts one more case-service on its own fresh database; returns its URL."""
     with ExitStack() as stack:
 
-        def start() -> str:
+        def start(clock_file: Path | None = None) -> str:
             name = unique_name("sim")
             create_database(postgres_url_base, name)
             stack.callback(drop_database, postgres_url_base, name)
@@ -58,6 +59,8 @@ def start_case_service(postgres_url_base: str, tmp_path: Path) -> Iterator[Start
                 "SERVICE_NAME": "case-service",
                 "LOG_LEVEL": "WARNING",
             }
+            if clock_file is not None:
+                env["CLOCK_FILE"] = str(clock_file)
             log_path = tmp_path / f"case-service-{name}.log"
             with log_path.open("ab") as log:
                 process = spawn([sys.executable, "-m", "case_service"], log=log, env=env)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -57,6 +59,31 @@ def test_the_simulated_cases_exist_with_the_events_counted(
     assert all(history[0] == "CaseOpened" for history in histories.values())
     assert recorded["PaymentMissed"] >= summary.cases
     assert recorded["ContactAttempted"] > 0
+
+
+def test_on_a_file_clock_promises_fall_due_and_break_on_their_simulated_day(
+    start_case_service: StartCaseService, tmp_path: Path
+) -> None:
+    clock_file = tmp_path / "clock"
+    url = start_case_service(clock_file)
+    config = replace(_config(url), loans=60, days=30, clock_file=str(clock_file))
+    summary = asyncio.run(simulate(config, progress=None))
+
+    assert summary.rejected == {}, summary.rejection_samples
+    # On the system clock a promise made in the simulated past is dated after the real
+    # today and cannot break; here case-service lived through each day.
+    assert summary.events_by_type.get("PromiseBroken", 0) > 0, summary.events_by_type
+    # (a promise due on the last day breaks only at the next night's aging, after the run)
+    assert summary.events_by_type["PromiseBroken"] <= summary.behaviour["promises_broken"]
+    histories = _histories(url, _loan_ids(summary))
+    recorded = Counter(name for history in histories.values() for name in history)
+    assert dict(recorded) == summary.events_by_type
+    # The store's clock was the simulated one: the last event is stamped on the last day.
+    token = issue_token(JWT_SECRET, "auditor", "test-auditor", timedelta(hours=1))
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as client:
+        feed = client.get("/v1/events", params={"after": 0, "limit": 1000}).json()["events"]
+    first_day = feed[0]["time"][:10]
+    assert first_day == summary.first_day, (first_day, summary.first_day)
 
 
 def test_one_seed_gives_one_portfolio(start_case_service: StartCaseService) -> None:

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Any, cast
 from uuid import UUID
 
-from arrears.clock import Clock, SystemClock
+from arrears.clock import Clock, clock_from
 from arrears.logging import get_correlation_id
 from eventsourcing.application import AggregateNotFoundError, Application, project_aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
@@ -30,7 +30,7 @@ class CaseApplication(Application[UUID]):
         policy: CasePolicy | None = None,
     ) -> None:
         self.settings = settings
-        self.clock: Clock = clock or SystemClock()
+        self.clock: Clock = clock or clock_from(settings.clock_file)
         self.policy = policy or CasePolicy(
             promise_horizon_days=settings.promise_horizon_days,
             limitation_years=settings.limitation_years,

@@ -11,7 +11,7 @@ import json
 import sys
 
 import uvicorn
-from arrears.clock import SystemClock
+from arrears.clock import clock_from
 from arrears.logging import configure_logging
 from arrears.messaging import FeedClient
 from fastapi import FastAPI
@@ -27,7 +27,7 @@ from contact_service.workers import service_token
 
 
 async def _daily_run(settings: ContactServiceSettings) -> int:
-    ctx = Context.build(settings, SystemClock())
+    ctx = Context.build(settings, clock_from(settings.clock_file))
     try:
         await create_tables(ctx.engine)
         # Tasks go to the outbox; the service's own publisher sends them to Kafka.
@@ -40,7 +40,7 @@ async def _daily_run(settings: ContactServiceSettings) -> int:
 
 
 async def _rebuild(settings: ContactServiceSettings) -> int:
-    ctx = Context.build(settings, SystemClock())
+    ctx = Context.build(settings, clock_from(settings.clock_file))
     feed = FeedClient(settings.case_service_url, service_token(settings))
     try:
         await create_tables(ctx.engine)

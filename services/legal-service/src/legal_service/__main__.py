@@ -12,7 +12,7 @@ import json
 import sys
 
 import uvicorn
-from arrears.clock import SystemClock
+from arrears.clock import clock_from
 from arrears.logging import configure_logging
 from arrears.messaging import Applier, FeedClient, rebuild
 from arrears.outbox import create_outbox_tables
@@ -26,7 +26,7 @@ from legal_service.settings import LegalServiceSettings
 
 
 async def _daily_run(settings: LegalServiceSettings) -> int:
-    ctx = Context.build(settings, SystemClock())
+    ctx = Context.build(settings, clock_from(settings.clock_file))
     try:
         await create_tables(ctx.engine)
         await create_outbox_tables(ctx.engine)
@@ -39,7 +39,7 @@ async def _daily_run(settings: LegalServiceSettings) -> int:
 
 
 async def _rebuild(settings: LegalServiceSettings) -> int:
-    ctx = Context.build(settings, SystemClock())
+    ctx = Context.build(settings, clock_from(settings.clock_file))
     feed = FeedClient(settings.case_service_url, service_token(settings))
     try:
         await create_tables(ctx.engine)

@@ -63,6 +63,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--prefix", default="SIM", help="loan ids are <prefix><seed>-<n>")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.add_argument("--quiet", action="store_true", help="no progress line")
+    parser.add_argument(
+        "--clock-file",
+        default=None,
+        help="the services' CLOCK_FILE: move their clock day by day (promises can then break)",
+    )
     args = parser.parse_args(argv)
     if args.loans < 1 or args.days < 1:
         parser.error("--loans and --days must be at least 1")
@@ -79,6 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         legal_url=args.legal_url,
         concurrency=args.concurrency,
         prefix=args.prefix,
+        clock_file=args.clock_file,
     )
     if args.skip_if_seeded and _already_seeded(config):
         print(f"already seeded: loan {loan_id(args.prefix, args.seed, 0)} has a case; skipping")

@@ -13,12 +13,13 @@ import asyncio
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, timedelta
 from typing import Any
 
 import httpx
 
 from arrears.auth import issue_token
+from arrears.clock import Clock, SystemClock
 from arrears.simulator.model import Action
 
 ROLES = ("origination", "collector", "supervisor", "legal", "service")
@@ -61,7 +62,9 @@ class Driver:
         legal_url: str | None = None,
         concurrency: int = 32,
         timeout: float = 60.0,
+        clock: Clock | None = None,
     ) -> None:
+        self.clock: Clock = clock or SystemClock()  # the services' clock, for "now" fields
         self.urls = {"case": case_url.rstrip("/")}
         self.wanted = {"contact": contact_url, "legal": legal_url}
         self.tokens = dict(tokens)
@@ -174,7 +177,7 @@ class Driver:
         body = dict(action.body)
         key: str | None = action.key
         if action.now_fields:
-            stamp = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+            stamp = self.clock.now().astimezone(UTC).isoformat().replace("+00:00", "Z")
             body.update({name: stamp for name in action.now_fields})
             # The body differs on every send, so a key would refuse a resend; the payment's
             # reference makes it idempotent instead.

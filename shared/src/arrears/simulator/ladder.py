@@ -142,8 +142,9 @@ def _promise(loan: Loan, day: date, today: date, plan: DayPlan) -> None:
     amount = arrears if loan.profile.name != "struggling" else min(arrears, loan.installment)
     pay_on = day + timedelta(days=loan.rng.randint(2, 10))
     keep = loan.rng.random() < loan.profile.keep
-    # case-service judges the promised date against its own today, which is the last
-    # simulated day: a promise made in the simulated past is dated after today.
+    # case-service judges the promised date against its own today: the simulated day on a
+    # file clock; otherwise the real today, and a promise made in the simulated past is dated
+    # after it.
     promised = max(pay_on, today + timedelta(days=1))
     body = {"amount": b.money(amount), "promised_date": promised.isoformat()}
     # contact-service checks the call the promise was made in; case-service stamps its own.

@@ -99,6 +99,8 @@ class Loan:
     seq: int = 0
     promise: Promise | None = None
     promise_blocked: bool = False  # a broken promise stays open at case-service until its date
+    clocked: bool = False  # the services' clock follows the simulated days (a file clock)
+    promise_free_on: date | None = None  # on a file clock: the day after a broken promise
     disputed_until: date | None = None
     complaint_due: date | None = None
     legal: dict[str, Any] = field(default_factory=dict)
@@ -138,6 +140,8 @@ class Loan:
         from arrears.simulator import ladder
 
         plan = DayPlan()
+        if self.promise_free_on is not None and day >= self.promise_free_on:
+            self.promise_blocked, self.promise_free_on = False, None
         if self.written_off or day < self.first_report:
             return plan
         if not self.opened:
@@ -211,7 +215,11 @@ class Loan:
                 self._pay(day, min(promise.amount, self.balance), plan, kept=True)
                 self.note("promises_kept")
             else:
+                # case-service breaks it at the next night's aging; on the system clock the
+                # promised date lies after the real today and it stays open to the end.
                 self.promise_blocked = True
+                if self.clocked:
+                    self.promise_free_on = day + timedelta(days=1)
                 self.note("promises_broken")
         bucket = bucket_of(self.dpd(day))
         waiting = self.promise is not None or (self.disputed_until and day <= self.disputed_until)
@@ -274,7 +282,16 @@ def loan_id(prefix: str, seed: int, index: int) -> str:
     return f"{prefix}{seed}-{index:06d}"
 
 
-def new_loan(seed: int, index: int, first_day: date, days: int, prefix: str, now: datetime) -> Loan:
+def new_loan(
+    seed: int,
+    index: int,
+    first_day: date,
+    days: int,
+    prefix: str,
+    now: datetime,
+    *,
+    clocked: bool = False,
+) -> Loan:
     rng = random.Random(f"arrears-simulator:{seed}:{index}")
     loan = loan_id(prefix, seed, index)
     profile = b.draw_profile(rng)
@@ -318,6 +335,7 @@ def new_loan(seed: int, index: int, first_day: date, days: int, prefix: str, now
         offset=offset,
         until=last_day,
         now=now,
+        clocked=clocked,
     )
 
 
@@ -329,11 +347,20 @@ class Portfolio:
 
     @classmethod
     def generate(
-        cls, loans: int, days: int, seed: int, now: datetime, prefix: str = "SIM"
+        cls,
+        loans: int,
+        days: int,
+        seed: int,
+        now: datetime,
+        prefix: str = "SIM",
+        *,
+        clocked: bool = False,
     ) -> Portfolio:
         """`loans` loans over `days` simulated days ending on `now`'s date."""
         first_day = now.date() - timedelta(days=days - 1)
-        made = [new_loan(seed, i, first_day, days, prefix, now) for i in range(loans)]
+        made = [
+            new_loan(seed, i, first_day, days, prefix, now, clocked=clocked) for i in range(loans)
+        ]
         return cls(made, first_day, days)
 
     def day(self, n: int) -> date:

@@ -3,8 +3,13 @@
 Each simulated day: open the cases of newly delinquent loans, reopen cured cases that
 missed again, send the daily missed-payments file, run case-service's aging for that day,
 then the day's payments, contacts, promises, notices and legal steps (each loan's in order,
-loans concurrently). The simulated days are the `days` days ending today: case-service
-judges business times against its own clock and refuses times in the future.
+loans concurrently). The simulated days are the `days` days ending today.
+
+The services judge business times against their own clocks and refuse times in the future.
+On the system clock (`make run`), a promise made on a simulated day is therefore dated after
+the real today and cannot break within the run. With `clock_file` (the services started
+with the same CLOCK_FILE, as the benchmark does) the simulator moves their clock to each
+simulated day, so promises fall due, break and are kept on the days the model says.
 """
 
 from __future__ import annotations
@@ -12,9 +17,11 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
 from typing import Any, TextIO
 
+from arrears.clock import Clock, FileClock, SystemClock, set_file_clock
 from arrears.simulator.driver import Driver, mint_tokens
 from arrears.simulator.model import Portfolio
 
@@ -30,6 +37,12 @@ class SimulationConfig:
     legal_url: str | None = None
     concurrency: int = 32
     prefix: str = "SIM"
+    clock_file: str | None = None
+
+
+# On a file clock, each simulated day is played at 21:00 in Shanghai: after every business
+# time the model uses that day (all before 12:00 UTC), still inside the contact hours.
+SIMULATED_TIME_OF_DAY = clock_time(13, 0)
 
 
 @dataclass
@@ -86,8 +99,12 @@ class Progress:
 async def simulate(config: SimulationConfig, progress: TextIO | None = sys.stderr) -> Summary:
     # A minute's margin: the services' clocks may run a little behind ours.
     now = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
-    portfolio = Portfolio.generate(config.loans, config.days, config.seed, now, config.prefix)
+    clocked = config.clock_file is not None
+    portfolio = Portfolio.generate(
+        config.loans, config.days, config.seed, now, config.prefix, clocked=clocked
+    )
     today = now.date()
+    services_clock: Clock = FileClock(config.clock_file) if config.clock_file else SystemClock()
     show = Progress(config.days, progress)
     started = time.perf_counter()
     async with Driver(
@@ -96,6 +113,7 @@ async def simulate(config: SimulationConfig, progress: TextIO | None = sys.stder
         contact_url=config.contact_url,
         legal_url=config.legal_url,
         concurrency=config.concurrency,
+        clock=services_clock,
     ) as driver:
         phases: dict[str, float] = {}
         clock = time.perf_counter()
@@ -107,7 +125,11 @@ async def simulate(config: SimulationConfig, progress: TextIO | None = sys.stder
 
         for n in range(config.days):
             day = portfolio.day(n)
-            plans = [(loan.loan_id, loan.plan_day(day, today)) for loan in portfolio.loans]
+            if config.clock_file:
+                _move_clock(config.clock_file, day)
+            # The services' today: the simulated day on a file clock, else the real today.
+            their_today = day if clocked else today
+            plans = [(loan.loan_id, loan.plan_day(day, their_today)) for loan in portfolio.loans]
             lap("plan")
             opening = [plan.open_body for _, plan in plans if plan.open_body is not None]
             if opening:
@@ -150,6 +172,10 @@ async def simulate(config: SimulationConfig, progress: TextIO | None = sys.stder
             rejection_samples=dict(sorted(tally.samples.items())),
             phase_seconds={k: round(v, 2) for k, v in phases.items()},
         )
+
+
+def _move_clock(clock_file: str, day: date) -> None:
+    set_file_clock(clock_file, datetime.combine(day, SIMULATED_TIME_OF_DAY, UTC))
 
 
 def render(summary: Summary) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
-from arrears.clock import Clock, SystemClock
+from arrears.clock import Clock, clock_from
 from arrears.http import install_common
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -37,7 +37,9 @@ def create_app(
     """Build the API. With `workers` (default: settings.run_workers) the lifespan also runs
     the case-event consumer, the task publisher and the command forwarder."""
     settings = settings or ContactServiceSettings()
-    ctx = Context.build(settings, clock or SystemClock(), engine=engine, book=book)
+    ctx = Context.build(
+        settings, clock or clock_from(settings.clock_file), engine=engine, book=book
+    )
     run_workers = settings.run_workers if workers is None else workers
 
     @asynccontextmanager
