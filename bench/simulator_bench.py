@@ -189,7 +189,8 @@ def main() -> int:
                 wait_healthy(urls[key], process, log_path)
 
         command = [
-            sys.executable, "-m", "arrears.simulator", "--json", "--quiet",
+            # Progress lines go to this process's stderr (a long run can be watched).
+            sys.executable, "-m", "arrears.simulator", "--json",
             "--loans", str(args.loans), "--days", str(args.days), "--seed", str(args.seed),
             "--case-url", urls["case"], "--jwt-secret", SECRET,
             "--concurrency", str(args.concurrency),
