@@ -126,7 +126,11 @@ def main() -> int:
     parser.add_argument("--loans", type=int, default=10_000)
     parser.add_argument("--days", type=int, default=120)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--workers", type=int, default=2, help="case-service HTTP workers")
+    # Server processes per service, sized to the load the simulator puts on each: most
+    # requests pass contact-service's guard; legal-service mostly consumes events.
+    parser.add_argument("--workers", type=int, default=1, help="case-service HTTP workers")
+    parser.add_argument("--contact-workers", type=int, default=2)
+    parser.add_argument("--legal-workers", type=int, default=1)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--no-relay", action="store_true", help="case-service alone")
     parser.add_argument(
@@ -157,7 +161,6 @@ def main() -> int:
             "JWT_SECRET": SECRET,
             "CIPHER_KEY": AESCipher.create_key(num_bytes=32),
             "HTTP_HOST": LOOPBACK,
-            "HTTP_WORKERS": str(args.workers),
             "CASE_SERVICE_URL": f"http://{LOOPBACK}:{ports['case']}",
             "RELAY_METRICS_PORT": str(metrics_port),
             "LOG_LEVEL": "WARNING",
@@ -175,10 +178,16 @@ def main() -> int:
                 if runnable(module)
             ]
         urls: dict[str, str] = {}
+        workers = {
+            "case": args.workers,
+            "contact": args.contact_workers,
+            "legal": args.legal_workers,
+        }
         for name, module, key, db in specs:
             service_env = {**env, "SERVICE_NAME": name, "DATABASE_URL": postgres.url(db)}
             if key is not None:
                 service_env["HTTP_PORT"] = str(ports[key])
+                service_env["HTTP_WORKERS"] = str(workers[key])
             log_path = root / f"{name}.log"
             with log_path.open("ab") as log:
                 process = spawn([sys.executable, "-m", module], log=log, env=service_env)
@@ -220,7 +229,11 @@ def main() -> int:
             "loans": args.loans,
             "days": args.days,
             "seed": args.seed,
-            "case_service_workers": args.workers,
+            "http_workers": {
+                "case-service": args.workers,
+                "contact-service": args.contact_workers,
+                "legal-service": args.legal_workers,
+            },
             "clock": "system" if args.system_clock else "file",
             "cores": os.cpu_count(),
             "processes": sorted(memory.watched),

@@ -5,7 +5,7 @@ write off."""
 from __future__ import annotations
 
 import asyncio
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
@@ -106,7 +106,12 @@ def test_a_long_arrear_goes_to_court_and_is_written_off(system: System) -> None:
             json={"installment": installment, "due_date": due.isoformat(), "amount": "5000.00"},
         )
         assert response.status_code == 201, response.text
-    at = f"{TODAY.isoformat()}T0{{}}:00:00Z".format
+    # Business times in the last few hours, in order (never in the future, whatever the hour).
+    started = datetime.now(UTC).replace(microsecond=0)
+
+    def at(step: int) -> str:
+        return (started - timedelta(hours=5 - step)).isoformat().replace("+00:00", "Z")
+
     steps = [
         ("notices", {"kind": "demand_letter", "delivered_via": "courier", "served_at": at(1), "proof": "SF-1234567890"}),
         ("lawsuits", {"court": "Huangpu District People's Court", "docket_number": "(2026) Hu 0101 Min Chu 1234", "claim_amount": "10000.00", "filed_at": at(2)}),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +20,15 @@ from .conftest import JWT_SECRET, StartCaseService
 LOANS, DAYS, SEED = 20, 10, 7
 
 
-def _config(case_url: str, seed: int = SEED) -> SimulationConfig:
+def _config(case_url: str, seed: int = SEED, now: datetime | None = None) -> SimulationConfig:
     return SimulationConfig(
-        loans=LOANS, days=DAYS, seed=seed, case_url=case_url, jwt_secret=JWT_SECRET
+        loans=LOANS, days=DAYS, seed=seed, case_url=case_url, jwt_secret=JWT_SECRET, now=now
     )
+
+
+def _a_minute_ago() -> datetime:
+    """One `now` for runs that must send the same bodies (it caps the last day's times)."""
+    return datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
 
 
 def _histories(case_url: str, loan_ids: list[str]) -> dict[str, list[str]]:
@@ -88,8 +93,9 @@ def test_on_a_file_clock_promises_fall_due_and_break_on_their_simulated_day(
 
 def test_one_seed_gives_one_portfolio(start_case_service: StartCaseService) -> None:
     first, second = start_case_service(), start_case_service()
-    one = asyncio.run(simulate(_config(first), progress=None))
-    two = asyncio.run(simulate(_config(second), progress=None))
+    now = _a_minute_ago()
+    one = asyncio.run(simulate(_config(first, now=now), progress=None))
+    two = asyncio.run(simulate(_config(second, now=now), progress=None))
 
     assert one.events_by_type == two.events_by_type
     assert one.buckets_today == two.buckets_today
@@ -100,8 +106,9 @@ def test_a_second_run_with_the_same_seed_repeats_no_command(
     start_case_service: StartCaseService,
 ) -> None:
     url = start_case_service()
-    asyncio.run(simulate(_config(url), progress=None))
-    again = asyncio.run(simulate(_config(url), progress=None))
+    now = _a_minute_ago()
+    asyncio.run(simulate(_config(url, now=now), progress=None))
+    again = asyncio.run(simulate(_config(url, now=now), progress=None))
 
     # Every command carries its stable Idempotency-Key (or is idempotent on its own, like
     # opening a case), so a resend records nothing. Aging a past day again is the one thing
@@ -114,7 +121,6 @@ def test_a_second_run_with_the_same_seed_repeats_no_command(
 
 
 def test_the_model_alone_is_deterministic() -> None:
-    from datetime import UTC, datetime
 
     now = datetime(2026, 11, 20, 12, tzinfo=UTC)
     plans = []

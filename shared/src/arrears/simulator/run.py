@@ -38,6 +38,9 @@ class SimulationConfig:
     concurrency: int = 32
     prefix: str = "SIM"
     clock_file: str | None = None
+    # No business time is sent after this (default: a minute ago). Early in a UTC day it caps
+    # the last day's times, so two runs that should send the same bodies pass the same value.
+    now: datetime | None = None
 
 
 # On a file clock, each simulated day is played at 21:00 in Shanghai: after every business
@@ -98,7 +101,7 @@ class Progress:
 
 async def simulate(config: SimulationConfig, progress: TextIO | None = sys.stderr) -> Summary:
     # A minute's margin: the services' clocks may run a little behind ours.
-    now = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
+    now = config.now or datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
     clocked = config.clock_file is not None
     portfolio = Portfolio.generate(
         config.loans, config.days, config.seed, now, config.prefix, clocked=clocked
