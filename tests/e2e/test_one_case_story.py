@@ -76,6 +76,19 @@ def _is_subsequence(wanted: list[str], names: list[str]) -> bool:
     return all(name in remaining for name in wanted)
 
 
+def _correlation_ids_logged(system: System, service: str) -> set[str]:
+    """The correlation ids on the JSON lines of a service's log."""
+    found = set()
+    for line in system.services[service].log.read_text().splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue  # not one of ours (e.g. a library writing plain text)
+        if isinstance(entry, dict) and entry.get("correlation_id"):
+            found.add(entry["correlation_id"])
+    return found
+
+
 async def _read_until(
     system: System,
     topic: str,
@@ -343,6 +356,12 @@ def test_one_case_from_first_missed_payment_to_write_off(system: System) -> None
     assert correlation["LawsuitFiled"] == "story-corr-lawsuits"
     assert correlation["JudgmentEntered"] == "story-corr-judgments"
     assert correlation["WrittenOff"] == "story-corr-write-offs"
+
+    # Every service that handled a request's consequences logged them under its id.
+    for service in ("case-service", "contact-service", "legal-service"):
+        logged = _correlation_ids_logged(system, service)
+        for request in ("story-corr-promise", "story-corr-notice", "story-corr-write-offs"):
+            assert request in logged, (service, request)
 
     # Kafka has the whole case, keyed by it, in order, once.
     published = asyncio.run(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import time
+
 from fastapi import FastAPI
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -17,10 +20,15 @@ from arrears.logging import (
 from arrears.metrics import install_metrics
 from arrears.settings import ServiceSettings
 
+_log = logging.getLogger("arrears.http")
+# Reads and probes are logged only at DEBUG: every change of state is logged at INFO.
+_READS = frozenset({"GET", "HEAD", "OPTIONS"})
+
 
 class CorrelationMiddleware:
     """Takes the caller's correlation id (or makes one), keeps it in a context variable for
-    the logs and the events this request records, and returns it in the response."""
+    the logs and the events this request records, and returns it in the response. Logs one
+    line per request with it, so `grep <id>` finds the request in this service's log."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -32,16 +40,29 @@ class CorrelationMiddleware:
         given = Headers(scope=scope).get(CORRELATION_HEADER)
         correlation_id = (given or new_correlation_id())[:128]
         header = (CORRELATION_HEADER.lower().encode(), correlation_id.encode())
+        status = 500  # unless a response starts
 
         async def send_with_header(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = message["status"]
                 message = {**message, "headers": [*message.get("headers", []), header]}
             await send(message)
 
         token = set_correlation_id(correlation_id)
+        started = time.perf_counter()
         try:
             await self.app(scope, receive, send_with_header)
         finally:
+            method = scope["method"]
+            _log.log(
+                logging.DEBUG if method in _READS else logging.INFO,
+                "%s %s %d %.1f ms",
+                method,
+                scope["path"],
+                status,
+                (time.perf_counter() - started) * 1000,
+            )
             reset_correlation_id(token)
 
 

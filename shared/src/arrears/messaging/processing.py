@@ -15,6 +15,7 @@ counts as processed, so the case goes on).
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Container, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -25,6 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from arrears.logging import reset_correlation_id, set_correlation_id
 from arrears.messaging.envelope import Envelope, EnvelopeError, parse
 from arrears.messaging.tracking import claim_event_id, load_versions, save_versions
+
+_log = logging.getLogger(__name__)
 
 Handler = Callable[[AsyncConnection, Envelope], Awaitable[None]]
 Upcaster = Callable[[Envelope], Envelope]
@@ -178,14 +181,27 @@ class Applier:
                 except Exception as exc:
                     raise HandlerFailedError(repr(exc)) from exc
                 outcome.applied += 1
+                self._note_handled(envelope)
                 return
             reason = await self._handle_carefully(conn, envelope, outcome)
             if reason is None:
                 outcome.applied += 1
+                self._note_handled(envelope)
             else:
                 outcome.parked.append(Parked(item, reason))
         finally:
             reset_correlation_id(token)
+
+    def _note_handled(self, envelope: Envelope) -> None:
+        # Under the event's correlation id: `grep <id>` finds what a request caused here.
+        # (Handled in the batch's transaction; a batch that fails to commit is handled again.)
+        _log.info(
+            "%s handled %s v%s of %s",
+            self.consumer,
+            envelope.type,
+            envelope.caseversion,
+            envelope.subject,
+        )
 
     async def _handle_carefully(
         self, conn: AsyncConnection, envelope: Envelope, outcome: Outcome

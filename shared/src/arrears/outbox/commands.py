@@ -26,7 +26,7 @@ from prometheus_client import Counter
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from arrears.logging import CORRELATION_HEADER
+from arrears.logging import CORRELATION_HEADER, reset_correlation_id, set_correlation_id
 from arrears.outbox.backoff import Backoff
 
 _log = logging.getLogger(__name__)
@@ -215,6 +215,14 @@ class CommandForwarder:
             return await command_delivery(conn, command_id)
 
     async def _deliver(self, conn: AsyncConnection, row: Any) -> Delivery:
+        # The logs of this delivery carry the correlation id of the request that queued it.
+        token = set_correlation_id(row.correlation_id)
+        try:
+            return await self._deliver_with_id(conn, row)
+        finally:
+            reset_correlation_id(token)
+
+    async def _deliver_with_id(self, conn: AsyncConnection, row: Any) -> Delivery:
         headers = {
             "Authorization": f"Bearer {self._token()}",
             "Idempotency-Key": row.idempotency_key,
@@ -253,6 +261,7 @@ class CommandForwarder:
             },
         )
         DELIVERIES.labels(row.command, outcome).inc()
+        _log.info("%s for case %s delivered: %s %s", row.command, row.case_id, status, outcome)
         if outcome == REJECTED:
             _log.warning(
                 "case-service refused %s for case %s: %s %s", row.command, row.case_id, status, body
