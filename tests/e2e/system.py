@@ -3,12 +3,13 @@ test session's PostgreSQL (one database each) and broker, on free loopback ports
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -16,10 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from aiokafka import AIOKafkaConsumer
 from arrears.auth import issue_token
 from arrears.embedded._process import spawn, tail
 from arrears.embedded.ports import LOOPBACK, free_port
 from arrears.embedded.postgres import create_database, with_database
+from arrears.messaging.envelope import Envelope, parse
 from arrears.testing.names import unique_name
 from eventsourcing.cipher import AESCipher
 
@@ -164,3 +167,38 @@ def wait_until(check: Any, timeout: float = 30.0, interval: float = 0.2) -> Any:
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout} s; last value: {value!r}")
         time.sleep(interval)
+
+
+def read_topic(
+    system: System,
+    topic: str,
+    subject: str,
+    enough: Callable[[list[Envelope]], bool] = bool,
+    timeout: float = 90.0,
+) -> list[Envelope]:
+    """A topic's envelopes about `subject` (a case), from the start, once `enough` of them
+    are there; each must be keyed by its subject."""
+
+    async def read() -> list[Envelope]:
+        consumer = AIOKafkaConsumer(
+            topic,
+            bootstrap_servers=system.kafka_bootstrap_servers,
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+        )
+        await consumer.start()
+        found: list[Envelope] = []
+        try:
+            async with asyncio.timeout(timeout):
+                while not enough(found):
+                    for records in (await consumer.getmany(timeout_ms=500)).values():
+                        for record in records:
+                            envelope = parse(record.value)
+                            if envelope.subject == subject:
+                                assert record.key == subject.encode()
+                                found.append(envelope)
+        finally:
+            await consumer.stop()
+        return found
+
+    return asyncio.run(read())

@@ -4,14 +4,10 @@ write off."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer
-from arrears.messaging.envelope import parse
-
-from .system import System
+from .system import System, read_topic
 
 TODAY = date.today()
 
@@ -30,30 +26,6 @@ def open_body(loan_id: str) -> dict[str, Any]:
             "phones": [{"number": "+8613900000001", "kind": "mobile", "owner": "borrower"}],
         },
     }
-
-
-async def _read_case_events(system: System, case_id: str, count: int) -> list[Any]:
-    consumer = AIOKafkaConsumer(
-        system.topics["case_events"],
-        bootstrap_servers=system.kafka_bootstrap_servers,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    found = []
-    try:
-        async with asyncio.timeout(60):
-            while len(found) < count:
-                batch = await consumer.getmany(timeout_ms=500)
-                for records in batch.values():
-                    for record in records:
-                        envelope = parse(record.value)
-                        if envelope.subject == case_id:
-                            assert record.key == case_id.encode()
-                            found.append(envelope)
-    finally:
-        await consumer.stop()
-    return found
 
 
 def test_a_new_arrear_ages_through_the_buckets_and_breaks_its_promise(system: System) -> None:
@@ -89,7 +61,9 @@ def test_a_new_arrear_ages_through_the_buckets_and_breaks_its_promise(system: Sy
     rolls = [e["data"]["to_bucket"] for e in history if e["type"] == "DelinquencyBucketChanged"]
     assert rolls == ["M1", "M2", "M3", "M4+"]
     assert [e["type"] for e in history].count("PromiseBroken") == 1
-    published = asyncio.run(_read_case_events(system, case_id, len(history)))
+    published = read_topic(
+        system, system.topics["case_events"], case_id, lambda found: len(found) >= len(history)
+    )
     assert [e.caseversion for e in published] == list(range(1, len(history) + 1))
 
 
@@ -143,7 +117,9 @@ def test_a_long_arrear_goes_to_court_and_is_written_off(system: System) -> None:
     assert [e["version"] for e in history] == list(range(1, len(history) + 1))
 
     # Everything reached Kafka, keyed by case, in case order, once.
-    published = asyncio.run(_read_case_events(system, case_id, len(history)))
+    published = read_topic(
+        system, system.topics["case_events"], case_id, lambda found: len(found) >= len(history)
+    )
     assert [e.caseversion for e in published] == list(range(1, len(history) + 1))
     assert [e.type.rsplit(".", 1)[-1] for e in published] == names
 

@@ -4,15 +4,12 @@ guard decides, outcomes and legal steps travel back to case-service through thei
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer
-from arrears.messaging.envelope import Envelope, parse
 
-from .system import System, runnable, wait_until
+from .system import System, read_topic, runnable, wait_until
 from .test_case_lifecycle import open_body
 
 pytestmark = pytest.mark.skipif(
@@ -20,25 +17,6 @@ pytestmark = pytest.mark.skipif(
     reason="contact-service and legal-service are part of this test",
 )
 TODAY = date.today()
-
-
-async def _read(system: System, topic: str, subject: str, timeout: float = 60) -> list[Envelope]:
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=system.kafka_bootstrap_servers,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    found: list[Envelope] = []
-    try:
-        async with asyncio.timeout(timeout):
-            while not found:
-                for records in (await consumer.getmany(timeout_ms=500)).values():
-                    found.extend(e for r in records if (e := parse(r.value)).subject == subject)
-    finally:
-        await consumer.stop()
-    return found
 
 
 def _history(system: System, case_id: str) -> list[dict[str, Any]]:
@@ -172,7 +150,7 @@ def test_a_lawsuit_recorded_at_legal_service_reaches_the_case_and_tasks_go_out(
         run = service.post("/v1/daily-runs")
         assert run.status_code == 201, run.text
         assert run.json()["tasks_emitted"] >= 1, run.text
-    tasks = asyncio.run(_read(system, system.topics["contact_tasks"], case_id))
+    tasks = read_topic(system, system.topics["contact_tasks"], case_id)
     assert tasks[0].type.startswith("collections.contact.")
     assert tasks[0].data["case_id"] == case_id
     filed_at = datetime.now(UTC) - timedelta(hours=1)

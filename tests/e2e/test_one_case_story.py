@@ -8,20 +8,16 @@ API, the feed and Kafka and finds the same story."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
 import sys
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer
-from arrears.messaging.envelope import Envelope, parse
 
-from .system import System, runnable, wait_until
+from .system import System, read_topic, runnable, wait_until
 from .test_case_lifecycle import open_body
 
 pytestmark = pytest.mark.skipif(
@@ -86,36 +82,6 @@ def _correlation_ids_logged(system: System, service: str) -> set[str]:
             continue  # not one of ours (e.g. a library writing plain text)
         if isinstance(entry, dict) and entry.get("correlation_id"):
             found.add(entry["correlation_id"])
-    return found
-
-
-async def _read_until(
-    system: System,
-    topic: str,
-    subject: str,
-    enough: Callable[[list[Envelope]], bool],
-    timeout: float = 90,
-) -> list[Envelope]:
-    """The topic's envelopes about `subject`, from the start, once `enough` of them are there."""
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=system.kafka_bootstrap_servers,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    found: list[Envelope] = []
-    try:
-        async with asyncio.timeout(timeout):
-            while not enough(found):
-                for records in (await consumer.getmany(timeout_ms=500)).values():
-                    for record in records:
-                        envelope = parse(record.value)
-                        if envelope.subject == subject:
-                            assert record.key == subject.encode()
-                            found.append(envelope)
-    finally:
-        await consumer.stop()
     return found
 
 
@@ -258,7 +224,7 @@ def test_one_case_from_first_missed_payment_to_write_off(system: System) -> None
 
     # contact-service's daily run gives the case its next collection work, on Kafka.
     _json(contact_runs.post("/v1/daily-runs"), 201)
-    contact_tasks = asyncio.run(_read_until(system, system.topics["contact_tasks"], case_id, bool))
+    contact_tasks = read_topic(system, system.topics["contact_tasks"], case_id)
     assert all(t.type.startswith("collections.contact.") for t in contact_tasks)
     assert all(t.data["case_id"] == case_id for t in contact_tasks)
 
@@ -297,13 +263,11 @@ def test_one_case_from_first_missed_payment_to_write_off(system: System) -> None
     referred = legal_file()
     assert referred["referred_on"] == today.isoformat()
     assert "ReferToLegal" in [t["task_type"] for t in referred["tasks"]]
-    legal_tasks = asyncio.run(
-        _read_until(
-            system,
-            system.topics["legal_tasks"],
-            case_id,
-            lambda found: any(t.type.endswith("ReferToLegal") for t in found),
-        )
+    legal_tasks = read_topic(
+        system,
+        system.topics["legal_tasks"],
+        case_id,
+        lambda found: any(t.type.endswith("ReferToLegal") for t in found),
     )
     assert all(t.data["case_id"] == case_id for t in legal_tasks)
 
@@ -364,13 +328,11 @@ def test_one_case_from_first_missed_payment_to_write_off(system: System) -> None
             assert request in logged, (service, request)
 
     # Kafka has the whole case, keyed by it, in order, once.
-    published = asyncio.run(
-        _read_until(
-            system,
-            system.topics["case_events"],
-            case_id,
-            lambda found: len(found) >= len(events),
-        )
+    published = read_topic(
+        system,
+        system.topics["case_events"],
+        case_id,
+        lambda found: len(found) >= len(events),
     )
     assert [e.caseversion for e in published] == [e["version"] for e in events]
     assert [e.type.rsplit(".", 1)[-1] for e in published] == story
