@@ -167,10 +167,12 @@ def _dispute(loan: Loan, day: date, plan: DayPlan) -> None:
     loan.note("disputes")
     body = {"reason": "borrower disputes the amount owed", "raised_at": loan.at(day, 7, 0)}
     plan.actions.append(Action("dispute", "collector", "disputes", body, loan.key("dispute")))
-    if loan.rng.random() < 0.4:
-        complaint = f"CMP-{loan.loan_id}"
-        loan.complaint_due = day + timedelta(days=loan.rng.randint(3, 10))
+    if loan.rng.random() < 0.4 and loan.complaint_due is None:
         loan.note("complaints")
+        # A borrower may complain again in a later dispute: each complaint has its own id.
+        complaint = f"CMP-{loan.loan_id}-{loan.stats['complaints']}"
+        loan.complaint_id = complaint
+        loan.complaint_due = day + timedelta(days=loan.rng.randint(3, 10))
         body = {
             "complaint_id": complaint,
             "channel": "hotline",
@@ -182,7 +184,7 @@ def _dispute(loan: Loan, day: date, plan: DayPlan) -> None:
 
 
 def _resolve_complaint(loan: Loan, day: date, plan: DayPlan) -> None:
-    path = f"complaints/CMP-{loan.loan_id}/resolutions"
+    path = f"complaints/{loan.complaint_id}/resolutions"
     body = {"resolution": "branch ledger checked; no cash payment", "resolved_at": loan.at(day, 8)}
     plan.actions.append(Action("complaint_resolution", "supervisor", path, body, loan.key("res")))
 

@@ -103,6 +103,7 @@ class Loan:
     promise_free_on: date | None = None  # on a file clock: the day after a broken promise
     disputed_until: date | None = None
     complaint_due: date | None = None
+    complaint_id: str = ""  # the open complaint, resolved on complaint_due
     legal: dict[str, Any] = field(default_factory=dict)
     worst_bucket: str = "M0"
     bucket: str = "M0"  # as of the last planned day
