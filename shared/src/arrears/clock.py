@@ -78,6 +78,11 @@ def set_file_clock(path: str | Path, instant: datetime) -> None:
     os.replace(partial, target)
 
 
+def release_file_clock(path: str | Path) -> None:
+    """Hand a FileClock back to the system clock (its readers see the real time again)."""
+    Path(path).unlink(missing_ok=True)
+
+
 def clock_from(clock_file: str | None) -> Clock:
     """The clock a service runs on: the system's, or a simulator's file clock."""
     return FileClock(clock_file) if clock_file else SystemClock()

@@ -26,6 +26,7 @@ from types import FrameType
 
 import httpx
 
+from arrears.clock import release_file_clock
 from arrears.embedded._process import spawn, tail
 from arrears.embedded.broker import EmbeddedBroker
 from arrears.embedded.ports import LOOPBACK, port_is_open
@@ -213,7 +214,9 @@ def _start_all(stack: ExitStack, root: Path, secrets: Secrets) -> None:
     broker.start()
     services: list[RunningService] = []
     stack.callback(_stop_services, services)
+    clock_env = _demo_clock(stack, root)
     base_env = {
+        **clock_env,
         **os.environ,
         "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
         "CIPHER_KEY": secrets.cipher_key,
@@ -233,18 +236,31 @@ def _start_all(stack: ExitStack, root: Path, secrets: Secrets) -> None:
     for service in services:
         if service.spec.http_port is not None:
             _wait_healthy(service)
-    # Seeding the demo portfolio belongs here (ARREARS_SEED=0 turns it off).
-    _seed_demo_portfolio(stack, services, root)
+    if clock_env:
+        _seed_demo_portfolio(stack, services, root, clock_env["CLOCK_FILE"])
     _print_banner(services, broker, postgres, logs)
     _watch(services)
 
 
-def _seed_demo_portfolio(stack: ExitStack, services: Sequence[RunningService], root: Path) -> None:
-    """Run the portfolio simulator in the background (ARREARS_SEED_LOANS loans, default 300,
-    over the last 30 days) so the URLs print at once; its log is logs/simulator.log. It skips
-    a store already seeded (opening is idempotent on the loan id anyway). ARREARS_SEED=0: off."""
+def _demo_clock(stack: ExitStack, root: Path) -> dict[str, str]:
+    """The services' CLOCK_FILE while the demo seeds (ARREARS_SEED=0: none, the system
+    clock). The simulator moves it through the simulated days, so promises break on their
+    days, then removes it; one left by an interrupted run is removed before and after."""
     if os.environ.get("ARREARS_SEED", "1").strip().lower() in ("0", "false", "no", "off"):
-        return
+        return {}
+    clock_file = root / "demo-clock"
+    release_file_clock(clock_file)
+    stack.callback(release_file_clock, clock_file)
+    return {"CLOCK_FILE": str(clock_file)}
+
+
+def _seed_demo_portfolio(
+    stack: ExitStack, services: Sequence[RunningService], root: Path, clock_file: str
+) -> None:
+    """Run the portfolio simulator in the background (ARREARS_SEED_LOANS loans, default 300,
+    over the last 30 days) on the services' file clock, so the URLs print at once; its log
+    is logs/simulator.log. It skips a store already seeded (opening is idempotent on the
+    loan id anyway)."""
     urls = {
         s.spec.name: f"http://{LOOPBACK}:{s.spec.http_port}"
         for s in services
@@ -255,6 +271,7 @@ def _seed_demo_portfolio(stack: ExitStack, services: Sequence[RunningService], r
     command = [sys.executable, "-m", "arrears.simulator", "--skip-if-seeded", "--seed", "1"]
     command += ["--loans", os.environ.get("ARREARS_SEED_LOANS", "300"), "--days", "30"]
     command += ["--case-url", urls["case-service"], "--secrets-dir", str(root)]
+    command += ["--clock-file", clock_file]
     for name, flag in (("contact-service", "--contact-url"), ("legal-service", "--legal-url")):
         if name in urls:
             command += [flag, urls[name]]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +71,9 @@ def test_on_a_file_clock_promises_fall_due_and_break_on_their_simulated_day(
 ) -> None:
     clock_file = tmp_path / "clock"
     url = start_case_service(clock_file)
-    config = replace(_config(url), loans=60, days=30, clock_file=str(clock_file))
+    # Noon yesterday: the last simulated day's 13:00 lies after it, and must not be used.
+    now = datetime.combine(datetime.now(UTC).date() - timedelta(days=1), time(12), UTC)
+    config = replace(_config(url, now=now), loans=60, days=30, clock_file=str(clock_file))
     summary = asyncio.run(simulate(config, progress=None))
 
     assert summary.rejected == {}, summary.rejection_samples
@@ -86,9 +88,15 @@ def test_on_a_file_clock_promises_fall_due_and_break_on_their_simulated_day(
     # The store's clock was the simulated one: the last event is stamped on the last day.
     token = issue_token(JWT_SECRET, "auditor", "test-auditor", timedelta(hours=1))
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}) as client:
-        feed = client.get("/v1/events", params={"after": 0, "limit": 1000}).json()["events"]
+        feed = client.get("/v1/events", params={"after": 0, "limit": 10_000}).json()["events"]
     first_day = feed[0]["time"][:10]
     assert first_day == summary.first_day, (first_day, summary.first_day)
+    # The clock never passed `now` and is handed back: case-service is on real time again,
+    # with nothing stamped after the moment it returns to.
+    assert not clock_file.exists()
+    ran_until = now + timedelta(seconds=summary.wall_seconds + 5)
+    latest = max(datetime.fromisoformat(event["time"]) for event in feed)
+    assert now - timedelta(hours=1) < latest <= ran_until, (latest, now)
 
 
 def test_one_seed_gives_one_portfolio(start_case_service: StartCaseService) -> None:

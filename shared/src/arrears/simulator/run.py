@@ -9,21 +9,24 @@ The services judge business times against their own clocks and refuse times in t
 On the system clock (`make run`), a promise made on a simulated day is therefore dated after
 the real today and cannot break within the run. With `clock_file` (the services started
 with the same CLOCK_FILE, as the benchmark does) the simulator moves their clock to each
-simulated day, so promises fall due, break and are kept on the days the model says.
+simulated day, so promises fall due, break and are kept on the days the model says. The
+last simulated day is today, and the clock never goes past the real now; at the end the
+simulator removes the file, so the services run on in real time without a step back.
 """
 
 from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 from typing import Any, TextIO
 
-from arrears.clock import Clock, FileClock, SystemClock, set_file_clock
+from arrears.clock import Clock, FileClock, SystemClock, release_file_clock, set_file_clock
 from arrears.simulator.driver import Driver, mint_tokens
-from arrears.simulator.model import Portfolio
+from arrears.simulator.model import DayPlan, Portfolio
 
 
 @dataclass(frozen=True)
@@ -126,28 +129,22 @@ async def simulate(config: SimulationConfig, progress: TextIO | None = sys.stder
             phases[phase] = phases.get(phase, 0.0) + time.perf_counter() - clock
             clock = time.perf_counter()
 
-        for n in range(config.days):
-            day = portfolio.day(n)
+        try:
+            for n in range(config.days):
+                day = portfolio.day(n)
+                if config.clock_file:
+                    _move_clock(config.clock_file, day, now)
+                # The services' today: the simulated day on a file clock, else the real today.
+                their_today = day if clocked else today
+                plans = [
+                    (loan.loan_id, loan.plan_day(day, their_today)) for loan in portfolio.loans
+                ]
+                lap("plan")
+                await _play_day(driver, day, plans, lap)
+                show(n, day.isoformat(), driver, started)
+        finally:
             if config.clock_file:
-                _move_clock(config.clock_file, day)
-            # The services' today: the simulated day on a file clock, else the real today.
-            their_today = day if clocked else today
-            plans = [(loan.loan_id, loan.plan_day(day, their_today)) for loan in portfolio.loans]
-            lap("plan")
-            opening = [plan.open_body for _, plan in plans if plan.open_body is not None]
-            if opening:
-                await driver.open_cases(opening)
-            await driver.run_actions({k: p.before_batch for k, p in plans if p.before_batch})
-            lap("open")
-            missed = [item for _, plan in plans for item in plan.missed]
-            if missed:
-                await driver.missed_payments(missed, day)
-            lap("missed_batch")
-            await driver.age(day)
-            lap("aging")
-            await driver.run_actions({k: p.actions for k, p in plans if p.actions})
-            lap("actions")
-            show(n, day.isoformat(), driver, started)
+                release_file_clock(config.clock_file)
         wall = time.perf_counter() - started
         for loan in portfolio.loans:
             loan.finish()
@@ -177,8 +174,28 @@ async def simulate(config: SimulationConfig, progress: TextIO | None = sys.stder
         )
 
 
-def _move_clock(clock_file: str, day: date) -> None:
-    set_file_clock(clock_file, datetime.combine(day, SIMULATED_TIME_OF_DAY, UTC))
+async def _play_day(
+    driver: Driver, day: date, plans: list[tuple[str, DayPlan]], lap: Callable[[str], None]
+) -> None:
+    """One day's plans against the services, in the order a bank's day runs."""
+    opening = [plan.open_body for _, plan in plans if plan.open_body is not None]
+    if opening:
+        await driver.open_cases(opening)
+    await driver.run_actions({k: p.before_batch for k, p in plans if p.before_batch})
+    lap("open")
+    missed = [item for _, plan in plans for item in plan.missed]
+    if missed:
+        await driver.missed_payments(missed, day)
+    lap("missed_batch")
+    await driver.age(day)
+    lap("aging")
+    await driver.run_actions({k: p.actions for k, p in plans if p.actions})
+    lap("actions")
+
+
+def _move_clock(clock_file: str, day: date, now: datetime) -> None:
+    # Never past the real now: the services return to the system clock after the last day.
+    set_file_clock(clock_file, min(datetime.combine(day, SIMULATED_TIME_OF_DAY, UTC), now))
 
 
 def render(summary: Summary) -> str:
