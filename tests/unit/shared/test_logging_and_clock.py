@@ -8,7 +8,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from arrears.clock import FileClock, ManualClock, SystemClock, clock_from, set_file_clock
+from arrears.clock import (
+    FileClock,
+    ManualClock,
+    SystemClock,
+    clock_from,
+    release_file_clock,
+    set_file_clock,
+)
 from arrears.logging import JsonFormatter, mask_digits, reset_correlation_id, set_correlation_id
 
 
@@ -59,6 +66,19 @@ def test_a_file_clock_runs_on_from_the_instant_written_and_follows_each_new_one(
 
     set_file_clock(path, day + timedelta(days=1))
     assert day + timedelta(days=1) <= clock.now() < day + timedelta(days=1, seconds=5)
+
+
+def test_a_released_file_clock_is_the_system_clock_again(tmp_path: Path) -> None:
+    path = tmp_path / "clock"
+    clock = FileClock(path)
+    set_file_clock(path, datetime(2026, 7, 1, 13, 0, tzinfo=UTC))
+    assert clock.now() < datetime(2026, 7, 2, tzinfo=UTC)
+
+    release_file_clock(path)
+    release_file_clock(path)  # releasing twice is harmless (a run stopped after its end)
+
+    before = datetime.now(UTC)
+    assert before <= clock.now() <= datetime.now(UTC)
 
 
 def test_a_file_clock_needs_a_time_zone(tmp_path: Path) -> None:
