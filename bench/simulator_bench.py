@@ -12,7 +12,7 @@ requests per second, and the peak memory (proportional set size, so PostgreSQL's
 buffers count once) and CPU seconds of each process with its children (e.g. uvicorn
 workers). The services run on a file clock (CLOCK_FILE) that the simulator moves day by
 day, so promises fall due and break as in a bank; `--system-clock` runs them on the real
-clock as `make run` does. Results go to bench/results/simulator-<time>.json.
+clock (promises then never break). Results go to bench/results/simulator-<time>.json.
 """
 
 from __future__ import annotations

@@ -216,8 +216,8 @@ def _start_all(stack: ExitStack, root: Path, secrets: Secrets) -> None:
     stack.callback(_stop_services, services)
     clock_env = _demo_clock(stack, root)
     base_env = {
-        **clock_env,
         **os.environ,
+        **clock_env,  # the simulator's clock, whatever CLOCK_FILE the shell has
         "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
         "CIPHER_KEY": secrets.cipher_key,
         "JWT_SECRET": secrets.jwt_secret,

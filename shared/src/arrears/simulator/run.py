@@ -6,12 +6,13 @@ then the day's payments, contacts, promises, notices and legal steps (each loan'
 loans concurrently). The simulated days are the `days` days ending today.
 
 The services judge business times against their own clocks and refuse times in the future.
-On the system clock (`make run`), a promise made on a simulated day is therefore dated after
-the real today and cannot break within the run. With `clock_file` (the services started
-with the same CLOCK_FILE, as the benchmark does) the simulator moves their clock to each
-simulated day, so promises fall due, break and are kept on the days the model says. The
-last simulated day is today, and the clock never goes past the real now; at the end the
-simulator removes the file, so the services run on in real time without a step back.
+On the system clock (services started without CLOCK_FILE), a promise made on a simulated
+day is therefore dated after the real today and cannot break within the run. With
+`clock_file` (the services started with the same CLOCK_FILE, as `make run` and the
+benchmark do) the simulator moves their clock to each simulated day, so promises fall due,
+break and are kept on the days the model says. The last simulated day is today, and the
+clock never goes past the real now; at the end the simulator removes the file, so the
+services run on in real time without a step back.
 """
 
 from __future__ import annotations
