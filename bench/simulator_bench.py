@@ -154,7 +154,13 @@ def main() -> int:
             memory.watch("broker", broker.pid)
         memory.watch("postgres", _postmaster_pid(root / "pg"))
         ports = {"case": free_port(), "contact": free_port(), "legal": free_port()}
+        workers = {
+            "case": args.workers,
+            "contact": args.contact_workers,
+            "legal": args.legal_workers,
+        }
         metrics_port = free_port()
+        clock_file = None if args.system_clock else str(root / "clock")
         env = {
             **os.environ,
             "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
@@ -164,7 +170,7 @@ def main() -> int:
             "CASE_SERVICE_URL": f"http://{LOOPBACK}:{ports['case']}",
             "RELAY_METRICS_PORT": str(metrics_port),
             "LOG_LEVEL": "WARNING",
-            **({} if args.system_clock else {"CLOCK_FILE": str(root / "clock")}),
+            **({"CLOCK_FILE": clock_file} if clock_file else {}),
         }
         specs = [("case-service", "case_service", "case", "arrears_case")]
         if not args.no_relay:
@@ -178,11 +184,6 @@ def main() -> int:
                 if runnable(module)
             ]
         urls: dict[str, str] = {}
-        workers = {
-            "case": args.workers,
-            "contact": args.contact_workers,
-            "legal": args.legal_workers,
-        }
         for name, module, key, db in specs:
             service_env = {**env, "SERVICE_NAME": name, "DATABASE_URL": postgres.url(db)}
             if key is not None:
@@ -203,7 +204,7 @@ def main() -> int:
             "--loans", str(args.loans), "--days", str(args.days), "--seed", str(args.seed),
             "--case-url", urls["case"], "--jwt-secret", SECRET,
             "--concurrency", str(args.concurrency),
-            *(() if args.system_clock else ("--clock-file", str(root / "clock"))),
+            *(("--clock-file", clock_file) if clock_file else ()),
         ]  # fmt: skip
         for key in ("contact", "legal"):
             if key in urls:
@@ -229,11 +230,7 @@ def main() -> int:
             "loans": args.loans,
             "days": args.days,
             "seed": args.seed,
-            "http_workers": {
-                "case-service": args.workers,
-                "contact-service": args.contact_workers,
-                "legal-service": args.legal_workers,
-            },
+            "http_workers": {f"{key}-service": n for key, n in workers.items()},
             "clock": "system" if args.system_clock else "file",
             "cores": os.cpu_count(),
             "processes": sorted(memory.watched),
