@@ -13,14 +13,14 @@ $(CURDIR)/.tools/bin/uv:
 	@$(PYTHON) -m venv $(CURDIR)/.tools
 	@$(CURDIR)/.tools/bin/pip install --quiet uv >&2
 
-.venv/.synced: $(UV) uv.lock pyproject.toml shared/pyproject.toml $(wildcard services/*/pyproject.toml)
+.venv/.synced: $(UV) uv.lock pyproject.toml shared/pyproject.toml tools/pyproject.toml $(wildcard services/*/pyproject.toml)
 	@$(UV) sync --frozen --all-packages >&2
 	@touch $@
 
 install: .venv/.synced
 
 run: install
-	$(RUN) python -m arrears.devstack run
+	$(RUN) python -m arrears_dev.devstack run
 
 test: install
 	$(RUN) pytest $(PYTEST_ARGS)
@@ -34,10 +34,10 @@ bench: install
 	$(RUN) python bench/case_service_bench.py
 
 demo: install
-	$(RUN) python -m arrears.simulator $(ARGS)
+	$(RUN) python -m arrears_dev.simulator $(ARGS)
 
 token: install
-	@$(RUN) python -m arrears.devstack token --role $(ROLE)
+	@$(RUN) python -m arrears_dev.devstack token --role $(ROLE)
 
 audit: install
 	$(RUN) arrears-audit $(ARGS)

@@ -36,8 +36,8 @@ from uuid import UUID
 import aiohttp
 import psycopg
 from arrears.auth import issue_token
-from arrears.embedded.ports import free_port
-from arrears.embedded.postgres import EmbeddedPostgres
+from arrears_dev.embedded.ports import free_port
+from arrears_dev.embedded.postgres import EmbeddedPostgres
 from case_service.application import CaseApplication
 from case_service.domain import CollectionCase
 from case_service.settings import CaseServiceSettings

@@ -41,9 +41,6 @@ from typing import Any
 import aiohttp
 import psutil
 from arrears.auth import issue_token
-from arrears.embedded.broker import EmbeddedBroker
-from arrears.embedded.ports import free_port
-from arrears.embedded.postgres import EmbeddedPostgres, create_database, with_database
 from arrears.messaging import (
     Applier,
     ConsumerConfig,
@@ -52,6 +49,9 @@ from arrears.messaging import (
     ProducerConfig,
     case_event,
 )
+from arrears_dev.embedded.broker import EmbeddedBroker
+from arrears_dev.embedded.ports import free_port
+from arrears_dev.embedded.postgres import EmbeddedPostgres, create_database, with_database
 from contact_service.policy import CN, ContactPoint, ContactRequest, decide
 from contact_service.policy import model as m
 from contact_service.policy.guard import permitted_at

@@ -36,8 +36,6 @@ import httpx
 import orjson
 from arrears.auth import issue_token
 from arrears.clock import ManualClock
-from arrears.embedded.broker import EmbeddedBroker
-from arrears.embedded.postgres import EmbeddedPostgres, create_database, with_database
 from arrears.messaging import (
     ConsumerConfig,
     Envelope,
@@ -46,6 +44,8 @@ from arrears.messaging import (
     ProducerConfig,
     case_event,
 )
+from arrears_dev.embedded.broker import EmbeddedBroker
+from arrears_dev.embedded.postgres import EmbeddedPostgres, create_database, with_database
 from legal_service.api.app import create_app
 from legal_service.policy.thresholds import DEFAULT_POLICY
 from legal_service.projections import fold

@@ -44,9 +44,6 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from arrears.auth import issue_token
-from arrears.embedded.broker import EmbeddedBroker
-from arrears.embedded.ports import free_port
-from arrears.embedded.postgres import EmbeddedPostgres, create_database, with_database
 from arrears.messaging import (
     Applier,
     ConsumerConfig,
@@ -56,6 +53,9 @@ from arrears.messaging import (
     rebuild,
 )
 from arrears.messaging.processing import Item, Outcome
+from arrears_dev.embedded.broker import EmbeddedBroker
+from arrears_dev.embedded.ports import free_port
+from arrears_dev.embedded.postgres import EmbeddedPostgres, create_database, with_database
 from case_service.application import CaseApplication
 from case_service.domain import CollectionCase
 from case_service.relay import CaseEventEncoder

@@ -5,7 +5,7 @@
 
 Starts its own embedded PostgreSQL (durable, as `make run`) and broker, then case-service,
 its relay, and contact-service / legal-service where they are runnable, each as its own
-process; runs `python -m arrears.simulator` as one more process; and waits until the relay
+process; runs `python -m arrears_dev.simulator` as one more process; and waits until the relay
 has published every recorded event. Reports wall time, events recorded per second (as the
 simulator counted them from the services' replies), the time until the relay caught up,
 requests per second, and the peak memory (proportional set size, so PostgreSQL's shared
@@ -33,10 +33,10 @@ from typing import Any
 
 import psutil
 import psycopg
-from arrears.embedded._process import spawn, tail
-from arrears.embedded.broker import EmbeddedBroker
-from arrears.embedded.ports import LOOPBACK, free_port
-from arrears.embedded.postgres import EmbeddedPostgres
+from arrears_dev.embedded._process import spawn, tail
+from arrears_dev.embedded.broker import EmbeddedBroker
+from arrears_dev.embedded.ports import LOOPBACK, free_port
+from arrears_dev.embedded.postgres import EmbeddedPostgres
 from eventsourcing.cipher import AESCipher
 
 SECRET = "bench-secret-bench-secret-bench-secret"
@@ -200,7 +200,7 @@ def main() -> int:
 
         command = [
             # Progress lines go to this process's stderr (a long run can be watched).
-            sys.executable, "-m", "arrears.simulator", "--json",
+            sys.executable, "-m", "arrears_dev.simulator", "--json",
             "--loans", str(args.loans), "--days", str(args.days), "--seed", str(args.seed),
             "--case-url", urls["case"], "--jwt-secret", SECRET,
             "--concurrency", str(args.concurrency),

@@ -1,3 +1,3 @@
 """Every test can ask for real PostgreSQL and broker fixtures (started lazily)."""
 
-pytest_plugins = ["arrears.testing.pytest_plugin"]
+pytest_plugins = ["arrears_dev.testing.pytest_plugin"]

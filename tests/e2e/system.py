@@ -19,11 +19,11 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer
 from arrears.auth import issue_token
-from arrears.embedded._process import spawn, tail
-from arrears.embedded.ports import LOOPBACK, free_port
-from arrears.embedded.postgres import create_database, with_database
 from arrears.messaging.envelope import Envelope, parse
-from arrears.testing.names import unique_name
+from arrears_dev.embedded._process import spawn, tail
+from arrears_dev.embedded.ports import LOOPBACK, free_port
+from arrears_dev.embedded.postgres import create_database, with_database
+from arrears_dev.testing.names import unique_name
 from eventsourcing.cipher import AESCipher
 
 JWT_SECRET = "e2e-secret-that-is-long-enough-for-hs256"

@@ -12,10 +12,10 @@ import psycopg
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
-from arrears import devstack
 from arrears.auth import TokenVerifier
-from arrears.embedded import EmbeddedBroker, EmbeddedPostgres
-from arrears.testing import unique_topic
+from arrears_dev import devstack
+from arrears_dev.embedded import EmbeddedBroker, EmbeddedPostgres
+from arrears_dev.testing import unique_topic
 
 # -- PostgreSQL ---------------------------------------------------------------------------
 

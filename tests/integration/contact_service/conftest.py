@@ -21,7 +21,7 @@ from arrears.messaging import (
     ProducerConfig,
     case_event,
 )
-from arrears.testing.names import unique_topic
+from arrears_dev.testing.names import unique_topic
 from contact_service.context import Context
 from contact_service.policy.strategy import load_book
 from contact_service.projections import Projection

@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 from arrears.clock import ManualClock
-from arrears.embedded.postgres import create_database, drop_database, with_database
 from arrears.outbox import CommandForwarder, create_outbox_tables
+from arrears_dev.embedded.postgres import create_database, drop_database, with_database
 from case_service.api.app import create_app as create_case_app
 from case_service.application import CaseApplication
 from case_service.relay import CaseEventEncoder

@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
-from arrears.embedded.ports import free_port
 from arrears.messaging import parse
+from arrears_dev.embedded.ports import free_port
 
 from .conftest import JWT_SECRET, Story, publish, token
 

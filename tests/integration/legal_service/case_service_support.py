@@ -11,9 +11,9 @@ from decimal import Decimal
 
 import pytest
 import uvicorn
-from arrears.embedded.ports import LOOPBACK, free_port
-from arrears.embedded.postgres import create_database, drop_database, with_database
-from arrears.testing.names import unique_name
+from arrears_dev.embedded.ports import LOOPBACK, free_port
+from arrears_dev.embedded.postgres import create_database, drop_database, with_database
+from arrears_dev.testing.names import unique_name
 from case_service.api.app import create_app as create_case_service
 from case_service.application import CaseApplication
 from case_service.domain import CollectionCase

@@ -24,7 +24,7 @@ from arrears.messaging import (
 )
 from arrears.messaging.processing import Applier, Item
 from arrears.outbox import create_outbox_tables
-from arrears.testing.names import unique_topic
+from arrears_dev.testing.names import unique_topic
 from legal_service.context import Context
 from legal_service.projections.handlers import Projection
 from legal_service.readmodel import create_tables

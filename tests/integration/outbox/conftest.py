@@ -12,10 +12,10 @@ import pytest
 import uvicorn
 from arrears.auth import issue_token
 from arrears.db import async_engine
-from arrears.embedded.ports import LOOPBACK, free_port
-from arrears.embedded.postgres import create_database, drop_database, with_database
 from arrears.outbox import create_outbox_tables
-from arrears.testing.names import unique_name
+from arrears_dev.embedded.ports import LOOPBACK, free_port
+from arrears_dev.embedded.postgres import create_database, drop_database, with_database
+from arrears_dev.testing.names import unique_name
 from case_service.api.app import create_app
 from case_service.application import CaseApplication
 from case_service.domain import CollectionCase

@@ -6,10 +6,10 @@ import asyncio
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer
-from arrears.embedded.broker import EmbeddedBroker
 from arrears.messaging import EnvelopeProducer, ProducerConfig, parse
 from arrears.outbox import TaskPublisher, emit_task
-from arrears.testing.names import unique_topic
+from arrears_dev.embedded.broker import EmbeddedBroker
+from arrears_dev.testing.names import unique_topic
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from arrears.embedded._process import spawn, tail
-from arrears.embedded.ports import LOOPBACK, free_port
-from arrears.embedded.postgres import create_database, drop_database, with_database
-from arrears.testing.names import unique_name
+from arrears_dev.embedded._process import spawn, tail
+from arrears_dev.embedded.ports import LOOPBACK, free_port
+from arrears_dev.embedded.postgres import create_database, drop_database, with_database
+from arrears_dev.testing.names import unique_name
 from eventsourcing.cipher import AESCipher
 
 JWT_SECRET = "simulator-test-secret-that-is-long-enough"

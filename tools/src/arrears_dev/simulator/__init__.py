@@ -1,6 +1,6 @@
 """The portfolio simulator: a collections department at work, day by day, over HTTP only.
 
-`python -m arrears.simulator --loans N --days D --seed S --case-url URL` plays loan servicing
+`python -m arrears_dev.simulator --loans N --days D --seed S --case-url URL` plays loan servicing
 (opens cases, files the daily missed-payments batch, reports payments), collectors (calls,
 SMS, promises, notices, field visits) and legal officers (legal notices, lawsuits, judgments,
 enforcement, write-offs) against the public APIs. Modules:
@@ -14,7 +14,7 @@ Deterministic: every loan draws from its own `random.Random` seeded with (seed, 
 nothing it decides depends on what the services answer, so one seed gives one portfolio.
 """
 
-from arrears.simulator.model import Action, DayPlan, Loan, Portfolio
-from arrears.simulator.run import SimulationConfig, Summary, simulate
+from arrears_dev.simulator.model import Action, DayPlan, Loan, Portfolio
+from arrears_dev.simulator.run import SimulationConfig, Summary, simulate
 
 __all__ = ["Action", "DayPlan", "Loan", "Portfolio", "SimulationConfig", "Summary", "simulate"]

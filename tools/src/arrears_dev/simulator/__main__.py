@@ -1,4 +1,4 @@
-"""`python -m arrears.simulator --loans N --days D --seed S --case-url URL [...]`."""
+"""`python -m arrears_dev.simulator --loans N --days D --seed S --case-url URL [...]`."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from pathlib import Path
 
 import httpx
 
-from arrears.simulator.driver import mint_tokens
-from arrears.simulator.model import loan_id
-from arrears.simulator.run import SimulationConfig, render, simulate
+from arrears_dev.simulator.driver import mint_tokens
+from arrears_dev.simulator.model import loan_id
+from arrears_dev.simulator.run import SimulationConfig, render, simulate
 
 
 def _jwt_secret(given: str | None, secrets_dir: str | None) -> str | None:
@@ -22,7 +22,7 @@ def _jwt_secret(given: str | None, secrets_dir: str | None) -> str | None:
     system's data folder (.data/ or $ARREARS_DATA_DIR)."""
     if given or os.environ.get("JWT_SECRET"):
         return given or os.environ["JWT_SECRET"]
-    from arrears.devstack import data_dir, load_or_create_secrets
+    from arrears_dev.devstack import data_dir, load_or_create_secrets
 
     folder = Path(secrets_dir) if secrets_dir else data_dir()
     if (folder / "secrets.json").exists():
@@ -45,7 +45,7 @@ def _already_seeded(config: SimulationConfig) -> bool:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m arrears.simulator",
+        prog="python -m arrears_dev.simulator",
         description="Drive a simulated delinquent portfolio through the Arrears HTTP APIs.",
     )
     parser.add_argument("--loans", type=int, default=1_000, help="loans that fall delinquent")

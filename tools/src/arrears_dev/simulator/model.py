@@ -1,12 +1,12 @@
 """One loan's story, day by day: when it misses, pays, promises, disputes, goes to court.
 
-`Loan.plan_day(day)` returns what the loan system, the collectors and the legal officers do
+`planner.plan_day(loan, day)` returns what the loan system, the collectors and the legal officers do
 about this loan on that simulated day, as HTTP actions; it reads only the loan's own random
 stream and state, never a service's answer, so a seed fixes the whole portfolio.
 
 Installments fall due every 30 days. A missed one is reported the next day in the daily
 file. A paying borrower clears all arrears (then the case is closed as cured, and may be
-reopened by a later miss) or the oldest installment. The collection ladder is in `ladder`.
+reopened by a later miss) or the oldest installment. The collection ladder is in `ladder`, the day's order of things in `planner`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from arrears.simulator import borrowers as b
+from arrears_dev.simulator import borrowers as b
 
 CYCLE = timedelta(days=30)
 BUCKETS = ("M0", "M1", "M2", "M3", "M4+")
@@ -137,35 +137,7 @@ class Loan:
 
     # --- the day -----------------------------------------------------------------------
 
-    def plan_day(self, day: date, today: date) -> DayPlan:
-        from arrears.simulator import ladder
-
-        plan = DayPlan()
-        if self.promise_free_on is not None and day >= self.promise_free_on:
-            self.promise_blocked, self.promise_free_on = False, None
-        if self.written_off or day < self.first_report:
-            return plan
-        if not self.opened:
-            self._open(day, plan)
-        elif day - timedelta(days=1) >= self.next_due:
-            self._installment_due(day, plan)
-        if self.closed:
-            return plan
-        self._borrower_pays(day, plan)
-        if not self.closed:
-            ladder.collect(self, day, today, plan)
-        bucket = bucket_of(self.dpd(day))
-        if BUCKETS.index(bucket) > BUCKETS.index(self.worst_bucket):
-            self.worst_bucket = bucket
-        if bucket != self.bucket:
-            if bucket != "M0":
-                self.note(f"in_{bucket}")  # entered this bucket (once per stay)
-            if self.bucket != "M0" and BUCKETS.index(bucket) == BUCKETS.index(self.bucket) + 1:
-                self.note(f"roll_{self.bucket}")  # rolled on to the next bucket
-            self.bucket = bucket
-        return plan
-
-    def _open(self, day: date, plan: DayPlan) -> None:
+    def open_on(self, day: date, plan: DayPlan) -> None:
         self.opened = True
         plan.open_body = self.open_body
         due = day - timedelta(days=1 + self.offset) - CYCLE * (self.backlog - 1)
@@ -189,7 +161,7 @@ class Loan:
             }
         )
 
-    def _installment_due(self, day: date, plan: DayPlan) -> None:
+    def installment_due(self, day: date, plan: DayPlan) -> None:
         due, self.next_due = self.next_due, self.next_due + CYCLE
         if self.closed:
             if self.rng.random() >= self.profile.redefault:
@@ -208,7 +180,7 @@ class Loan:
             )
         self._miss(due, plan)
 
-    def _borrower_pays(self, day: date, plan: DayPlan) -> None:
+    def borrower_pays(self, day: date, plan: DayPlan) -> None:
         promise = self.promise
         if promise is not None and promise.pay_on == day:
             self.promise = None

@@ -1,7 +1,7 @@
 """Local servers for development and tests: PostgreSQL and a Kafka-protocol broker, from wheels."""
 
-from arrears.embedded.broker import EmbeddedBroker
-from arrears.embedded.ports import free_port
-from arrears.embedded.postgres import EmbeddedPostgres
+from arrears_dev.embedded.broker import EmbeddedBroker
+from arrears_dev.embedded.ports import free_port
+from arrears_dev.embedded.postgres import EmbeddedPostgres
 
 __all__ = ["EmbeddedBroker", "EmbeddedPostgres", "free_port"]

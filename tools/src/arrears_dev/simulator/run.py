@@ -26,8 +26,10 @@ from datetime import time as clock_time
 from typing import Any, TextIO
 
 from arrears.clock import Clock, FileClock, SystemClock, release_file_clock, set_file_clock
-from arrears.simulator.driver import Driver, mint_tokens
-from arrears.simulator.model import DayPlan, Portfolio
+
+from arrears_dev.simulator.driver import Driver, mint_tokens
+from arrears_dev.simulator.model import DayPlan, Portfolio
+from arrears_dev.simulator.planner import plan_day
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,7 @@ async def simulate(config: SimulationConfig, progress: TextIO | None = sys.stder
                 # The services' today: the simulated day on a file clock, else the real today.
                 their_today = day if clocked else today
                 plans = [
-                    (loan.loan_id, loan.plan_day(day, their_today)) for loan in portfolio.loans
+                    (loan.loan_id, plan_day(loan, day, their_today)) for loan in portfolio.loans
                 ]
                 lap("plan")
                 await _play_day(driver, day, plans, lap)

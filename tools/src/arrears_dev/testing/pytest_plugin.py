@@ -1,6 +1,6 @@
 """Fixtures with real PostgreSQL and a real Kafka-protocol broker: no mocks.
 
-Register with `pytest_plugins = ["arrears.testing.pytest_plugin"]`. Servers start lazily,
+Register with `pytest_plugins = ["arrears_dev.testing.pytest_plugin"]`. Servers start lazily,
 once per session, only when a test asks for them, on free loopback ports:
 
 - `DATABASE_URL` set: that server is used (`database_url` creates databases on it);
@@ -16,14 +16,14 @@ from pathlib import Path
 
 import pytest
 
-from arrears.embedded.broker import EmbeddedBroker
-from arrears.embedded.postgres import (
+from arrears_dev.embedded.broker import EmbeddedBroker
+from arrears_dev.embedded.postgres import (
     EmbeddedPostgres,
     create_database,
     drop_database,
     with_database,
 )
-from arrears.testing.names import unique_name, unique_topic
+from arrears_dev.testing.names import unique_name, unique_topic
 
 __all__ = [
     "database_url",

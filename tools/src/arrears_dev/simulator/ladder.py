@@ -10,13 +10,10 @@ Calls rotate numbers and times of day, so an unreachable borrower meets the 3:3:
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from arrears.simulator import borrowers as b
-from arrears.simulator.model import Action, DayPlan, Promise, bucket_of
-
-if TYPE_CHECKING:
-    from arrears.simulator.model import Loan
+from arrears_dev.simulator import borrowers as b
+from arrears_dev.simulator.model import Action, DayPlan, Loan, Promise, bucket_of
 
 # (hour, minute) UTC of the three call slots: 09:30, 14:15 and 19:00 in Shanghai.
 SLOTS = ((1, 30), (6, 15), (11, 0))

@@ -25,8 +25,8 @@ import psutil
 import psycopg
 from psycopg import sql
 
-from arrears.embedded._process import pid_alive, tail
-from arrears.embedded.ports import LOOPBACK, free_port
+from arrears_dev.embedded._process import pid_alive, tail
+from arrears_dev.embedded.ports import LOOPBACK, free_port
 
 with warnings.catch_warnings():
     # Importing the wheel's package warns when XDG_RUNTIME_DIR is unset (its own server
