@@ -17,7 +17,13 @@ from arrears.errors import Problem
 ROLES = frozenset(
     {"origination", "collector", "supervisor", "legal", "auditor", "admin", "service"}
 )
-ISSUER = "arrears-embedded"
+# The embedded default issues and requires its own issuer and audience; a bank's identity
+# provider is named by JWT_ISSUER / JWT_AUDIENCE (see docs/input-grammar.md, "Tokens").
+EMBEDDED_ISSUER = "arrears-embedded"
+EMBEDDED_AUDIENCE = "arrears"
+ISSUER = EMBEDDED_ISSUER
+MAX_LIFETIME = timedelta(hours=24)
+LEEWAY = timedelta(seconds=30)  # clock skew between the issuer and us
 
 
 @dataclass(frozen=True)
@@ -29,31 +35,69 @@ class Principal:
         return "admin" in self.roles or not self.roles.isdisjoint(roles)
 
 
-def issue_token(secret: str, role: str, subject: str, ttl: timedelta) -> str:
+def issue_token(
+    secret: str,
+    role: str,
+    subject: str,
+    ttl: timedelta,
+    *,
+    issuer: str = EMBEDDED_ISSUER,
+    audience: str = EMBEDDED_AUDIENCE,
+) -> str:
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; known: {', '.join(sorted(ROLES))}")
     now = datetime.now(UTC)
-    claims = {"sub": subject, "roles": [role], "iat": now, "exp": now + ttl, "iss": ISSUER}
+    claims = {
+        "sub": subject,
+        "roles": [role],
+        "iat": now,
+        "exp": now + ttl,
+        "iss": issuer,
+        "aud": audience,
+    }
     return jwt.encode(claims, secret, algorithm="HS256")
 
 
+class InvalidToken(Exception):
+    """A token that is well signed but whose claims we do not accept."""
+
+
+def roles_claim(value: object) -> frozenset[str]:
+    """The `roles` claim: a list of known role strings, nothing else (a dict, a number or an
+    unknown role is refused, never iterated or stringified into a grant)."""
+    if not isinstance(value, list) or not value:
+        raise InvalidToken("the roles claim must be a non-empty list of role names")
+    for role in value:
+        if not isinstance(role, str) or role not in ROLES:
+            raise InvalidToken(f"the roles claim names an unknown role: {str(role)[:40]!r}")
+    return frozenset(value)
+
+
 class TokenVerifier:
-    """Verifies bearer tokens with a shared secret or the keys published at a JWKS URL."""
+    """Verifies bearer tokens with a shared secret or the keys published at a JWKS URL.
+
+    Required: a valid signature, `iss` equal to the configured issuer, `aud` naming the
+    configured audience, `sub`, `iat`, `exp`, a lifetime (exp - iat) of at most `max_lifetime`,
+    and `roles` as a list of known role names."""
 
     def __init__(
         self,
         *,
         secret: str | None = None,
         jwks_url: str | None = None,
-        audience: str | None = None,
-        issuer: str | None = None,
+        audience: str = EMBEDDED_AUDIENCE,
+        issuer: str = EMBEDDED_ISSUER,
+        max_lifetime: timedelta = MAX_LIFETIME,
     ) -> None:
         if not secret and not jwks_url:
             raise ValueError("auth needs JWT_SECRET or JWT_JWKS_URL")
+        if not audience or not issuer:
+            raise ValueError("auth needs JWT_ISSUER and JWT_AUDIENCE")
         self._secret = secret
         self._jwks = jwt.PyJWKClient(jwks_url) if jwks_url else None
         self._audience = audience
         self._issuer = issuer
+        self._max_lifetime = max_lifetime
 
     @property
     def may_block(self) -> bool:
@@ -61,6 +105,7 @@ class TokenVerifier:
         return self._jwks is not None
 
     def verify(self, token: str) -> Principal:
+        """The caller; jwt.PyJWTError or InvalidToken when the token is not acceptable."""
         key: Any
         if self._jwks is not None:
             key = self._jwks.get_signing_key_from_jwt(token).key
@@ -74,12 +119,19 @@ class TokenVerifier:
             algorithms=algorithms,
             audience=self._audience,
             issuer=self._issuer,
-            options={"require": ["exp", "sub"], "verify_aud": self._audience is not None},
+            leeway=LEEWAY,
+            options={"require": ["exp", "iat", "sub", "iss", "aud"]},
         )
-        roles = claims.get("roles", [])
-        if isinstance(roles, str):
-            roles = [roles]
-        return Principal(subject=str(claims["sub"]), roles=frozenset(str(r) for r in roles))
+        issued, expires = claims["iat"], claims["exp"]
+        if not isinstance(issued, int | float) or not isinstance(expires, int | float):
+            raise InvalidToken("iat and exp must be numbers")
+        if expires - issued > self._max_lifetime.total_seconds():
+            hours = self._max_lifetime.total_seconds() / 3600
+            raise InvalidToken(f"the token lives longer than the allowed {hours:g} hours")
+        subject = claims["sub"]
+        if not isinstance(subject, str) or not subject or len(subject) > 200:
+            raise InvalidToken("sub must be a non-empty string")
+        return Principal(subject=subject, roles=roles_claim(claims.get("roles")))
 
 
 def _unauthorized(detail: str) -> Problem:
@@ -87,8 +139,12 @@ def _unauthorized(detail: str) -> Problem:
 
 
 async def authenticate(request: Request) -> Principal:
-    # Async (no worker-thread hop per request): an HS256 check is microseconds of CPU. Only
-    # a JWKS verifier may fetch keys over the network, so it runs in the thread pool.
+    # The input gate (arrears.gate) has verified the token before the body was read.
+    checked = request.scope.get("state", {}).get("principal")
+    if isinstance(checked, Principal):
+        return checked
+    # Without the gate (an app built by hand): verify here. Async: an HS256 check is
+    # microseconds of CPU; only a JWKS verifier may fetch keys, so it runs in the thread pool.
     verifier: TokenVerifier = request.app.state.token_verifier
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
@@ -98,7 +154,7 @@ async def authenticate(request: Request) -> Principal:
         if verifier.may_block:
             return await run_in_threadpool(verifier.verify, token.strip())
         return verifier.verify(token.strip())
-    except jwt.PyJWTError as exc:
+    except (jwt.PyJWTError, InvalidToken) as exc:
         raise _unauthorized(f"invalid token: {exc}") from None
 
 

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 PROBLEM_JSON = "application/problem+json"
 _log = logging.getLogger(__name__)
@@ -80,10 +81,13 @@ def _field_path(loc: Sequence[int | str]) -> str:
     return ".".join(parts) or "body"
 
 
+def _message(error: dict[str, Any]) -> str:
+    # Our validators raise ValueError("must be ..."); pydantic prefixes "Value error, ".
+    return str(error.get("msg", "")).removeprefix("Value error, ")
+
+
 def validation_problem(exc: RequestValidationError) -> Problem:
-    errors = [
-        FieldError(_field_path(e.get("loc", ())), str(e.get("msg", ""))) for e in exc.errors()
-    ]
+    errors = [FieldError(_field_path(e.get("loc", ())), _message(e)) for e in exc.errors()]
     first = errors[0] if errors else FieldError("body", "invalid request")
     return Problem(
         422,
@@ -91,6 +95,48 @@ def validation_problem(exc: RequestValidationError) -> Problem:
         f"{first['field']}: {first['message']}",
         errors=errors,
     )
+
+
+async def send_problem(send: Send, problem: Problem, instance: str | None = None) -> None:
+    """Answer with a problem from ASGI middleware, before any route runs."""
+    response = problem_response(problem, instance)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": response.status_code,
+            "headers": response.raw_headers,
+        }
+    )
+    await send({"type": "http.response.body", "body": response.body})
+
+
+class NeverFail:
+    """The last line: an exception no handler took becomes a 500 problem and the connection
+    stays open. (Starlette's own last handler answers 500 and then re-raises, which makes the
+    server drop the keep-alive connection.)"""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            _log.exception("unhandled error on %s", scope.get("path"))
+            if not started:
+                problem = Problem(500, "Internal Server Error", "an unexpected error occurred")
+                await send_problem(send, problem, scope.get("path"))
 
 
 def install_problem_handlers(app: FastAPI) -> None:
@@ -131,6 +177,7 @@ _TITLES = {
     405: "Method Not Allowed",
     409: "Conflict",
     412: "Precondition Failed",
+    413: "Content Too Large",
     415: "Unsupported Media Type",
     422: "Unprocessable Content",
     428: "Precondition Required",

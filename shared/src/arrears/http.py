@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import timedelta
 
 from fastapi import FastAPI
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from arrears.auth import TokenVerifier
-from arrears.errors import install_problem_handlers
+from arrears.errors import NeverFail, install_problem_handlers
+from arrears.gate import GatePolicy, InputGate
 from arrears.logging import (
     CORRELATION_HEADER,
     new_correlation_id,
@@ -70,14 +72,20 @@ def install_correlation(app: FastAPI) -> None:
     app.add_middleware(CorrelationMiddleware)
 
 
-def install_common(app: FastAPI, settings: ServiceSettings) -> None:
-    """Problem+json errors, metrics, correlation ids and the token verifier."""
-    app.state.token_verifier = TokenVerifier(
+def install_common(app: FastAPI, settings: ServiceSettings, gate: GatePolicy | None = None) -> None:
+    """Problem+json errors, metrics, the input gate (token, body size, UTF-8), correlation ids.
+
+    Outermost first: correlation id -> NeverFail -> metrics -> input gate -> the routes."""
+    verifier = TokenVerifier(
         secret=settings.jwt_secret,
         jwks_url=settings.jwt_jwks_url,
         audience=settings.jwt_audience,
         issuer=settings.jwt_issuer,
+        max_lifetime=timedelta(seconds=settings.jwt_max_lifetime_seconds),
     )
+    app.state.token_verifier = verifier
     install_problem_handlers(app)
+    app.add_middleware(InputGate, verifier=verifier, policy=gate or GatePolicy())
     install_metrics(app, settings.service_name)
+    app.add_middleware(NeverFail)
     install_correlation(app)

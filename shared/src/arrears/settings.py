@@ -19,8 +19,11 @@ class ServiceSettings(BaseSettings):
     # Auth: an HS256 shared secret (embedded default) or a JWKS URL (production IdP).
     jwt_secret: str | None = None
     jwt_jwks_url: str | None = None
-    jwt_audience: str | None = None
-    jwt_issuer: str | None = None
+    # Required claims: the embedded default issues and requires its own issuer and audience;
+    # production names the bank's identity provider. A token living longer is refused.
+    jwt_audience: str = Field(default="arrears", min_length=1)
+    jwt_issuer: str = Field(default="arrears-embedded", min_length=1)
+    jwt_max_lifetime_seconds: int = Field(default=86_400, ge=60, le=7 * 86_400)
     log_level: str = "INFO"
     log_json: bool = True
     # Personal data in events is encrypted at rest with this AES key (base64, 16/24/32 bytes).
