@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
+import pytest
+from arrears.clock import ManualClock
 from case_service.aging import run_daily_aging
+from case_service.aging_days import AgingDayRefused
 from case_service.application import CaseApplication
 from fastapi.testclient import TestClient
 
@@ -64,13 +67,17 @@ def test_a_malformed_item_rejects_the_whole_file_naming_it(
 
 
 def test_aging_records_bucket_moves_once_per_day(
-    cases: CaseApplication, open_case: Callable[..., str], missed: Callable[..., Any]
+    cases: CaseApplication,
+    clock: ManualClock,
+    open_case: Callable[..., str],
+    missed: Callable[..., Any],
 ) -> None:
     case_id = open_case("L-D")
     missed(case_id, 1, "2026-10-01", "1200.00")
 
     first = run_daily_aging(cases, date(2026, 11, 2))
     again = run_daily_aging(cases, date(2026, 11, 2))
+    clock.set(datetime(2027, 1, 5, 9, 0, tzinfo=UTC))
     later = run_daily_aging(cases, date(2027, 1, 5))
 
     assert first.events["DelinquencyBucketChanged"] == 1
@@ -83,6 +90,7 @@ def test_aging_records_bucket_moves_once_per_day(
 def test_aging_breaks_a_promise_whose_date_passed_unpaid(
     client: TestClient,
     cases: CaseApplication,
+    clock: ManualClock,
     open_case: Callable[..., str],
     missed: Callable[..., Any],
 ) -> None:
@@ -95,7 +103,9 @@ def test_aging_breaks_a_promise_whose_date_passed_unpaid(
     )
     assert made.status_code == 201, made.text
 
+    clock.set(datetime(2026, 11, 5, 9, 0, tzinfo=UTC))
     before = run_daily_aging(cases, date(2026, 11, 5))
+    clock.set(datetime(2026, 11, 6, 9, 0, tzinfo=UTC))
     after = run_daily_aging(cases, date(2026, 11, 6))
 
     assert before.events["PromiseBroken"] == 0
@@ -113,3 +123,49 @@ def test_the_aging_endpoint_is_for_the_service_role(
     assert refused.status_code == 403
     assert ran.status_code == 200
     assert ran.json()["cases"] == 1
+
+
+def test_aging_to_a_day_after_today_is_refused_and_records_nothing(
+    client: TestClient,
+    cases: CaseApplication,
+    open_case: Callable[..., str],
+    missed: Callable[..., Any],
+) -> None:
+    case_id = open_case("L-FUTURE")
+    missed(case_id, 1, "2026-10-01", "1200.00")
+    made = client.post(
+        f"/v1/cases/{case_id}/promises",
+        json={"amount": "1200.00", "promised_date": "2026-11-05"},
+        headers=auth("collector"),
+    )
+    assert made.status_code == 201, made.text
+    version = client.get(f"/v1/cases/{case_id}", headers=auth("auditor")).json()["version"]
+
+    for as_of in ("2999-12-31", "2026-11-04"):
+        refused = client.post("/v1/aging-runs", json={"as_of": as_of}, headers=auth("service"))
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["errors"][0]["field"] == "as_of"
+    with pytest.raises(AgingDayRefused):
+        run_daily_aging(cases, date(2026, 11, 20))
+
+    case = client.get(f"/v1/cases/{case_id}", headers=auth("auditor")).json()
+    assert case["version"] == version
+    assert [p["status"] for p in case["promises"]] == ["open"]
+
+
+def test_aging_to_a_day_before_the_last_aged_day_is_refused(
+    client: TestClient, clock: ManualClock, open_case: Callable[..., str]
+) -> None:
+    open_case("L-BACK")
+    clock.set(datetime(2026, 11, 10, 9, 0, tzinfo=UTC))
+    assert (
+        client.post(
+            "/v1/aging-runs", json={"as_of": "2026-11-10"}, headers=auth("service")
+        ).status_code
+        == 200
+    )
+    again = client.post("/v1/aging-runs", json={"as_of": "2026-11-10"}, headers=auth("service"))
+    earlier = client.post("/v1/aging-runs", json={"as_of": "2026-11-09"}, headers=auth("service"))
+    assert again.status_code == 200
+    assert earlier.status_code == 422
+    assert "last day already aged" in earlier.json()["detail"]

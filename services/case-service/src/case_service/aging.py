@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 
+from case_service.aging_days import AgingDayRefused, AgingDays
 from case_service.application import CaseApplication
 from case_service.domain import CollectionCase
 from case_service.executor import Command
@@ -36,8 +37,11 @@ class AgingReport:
 def run_daily_aging(
     app: CaseApplication, today: date | None = None, chunk: int = 1000
 ) -> AgingReport:
+    """Age every open case to `today`; AgingDayRefused for a day that may not be aged to."""
     today = today or app.today()
     now = app.clock.now()
+    days = AgingDays(app.recorder_.datastore)
+    days.check(today, now)
     report = AgingReport(as_of=today)
 
     def age(case: CollectionCase) -> None:
@@ -51,6 +55,7 @@ def run_daily_aging(
             report.failures += outcome.error is not None
             report.events.update(outcome.events)
         after = case_ids[-1]
+    days.record(today)
     return report
 
 
@@ -65,6 +70,8 @@ def main() -> None:
     app = CaseApplication(CaseServiceSettings())
     try:
         print(run_daily_aging(app, args.date).as_dict())
+    except AgingDayRefused as exc:
+        raise SystemExit(f"aging refused: --date {exc}") from None
     finally:
         app.close()
 

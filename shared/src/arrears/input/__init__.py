@@ -19,10 +19,10 @@ from arrears.input.times import (
     Instant,
     TimeWindow,
     ZoneName,
-    check_zone,
     parse_date,
     parse_instant,
 )
+from arrears.zones import check_zone
 
 __all__ = [
     "BusinessDate",

@@ -16,11 +16,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from functools import cache
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo, available_timezones
 
 from pydantic import BeforeValidator, WithJsonSchema
+
+from arrears.zones import check_zone
 
 SANE_FROM = date(1970, 1, 1)
 SANE_UNTIL = date(2200, 1, 1)
@@ -28,20 +28,6 @@ _INSTANT = re.compile(
     r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})"
 )
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_REGIONS = frozenset(
-    {
-        "Africa",
-        "America",
-        "Antarctica",
-        "Arctic",
-        "Asia",
-        "Atlantic",
-        "Australia",
-        "Europe",
-        "Indian",
-        "Pacific",
-    }
-)
 
 
 def parse_instant(value: object) -> datetime:
@@ -75,23 +61,6 @@ def parse_date(value: object) -> date:
     if not SANE_FROM <= day < SANE_UNTIL:
         raise ValueError(f"must lie between {SANE_FROM} and {SANE_UNTIL}")
     return day
-
-
-@cache
-def _region_zones() -> frozenset[str]:
-    return frozenset(
-        name for name in available_timezones() if name.split("/", 1)[0] in _REGIONS and "/" in name
-    )
-
-
-def check_zone(value: object) -> str:
-    """An IANA region zone name; ValueError otherwise."""
-    if not isinstance(value, str) or value not in _region_zones():
-        raise ValueError(
-            "must be an IANA region time zone such as Asia/Shanghai or America/Los_Angeles"
-        )
-    ZoneInfo(value)  # loads: the name is in the installed database
-    return value
 
 
 @dataclass(frozen=True)

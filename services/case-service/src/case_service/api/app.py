@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from arrears.clock import Clock
+from arrears.gate import GatePolicy
 from arrears.http import install_common
 from fastapi import FastAPI
 
@@ -39,7 +40,10 @@ def create_app(
         description="Collection cases: open, record what happened, read the history.",
         lifespan=lifespan,
     )
-    install_common(app, settings)
+    # The daily file is the one large body: 200,000 items of about 150 bytes.
+    install_common(
+        app, settings, GatePolicy.with_limits({r"/v1/missed-payments:batch": 40 * 2**20})
+    )
     app.include_router(health.router)
     app.include_router(cases.router)
     app.include_router(commands.router)

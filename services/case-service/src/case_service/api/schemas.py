@@ -2,92 +2,101 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, Literal
+from decimal import Decimal
+from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from arrears.input import (
+    BusinessDate,
+    Currency,
+    Identifier,
+    Instant,
+    Money,
+    MoneyOrZero,
+    Note,
+    Text,
+    ZoneName,
+    parse_amount,
+)
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationInfo, field_validator
 
-MAX_AMOUNT = Decimal("1000000000000")  # a trillion: above this an amount is a typo, not a loan
-
-
-def _money(value: Any) -> Decimal:
-    return _parse_money(value, allow_zero=False)
-
-
-def _money_or_zero(value: Any) -> Decimal:
-    return _parse_money(value, allow_zero=True)
-
-
-def _parse_money(value: Any, *, allow_zero: bool) -> Decimal:
-    # Money travels as a decimal string; a JSON number may already have lost precision.
-    if not isinstance(value, str):
-        raise ValueError('money must be a decimal string such as "1200.00"')
-    try:
-        amount = Decimal(value.strip())
-    except InvalidOperation:
-        raise ValueError("not a decimal number") from None
-    if not amount.is_finite():
-        raise ValueError("must be a finite number")
-    if amount < 0 or (amount == 0 and not allow_zero):
-        raise ValueError("must be greater than 0" if not allow_zero else "must not be negative")
-    if amount > MAX_AMOUNT:
-        raise ValueError("is implausibly large")
-    exponent = amount.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -2:
-        raise ValueError("must have at most 2 decimal places")
-    return amount
-
-
-def _utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
-
-
-Money = Annotated[Decimal, BeforeValidator(_money)]
-MoneyOrZero = Annotated[Decimal, BeforeValidator(_money_or_zero)]
-Instant = Annotated[AwareDatetime, AfterValidator(_utc)]
-Text = Annotated[str, Field(min_length=1, max_length=500)]
-Note = Annotated[str, Field(max_length=4000)]
-Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
 PhoneKind = Literal["mobile", "home", "work"]
 PartyKind = Literal[
     "borrower", "spouse", "co_borrower", "guarantor", "employer", "emergency_contact"
 ]
+# E.164-like: an optional +, then digits with the usual separators; no letters, no controls.
+PhoneNumber = Annotated[str, Field(pattern=r"^\+?[0-9][0-9 ()-]{4,19}$")]
+LoanId = Annotated[Identifier, Field(max_length=100)]
+MAX_BATCH_ITEMS = 200_000
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # Nothing is trimmed or coerced: what is stored is what was sent, or it is refused.
+    model_config = ConfigDict(extra="forbid")
 
 
 class Phone(Strict):
-    number: Annotated[str, Field(pattern=r"^\+?[0-9 ()-]{5,20}$")]
+    number: PhoneNumber
     kind: PhoneKind = "mobile"
     owner: PartyKind = "borrower"
 
 
 class Borrower(Strict):
-    id: Text
+    id: Identifier
     name: Text
-    timezone: Text = "Asia/Shanghai"
+    timezone: ZoneName = "Asia/Shanghai"
     address: Note | None = None
     phones: list[Phone] = Field(default_factory=list, max_length=20)
 
 
 class Guarantor(Strict):
-    id: Text
+    id: Identifier
     name: Text
     phones: list[Phone] = Field(default_factory=list, max_length=20)
 
 
+class Collateral(Strict):
+    """What secures the loan: its kind, what it is, its appraised value and lien rank."""
+
+    kind: Literal[
+        "real_estate", "vehicle", "deposit", "securities", "receivables", "equipment", "other"
+    ]
+    description: Text
+    appraised_value: Money | None = None
+    appraisal_date: BusinessDate | None = None
+    lien_rank: Annotated[StrictInt, Field(ge=1, le=10)] | None = None
+
+
 class CaseCreate(Strict):
-    loan_id: Annotated[str, Field(min_length=1, max_length=100)]
-    product: Text
+    loan_id: LoanId
+    product: Annotated[Text, Field(max_length=100)]
     currency: Currency = "CNY"
     principal: Money
     borrower: Borrower
     guarantors: list[Guarantor] = Field(default_factory=list, max_length=20)
-    collateral: dict[str, Any] | None = None
+    collateral: Collateral | None = None
+
+    # The generic money grammar allows four places; each currency allows its own minor unit.
+    @field_validator("principal")
+    @classmethod
+    def _principal_in_currency(cls, amount: Decimal, info: ValidationInfo) -> Decimal:
+        return in_currency(amount, info.data.get("currency"))
+
+    @field_validator("collateral")
+    @classmethod
+    def _collateral_in_currency(
+        cls, collateral: Collateral | None, info: ValidationInfo
+    ) -> Collateral | None:
+        if collateral is not None and collateral.appraised_value is not None:
+            in_currency(collateral.appraised_value, info.data.get("currency"))
+        return collateral
+
+
+def in_currency(amount: Decimal, currency: object) -> Decimal:
+    """`amount` with no more decimals than `currency` allows (unchecked if no valid currency)."""
+    if isinstance(currency, str):
+        parse_amount(format(amount, "f"), currency, zero=True)
+    return amount
 
 
 class CaseCreated(BaseModel):
@@ -106,15 +115,15 @@ class MoneyCommand(Strict):
 
 
 class MissedPaymentCreate(MoneyCommand):
-    installment: Annotated[int, Field(ge=1, le=1000)]
-    due_date: date
+    installment: Annotated[StrictInt, Field(ge=1, le=1000)]
+    due_date: BusinessDate
     amount: Money
 
 
 class PaymentCreate(MoneyCommand):
     amount: Money
     paid_at: Instant
-    reference: Text
+    reference: Identifier
 
 
 class ContactAttemptCreate(Strict):
@@ -141,7 +150,7 @@ class ContactAttemptCreate(Strict):
 
 class PromiseCreate(MoneyCommand):
     amount: Money
-    promised_date: date
+    promised_date: BusinessDate
 
 
 class NoticeCreate(Strict):
@@ -162,7 +171,7 @@ class FieldVisitCreate(Strict):
 
 
 class PlanInstallment(Strict):
-    due_date: date
+    due_date: BusinessDate
     amount: Money
 
 
@@ -251,12 +260,16 @@ class ReopeningCreate(Strict):
 
 
 class MissedPaymentItem(MissedPaymentCreate):
-    loan_id: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    loan_id: LoanId | None = None
     case_id: UUID | None = None
 
 
 class MissedPaymentBatch(Strict):
-    items: list[MissedPaymentItem] = Field(min_length=1, max_length=200_000)
+    items: list[MissedPaymentItem] = Field(
+        min_length=1,
+        max_length=MAX_BATCH_ITEMS,
+        description=f"at most {MAX_BATCH_ITEMS} items (and a body of at most 40 MiB)",
+    )
 
 
 class BatchRejection(BaseModel):

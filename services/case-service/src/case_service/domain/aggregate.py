@@ -150,6 +150,33 @@ class CollectionCase(PaymentCommands, ContactCommands, LegalCommands, Aggregate)
         )
         return case
 
+    def differences_from_opening(
+        self,
+        *,
+        product: str,
+        currency: str,
+        principal: Any,
+        borrower: dict[str, Any],
+        guarantors: list[dict[str, Any]],
+        collateral: dict[str, Any] | None,
+        policy: CasePolicy = DEFAULT_POLICY,
+        **_other: Any,
+    ) -> list[str]:
+        """The fields of a request to open this loan's case again that differ from the case
+        (the same request is an idempotent repeat; a different one must not be dropped)."""
+        currency = check_currency(currency)
+        wanted: dict[str, Any] = {
+            "product": checks.text(product, "product", max_length=100),
+            "currency": currency,
+            "principal": check_money(
+                principal, currency=currency, field="principal", maximum=policy.max_amount
+            ),
+            "borrower": _borrower(borrower),
+            "guarantors": _guarantors(guarantors),
+            "collateral": checks.json_value(collateral, "collateral") if collateral else None,
+        }
+        return [name for name, value in wanted.items() if getattr(self, name) != value]
+
     # --- the daily aging step ------------------------------------------------------------
 
     def age(self, *, today: date, now: datetime, policy: CasePolicy | None = None) -> None:

@@ -7,14 +7,19 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from arrears.zones import check_zone
 
 from .errors import InvalidCommand
 
 MAX_TEXT = 500
 MAX_NOTE = 4000
-# A business time may be reported a little ahead of the service's clock (clock skew).
+# A business time may be reported a little ahead of the service's clock (clock skew), and
+# no further back than records are kept for (ten years): older is a typo, never a fact.
 CLOCK_SKEW = timedelta(minutes=5)
+MAX_PAST = timedelta(days=3653)
+# A payment plan's last installment: thirty years of monthly installments and some.
+MAX_PLAN_FUTURE = timedelta(days=366 * 40)
 
 
 def text(value: object, field: str, *, max_length: int = MAX_TEXT) -> str:
@@ -51,24 +56,35 @@ def instant(value: object, field: str, *, now: datetime) -> datetime:
     moment = value.astimezone(UTC)
     if moment > now + CLOCK_SKEW:
         raise InvalidCommand("must not be in the future", field=field)
+    if moment < now - MAX_PAST:
+        oldest = (now - MAX_PAST).date().isoformat()
+        raise InvalidCommand(f"must not be before {oldest} (ten years ago)", field=field)
     return moment
 
 
-def day(value: object, field: str) -> date:
+def day(
+    value: object, field: str, *, today: date | None = None, future: timedelta | None = None
+) -> date:
+    """A business date; with `today`, not more than MAX_PAST before it and, where `future`
+    is given, not more than that after it."""
     if not isinstance(value, date) or isinstance(value, datetime):
         raise InvalidCommand("must be a date", field=field)
+    if today is not None:
+        if value < today - MAX_PAST:
+            oldest = (today - MAX_PAST).isoformat()
+            raise InvalidCommand(f"must not be before {oldest} (ten years ago)", field=field)
+        if future is not None and value > today + future:
+            latest = (today + future).isoformat()
+            raise InvalidCommand(f"must not be after {latest}", field=field)
     return value
 
 
 def timezone(value: object, field: str) -> str:
-    name = text(value, field, max_length=100)
+    """An IANA region zone (not `localtime`, `UTC` or a legacy alias)."""
     try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidCommand(
-            "must be an IANA time zone such as Asia/Shanghai", field=field
-        ) from None
-    return name
+        return check_zone(value)
+    except ValueError as exc:
+        raise InvalidCommand(str(exc), field=field) from None
 
 
 def json_value(value: Any, field: str, depth: int = 0) -> Any:

@@ -2,29 +2,25 @@
 
 from __future__ import annotations
 
-import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
+
+from arrears import money
 
 from .errors import InvalidCommand
 
-_CURRENCY = re.compile(r"^[A-Z]{3}$")
-# ISO 4217 minor units where they are not 2.
-_MINOR_UNITS = {
-    "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0,
-    "PYG": 0, "RWF": 0, "UGX": 0, "UYI": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0,
-    "XPF": 0, "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
-}  # fmt: skip
 ZERO = Decimal("0.00")
 
 
 def check_currency(currency: object) -> str:
-    if not isinstance(currency, str) or not _CURRENCY.match(currency):
-        raise InvalidCommand("currency must be an ISO 4217 code such as CNY", field="currency")
-    return currency
+    """A real ISO 4217 currency with a minor unit (arrears.money holds the list)."""
+    try:
+        return money.check_currency(currency)
+    except ValueError as exc:
+        raise InvalidCommand(str(exc), field="currency") from None
 
 
 def minor_units(currency: str) -> int:
-    return _MINOR_UNITS.get(currency, 2)
+    return money.currency_exponent(currency)
 
 
 def quantize(amount: Decimal, currency: str) -> Decimal:
@@ -48,9 +44,9 @@ def check_money(
         value = Decimal(value)
     elif isinstance(value, str):
         try:
-            value = Decimal(value.strip())
-        except InvalidOperation:
-            raise InvalidCommand("not a decimal number", field=field) from None
+            value = money.parse_amount(value, currency, zero=True)
+        except ValueError as exc:
+            raise InvalidCommand(str(exc), field=field) from None
     if not isinstance(value, Decimal):
         raise InvalidCommand("money must be a Decimal", field=field)
     if not value.is_finite():
@@ -61,8 +57,9 @@ def check_money(
         )
     if value > maximum:
         raise InvalidCommand("is implausibly large", field=field)
-    quantized = quantize(value, currency)
-    if quantized != value:
-        places = minor_units(currency)
-        raise InvalidCommand(f"must have at most {places} decimal places", field=field)
-    return quantized
+    places = minor_units(currency)
+    exponent = value.as_tuple().exponent
+    # 10.000 equals 10.00, but a third decimal in CNY is a sender's error, not a rounding.
+    if isinstance(exponent, int) and -exponent > places:
+        raise InvalidCommand(f"{currency} has at most {places} decimal places", field=field)
+    return quantize(value, currency)

@@ -32,7 +32,7 @@ class PaymentCommands(CaseState):
             raise InvalidCommand("must be an integer", field="installment")
         if not 1 <= installment <= MAX_INSTALLMENT_NUMBER:
             raise InvalidCommand(f"must be 1 to {MAX_INSTALLMENT_NUMBER}", field="installment")
-        due_date = checks.day(due_date, "due_date")
+        due_date = checks.day(due_date, "due_date", today=now.date())
         amount = self._money(amount, "amount")
         known = self.installments.get(str(installment))
         if known is not None:
@@ -181,7 +181,12 @@ class PaymentCommands(CaseState):
                 raise InvalidCommand(
                     "each installment needs a due_date and an amount", field=f"installments.{n - 1}"
                 )
-            due = checks.day(item.get("due_date"), f"installments.{n - 1}.due_date")
+            due = checks.day(
+                item.get("due_date"),
+                f"installments.{n - 1}.due_date",
+                today=now.date(),
+                future=checks.MAX_PLAN_FUTURE,
+            )
             amount = self._money(item.get("amount"), f"installments.{n - 1}.amount")
             if due <= now.date():
                 raise InvalidCommand("must be after today", field=f"installments.{n - 1}.due_date")

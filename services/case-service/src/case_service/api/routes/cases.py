@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from arrears.errors import Problem
+from arrears.errors import FieldError, Problem
+from arrears.input import Identifier, Instant, Version
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime
 
 from case_service.api.commands import problem_for
 from case_service.api.deps import CasesDep, IdempotencyKey, Origination, Reader, idempotency_claim
@@ -50,8 +50,11 @@ def open_case(
     fields = body.model_dump(mode="python")
     try:
         case, created = cases.open_case(**fields)
+        differing = [] if created else case.differences_from_opening(**fields)
     except DomainError as exc:
         raise problem_for(exc) from None
+    if differing:
+        raise _opened_differently(case, differing)
     reply = {"case_id": str(case.id), "version": case.version}
     status = 201 if created else 200
     if claim is not None:
@@ -65,11 +68,25 @@ def open_case(
     )
 
 
+def _opened_differently(case: CollectionCase, differing: list[str]) -> Problem:
+    return Problem(
+        409,
+        "Conflict",
+        f"loan {case.loan_id} already has case {case.id}, opened with other "
+        + ", ".join(differing),
+        errors=[
+            FieldError(name, "differs from the case already open for this loan")
+            for name in differing
+        ],
+        extra={"case_id": str(case.id)},
+    )
+
+
 @router.get("")
 def find_cases(
     cases: CasesDep,
     _: Reader,
-    loan_id: Annotated[str, Query(min_length=1, max_length=100)],
+    loan_id: Annotated[Identifier, Query()],
 ) -> dict[str, Any]:
     """Look a case up by its loan id."""
     case_id = CollectionCase.id_for_loan(loan_id)
@@ -86,8 +103,11 @@ def get_case(
     cases: CasesDep,
     response: Response,
     _: Reader,
-    version: Annotated[int | None, Query(ge=1)] = None,
-    as_of: Annotated[AwareDatetime | None, Query()] = None,
+    version: Annotated[Version | None, Query()] = None,
+    as_of: Annotated[
+        Instant | None,
+        Query(description="the state by recorded time: every event recorded at or before it"),
+    ] = None,
 ) -> dict[str, Any]:
     """The case now, or as it stood at `version` or at the moment `as_of`."""
     if version is not None and as_of is not None:

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from arrears.auth import Principal, require_roles
+from arrears.input import Text
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -101,7 +102,7 @@ def _endpoint(route: CommandRoute) -> Callable[..., Awaitable[JSONResponse]]:
         inspect.Parameter(
             name,
             inspect.Parameter.POSITIONAL_OR_KEYWORD,
-            annotation=Annotated[str, Path(min_length=1, max_length=200)],
+            annotation=Annotated[Text, Path()],
         )
         for name in route.path_fields
     ]

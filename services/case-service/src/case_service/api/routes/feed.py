@@ -10,6 +10,8 @@ from uuid import UUID
 
 import orjson
 from arrears.auth import Principal, require_roles
+from arrears.errors import Problem
+from arrears.input import Position
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
 
@@ -48,11 +50,22 @@ def list_events(
     request: Request,
     cases: CasesDep,
     _: FeedReader,
-    after: Annotated[int, Query(ge=0, description="Return events with sequence > after")] = 0,
+    after: Annotated[Position, Query(description="Return events with sequence > after")] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
     case_id: Annotated[UUID | None, Query(description="Only this case's events")] = None,
-    after_version: Annotated[int, Query(ge=0, description="With case_id: caseversion > this")] = 0,
+    after_version: Annotated[
+        Position | None, Query(description="With case_id only: caseversion > this")
+    ] = None,
 ) -> Response:
+    if after_version is not None and case_id is None:
+        raise Problem(
+            422, "Unprocessable Content", "after_version needs case_id", field="after_version"
+        )
+    if case_id is not None and after:
+        raise Problem(
+            422, "Unprocessable Content", "give after or case_id, not both", field="after"
+        )
+    after_version = after_version or 0
     encoder, store = _tools(request, cases)
     head = store.max_notification_id()
     if case_id is not None:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from arrears.auth import Principal, require_roles
+from arrears.errors import Problem
+from arrears.input import BusinessDate
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict
 
 from case_service.aging import run_daily_aging
+from case_service.aging_days import AgingDayRefused
 from case_service.api.deps import CasesDep
 
 router = APIRouter(tags=["jobs"])
@@ -17,7 +19,7 @@ router = APIRouter(tags=["jobs"])
 
 class AgingRunCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    as_of: date | None = None
+    as_of: BusinessDate | None = None
 
 
 @router.post("/v1/aging-runs")
@@ -26,5 +28,9 @@ def run_aging(
     cases: CasesDep,
     _: Annotated[Principal, Depends(require_roles("service"))],
 ) -> dict[str, Any]:
-    """Age every open case to `as_of` (default: today). Safe to repeat for the same day."""
-    return run_daily_aging(cases, body.as_of).as_dict()
+    """Age every open case to `as_of` (default: today). Safe to repeat for the same day;
+    refused (422) for a day after today or before the last day already aged to."""
+    try:
+        return run_daily_aging(cases, body.as_of).as_dict()
+    except AgingDayRefused as exc:
+        raise Problem(422, "Unprocessable Content", f"as_of {exc}", field="as_of") from None
