@@ -46,7 +46,9 @@ def open_case(
                     "this Idempotency-Key was already used with a different request",
                     field="Idempotency-Key",
                 )
-            return JSONResponse(stored.body, status_code=stored.status)
+            return JSONResponse(
+                stored.body, status_code=stored.status, headers={"Idempotent-Replayed": "true"}
+            )
     fields = body.model_dump(mode="python")
     try:
         case, created = cases.open_case(**fields)
