@@ -56,12 +56,23 @@ def create_database(admin_url: str, name: str) -> None:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
-def drop_database(admin_url: str, name: str) -> None:
-    """DROP DATABASE, disconnecting whoever is still connected to it."""
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
+def drop_database(admin_url: str, name: str, attempts: int = 5) -> None:
+    """DROP DATABASE, disconnecting whoever is still connected to it. Retried on a lost
+    connection: a backend that the FORCE terminates mid-query has been seen to take the
+    dropping session down with it on a loaded machine (the server itself stays up)."""
+    for attempt in range(1, attempts + 1):
+        try:
+            with psycopg.connect(admin_url, autocommit=True) as conn:
+                conn.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                        sql.Identifier(name)
+                    )
+                )
+            return
+        except psycopg.OperationalError:
+            if attempt == attempts:
+                raise
+            time.sleep(0.5 * attempt)
 
 
 class EmbeddedPostgres:
