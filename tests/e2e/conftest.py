@@ -24,3 +24,10 @@ def system(
         {"KAFKA_SESSION_TIMEOUT_MS": "1000", "KAFKA_HEARTBEAT_INTERVAL_MS": "200"},
     ) as running:
         yield running
+
+
+@pytest.fixture(autouse=True)
+def _real_time_after_each_test(system: System) -> Iterator[None]:
+    """A test that lets days pass on the services' clock hands it back to real time."""
+    yield
+    system.release_clock()

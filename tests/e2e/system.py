@@ -12,13 +12,14 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer
 from arrears.auth import issue_token
+from arrears.clock import release_file_clock, set_file_clock
 from arrears.messaging.envelope import Envelope, parse
 from arrears_dev.embedded._process import spawn, tail
 from arrears_dev.embedded.ports import LOOPBACK, free_port
@@ -46,6 +47,17 @@ class System:
     kafka_bootstrap_servers: str = ""
     databases: dict[str, str] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)  # what every service was started with
+    # Every service reads business time from this file while it exists (arrears.clock.FileClock),
+    # so a test can let days pass (aging is refused for a day after the services' today).
+    clock_file: Path | None = None
+
+    def move_clock(self, instant: datetime) -> None:
+        assert self.clock_file is not None
+        set_file_clock(self.clock_file, instant)
+
+    def release_clock(self) -> None:
+        if self.clock_file is not None:
+            release_file_clock(self.clock_file)
 
     def url(self, service: str) -> str:
         url = self.services[service].url
@@ -116,6 +128,8 @@ def running_system(
         "PYTHONUNBUFFERED": "1",
         **extra_env,
     }
+    system.clock_file = logs / "business-clock"
+    base_env["CLOCK_FILE"] = str(system.clock_file)
     system.env = base_env
     specs: list[tuple[str, str, int | None, str]] = [
         ("case-service", "case_service", ports["case"], "case"),

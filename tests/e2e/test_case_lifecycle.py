@@ -4,7 +4,7 @@ write off."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from .system import System, read_topic
@@ -50,12 +50,16 @@ def test_a_new_arrear_ages_through_the_buckets_and_breaks_its_promise(system: Sy
     )
     assert promise.status_code == 201, promise.text
 
-    # The nightly aging job, run for days to come (twice for one of them): the promise
-    # lapses, the buckets roll, and a repeated day records nothing new.
+    # The nightly aging job, run for days to come (twice for one of them) as those days
+    # come (aging to a day after the services' today is refused): the promise lapses, the
+    # buckets roll, and a repeated day records nothing new.
     for days_ahead in (5, 5, 31, 61, 91):
         as_of = TODAY + timedelta(days=days_ahead)
+        system.move_clock(datetime.combine(as_of, time(12), UTC))
         run = service.post("/v1/aging-runs", json={"as_of": as_of.isoformat()})
         assert run.status_code == 200, run.text
+    early = service.post("/v1/aging-runs", json={"as_of": TODAY.isoformat()})
+    assert early.status_code == 422, early.text  # before the last day aged to
 
     history = auditor.get(f"/v1/cases/{case_id}/events").json()["events"]
     rolls = [e["data"]["to_bucket"] for e in history if e["type"] == "DelinquencyBucketChanged"]

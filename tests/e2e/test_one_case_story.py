@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import httpx
@@ -217,7 +217,9 @@ def test_one_case_from_first_missed_payment_to_write_off(system: System) -> None
 
     # --- The promised day passes without a payment: the next night's aging breaks it. ----
     promise_version = history()[-1]["version"]
-    _json(aging.post("/v1/aging-runs", json={"as_of": (promised_date + timedelta(days=1)).isoformat()}), 200)  # fmt: skip
+    next_day = promised_date + timedelta(days=1)
+    system.move_clock(datetime.combine(next_day, time(12), UTC))  # that night comes
+    _json(aging.post("/v1/aging-runs", json={"as_of": next_day.isoformat()}), 200)
     assert names().count("PromiseBroken") == 1
     wait_until(lambda: contact_view()["promises_broken"] == 1, timeout=60)
     assert contact_view()["open_promise"] is None
@@ -239,7 +241,7 @@ def test_one_case_from_first_missed_payment_to_write_off(system: System) -> None
         ),
         timeout=90,
     )
-    assert seen["days_past_due"] == 91
+    assert seen["days_past_due"] == 91 + (next_day - today).days  # the services are on next_day
     assert seen["arrears"] == {"amount": "15000.00", "currency": "CNY"}
     assert "ReferToLegal" in [r["kind"] for r in seen["recommendations"]], seen["recommendations"]
     _json(
@@ -261,7 +263,7 @@ def test_one_case_from_first_missed_payment_to_write_off(system: System) -> None
     # --- legal-service's daily run refers it: 91 days late, promise broken, worth suing. -
     _json(legal_runs.post("/v1/daily-runs"), 200, 201)
     referred = legal_file()
-    assert referred["referred_on"] == today.isoformat()
+    assert referred["referred_on"] == next_day.isoformat()
     assert "ReferToLegal" in [t["task_type"] for t in referred["tasks"]]
     legal_tasks = read_topic(
         system,
