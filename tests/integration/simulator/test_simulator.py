@@ -120,13 +120,14 @@ def test_a_second_run_with_the_same_seed_repeats_no_command(
     again = asyncio.run(simulate(_config(url, now=now), progress=None))
 
     # Every command carries its stable Idempotency-Key (or is idempotent on its own, like
-    # opening a case), so a resend records nothing. Aging a past day again is the one thing
-    # that does record: case-service re-judges buckets as of that day, so the second run is
-    # refused by `make run` (it seeds only an empty store), not relied upon.
-    assert set(again.events_by_type) <= {"DelinquencyBucketChanged", "RiskGraded"}, again
+    # opening a case), so a resend records nothing; aging a past day again is refused now
+    # (never before the last day aged to), so the second run records nothing at all.
+    assert not again.events_by_type, again
     # Resent to cases closed since, the daily file's installments and the payments that keep
     # a promise (sent without a key: their time is "now") are refused, and record nothing.
-    assert set(again.rejected) <= {"missed 409", "payment 409"}, again.rejection_samples
+    assert set(again.rejected) <= {"missed 409", "payment 409", "aging 422"}, (
+        again.rejection_samples
+    )
 
 
 def test_the_model_alone_is_deterministic() -> None:

@@ -16,7 +16,7 @@ PRODUCTS: tuple[tuple[str, float, tuple[int, int], tuple[int, ...], str | None],
     ("consumer_loan", 0.50, (10_000, 200_000), (12, 24, 36), None),
     ("credit_card", 0.20, (5_000, 50_000), (12,), None),
     ("auto_loan", 0.20, (50_000, 300_000), (36, 60), "vehicle"),
-    ("mortgage", 0.10, (300_000, 2_000_000), (240, 360), "property"),
+    ("mortgage", 0.10, (300_000, 2_000_000), (240, 360), "real_estate"),
 )
 
 

@@ -288,7 +288,12 @@ def new_loan(
         "borrower": b.borrower(rng, loan),
     }
     if collateral is not None:
-        body["collateral"] = {"kind": collateral, "value": b.money(principal * 5 // 4)}
+        body["collateral"] = {
+            "kind": collateral,
+            "description": "the financed vehicle" if collateral == "vehicle" else "the home",
+            "appraised_value": b.money(principal * 5 // 4),
+            "lien_rank": 1,
+        }
     if product in ("auto_loan", "mortgage") and rng.random() < 0.3:
         body["guarantors"] = [
             {"id": f"G-{loan}", "name": b.person(rng), "phones": [{"number": b.phone(rng)}]}
