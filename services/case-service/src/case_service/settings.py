@@ -24,6 +24,10 @@ class CaseServiceSettings(ServiceSettings):
     command_batch_max: int = 500
     promise_horizon_days: int = 30
     limitation_years: int = 3
+    # The audit log's name (the checkpoints' origin line and key name) and the verifier key
+    # the API publishes (`<name>+<key id>+<base64>`, docs/audit.md).
+    checkpoint_origin: str = "arrears/case-service"
+    checkpoint_public_key: str = ""
 
 
 def eventsourcing_env(settings: CaseServiceSettings) -> dict[str, str]:

@@ -1,0 +1,53 @@
+"""`python -m case_service.checkpointer`: sign checkpoints until SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from types import FrameType
+
+from arrears.logging import configure_logging
+from prometheus_client import start_http_server
+
+from case_service.application import CaseApplication
+from case_service.audit.note import NoteError
+from case_service.audit.store import AuditStore
+from case_service.checkpointer.runner import Checkpointer, CheckpointerSettings, signer_from
+
+
+def main() -> int:
+    settings = CheckpointerSettings()
+    configure_logging(
+        f"{settings.service_name}-checkpointer", settings.log_level, settings.log_json
+    )
+    try:
+        signer = signer_from(settings)
+    except (NoteError, OSError) as exc:
+        print(f"checkpointer: {exc}", file=sys.stderr)
+        return 2
+    if settings.checkpointer_metrics_port:
+        start_http_server(settings.checkpointer_metrics_port, addr=settings.http_host)
+    stop = threading.Event()
+
+    def _stop(_signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _stop)
+    application = CaseApplication(settings)
+    try:
+        checkpointer = Checkpointer(
+            AuditStore(application.recorder_),
+            signer,
+            every_events=settings.checkpoint_every_events,
+            every_seconds=settings.checkpoint_every_seconds,
+        )
+        checkpointer.run(stop, settings.checkpoint_poll_seconds)
+    finally:
+        application.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
