@@ -147,7 +147,8 @@ def test_an_event_rewritten_with_a_recomputed_chain_is_caught_by_the_checkpoint(
             (case_id,),
         )
         chain = curs.fetchone()
-        assert event is not None and chain is not None
+        assert event is not None
+        assert chain is not None
         forged = event_hash(
             chain["prev_hash"], case_id, 4, event["topic"], event["state"], chain["recorded_at"]
         )
@@ -229,7 +230,9 @@ def test_checkpoints_follow_the_store_and_stay_consistent(
     portfolio(loans=5, missed=2)
     second = checkpointer.step()
 
-    assert first is not None and first.tree_size == 4
+    assert first is not None
+    assert first.tree_size == 4
     assert nothing_due is None
-    assert second is not None and second.tree_size > first.tree_size
+    assert second is not None
+    assert second.tree_size > first.tree_size
     assert verify_store(store, signer.verifier).finding is None
