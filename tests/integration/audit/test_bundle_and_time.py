@@ -13,13 +13,14 @@ import pytest
 from arrears.clock import FileClock, set_file_clock
 from case_service.application import CaseApplication
 from case_service.audit.bundle import BundleError, export_bundle, render, verify_bundle
-from case_service.audit.note import SignerKey
+from case_service.audit.note import SignerKey, VerifierKey, open_note
 from case_service.audit.store import AuditStore
 from case_service.audit_cli import main
 from case_service.checkpointer.runner import Checkpointer
 from case_service.settings import CaseServiceSettings
+from fastapi.testclient import TestClient
 
-from .conftest import ORIGIN, OTHER_SEED, open_fields
+from .conftest import ORIGIN, OTHER_SEED, auth, open_fields
 
 
 @pytest.fixture
@@ -134,3 +135,28 @@ def test_a_file_clock_thirty_days_back_does_not_stamp_recorded_time(
     assert before - timedelta(seconds=5) <= recorded <= after + timedelta(seconds=5)
     assert abs(event.timestamp - thirty_days_ago) < timedelta(minutes=1)  # business time kept
     assert as_of_now.version == 1
+
+
+def test_auditors_read_the_public_key_and_checkpoints_over_http(
+    client: TestClient,
+    portfolio: Callable[..., list[UUID]],
+    checkpointer: Checkpointer,
+    signer: SignerKey,
+) -> None:
+    portfolio(loans=2, missed=1)
+    checkpointer.resume()
+    checkpointer.step()
+
+    key = client.get("/v1/audit/public-key", headers=auth("auditor"))
+    listed = client.get("/v1/audit/checkpoints", params={"after": 0}, headers=auth("auditor"))
+    later = client.get("/v1/audit/checkpoints", params={"after": 4}, headers=auth("auditor"))
+    refused = client.get("/v1/audit/checkpoints", headers=auth("collector"))
+    bad = client.get("/v1/audit/checkpoints", params={"after": -1}, headers=auth("auditor"))
+
+    assert key.json()["verifier_key"] == signer.verifier.text()
+    (item,) = listed.json()["items"]
+    assert item["tree_size"] == 4
+    assert open_note(item["note"], VerifierKey.parse(key.json()["verifier_key"])).tree_size == 4
+    assert later.json() == {"items": [], "next_after": 4}
+    assert refused.status_code == 403
+    assert bad.status_code == 422

@@ -9,7 +9,7 @@ from arrears.clock import Clock
 from arrears.http import install_common
 from fastapi import FastAPI
 
-from case_service.api.routes import batch, cases, commands, feed, health, jobs
+from case_service.api.routes import audit, batch, cases, commands, feed, health, jobs
 from case_service.application import CaseApplication
 from case_service.settings import CaseServiceSettings
 
@@ -46,4 +46,5 @@ def create_app(
     app.include_router(batch.router)
     app.include_router(jobs.router)
     app.include_router(feed.router)
+    app.include_router(audit.router)
     return app

@@ -1,4 +1,5 @@
-"""`python -m case_service.checkpointer`: sign checkpoints until SIGTERM/SIGINT."""
+"""`python -m case_service.checkpointer`: sign checkpoints until SIGTERM/SIGINT.
+`python -m case_service.checkpointer keygen`: print a new key pair for the deploy files."""
 
 from __future__ import annotations
 
@@ -11,13 +12,23 @@ from arrears.logging import configure_logging
 from prometheus_client import start_http_server
 
 from case_service.application import CaseApplication
-from case_service.audit.note import NoteError
+from case_service.audit.note import NoteError, SignerKey, new_seed_base64
 from case_service.audit.store import AuditStore
 from case_service.checkpointer.runner import Checkpointer, CheckpointerSettings, signer_from
 
 
+def keygen(origin: str) -> int:
+    """Print a new signing key and its verifier key, as the deploy files want them."""
+    seed = new_seed_base64()
+    print(f"CHECKPOINT_SIGNING_KEY={seed}")
+    print(f"CHECKPOINT_PUBLIC_KEY={SignerKey.from_base64(origin, seed).verifier.text()}")
+    return 0
+
+
 def main() -> int:
     settings = CheckpointerSettings()
+    if sys.argv[1:] == ["keygen"]:
+        return keygen(settings.checkpoint_origin)
     configure_logging(
         f"{settings.service_name}-checkpointer", settings.log_level, settings.log_json
     )
