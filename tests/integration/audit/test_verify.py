@@ -236,3 +236,30 @@ def test_checkpoints_follow_the_store_and_stay_consistent(
     assert second is not None
     assert second.tree_size > first.tree_size
     assert verify_store(store, signer.verifier).finding is None
+
+
+def test_a_history_rewritten_and_re_signed_with_the_stolen_key_fails_a_kept_checkpoint(
+    signed: list[UUID], cases: CaseApplication, store: AuditStore, signer: SignerKey
+) -> None:
+    """The key holder can re-sign a rewrite; a checkpoint an auditor kept still catches it."""
+    (kept,) = store.checkpoints()
+    case_id = sorted(signed)[0]
+    with cases.recorder_.datastore.transaction(commit=True) as curs:
+        curs.execute("DELETE FROM audit_checkpoints")
+        curs.execute(
+            "DELETE FROM event_hashes WHERE originator_id = %s AND originator_version = 4",
+            (case_id,),
+        )
+        curs.execute(
+            "DELETE FROM cases_events WHERE originator_id = %s AND originator_version = 4",
+            (case_id,),
+        )
+    thief = Checkpointer(store, signer, every_events=1)
+    thief.resume()
+    thief.step()
+
+    alone = verify_store(store, signer.verifier)
+    with_kept = verify_store(store, signer.verifier, [kept.note])
+
+    assert alone.finding is None
+    assert str(with_kept.finding) == "kept checkpoint 12: the store holds 11 events"

@@ -3,7 +3,7 @@
 arrears-audit history --loan-id L-1001
 arrears-audit state <case-id> --version 12
 arrears-audit state --loan-id L-1001 --as-of 2026-10-01T00:00:00Z   (by recorded time)
-arrears-audit verify [--public-key KEY]
+arrears-audit verify [--public-key KEY] [--kept NOTE_FILE ...]
 arrears-audit export --loan-id L-1001 --out case.bundle.json
 arrears-audit verify-bundle case.bundle.json --public-key KEY   (no database, no network)
 
@@ -71,6 +71,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             p.add_argument("--out", required=True)
     verify = sub.add_parser("verify", help="check every chain and checkpoint in the store")
     verify.add_argument("--public-key")
+    verify.add_argument(
+        "--kept",
+        action="append",
+        default=[],
+        metavar="NOTE_FILE",
+        help="a checkpoint kept from earlier (its note); the store must still hold its tree",
+    )
     check = sub.add_parser("verify-bundle", help="check a bundle offline")
     check.add_argument("bundle")
     check.add_argument("--public-key")
@@ -128,7 +135,8 @@ def _with_store(args: argparse.Namespace) -> int:
         store = AuditStore(app.recorder_)
         if args.command == "verify":
             assert key is not None
-            report = verify_store(store, key)
+            kept = [Path(path).read_text() for path in args.kept]
+            report = verify_store(store, key, kept)
             if report.finding is not None:
                 print(f"arrears-audit: FAILED: {report.finding}", file=sys.stderr)
                 return 1

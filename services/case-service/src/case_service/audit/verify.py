@@ -8,7 +8,7 @@ prefixes of the same sequence), signed by the published key.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -112,9 +112,38 @@ def _check_signature(checkpoint: StoredCheckpoint, key: VerifierKey) -> Finding 
     return None
 
 
-def verify_store(store: AuditStore, key: VerifierKey) -> Report:
+def verify_kept(store: AuditStore, key: VerifierKey, notes: Sequence[str]) -> Finding | None:
+    """Checkpoints an auditor kept from earlier (files, the API): the store must still hold
+    their trees, whatever checkpoints it holds now (a re-signed rewrite shows here)."""
+    kept = []
+    for note in notes:
+        try:
+            kept.append(open_note(note, key))
+        except NoteError as exc:
+            return Finding(f"a kept checkpoint: {exc}")
+    tree = CompactRange()
+    leaves = store.leaves(0)
+    for checkpoint in sorted(kept, key=lambda c: c.tree_size):
+        while tree.size < checkpoint.tree_size:
+            step = next(leaves, None)
+            if step is None:
+                return Finding(
+                    f"kept checkpoint {checkpoint.tree_size}: the store holds {tree.size} events"
+                )
+            tree.append(leaf_hash(step[1]))
+        if tree.root() != checkpoint.root:
+            return Finding(
+                f"kept checkpoint {checkpoint.tree_size}: the store's history up to it was "
+                "rewritten since it was signed"
+            )
+    return None
+
+
+def verify_store(store: AuditStore, key: VerifierKey, kept: Sequence[str] = ()) -> Report:
     report = Report()
-    report.finding = verify_chains(store.chained_events(), report) or verify_checkpoints(
-        store, key, report
+    report.finding = (
+        verify_chains(store.chained_events(), report)
+        or verify_checkpoints(store, key, report)
+        or verify_kept(store, key, kept)
     )
     return report
