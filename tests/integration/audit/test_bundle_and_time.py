@@ -160,3 +160,40 @@ def test_auditors_read_the_public_key_and_checkpoints_over_http(
     assert later.json() == {"items": [], "next_after": 4}
     assert refused.status_code == 403
     assert bad.status_code == 422
+
+
+def test_two_checkpoints_are_proved_consistent_offline_from_the_api(
+    client: TestClient,
+    cases: CaseApplication,
+    store: AuditStore,
+    signer: SignerKey,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    checkpointer = Checkpointer(store, signer, every_events=1, every_seconds=0)
+    checkpointer.resume()
+    for n in range(5):  # checkpoints of 1, 2, 3, 4, 5 events
+        cases.open_case(**open_fields(f"L-c{n}"))
+        checkpointer.step()
+    got = client.get("/v1/audit/consistency", params={"from": 3, "to": 5}, headers=auth("auditor"))
+    (tmp_path / "proof.json").write_text(got.text)
+    forged = got.json() | {"old_checkpoint": store.checkpoint_at(2).note}  # type: ignore[union-attr]
+    (tmp_path / "forged.json").write_text(json.dumps(forged))
+    key = signer.verifier.text()
+
+    good = main(["verify-consistency", str(tmp_path / "proof.json"), "--public-key", key])
+    bad = main(["verify-consistency", str(tmp_path / "forged.json"), "--public-key", key])
+    out, err = capsys.readouterr()
+    backwards = client.get(
+        "/v1/audit/consistency", params={"from": 5, "to": 3}, headers=auth("auditor")
+    )
+    unknown = client.get(
+        "/v1/audit/consistency", params={"from": 3, "to": 9}, headers=auth("auditor")
+    )
+
+    assert got.status_code == 200
+    assert (good, bad) == (0, 1)
+    assert "consistent: the checkpoint of 3 events" in out
+    assert "FAILED" in err
+    assert backwards.status_code == 422
+    assert unknown.status_code == 404

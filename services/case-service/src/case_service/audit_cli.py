@@ -6,6 +6,7 @@ arrears-audit state --loan-id L-1001 --as-of 2026-10-01T00:00:00Z   (by recorded
 arrears-audit verify [--public-key KEY] [--kept NOTE_FILE ...]
 arrears-audit export --loan-id L-1001 --out case.bundle.json
 arrears-audit verify-bundle case.bundle.json --public-key KEY   (no database, no network)
+arrears-audit verify-consistency proof.json --public-key KEY     (GET /v1/audit/consistency)
 
 KEY is a verifier key `<name>+<key id>+<base64>` (GET /v1/audit/public-key) or a file with
 one; without --public-key, CHECKPOINT_PUBLIC_KEY is used.
@@ -14,6 +15,7 @@ one; without --public-key, CHECKPOINT_PUBLIC_KEY is used.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from datetime import UTC, datetime
@@ -21,6 +23,8 @@ from pathlib import Path
 from uuid import UUID
 
 from case_service.audit.bundle import BundleError, export_bundle, render, verify_bundle
+from case_service.audit.consistency import ConsistencyError
+from case_service.audit.consistency import check as check_consistency
 from case_service.audit.note import NoteError, VerifierKey
 
 
@@ -81,6 +85,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     check = sub.add_parser("verify-bundle", help="check a bundle offline")
     check.add_argument("bundle")
     check.add_argument("--public-key")
+    linked = sub.add_parser(
+        "verify-consistency", help="check offline that an older checkpoint is a prefix of a newer"
+    )
+    linked.add_argument("proof", help="GET /v1/audit/consistency?from=M&to=N, saved")
+    linked.add_argument("--public-key")
     return parser.parse_args(argv)
 
 
@@ -103,8 +112,15 @@ def main(argv: list[str] | None = None) -> int:
             data = Path(args.bundle).read_bytes()
             print(verify_bundle(data, _public_key(args.public_key)))
             return 0
+        if args.command == "verify-consistency":  # offline too
+            try:
+                document = json.loads(Path(args.proof).read_text())
+            except ValueError:
+                raise ConsistencyError(f"{args.proof} is not a JSON document") from None
+            print(check_consistency(document, _public_key(args.public_key)))
+            return 0
         return _with_store(args)
-    except BundleError as exc:
+    except (BundleError, ConsistencyError) as exc:
         print(f"arrears-audit: FAILED: {exc}", file=sys.stderr)
         return 1
     except AuditError as exc:

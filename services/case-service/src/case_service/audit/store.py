@@ -80,6 +80,7 @@ class AuditStore:
         self._checkpoints_after = SQL(
             "SELECT {} FROM {} WHERE tree_size > %s ORDER BY tree_size LIMIT %s"
         ).format(columns, checkpoints)
+        self._at = SQL("SELECT {} FROM {} WHERE tree_size = %s").format(columns, checkpoints)
         self._latest = SQL("SELECT {} FROM {} ORDER BY tree_size DESC LIMIT 1").format(
             columns, checkpoints
         )
@@ -139,6 +140,12 @@ class AuditStore:
             if len(page) < PAGE:
                 return
             after = page[-1].tree_size
+
+    def checkpoint_at(self, tree_size: int) -> StoredCheckpoint | None:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(self._at, (tree_size,))
+            row = curs.fetchone()
+        return _checkpoint(row) if row else None
 
     def latest_checkpoint(self) -> StoredCheckpoint | None:
         with self.datastore.transaction(commit=False) as curs:

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from case_service.api.deps import CasesDep
 from case_service.application import CaseApplication
+from case_service.audit.consistency import ConsistencyError, prove
 from case_service.audit.note import NoteError, VerifierKey
 from case_service.audit.store import AuditStore
 
@@ -65,3 +66,27 @@ def checkpoints(
         "items": [c.public() for c in items],
         "next_after": items[-1].tree_size if items else after,
     }
+
+
+@router.get("/consistency")
+def consistency(
+    request: Request,
+    cases: CasesDep,
+    _: Auditor,
+    old: Annotated[int, Query(alias="from", ge=1, le=MAX_TREE_SIZE, description="a tree size")],
+    new: Annotated[int, Query(alias="to", ge=1, le=MAX_TREE_SIZE, description="a tree size")],
+) -> dict[str, Any]:
+    """The RFC 9162 consistency proof between two signed checkpoints (by tree size), with
+    both notes: `arrears-audit verify-consistency` checks it offline with the public key."""
+    if old > new:
+        raise Problem(422, "Unprocessable Content", "from must not exceed to", field="from")
+    store = _store(request, cases)
+    older, newer = store.checkpoint_at(old), store.checkpoint_at(new)
+    if older is None:
+        raise Problem(404, "Not Found", f"no signed checkpoint of size {old}", field="from")
+    if newer is None:
+        raise Problem(404, "Not Found", f"no signed checkpoint of size {new}", field="to")
+    try:
+        return prove(store, older, newer)
+    except ConsistencyError as exc:
+        raise Problem(409, "Conflict", str(exc)) from None
