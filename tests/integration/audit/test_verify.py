@@ -12,6 +12,8 @@ from case_service.audit.note import SignerKey
 from case_service.audit.store import AuditStore
 from case_service.audit.verify import verify_store
 from case_service.checkpointer.runner import Checkpointer, StoreTampered
+from case_service.settings import CaseServiceSettings
+from eventsourcing.cipher import AESCipher
 
 from .conftest import ORIGIN, OTHER_SEED, open_fields
 
@@ -263,3 +265,23 @@ def test_a_history_rewritten_and_re_signed_with_the_stolen_key_fails_a_kept_chec
 
     assert alone.finding is None
     assert str(with_kept.finding) == "kept checkpoint 12: the store holds 11 events"
+
+
+def test_a_rotated_cipher_key_reads_old_events_and_the_chain_still_verifies(
+    signed: list[UUID], case_settings: CaseServiceSettings, signer: SignerKey
+) -> None:
+    new_key = AESCipher.create_key(num_bytes=32)
+    rotated = case_settings.model_copy(
+        update={"cipher_key": new_key, "cipher_old_keys": case_settings.cipher_key}
+    )
+    app = CaseApplication(rotated)
+    try:
+        app.open_case(**open_fields("L-after-rotation"))
+        history = [type(e).__name__ for e in app.history(sorted(signed)[0])]
+        report = verify_store(AuditStore(app.recorder_), signer.verifier)
+    finally:
+        app.close()
+
+    assert history == ["CaseOpened", "PaymentMissed", "PaymentMissed", "PaymentMissed"]
+    assert report.finding is None
+    assert report.events == 13
