@@ -164,8 +164,14 @@ def _with_store(args: argparse.Namespace) -> int:
         case_id = _case_id(args)
         if args.command == "export":
             bundle = export_bundle(store, case_id)
+            if bundle["checkpoint"] is None:
+                raise AuditError("no signed checkpoint yet: is the checkpointer running?")
             Path(args.out).write_bytes(render(bundle))
-            print(f"wrote {args.out}: {len(bundle['events'])} events of case {case_id}")
+            waiting = sum(1 for e in bundle["events"] if e["inclusion_proof"] is None)
+            print(
+                f"wrote {args.out}: {len(bundle['events'])} events of case {case_id}"
+                + (f" ({waiting} not yet in a checkpoint: export again later)" if waiting else "")
+            )
             return 0
         if args.command == "history":
             print_history(app, case_id)
