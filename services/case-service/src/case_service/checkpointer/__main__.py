@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import sys
 import threading
@@ -14,7 +15,12 @@ from prometheus_client import start_http_server
 from case_service.application import CaseApplication
 from case_service.audit.note import NoteError, SignerKey, new_seed_base64
 from case_service.audit.store import AuditStore
-from case_service.checkpointer.runner import Checkpointer, CheckpointerSettings, signer_from
+from case_service.checkpointer.runner import (
+    Checkpointer,
+    CheckpointerSettings,
+    StoreTampered,
+    signer_from,
+)
 
 
 def keygen(origin: str) -> int:
@@ -55,6 +61,10 @@ def main() -> int:
             every_seconds=settings.checkpoint_every_seconds,
         )
         checkpointer.run(stop, settings.checkpoint_poll_seconds)
+    except StoreTampered as exc:  # never sign over a rewritten history: stop, loudly
+        logging.getLogger(__name__).critical("refusing to sign: %s", exc)
+        print(f"checkpointer: refusing to sign: {exc}", file=sys.stderr)
+        return 3
     finally:
         application.close()
     return 0
