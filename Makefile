@@ -40,7 +40,7 @@ token: install
 	@$(RUN) python -m arrears_dev.devstack token --role $(ROLE)
 
 audit: install
-	$(RUN) arrears-audit $(ARGS)
+	@$(RUN) python -m arrears_dev.devstack audit $(ARGS)
 
 clean:
 	rm -rf .venv .tools .mypy_cache .ruff_cache .pytest_cache

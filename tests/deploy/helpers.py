@@ -20,6 +20,7 @@ K8S = REPO / "deploy" / "k8s"
 SETTINGS = {
     "case_service": "case_service.settings:CaseServiceSettings",
     "case_service.relay": "case_service.relay.runner:RelaySettings",
+    "case_service.checkpointer": "case_service.checkpointer.runner:CheckpointerSettings",
     "case_service.aging": "case_service.settings:CaseServiceSettings",
     "contact_service": "contact_service.settings:ContactServiceSettings",
     "legal_service": "legal_service.settings:LegalServiceSettings",

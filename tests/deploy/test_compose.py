@@ -20,7 +20,13 @@ from .helpers import (
     topics,
 )
 
-ARREARS_SERVICES = ("case-service", "case-relay", "contact-service", "legal-service")
+ARREARS_SERVICES = (
+    "case-service",
+    "case-relay",
+    "case-checkpointer",
+    "contact-service",
+    "legal-service",
+)
 
 
 def test_the_compose_file_follows_the_compose_specification() -> None:
@@ -35,6 +41,7 @@ def test_every_arrears_service_runs_its_module_in_its_own_container() -> None:
     assert modules == {
         "case-service": "case_service",
         "case-relay": "case_service.relay",
+        "case-checkpointer": "case_service.checkpointer",
         "contact-service": "contact_service",
         "legal-service": "legal_service",
     }
@@ -66,7 +73,7 @@ def test_a_service_is_health_checked_on_healthz(name: str) -> None:
 
 def test_secrets_come_from_the_environment_never_from_the_file() -> None:
     text = COMPOSE.read_text()
-    for secret in ("JWT_SECRET", "CIPHER_KEY", "POSTGRES_PASSWORD"):
+    for secret in ("JWT_SECRET", "CIPHER_KEY", "POSTGRES_PASSWORD", "CHECKPOINT_SIGNING_KEY"):
         assert re.search(rf"{secret}: \$\{{{secret}:\?", text), secret
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from arrears.clock import ManualClock
@@ -64,7 +65,7 @@ def test_lookup_by_loan_id_finds_the_case(
     assert missing.json()["items"] == []
 
 
-def test_state_at_an_old_version_and_at_a_moment(
+def test_state_at_an_old_version_and_at_a_moment_by_recorded_time(
     client: TestClient,
     clock: ManualClock,
     open_case: Callable[..., str],
@@ -72,8 +73,10 @@ def test_state_at_an_old_version_and_at_a_moment(
 ) -> None:
     case_id = open_case("L-5")
     missed(case_id, 1, "2026-10-01")
-    before_second = clock.advance(timedelta(hours=1))
-    clock.advance(timedelta(hours=1))
+    time.sleep(0.01)
+    before_second = datetime.now(UTC)  # the database's clock, not the business clock
+    time.sleep(0.01)
+    clock.advance(timedelta(days=3))  # business time, which as_of does not follow
     missed(case_id, 2, "2026-11-01")
 
     at_version = client.get(f"/v1/cases/{case_id}", params={"version": 2}, headers=auth("auditor"))
@@ -85,6 +88,7 @@ def test_state_at_an_old_version_and_at_a_moment(
     assert at_version.json()["version"] == 2
     assert at_version.json()["arrears"] == "1200.00"
     assert at_moment.json()["version"] == 2
+    assert at_moment.json()["as_of_basis"] == "recorded_time"
     assert at_moment.json()["arrears"] == "1200.00"
     assert now.json()["arrears"] == "2400.00"
 

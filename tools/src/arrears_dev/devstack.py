@@ -47,6 +47,7 @@ class ServiceSpec:
 SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("case-service", "case_service", 8001, "arrears_case"),
     ServiceSpec("case-relay", "case_service.relay", None, "arrears_case"),
+    ServiceSpec("case-checkpointer", "case_service.checkpointer", None, "arrears_case"),
     ServiceSpec("contact-service", "contact_service", 8002, "arrears_contact"),
     ServiceSpec("legal-service", "legal_service", 8003, "arrears_legal"),
 )
@@ -57,6 +58,8 @@ DATABASES = ("arrears_case", "arrears_contact", "arrears_legal")
 class Secrets:
     cipher_key: str
     jwt_secret: str
+    # The Ed25519 seed (base64) the checkpointer signs with; docs/audit.md.
+    checkpoint_signing_key: str = ""
 
 
 def data_dir() -> Path:
@@ -73,7 +76,9 @@ def load_or_create_secrets(directory: Path) -> Secrets:
 
         from eventsourcing.cipher import AESCipher
 
-        fresh = Secrets(AESCipher.create_key(num_bytes=32), secrets.token_urlsafe(48))
+        fresh = Secrets(
+            AESCipher.create_key(num_bytes=32), secrets.token_urlsafe(48), _new_signing_key()
+        )
         directory.mkdir(parents=True, exist_ok=True)
         draft = directory / f".secrets.{os.getpid()}.json"
         fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -86,7 +91,44 @@ def load_or_create_secrets(directory: Path) -> Secrets:
         finally:
             draft.unlink()
     stored = json.loads(path.read_text())
-    return Secrets(cipher_key=stored["cipher_key"], jwt_secret=stored["jwt_secret"])
+    if not stored.get("checkpoint_signing_key"):
+        stored = _add_signing_key(path)
+    return Secrets(
+        cipher_key=stored["cipher_key"],
+        jwt_secret=stored["jwt_secret"],
+        checkpoint_signing_key=stored["checkpoint_signing_key"],
+    )
+
+
+def _new_signing_key() -> str:
+    import base64
+
+    return base64.b64encode(os.urandom(32)).decode()  # an Ed25519 private key is any 32 bytes
+
+
+def _add_signing_key(path: Path) -> dict[str, str]:
+    """Give a secrets.json from before checkpoints its signing key, once (under a lock, so
+    two first runs never sign with two keys)."""
+    with (path.parent / ".secrets.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        stored: dict[str, str] = json.loads(path.read_text())
+        if not stored.get("checkpoint_signing_key"):
+            stored["checkpoint_signing_key"] = _new_signing_key()
+            draft = path.parent / f".secrets.{os.getpid()}.json"
+            fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as file:
+                json.dump(stored, file)
+            draft.replace(path)
+    return stored
+
+
+def checkpoint_public_key(signing_key: str) -> str:
+    """The verifier key case-service publishes for this seed (case_service.audit.note)."""
+    from case_service.audit.note import SignerKey
+    from case_service.settings import CaseServiceSettings
+
+    origin = str(CaseServiceSettings.model_fields["checkpoint_origin"].default)
+    return SignerKey.from_base64(origin, signing_key).verifier.text()
 
 
 def _runnable(spec: ServiceSpec) -> bool:
@@ -221,6 +263,7 @@ def _start_all(stack: ExitStack, root: Path, secrets: Secrets) -> None:
         "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
         "CIPHER_KEY": secrets.cipher_key,
         "JWT_SECRET": secrets.jwt_secret,
+        "CHECKPOINT_PUBLIC_KEY": checkpoint_public_key(secrets.checkpoint_signing_key),
         "HTTP_HOST": LOOPBACK,
         "CASE_SERVICE_URL": f"http://{LOOPBACK}:8001",
         "PYTHONUNBUFFERED": "1",
@@ -232,6 +275,8 @@ def _start_all(stack: ExitStack, root: Path, secrets: Secrets) -> None:
         env = {**base_env, "SERVICE_NAME": spec.name, "DATABASE_URL": postgres.url(spec.database)}
         if spec.http_port is not None:
             env["HTTP_PORT"] = str(spec.http_port)
+        if spec.name == "case-checkpointer":  # the only process that holds the signing key
+            env["CHECKPOINT_SIGNING_KEY"] = secrets.checkpoint_signing_key
         services.append(_start_service(spec, env, logs))
     for service in services:
         if service.spec.http_port is not None:
@@ -346,10 +391,31 @@ def token(role: str, subject: str | None, ttl_hours: float) -> int:
     return 0
 
 
+def audit(argv: Sequence[str]) -> int:
+    """`make audit ARGS=...`: arrears-audit against the embedded default, with its secrets
+    and database (variables already set in the environment win)."""
+    path = data_dir() / "secrets.json"
+    if path.exists():
+        secrets = load_or_create_secrets(data_dir())
+        os.environ.setdefault("CIPHER_KEY", secrets.cipher_key)
+        os.environ.setdefault(
+            "CHECKPOINT_PUBLIC_KEY", checkpoint_public_key(secrets.checkpoint_signing_key)
+        )
+    port = os.environ.get("ARREARS_PG_PORT", "5433")
+    os.environ.setdefault("DATABASE_URL", f"postgresql://postgres@{LOOPBACK}:{port}/arrears_case")
+    from case_service.audit_cli import main as audit_main
+
+    return audit_main(list(argv))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["audit"]:  # everything after it is arrears-audit's
+        return audit(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m arrears_dev.devstack", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="start PostgreSQL, the broker and every service")
+    commands.add_parser("audit", help="arrears-audit against the embedded default")
     token_parser = commands.add_parser("token", help="print a bearer token for the running system")
     token_parser.add_argument("--role", required=True)
     token_parser.add_argument("--subject", default=None)

@@ -89,13 +89,10 @@ class CaseApplication(Application[UUID]):
             raise CaseNotFound(case_id) from None
 
     def case_as_of(self, case_id: UUID, moment: datetime) -> CollectionCase:
-        """The case as it stood at `moment`: every event recorded at or before it."""
-        version = None
-        for event in self.history(case_id):
-            if event.timestamp > moment:
-                break
-            version = event.originator_version
-        if version is None:
+        """The case as it stood at `moment` by recorded time (the database's clock when each
+        event was written, not the business clock): every event recorded at or before it."""
+        version = self.recorder_.version_recorded_by(case_id, moment)
+        if version == 0:
             raise CaseNotFound(case_id)
         return self.case(case_id, version=version)
 

@@ -5,11 +5,17 @@ pure Python set-up), which was a third of the cost of saving an event. This subc
 the library's key handling and its stored format, `nonce (12) | tag (16) | ciphertext`, and
 does the AES-GCM work with `cryptography`'s OpenSSL binding. Data written by either class
 reads with the other, so switching is not a migration.
+
+Rotation without rewriting: new states are sealed with CIPHER_KEY, and states sealed with a
+key in CIPHER_OLD_KEYS (comma-separated) still open (GCM's tag tells a wrong key at once).
+Rewriting stored states under a new key would change the bytes the audit hash chain commits
+to (docs/audit.md), so old keys are kept for reading instead.
 """
 
 from __future__ import annotations
 
 import os
+from base64 import b64decode
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -24,6 +30,8 @@ class FastAESCipher(AESCipher):
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
         self._aead = AESGCM(self.key)
+        old_keys = [k.strip() for k in (environment.get("CIPHER_OLD_KEYS") or "").split(",")]
+        self._readers = [self._aead] + [AESGCM(b64decode(k)) for k in old_keys if k]
 
     def encrypt(self, plaintext: bytes) -> bytes:
         nonce = os.urandom(NONCE_BYTES)
@@ -36,7 +44,9 @@ class FastAESCipher(AESCipher):
         nonce = ciphertext[:NONCE_BYTES]
         tag = ciphertext[NONCE_BYTES : NONCE_BYTES + TAG_BYTES]
         encrypted = ciphertext[NONCE_BYTES + TAG_BYTES :]
-        try:
-            return self._aead.decrypt(nonce, encrypted + tag, None)
-        except InvalidTag:
-            raise ValueError("Cipher text is damaged: MAC check failed") from None
+        for aead in self._readers:
+            try:
+                return aead.decrypt(nonce, encrypted + tag, None)
+            except InvalidTag:
+                continue
+        raise ValueError("Cipher text is damaged: MAC check failed")

@@ -4,13 +4,17 @@ The library's `Application.save(*aggregates, **kwargs)` hands `kwargs` to the re
 `_insert_events`, inside the same transaction that inserts the stored events. We use that
 hook to write `Idempotency-Key` responses atomically with the events they describe: a
 retried request either finds its stored response or finds nothing was written.
+
+The same transaction, after the insert (under the library's table lock, so in notification
+order), chains each event to its case's previous one and stamps it with the database's clock
+(`event_hashes`, case_service.audit.chain): see docs/audit.md.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -20,6 +24,8 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 from psycopg.types.json import Jsonb
+
+from case_service.audit.chain import EventChain
 
 
 @dataclass(frozen=True)
@@ -94,6 +100,8 @@ class CaseEventRecorder(PostgresApplicationRecorder):
             "JOIN unnest(%s::uuid[], %s::bigint[]) AS w(originator_id, originator_version) "
             "USING (originator_id, originator_version)"
         ).format(*self.correlation_table)
+        self.chain = EventChain(self.datastore.schema)
+        self.sql_create_statements.extend(self.chain.create_statements)
         self._select_idempotency = SQL(
             "SELECT i.scope, i.key, i.request_hash, i.status, i.body FROM {}.{} i "
             "JOIN unnest(%s::text[], %s::text[]) AS c(scope, key) USING (scope, key)"
@@ -118,6 +126,27 @@ class CaseEventRecorder(PostgresApplicationRecorder):
         if new_cases:
             curs.executemany(self._insert_case_ids, new_cases)
         super()._insert_events(curs, stored_events, **kwargs)
+
+    def _fetch_ids_after_insert_events(
+        self,
+        curs: Cursor[DictRow],
+        stored_events: Sequence[StoredEvent],
+        **kwargs: Any,
+    ) -> Sequence[int] | None:
+        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        assert ids is not None
+        assert len(ids) == len(stored_events)
+        self.chain.append(curs, stored_events, ids)
+        return ids
+
+    def recorded_times(self, case_id: UUID) -> dict[int, datetime]:
+        """When each of the case's events was recorded: the database's time (docs/audit.md)."""
+        with self.datastore.transaction(commit=False) as curs:
+            return self.chain.recorded_times(curs, case_id)
+
+    def version_recorded_by(self, case_id: UUID, moment: datetime) -> int:
+        with self.datastore.transaction(commit=False) as curs:
+            return self.chain.version_recorded_by(curs, case_id, moment)
 
     def case_ids(self, after: UUID | None, limit: int) -> list[UUID]:
         with self.datastore.transaction(commit=False) as curs:

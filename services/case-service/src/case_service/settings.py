@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import unquote, urlparse
 
 from arrears.settings import ServiceSettings
+from pydantic import Field
 
 
 class CaseServiceSettings(ServiceSettings):
@@ -24,6 +25,12 @@ class CaseServiceSettings(ServiceSettings):
     command_batch_max: int = 500
     promise_horizon_days: int = 30
     limitation_years: int = 3
+    # The audit log's name (the checkpoints' origin line and key name) and the verifier key
+    # the API publishes (`<name>+<key id>+<base64>`, docs/audit.md).
+    # Former CIPHER_KEYs (comma-separated), still read, never written (rotation, cipher.py).
+    cipher_old_keys: str = Field(default="", repr=False)
+    checkpoint_origin: str = "arrears/case-service"
+    checkpoint_public_key: str = ""
 
 
 def eventsourcing_env(settings: CaseServiceSettings) -> dict[str, str]:
@@ -52,4 +59,6 @@ def eventsourcing_env(settings: CaseServiceSettings) -> dict[str, str]:
     if settings.cipher_key:
         env["CIPHER_TOPIC"] = "case_service.cipher:FastAESCipher"
         env["CIPHER_KEY"] = settings.cipher_key
+        if settings.cipher_old_keys:
+            env["CIPHER_OLD_KEYS"] = settings.cipher_old_keys
     return env

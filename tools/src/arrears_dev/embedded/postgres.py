@@ -64,9 +64,7 @@ def drop_database(admin_url: str, name: str, attempts: int = 5) -> None:
         try:
             with psycopg.connect(admin_url, autocommit=True) as conn:
                 conn.execute(
-                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                        sql.Identifier(name)
-                    )
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
                 )
             return
         except psycopg.OperationalError:

@@ -108,10 +108,14 @@ def get_case(
     version: Annotated[Version | None, Query()] = None,
     as_of: Annotated[
         Instant | None,
-        Query(description="the state by recorded time: every event recorded at or before it"),
+        Query(
+            description="by recorded time: the case as the store held it at this moment "
+            "(events recorded by the database at or before it), not by business date"
+        ),
     ] = None,
 ) -> dict[str, Any]:
-    """The case now, or as it stood at `version` or at the moment `as_of`."""
+    """The case now, or as it stood at `version` or, by recorded time, at the moment `as_of`
+    (the answer then says `"as_of_basis": "recorded_time"`)."""
     if version is not None and as_of is not None:
         raise Problem(
             422, "Unprocessable Content", "give version or as_of, not both", field="as_of"
@@ -134,7 +138,10 @@ def get_case(
     except CaseNotFound as exc:
         raise problem_for(exc) from None
     response.headers["ETag"] = f'"{case.version}"'
-    return case.view(day)
+    view = case.view(day)
+    if as_of is not None:
+        view["as_of_basis"] = "recorded_time"
+    return view
 
 
 def _recorded_on(case: CollectionCase) -> Any:
@@ -149,17 +156,26 @@ def get_history(
     cases: CasesDep,
     _: Reader,
 ) -> dict[str, Any]:
-    """The case's complete history, oldest first."""
+    """The case's complete history, oldest first. `recorded_at` is when the database wrote
+    the event; `business_time` the (possibly simulated) clock of the command that made it."""
     try:
-        events = [
-            {
-                "version": e.originator_version,
-                "type": type(e).__name__,
-                "recorded_at": e.timestamp.isoformat(),
-                "data": event_payload(e),
-            }
-            for e in cases.history(case_id)
-        ]
+        history = list(cases.history(case_id))
     except CaseNotFound as exc:
         raise problem_for(exc) from None
+    recorded = cases.recorder_.recorded_times(case_id)
+    events = [
+        {
+            "version": e.originator_version,
+            "type": type(e).__name__,
+            "recorded_at": _iso(recorded.get(e.originator_version)),
+            "business_time": e.timestamp.isoformat(),
+            "data": event_payload(e),
+        }
+        for e in history
+    ]
     return {"case_id": str(case_id), "events": events}
+
+
+def _iso(moment: datetime | None) -> str | None:
+    # None only for an event stored before the hash chain existed (docs/audit.md).
+    return moment.astimezone(UTC).isoformat() if moment is not None else None

@@ -1,0 +1,1 @@
+"""The checkpointer: signs Merkle checkpoints of the event store (docs/audit.md)."""
