@@ -7,6 +7,7 @@ from typing import Annotated
 
 from arrears.auth import Principal, require_roles
 from arrears.errors import Problem
+from arrears.input import check_text
 from fastapi import Depends, Header, Request
 
 from case_service.application import CaseApplication
@@ -35,13 +36,12 @@ def idempotency_claim(
     """Scope a key to the caller's route, and fingerprint the request it names."""
     if key is None:
         return None
-    if not key.strip():
+    try:
+        check_text(key, max_length=255)
+    except ValueError as exc:
         raise Problem(
-            422,
-            "Unprocessable Content",
-            "Idempotency-Key must not be blank",
-            field="Idempotency-Key",
-        )
+            422, "Unprocessable Content", f"Idempotency-Key {exc}", field="Idempotency-Key"
+        ) from None
     scope = f"{request.method} {request.url.path}"
     digest = hashlib.sha256(f"{scope}\n{canonical_body}".encode()).hexdigest()
     return IdempotencyClaim(scope=scope, key=key.strip(), request_hash=digest)
