@@ -70,43 +70,57 @@ def test_forbids_any_contact_on_a_closed_case() -> None:
         texted(N1, MORNING)(case)
 
 
-THREE_BY_THREE = [
-    called(N1, MORNING),
-    called(N2, AFTERNOON),
+PERIODS = (MORNING, AFTERNOON, EVENING)
+# Eight of the nine cells (N3 in the evening missing) and a delivered SMS.
+EIGHT_CELLS = [
+    *(called(n, t) for n in (N1, N2, N3) for t in PERIODS if (n, t) != (N3, EVENING)),
     texted(N1, AFTERNOON),
 ]
 
 
-def test_the_333_rule_met_records_contact_lost() -> None:
-    case = given(missed(1, date(2026, 10, 1)), *THREE_BY_THREE)
+def test_the_333_rule_is_met_by_the_ninth_cell_and_records_contact_lost() -> None:
+    case = given(missed(1, date(2026, 10, 1)), *EIGHT_CELLS)
+    assert case.contactability == "reachable"
 
     called(N3, EVENING)(case)
 
     events = new_events(case)
     assert [type(e).__name__ for e in events] == ["ContactAttempted", "ContactLost"]
     lost = events[1]
-    assert (lost.numbers_tried, lost.call_attempts, lost.sms_sent) == (3, 3, 1)
+    assert (lost.numbers_tried, lost.call_attempts, lost.sms_sent) == (3, 9, 1)
     assert sorted(lost.times_of_day) == ["afternoon", "evening", "morning"]
     assert case.contactability == "lost"
 
 
-def test_two_numbers_are_one_short_of_the_333_rule() -> None:
-    case = given(missed(1, date(2026, 10, 1)), *THREE_BY_THREE)
-    called(N2, EVENING)(case)
+def test_three_calls_one_per_number_and_period_no_longer_lose_contact() -> None:
+    case = given(
+        missed(1, date(2026, 10, 1)),
+        called(N1, MORNING),
+        called(N2, AFTERNOON),
+        texted(N1, AFTERNOON),
+    )
+    called(N3, EVENING)(case)
     assert names(case) == ["ContactAttempted"]
     assert case.contactability == "reachable"
 
 
-def test_two_times_of_day_are_one_short_of_the_333_rule() -> None:
-    case = given(missed(1, date(2026, 10, 1)), *THREE_BY_THREE)
+def test_a_number_dialled_twice_in_one_period_fills_one_cell() -> None:
+    case = given(missed(1, date(2026, 10, 1)), *EIGHT_CELLS)
     called(N3, AFTERNOON)(case)
+    called(N3, MORNING)(case)
+    assert names(case) == ["ContactAttempted", "ContactAttempted"]
+
+
+def test_a_wrong_number_fills_no_cell() -> None:
+    case = given(missed(1, date(2026, 10, 1)), *EIGHT_CELLS)
+    called(N3, EVENING, outcome="wrong_number")(case)
     assert names(case) == ["ContactAttempted"]
 
 
-def test_without_an_sms_the_333_rule_is_not_met() -> None:
-    case = given(missed(1, date(2026, 10, 1)), called(N1, MORNING), called(N2, AFTERNOON))
-    called(N3, EVENING)(case)
-    assert names(case) == ["ContactAttempted"]
+def test_without_a_delivered_sms_the_333_rule_is_not_met() -> None:
+    nine = [called(n, t) for n in (N1, N2, N3) for t in PERIODS]
+    case = given(missed(1, date(2026, 10, 1)), *nine)
+    assert case.contactability == "reachable"
     texted(N1, EVENING, outcome="failed")(case)
     assert names(case) == ["ContactAttempted"]
     texted(N1, EVENING)(case)
@@ -116,7 +130,7 @@ def test_without_an_sms_the_333_rule_is_not_met() -> None:
 def test_a_right_party_contact_restarts_the_333_count() -> None:
     case = given(
         missed(1, date(2026, 10, 1)),
-        *THREE_BY_THREE,
+        *EIGHT_CELLS,
         called(N1, EVENING, outcome=RPC, recording_ref="REC-1"),
     )
     called(N3, EVENING)(case)
@@ -124,13 +138,13 @@ def test_a_right_party_contact_restarts_the_333_count() -> None:
 
 
 def test_contact_lost_is_recorded_once() -> None:
-    case = given(missed(1, date(2026, 10, 1)), *THREE_BY_THREE, called(N3, EVENING))
+    case = given(missed(1, date(2026, 10, 1)), *EIGHT_CELLS, called(N3, EVENING))
     called(N3, MORNING)(case)
     assert names(case) == ["ContactAttempted"]
 
 
 def test_a_right_party_contact_on_a_lost_case_regains_contact() -> None:
-    case = given(missed(1, date(2026, 10, 1)), *THREE_BY_THREE, called(N3, EVENING))
+    case = given(missed(1, date(2026, 10, 1)), *EIGHT_CELLS, called(N3, EVENING))
 
     called(N1, EVENING, outcome=RPC, recording_ref="REC-1")(case)
 
@@ -139,7 +153,7 @@ def test_a_right_party_contact_on_a_lost_case_regains_contact() -> None:
 
 
 def test_meeting_the_borrower_on_a_field_visit_regains_contact() -> None:
-    case = given(missed(1, date(2026, 10, 1)), *THREE_BY_THREE, called(N3, EVENING))
+    case = given(missed(1, date(2026, 10, 1)), *EIGHT_CELLS, called(N3, EVENING))
 
     case.record_field_visit(
         visited_at=NOW,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import unquote, urlparse
 
 from arrears.settings import ServiceSettings
+from pydantic import Field
 
 
 class CaseServiceSettings(ServiceSettings):
@@ -24,6 +25,16 @@ class CaseServiceSettings(ServiceSettings):
     command_batch_max: int = 500
     promise_horizon_days: int = 30
     limitation_years: int = 3
+    # The jurisdiction of a case opened without one (domain/jurisdiction.py): by product,
+    # then borrower country, then currency (JSON objects in the environment), else default.
+    default_jurisdiction: str = "CN"
+    jurisdiction_by_product: dict[str, str] = Field(default_factory=dict)
+    jurisdiction_by_country: dict[str, str] = Field(
+        default_factory=lambda: {"CN": "CN", "US": "US-RegF", "GB": "UK-CONC"}
+    )
+    jurisdiction_by_currency: dict[str, str] = Field(
+        default_factory=lambda: {"USD": "US-RegF", "GBP": "UK-CONC"}
+    )
 
 
 def eventsourcing_env(settings: CaseServiceSettings) -> dict[str, str]:

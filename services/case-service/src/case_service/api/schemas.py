@@ -7,6 +7,10 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
+from arrears.input import Identifier as StrictId
+from arrears.input import Instant as StrictInstant
+from arrears.input import Text as StrictText
+from arrears.input import ZoneName
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
 MAX_AMOUNT = Decimal("1000000000000")  # a trillion: above this an amount is a typo, not a loan
@@ -56,6 +60,10 @@ PartyKind = Literal[
 ]
 
 
+Jurisdiction = Literal["CN", "US-RegF", "UK-CONC"]
+CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -72,6 +80,9 @@ class Borrower(Strict):
     timezone: Text = "Asia/Shanghai"
     address: Note | None = None
     phones: list[Phone] = Field(default_factory=list, max_length=20)
+    # Every zone the borrower may be in (the hours are checked in all of them).
+    candidate_timezones: list[ZoneName] = Field(default_factory=list, max_length=10)
+    country: CountryCode | None = None  # of residence: the jurisdiction rule reads it
 
 
 class Guarantor(Strict):
@@ -88,6 +99,8 @@ class CaseCreate(Strict):
     borrower: Borrower
     guarantors: list[Guarantor] = Field(default_factory=list, max_length=20)
     collateral: dict[str, Any] | None = None
+    # Absent: derived from product, borrower country and currency (domain/jurisdiction.py).
+    jurisdiction: Jurisdiction | None = None
 
 
 class CaseCreated(BaseModel):
@@ -248,6 +261,31 @@ class ClosureCreate(Strict):
 class ReopeningCreate(Strict):
     reason: Text
     reopened_at: Instant
+
+
+class JurisdictionChangeCreate(Strict):
+    jurisdiction: Jurisdiction
+    reason: StrictText
+    changed_by: StrictId | None = None
+    changed_at: StrictInstant
+
+
+class ContactPointCreate(Strict):
+    """A number or an e-mail address the case does not know yet, with its owner and source."""
+
+    number: Annotated[str, Field(pattern=r"^\+?[0-9 ()-]{5,20}$")] | None = None
+    email: Annotated[str, Field(pattern=r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]{1,189}$")] | None = None
+    kind: Literal["mobile", "home", "work", "email"] | None = None
+    owner: PartyKind
+    source: Literal["borrower", "skip_trace", "third_party", "application", "bureau", "agent"]
+    timezone: ZoneName | None = None  # the number's zone, if its country tells
+    added_at: StrictInstant | None = None
+
+
+class TimezoneCandidateCreate(Strict):
+    timezone: ZoneName
+    source: Literal["address", "phone_country", "borrower", "skip_trace", "agent"]
+    added_at: StrictInstant | None = None
 
 
 class MissedPaymentItem(MissedPaymentCreate):

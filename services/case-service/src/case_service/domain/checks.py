@@ -60,9 +60,26 @@ def day(value: object, field: str) -> date:
     return value
 
 
+# IANA region zones only: not `localtime` (the server's zone), `UTC`, `Etc/GMT+8` or `PRC`.
+_REGIONS = (
+    "Africa/",
+    "America/",
+    "Antarctica/",
+    "Arctic/",
+    "Asia/",
+    "Atlantic/",
+    "Australia/",
+    "Europe/",
+    "Indian/",
+    "Pacific/",
+)
+
+
 def timezone(value: object, field: str) -> str:
     name = text(value, field, max_length=100)
     try:
+        if not name.startswith(_REGIONS) or name != value:
+            raise ValueError(name)
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise InvalidCommand(

@@ -17,7 +17,14 @@ from .contact_events import (
     RecalledFromAgency,
     ReminderSent,
 )
-from .contactability import CONNECTED_OUTCOMES, LOST, REACHABLE, rule_333_met, time_of_day
+from .contactability import (
+    CONNECTED_OUTCOMES,
+    LOST,
+    REACHABLE,
+    numbers_with_full_periods,
+    rule_333_met,
+    time_of_day,
+)
 from .errors import CommandForbidden, InvalidCommand
 from .legal_events import NoticeServed
 from .state import CaseState
@@ -76,7 +83,9 @@ class ContactCommands(CaseState):
             contact_point=contact_point,
             outcome=outcome,
             occurred_at=occurred_at,
-            local_time_of_day=time_of_day(occurred_at, self.borrower["timezone"]),
+            local_time_of_day=time_of_day(
+                occurred_at, self.borrower["timezone"], self.policy.lost_contact_periods
+            ),
             agent_id=agent_id,
             recording_ref=recording_ref,
             notes=notes,
@@ -85,11 +94,12 @@ class ContactCommands(CaseState):
             self._regain(channel, occurred_at, now)
         elif self.contactability == REACHABLE and rule_333_met(self.contact_tracking, self.policy):
             tracking = self.contact_tracking
+            full = numbers_with_full_periods(tracking, self.policy.lost_contact_times_of_day)
             self.trigger_event(
                 ContactLost,
                 timestamp=now,
                 as_of=occurred_at,
-                numbers_tried=len(tracking["numbers"]),
+                numbers_tried=len(full),
                 times_of_day=list(tracking["times_of_day"]),
                 call_attempts=tracking["call_attempts"],
                 sms_sent=tracking["sms_sent"],
