@@ -65,12 +65,8 @@ def test_a_contact_point_is_recorded_as_contact_point_added(
 ) -> None:
     case_id = open_case("L-J6")
     body = {"number": "+8613900000042", "kind": "mobile", "owner": "spouse", "source": "skip_trace"}
-    added = client.post(
-        f"/v1/cases/{case_id}/contact-points", json=body, headers=auth("collector")
-    )
-    again = client.post(
-        f"/v1/cases/{case_id}/contact-points", json=body, headers=auth("collector")
-    )
+    added = client.post(f"/v1/cases/{case_id}/contact-points", json=body, headers=auth("collector"))
+    again = client.post(f"/v1/cases/{case_id}/contact-points", json=body, headers=auth("collector"))
     extra = client.post(
         f"/v1/cases/{case_id}/contact-points",
         json=body | {"number": "+8613900000043", "verified": True},
@@ -82,9 +78,7 @@ def test_a_contact_point_is_recorded_as_contact_point_added(
     assert again.status_code == 409
     assert extra.status_code == 422
     case = client.get(f"/v1/cases/{case_id}", headers=auth("auditor")).json()
-    assert [(p["owner"], p["source"]) for p in case["contact_points"]] == [
-        ("spouse", "skip_trace")
-    ]
+    assert [(p["owner"], p["source"]) for p in case["contact_points"]] == [("spouse", "skip_trace")]
 
 
 def test_a_jurisdiction_change_and_a_new_zone_are_events(
@@ -93,7 +87,11 @@ def test_a_jurisdiction_change_and_a_new_zone_are_events(
     case_id = open_case("L-J7")
     moved = client.post(
         f"/v1/cases/{case_id}/jurisdiction-changes",
-        json={"jurisdiction": "UK-CONC", "reason": "moved to London", "changed_at": START.isoformat()},
+        json={
+            "jurisdiction": "UK-CONC",
+            "reason": "moved to London",
+            "changed_at": START.isoformat(),
+        },
         headers=auth("supervisor"),
     )
     zone = client.post(

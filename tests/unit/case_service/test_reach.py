@@ -64,7 +64,9 @@ def test_candidate_zones_are_part_of_case_opened_and_the_view() -> None:
     assert view["candidate_timezones"] == ["America/Los_Angeles"]
 
 
-@pytest.mark.parametrize("zone", ["localtime", "UTC", "PRC", "Etc/GMT+8", "US/Pacific", "Mars/Base"])
+@pytest.mark.parametrize(
+    "zone", ["localtime", "UTC", "PRC", "Etc/GMT+8", "US/Pacific", "Mars/Base"]
+)
 def test_a_zone_that_is_not_an_iana_region_is_refused(zone: str) -> None:
     with pytest.raises(InvalidCommand) as error:
         open_case(borrower=borrower(candidate_timezones=[zone]))

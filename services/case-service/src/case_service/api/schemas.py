@@ -274,7 +274,10 @@ class ContactPointCreate(Strict):
     """A number or an e-mail address the case does not know yet, with its owner and source."""
 
     number: Annotated[str, Field(pattern=r"^\+?[0-9 ()-]{5,20}$")] | None = None
-    email: Annotated[str, Field(pattern=r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]{1,189}$")] | None = None
+    email: (
+        Annotated[str, Field(pattern=r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]{1,189}$")]
+        | None
+    ) = None
     kind: Literal["mobile", "home", "work", "email"] | None = None
     owner: PartyKind
     source: Literal["borrower", "skip_trace", "third_party", "application", "bureau", "agent"]
