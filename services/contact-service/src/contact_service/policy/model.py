@@ -113,6 +113,7 @@ class CaseView:
     in_dispute: bool = False
     open_complaints: int = 0
     points: tuple[ContactPoint, ...] = ()
+    jurisdiction: str | None = None  # None: the service's default profile
 
     @property
     def zones(self) -> tuple[str, ...]:

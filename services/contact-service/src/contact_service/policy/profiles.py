@@ -137,6 +137,14 @@ US_REG_F = Profile(
 PROFILES: dict[str, Profile] = {p.name: p for p in (CN, US_REG_F)}
 
 
+def profile_of_case(jurisdiction: str | None, default: Profile) -> Profile:
+    """The profile of a case's jurisdiction; `default` (the JURISDICTION setting) for a case
+    that names none."""
+    if jurisdiction is None:
+        return default
+    return profile_for(jurisdiction)
+
+
 def profile_for(name: str) -> Profile:
     try:
         return PROFILES[name]

@@ -57,6 +57,8 @@ class CaseRow(Base):
     risk_grade: Mapped[str | None] = mapped_column(Text, nullable=True)
     risk_score: Mapped[int | None] = mapped_column(Integer, nullable=True)
     timezone: Mapped[str] = mapped_column(Text)
+    # The case's jurisdiction (CaseOpened, JurisdictionChanged); None: the JURISDICTION setting.
+    jurisdiction: Mapped[str | None] = mapped_column(Text, nullable=True)
     candidate_timezones: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
     payday: Mapped[int | None] = mapped_column(Integer, nullable=True)  # day of month
     address: Mapped[str | None] = mapped_column(Text, nullable=True)  # letters and visits
@@ -235,8 +237,15 @@ async def create_tables(engine: AsyncEngine) -> None:
     async with engine.begin() as conn:
         await conn.execute(text("SELECT pg_advisory_xact_lock(7201961)"))
         await conn.run_sync(Base.metadata.create_all, checkfirst=True)
+    async with engine.begin() as conn:  # columns added since a database was created
+        await conn.execute(text("SELECT pg_advisory_xact_lock(7201961)"))
+        for statement in ADDED_COLUMNS:
+            await conn.execute(text(statement))
     await create_tracking_tables(engine)  # the consumer's, so readers never miss them
     await create_outbox_tables(engine)  # the guard's history query reads command_outbox
+
+
+ADDED_COLUMNS = ("ALTER TABLE cs_cases ADD COLUMN IF NOT EXISTS jurisdiction text",)
 
 
 async def drop_tables(engine: AsyncEngine) -> None:

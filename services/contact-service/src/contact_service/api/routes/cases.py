@@ -133,7 +133,7 @@ async def restrict(
     )
     row = await repo.get_case(conn, str(case_id))
     assert row is not None
-    blocked = derive.blocked(row, ctx.profile)
+    blocked = derive.blocked(row, ctx.profile_of(row.get("jurisdiction")))
     await repo.refresh_derived(
         conn, row, blocked, guard.local_date(ctx.clock.now(), row["timezone"])
     )

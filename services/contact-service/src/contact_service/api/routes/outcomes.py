@@ -31,6 +31,7 @@ from contact_service.api.deps import (
 from contact_service.api.routes.permissions import evaluate, public
 from contact_service.forwarding import answer, deliver, queue_command
 from contact_service.policy import model as m
+from contact_service.policy.profiles import Profile
 from contact_service.projections import fingerprint
 from contact_service.readmodel import repository as repo
 
@@ -65,6 +66,22 @@ def _refused(decision: m.Decision, guard: s.ContactPermissionPublic) -> Problem:
     )
 
 
+def _check_recording(profile: Profile, body: s.ContactAttemptCreate) -> None:
+    """The case's profile may require every connected call to carry its recording."""
+    if (
+        profile.require_call_recording
+        and body.channel == "call"
+        and body.outcome in m.CONNECTED_OUTCOMES
+        and body.recording_ref is None
+    ):
+        raise Problem(
+            422,
+            "Unprocessable Content",
+            "every connected call must be recorded",
+            field="recording_ref",
+        )
+
+
 @router.post(
     "/v1/cases/{case_id}/contact-attempts",
     status_code=201,
@@ -79,18 +96,6 @@ async def record_attempt(
     key_header: IdempotencyKey = None,
 ) -> JSONResponse:
     inbound = body.direction == "inbound"
-    if (
-        ctx.profile.require_call_recording
-        and body.channel == "call"
-        and body.outcome in m.CONNECTED_OUTCOMES
-        and body.recording_ref is None
-    ):
-        raise Problem(
-            422,
-            "Unprocessable Content",
-            "every connected call must be recorded",
-            field="recording_ref",
-        )
     mark = fingerprint(
         str(case_id), body.channel, body.party, body.contact_point, body.outcome, body.occurred_at
     )
@@ -103,6 +108,7 @@ async def record_attempt(
     key = idempotency_key(key_header, case_id, "contact-attempts", forwarded)
     async with ctx.engine.begin() as conn:
         inputs, decision = await evaluate(ctx, conn, case_id, request, exclude=mark)
+        _check_recording(ctx.profile_of(inputs.view.jurisdiction), body)
         verdict = public(case_id, decision, body.contact_point, body.occurred_at)
         if not decision.allowed:
             raise _refused(decision, verdict)

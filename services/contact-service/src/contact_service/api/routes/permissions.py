@@ -34,7 +34,8 @@ async def evaluate(
     inputs = (await repo.policy_inputs(conn, [str(case_id)], now, exclude)).get(str(case_id))
     if inputs is None:
         raise not_found(case_id)
-    decision = guard.decide(inputs.view, inputs.history, ctx.profile, request, now)
+    profile = ctx.profile_of(inputs.view.jurisdiction)
+    decision = guard.decide(inputs.view, inputs.history, profile, request, now)
     return inputs, counted(decision, "outcome")
 
 
@@ -73,8 +74,9 @@ async def ask_permission(
     inputs = await repo.policy_inputs_one(pool, str(body.case_id), now)
     if inputs is None:
         raise not_found(body.case_id)
+    profile = ctx.profile_of(inputs.view.jurisdiction)
     decision = counted(
-        guard.decide(inputs.view, inputs.history, ctx.profile, request, now), "permission"
+        guard.decide(inputs.view, inputs.history, profile, request, now), "permission"
     )
     return _json(_answer(str(body.case_id), decision, body.contact_point, at))
 
@@ -136,8 +138,9 @@ async def ask_permissions(
                 }
             )
             continue
+        profile = ctx.profile_of(found.view.jurisdiction)
         decision = counted(
-            guard.decide(found.view, found.history, ctx.profile, request, now), "permission"
+            guard.decide(found.view, found.history, profile, request, now), "permission"
         )
         answers.append(_answer(str(question.case_id), decision, question.contact_point, at))
     return _json({"decisions": answers})

@@ -29,7 +29,8 @@ def _first_allowed(ctx: Context, inputs: repo.PolicyInputs, now: datetime) -> st
         if point["party"] != "borrower" or point["kind"] not in PHONES:
             continue
         request = m.ContactRequest("borrower", "call", point["value"], now)
-        if guard.decide(inputs.view, inputs.history, ctx.profile, request, now).allowed:
+        profile = ctx.profile_of(inputs.view.jurisdiction)
+        if guard.decide(inputs.view, inputs.history, profile, request, now).allowed:
             return str(point["value"])
     return None
 
@@ -67,7 +68,7 @@ async def _page(
 ) -> tuple[list[tuple[dict[str, Any], str]], int]:
     """Up to `limit` cases the guard lets the collector call now; and how many rows were read."""
     now = ctx.clock.now()
-    zones = await ctx.zones.permitted(conn, ctx.profile, now)
+    zones = await ctx.zones.permitted(conn, ctx.profiles, now)
     found: list[tuple[dict[str, Any], str]] = []
     scanned, batch = 0, max(limit + limit // 2, 10)
     while len(found) < limit:
