@@ -41,7 +41,7 @@ async def test_a_cn_case_and_a_us_case_are_decided_under_their_own_profiles(
         "/v1/contact-permissions", json=_ask(us.case_id, "+12125550101", at=us_at), headers=token()
     )
     assert cn_answer.json()["allowed"] is True, cn_answer.text
-    assert cn_answer.json()["profile"] == {"name": "CN", "version": "2026.1"}
+    assert cn_answer.json()["profile"] == {"name": "CN", "version": "2026.2"}
     assert us_answer.json()["allowed"] is False
     assert us_answer.json()["profile"]["name"] == "US-RegF"
     assert [r["code"] for r in us_answer.json()["reasons"]] == ["outside_hours"]
