@@ -14,6 +14,7 @@ from typing import Any
 from uuid import UUID
 
 from arrears.errors import Problem
+from arrears.input import Position
 from arrears.outbox import command_delivery
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
@@ -28,7 +29,7 @@ from contact_service.api.deps import (
     Reader,
     idempotency_key,
 )
-from contact_service.api.routes.permissions import evaluate, public
+from contact_service.api.routes.permissions import check_at, evaluate, public
 from contact_service.forwarding import answer, deliver, queue_command
 from contact_service.policy import model as m
 from contact_service.policy.profiles import Profile
@@ -107,7 +108,9 @@ async def record_attempt(
         forwarded["agent_id"] = caller.subject
     key = idempotency_key(key_header, case_id, "contact-attempts", forwarded)
     async with ctx.engine.begin() as conn:
-        inputs, decision = await evaluate(ctx, conn, case_id, request, exclude=mark)
+        inputs, decision = await evaluate(
+            ctx, conn, case_id, request, exclude=mark, use="attempt", asked_by=caller.subject
+        )
         _check_recording(ctx.profile_of(inputs.view.jurisdiction), body)
         verdict = public(case_id, decision, body.contact_point, body.occurred_at)
         if not decision.allowed:
@@ -154,10 +157,11 @@ async def record_promise(
     case_id: UUID,
     body: s.PromiseCreate,
     ctx: ContextDep,
-    _caller: Collector,
+    caller: Collector,
     key_header: IdempotencyKey = None,
 ) -> JSONResponse:
     made_at = body.made_at or ctx.clock.now()
+    check_at(made_at, ctx.clock.now(), "made_at")
     forwarded: dict[str, Any] = {
         "amount": str(body.amount),
         "promised_date": str(body.promised_date),
@@ -174,7 +178,9 @@ async def record_promise(
         request = m.ContactRequest(
             "borrower", body.channel, point, made_at, "collect", body.direction == "inbound"
         )
-        _, decision = await evaluate(ctx, conn, case_id, request)
+        _, decision = await evaluate(
+            ctx, conn, case_id, request, use="promise", asked_by=caller.subject
+        )
         verdict = public(case_id, decision, point, made_at)
         lasting = [r for r in decision.reasons if r.code not in FREQUENCY]
         if lasting:
@@ -193,7 +199,7 @@ async def record_promise(
 
 
 @router.get("/v1/commands/{command_id}", summary="Where a forwarded command stands")
-async def command_status(command_id: int, conn: ConnDep, _caller: Reader) -> dict[str, Any]:
+async def command_status(command_id: Position, conn: ConnDep, _caller: Reader) -> dict[str, Any]:
     try:
         delivery = await command_delivery(conn, command_id)
     except NoResultFound:

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from arrears.errors import Problem
+from arrears.input import PageLimit, PageOffset
 from fastapi import APIRouter, Path, Query, Response
 
 from contact_service.api import schemas as s
@@ -108,8 +109,8 @@ async def list_queue(
     ctx: ContextDep,
     conn: ConnDep,
     caller: Reader,
-    limit: Annotated[int | None, Query(ge=1, le=500)] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[PageLimit | None, Query(le=500)] = None,
+    offset: Annotated[PageOffset, Query()] = 0,
 ) -> s.QueuePage:
     now = ctx.clock.now()
     size = limit or ctx.settings.queue_page_size
