@@ -70,6 +70,9 @@ async def test_a_case_naming_no_jurisdiction_takes_the_default_and_a_change_move
         "/v1/contact-permissions", json=_ask(story.case_id, "+8613800000001"), headers=token()
     )
     assert after.json()["profile"]["name"] == "US-RegF"
+    view = await client.get(f"/v1/cases/{story.case_id}/contact-view", headers=token())
+    assert view.json()["jurisdiction"] == "US-RegF"
+    assert view.json()["profile"]["name"] == "US-RegF"
 
 
 async def test_a_zone_added_by_its_event_is_checked_too(client: Any, ctx: Context) -> None:

@@ -34,6 +34,7 @@ async def contact_view(
     row = inputs.row
     today = guard.local_date(now, row["timezone"])
     strategy = ctx.book.strategies.get(row["strategy"])
+    profile = ctx.profile_of(row.get("jurisdiction"))
     return {
         "case_id": row["case_id"],
         "version": row["version"],
@@ -90,6 +91,8 @@ async def contact_view(
         },
         "priority": row["priority"],
         "blocked": row["blocked"],
+        "jurisdiction": row.get("jurisdiction"),
+        "profile": {"name": profile.name, "version": profile.version},
     }
 
 
