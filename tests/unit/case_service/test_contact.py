@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
-from case_service.domain import CommandForbidden, InvalidCommand
+from case_service.domain import EVENT_CLASSES, CasePolicy, CommandForbidden, InvalidCommand
 
 from .helpers import NOW, called, given, missed, names, new_events, texted, written_off
 
@@ -243,3 +244,40 @@ def test_a_guarantor_demand_needs_a_guarantor_of_the_case() -> None:
         Decimal("1200.00"),
         "CNY",
     )
+
+
+def _dial(case: Any, line: str, when: datetime, number: str = N1) -> None:
+    case.record_contact_attempt(
+        channel="call",
+        party="borrower",
+        contact_point=number,
+        outcome="no_answer",
+        occurred_at=when,
+        caller_line=line,
+        now=NOW,
+    )
+
+
+def test_where_the_reading_counts_caller_lines_three_lines_fill_the_cells() -> None:
+    policy = CasePolicy(lost_contact_caller_lines=("CN",))
+    case = given(missed(1, date(2026, 10, 1)), texted(N1, AFTERNOON), policy=policy)
+    lines = [(line, t) for line in ("L-A", "L-B", "L-C") for t in PERIODS]
+    for line, when in lines[:8]:
+        _dial(case, line, when)
+    assert case.contactability == "reachable"
+    _dial(case, *lines[8])
+    assert names(case)[-1] == "ContactLost"
+
+
+def test_by_default_the_borrowers_numbers_are_counted_not_the_caller_lines() -> None:
+    case = given(missed(1, date(2026, 10, 1)), texted(N1, AFTERNOON))
+    for line in ("L-A", "L-B", "L-C"):
+        for when in PERIODS:
+            _dial(case, line, when)
+    assert case.contactability == "reachable"  # one number, however many lines
+
+
+def test_a_version_1_contact_attempt_is_upcast_without_a_caller_line() -> None:
+    state: dict[str, Any] = {"channel": "call", "contact_point": N1}
+    EVENT_CLASSES["ContactAttempted"].upcast_v1_v2(state)  # type: ignore[attr-defined]
+    assert state["caller_line"] is None

@@ -150,6 +150,8 @@ class ContactAttemptCreate(Strict):
     agent_id: Text | None = None
     recording_ref: Text | None = None
     notes: Note | None = None
+    # The bank's outbound line the call was placed from (some readings of 3:3:3 count them).
+    caller_line: StrictId | None = None
 
 
 class PromiseCreate(MoneyCommand):

@@ -60,10 +60,12 @@ class ContactCommands(CaseState):
         agent_id: str | None = None,
         recording_ref: str | None = None,
         notes: str | None = None,
+        caller_line: str | None = None,
         now: datetime,
     ) -> None:
         now = self._command(now)
         channel = checks.choice(channel, CHANNELS, "channel")
+        caller_line = checks.optional_text(caller_line, "caller_line", max_length=100)
         party = checks.choice(party, PARTIES, "party")
         contact_point = checks.text(contact_point, "contact_point")
         outcome = checks.choice(outcome, OUTCOMES, "outcome")
@@ -89,6 +91,7 @@ class ContactCommands(CaseState):
             agent_id=agent_id,
             recording_ref=recording_ref,
             notes=notes,
+            caller_line=caller_line,
         )
         if outcome == "right_party_contact":
             self._regain(channel, occurred_at, now)

@@ -15,6 +15,7 @@ CASE_RULES = (
     "limitation_years",
     "write_off_min_days_past_due",
     "max_claim_multiple",
+    "lost_contact_caller_lines",
 )
 
 
@@ -48,6 +49,9 @@ class CasePolicy:
         ("afternoon", 12),
         ("evening", 18),
     )
+    # Jurisdictions whose bank reading of 3:3:3 counts its own outbound lines (the attempt's
+    # `caller_line`) instead of the borrower's numbers (contact-service's `lost_contact.counts`).
+    lost_contact_caller_lines: tuple[str, ...] = ()
     # The jurisdiction of a case that names none (domain/jurisdiction.py: the rule).
     default_jurisdiction: str = DEFAULT_JURISDICTION
     jurisdiction_by_product: tuple[tuple[str, str], ...] = ()
@@ -81,7 +85,8 @@ class CasePolicy:
 
     def case_rules(self) -> dict[str, Any]:
         """The settings copied onto a case when it opens (JSON-ready primitives)."""
-        return {name: getattr(self, name) for name in CASE_RULES}
+        rules = {name: getattr(self, name) for name in CASE_RULES}
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in rules.items()}
 
     def jurisdiction_for(self, *, product: str, currency: str, country: str | None) -> str:
         return derive_jurisdiction(

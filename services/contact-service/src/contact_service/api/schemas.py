@@ -89,6 +89,7 @@ class ContactAttemptCreate(Strict):
     agent_id: Identifier | None = None
     recording_ref: Identifier | None = None
     notes: Note | None = None
+    caller_line: Identifier | None = None  # the bank's outbound line (forwarded)
     direction: Direction = "outbound"
     purpose: Purpose = "collect"
 
