@@ -133,6 +133,16 @@ async def test_the_api_refuses_bad_input_with_422_naming_the_field(
             {"kind": "do_not_contact", "note": "asked\x00"},
             "note",
         ),
+        (
+            f"/v1/cases/{story.case_id}/contact-attempts",
+            {
+                "channel": "call",
+                "contact_point": "+8613800000001",
+                "outcome": "no_answer",
+                "occurred_at": "2190-01-01T00:00:00Z",
+            },
+            "occurred_at",
+        ),
     ]
     for url, body, field in cases:
         response = await client.post(url, json=body, headers=token())

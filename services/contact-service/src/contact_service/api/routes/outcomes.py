@@ -10,6 +10,7 @@ queued command stands.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -37,6 +38,7 @@ from contact_service.projections import fingerprint
 from contact_service.readmodel import repository as repo
 
 router = APIRouter(tags=["outcomes"])
+CLOCK_SKEW = timedelta(minutes=5)  # as case-service allows
 # Frequency limits concern placing contacts; a promise is made in a contact already counted.
 FREQUENCY = {
     "connected_calls_per_day",
@@ -97,6 +99,11 @@ async def record_attempt(
     key_header: IdempotencyKey = None,
 ) -> JSONResponse:
     inbound = body.direction == "inbound"
+    if body.occurred_at > ctx.clock.now() + CLOCK_SKEW:
+        # Not guarded, counted or forwarded: case-service would refuse it anyway.
+        raise Problem(
+            422, "Unprocessable Content", "must not be in the future", field="occurred_at"
+        )
     mark = fingerprint(
         str(case_id), body.channel, body.party, body.contact_point, body.outcome, body.occurred_at
     )
