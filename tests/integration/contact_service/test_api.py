@@ -33,7 +33,7 @@ async def test_the_guard_answers_may_i_call_now(client: Any, ctx: Context) -> No
     assert body["allowed"] is False
     assert [r["code"] for r in body["reasons"]] == ["outside_hours"]
     assert body["next_allowed_at"] == "2026-11-03T00:00:00Z"  # 08:00 in Shanghai
-    assert body["profile"] == {"name": "CN", "version": "2026.1"}
+    assert body["profile"] == {"name": "CN", "version": "2026.2"}
 
 
 async def test_the_guard_needs_a_known_case_a_token_and_a_valid_body(

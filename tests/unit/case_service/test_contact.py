@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
-from case_service.domain import CommandForbidden, InvalidCommand
+from case_service.domain import EVENT_CLASSES, CasePolicy, CommandForbidden, InvalidCommand
 
 from .helpers import NOW, called, given, missed, names, new_events, texted, written_off
 
@@ -70,43 +71,57 @@ def test_forbids_any_contact_on_a_closed_case() -> None:
         texted(N1, MORNING)(case)
 
 
-THREE_BY_THREE = [
-    called(N1, MORNING),
-    called(N2, AFTERNOON),
+PERIODS = (MORNING, AFTERNOON, EVENING)
+# Eight of the nine cells (N3 in the evening missing) and a delivered SMS.
+EIGHT_CELLS = [
+    *(called(n, t) for n in (N1, N2, N3) for t in PERIODS if (n, t) != (N3, EVENING)),
     texted(N1, AFTERNOON),
 ]
 
 
-def test_the_333_rule_met_records_contact_lost() -> None:
-    case = given(missed(1, date(2026, 10, 1)), *THREE_BY_THREE)
+def test_the_333_rule_is_met_by_the_ninth_cell_and_records_contact_lost() -> None:
+    case = given(missed(1, date(2026, 10, 1)), *EIGHT_CELLS)
+    assert case.contactability == "reachable"
 
     called(N3, EVENING)(case)
 
     events = new_events(case)
     assert [type(e).__name__ for e in events] == ["ContactAttempted", "ContactLost"]
     lost = events[1]
-    assert (lost.numbers_tried, lost.call_attempts, lost.sms_sent) == (3, 3, 1)
+    assert (lost.numbers_tried, lost.call_attempts, lost.sms_sent) == (3, 9, 1)
     assert sorted(lost.times_of_day) == ["afternoon", "evening", "morning"]
     assert case.contactability == "lost"
 
 
-def test_two_numbers_are_one_short_of_the_333_rule() -> None:
-    case = given(missed(1, date(2026, 10, 1)), *THREE_BY_THREE)
-    called(N2, EVENING)(case)
+def test_three_calls_one_per_number_and_period_no_longer_lose_contact() -> None:
+    case = given(
+        missed(1, date(2026, 10, 1)),
+        called(N1, MORNING),
+        called(N2, AFTERNOON),
+        texted(N1, AFTERNOON),
+    )
+    called(N3, EVENING)(case)
     assert names(case) == ["ContactAttempted"]
     assert case.contactability == "reachable"
 
 
-def test_two_times_of_day_are_one_short_of_the_333_rule() -> None:
-    case = given(missed(1, date(2026, 10, 1)), *THREE_BY_THREE)
+def test_a_number_dialled_twice_in_one_period_fills_one_cell() -> None:
+    case = given(missed(1, date(2026, 10, 1)), *EIGHT_CELLS)
     called(N3, AFTERNOON)(case)
+    called(N3, MORNING)(case)
+    assert names(case) == ["ContactAttempted", "ContactAttempted"]
+
+
+def test_a_wrong_number_fills_no_cell() -> None:
+    case = given(missed(1, date(2026, 10, 1)), *EIGHT_CELLS)
+    called(N3, EVENING, outcome="wrong_number")(case)
     assert names(case) == ["ContactAttempted"]
 
 
-def test_without_an_sms_the_333_rule_is_not_met() -> None:
-    case = given(missed(1, date(2026, 10, 1)), called(N1, MORNING), called(N2, AFTERNOON))
-    called(N3, EVENING)(case)
-    assert names(case) == ["ContactAttempted"]
+def test_without_a_delivered_sms_the_333_rule_is_not_met() -> None:
+    nine = [called(n, t) for n in (N1, N2, N3) for t in PERIODS]
+    case = given(missed(1, date(2026, 10, 1)), *nine)
+    assert case.contactability == "reachable"
     texted(N1, EVENING, outcome="failed")(case)
     assert names(case) == ["ContactAttempted"]
     texted(N1, EVENING)(case)
@@ -116,7 +131,7 @@ def test_without_an_sms_the_333_rule_is_not_met() -> None:
 def test_a_right_party_contact_restarts_the_333_count() -> None:
     case = given(
         missed(1, date(2026, 10, 1)),
-        *THREE_BY_THREE,
+        *EIGHT_CELLS,
         called(N1, EVENING, outcome=RPC, recording_ref="REC-1"),
     )
     called(N3, EVENING)(case)
@@ -124,13 +139,13 @@ def test_a_right_party_contact_restarts_the_333_count() -> None:
 
 
 def test_contact_lost_is_recorded_once() -> None:
-    case = given(missed(1, date(2026, 10, 1)), *THREE_BY_THREE, called(N3, EVENING))
+    case = given(missed(1, date(2026, 10, 1)), *EIGHT_CELLS, called(N3, EVENING))
     called(N3, MORNING)(case)
     assert names(case) == ["ContactAttempted"]
 
 
 def test_a_right_party_contact_on_a_lost_case_regains_contact() -> None:
-    case = given(missed(1, date(2026, 10, 1)), *THREE_BY_THREE, called(N3, EVENING))
+    case = given(missed(1, date(2026, 10, 1)), *EIGHT_CELLS, called(N3, EVENING))
 
     called(N1, EVENING, outcome=RPC, recording_ref="REC-1")(case)
 
@@ -139,7 +154,7 @@ def test_a_right_party_contact_on_a_lost_case_regains_contact() -> None:
 
 
 def test_meeting_the_borrower_on_a_field_visit_regains_contact() -> None:
-    case = given(missed(1, date(2026, 10, 1)), *THREE_BY_THREE, called(N3, EVENING))
+    case = given(missed(1, date(2026, 10, 1)), *EIGHT_CELLS, called(N3, EVENING))
 
     case.record_field_visit(
         visited_at=NOW,
@@ -229,3 +244,40 @@ def test_a_guarantor_demand_needs_a_guarantor_of_the_case() -> None:
         Decimal("1200.00"),
         "CNY",
     )
+
+
+def _dial(case: Any, line: str, when: datetime, number: str = N1) -> None:
+    case.record_contact_attempt(
+        channel="call",
+        party="borrower",
+        contact_point=number,
+        outcome="no_answer",
+        occurred_at=when,
+        caller_line=line,
+        now=NOW,
+    )
+
+
+def test_where_the_reading_counts_caller_lines_three_lines_fill_the_cells() -> None:
+    policy = CasePolicy(lost_contact_caller_lines=("CN",))
+    case = given(missed(1, date(2026, 10, 1)), texted(N1, AFTERNOON), policy=policy)
+    lines = [(line, t) for line in ("L-A", "L-B", "L-C") for t in PERIODS]
+    for line, when in lines[:8]:
+        _dial(case, line, when)
+    assert case.contactability == "reachable"
+    _dial(case, *lines[8])
+    assert names(case)[-1] == "ContactLost"
+
+
+def test_by_default_the_borrowers_numbers_are_counted_not_the_caller_lines() -> None:
+    case = given(missed(1, date(2026, 10, 1)), texted(N1, AFTERNOON))
+    for line in ("L-A", "L-B", "L-C"):
+        for when in PERIODS:
+            _dial(case, line, when)
+    assert case.contactability == "reachable"  # one number, however many lines
+
+
+def test_a_version_1_contact_attempt_is_upcast_without_a_caller_line() -> None:
+    state: dict[str, Any] = {"channel": "call", "contact_point": N1}
+    EVENT_CLASSES["ContactAttempted"].upcast_v1_v2(state)  # type: ignore[attr-defined]
+    assert state["caller_line"] is None

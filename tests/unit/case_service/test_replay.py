@@ -43,6 +43,9 @@ EXPECTED = [
     "WrittenOff",
     "CaseClosed",
     "CaseReopened",
+    "JurisdictionChanged",
+    "ContactPointAdded",
+    "TimezoneCandidateAdded",
 ]
 PRIMITIVES = (str, int, bool, type(None), Decimal, datetime, date, UUID)
 
@@ -61,9 +64,11 @@ def a_busy_case() -> tuple[CollectionCase, list[Any]]:
         aged(date(2026, 11, 2)),
         promised("600.00"),
         paid("600.00"),
-        called("+861", day1),
-        called("+862", day1 + timedelta(hours=5)),
-        called("+863", day1 + timedelta(hours=10)),
+        *(
+            called(number, day1 + timedelta(hours=hours))
+            for number in ("+861", "+862", "+863")
+            for hours in (0, 5, 10)
+        ),
         texted("+861", day1),
         sued(claim="1800.00"),
     ]:

@@ -15,6 +15,10 @@ N1, N2, N3 = "+8613800000001", "+8613800000002", "+8613800000003"
 SPOUSE = "+8613900000009"
 WORK = "+862188880000"
 US1 = "+12125550101"
+US_SPOUSE = "+12125550199"
+EMERGENCY = "+8613600000000"
+GUARANTOR = "+8613700000000"
+CO_BORROWER = "+8613700000001"
 
 
 def local(tz: str, *args: int) -> datetime:
@@ -37,6 +41,10 @@ def case(
         ContactPoint(SPOUSE, "spouse", "mobile"),
         ContactPoint(WORK, "employer", "work"),
         ContactPoint(US1, "borrower", "mobile"),
+        ContactPoint(US_SPOUSE, "spouse", "mobile"),
+        ContactPoint(EMERGENCY, "emergency_contact", "mobile"),
+        ContactPoint(GUARANTOR, "guarantor", "mobile"),
+        ContactPoint(CO_BORROWER, "co_borrower", "mobile"),
     )
     return CaseView(
         case_id="c-1",

@@ -6,7 +6,22 @@ import pytest
 from contact_service.policy import CN, US_REG_F, ContactPoint, decide
 from contact_service.policy import model as m
 
-from .helpers import N1, N2, NY, SH, SPOUSE, US1, WORK, ask, calls, case, local
+from .helpers import (
+    CO_BORROWER,
+    EMERGENCY,
+    GUARANTOR,
+    N1,
+    N2,
+    NY,
+    SH,
+    SPOUSE,
+    US1,
+    WORK,
+    ask,
+    calls,
+    case,
+    local,
+)
 
 NOON = local(SH, 2026, 11, 2, 12, 0)
 NY_NOON = local(NY, 2026, 11, 2, 12, 0)
@@ -122,15 +137,15 @@ def test_a_borrower_without_a_valid_number_is_unreachable() -> None:
 
 
 def test_a_third_party_is_never_asked_to_pay() -> None:
-    request = ask(NOON, party="emergency_contact", point=SPOUSE, purpose="collect")
+    request = ask(NOON, party="emergency_contact", point=EMERGENCY, purpose="collect")
     assert decide(case(contactability="lost"), [], CN, request, NOON).codes == [
         "third_party_purpose"
     ]
 
 
 def test_guarantors_and_co_borrowers_are_debtors_not_third_parties() -> None:
-    for party in ("guarantor", "co_borrower"):
-        assert decide(case(), [], CN, ask(NOON, party=party, point="+8613700000000"), NOON).allowed
+    for party, point in (("guarantor", GUARANTOR), ("co_borrower", CO_BORROWER)):
+        assert decide(case(), [], CN, ask(NOON, party=party, point=point), NOON).allowed
 
 
 def test_us_one_location_inquiry_per_third_party() -> None:

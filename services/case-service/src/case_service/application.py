@@ -34,6 +34,11 @@ class CaseApplication(Application[UUID]):
         self.policy = policy or CasePolicy(
             promise_horizon_days=settings.promise_horizon_days,
             limitation_years=settings.limitation_years,
+            default_jurisdiction=settings.default_jurisdiction,
+            lost_contact_caller_lines=tuple(settings.lost_contact_caller_lines),
+            jurisdiction_by_product=tuple(settings.jurisdiction_by_product.items()),
+            jurisdiction_by_country=tuple(settings.jurisdiction_by_country.items()),
+            jurisdiction_by_currency=tuple(settings.jurisdiction_by_currency.items()),
         )
         # The interval is a setting, so it is set per instance; the library reads it there.
         self.snapshotting_intervals = {CollectionCase: settings.snapshot_interval}  # type: ignore[misc]

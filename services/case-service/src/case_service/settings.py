@@ -31,6 +31,18 @@ class CaseServiceSettings(ServiceSettings):
     cipher_old_keys: str = Field(default="", repr=False)
     checkpoint_origin: str = "arrears/case-service"
     checkpoint_public_key: str = ""
+    # The jurisdiction of a case opened without one (domain/jurisdiction.py): by product,
+    # then borrower country, then currency (JSON objects in the environment), else default.
+    default_jurisdiction: str = "CN"
+    # Jurisdictions whose 3:3:3 reading counts the bank's caller lines (JSON list).
+    lost_contact_caller_lines: list[str] = Field(default_factory=list)
+    jurisdiction_by_product: dict[str, str] = Field(default_factory=dict)
+    jurisdiction_by_country: dict[str, str] = Field(
+        default_factory=lambda: {"CN": "CN", "US": "US-RegF", "GB": "UK-CONC"}
+    )
+    jurisdiction_by_currency: dict[str, str] = Field(
+        default_factory=lambda: {"USD": "US-RegF", "GBP": "UK-CONC"}
+    )
 
 
 def eventsourcing_env(settings: CaseServiceSettings) -> dict[str, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -14,7 +15,7 @@ from arrears.outbox import CommandForwarder, TaskPublisher
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from contact_service.policy.guard import permitted_at
-from contact_service.policy.profiles import Profile, profile_for
+from contact_service.policy.profiles import PROFILES, Profile, profile_for, profile_of_case
 from contact_service.policy.strategy import StrategyBook, load_book
 from contact_service.readmodel import repository as repo
 from contact_service.settings import ContactServiceSettings, async_url
@@ -38,11 +39,15 @@ class ZoneCache:
     zones: list[str] = field(default_factory=list)
     read_at: float = -1e9
 
-    async def permitted(self, conn: AsyncConnection, profile: Profile, now: datetime) -> list[str]:
+    async def permitted(
+        self, conn: AsyncConnection, profiles: Iterable[Profile], now: datetime
+    ) -> list[str]:
+        """Zones where some profile in force permits contact now (the guard decides per case)."""
         if time.monotonic() - self.read_at > self.ttl:
             self.zones = await repo.timezones(conn)
             self.read_at = time.monotonic()
-        return [z for z in self.zones if permitted_at(profile, now, z)]
+        rules = list(profiles)
+        return [z for z in self.zones if any(permitted_at(p, now, z) for p in rules)]
 
     def invalidate(self) -> None:
         self.read_at = -1e9
@@ -85,6 +90,14 @@ class Context:
     publisher: TaskPublisher | None = None
     zones: ZoneCache = field(default_factory=ZoneCache)
     reads: ReadPool | None = None
+
+    def profile_of(self, jurisdiction: str | None) -> Profile:
+        """The profile of a case: its jurisdiction's, or the default for a case naming none."""
+        return profile_of_case(jurisdiction, self.profile)
+
+    @property
+    def profiles(self) -> list[Profile]:
+        return list(PROFILES.values())
 
     @property
     def read_pool(self) -> ReadPool:

@@ -101,7 +101,8 @@ async def _batch(
         today = guard.local_date(now, row["timezone"])
         priorities.append((row["case_id"], derive.priority(row, today)))
         got = inputs.get(row["case_id"])
-        if got is None or row["bucket"] == "M0" or derive.blocked(row, ctx.profile):
+        profile = ctx.profile_of(row.get("jurisdiction"))
+        if got is None or row["bucket"] == "M0" or derive.blocked(row, profile):
             continue
         strategy = (
             ctx.book.strategies.get(row["strategy"])
@@ -159,12 +160,11 @@ def _task(
     now: datetime,
 ) -> ContactTask | None:
     step = planned.step
+    profile = ctx.profile_of(row.get("jurisdiction"))
     best: tuple[datetime, str] | None = None
     for point in _candidates(planned, row, got.points):
         request = m.ContactRequest(step.party, step.channel, point, now)
-        decision = counted(
-            guard.decide(got.view, got.history, ctx.profile, request, now), "daily_run"
-        )
+        decision = counted(guard.decide(got.view, got.history, profile, request, now), "daily_run")
         due = now if decision.allowed else decision.next_allowed_at
         if due is not None and (best is None or due < best[0]):
             best = (due, point)
@@ -190,7 +190,7 @@ def _task(
             address=row.get("address") if step.channel == "letter" else None,
             currency=row["currency"],
             arrears=str(row["arrears"]),
-            opt_out=ctx.profile.require_opt_out_notice,
+            opt_out=profile.require_opt_out_notice,
         )
         return ContactTask(task_type=SEND_REMINDER, data=data, **common)
     if step.action == SCHEDULE_CALL:
@@ -208,8 +208,9 @@ def _window_end(ctx: Context, row: dict[str, Any], due_at: datetime) -> datetime
     """The end of the permitted window on the due day, in the borrower's zone."""
     tz = guard.zone(row["timezone"])
     day = due_at.astimezone(tz).date()
-    end = datetime.combine(day, ctx.profile.latest, tzinfo=tz)
-    if not ctx.profile.latest_inclusive:
+    profile = ctx.profile_of(row.get("jurisdiction"))
+    end = datetime.combine(day, profile.latest, tzinfo=tz)
+    if not profile.latest_inclusive:
         end -= timedelta(minutes=1)
     return end.astimezone(UTC)
 

@@ -61,5 +61,7 @@ async def reapply_restrictions(ctx: Context) -> int:
             row = await repo.get_case(conn, case_id)
             if row is not None:
                 today = local_date(ctx.clock.now(), row["timezone"])
-                await repo.refresh_derived(conn, row, derive.blocked(row, ctx.profile), today)
+                await repo.refresh_derived(
+                    conn, row, derive.blocked(row, ctx.profile_of(row.get("jurisdiction"))), today
+                )
     return len(entries)

@@ -30,6 +30,10 @@ LoanId = Annotated[Identifier, Field(max_length=100)]
 MAX_BATCH_ITEMS = 200_000
 
 
+Jurisdiction = Literal["CN", "US-RegF", "UK-CONC"]
+CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$")]
+
+
 class Strict(BaseModel):
     # Nothing is trimmed or coerced: what is stored is what was sent, or it is refused.
     model_config = ConfigDict(extra="forbid")
@@ -47,6 +51,9 @@ class Borrower(Strict):
     timezone: ZoneName = "Asia/Shanghai"
     address: Note | None = None
     phones: list[Phone] = Field(default_factory=list, max_length=20)
+    # Every zone the borrower may be in (the hours are checked in all of them).
+    candidate_timezones: list[ZoneName] = Field(default_factory=list, max_length=10)
+    country: CountryCode | None = None  # of residence: the jurisdiction rule reads it
 
 
 class Guarantor(Strict):
@@ -75,6 +82,8 @@ class CaseCreate(Strict):
     borrower: Borrower
     guarantors: list[Guarantor] = Field(default_factory=list, max_length=20)
     collateral: Collateral | None = None
+    # Absent: derived from product, borrower country and currency (domain/jurisdiction.py).
+    jurisdiction: Jurisdiction | None = None
 
     # The generic money grammar allows four places; each currency allows its own minor unit.
     @field_validator("principal")
@@ -146,6 +155,8 @@ class ContactAttemptCreate(Strict):
     agent_id: Text | None = None
     recording_ref: Text | None = None
     notes: Note | None = None
+    # The bank's outbound line the call was placed from (some readings of 3:3:3 count them).
+    caller_line: Identifier | None = None
 
 
 class PromiseCreate(MoneyCommand):
@@ -257,6 +268,34 @@ class ClosureCreate(Strict):
 class ReopeningCreate(Strict):
     reason: Text
     reopened_at: Instant
+
+
+class JurisdictionChangeCreate(Strict):
+    jurisdiction: Jurisdiction
+    reason: Text
+    changed_by: Identifier | None = None
+    changed_at: Instant
+
+
+class ContactPointCreate(Strict):
+    """A number or an e-mail address the case does not know yet, with its owner and source."""
+
+    number: Annotated[str, Field(pattern=r"^\+?[0-9 ()-]{5,20}$")] | None = None
+    email: (
+        Annotated[str, Field(pattern=r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]{1,189}$")]
+        | None
+    ) = None
+    kind: Literal["mobile", "home", "work", "email"] | None = None
+    owner: PartyKind
+    source: Literal["borrower", "skip_trace", "third_party", "application", "bureau", "agent"]
+    timezone: ZoneName | None = None  # the number's zone, if its country tells
+    added_at: Instant | None = None
+
+
+class TimezoneCandidateCreate(Strict):
+    timezone: ZoneName
+    source: Literal["address", "phone_country", "borrower", "skip_trace", "agent"]
+    added_at: Instant | None = None
 
 
 class MissedPaymentItem(MissedPaymentCreate):

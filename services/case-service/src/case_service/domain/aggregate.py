@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 import uuid
 from datetime import date, datetime
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from eventsourcing.domain import Aggregate
 
 from . import checks
+from .catalogue import to_json
 from .contact import ContactCommands
 from .errors import CommandForbidden, InvalidCommand
 from .events import (
@@ -20,10 +22,12 @@ from .events import (
     RiskGraded,
     WrittenOff,
 )
+from .jurisdiction import JURISDICTIONS
 from .legal import LegalCommands
 from .money import check_currency, check_money
 from .payments import PaymentCommands
 from .policy import DEFAULT_POLICY, CasePolicy
+from .reach import ReachCommands
 from .view import case_view
 
 # Fixed for the project: case ids are uuid5(CASE_NAMESPACE, loan_id), forever.
@@ -65,7 +69,32 @@ def _borrower(value: object) -> dict[str, Any]:
         "timezone": checks.timezone(value.get("timezone"), "borrower.timezone"),
         "address": checks.optional_text(address, "borrower.address", max_length=checks.MAX_NOTE),
         "phones": _phones(value.get("phones"), "borrower.phones", "borrower"),
+        **_whereabouts(value),
     }
+
+
+def _whereabouts(value: dict[str, Any]) -> dict[str, Any]:
+    """The borrower's candidate time zones and (optional) country of residence."""
+    zones = value.get("candidate_timezones") or []
+    if not isinstance(zones, list) or len(zones) > 10:
+        raise InvalidCommand(
+            "must be a list of at most 10 zones", field="borrower.candidate_timezones"
+        )
+    primary = value.get("timezone")
+    candidates: list[str] = []
+    for n, zone in enumerate(zones):
+        name = checks.timezone(zone, f"borrower.candidate_timezones.{n}")
+        if name != primary and name not in candidates:
+            candidates.append(name)
+    found: dict[str, Any] = {"candidate_timezones": candidates}
+    country = value.get("country")
+    if country is not None:
+        if not isinstance(country, str) or not re.fullmatch(r"[A-Z]{2}", country):
+            raise InvalidCommand(
+                "must be an ISO 3166-1 alpha-2 code such as CN", field="borrower.country"
+            )
+        found["country"] = country
+    return found
 
 
 def _guarantors(value: object) -> list[dict[str, Any]]:
@@ -95,7 +124,7 @@ def _case_id_for_loan(loan_id: str) -> uuid.UUID:
     return uuid.uuid5(CASE_NAMESPACE, loan_id)
 
 
-class CollectionCase(PaymentCommands, ContactCommands, LegalCommands, Aggregate):
+class CollectionCase(PaymentCommands, ContactCommands, LegalCommands, ReachCommands, Aggregate):
     """The collection case of one delinquent loan; its events are the legal record."""
 
     @property
@@ -125,6 +154,7 @@ class CollectionCase(PaymentCommands, ContactCommands, LegalCommands, Aggregate)
         collateral: dict[str, Any] | None,
         now: datetime,
         policy: CasePolicy = DEFAULT_POLICY,
+        jurisdiction: str | None = None,
     ) -> CollectionCase:
         now = checks.now_utc(now)
         loan_id = checks.text(loan_id, "loan_id", max_length=100)
@@ -135,6 +165,12 @@ class CollectionCase(PaymentCommands, ContactCommands, LegalCommands, Aggregate)
         )
         if collateral is not None and not isinstance(collateral, dict):
             raise InvalidCommand("must be an object or null", field="collateral")
+        checked_borrower = _borrower(borrower)
+        if jurisdiction is None:
+            jurisdiction = policy.jurisdiction_for(
+                product=product, currency=currency, country=checked_borrower.get("country")
+            )
+        jurisdiction = checks.choice(jurisdiction, JURISDICTIONS, "jurisdiction")
         case: CollectionCase = cls._create(
             CaseOpened,
             id=cls.id_for_loan(loan_id),
@@ -143,10 +179,11 @@ class CollectionCase(PaymentCommands, ContactCommands, LegalCommands, Aggregate)
             product=product,
             currency=currency,
             principal=principal,
-            borrower=_borrower(borrower),
+            borrower=checked_borrower,
             guarantors=_guarantors(guarantors),
             collateral=checks.json_value(collateral, "collateral") if collateral else None,
             rules=policy.case_rules(),
+            jurisdiction=jurisdiction,
         )
         return case
 
@@ -267,4 +304,11 @@ class CollectionCase(PaymentCommands, ContactCommands, LegalCommands, Aggregate)
 
     def view(self, as_of: date) -> dict[str, Any]:
         """A JSON-ready picture of the case as of a day (for the HTTP API)."""
-        return case_view(self, as_of)
+        view = case_view(self, as_of)
+        borrower = view.get("borrower")
+        if isinstance(borrower, dict):  # snapshots older than candidate zones lack the key
+            borrower["candidate_timezones"] = list(self.candidate_timezones)
+        view["jurisdiction"] = self.jurisdiction
+        view["candidate_timezones"] = list(self.candidate_timezones)
+        view["contact_points"] = to_json(self.contact_points)
+        return view

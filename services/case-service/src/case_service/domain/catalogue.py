@@ -10,6 +10,7 @@ from uuid import UUID
 from . import contact_events as c
 from . import events as e
 from . import legal_events as legal
+from . import reach_events as reach
 from .events import CaseEvent
 
 EVENT_CLASSES: dict[str, type[CaseEvent]] = {
@@ -43,6 +44,9 @@ EVENT_CLASSES: dict[str, type[CaseEvent]] = {
         e.WrittenOff,
         e.CaseClosed,
         e.CaseReopened,
+        reach.JurisdictionChanged,
+        reach.ContactPointAdded,
+        reach.TimezoneCandidateAdded,
     )
 }
 

@@ -17,7 +17,14 @@ from .contact_events import (
     RecalledFromAgency,
     ReminderSent,
 )
-from .contactability import CONNECTED_OUTCOMES, LOST, REACHABLE, rule_333_met, time_of_day
+from .contactability import (
+    CONNECTED_OUTCOMES,
+    LOST,
+    REACHABLE,
+    numbers_with_full_periods,
+    rule_333_met,
+    time_of_day,
+)
 from .errors import CommandForbidden, InvalidCommand
 from .legal_events import NoticeServed
 from .state import CaseState
@@ -53,10 +60,12 @@ class ContactCommands(CaseState):
         agent_id: str | None = None,
         recording_ref: str | None = None,
         notes: str | None = None,
+        caller_line: str | None = None,
         now: datetime,
     ) -> None:
         now = self._command(now)
         channel = checks.choice(channel, CHANNELS, "channel")
+        caller_line = checks.optional_text(caller_line, "caller_line", max_length=100)
         party = checks.choice(party, PARTIES, "party")
         contact_point = checks.text(contact_point, "contact_point")
         outcome = checks.choice(outcome, OUTCOMES, "outcome")
@@ -76,20 +85,24 @@ class ContactCommands(CaseState):
             contact_point=contact_point,
             outcome=outcome,
             occurred_at=occurred_at,
-            local_time_of_day=time_of_day(occurred_at, self.borrower["timezone"]),
+            local_time_of_day=time_of_day(
+                occurred_at, self.borrower["timezone"], self.policy.lost_contact_periods
+            ),
             agent_id=agent_id,
             recording_ref=recording_ref,
             notes=notes,
+            caller_line=caller_line,
         )
         if outcome == "right_party_contact":
             self._regain(channel, occurred_at, now)
         elif self.contactability == REACHABLE and rule_333_met(self.contact_tracking, self.policy):
             tracking = self.contact_tracking
+            full = numbers_with_full_periods(tracking, self.policy.lost_contact_times_of_day)
             self.trigger_event(
                 ContactLost,
                 timestamp=now,
                 as_of=occurred_at,
-                numbers_tried=len(tracking["numbers"]),
+                numbers_tried=len(full),
                 times_of_day=list(tracking["times_of_day"]),
                 call_attempts=tracking["call_attempts"],
                 sms_sent=tracking["sms_sent"],

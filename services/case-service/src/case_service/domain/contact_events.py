@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .contactability import LOST, REACHABLE, fresh_tracking, track_attempt
 from .events import CaseEvent
@@ -22,6 +22,9 @@ class ReminderSent(CaseEvent):
 
 
 class ContactAttempted(CaseEvent):
+    """Version 2 adds `caller_line`: the bank's outbound line the call was placed from."""
+
+    class_version: ClassVar[int] = 2
     personal_data: ClassVar[tuple[str, ...]] = ("contact_point", "notes")
     channel: str
     party: str
@@ -32,16 +35,25 @@ class ContactAttempted(CaseEvent):
     agent_id: str | None
     recording_ref: str | None
     notes: str | None
+    caller_line: str | None
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """v1 -> v2: attempts recorded before caller lines were kept name none."""
+        state["caller_line"] = None
 
     def apply(self, aggregate: CollectionCase) -> None:
         aggregate.contact_attempts += 1
         if self.outcome == "right_party_contact":
             aggregate.contact_tracking = fresh_tracking()
         else:
+            by_line = aggregate.jurisdiction in aggregate.policy.lost_contact_caller_lines
             track_attempt(
                 aggregate.contact_tracking,
                 channel=self.channel,
-                contact_point=self.contact_point,
+                contact_point=self.caller_line
+                if by_line and self.caller_line
+                else self.contact_point,
                 outcome=self.outcome,
                 period=self.local_time_of_day,
             )

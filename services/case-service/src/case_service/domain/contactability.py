@@ -1,9 +1,13 @@
-"""Lost contact (失联) and the 3:3:3 rule.
+"""Lost contact (失联) and the 3:3:3 rule, as the bank practice states it.
 
-Before a borrower is declared unreachable, collectors must have tried at least three
-different numbers, at three different times of day (in the borrower's local time),
-three or more call attempts in all, and sent at least one SMS, all since the last
-right-party contact. The thresholds live in CasePolicy.
+"Before giving up on an unreachable borrower, use at least three different numbers, each in
+three different time periods, three or more times, and send an SMS." Read cell by cell: a
+cell is (number, period of the borrower's local day); the rule is met when at least three
+different numbers each have an unanswered dial (no answer, busy, voicemail) in each of at
+least three different periods (nine cells at the least), and at least one SMS was delivered,
+all since the last right-party contact. A wrong or dead number fills no cell: it was not
+left unanswered, it does not reach the borrower at all. The periods and thresholds live in
+CasePolicy (the same periods as contact-service's profiles).
 """
 
 from __future__ import annotations
@@ -12,25 +16,31 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .policy import CasePolicy
+from .policy import DEFAULT_POLICY, CasePolicy
 
 REACHABLE = "reachable"
 LOST = "lost"
 CONNECTED_OUTCOMES = ("right_party_contact", "third_party_contact")
+UNANSWERED_OUTCOMES = ("no_answer", "busy", "voicemail")
 
 
-def time_of_day(moment: datetime, timezone: str) -> str:
-    """morning before 12:00, afternoon 12:00-18:00, evening from 18:00 (local time)."""
+def time_of_day(
+    moment: datetime,
+    timezone: str,
+    periods: tuple[tuple[str, int], ...] = DEFAULT_POLICY.lost_contact_periods,
+) -> str:
+    """The period of the borrower's local day (default: morning before 12:00, afternoon
+    12:00-18:00, evening from 18:00)."""
     hour = moment.astimezone(ZoneInfo(timezone)).hour
-    if hour < 12:
-        return "morning"
-    if hour < 18:
-        return "afternoon"
-    return "evening"
+    name = periods[0][0]
+    for period, first_hour in periods:
+        if hour >= first_hour:
+            name = period
+    return name
 
 
 def fresh_tracking() -> dict[str, Any]:
-    return {"numbers": [], "times_of_day": [], "call_attempts": 0, "sms_sent": 0}
+    return {"numbers": [], "times_of_day": [], "call_attempts": 0, "sms_sent": 0, "cells": []}
 
 
 def track_attempt(
@@ -43,14 +53,27 @@ def track_attempt(
             tracking["numbers"].append(contact_point)
         if period not in tracking["times_of_day"]:
             tracking["times_of_day"].append(period)
-    elif channel == "sms" and outcome != "failed":
+        cells = tracking.setdefault("cells", [])  # cases tracked before cells were counted
+        cell = [contact_point, period]
+        if outcome in UNANSWERED_OUTCOMES and cell not in cells:
+            cells.append(cell)
+    elif channel == "sms" and outcome == "delivered":
         tracking["sms_sent"] += 1
 
 
+def numbers_with_full_periods(tracking: dict[str, Any], periods_needed: int) -> list[str]:
+    """The numbers dialled unanswered in at least `periods_needed` different periods."""
+    per_number: dict[str, set[str]] = {}
+    for number, period in tracking.get("cells", []):
+        per_number.setdefault(number, set()).add(period)
+    return [n for n, seen in per_number.items() if len(seen) >= periods_needed]
+
+
 def rule_333_met(tracking: dict[str, Any], policy: CasePolicy) -> bool:
+    full = numbers_with_full_periods(tracking, policy.lost_contact_times_of_day)
+    cells = len(tracking.get("cells", []))
     return (
-        len(tracking["numbers"]) >= policy.lost_contact_numbers
-        and len(tracking["times_of_day"]) >= policy.lost_contact_times_of_day
-        and tracking["call_attempts"] >= policy.lost_contact_call_attempts
+        len(full) >= policy.lost_contact_numbers
+        and cells >= policy.lost_contact_call_attempts
         and tracking["sms_sent"] >= policy.lost_contact_sms
     )

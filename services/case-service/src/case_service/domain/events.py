@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from eventsourcing.domain import Aggregate
 
 from .contactability import REACHABLE, fresh_tracking
+from .jurisdiction import DEFAULT_JURISDICTION
 
 if TYPE_CHECKING:
     from .aggregate import CollectionCase
@@ -32,6 +33,9 @@ class CaseEvent(Aggregate.Event):
 
 
 class CaseOpened(Aggregate.Created, CaseEvent):
+    """Version 2 adds `jurisdiction` and `borrower.candidate_timezones`."""
+
+    class_version: ClassVar[int] = 2
     personal_data: ClassVar[tuple[str, ...]] = ("borrower", "guarantors", "collateral")
     loan_id: str
     product: str
@@ -41,9 +45,20 @@ class CaseOpened(Aggregate.Created, CaseEvent):
     guarantors: list[dict[str, Any]]
     collateral: dict[str, Any] | None
     rules: dict[str, Any]
+    jurisdiction: str
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """v1 -> v2: every case opened before jurisdictions existed was collected under the
+        CN profile, with no candidate zones but its one time zone."""
+        state["jurisdiction"] = DEFAULT_JURISDICTION
+        borrower = state.get("borrower")
+        if isinstance(borrower, dict):
+            borrower.setdefault("candidate_timezones", [])
 
     def apply(self, aggregate: CollectionCase) -> None:
         a = aggregate
+        a.__dict__["_jurisdiction"] = self.jurisdiction
         a.loan_id, a.product, a.currency = self.loan_id, self.product, self.currency
         a.principal = self.principal
         a.borrower = copy.deepcopy(self.borrower)

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal
 from typing import Any
 
+from .jurisdiction import BY_COUNTRY, BY_CURRENCY, DEFAULT_JURISDICTION, derive_jurisdiction
+
 # Settings that govern commands are copied onto the case when it opens (they are part of
 # its record: the rules it was collected under). The rest are read at query time.
 CASE_RULES = (
@@ -13,6 +15,7 @@ CASE_RULES = (
     "limitation_years",
     "write_off_min_days_past_due",
     "max_claim_multiple",
+    "lost_contact_caller_lines",
 )
 
 
@@ -39,6 +42,21 @@ class CasePolicy:
     lost_contact_times_of_day: int = 3
     lost_contact_call_attempts: int = 3
     lost_contact_sms: int = 1
+    # The periods of the borrower's local day the 3:3:3 rule counts (name, first hour): the
+    # same periods as contact-service's profiles (`lost_contact.periods`).
+    lost_contact_periods: tuple[tuple[str, int], ...] = (
+        ("morning", 0),
+        ("afternoon", 12),
+        ("evening", 18),
+    )
+    # Jurisdictions whose bank reading of 3:3:3 counts its own outbound lines (the attempt's
+    # `caller_line`) instead of the borrower's numbers (contact-service's `lost_contact.counts`).
+    lost_contact_caller_lines: tuple[str, ...] = ()
+    # The jurisdiction of a case that names none (domain/jurisdiction.py: the rule).
+    default_jurisdiction: str = DEFAULT_JURISDICTION
+    jurisdiction_by_product: tuple[tuple[str, str], ...] = ()
+    jurisdiction_by_country: tuple[tuple[str, str], ...] = BY_COUNTRY
+    jurisdiction_by_currency: tuple[tuple[str, str], ...] = BY_CURRENCY
     # Risk scorecard: points by days past due (lower bound inclusive, highest first).
     risk_dpd_points: tuple[tuple[int, int], ...] = (
         (361, 80),
@@ -67,7 +85,19 @@ class CasePolicy:
 
     def case_rules(self) -> dict[str, Any]:
         """The settings copied onto a case when it opens (JSON-ready primitives)."""
-        return {name: getattr(self, name) for name in CASE_RULES}
+        rules = {name: getattr(self, name) for name in CASE_RULES}
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in rules.items()}
+
+    def jurisdiction_for(self, *, product: str, currency: str, country: str | None) -> str:
+        return derive_jurisdiction(
+            product=product,
+            currency=currency,
+            country=country,
+            by_product=dict(self.jurisdiction_by_product),
+            by_country=dict(self.jurisdiction_by_country),
+            by_currency=dict(self.jurisdiction_by_currency),
+            default=self.default_jurisdiction,
+        )
 
     def with_case_rules(self, rules: dict[str, Any]) -> CasePolicy:
         known = {f.name for f in fields(self)}

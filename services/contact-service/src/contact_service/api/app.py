@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from contact_service.api.routes import (
     cases,
     daily_runs,
+    decisions,
     health,
     kpis,
     outcomes,
@@ -72,6 +73,7 @@ def create_app(
         queues.router,
         outcomes.router,
         cases.router,
+        decisions.router,
         kpis.router,
         daily_runs.router,
     ):

@@ -1,13 +1,18 @@
-"""Request and response bodies of the contact-service HTTP API (snake_case JSON)."""
+"""Request and response bodies of the contact-service HTTP API (snake_case JSON).
+
+Every field a caller sends uses the shared strict input types (`arrears.input`): money in one
+grammar, RFC 3339 instants within sane bounds, texts without control characters, bounded
+integers; a body with a field it does not know is refused (422 naming the field).
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, Literal
+from datetime import date, datetime
+from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
+from arrears.input import BusinessDate, Currency, Identifier, Instant, Money, Note, Text
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Channel = Literal["call", "sms", "email", "app_push", "letter", "visit"]
 Party = Literal["borrower", "spouse", "co_borrower", "guarantor", "employer", "emergency_contact"]
@@ -25,31 +30,8 @@ Outcome = Literal[
 ]
 Direction = Literal["outbound", "inbound"]
 Purpose = Literal["collect", "locate", "message"]
-Text = Annotated[str, Field(min_length=1, max_length=500)]
-Note = Annotated[str, Field(max_length=4000)]
-
-
-def _utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
-
-
-def _money(value: Any) -> Decimal:
-    if not isinstance(value, str):
-        raise ValueError('money must be a decimal string such as "1200.00"')
-    try:
-        amount = Decimal(value.strip())
-    except InvalidOperation:
-        raise ValueError("not a decimal number") from None
-    if not amount.is_finite() or amount <= 0:
-        raise ValueError("must be greater than 0")
-    exponent = amount.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -2:
-        raise ValueError("must have at most 2 decimal places")
-    return amount
-
-
-Instant = Annotated[AwareDatetime, AfterValidator(_utc)]
-Money = Annotated[Decimal, BeforeValidator(_money)]
+# A phone number, e-mail address or postal address: one line, no control characters.
+ContactPointText = Annotated[Text, Field(max_length=254)]
 
 
 class Strict(BaseModel):
@@ -60,8 +42,8 @@ class ContactPermissionCreate(Strict):
     case_id: UUID
     party: Party = "borrower"
     channel: Channel
-    contact_point: Text
-    at: Instant | None = None  # default: now
+    contact_point: ContactPointText
+    at: Instant | None = None  # default: now; checked against the clock (422 if far off)
     purpose: Purpose = "collect"
     direction: Direction = "outbound"
 
@@ -101,23 +83,24 @@ class ContactAttemptCreate(Strict):
 
     channel: Channel
     party: Party = "borrower"
-    contact_point: Text
+    contact_point: ContactPointText
     outcome: Outcome
     occurred_at: Instant
-    agent_id: Text | None = None
-    recording_ref: Text | None = None
+    agent_id: Identifier | None = None
+    recording_ref: Identifier | None = None
     notes: Note | None = None
+    caller_line: Identifier | None = None  # the bank's outbound line (forwarded)
     direction: Direction = "outbound"
     purpose: Purpose = "collect"
 
 
 class PromiseCreate(Strict):
     amount: Money
-    promised_date: date
-    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
+    promised_date: BusinessDate
+    currency: Currency | None = None
     # The contact in which the promise was made (checked by the guard, not forwarded).
     channel: Channel = "call"
-    contact_point: Text | None = None  # default: the borrower's first number
+    contact_point: ContactPointText | None = None  # default: the borrower's first number
     direction: Direction = "outbound"
     made_at: Instant | None = None
 
@@ -132,7 +115,7 @@ class CommandQueued(BaseModel):
 
 class ClaimCreate(Strict):
     case_id: UUID | None = None  # default: the first case of the queue free to claim
-    lease_seconds: Annotated[int, Field(ge=30, le=4 * 3600)] | None = None
+    lease_seconds: Annotated[int, Field(ge=30, le=4 * 3600, strict=True)] | None = None
 
 
 class ClaimPublic(BaseModel):
@@ -178,6 +161,9 @@ class QueuePage(BaseModel):
 
 
 RestrictionKind = Literal[
+    "vulnerable",
+    "forbearance_offered",
+    "arrears_information_sheet_sent",
     "do_not_contact",
     "deceased",
     "bankrupt",
@@ -192,12 +178,57 @@ RestrictionKind = Literal[
 ]
 
 
+class Evidence(Strict):
+    """What proves a consent or a fact that loosens a rule: a call recording or a document,
+    and when the borrower gave it."""
+
+    recording_ref: Identifier | None = None
+    document_ref: Identifier | None = None
+    given_at: Instant
+
+    @model_validator(mode="after")
+    def _one_proof(self) -> Evidence:
+        if self.recording_ref is None and self.document_ref is None:
+            raise ValueError("name the recording_ref or the document_ref that proves it")
+        return self
+
+
 class RestrictionCreate(Strict):
     kind: RestrictionKind
     active: bool = True
     channel: Channel | None = None  # opt_out
-    contact_point: Text | None = None  # wrong_number, point_do_not_contact, point_valid
+    contact_point: ContactPointText | None = None  # wrong_number, point_*
     note: Note | None = None
+    # Required where the restriction loosens a rule (quiet-hours consent, forbearance
+    # offered, arrears information sheet sent).
+    evidence: Evidence | None = None
+
+
+class DecisionPublic(BaseModel):
+    """One stored guard decision: what was asked, under which profile, and why."""
+
+    decision_id: int
+    case_id: UUID
+    decided_at: datetime
+    at: datetime
+    use: str  # permission | attempt | promise
+    asked_by: str | None
+    party: str
+    channel: str
+    contact_point: str  # masked
+    purpose: str
+    direction: str
+    allowed: bool
+    reasons: list[ReasonPublic]
+    next_allowed_at: datetime | None
+    profile: ProfilePublic
+    rules: list[dict[str, str]]  # [{rule, outcome, source}]
+
+
+class DecisionPage(BaseModel):
+    case_id: UUID
+    items: list[DecisionPublic]
+    next_offset: int | None
 
 
 class DailyRunPublic(BaseModel):

@@ -12,11 +12,19 @@ from contact_service.policy.model import (
     Decision,
     Reason,
 )
-from contact_service.policy.profiles import CN, PROFILES, US_REG_F, Profile, profile_for
+from contact_service.policy.profiles import (
+    CN,
+    PROFILES,
+    UK_CONC,
+    US_REG_F,
+    Profile,
+    profile_for,
+)
 
 __all__ = [
     "CN",
     "PROFILES",
+    "UK_CONC",
     "US_REG_F",
     "Attempt",
     "CaseView",

@@ -14,7 +14,8 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from contact_service.policy import model as m
-from contact_service.policy.profiles import Profile
+from contact_service.policy.lasting import lasting_reasons
+from contact_service.policy.profiles import OBLIGATIONS, Profile
 
 Timed = tuple[m.Reason, datetime | None]  # a reason and when it clears (None: not by time)
 _MAX_STEPS = 30
@@ -34,6 +35,10 @@ def local_midnight(day: date, tz: str) -> datetime:
     return datetime.combine(day, time(0), tzinfo=zone(tz))
 
 
+# Channels whose contact point is an address or the app, not a number or e-mail address.
+_NOT_A_POINT = frozenset({"letter", "visit", "app_push"})
+
+
 def decide(
     case: m.CaseView,
     history: Sequence[m.Attempt],
@@ -45,21 +50,33 @@ def decide(
     notes = _notes(profile, request)
     if request.inbound and request.party == "borrower":
         # The borrower called us: answering is always lawful; it is recorded as usual.
-        return m.Decision(True, (), None, profile.name, profile.version, ("inbound", *notes))
-    lasting = list(_lasting(case, history, profile, request))
+        evaluated = _evaluated(profile, ())
+        return m.Decision(
+            True, (), None, profile.name, profile.version, ("inbound", *notes), evaluated
+        )
+    lasting = list(lasting_reasons(case, history, profile, request))
     timed = _timed(case, history, profile, request, at)
     reasons = tuple(lasting + [r for r, _ in timed])
+    evaluated = _evaluated(profile, reasons)
     if not reasons:
-        return m.Decision(True, (), None, profile.name, profile.version, notes)
+        return m.Decision(True, (), None, profile.name, profile.version, notes, evaluated)
     next_at = None if lasting else _next_allowed(case, history, profile, request, timed)
-    return m.Decision(False, reasons, next_at, profile.name, profile.version, notes)
+    return m.Decision(False, reasons, next_at, profile.name, profile.version, notes, evaluated)
+
+
+def _evaluated(profile: Profile, reasons: Sequence[m.Reason]) -> tuple[tuple[str, str], ...]:
+    refused = {r.rule for r in reasons}
+    return tuple(
+        (rule, "obligation" if rule in OBLIGATIONS else "refused" if rule in refused else "passed")
+        for rule in sorted(profile.rules)
+    )
 
 
 def _notes(profile: Profile, request: m.ContactRequest) -> tuple[str, ...]:
     notes: list[str] = []
-    if request.channel == "call" and profile.require_call_recording:
+    if request.channel == "call" and profile.has("call_recording"):
         notes.append("record the call and send its recording_ref")
-    if request.channel in {"sms", "email"} and profile.require_opt_out_notice:
+    if request.channel in {"sms", "email"} and profile.has("opt_out_notice"):
         notes.append("include the opt-out instructions")
     if request.party in m.THIRD_PARTIES:
         notes.append("do not disclose the debt to a third party")
@@ -82,96 +99,6 @@ def _next_allowed(
         if not timed:
             return moment.astimezone(UTC)
     return None
-
-
-# --- lasting reasons: flags, states, parties -------------------------------------------
-
-
-def _lasting(
-    case: m.CaseView,
-    history: Sequence[m.Attempt],
-    profile: Profile,
-    request: m.ContactRequest,
-) -> Iterable[m.Reason]:
-    flags = case.flags
-    if case.status != "open":
-        yield m.Reason("case_closed", "the case is closed", "all.case_open")
-    if m.FLAG_DO_NOT_CONTACT in flags:
-        yield m.Reason("do_not_contact", "a do-not-contact request is on file", "all.dnc")
-    if m.FLAG_DECEASED in flags:
-        yield m.Reason("deceased", "the borrower is deceased", "all.deceased")
-    if m.FLAG_BANKRUPT in flags:
-        yield m.Reason("bankrupt", "the borrower is in bankruptcy", "all.bankrupt")
-    if m.FLAG_CEASE in flags:
-        yield m.Reason("cease", "the borrower asked in writing to cease contact", "all.cease")
-    if profile.honour_attorney and m.FLAG_ATTORNEY in flags:
-        yield m.Reason("attorney", "the borrower is represented by an attorney", "attorney")
-    if profile.honour_dispute and case.in_dispute:
-        yield m.Reason("dispute", "the debt is disputed and not yet verified", "dispute")
-    if profile.honour_open_complaint and case.open_complaints:
-        yield m.Reason("open_complaint", "a complaint is open", "complaint")
-    if request.channel in case.opted_out_channels:
-        yield m.Reason("opted_out", f"the borrower opted out of {request.channel}", "opt_out")
-    yield from _point(case, profile, request)
-    if request.party in m.THIRD_PARTIES:
-        yield from _third_party(case, history, profile, request)
-
-
-def _point(case: m.CaseView, profile: Profile, request: m.ContactRequest) -> Iterable[m.Reason]:
-    point = case.point(request.contact_point)
-    if point is None:
-        return
-    if point.state == m.WRONG_NUMBER:
-        yield m.Reason("wrong_number", "this number was marked as a wrong number", "point")
-    elif point.state == m.DO_NOT_CONTACT:
-        yield m.Reason("point_do_not_contact", "do not contact this point", "point")
-    elif point.state == m.UNREACHABLE:
-        yield m.Reason("unreachable", "this point is out of service", "point")
-    if request.channel in point.opted_out:
-        yield m.Reason("opted_out", f"opted out of {request.channel} here", "opt_out")
-    if (
-        profile.honour_workplace_ban
-        and point.workplace
-        and m.FLAG_WORKPLACE_FORBIDDEN in case.flags
-    ):
-        yield m.Reason("workplace", "contact at the workplace is forbidden", "workplace")
-
-
-def _third_party(
-    case: m.CaseView,
-    history: Sequence[m.Attempt],
-    profile: Profile,
-    request: m.ContactRequest,
-) -> Iterable[m.Reason]:
-    if profile.third_party_only_when_unreachable and not case.borrower_unreachable():
-        yield m.Reason(
-            "borrower_reachable",
-            "third parties only when the borrower cannot be reached",
-            "third_party.unreachable",
-        )
-    if not profile.third_party_may_discuss_debt and request.purpose not in {"locate", "message"}:
-        yield m.Reason(
-            "third_party_purpose",
-            "a third party may only be asked to locate the borrower or pass on a message",
-            "third_party.purpose",
-        )
-    limit = profile.max_location_inquiries_per_third_party
-    if limit is not None:
-        key = m.point_key(request.contact_point)
-        asked = sum(
-            1
-            for a in history
-            if not a.inbound
-            and a.party == request.party
-            and a.contact_point == key
-            and a.outcome == "third_party_contact"
-        )
-        if asked >= limit:
-            yield m.Reason(
-                "location_inquiry_done",
-                f"this third party was already asked {asked} time(s)",
-                "third_party.once",
-            )
 
 
 # --- timed reasons: hours, daily caps, 7-day windows ----------------------------------

@@ -38,8 +38,19 @@ FLAG_ATTORNEY = "attorney"
 FLAG_CEASE = "cease_communication"
 FLAG_WORKPLACE_FORBIDDEN = "workplace_forbidden"
 FLAG_QUIET_HOURS_CONSENT = "quiet_hours_consent"
+# UK-CONC: a vulnerable customer (changes the ladder); the facts escalation waits for.
+FLAG_VULNERABLE = "vulnerable"
+FLAG_FORBEARANCE_OFFERED = "forbearance_offered"
+FLAG_ARREARS_SHEET_SENT = "arrears_information_sheet_sent"
+# Flags that loosen a rule: recorded only with evidence (a recording or a document).
+LOOSENING_FLAGS = frozenset(
+    {FLAG_QUIET_HOURS_CONSENT, FLAG_FORBEARANCE_OFFERED, FLAG_ARREARS_SHEET_SENT}
+)
 CASE_FLAGS = frozenset(
     {
+        FLAG_VULNERABLE,
+        FLAG_FORBEARANCE_OFFERED,
+        FLAG_ARREARS_SHEET_SENT,
         FLAG_DO_NOT_CONTACT,
         FLAG_DECEASED,
         FLAG_BANKRUPT,
@@ -113,6 +124,7 @@ class CaseView:
     in_dispute: bool = False
     open_complaints: int = 0
     points: tuple[ContactPoint, ...] = ()
+    jurisdiction: str | None = None  # None: the service's default profile
 
     @property
     def zones(self) -> tuple[str, ...]:
@@ -176,6 +188,8 @@ class Decision:
     profile: str = ""
     profile_version: str = ""
     notes: tuple[str, ...] = field(default=())
+    # Every rule of the profile and its outcome here: refused | passed | obligation.
+    evaluated: tuple[tuple[str, str], ...] = field(default=())
 
     @property
     def codes(self) -> list[str]:

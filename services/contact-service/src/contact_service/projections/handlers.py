@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contact_service.policy import model as m
+from contact_service.projections.reach import REACH_HANDLERS
 from contact_service.projections.store import (
     Row,
     day_of,
@@ -166,7 +167,6 @@ async def contact_attempted(p: Projection, conn: AsyncConnection, e: Envelope, r
         "arm": row["arm"],
     }
     state = POINT_STATE_AFTER.get(values["outcome"])
-    known = d["channel"] in {"call", "sms"}
     raw = await driver(conn)
     await raw.execute(
         _ATTEMPT_AND_POINT,
@@ -183,17 +183,17 @@ async def contact_attempted(p: Projection, conn: AsyncConnection, e: Envelope, r
         values["recording_ref"],
         values["strategy"],
         values["arm"],
-        "mobile" if d["channel"] == "sms" else "home",
         state or m.VALID,
         state is not None,
-        known,
     )
     if d["outcome"] == "right_party_contact":
         row["last_rpc_at"] = max(filter(None, (row.get("last_rpc_at"), occurred_at)))
 
 
-# One round trip per attempt: record it (or confirm the one forwarded from here), learn the
-# number if it is new, and mark its state (wrong number, out of service, reached).
+# One round trip per attempt: record it (or confirm the one forwarded from here) and mark
+# its number's state (wrong number, out of service, reached). A number the case does not
+# know is not learned here: its owner would be the caller's label, not the case's fact
+# (ContactPointAdded adds it, with its owner and source).
 _ATTEMPT_AND_POINT = """
     WITH attempt AS (
       INSERT INTO cs_attempts (case_id, fingerprint, version, occurred_at, channel, party,
@@ -202,9 +202,7 @@ _ATTEMPT_AND_POINT = """
       ON CONFLICT (fingerprint) DO UPDATE SET version = EXCLUDED.version
       RETURNING 1
     )
-    INSERT INTO cs_contact_points (case_id, value, party, kind, state, opted_out, position)
-    SELECT $1, $7, $6, $14, $15, '{}', 99 WHERE $17::boolean
-    ON CONFLICT (case_id, value) DO UPDATE SET state = EXCLUDED.state WHERE $16::boolean
+    UPDATE cs_contact_points SET state = $14 WHERE case_id = $1 AND value = $7 AND $15::boolean
 """
 
 
@@ -333,6 +331,7 @@ async def reopened(p: Projection, conn: AsyncConnection, e: Envelope, row: Row) 
 
 
 HANDLERS: dict[str, Handler] = {
+    **REACH_HANDLERS,
     "PaymentMissed": payment_missed,
     "PaymentReceived": payment_received,
     "PaymentPlanAgreed": plan_agreed,

@@ -16,7 +16,7 @@ from typing import Any
 from arrears.messaging import Envelope, PoisonError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from contact_service.policy.profiles import Profile
+from contact_service.policy.profiles import Profile, profile_of_case
 from contact_service.policy.strategy import StrategyBook
 from contact_service.projections.handlers import HANDLERS
 from contact_service.projections.store import (
@@ -93,7 +93,7 @@ class Projection:
         """Write the changed columns; `version` and `updated_at` name the last change, so an
         event that changes nothing here (most contact attempts) costs no UPDATE."""
         row["priority"] = derive.priority(row, day)
-        row["blocked"] = derive.blocked(row, self.profile)
+        row["blocked"] = derive.blocked(row, profile_of_case(row.get("jurisdiction"), self.profile))
         changed = {k: v for k, v in row.items() if before.get(k) != v}
         if changed:
             row["version"] = changed["version"] = envelope.caseversion or row["version"]
@@ -143,6 +143,7 @@ class Projection:
             "arrears": Decimal("0"),
             "paid_total": Decimal("0"),
             "timezone": timezone,
+            "jurisdiction": str(data["jurisdiction"]) if data.get("jurisdiction") else None,
             "candidate_timezones": [str(z) for z in candidates if z != timezone],
             "payday": int(borrower["payday"]) if borrower.get("payday") else None,
             "address": borrower.get("address"),

@@ -96,6 +96,7 @@ def case_view(row: Mapping[str, Any], points: Iterable[Mapping[str, Any]]) -> m.
         opted_out_channels=frozenset(row.get("opted_out_channels") or ()),
         in_dispute=bool(row.get("in_dispute")),
         open_complaints=len(row.get("open_complaints") or ()),
+        jurisdiction=row.get("jurisdiction"),
         points=tuple(
             m.ContactPoint(
                 value=str(p["value"]),

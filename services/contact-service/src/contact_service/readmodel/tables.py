@@ -57,6 +57,8 @@ class CaseRow(Base):
     risk_grade: Mapped[str | None] = mapped_column(Text, nullable=True)
     risk_score: Mapped[int | None] = mapped_column(Integer, nullable=True)
     timezone: Mapped[str] = mapped_column(Text)
+    # The case's jurisdiction (CaseOpened, JurisdictionChanged); None: the JURISDICTION setting.
+    jurisdiction: Mapped[str | None] = mapped_column(Text, nullable=True)
     candidate_timezones: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
     payday: Mapped[int | None] = mapped_column(Integer, nullable=True)  # day of month
     address: Mapped[str | None] = mapped_column(Text, nullable=True)  # letters and visits
@@ -187,6 +189,36 @@ class RestrictionRow(Base):
     recorded_by: Mapped[str] = mapped_column(Text)
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # What proves a consent or a loosening fact: {recording_ref | document_ref, given_at}.
+    evidence: Mapped[dict[str, Any] | None] = mapped_column(JSONB, nullable=True)
+
+
+class DecisionRow(Base):
+    """Every guard decision given here (the permission endpoints, recorded attempts and
+    promises): what was asked, by whom, under which profile and version, and every rule of
+    the profile with its outcome, so an auditor can answer "why was this call allowed on
+    that day?" The contact point is kept masked."""
+
+    __tablename__ = "cs_decisions"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    case_id: Mapped[str] = mapped_column(Text)
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    use: Mapped[str] = mapped_column(Text)  # permission | attempt | promise
+    asked_by: Mapped[str | None] = mapped_column(Text, nullable=True)
+    party: Mapped[str] = mapped_column(Text)
+    channel: Mapped[str] = mapped_column(Text)
+    point_masked: Mapped[str] = mapped_column(Text)
+    purpose: Mapped[str] = mapped_column(Text)
+    direction: Mapped[str] = mapped_column(Text)
+    allowed: Mapped[bool] = mapped_column(Boolean)
+    reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    next_allowed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    profile: Mapped[str] = mapped_column(Text)
+    profile_version: Mapped[str] = mapped_column(Text)
+    rules: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+
+    __table_args__ = (Index("cs_decisions_case", "case_id", text("id DESC")),)
 
 
 class ClaimRow(Base):
@@ -235,8 +267,18 @@ async def create_tables(engine: AsyncEngine) -> None:
     async with engine.begin() as conn:
         await conn.execute(text("SELECT pg_advisory_xact_lock(7201961)"))
         await conn.run_sync(Base.metadata.create_all, checkfirst=True)
+    async with engine.begin() as conn:  # columns added since a database was created
+        await conn.execute(text("SELECT pg_advisory_xact_lock(7201961)"))
+        for statement in ADDED_COLUMNS:
+            await conn.execute(text(statement))
     await create_tracking_tables(engine)  # the consumer's, so readers never miss them
     await create_outbox_tables(engine)  # the guard's history query reads command_outbox
+
+
+ADDED_COLUMNS = (
+    "ALTER TABLE cs_cases ADD COLUMN IF NOT EXISTS jurisdiction text",
+    "ALTER TABLE cs_restrictions ADD COLUMN IF NOT EXISTS evidence jsonb",
+)
 
 
 async def drop_tables(engine: AsyncEngine) -> None:
@@ -257,4 +299,5 @@ OUTCOMES = _table(OutcomeRow)
 CLAIMS = _table(ClaimRow)
 RESTRICTIONS = _table(RestrictionRow)
 TASKS = _table(TaskRow)
+DECISIONS = _table(DecisionRow)
 RUNS = _table(DailyRunRow)

@@ -62,6 +62,9 @@ ROUTES = (
     CommandRoute("write-offs", s.WriteOffCreate, "write_off", ("legal", "supervisor", "service"), "Write the case off"),
     CommandRoute("closures", s.ClosureCreate, "close", ("origination", "supervisor", "service"), "Close the case"),
     CommandRoute("reopenings", s.ReopeningCreate, "reopen", ("origination", "supervisor", "service"), "Reopen a closed case"),
+    CommandRoute("jurisdiction-changes", s.JurisdictionChangeCreate, "change_jurisdiction", ("origination", "supervisor", "service"), "Change the jurisdiction whose contact rules govern the case"),
+    CommandRoute("contact-points", s.ContactPointCreate, "add_contact_point", COLLECTION, "Add a number or e-mail address with its owner and source"),
+    CommandRoute("timezone-candidates", s.TimezoneCandidateCreate, "add_timezone_candidate", COLLECTION, "Add a time zone the borrower may be in"),
 )  # fmt: skip
 
 

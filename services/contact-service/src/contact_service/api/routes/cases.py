@@ -3,6 +3,7 @@ restrictions recorded here (`POST /v1/cases/{case_id}/contact-restrictions`)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -19,6 +20,7 @@ from contact_service.readmodel import repository as repo
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
 # Lifting a lasting restriction is a supervisor's decision; recording one is anyone's duty.
 LIFT_ROLES = ("supervisor", "service")
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 @router.get("/{case_id}/contact-view", summary="The case as contact-service sees it (masked)")
@@ -32,6 +34,7 @@ async def contact_view(
     row = inputs.row
     today = guard.local_date(now, row["timezone"])
     strategy = ctx.book.strategies.get(row["strategy"])
+    profile = ctx.profile_of(row.get("jurisdiction"))
     return {
         "case_id": row["case_id"],
         "version": row["version"],
@@ -88,6 +91,8 @@ async def contact_view(
         },
         "priority": row["priority"],
         "blocked": row["blocked"],
+        "jurisdiction": row.get("jurisdiction"),
+        "profile": {"name": profile.name, "version": profile.version},
     }
 
 
@@ -103,9 +108,22 @@ async def contact_view(
 async def restrict(
     case_id: UUID, body: s.RestrictionCreate, ctx: ContextDep, conn: ConnDep, caller: Collector
 ) -> dict[str, Any]:
-    lifting = not body.active or body.kind == "point_valid"
-    if lifting and body.kind != "quiet_hours_consent" and not caller.has_any(LIFT_ROLES):
+    loosening = body.kind in m.LOOSENING_FLAGS
+    lifting = (not body.active and not loosening) or body.kind == "point_valid"
+    if lifting and not caller.has_any(LIFT_ROLES):
         raise Problem(403, "Forbidden", "only a supervisor may lift a restriction", field="active")
+    if loosening and body.active and body.evidence is None:
+        # A consent or a fact that loosens a rule is recorded only with its proof.
+        raise Problem(
+            422,
+            "Unprocessable Content",
+            f"{body.kind} needs evidence: a recording_ref or document_ref and when it was given",
+            field="evidence",
+        )
+    if body.evidence is not None and body.evidence.given_at > ctx.clock.now() + CLOCK_SKEW:
+        raise Problem(
+            422, "Unprocessable Content", "must not be in the future", field="evidence.given_at"
+        )
     row = await repo.get_case(conn, str(case_id))
     if row is None:
         raise not_found(case_id)
@@ -129,11 +147,12 @@ async def restrict(
             "recorded_by": caller.subject,
             "recorded_at": ctx.clock.now(),
             "note": body.note,
+            "evidence": body.evidence.model_dump(mode="json") if body.evidence else None,
         },
     )
     row = await repo.get_case(conn, str(case_id))
     assert row is not None
-    blocked = derive.blocked(row, ctx.profile)
+    blocked = derive.blocked(row, ctx.profile_of(row.get("jurisdiction")))
     await repo.refresh_derived(
         conn, row, blocked, guard.local_date(ctx.clock.now(), row["timezone"])
     )

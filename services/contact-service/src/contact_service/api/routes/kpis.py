@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from arrears.errors import Problem
+from arrears.input import BusinessDate
 from fastapi import APIRouter, Query
 
 from contact_service.api.deps import Analyst, ConnDep, ContextDep
@@ -111,8 +112,8 @@ async def kpis(
     ctx: ContextDep,
     conn: ConnDep,
     _caller: Analyst,
-    start: Annotated[date | None, Query(alias="from")] = None,
-    end: Annotated[date | None, Query(alias="to")] = None,
+    start: Annotated[BusinessDate | None, Query(alias="from")] = None,
+    end: Annotated[BusinessDate | None, Query(alias="to")] = None,
     every: Annotated[str | None, Query(pattern="^(day|week|month)$")] = None,
 ) -> dict[str, Any]:
     """Over [from, to) (default: the last 30 days up to today inclusive), and with `every`

@@ -10,10 +10,12 @@ queued command stands.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
 from arrears.errors import Problem
+from arrears.input import Position
 from arrears.outbox import command_delivery
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
@@ -28,13 +30,15 @@ from contact_service.api.deps import (
     Reader,
     idempotency_key,
 )
-from contact_service.api.routes.permissions import evaluate, public
+from contact_service.api.routes.permissions import check_at, evaluate, public
 from contact_service.forwarding import answer, deliver, queue_command
 from contact_service.policy import model as m
+from contact_service.policy.profiles import Profile
 from contact_service.projections import fingerprint
 from contact_service.readmodel import repository as repo
 
 router = APIRouter(tags=["outcomes"])
+CLOCK_SKEW = timedelta(minutes=5)  # as case-service allows
 # Frequency limits concern placing contacts; a promise is made in a contact already counted.
 FREQUENCY = {
     "connected_calls_per_day",
@@ -65,6 +69,22 @@ def _refused(decision: m.Decision, guard: s.ContactPermissionPublic) -> Problem:
     )
 
 
+def _check_recording(profile: Profile, body: s.ContactAttemptCreate) -> None:
+    """The case's profile may require every connected call to carry its recording."""
+    if (
+        profile.require_call_recording
+        and body.channel == "call"
+        and body.outcome in m.CONNECTED_OUTCOMES
+        and body.recording_ref is None
+    ):
+        raise Problem(
+            422,
+            "Unprocessable Content",
+            "every connected call must be recorded",
+            field="recording_ref",
+        )
+
+
 @router.post(
     "/v1/cases/{case_id}/contact-attempts",
     status_code=201,
@@ -79,17 +99,10 @@ async def record_attempt(
     key_header: IdempotencyKey = None,
 ) -> JSONResponse:
     inbound = body.direction == "inbound"
-    if (
-        ctx.profile.require_call_recording
-        and body.channel == "call"
-        and body.outcome in m.CONNECTED_OUTCOMES
-        and body.recording_ref is None
-    ):
+    if body.occurred_at > ctx.clock.now() + CLOCK_SKEW:
+        # Not guarded, counted or forwarded: case-service would refuse it anyway.
         raise Problem(
-            422,
-            "Unprocessable Content",
-            "every connected call must be recorded",
-            field="recording_ref",
+            422, "Unprocessable Content", "must not be in the future", field="occurred_at"
         )
     mark = fingerprint(
         str(case_id), body.channel, body.party, body.contact_point, body.outcome, body.occurred_at
@@ -102,7 +115,10 @@ async def record_attempt(
         forwarded["agent_id"] = caller.subject
     key = idempotency_key(key_header, case_id, "contact-attempts", forwarded)
     async with ctx.engine.begin() as conn:
-        inputs, decision = await evaluate(ctx, conn, case_id, request, exclude=mark)
+        inputs, decision = await evaluate(
+            ctx, conn, case_id, request, exclude=mark, use="attempt", asked_by=caller.subject
+        )
+        _check_recording(ctx.profile_of(inputs.view.jurisdiction), body)
         verdict = public(case_id, decision, body.contact_point, body.occurred_at)
         if not decision.allowed:
             raise _refused(decision, verdict)
@@ -148,10 +164,11 @@ async def record_promise(
     case_id: UUID,
     body: s.PromiseCreate,
     ctx: ContextDep,
-    _caller: Collector,
+    caller: Collector,
     key_header: IdempotencyKey = None,
 ) -> JSONResponse:
     made_at = body.made_at or ctx.clock.now()
+    check_at(made_at, ctx.clock.now(), "made_at")
     forwarded: dict[str, Any] = {
         "amount": str(body.amount),
         "promised_date": str(body.promised_date),
@@ -168,7 +185,9 @@ async def record_promise(
         request = m.ContactRequest(
             "borrower", body.channel, point, made_at, "collect", body.direction == "inbound"
         )
-        _, decision = await evaluate(ctx, conn, case_id, request)
+        _, decision = await evaluate(
+            ctx, conn, case_id, request, use="promise", asked_by=caller.subject
+        )
         verdict = public(case_id, decision, point, made_at)
         lasting = [r for r in decision.reasons if r.code not in FREQUENCY]
         if lasting:
@@ -187,7 +206,7 @@ async def record_promise(
 
 
 @router.get("/v1/commands/{command_id}", summary="Where a forwarded command stands")
-async def command_status(command_id: int, conn: ConnDep, _caller: Reader) -> dict[str, Any]:
+async def command_status(command_id: Position, conn: ConnDep, _caller: Reader) -> dict[str, Any]:
     try:
         delivery = await command_delivery(conn, command_id)
     except NoResultFound:

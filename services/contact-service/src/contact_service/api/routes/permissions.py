@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 import orjson
+from arrears.errors import Problem
 from fastapi import APIRouter, Response
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -28,14 +29,43 @@ async def evaluate(
     request: m.ContactRequest,
     *,
     exclude: str | None = None,
+    use: str = "attempt",
+    asked_by: str | None = None,
 ) -> tuple[repo.PolicyInputs, m.Decision]:
-    """The guard's decision on the case as the read model has it (404 if unknown)."""
+    """The guard's decision on the case as the read model has it (404 if unknown), stored
+    for audit."""
     now = ctx.clock.now()
     inputs = (await repo.policy_inputs(conn, [str(case_id)], now, exclude)).get(str(case_id))
     if inputs is None:
         raise not_found(case_id)
-    decision = guard.decide(inputs.view, inputs.history, ctx.profile, request, now)
+    profile = ctx.profile_of(inputs.view.jurisdiction)
+    decision = guard.decide(inputs.view, inputs.history, profile, request, now)
+    row = repo.decision_row(
+        str(case_id), request, decision, profile, use=use, asked_by=asked_by, decided_at=now
+    )
+    if decision.allowed:  # stored with what it allowed, in one transaction
+        await repo.store_decision(conn, row)
+    else:  # stored though the caller's transaction is rolled back by the refusal
+        await repo.store_decisions(await ctx.read_pool.get(), [row])
     return inputs, counted(decision, "outcome")
+
+
+# How far ahead a caller may ask (a dialer plans its day, not next year's).
+ASK_AHEAD = timedelta(days=366)
+ASK_BEHIND = timedelta(days=3653)
+
+
+def check_at(at: datetime | None, now: datetime, field: str) -> None:
+    """`at` within the business window: 422 naming the field, never an error deeper in."""
+    if at is None:
+        return
+    if at > now + ASK_AHEAD or at < now - ASK_BEHIND:
+        raise Problem(
+            422,
+            "Unprocessable Content",
+            "must lie within ten years before and a year after now",
+            field=field,
+        )
 
 
 def public(
@@ -64,18 +94,30 @@ def _json(permission: dict[str, Any]) -> Response:
     responses={404: {"description": "no such case"}, 422: {"description": "invalid body"}},
 )
 async def ask_permission(
-    body: s.ContactPermissionCreate, ctx: ContextDep, _caller: Reader
+    body: s.ContactPermissionCreate, ctx: ContextDep, caller: Reader
 ) -> Response:
     now = ctx.clock.now()
+    check_at(body.at, now, "at")
     request = _request(body, now)
     at = request.at or now
     pool = await ctx.read_pool.get()
     inputs = await repo.policy_inputs_one(pool, str(body.case_id), now)
     if inputs is None:
         raise not_found(body.case_id)
+    profile = ctx.profile_of(inputs.view.jurisdiction)
     decision = counted(
-        guard.decide(inputs.view, inputs.history, ctx.profile, request, now), "permission"
+        guard.decide(inputs.view, inputs.history, profile, request, now), "permission"
     )
+    row = repo.decision_row(
+        str(body.case_id),
+        request,
+        decision,
+        profile,
+        use="permission",
+        asked_by=caller.subject,
+        decided_at=now,
+    )
+    await repo.store_decisions(pool, [row])
     return _json(_answer(str(body.case_id), decision, body.contact_point, at))
 
 
@@ -110,9 +152,12 @@ def _answer(case_id: str, decision: m.Decision, point: str, at: datetime) -> dic
     responses={422: {"description": "invalid body (the field names the item)"}},
 )
 async def ask_permissions(
-    body: s.ContactPermissionBatchCreate, ctx: ContextDep, _caller: Reader
+    body: s.ContactPermissionBatchCreate, ctx: ContextDep, caller: Reader
 ) -> Response:
     now = ctx.clock.now()
+    for n, question in enumerate(body.requests):
+        check_at(question.at, now, f"requests.{n}.at")
+    stored: list[tuple[Any, ...]] = []
     pool = await ctx.read_pool.get()
     inputs = await repo.policy_inputs_many(pool, [str(q.case_id) for q in body.requests], now)
     answers: list[dict[str, Any]] = []
@@ -136,10 +181,23 @@ async def ask_permissions(
                 }
             )
             continue
+        profile = ctx.profile_of(found.view.jurisdiction)
         decision = counted(
-            guard.decide(found.view, found.history, ctx.profile, request, now), "permission"
+            guard.decide(found.view, found.history, profile, request, now), "permission"
+        )
+        stored.append(
+            repo.decision_row(
+                str(question.case_id),
+                request,
+                decision,
+                profile,
+                use="permission",
+                asked_by=caller.subject,
+                decided_at=now,
+            )
         )
         answers.append(_answer(str(question.case_id), decision, question.contact_point, at))
+    await repo.store_decisions(pool, stored)
     return _json({"decisions": answers})
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from arrears.errors import Problem
+from arrears.input import PageLimit, PageOffset
 from fastapi import APIRouter, Path, Query, Response
 
 from contact_service.api import schemas as s
@@ -29,7 +30,8 @@ def _first_allowed(ctx: Context, inputs: repo.PolicyInputs, now: datetime) -> st
         if point["party"] != "borrower" or point["kind"] not in PHONES:
             continue
         request = m.ContactRequest("borrower", "call", point["value"], now)
-        if guard.decide(inputs.view, inputs.history, ctx.profile, request, now).allowed:
+        profile = ctx.profile_of(inputs.view.jurisdiction)
+        if guard.decide(inputs.view, inputs.history, profile, request, now).allowed:
             return str(point["value"])
     return None
 
@@ -67,7 +69,7 @@ async def _page(
 ) -> tuple[list[tuple[dict[str, Any], str]], int]:
     """Up to `limit` cases the guard lets the collector call now; and how many rows were read."""
     now = ctx.clock.now()
-    zones = await ctx.zones.permitted(conn, ctx.profile, now)
+    zones = await ctx.zones.permitted(conn, ctx.profiles, now)
     found: list[tuple[dict[str, Any], str]] = []
     scanned, batch = 0, max(limit + limit // 2, 10)
     while len(found) < limit:
@@ -107,8 +109,8 @@ async def list_queue(
     ctx: ContextDep,
     conn: ConnDep,
     caller: Reader,
-    limit: Annotated[int | None, Query(ge=1, le=500)] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[PageLimit | None, Query(le=500)] = None,
+    offset: Annotated[PageOffset, Query()] = 0,
 ) -> s.QueuePage:
     now = ctx.clock.now()
     size = limit or ctx.settings.queue_page_size

@@ -20,6 +20,12 @@ from contact_service.readmodel.repository.cases import (
     set_flag,
     set_point_state,
 )
+from contact_service.readmodel.repository.decisions import (
+    decision_row,
+    decisions_of,
+    store_decision,
+    store_decisions,
+)
 from contact_service.readmodel.repository.queues import (
     QUEUES,
     claim,
@@ -48,6 +54,8 @@ __all__ = [
     "apply_restriction",
     "claim",
     "claims_of",
+    "decision_row",
+    "decisions_of",
     "finish_run",
     "get_case",
     "kpis",
@@ -68,6 +76,8 @@ __all__ = [
     "set_point_state",
     "set_priorities",
     "start_run",
+    "store_decision",
+    "store_decisions",
     "tasks_of",
     "timezones",
 ]

@@ -1,0 +1,146 @@
+"""Commands on where and under which rules the borrower is reached: jurisdiction, candidate
+time zones, contact points."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from . import checks
+from .errors import CommandForbidden, InvalidCommand
+from .jurisdiction import DEFAULT_JURISDICTION, JURISDICTIONS
+from .reach_events import ContactPointAdded, JurisdictionChanged, TimezoneCandidateAdded
+from .state import CaseState
+
+POINT_KINDS = ("mobile", "home", "work", "email")
+POINT_OWNERS = ("borrower", "spouse", "co_borrower", "guarantor", "employer", "emergency_contact")
+POINT_SOURCES = ("borrower", "skip_trace", "third_party", "application", "bureau", "agent")
+ZONE_SOURCES = ("address", "phone_country", "borrower", "skip_trace", "agent")
+MAX_POINTS = 100
+MAX_ZONES = 10
+
+
+class ReachCommands(CaseState):
+    @property
+    def jurisdiction(self) -> str:
+        # Cases snapshotted before jurisdictions existed are CN, as their upcast events say.
+        value: str = self.__dict__.get("_jurisdiction", DEFAULT_JURISDICTION)
+        return value
+
+    @property
+    def contact_points(self) -> list[dict[str, Any]]:
+        """Points added after opening (ContactPointAdded); the borrower's phones at opening
+        are in `borrower.phones`."""
+        value: list[dict[str, Any]] = self.__dict__.get("_contact_points", [])
+        return value
+
+    @property
+    def candidate_timezones(self) -> list[str]:
+        value: list[str] = self.borrower.get("candidate_timezones", [])
+        return value
+
+    def add_candidate_zone(self, zone: str) -> None:
+        if zone != self.borrower["timezone"] and zone not in self.candidate_timezones:
+            self.borrower["candidate_timezones"] = [*self.candidate_timezones, zone]
+
+    def known_point(self, value: str) -> bool:
+        key = point_key(value)
+        phones = [p["number"] for p in self.borrower.get("phones", [])]
+        phones += [p["number"] for g in self.guarantors for p in g.get("phones", [])]
+        phones += [p["contact_point"] for p in self.contact_points]
+        return any(point_key(p) == key for p in phones)
+
+    def change_jurisdiction(
+        self,
+        *,
+        jurisdiction: str,
+        reason: str,
+        changed_by: str | None = None,
+        changed_at: datetime,
+        now: datetime,
+    ) -> None:
+        now = self._command(now)
+        jurisdiction = checks.choice(jurisdiction, JURISDICTIONS, "jurisdiction")
+        reason = checks.text(reason, "reason")
+        changed_by = checks.optional_text(changed_by, "changed_by")
+        changed_at = checks.instant(changed_at, "changed_at", now=now)
+        if jurisdiction == self.jurisdiction:
+            raise CommandForbidden(
+                f"the case is already under {jurisdiction}", field="jurisdiction"
+            )
+        self.trigger_event(
+            JurisdictionChanged,
+            timestamp=now,
+            from_jurisdiction=self.jurisdiction,
+            to_jurisdiction=jurisdiction,
+            reason=reason,
+            changed_by=changed_by,
+            changed_at=changed_at,
+        )
+
+    def add_contact_point(
+        self,
+        *,
+        number: str | None = None,
+        email: str | None = None,
+        kind: str | None = None,
+        owner: str,
+        source: str,
+        timezone: str | None = None,
+        added_at: datetime | None = None,
+        now: datetime,
+    ) -> None:
+        now = self._command(now)
+        if (number is None) == (email is None):
+            raise InvalidCommand("give a number or an email, not both", field="number")
+        channel_kind = "phone" if number is not None else "email"
+        value = checks.text(number if number is not None else email, channel_kind, max_length=254)
+        default_kind = "mobile" if channel_kind == "phone" else "email"
+        kind = checks.choice(kind or default_kind, POINT_KINDS, "kind")
+        if (kind == "email") != (channel_kind == "email"):
+            raise InvalidCommand(
+                "an e-mail address has kind email, a number does not", field="kind"
+            )
+        owner = checks.choice(owner, POINT_OWNERS, "owner")
+        source = checks.choice(source, POINT_SOURCES, "source")
+        zone = checks.timezone(timezone, "timezone") if timezone is not None else None
+        moment = checks.instant(added_at, "added_at", now=now) if added_at else now
+        if self.known_point(value):
+            raise CommandForbidden("the case already knows this contact point", field=channel_kind)
+        if len(self.contact_points) >= MAX_POINTS:
+            raise CommandForbidden(f"at most {MAX_POINTS} added contact points", field=channel_kind)
+        self.trigger_event(
+            ContactPointAdded,
+            timestamp=now,
+            contact_point=value,
+            channel_kind=channel_kind,
+            kind=kind,
+            owner=owner,
+            source=source,
+            timezone=zone,
+            added_at=moment,
+        )
+
+    def add_timezone_candidate(
+        self, *, timezone: str, source: str, added_at: datetime | None = None, now: datetime
+    ) -> None:
+        now = self._command(now)
+        zone = checks.timezone(timezone, "timezone")
+        source = checks.choice(source, ZONE_SOURCES, "source")
+        moment = checks.instant(added_at, "added_at", now=now) if added_at else now
+        if zone == self.borrower["timezone"] or zone in self.candidate_timezones:
+            raise CommandForbidden("the case already has this time zone", field="timezone")
+        if len(self.candidate_timezones) >= MAX_ZONES:
+            raise CommandForbidden(f"at most {MAX_ZONES} candidate zones", field="timezone")
+        self.trigger_event(
+            TimezoneCandidateAdded, timestamp=now, timezone=zone, source=source, added_at=moment
+        )
+
+
+def point_key(value: str) -> str:
+    """A number without spaces, dashes or brackets; an e-mail address in lower case."""
+    value = value.strip()
+    if "@" in value:
+        return value.lower()
+    digits = "".join(c for c in value if c.isdigit() or c == "+")
+    return digits if len(digits) >= 5 else value

@@ -1,0 +1,78 @@
+"""Where and under which rules the borrower is reached: jurisdiction, candidate zones and
+contact points, projected from their case events."""
+
+# Every handler has the projection's handler signature; not each uses every argument.
+# ruff: noqa: ARG001
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from arrears.messaging import Envelope
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from contact_service.policy import model as m
+from contact_service.projections.store import Row, driver
+
+if TYPE_CHECKING:
+    from contact_service.projections.projection import Projection
+
+Handler = Callable[["Projection", AsyncConnection, Envelope, Row], Awaitable[None]]
+
+# The owner and kind are the case's record: they replace whatever was known of the number.
+_ADD_POINT = """
+    WITH zone AS (
+      INSERT INTO cs_zones (zone) SELECT $6::text WHERE $6::text IS NOT NULL
+      ON CONFLICT DO NOTHING
+    )
+    INSERT INTO cs_contact_points (case_id, value, party, kind, state, opted_out, position)
+    VALUES ($1, $2, $3, $4, 'valid', '{}', $5)
+    ON CONFLICT (case_id, value) DO UPDATE SET party = EXCLUDED.party, kind = EXCLUDED.kind
+"""
+_ADD_ZONE = "INSERT INTO cs_zones (zone) VALUES ($1) ON CONFLICT DO NOTHING"
+
+
+def _add_zone(row: Row, zone: str) -> None:
+    zones = list(row.get("candidate_timezones") or [])
+    if zone != row["timezone"] and zone not in zones:
+        row["candidate_timezones"] = [*zones, zone]
+
+
+async def jurisdiction_changed(p: Projection, conn: AsyncConnection, e: Envelope, row: Row) -> None:
+    row["jurisdiction"] = str(e.data["to_jurisdiction"])
+
+
+async def contact_point_added(p: Projection, conn: AsyncConnection, e: Envelope, row: Row) -> None:
+    d = e.data
+    owner = str(d["owner"])
+    zone = str(d["timezone"]) if d.get("timezone") else None
+    raw = await driver(conn)
+    await raw.execute(
+        _ADD_POINT,
+        row["case_id"],
+        m.point_key(str(d["contact_point"])),
+        owner,
+        str(d.get("kind") or "mobile"),
+        50 + int(e.caseversion or 0),  # after the points the case opened with
+        zone,
+    )
+    row["parties"] = sorted({*(row.get("parties") or []), owner})
+    if zone is not None:
+        _add_zone(row, zone)
+
+
+async def timezone_candidate_added(
+    p: Projection, conn: AsyncConnection, e: Envelope, row: Row
+) -> None:
+    zone = str(e.data["timezone"])
+    raw = await driver(conn)
+    await raw.execute(_ADD_ZONE, zone)
+    _add_zone(row, zone)
+
+
+REACH_HANDLERS: dict[str, Handler] = {
+    "JurisdictionChanged": jurisdiction_changed,
+    "ContactPointAdded": contact_point_added,
+    "TimezoneCandidateAdded": timezone_candidate_added,
+}
