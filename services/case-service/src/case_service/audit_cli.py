@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 from case_service.application import CaseApplication
+from case_service.commands import CaseNotFound
 from case_service.domain import CollectionCase, event_payload
-from case_service.executor import CaseNotFound
 from case_service.settings import CaseServiceSettings
 
 

@@ -10,7 +10,7 @@ from arrears.errors import Problem
 from fastapi import Depends, Header, Request
 
 from case_service.application import CaseApplication
-from case_service.executor import IdempotencyClaim
+from case_service.commands import IdempotencyClaim
 
 
 async def get_cases(request: Request) -> CaseApplication:
