@@ -98,16 +98,6 @@ def _case_id_for_loan(loan_id: str) -> uuid.UUID:
 class CollectionCase(PaymentCommands, ContactCommands, LegalCommands, Aggregate):
     """The collection case of one delinquent loan; its events are the legal record."""
 
-    @property
-    def aged_as_of(self) -> date | None:
-        """The latest day aging recorded anything for (cases snapshotted before this field
-        existed have none until their next aging)."""
-        return self.__dict__.get("_aged_as_of")
-
-    def note_aged(self, day: date) -> None:
-        if self.aged_as_of is None or day > self.aged_as_of:
-            self.__dict__["_aged_as_of"] = day
-
     @staticmethod
     def id_for_loan(loan_id: str) -> uuid.UUID:
         return _case_id_for_loan(loan_id)

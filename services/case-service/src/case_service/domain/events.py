@@ -12,14 +12,12 @@ from __future__ import annotations
 import copy
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from eventsourcing.domain import Aggregate
 
 from .contactability import REACHABLE, fresh_tracking
-
-if TYPE_CHECKING:
-    from .aggregate import CollectionCase
+from .state import CaseState
 
 
 class CaseEvent(Aggregate.Event):
@@ -27,7 +25,7 @@ class CaseEvent(Aggregate.Event):
 
     personal_data: ClassVar[tuple[str, ...]] = ()
 
-    def apply(self, aggregate: CollectionCase) -> None:
+    def apply(self, aggregate: CaseState) -> None:
         """Evolve the case's state (overridden by each event)."""
 
 
@@ -42,7 +40,7 @@ class CaseOpened(Aggregate.Created, CaseEvent):
     collateral: dict[str, Any] | None
     rules: dict[str, Any]
 
-    def apply(self, aggregate: CollectionCase) -> None:
+    def apply(self, aggregate: CaseState) -> None:
         a = aggregate
         a.loan_id, a.product, a.currency = self.loan_id, self.product, self.currency
         a.principal = self.principal
@@ -71,7 +69,7 @@ class PaymentMissed(CaseEvent):
     amount: Decimal
     currency: str
 
-    def apply(self, aggregate: CollectionCase) -> None:
+    def apply(self, aggregate: CaseState) -> None:
         aggregate.installments[str(self.installment)] = {
             "key": str(self.installment),
             "number": self.installment,
@@ -92,7 +90,7 @@ class PaymentReceived(CaseEvent):
     allocations: list[dict[str, Any]]
     promise_id: str | None  # the open promise this payment counts towards, if in time
 
-    def apply(self, aggregate: CollectionCase) -> None:
+    def apply(self, aggregate: CaseState) -> None:
         aggregate.paid_total += self.amount
         aggregate.payment_refs[self.reference] = self.amount
         for part in self.allocations:
@@ -108,7 +106,7 @@ class DelinquencyBucketChanged(CaseEvent):
     days_past_due: int
     as_of: date
 
-    def apply(self, aggregate: CollectionCase) -> None:
+    def apply(self, aggregate: CaseState) -> None:
         aggregate.bucket = self.to_bucket
         aggregate.note_aged(self.as_of)
 
@@ -119,7 +117,7 @@ class RiskGraded(CaseEvent):
     factors: dict[str, int]
     as_of: date
 
-    def apply(self, aggregate: CollectionCase) -> None:
+    def apply(self, aggregate: CaseState) -> None:
         aggregate.risk_grade, aggregate.risk_score = self.grade, self.score
         aggregate.note_aged(self.as_of)
 
@@ -131,7 +129,7 @@ class PromiseToPayMade(CaseEvent):
     promised_date: date
     made_at: datetime
 
-    def apply(self, aggregate: CollectionCase) -> None:
+    def apply(self, aggregate: CaseState) -> None:
         aggregate.promises.append(
             {
                 "promise_id": self.promise_id,
@@ -152,7 +150,7 @@ class PromiseKept(CaseEvent):
     currency: str
     kept_on: date
 
-    def apply(self, aggregate: CollectionCase) -> None:
+    def apply(self, aggregate: CaseState) -> None:
         aggregate.promise(self.promise_id)["status"] = "kept"
         aggregate.open_promise = None
 
@@ -165,7 +163,7 @@ class PromiseBroken(CaseEvent):
     paid_amount: Decimal
     as_of: date
 
-    def apply(self, aggregate: CollectionCase) -> None:
+    def apply(self, aggregate: CaseState) -> None:
         aggregate.promise(self.promise_id)["status"] = "broken"
         aggregate.open_promise = None
 
@@ -180,7 +178,7 @@ class PaymentPlanAgreed(CaseEvent):
     approved_by: str
     agreed_at: datetime
 
-    def apply(self, aggregate: CollectionCase) -> None:
+    def apply(self, aggregate: CaseState) -> None:
         for key in self.superseded:
             aggregate.installments[key]["superseded"] = True
         for item in self.installments:
@@ -206,7 +204,7 @@ class WrittenOff(CaseEvent):
     currency: str
     days_past_due: int
 
-    def apply(self, aggregate: CollectionCase) -> None:
+    def apply(self, aggregate: CaseState) -> None:
         aggregate.written_off_amount = self.amount
 
 
@@ -214,7 +212,7 @@ class CaseClosed(CaseEvent):
     reason: str  # cured | paid_in_full | settled | written_off
     closed_at: datetime
 
-    def apply(self, aggregate: CollectionCase) -> None:
+    def apply(self, aggregate: CaseState) -> None:
         aggregate.status, aggregate.close_reason = "closed", self.reason
         aggregate.closed_at = self.closed_at
 
@@ -223,5 +221,5 @@ class CaseReopened(CaseEvent):
     reason: str
     reopened_at: datetime
 
-    def apply(self, aggregate: CollectionCase) -> None:
+    def apply(self, aggregate: CaseState) -> None:
         aggregate.status, aggregate.close_reason, aggregate.closed_at = "open", None, None

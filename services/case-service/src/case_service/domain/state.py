@@ -68,6 +68,16 @@ class CaseState(_Base):
     guarantor_demands: int
     last_interruption_on: date | None
 
+    @property
+    def aged_as_of(self) -> date | None:
+        """The latest day aging recorded anything for (cases snapshotted before this field
+        existed have none until their next aging)."""
+        return self.__dict__.get("_aged_as_of")
+
+    def note_aged(self, day: date) -> None:
+        if self.aged_as_of is None or day > self.aged_as_of:
+            self.__dict__["_aged_as_of"] = day
+
     # --- helpers used by events and commands ------------------------------------------
 
     def promise(self, promise_id: str) -> dict[str, Any]:
