@@ -6,11 +6,11 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from arrears.messaging import Envelope
+from arrears.messaging import Envelope, event_time
 from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -210,7 +210,7 @@ _ATTEMPT_AND_POINT = """
 async def contact_lost(conn: AsyncConnection, e: Envelope, row: Row) -> list[ContactTask]:
     row["contactability"] = "lost"
     row["lost_at"] = instant(str(e.data["as_of"]))
-    due = e.time or datetime.now(UTC)
+    due = event_time(e)
     return [
         ContactTask(
             task_id=task_id(row["case_id"], "skip-trace", e.id, due.date()),

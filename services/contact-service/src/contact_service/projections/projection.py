@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from arrears.messaging import Envelope, PoisonError
+from arrears.messaging import Envelope, PoisonError, event_time
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contact_service.policy.profiles import Profile
@@ -112,7 +112,7 @@ class Projection:
         data = envelope.data
         borrower: Mapping[str, Any] = data.get("borrower") or {}
         assignment = self.book.assign(case_id, str(data.get("product", "")))
-        moment = envelope.time or datetime.now(UTC)
+        moment = event_time(envelope)
         timezone = str(borrower.get("timezone") or "Asia/Shanghai")
         candidates = borrower.get("candidate_timezones") or borrower.get("timezones") or []
         guarantors = list(data.get("guarantors") or [])
