@@ -37,8 +37,8 @@ from case_service.application import CaseApplication
 from case_service.audit.note import SignerKey
 from case_service.audit.store import AuditStore
 from case_service.checkpointer.runner import Checkpointer
+from case_service.commands import Command
 from case_service.domain import CollectionCase
-from case_service.executor import Command
 from case_service.persistence import CaseEventRecorder
 from case_service.settings import CaseServiceSettings, eventsourcing_env
 from eventsourcing.persistence import StoredEvent

@@ -16,7 +16,7 @@ from case_service.application import CaseApplication
 from case_service.audit.note import SignerKey
 from case_service.audit.store import AuditStore
 from case_service.checkpointer.runner import Checkpointer
-from case_service.executor import Command
+from case_service.commands import Command
 from case_service.settings import CaseServiceSettings
 from eventsourcing.cipher import AESCipher
 from fastapi.testclient import TestClient

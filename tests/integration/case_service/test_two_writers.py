@@ -12,8 +12,8 @@ from uuid import UUID
 import pytest
 from arrears.clock import ManualClock
 from case_service.application import CaseApplication
+from case_service.commands import Command, VersionMismatch
 from case_service.domain import CollectionCase
-from case_service.executor import Command, VersionMismatch
 from case_service.settings import CaseServiceSettings
 
 PAID_AT = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
@@ -96,7 +96,7 @@ def test_the_daily_file_and_single_commands_share_one_writer(
     missed(str(case_id), 1, "2026-10-01", "1000.00")
     references = [f"P-{n}" for n in range(300)]
 
-    outcomes = cases.executor.execute_all([Command(case_id, pay(r, "1.00")) for r in references])
+    outcomes = cases.execute_all([Command(case_id, pay(r, "1.00")) for r in references])
 
     assert [o.error for o in outcomes] == [None] * 300
     assert [o.version for o in outcomes] == list(range(3, 303))

@@ -21,7 +21,7 @@ from arrears.auth import issue_token
 from arrears.clock import ManualClock
 from arrears.messaging.envelope import Envelope, parse
 from case_service.application import CaseApplication
-from case_service.executor import Command
+from case_service.commands import Command
 from case_service.relay import CaseEventEncoder, Relay, RelaySettings
 from eventsourcing.cipher import AESCipher
 from sqlalchemy import text

@@ -21,6 +21,28 @@ OPENED = {
     "rules": {},
 }
 
+LOST = {
+    "as_of": "2024-06-20T00:00:00Z",
+    "numbers_tried": 3,
+    "call_attempts": 3,
+    "times_of_day": ["morning", "afternoon", "evening"],
+    "sms_sent": 1,
+}
+
+
+def attempt(outcome: str, at: str, channel: str) -> dict[str, Any]:
+    return {
+        "channel": channel,
+        "party": "borrower",
+        "contact_point": "+86 138****0001",
+        "outcome": outcome,
+        "occurred_at": at,
+        "local_time_of_day": "morning",
+        "agent_id": None,
+        "recording_ref": None,
+        "notes": None,
+    }
+
 
 def history() -> list[tuple[str, dict[str, Any]]]:
     return [
@@ -28,9 +50,9 @@ def history() -> list[tuple[str, dict[str, Any]]]:
         ("PaymentMissed", {"installment": 1, "due_date": "2024-02-29", "amount": "3000.00", "currency": "CNY"}),
         ("PaymentMissed", {"installment": 2, "due_date": "2024-03-29", "amount": "3000.00", "currency": "CNY"}),
         ("NoticeServed", {"kind": "demand_letter", "delivered_via": "letter", "served_at": "2024-05-01T02:00:00Z", "proof": None, "interrupts_limitation": False}),
-        ("ContactAttempted", {"outcome": "right_party_contact", "occurred_at": "2024-05-02T02:00:00Z", "channel": "call"}),
-        ("ContactAttempted", {"outcome": "delivered", "occurred_at": "2024-06-01T02:00:00Z", "channel": "sms"}),
-        ("PromiseBroken", {"promise_id": "p1"}),
+        ("ContactAttempted", attempt("right_party_contact", "2024-05-02T02:00:00Z", "call")),
+        ("ContactAttempted", attempt("delivered", "2024-06-01T02:00:00Z", "sms")),
+        ("PromiseBroken", {"promise_id": "p1", "amount": "100.00", "currency": "CNY", "paid_amount": "0.00", "promised_date": "2024-05-10", "as_of": "2024-05-11"}),
     ]  # fmt: skip
 
 
@@ -58,7 +80,7 @@ def test_a_history_folds_into_the_legal_view() -> None:
 def test_a_part_payment_of_the_oldest_moves_the_start_and_interrupts() -> None:
     events = [
         *history(),
-        ("PaymentReceived", {"amount": "3000.00", "paid_at": "2024-07-01T01:00:00Z", "reference": "PAY-1", "allocations": [{"installment": "1", "amount": "3000.00"}]}),
+        ("PaymentReceived", {"amount": "3000.00", "paid_at": "2024-07-01T01:00:00Z", "reference": "PAY-1", "allocations": [{"installment": "1", "amount": "3000.00"}], "currency": "CNY", "promise_id": None}),
     ]  # fmt: skip
     view = to_view(run(events))
     assert view.oldest_due_on is not None
@@ -81,15 +103,15 @@ def test_the_legal_track() -> None:
     cols = columns(state, DEFAULT_POLICY)
     assert cols["court"] == "Chaoyang"
     assert str(cols["claim_amount"]) == "6000.00"
-    closed = run([*events, ("WrittenOff", {"amount": "94000.00", "written_off_at": "2025-01-01T00:00:00Z", "reason": "r"}), ("CaseClosed", {"reason": "written_off", "closed_at": "2025-01-01T00:00:00Z"})])  # fmt: skip
+    closed = run([*events, ("WrittenOff", {"amount": "94000.00", "written_off_at": "2025-01-01T00:00:00Z", "reason": "r", "approved_by": "cfo", "currency": "CNY", "days_past_due": 300}), ("CaseClosed", {"reason": "written_off", "closed_at": "2025-01-01T00:00:00Z"})])  # fmt: skip
     assert fold.stage(closed) == "written_off"
     assert to_view(closed).outstanding == 0
 
 
 def test_vanished_when_contact_is_lost_and_the_borrower_moved_away() -> None:
-    state = run([*history(), ("ContactLost", {}), ("FieldVisitMade", {"outcome": "moved_away", "visited_at": "2024-07-01T00:00:00Z"})])  # fmt: skip
+    state = run([*history(), ("ContactLost", LOST), ("FieldVisitMade", {"outcome": "moved_away", "visited_at": "2024-07-01T00:00:00Z", "address": "1 Renmin Road", "agent_id": None, "notes": None})])  # fmt: skip
     assert "vanished" in state["signals"]
-    fold.apply(state, "ContactRegained", {"channel": "call"})
+    fold.apply(state, "ContactRegained", {"channel": "call", "occurred_at": "2024-08-01T00:00:00Z"})
     assert "vanished" not in state["signals"]
 
 

@@ -31,6 +31,7 @@ from arrears_dev.embedded._process import spawn, tail
 from arrears_dev.embedded.broker import EmbeddedBroker
 from arrears_dev.embedded.ports import LOOPBACK, port_is_open
 from arrears_dev.embedded.postgres import EmbeddedPostgres
+from arrears_dev.supervisor import ProcessChild, ServerChild, Supervisor, stop_processes
 
 HEALTH_TIMEOUT = 60.0
 STOP_GRACE = 10.0
@@ -145,9 +146,7 @@ def _runnable(spec: ServiceSpec) -> bool:
 @dataclass
 class RunningService:
     spec: ServiceSpec
-    process: subprocess.Popen[bytes]
-    log_path: Path
-    reported_exit: bool = False
+    child: ProcessChild
 
 
 def _start_service(spec: ServiceSpec, env: dict[str, str], logs: Path) -> RunningService:
@@ -155,22 +154,23 @@ def _start_service(spec: ServiceSpec, env: dict[str, str], logs: Path) -> Runnin
         raise RuntimeError(
             f"{spec.name}: port {spec.http_port} is already in use (is another `make run` up?)"
         )
-    log_path = logs / f"{spec.name}.log"
-    with log_path.open("ab") as log:
-        log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} starting {spec.name}\n".encode())
-        log.flush()
-        process = spawn([sys.executable, "-m", spec.module], log=log, env=env)
-    return RunningService(spec, process, log_path)
+    child = ProcessChild(
+        spec.name, [sys.executable, "-m", spec.module], logs / f"{spec.name}.log", env, STOP_GRACE
+    )
+    child.start()
+    return RunningService(spec, child)
 
 
 def _wait_healthy(service: RunningService) -> None:
     url = f"http://{LOOPBACK}:{service.spec.http_port}/healthz"
     deadline = time.monotonic() + HEALTH_TIMEOUT
+    log_path = service.child.log_path
+    assert log_path is not None
     while True:
-        if service.process.poll() is not None:
+        if not service.child.alive():
             raise RuntimeError(
-                f"{service.spec.name} exited with {service.process.returncode}; "
-                f"the end of {service.log_path}:\n{tail(service.log_path)}"
+                f"{service.spec.name} {service.child.exit_text()}; "
+                f"the end of {log_path}:\n{tail(log_path)}"
             )
         try:
             if httpx.get(url, timeout=1.0).status_code == 200:
@@ -180,24 +180,13 @@ def _wait_healthy(service: RunningService) -> None:
         if time.monotonic() > deadline:
             raise RuntimeError(
                 f"{service.spec.name} did not answer {url} within {HEALTH_TIMEOUT:.0f} s; "
-                f"the end of {service.log_path}:\n{tail(service.log_path)}"
+                f"the end of {log_path}:\n{tail(log_path)}"
             )
         time.sleep(0.2)
 
 
 def _stop_services(services: list[RunningService]) -> None:
-    """SIGTERM to all at once, then SIGKILL whatever is still running after the grace."""
-    for service in services:
-        if service.process.poll() is None:
-            service.process.terminate()
-    deadline = time.monotonic() + STOP_GRACE
-    for service in services:
-        try:
-            service.process.wait(max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            print(f"{service.spec.name} ignored SIGTERM; killing it", file=sys.stderr)
-            service.process.kill()
-            service.process.wait()
+    stop_processes([service.child for service in services], STOP_GRACE)
 
 
 def _interrupt(_signum: int, _frame: FrameType | None) -> None:
@@ -284,7 +273,12 @@ def _start_all(stack: ExitStack, root: Path, secrets: Secrets) -> None:
     if clock_env:
         _seed_demo_portfolio(stack, services, root, clock_env["CLOCK_FILE"])
     _print_banner(services, broker, postgres, logs)
-    _watch(services)
+    supervisor = Supervisor()
+    supervisor.adopt(ServerChild("postgresql", postgres, postgres.log_path))
+    supervisor.adopt(ServerChild("broker", broker, broker.log_path))
+    for service in services:
+        supervisor.adopt(service.child)
+    supervisor.watch()  # until Ctrl-C / SIGTERM, or GaveUp (a RuntimeError: all stop)
 
 
 def _demo_clock(stack: ExitStack, root: Path) -> dict[str, str]:
@@ -358,21 +352,6 @@ def _print_banner(
     lines.append(f"  {'logs':<16} {logs}/")
     lines.append("A bearer token: make token ROLE=collector  (roles: see arrears.auth.ROLES)")
     print("\n".join(lines), flush=True)
-
-
-def _watch(services: Sequence[RunningService]) -> None:
-    """Wait for Ctrl-C / SIGTERM, telling the user once about any service that dies."""
-    while True:
-        for service in services:
-            if not service.reported_exit and service.process.poll() is not None:
-                service.reported_exit = True
-                print(
-                    f"warning: {service.spec.name} exited with {service.process.returncode}; "
-                    f"the end of {service.log_path}:\n{tail(service.log_path, 20)}",
-                    file=sys.stderr,
-                    flush=True,
-                )
-        time.sleep(1.0)
 
 
 def token(role: str, subject: str | None, ttl_hours: float) -> int:

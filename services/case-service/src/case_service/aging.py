@@ -14,8 +14,8 @@ from datetime import date
 
 from case_service.aging_days import AgingDayRefused, AgingDays
 from case_service.application import CaseApplication
+from case_service.commands import Command
 from case_service.domain import CollectionCase
-from case_service.executor import Command
 
 
 @dataclass
@@ -49,7 +49,7 @@ def run_daily_aging(
 
     after = None
     while case_ids := app.open_case_ids(after=after, limit=chunk):
-        outcomes = app.executor.execute_all([Command(case_id, age) for case_id in case_ids])
+        outcomes = app.execute_all([Command(case_id, age) for case_id in case_ids])
         for outcome in outcomes:
             report.cases += 1
             report.failures += outcome.error is not None

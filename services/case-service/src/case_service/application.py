@@ -9,18 +9,28 @@ from uuid import UUID
 
 from arrears.clock import Clock, clock_from
 from arrears.logging import get_correlation_id
-from eventsourcing.application import AggregateNotFoundError, Application, project_aggregate
+from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
-from eventsourcing.postgres import PostgresAggregateRecorder
 
+from case_service.commands import (
+    CaseNotFound,
+    Command,
+    IdempotencyClaim,
+    IdempotencyConflict,
+    Outcome,
+)
 from case_service.domain import CasePolicy, CollectionCase
 from case_service.domain.events import CaseEvent
-from case_service.executor import CaseNotFound, Command, CommandExecutor, Outcome
-from case_service.persistence import CaseEventRecorder, DateAsISO
+from case_service.executor import CommandExecutor
+from case_service.persistence import CaseEventRecorder, DateAsISO, IdempotencyRecord
 from case_service.settings import CaseServiceSettings, eventsourcing_env
+from case_service.store import EventStoreCases
 
 
 class CaseApplication(Application[UUID]):
+    """The only door into the write side: the API, aging and the CLI call these methods; the
+    command writer behind them sees the store only through `executor.CaseStore`."""
+
     name = "Cases"  # tables: cases_events, cases_snapshots
 
     def __init__(
@@ -43,8 +53,8 @@ class CaseApplication(Application[UUID]):
         # The interval is a setting, so it is set per instance; the library reads it there.
         self.snapshotting_intervals = {CollectionCase: settings.snapshot_interval}  # type: ignore[misc]
         super().__init__(env=eventsourcing_env(settings))
-        self.executor = CommandExecutor(
-            self,
+        self._executor = CommandExecutor(
+            EventStoreCases(self),
             max_batch=settings.command_batch_max,
             cache_size=settings.aggregate_cache_size,
             other_writers=settings.http_workers > 1 or settings.shared_store_writers,
@@ -59,7 +69,7 @@ class CaseApplication(Application[UUID]):
         return cast(CaseEventRecorder, self.recorder)
 
     def close(self) -> None:
-        self.executor.close()
+        self._executor.close()
         super().close()
 
     # --- reading ------------------------------------------------------------------------
@@ -67,23 +77,6 @@ class CaseApplication(Application[UUID]):
     def load(self, case_id: UUID) -> CollectionCase:
         """The case's current state, from its latest snapshot and the events after it."""
         return cast(CollectionCase, self.repository.get(case_id))
-
-    def load_many(
-        self, case_ids: Sequence[UUID], cached: Sequence[CollectionCase] = ()
-    ) -> dict[UUID, CollectionCase]:
-        """The current state of many cases, read in one round trip (unknown ids are absent).
-        `cached` cases are brought up to date in place with any events stored after them."""
-        assert self.snapshots is not None  # snapshotting is always on (settings)
-        snapshots = cast(PostgresAggregateRecorder, self.snapshots.recorder)
-        known = {case_id: 0 for case_id in case_ids} | {case.id: case.version for case in cached}
-        stored = self.recorder_.select_current(known, snapshots.events_table_name)
-        cases = {case.id: case for case in cached}
-        for case_id, records in stored.items():
-            events = [self.mapper.to_domain_event(record) for record in records]
-            case = project_aggregate(cases.get(case_id), events)
-            if case is not None:
-                cases[case_id] = case
-        return cases
 
     def case(self, case_id: UUID, version: int | None = None) -> CollectionCase:
         try:
@@ -132,7 +125,35 @@ class CaseApplication(Application[UUID]):
         return case, True
 
     def execute(self, command: Command) -> Outcome:
-        return self.executor.execute(command)
+        """Run one command on the writer thread and wait for its outcome."""
+        return self._executor.execute(command)
+
+    async def execute_async(self, command: Command) -> Outcome:
+        """The same, awaited: no worker thread is held while the writer runs it."""
+        return await self._executor.execute_async(command)
+
+    def execute_all(self, commands: Sequence[Command]) -> list[Outcome]:
+        """Run many commands (the daily file, aging), committed in chunks, one outcome each."""
+        return self._executor.execute_all(commands)
+
+    def stored_reply(self, claim: IdempotencyClaim) -> IdempotencyRecord | None:
+        """The answer already given to this Idempotency-Key, if any; IdempotencyConflict when
+        the key came with a different request."""
+        stored = self.recorder_.find_idempotency(claim.scope, claim.key)
+        if stored is not None and stored.request_hash != claim.request_hash:
+            raise IdempotencyConflict(claim.key)
+        return stored
+
+    def remember_reply(self, claim: IdempotencyClaim, status: int, body: dict[str, Any]) -> None:
+        """Keep the answer to a request that recorded no command event (opening a case)."""
+        self.recorder_.save_idempotency(
+            IdempotencyRecord(claim.key, claim.scope, claim.request_hash, status, body)
+        )
+
+    def check_database(self) -> None:
+        """Raise unless the event store answers a query."""
+        with self.recorder_.datastore.transaction(commit=False) as curs:
+            curs.execute("SELECT 1")
 
     def today(self) -> date:
         return self.clock.now().date()

@@ -138,7 +138,7 @@ def _with_store(args: argparse.Namespace) -> int:
     from case_service.audit.store import AuditStore
     from case_service.audit.verify import verify_store
     from case_service.audit_read import print_history, print_state
-    from case_service.executor import CaseNotFound
+    from case_service.commands import CaseNotFound
     from case_service.settings import CaseServiceSettings
 
     settings = CaseServiceSettings()

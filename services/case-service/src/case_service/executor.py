@@ -20,77 +20,53 @@ import asyncio
 import logging
 import queue
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Protocol
 from uuid import UUID
 
-from arrears.logging import get_correlation_id
 from eventsourcing.persistence import IntegrityError
 
 from case_service.case_cache import CaseCache
+from case_service.commands import (
+    CaseNotFound,
+    Command,
+    IdempotencyConflict,
+    Outcome,
+    VersionMismatch,
+)
 from case_service.domain import CollectionCase, DomainError
 from case_service.persistence import IdempotencyRecord
 
-if TYPE_CHECKING:
-    from case_service.application import CaseApplication
-
-Action = Callable[[CollectionCase], None]
 _log = logging.getLogger(__name__)
 
 
-class CaseNotFound(Exception):
-    def __init__(self, case_id: UUID) -> None:
-        super().__init__(f"no case {case_id}")
-        self.case_id = case_id
+class CaseStore(Protocol):
+    """The few operations the writer needs from the event store, and nothing else."""
 
+    def load_many(
+        self, case_ids: Sequence[UUID], cached: Sequence[CollectionCase] = ()
+    ) -> dict[UUID, CollectionCase]:
+        """The current cases for these ids (unknown ids absent); `cached` ones brought up to
+        date in place."""
+        ...
 
-class VersionMismatch(Exception):
-    def __init__(self, expected: int, actual: int) -> None:
-        super().__init__(f"the case is at version {actual}, not {expected}")
-        self.expected = expected
-        self.actual = actual
+    def find_idempotency_many(
+        self, claims: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], IdempotencyRecord]: ...
 
+    def save_idempotency(self, record: IdempotencyRecord) -> bool: ...
 
-class IdempotencyConflict(Exception):
-    """The key was used before with a different request."""
-
-
-@dataclass(frozen=True)
-class IdempotencyClaim:
-    scope: str
-    key: str
-    request_hash: str
-
-
-@dataclass
-class Command:
-    case_id: UUID
-    action: Action
-    expected_version: int | None = None
-    idempotency: IdempotencyClaim | None = None
-    # Taken from the request's context when the command is made (the writer thread has none).
-    correlation_id: str | None = field(default_factory=get_correlation_id)
-
-
-@dataclass
-class Outcome:
-    """What one command did: the case's version after it and the events it recorded."""
-
-    case_id: UUID
-    version: int = 0
-    events: list[str] = field(default_factory=list)
-    error: Exception | None = None
-    replayed: bool = False  # answered from a stored idempotency record
-    recorded_versions: list[int] = field(default_factory=list)
-
-    @property
-    def status(self) -> int:
-        return 201 if self.events else 200
-
-    def body(self) -> dict[str, Any]:
-        return {"case_id": str(self.case_id), "version": self.version, "events": self.events}
+    def save(
+        self,
+        cases: Sequence[CollectionCase],
+        idempotency: Sequence[IdempotencyRecord],
+        correlations: Sequence[tuple[UUID, int, str]],
+    ) -> None:
+        """Store the cases' pending events with these records, in one transaction; raises
+        IntegrityError when another writer got there first."""
+        ...
 
 
 @dataclass
@@ -104,13 +80,13 @@ class _Job:
 class CommandExecutor:
     def __init__(
         self,
-        app: CaseApplication,
+        store: CaseStore,
         *,
         max_batch: int = 500,
         cache_size: int = 20_000,
         other_writers: bool = False,
     ) -> None:
-        self._app = app
+        self._store = store
         # With other writers on the store (several server processes), cached cases are
         # brought up to date at the start of each batch: one query, not a conflict per case.
         self._refresh_cached = other_writers
@@ -199,7 +175,7 @@ class CommandExecutor:
     def _stored_responses(self, commands: Sequence[Command]) -> list[Outcome | None]:
         """For each command, the answer already given to its Idempotency-Key, if any."""
         claims = [(c.idempotency.scope, c.idempotency.key) for c in commands if c.idempotency]
-        records = self._app.recorder_.find_idempotency_many(claims)
+        records = self._store.find_idempotency_many(claims)
         return [self._replay(c, records) for c in commands]
 
     @staticmethod
@@ -234,7 +210,7 @@ class CommandExecutor:
         if not missing and not (self._refresh_cached and cases):
             return cases
         cached = list(cases.values()) if self._refresh_cached else []
-        for case_id, case in self._app.load_many(missing, cached).items():
+        for case_id, case in self._store.load_many(missing, cached).items():
             self._cache.put(case)
             cases[case_id] = case
         return cases
@@ -261,11 +237,7 @@ class CommandExecutor:
             ]
             changed = [case for case in cases.values() if case.pending_events]
             if changed or records:
-                self._app.save(
-                    *changed,
-                    idempotency=records,
-                    correlations=_correlations(commands, outcomes),
-                )
+                self._store.save(changed, records, _correlations(commands, outcomes))
         except IntegrityError:
             # Someone else wrote one of these cases or keys: redo each command alone.
             self._evict(cases)
@@ -290,9 +262,7 @@ class CommandExecutor:
                     self._store_replies_without_events([command], [outcome])
                     return outcome
                 records = [self._record_for(command, outcome)] if command.idempotency else []
-                self._app.save(
-                    case, idempotency=records, correlations=_correlations([command], [outcome])
-                )
+                self._store.save([case], records, _correlations([command], [outcome]))
             except IntegrityError:
                 continue
             except BaseException:
@@ -334,7 +304,7 @@ class CommandExecutor:
         process may have written it). A case with unsaved events in this batch stays."""
         if case.pending_events:
             return case
-        fresh = self._app.load_many([case.id]).get(case.id)
+        fresh = self._store.load_many([case.id]).get(case.id)
         if fresh is None or fresh.version == case.version:
             return case
         self._cache.put(fresh)
@@ -355,7 +325,7 @@ class CommandExecutor:
             claim = command.idempotency
             if claim is None or outcome.error is not None or outcome.events or outcome.replayed:
                 continue
-            self._app.recorder_.save_idempotency(
+            self._store.save_idempotency(
                 IdempotencyRecord(claim.key, claim.scope, claim.request_hash, 200, outcome.body())
             )
 

@@ -5,15 +5,13 @@ strategies once and print the report (a scheduler's cron entry).
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import json
 import sys
 
-import uvicorn
 from arrears.clock import clock_from
 from arrears.logging import configure_logging
 from arrears.messaging import FeedClient
+from arrears.service import run_cli, service_token
 from fastapi import FastAPI
 
 from contact_service.api.app import create_app
@@ -23,7 +21,6 @@ from contact_service.readmodel import create_tables
 from contact_service.rebuild import rebuild_read_models
 from contact_service.settings import ContactServiceSettings
 from contact_service.wiring import start_outbox
-from contact_service.workers import service_token
 
 
 async def _daily_run(settings: ContactServiceSettings) -> int:
@@ -63,30 +60,16 @@ async def _rebuild(settings: ContactServiceSettings) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m contact_service")
-    parser.add_argument(
-        "command", nargs="?", default="serve", choices=["serve", "daily-run", "rebuild"]
-    )
-    args = parser.parse_args(argv)
-    settings = ContactServiceSettings()
-    configure_logging(settings.service_name, settings.log_level, settings.log_json)
-    if args.command == "daily-run":
-        return asyncio.run(_daily_run(settings))
-    if args.command == "rebuild":
-        return asyncio.run(_rebuild(settings))
     # Several worker processes may serve the API; each also runs the workers, which is safe:
     # the consumer group splits the partitions, one task publisher is active at a time (an
     # advisory lock), forwarders skip each other's rows, daily runs take a lock.
-    uvicorn.run(
+    return run_cli(
+        "python -m contact_service",
+        ContactServiceSettings,
         "contact_service.__main__:serve_app",
-        factory=True,
-        host=settings.http_host,
-        port=settings.http_port,
-        workers=settings.http_workers,
-        log_config=None,
-        access_log=False,
+        {"daily-run": _daily_run, "rebuild": _rebuild},
+        argv,
     )
-    return 0
 
 
 def serve_app() -> FastAPI:

@@ -12,23 +12,15 @@ from pathlib import Path
 import asyncpg  # type: ignore[import-untyped]
 from arrears.clock import Clock
 from arrears.outbox import CommandForwarder, TaskPublisher
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from arrears.service import make_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contact_service.policy.guard import permitted_at
 from contact_service.policy.profiles import PROFILES, Profile, profile_for, profile_of_case
 from contact_service.policy.strategy import StrategyBook, load_book
 from contact_service.readmodel import repository as repo
-from contact_service.settings import ContactServiceSettings, async_url
+from contact_service.settings import ContactServiceSettings
 from contact_service.tasks import Emitter
-
-
-def make_engine(settings: ContactServiceSettings) -> AsyncEngine:
-    return create_async_engine(
-        async_url(settings.database_url),
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_pool_size,
-        pool_pre_ping=True,
-    )
 
 
 @dataclass

@@ -3,33 +3,24 @@
 from __future__ import annotations
 
 from arrears.db import async_url
-from arrears.messaging import CASE_EVENTS_TOPIC, CONTACT_TASKS_TOPIC
-from arrears.settings import ServiceSettings
-from pydantic import Field
+from arrears.messaging import CONTACT_TASKS_TOPIC
+from arrears.service import ConsumerServiceSettings
 
 
-class ContactServiceSettings(ServiceSettings):
+class ContactServiceSettings(ConsumerServiceSettings):
     service_name: str = "contact-service"
     http_port: int = 8002
     http_workers: int = 1  # server processes (each runs the workers too; see __main__)
     database_url: str = "postgresql://postgres@127.0.0.1:5433/arrears_contact"
-    case_service_url: str = "http://127.0.0.1:8001"
-    # A bearer token for case-service; without it one is minted from JWT_SECRET (role service).
-    service_token: str | None = Field(default=None, repr=False)
     # The jurisdiction profile in force: CN or US-RegF (contact_service.policy.profiles).
     jurisdiction: str = "CN"
     consumer_group: str = "contact-service"
-    case_events_topic: str = CASE_EVENTS_TOPIC
     contact_tasks_topic: str = CONTACT_TASKS_TOPIC
     # A folder of strategy YAML files with its assignments.yaml; default: the shipped ones.
     strategy_dir: str | None = None
     claim_lease_seconds: int = 900
     queue_page_size: int = 50
     daily_run_batch: int = 500
-    db_pool_size: int = 10
-    # Run the consumer, the task publisher and the command forwarder in the API process.
-    run_workers: bool = True
-    consumer_max_batch: int = 500
 
 
 __all__ = ["ContactServiceSettings", "async_url"]  # async_url: re-exported from arrears.db

@@ -6,13 +6,13 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from arrears.logging import get_correlation_id
-from arrears.messaging import EnvelopeProducer, FeedClient, ProducerConfig
 from arrears.outbox import CommandForwarder, TaskPublisher, create_outbox_tables, emit_task
+from arrears.service import consuming, make_producer, running, service_token
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contact_service.context import Context
+from contact_service.projections import Projection
 from contact_service.tasks import ContactTask, Emitter
-from contact_service.workers import make_consumer, running, service_token
 
 SOURCE = "/arrears/contact-service"
 TASK_TYPE_PREFIX = "collections.contact."
@@ -52,9 +52,7 @@ async def start_outbox(ctx: Context, *, publish: bool) -> AsyncIterator[None]:
         if not publish:
             yield
             return
-        producer = EnvelopeProducer(
-            ProducerConfig(settings.kafka_bootstrap_servers, client_id="contact-service-tasks")
-        )
+        producer = make_producer(settings, client_id="contact-service-tasks")
         ctx.publisher = TaskPublisher(ctx.engine, producer)
         async with running([ctx.publisher.run, forwarder.run]):
             yield
@@ -64,13 +62,7 @@ async def start_outbox(ctx: Context, *, publish: bool) -> AsyncIterator[None]:
         await forwarder.aclose()
 
 
-@contextlib.asynccontextmanager
-async def start_workers(ctx: Context) -> AsyncIterator[None]:
+def start_workers(ctx: Context) -> contextlib.AbstractAsyncContextManager[object]:
     """The case-event consumer (the projection), filling holes from case-service's feed."""
-    feed = FeedClient(ctx.settings.case_service_url, service_token(ctx.settings))
-    consumer = make_consumer(ctx, feed)
-    try:
-        async with running([consumer.run]):
-            yield
-    finally:
-        await feed.aclose()
+    projection = Projection(ctx.book, ctx.profile, ctx.emit)
+    return consuming(ctx.settings, ctx.engine, projection.handle)

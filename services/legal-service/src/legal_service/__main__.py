@@ -6,19 +6,18 @@ service first); legal-service's own records (costs, outcomes, signals, tasks) ar
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import json
 import sys
 
-import uvicorn
 from arrears.clock import clock_from
 from arrears.logging import configure_logging
 from arrears.messaging import Applier, FeedClient, rebuild
 from arrears.outbox import create_outbox_tables
+from arrears.service import run_cli, service_token
+from fastapi import FastAPI
 
 from legal_service.api.app import create_app
-from legal_service.context import Context, service_token
+from legal_service.context import Context
 from legal_service.daily import run_daily
 from legal_service.projections.handlers import Projection, reset
 from legal_service.readmodel import create_tables
@@ -53,25 +52,20 @@ async def _rebuild(settings: LegalServiceSettings) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m legal_service")
-    parser.add_argument(
-        "command", nargs="?", default="serve", choices=["serve", "daily-run", "rebuild"]
+    return run_cli(
+        "python -m legal_service",
+        LegalServiceSettings,
+        "legal_service.__main__:serve_app",
+        {"daily-run": _daily_run, "rebuild": _rebuild},
+        argv,
     )
-    args = parser.parse_args(argv)
+
+
+def serve_app() -> FastAPI:
+    """The app as the server process builds it, logging configured first."""
     settings = LegalServiceSettings()
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
-    if args.command == "daily-run":
-        return asyncio.run(_daily_run(settings))
-    if args.command == "rebuild":
-        return asyncio.run(_rebuild(settings))
-    uvicorn.run(
-        create_app(settings),
-        host=settings.http_host,
-        port=settings.http_port,
-        log_config=None,
-        access_log=False,
-    )
-    return 0
+    return create_app(settings)
 
 
 if __name__ == "__main__":

@@ -5,35 +5,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from arrears.auth import ServiceToken
 from arrears.clock import Clock
 from arrears.outbox import CommandForwarder, emit_task
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from arrears.service import make_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from legal_service.policy.thresholds import LegalPolicy
-from legal_service.settings import LegalServiceSettings, async_url
+from legal_service.settings import LegalServiceSettings
 from legal_service.tasks import LegalTask
 
 SOURCE = "/arrears/legal-service"
 TASK_TYPE_PREFIX = "collections.legal."
-
-
-def make_engine(settings: LegalServiceSettings) -> AsyncEngine:
-    return create_async_engine(
-        async_url(settings.database_url),
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_pool_size,
-        pool_pre_ping=True,
-    )
-
-
-def service_token(settings: LegalServiceSettings) -> ServiceToken:
-    """The bearer token this service sends to case-service (SERVICE_TOKEN or minted)."""
-    return ServiceToken(
-        subject=settings.service_name,
-        service_token=settings.service_token,
-        jwt_secret=settings.jwt_secret,
-    )
 
 
 class TaskOutbox:

@@ -5,27 +5,18 @@ from __future__ import annotations
 from decimal import Decimal
 
 from arrears.db import async_url
-from arrears.messaging import CASE_EVENTS_TOPIC, LEGAL_TASKS_TOPIC
-from arrears.settings import ServiceSettings
-from pydantic import Field
+from arrears.messaging import LEGAL_TASKS_TOPIC
+from arrears.service import ConsumerServiceSettings
 
 from legal_service.policy.thresholds import LegalPolicy
 
 
-class LegalServiceSettings(ServiceSettings):
+class LegalServiceSettings(ConsumerServiceSettings):
     service_name: str = "legal-service"
     http_port: int = 8003
     database_url: str = "postgresql://postgres@127.0.0.1:5433/arrears_legal"
-    case_service_url: str = "http://127.0.0.1:8001"
-    # A bearer token for case-service; without it one is minted from JWT_SECRET (role service).
-    service_token: str | None = Field(default=None, repr=False)
     consumer_group: str = "legal-service"
-    case_events_topic: str = CASE_EVENTS_TOPIC
     legal_tasks_topic: str = LEGAL_TASKS_TOPIC
-    db_pool_size: int = 10
-    consumer_max_batch: int = 500
-    # Run the consumer, the task publisher and the command forwarder in the API process.
-    run_workers: bool = True
     daily_run_batch: int = 1000
     # How long an API call waits for case-service before answering 202 (queued).
     forward_wait_seconds: float = 5.0

@@ -13,7 +13,7 @@ from arrears.messaging.envelope import (
     parse,
 )
 from arrears.messaging.gaps import FeedClient, FeedPage
-from arrears.messaging.processing import Applier, GapFiller, Handler, PoisonError
+from arrears.messaging.processing import Applier, GapFiller, Handler, PoisonError, event_time
 from arrears.messaging.producer import EnvelopeProducer, ProducerConfig
 from arrears.messaging.rebuild import RebuildReport, rebuild
 
@@ -36,6 +36,7 @@ __all__ = [
     "RebuildReport",
     "case_event",
     "event_id",
+    "event_time",
     "parse",
     "rebuild",
 ]

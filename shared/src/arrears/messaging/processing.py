@@ -18,6 +18,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Container, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy.exc import DBAPIError
@@ -35,6 +36,15 @@ Upcaster = Callable[[Envelope], Envelope]
 
 class PoisonError(Exception):
     """A message that can never be processed: park it on the DLQ at once, don't retry."""
+
+
+def event_time(envelope: Envelope) -> datetime:
+    """When the event was recorded, from the event itself. Projections never read a clock, so
+    a replay on any later day builds the same read model; an event without a time cannot be
+    placed in time and is parked."""
+    if envelope.time is None:
+        raise PoisonError(f"{envelope.event_name} {envelope.id} has no time")
+    return envelope.time
 
 
 class HandlerFailedError(Exception):

@@ -12,14 +12,14 @@ from pydantic import BaseModel
 
 from case_service.api.deps import expected_version, idempotency_claim
 from case_service.application import CaseApplication
-from case_service.domain import CollectionCase, CommandForbidden, InvalidCommand
-from case_service.executor import (
+from case_service.commands import (
     CaseNotFound,
     Command,
     IdempotencyConflict,
     Outcome,
     VersionMismatch,
 )
+from case_service.domain import CollectionCase, CommandForbidden, InvalidCommand
 
 
 def problem_for(error: Exception) -> Problem:
@@ -77,4 +77,4 @@ async def dispatch(
         action(case)
 
     command = Command(case_id, checked, expected_version(if_match), claim)
-    return outcome_response(await cases.executor.execute_async(command))
+    return outcome_response(await cases.execute_async(command))

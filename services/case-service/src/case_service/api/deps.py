@@ -11,7 +11,7 @@ from arrears.input import check_text
 from fastapi import Depends, Header, Request
 
 from case_service.application import CaseApplication
-from case_service.executor import IdempotencyClaim
+from case_service.commands import IdempotencyClaim
 
 
 async def get_cases(request: Request) -> CaseApplication:

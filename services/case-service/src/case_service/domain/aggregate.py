@@ -119,6 +119,12 @@ def _guarantors(value: object) -> list[dict[str, Any]]:
     return result
 
 
+def _without_added_zones(have: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
+    sent = wanted.get("candidate_timezones", [])
+    kept = [z for z in have.get("candidate_timezones", []) if z in sent]
+    return {**have, "candidate_timezones": kept} if "candidate_timezones" in have else have
+
+
 @functools.lru_cache(maxsize=65_536)  # the daily file names each loan many times
 def _case_id_for_loan(loan_id: str) -> uuid.UUID:
     return uuid.uuid5(CASE_NAMESPACE, loan_id)
@@ -126,16 +132,6 @@ def _case_id_for_loan(loan_id: str) -> uuid.UUID:
 
 class CollectionCase(PaymentCommands, ContactCommands, LegalCommands, ReachCommands, Aggregate):
     """The collection case of one delinquent loan; its events are the legal record."""
-
-    @property
-    def aged_as_of(self) -> date | None:
-        """The latest day aging recorded anything for (cases snapshotted before this field
-        existed have none until their next aging)."""
-        return self.__dict__.get("_aged_as_of")
-
-    def note_aged(self, day: date) -> None:
-        if self.aged_as_of is None or day > self.aged_as_of:
-            self.__dict__["_aged_as_of"] = day
 
     @staticmethod
     def id_for_loan(loan_id: str) -> uuid.UUID:
@@ -212,7 +208,11 @@ class CollectionCase(PaymentCommands, ContactCommands, LegalCommands, ReachComma
             "guarantors": _guarantors(guarantors),
             "collateral": checks.json_value(collateral, "collateral") if collateral else None,
         }
-        return [name for name, value in wanted.items() if getattr(self, name) != value]
+        have = {name: getattr(self, name) for name in wanted}
+        # Zones added since (TimezoneCandidateAdded) are the case's later facts, not a change
+        # in what the loan system reports.
+        have["borrower"] = _without_added_zones(have["borrower"], wanted["borrower"])
+        return [name for name, value in wanted.items() if have[name] != value]
 
     # --- the daily aging step ------------------------------------------------------------
 

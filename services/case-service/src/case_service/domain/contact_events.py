@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from .contactability import LOST, REACHABLE, fresh_tracking, track_attempt
 from .events import CaseEvent
-
-if TYPE_CHECKING:
-    from .aggregate import CollectionCase
+from .state import CaseState
 
 
 class ReminderSent(CaseEvent):
@@ -17,7 +15,7 @@ class ReminderSent(CaseEvent):
     served_at: datetime
     proof: str | None
 
-    def apply(self, aggregate: CollectionCase) -> None:
+    def apply(self, aggregate: CaseState) -> None:
         aggregate.reminders_sent += 1
 
 
@@ -42,7 +40,7 @@ class ContactAttempted(CaseEvent):
         """v1 -> v2: attempts recorded before caller lines were kept name none."""
         state["caller_line"] = None
 
-    def apply(self, aggregate: CollectionCase) -> None:
+    def apply(self, aggregate: CaseState) -> None:
         aggregate.contact_attempts += 1
         if self.outcome == "right_party_contact":
             aggregate.contact_tracking = fresh_tracking()
@@ -68,7 +66,7 @@ class ContactLost(CaseEvent):
     call_attempts: int
     sms_sent: int
 
-    def apply(self, aggregate: CollectionCase) -> None:
+    def apply(self, aggregate: CaseState) -> None:
         aggregate.contactability = LOST
 
 
@@ -76,7 +74,7 @@ class ContactRegained(CaseEvent):
     channel: str
     occurred_at: datetime
 
-    def apply(self, aggregate: CollectionCase) -> None:
+    def apply(self, aggregate: CaseState) -> None:
         aggregate.contactability = REACHABLE
         aggregate.contact_tracking = fresh_tracking()
 
@@ -89,7 +87,7 @@ class FieldVisitMade(CaseEvent):
     agent_id: str | None
     notes: str | None
 
-    def apply(self, aggregate: CollectionCase) -> None:
+    def apply(self, aggregate: CaseState) -> None:
         aggregate.field_visits += 1
 
 
@@ -98,7 +96,7 @@ class PlacedWithAgency(CaseEvent):
     consent_ref: str  # PIPL art. 23: separate consent before sharing personal data
     placed_at: datetime
 
-    def apply(self, aggregate: CollectionCase) -> None:
+    def apply(self, aggregate: CaseState) -> None:
         aggregate.agency_id, aggregate.agency_consent_ref = self.agency_id, self.consent_ref
 
 
@@ -107,7 +105,7 @@ class RecalledFromAgency(CaseEvent):
     reason: str
     recalled_at: datetime
 
-    def apply(self, aggregate: CollectionCase) -> None:
+    def apply(self, aggregate: CaseState) -> None:
         aggregate.agency_id, aggregate.agency_consent_ref = None, None
 
 
@@ -119,7 +117,7 @@ class ComplaintReceived(CaseEvent):
     description: str
     received_at: datetime
 
-    def apply(self, aggregate: CollectionCase) -> None:
+    def apply(self, aggregate: CaseState) -> None:
         aggregate.complaints[self.complaint_id] = {
             "status": "open",
             "category": self.category,
@@ -133,7 +131,7 @@ class ComplaintResolved(CaseEvent):
     resolution: str
     resolved_at: datetime
 
-    def apply(self, aggregate: CollectionCase) -> None:
+    def apply(self, aggregate: CaseState) -> None:
         aggregate.complaints[self.complaint_id]["status"] = "resolved"
 
 
@@ -142,5 +140,5 @@ class DisputeRaised(CaseEvent):
     reason: str
     raised_at: datetime
 
-    def apply(self, aggregate: CollectionCase) -> None:
+    def apply(self, aggregate: CaseState) -> None:
         aggregate.in_dispute = True

@@ -12,15 +12,13 @@ from __future__ import annotations
 import copy
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from eventsourcing.domain import Aggregate
 
 from .contactability import REACHABLE, fresh_tracking
 from .jurisdiction import DEFAULT_JURISDICTION
-
-if TYPE_CHECKING:
-    from .aggregate import CollectionCase
+from .state import CaseState
 
 
 class CaseEvent(Aggregate.Event):
@@ -28,7 +26,7 @@ class CaseEvent(Aggregate.Event):
 
     personal_data: ClassVar[tuple[str, ...]] = ()
 
-    def apply(self, aggregate: CollectionCase) -> None:
+    def apply(self, aggregate: CaseState) -> None:
         """Evolve the case's state (overridden by each event)."""
 
 
@@ -56,7 +54,7 @@ class CaseOpened(Aggregate.Created, CaseEvent):
         if isinstance(borrower, dict):
             borrower.setdefault("candidate_timezones", [])
 
-    def apply(self, aggregate: CollectionCase) -> None:
+    def apply(self, aggregate: CaseState) -> None:
         a = aggregate
         a.__dict__["_jurisdiction"] = self.jurisdiction
         a.loan_id, a.product, a.currency = self.loan_id, self.product, self.currency
@@ -86,7 +84,7 @@ class PaymentMissed(CaseEvent):
     amount: Decimal
     currency: str
 
-    def apply(self, aggregate: CollectionCase) -> None:
+    def apply(self, aggregate: CaseState) -> None:
         aggregate.installments[str(self.installment)] = {
             "key": str(self.installment),
             "number": self.installment,
@@ -107,7 +105,7 @@ class PaymentReceived(CaseEvent):
     allocations: list[dict[str, Any]]
     promise_id: str | None  # the open promise this payment counts towards, if in time
 
-    def apply(self, aggregate: CollectionCase) -> None:
+    def apply(self, aggregate: CaseState) -> None:
         aggregate.paid_total += self.amount
         aggregate.payment_refs[self.reference] = self.amount
         for part in self.allocations:
@@ -123,7 +121,7 @@ class DelinquencyBucketChanged(CaseEvent):
     days_past_due: int
     as_of: date
 
-    def apply(self, aggregate: CollectionCase) -> None:
+    def apply(self, aggregate: CaseState) -> None:
         aggregate.bucket = self.to_bucket
         aggregate.note_aged(self.as_of)
 
@@ -134,7 +132,7 @@ class RiskGraded(CaseEvent):
     factors: dict[str, int]
     as_of: date
 
-    def apply(self, aggregate: CollectionCase) -> None:
+    def apply(self, aggregate: CaseState) -> None:
         aggregate.risk_grade, aggregate.risk_score = self.grade, self.score
         aggregate.note_aged(self.as_of)
 
@@ -146,7 +144,7 @@ class PromiseToPayMade(CaseEvent):
     promised_date: date
     made_at: datetime
 
-    def apply(self, aggregate: CollectionCase) -> None:
+    def apply(self, aggregate: CaseState) -> None:
         aggregate.promises.append(
             {
                 "promise_id": self.promise_id,
@@ -167,7 +165,7 @@ class PromiseKept(CaseEvent):
     currency: str
     kept_on: date
 
-    def apply(self, aggregate: CollectionCase) -> None:
+    def apply(self, aggregate: CaseState) -> None:
         aggregate.promise(self.promise_id)["status"] = "kept"
         aggregate.open_promise = None
 
@@ -180,7 +178,7 @@ class PromiseBroken(CaseEvent):
     paid_amount: Decimal
     as_of: date
 
-    def apply(self, aggregate: CollectionCase) -> None:
+    def apply(self, aggregate: CaseState) -> None:
         aggregate.promise(self.promise_id)["status"] = "broken"
         aggregate.open_promise = None
 
@@ -195,7 +193,7 @@ class PaymentPlanAgreed(CaseEvent):
     approved_by: str
     agreed_at: datetime
 
-    def apply(self, aggregate: CollectionCase) -> None:
+    def apply(self, aggregate: CaseState) -> None:
         for key in self.superseded:
             aggregate.installments[key]["superseded"] = True
         for item in self.installments:
@@ -221,7 +219,7 @@ class WrittenOff(CaseEvent):
     currency: str
     days_past_due: int
 
-    def apply(self, aggregate: CollectionCase) -> None:
+    def apply(self, aggregate: CaseState) -> None:
         aggregate.written_off_amount = self.amount
 
 
@@ -229,7 +227,7 @@ class CaseClosed(CaseEvent):
     reason: str  # cured | paid_in_full | settled | written_off
     closed_at: datetime
 
-    def apply(self, aggregate: CollectionCase) -> None:
+    def apply(self, aggregate: CaseState) -> None:
         aggregate.status, aggregate.close_reason = "closed", self.reason
         aggregate.closed_at = self.closed_at
 
@@ -238,5 +236,5 @@ class CaseReopened(CaseEvent):
     reason: str
     reopened_at: datetime
 
-    def apply(self, aggregate: CollectionCase) -> None:
+    def apply(self, aggregate: CaseState) -> None:
         aggregate.status, aggregate.close_reason, aggregate.closed_at = "open", None, None

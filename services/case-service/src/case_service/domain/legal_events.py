@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from .events import CaseEvent
-
-if TYPE_CHECKING:
-    from .aggregate import CollectionCase
+from .state import CaseState
 
 # The legal ladder, in order; `legal_progress` only moves up it except when a new lawsuit
 # is filed after a judgment (it starts again from lawsuit_filed).
@@ -23,7 +20,7 @@ LEGAL_LADDER = (
 )
 
 
-def _advance(aggregate: CollectionCase, stage: str) -> None:
+def _advance(aggregate: CaseState, stage: str) -> None:
     if LEGAL_LADDER.index(stage) > LEGAL_LADDER.index(aggregate.legal_progress):
         aggregate.legal_progress = stage
 
@@ -35,7 +32,7 @@ class NoticeServed(CaseEvent):
     proof: str | None
     interrupts_limitation: bool  # a demand with proof of delivery (art. 195)
 
-    def apply(self, aggregate: CollectionCase) -> None:
+    def apply(self, aggregate: CaseState) -> None:
         _advance(aggregate, "demand_served")
         if self.interrupts_limitation:
             aggregate.note_interruption(self.served_at.date())
@@ -48,7 +45,7 @@ class GuarantorDemanded(CaseEvent):
     served_at: datetime
     proof: str | None
 
-    def apply(self, aggregate: CollectionCase) -> None:
+    def apply(self, aggregate: CaseState) -> None:
         aggregate.guarantor_demands += 1
 
 
@@ -59,7 +56,7 @@ class LawsuitFiled(CaseEvent):
     currency: str
     filed_at: datetime
 
-    def apply(self, aggregate: CollectionCase) -> None:
+    def apply(self, aggregate: CaseState) -> None:
         aggregate.lawsuits[self.docket_number] = {
             "court": self.court,
             "claim_amount": self.claim_amount,
@@ -83,7 +80,7 @@ class AssetPreservationGranted(CaseEvent):
     currency: str
     granted_at: datetime
 
-    def apply(self, aggregate: CollectionCase) -> None:
+    def apply(self, aggregate: CaseState) -> None:
         _advance(aggregate, "asset_preservation_granted")
 
 
@@ -94,7 +91,7 @@ class JudgmentEntered(CaseEvent):
     currency: str
     entered_at: datetime
 
-    def apply(self, aggregate: CollectionCase) -> None:
+    def apply(self, aggregate: CaseState) -> None:
         lawsuit = aggregate.lawsuits[self.docket_number]
         lawsuit["status"], lawsuit["outcome"] = "judged", self.outcome
         aggregate.pending_docket = None
@@ -109,6 +106,6 @@ class EnforcementStarted(CaseEvent):
     docket_number: str
     started_at: datetime
 
-    def apply(self, aggregate: CollectionCase) -> None:
+    def apply(self, aggregate: CaseState) -> None:
         aggregate.enforcement_ref = self.enforcement_ref
         aggregate.legal_progress = "enforcement"

@@ -4,11 +4,10 @@ time zones, contact points."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from . import checks
 from .errors import CommandForbidden, InvalidCommand
-from .jurisdiction import DEFAULT_JURISDICTION, JURISDICTIONS
+from .jurisdiction import JURISDICTIONS
 from .reach_events import ContactPointAdded, JurisdictionChanged, TimezoneCandidateAdded
 from .state import CaseState
 
@@ -21,28 +20,6 @@ MAX_ZONES = 10
 
 
 class ReachCommands(CaseState):
-    @property
-    def jurisdiction(self) -> str:
-        # Cases snapshotted before jurisdictions existed are CN, as their upcast events say.
-        value: str = self.__dict__.get("_jurisdiction", DEFAULT_JURISDICTION)
-        return value
-
-    @property
-    def contact_points(self) -> list[dict[str, Any]]:
-        """Points added after opening (ContactPointAdded); the borrower's phones at opening
-        are in `borrower.phones`."""
-        value: list[dict[str, Any]] = self.__dict__.get("_contact_points", [])
-        return value
-
-    @property
-    def candidate_timezones(self) -> list[str]:
-        value: list[str] = self.borrower.get("candidate_timezones", [])
-        return value
-
-    def add_candidate_zone(self, zone: str) -> None:
-        if zone != self.borrower["timezone"] and zone not in self.candidate_timezones:
-            self.borrower["candidate_timezones"] = [*self.candidate_timezones, zone]
-
     def known_point(self, value: str) -> bool:
         key = point_key(value)
         phones = [p["number"] for p in self.borrower.get("phones", [])]

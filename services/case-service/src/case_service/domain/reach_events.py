@@ -9,12 +9,10 @@ caller's assertion.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from .events import CaseEvent
-
-if TYPE_CHECKING:
-    from .aggregate import CollectionCase
+from .state import CaseState
 
 
 class JurisdictionChanged(CaseEvent):
@@ -26,7 +24,7 @@ class JurisdictionChanged(CaseEvent):
     changed_by: str | None
     changed_at: datetime
 
-    def apply(self, aggregate: CollectionCase) -> None:
+    def apply(self, aggregate: CaseState) -> None:
         aggregate.__dict__["_jurisdiction"] = self.to_jurisdiction
 
 
@@ -43,7 +41,7 @@ class ContactPointAdded(CaseEvent):
     timezone: str | None
     added_at: datetime
 
-    def apply(self, aggregate: CollectionCase) -> None:
+    def apply(self, aggregate: CaseState) -> None:
         points = list(aggregate.contact_points)
         points.append(
             {
@@ -69,5 +67,5 @@ class TimezoneCandidateAdded(CaseEvent):
     source: str
     added_at: datetime
 
-    def apply(self, aggregate: CollectionCase) -> None:
+    def apply(self, aggregate: CaseState) -> None:
         aggregate.add_candidate_zone(self.timezone)

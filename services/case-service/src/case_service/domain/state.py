@@ -14,6 +14,7 @@ from . import delinquency
 from .checks import now_utc
 from .contactability import LOST
 from .errors import CommandForbidden
+from .jurisdiction import DEFAULT_JURISDICTION
 from .limitation import expires_on
 from .money import check_money, quantize
 from .policy import DEFAULT_POLICY, CasePolicy
@@ -67,6 +68,38 @@ class CaseState(_Base):
     in_dispute: bool
     guarantor_demands: int
     last_interruption_on: date | None
+
+    @property
+    def jurisdiction(self) -> str:
+        # Cases snapshotted before jurisdictions existed are CN, as their upcast events say.
+        value: str = self.__dict__.get("_jurisdiction", DEFAULT_JURISDICTION)
+        return value
+
+    @property
+    def contact_points(self) -> list[dict[str, Any]]:
+        """Points added after opening (ContactPointAdded); the borrower's phones at opening
+        are in `borrower.phones`."""
+        value: list[dict[str, Any]] = self.__dict__.get("_contact_points", [])
+        return value
+
+    @property
+    def candidate_timezones(self) -> list[str]:
+        value: list[str] = self.borrower.get("candidate_timezones", [])
+        return value
+
+    def add_candidate_zone(self, zone: str) -> None:
+        if zone != self.borrower["timezone"] and zone not in self.candidate_timezones:
+            self.borrower["candidate_timezones"] = [*self.candidate_timezones, zone]
+
+    @property
+    def aged_as_of(self) -> date | None:
+        """The latest day aging recorded anything for (cases snapshotted before this field
+        existed have none until their next aging)."""
+        return self.__dict__.get("_aged_as_of")
+
+    def note_aged(self, day: date) -> None:
+        if self.aged_as_of is None or day > self.aged_as_of:
+            self.__dict__["_aged_as_of"] = day
 
     # --- helpers used by events and commands ------------------------------------------
 

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
-
 from arrears.clock import Clock, clock_from
-from arrears.http import install_common
+from arrears.service import create_service_app, service_lifespan
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -43,39 +40,35 @@ def create_app(
     )
     run_workers = settings.run_workers if workers is None else workers
 
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        async with AsyncExitStack() as stack:
-            await create_tables(ctx.engine)
-            await stack.enter_async_context(start_outbox(ctx, publish=run_workers))
-            if run_workers:
-                await stack.enter_async_context(start_workers(ctx))
-            yield
+    async def close_reads() -> None:
         if ctx.reads is not None:
             await ctx.reads.close()
-        if engine is None:
-            await ctx.engine.dispose()
 
-    app = FastAPI(
+    lifespan = service_lifespan(
+        ctx.engine,
+        create_tables=create_tables,
+        outbox=lambda: start_outbox(ctx, publish=run_workers),
+        workers=(lambda: start_workers(ctx)) if run_workers else None,
+        on_close=close_reads,
+        dispose_engine=engine is None,
+    )
+    return create_service_app(
+        settings,
         title="Arrears contact-service",
-        version="1.0.0",
         description=(
             "Work queues, lawful contact (the contact guard), strategies and contact tasks, "
             "from the case events."
         ),
         lifespan=lifespan,
+        ctx=ctx,
+        routers=(
+            health.router,
+            permissions.router,
+            queues.router,
+            outcomes.router,
+            cases.router,
+            decisions.router,
+            kpis.router,
+            daily_runs.router,
+        ),
     )
-    app.state.ctx = ctx
-    install_common(app, settings)
-    for router in (
-        health.router,
-        permissions.router,
-        queues.router,
-        outcomes.router,
-        cases.router,
-        decisions.router,
-        kpis.router,
-        daily_runs.router,
-    ):
-        app.include_router(router)
-    return app

@@ -5,12 +5,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from arrears.messaging import Envelope
+from arrears.messaging import Envelope, event_time
 from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -28,9 +28,6 @@ from contact_service.readmodel import derive
 from contact_service.readmodel.tables import PROMISES
 from contact_service.tasks import SKIP_TRACE, ContactTask, task_id
 
-if TYPE_CHECKING:
-    from contact_service.projections.projection import Projection
-
 # A complaint's category that is really a restriction on contact.
 COMPLAINT_FLAGS = {
     "do_not_contact": m.FLAG_DO_NOT_CONTACT,
@@ -46,7 +43,9 @@ POINT_STATE_AFTER = {
     "right_party_contact": m.VALID,
 }
 
-Handler = Callable[["Projection", AsyncConnection, Envelope, Row], Awaitable[None]]
+# A handler changes the case's row and its own tables, and returns the tasks it decides (the
+# projection records and emits them).
+Handler = Callable[[AsyncConnection, Envelope, Row], Awaitable[Sequence[ContactTask] | None]]
 
 
 # --- money ---------------------------------------------------------------------------
@@ -58,7 +57,7 @@ def _recompute(row: Row, day: date) -> None:
     row["days_past_due"] = derive.days_past_due(row["oldest_due_on"], day)
 
 
-async def payment_missed(p: Projection, conn: AsyncConnection, e: Envelope, row: Row) -> None:
+async def payment_missed(conn: AsyncConnection, e: Envelope, row: Row) -> None:
     d = e.data
     installments = dict(row["installments"])
     installments[str(d["installment"])] = {
@@ -71,7 +70,7 @@ async def payment_missed(p: Projection, conn: AsyncConnection, e: Envelope, row:
     _recompute(row, day_of(e))
 
 
-async def payment_received(p: Projection, conn: AsyncConnection, e: Envelope, row: Row) -> None:
+async def payment_received(conn: AsyncConnection, e: Envelope, row: Row) -> None:
     d = e.data
     installments = {k: dict(v) for k, v in row["installments"].items()}
     for part in d.get("allocations") or []:
@@ -84,7 +83,7 @@ async def payment_received(p: Projection, conn: AsyncConnection, e: Envelope, ro
     await _outcome(conn, e, row, "payment", amount=Decimal(str(d["amount"])))
 
 
-async def plan_agreed(p: Projection, conn: AsyncConnection, e: Envelope, row: Row) -> None:
+async def plan_agreed(conn: AsyncConnection, e: Envelope, row: Row) -> None:
     d = e.data
     installments = {k: dict(v) for k, v in row["installments"].items()}
     for key in d.get("superseded") or []:
@@ -128,7 +127,7 @@ _OUTCOME = (
 # --- aging and risk --------------------------------------------------------------------
 
 
-async def bucket_changed(p: Projection, conn: AsyncConnection, e: Envelope, row: Row) -> None:
+async def bucket_changed(conn: AsyncConnection, e: Envelope, row: Row) -> None:
     d = e.data
     row["bucket"] = str(d["to_bucket"])
     row["bucket_entered_on"] = date.fromisoformat(str(d["as_of"]))
@@ -138,14 +137,14 @@ async def bucket_changed(p: Projection, conn: AsyncConnection, e: Envelope, row:
     )
 
 
-async def risk_graded(p: Projection, conn: AsyncConnection, e: Envelope, row: Row) -> None:
+async def risk_graded(conn: AsyncConnection, e: Envelope, row: Row) -> None:
     row["risk_grade"], row["risk_score"] = str(e.data["grade"]), int(e.data["score"])
 
 
 # --- contact ----------------------------------------------------------------------------
 
 
-async def contact_attempted(p: Projection, conn: AsyncConnection, e: Envelope, row: Row) -> None:
+async def contact_attempted(conn: AsyncConnection, e: Envelope, row: Row) -> None:
     d = e.data
     occurred_at = instant(str(d["occurred_at"]))
     point = m.point_key(str(d["contact_point"]))
@@ -206,13 +205,11 @@ _ATTEMPT_AND_POINT = """
 """
 
 
-async def contact_lost(p: Projection, conn: AsyncConnection, e: Envelope, row: Row) -> None:
+async def contact_lost(conn: AsyncConnection, e: Envelope, row: Row) -> list[ContactTask]:
     row["contactability"] = "lost"
     row["lost_at"] = instant(str(e.data["as_of"]))
-    strategy = p.book.strategies.get(row["strategy"])
-    due = e.time or datetime.now(UTC)
-    await p.record(
-        conn,
+    due = event_time(e)
+    return [
         ContactTask(
             task_id=task_id(row["case_id"], "skip-trace", e.id, due.date()),
             task_type=SKIP_TRACE,
@@ -222,7 +219,7 @@ async def contact_lost(p: Projection, conn: AsyncConnection, e: Envelope, row: R
             channel="none",
             party="borrower",
             strategy=row["strategy"],
-            strategy_version=strategy.version if strategy else 0,
+            strategy_version=0,  # stamped from the strategy book when recorded
             arm=row["arm"],
             data={
                 "reason": "contact_lost",
@@ -233,18 +230,18 @@ async def contact_lost(p: Projection, conn: AsyncConnection, e: Envelope, row: R
                 "sms_sent": e.data.get("sms_sent"),
                 "lost_at": str(e.data["as_of"]),
             },
-        ),
-    )
+        )
+    ]
 
 
-async def contact_regained(p: Projection, conn: AsyncConnection, e: Envelope, row: Row) -> None:
+async def contact_regained(conn: AsyncConnection, e: Envelope, row: Row) -> None:
     row["contactability"], row["lost_at"] = "reachable", None
 
 
 # --- promises ---------------------------------------------------------------------------
 
 
-async def promise_made(p: Projection, conn: AsyncConnection, e: Envelope, row: Row) -> None:
+async def promise_made(conn: AsyncConnection, e: Envelope, row: Row) -> None:
     d = e.data
     promised = date.fromisoformat(str(d["promised_date"]))
     await conn.execute(
@@ -280,12 +277,12 @@ async def _resolve_promise(
         row["open_promise_id"] = row["open_promise_due"] = row["open_promise_amount"] = None
 
 
-async def promise_kept(p: Projection, conn: AsyncConnection, e: Envelope, row: Row) -> None:
+async def promise_kept(conn: AsyncConnection, e: Envelope, row: Row) -> None:
     row["promises_kept"] += 1
     await _resolve_promise(conn, e, row, "kept", str(e.data["kept_on"]))
 
 
-async def promise_broken(p: Projection, conn: AsyncConnection, e: Envelope, row: Row) -> None:
+async def promise_broken(conn: AsyncConnection, e: Envelope, row: Row) -> None:
     row["promises_broken"] += 1
     await _resolve_promise(conn, e, row, "broken", str(e.data["as_of"]))
 
@@ -293,11 +290,11 @@ async def promise_broken(p: Projection, conn: AsyncConnection, e: Envelope, row:
 # --- conduct: disputes, complaints, agencies --------------------------------------------
 
 
-async def dispute_raised(p: Projection, conn: AsyncConnection, e: Envelope, row: Row) -> None:
+async def dispute_raised(conn: AsyncConnection, e: Envelope, row: Row) -> None:
     row["in_dispute"] = True
 
 
-async def complaint_received(p: Projection, conn: AsyncConnection, e: Envelope, row: Row) -> None:
+async def complaint_received(conn: AsyncConnection, e: Envelope, row: Row) -> None:
     complaint_id = str(e.data["complaint_id"])
     row["open_complaints"] = sorted({*row["open_complaints"], complaint_id})
     flag = COMPLAINT_FLAGS.get(str(e.data.get("category", "")).lower())
@@ -305,28 +302,28 @@ async def complaint_received(p: Projection, conn: AsyncConnection, e: Envelope, 
         row["flags"] = sorted({*row["flags"], flag})
 
 
-async def complaint_resolved(p: Projection, conn: AsyncConnection, e: Envelope, row: Row) -> None:
+async def complaint_resolved(conn: AsyncConnection, e: Envelope, row: Row) -> None:
     complaint_id = str(e.data["complaint_id"])
     row["open_complaints"] = [c for c in row["open_complaints"] if c != complaint_id]
 
 
-async def placed(p: Projection, conn: AsyncConnection, e: Envelope, row: Row) -> None:
+async def placed(conn: AsyncConnection, e: Envelope, row: Row) -> None:
     row["agency_id"] = str(e.data["agency_id"])
 
 
-async def recalled(p: Projection, conn: AsyncConnection, e: Envelope, row: Row) -> None:
+async def recalled(conn: AsyncConnection, e: Envelope, row: Row) -> None:
     row["agency_id"] = None
 
 
 # --- life of the case -------------------------------------------------------------------
 
 
-async def closed(p: Projection, conn: AsyncConnection, e: Envelope, row: Row) -> None:
+async def closed(conn: AsyncConnection, e: Envelope, row: Row) -> None:
     row["status"], row["close_reason"] = "closed", str(e.data["reason"])
     await _outcome(conn, e, row, "closure", reason=row["close_reason"])
 
 
-async def reopened(p: Projection, conn: AsyncConnection, e: Envelope, row: Row) -> None:
+async def reopened(conn: AsyncConnection, e: Envelope, row: Row) -> None:
     row["status"], row["close_reason"] = "open", None
 
 

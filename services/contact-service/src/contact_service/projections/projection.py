@@ -9,11 +9,12 @@ ones (priority, blocked) recomputed.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from dataclasses import replace
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from arrears.messaging import Envelope, PoisonError
+from arrears.messaging import Envelope, PoisonError, event_time
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contact_service.policy.profiles import Profile, profile_of_case
@@ -60,13 +61,16 @@ class Projection:
             before = dict(found)
         row = dict(before)
         handler = HANDLERS.get(name)
-        if handler is not None:
-            await handler(self, conn, envelope, row)
+        tasks = await handler(conn, envelope, row) if handler is not None else None
+        for task in tasks or ():
+            await self.record(conn, task)
         await self.save(conn, row, before, day_of(envelope), envelope)
         rows[case_id] = row  # only once every statement of the event succeeded
 
     async def record(self, conn: AsyncConnection, task: ContactTask) -> None:
         """Record a task decided here and put it in the task outbox, once."""
+        strategy = self.book.strategies.get(task.strategy)
+        task = replace(task, strategy_version=strategy.version if strategy else 0)
         new = await repo.record_task(
             conn,
             {
@@ -108,7 +112,7 @@ class Projection:
         data = envelope.data
         borrower: Mapping[str, Any] = data.get("borrower") or {}
         assignment = self.book.assign(case_id, str(data.get("product", "")))
-        moment = envelope.time or datetime.now(UTC)
+        moment = event_time(envelope)
         timezone = str(borrower.get("timezone") or "Asia/Shanghai")
         candidates = borrower.get("candidate_timezones") or borrower.get("timezones") or []
         guarantors = list(data.get("guarantors") or [])

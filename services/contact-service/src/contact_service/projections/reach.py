@@ -1,24 +1,18 @@
 """Where and under which rules the borrower is reached: jurisdiction, candidate zones and
 contact points, projected from their case events."""
 
-# Every handler has the projection's handler signature; not each uses every argument.
-# ruff: noqa: ARG001
-
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable, Sequence
 
 from arrears.messaging import Envelope
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contact_service.policy import model as m
 from contact_service.projections.store import Row, driver
+from contact_service.tasks import ContactTask
 
-if TYPE_CHECKING:
-    from contact_service.projections.projection import Projection
-
-Handler = Callable[["Projection", AsyncConnection, Envelope, Row], Awaitable[None]]
+Handler = Callable[[AsyncConnection, Envelope, Row], Awaitable[Sequence[ContactTask] | None]]
 
 # The owner and kind are the case's record: they replace whatever was known of the number.
 _ADD_POINT = """
@@ -39,11 +33,11 @@ def _add_zone(row: Row, zone: str) -> None:
         row["candidate_timezones"] = [*zones, zone]
 
 
-async def jurisdiction_changed(p: Projection, conn: AsyncConnection, e: Envelope, row: Row) -> None:
+async def jurisdiction_changed(conn: AsyncConnection, e: Envelope, row: Row) -> None:  # noqa: ARG001
     row["jurisdiction"] = str(e.data["to_jurisdiction"])
 
 
-async def contact_point_added(p: Projection, conn: AsyncConnection, e: Envelope, row: Row) -> None:
+async def contact_point_added(conn: AsyncConnection, e: Envelope, row: Row) -> None:
     d = e.data
     owner = str(d["owner"])
     zone = str(d["timezone"]) if d.get("timezone") else None
@@ -62,9 +56,7 @@ async def contact_point_added(p: Projection, conn: AsyncConnection, e: Envelope,
         _add_zone(row, zone)
 
 
-async def timezone_candidate_added(
-    p: Projection, conn: AsyncConnection, e: Envelope, row: Row
-) -> None:
+async def timezone_candidate_added(conn: AsyncConnection, e: Envelope, row: Row) -> None:
     zone = str(e.data["timezone"])
     raw = await driver(conn)
     await raw.execute(_ADD_ZONE, zone)

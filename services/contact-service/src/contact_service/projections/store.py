@@ -9,7 +9,7 @@ from functools import lru_cache
 from typing import Any
 
 import orjson
-from arrears.messaging import Envelope
+from arrears.messaging import Envelope, event_time
 from sqlalchemy import column, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -74,7 +74,7 @@ async def driver(conn: AsyncConnection) -> Any:
 
 
 def day_of(envelope: Envelope) -> date:
-    return (envelope.time or datetime.now(UTC)).astimezone(UTC).date()
+    return event_time(envelope).astimezone(UTC).date()
 
 
 _CASE_COLUMNS = [c.name for c in CASES.c]

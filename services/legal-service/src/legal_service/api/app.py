@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
-
 from arrears.clock import Clock, clock_from
-from arrears.http import install_common
+from arrears.service import create_service_app, service_lifespan
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -34,35 +31,28 @@ def create_app(
     )
     run_workers = settings.run_workers if workers is None else workers
 
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        async with AsyncExitStack() as stack:
-            await create_tables(ctx.engine)
-            await stack.enter_async_context(start_outbox(ctx, run=run_workers))
-            if run_workers:
-                await stack.enter_async_context(start_consumer(ctx))
-            yield
-        if engine is None:
-            await ctx.engine.dispose()
-
-    app = FastAPI(
+    lifespan = service_lifespan(
+        ctx.engine,
+        create_tables=create_tables,
+        outbox=lambda: start_outbox(ctx, run=run_workers),
+        workers=(lambda: start_consumer(ctx)) if run_workers else None,
+        dispose_engine=engine is None,
+    )
+    return create_service_app(
+        settings,
         title="Arrears legal-service",
-        version="1.0.0",
         description=(
             "The legal pipeline, the limitation clock, legal recommendations and tasks, from "
             "the case events; legal steps recorded here are forwarded to case-service."
         ),
         lifespan=lifespan,
+        ctx=ctx,
+        routers=(
+            health.router,
+            pipeline.router,
+            cases.router,
+            steps.router,
+            records.router,
+            daily_runs.router,
+        ),
     )
-    app.state.ctx = ctx
-    install_common(app, settings)
-    for router in (
-        health.router,
-        pipeline.router,
-        cases.router,
-        steps.router,
-        records.router,
-        daily_runs.router,
-    ):
-        app.include_router(router)
-    return app

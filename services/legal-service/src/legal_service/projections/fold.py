@@ -1,6 +1,7 @@
 """Case events -> the legal state of a case: a pure fold over JSON-ready dicts.
 
-`apply(state, name, data)` returns the new state; the projection stores it (jsonb) with
+`apply(state, name, data)` reads `data` as the event's typed class (arrears.events, from the
+catalogue's schemas) and folds it into the state; the projection stores it (jsonb) with
 indexed columns derived from it. Being pure, replaying a case's history anywhere (after a
 restart, in a rebuild, in a test) ends in the same state as processing it live.
 Money stays a decimal string; dates are ISO strings.
@@ -9,12 +10,17 @@ Money stays a decimal string; dates are ISO strings.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
+
+from arrears.events import catalogue as ev
+from arrears.events.types import CaseEventData
 
 State = dict[str, Any]
 Data = Mapping[str, Any]
+Fold = Callable[[State, Data], None]
+E = TypeVar("E", bound=CaseEventData)
 
 DEMAND_KINDS = frozenset({"collection_notice", "demand_letter", "legal_notice"})
 # Complaint categories that tell the legal team something about the borrower.
@@ -62,15 +68,11 @@ def new_state(case_id: str) -> State:
     }
 
 
-def _day(value: Any) -> str:
-    """An ISO instant or date -> the UTC date, ISO."""
-    text = str(value)
-    if len(text) == 10:
-        return text
-    moment = datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).date().isoformat()
+def _on(value: date | datetime) -> str:
+    """An instant's UTC date, or a date, as ISO."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).date().isoformat()
+    return value.isoformat()
 
 
 def _money(value: Any) -> str:
@@ -99,211 +101,222 @@ def _signal(s: State, name: str) -> None:
         s["signals"].sort()
 
 
-def opened(s: State, d: Data) -> None:
-    s["loan_id"], s["product"] = d.get("loan_id"), d.get("product")
-    s["currency"], s["principal"] = d.get("currency", "CNY"), _money(d.get("principal", "0"))
-    s["guarantors"] = [str(g["id"]) for g in d.get("guarantors") or [] if "id" in g]
-    collateral = d.get("collateral")
+def opened(s: State, d: ev.CaseOpened) -> None:
+    s["loan_id"], s["product"] = d.loan_id, d.product
+    s["currency"], s["principal"] = d.currency, _money(d.principal)
+    s["guarantors"] = [str(g["id"]) for g in d.guarantors if "id" in g]
+    collateral = d.collateral
     s["collateral"] = (
         {k: collateral[k] for k in ("type", "description", "value") if k in collateral}
-        if isinstance(collateral, Mapping)
+        if collateral is not None
         else None
     )
-    if isinstance(collateral, Mapping) and not s["collateral"]:
+    if collateral is not None and not s["collateral"]:
         s["collateral"] = {"type": "unspecified"}
 
 
-def missed(s: State, d: Data) -> None:
-    s["installments"][str(d["installment"])] = {
-        "due": str(d["due_date"]),
-        "amount": _money(d["amount"]),
+def missed(s: State, d: ev.PaymentMissed) -> None:
+    s["installments"][str(d.installment)] = {
+        "due": d.due_date.isoformat(),
+        "amount": _money(d.amount),
         "paid": "0.00",
     }
 
 
-def paid(s: State, d: Data) -> None:
-    s["paid_total"] = _money(Decimal(s["paid_total"]) + Decimal(str(d["amount"])))
-    for part in d.get("allocations") or []:
+def paid(s: State, d: ev.PaymentReceived) -> None:
+    s["paid_total"] = _money(Decimal(s["paid_total"]) + d.amount)
+    for part in d.allocations:
         item = s["installments"].get(str(part["installment"]))
         if item is not None:
             item["paid"] = _money(Decimal(item["paid"]) + Decimal(str(part["amount"])))
     # Part payment, or a deduction from the borrower's account (SPC art. 8(3)); the
     # payment's reference in the bank's ledger is its proof.
-    _interrupt(s, _day(d["paid_at"]), "part_payment", "PaymentReceived", d.get("reference"))
+    _interrupt(s, _on(d.paid_at), "part_payment", "PaymentReceived", d.reference)
 
 
-def plan_agreed(s: State, d: Data) -> None:
-    for key in d.get("superseded") or []:
-        s["installments"].pop(str(key), None)
-    for item in d.get("installments") or []:
-        s["installments"][f"P{d['plan_number']}-{item['number']}"] = {
+def plan_agreed(s: State, d: ev.PaymentPlanAgreed) -> None:
+    for key in d.superseded:
+        s["installments"].pop(key, None)
+    for item in d.installments:
+        s["installments"][f"P{d.plan_number}-{item['number']}"] = {
             "due": str(item["due_date"]),
             "amount": _money(item["amount"]),
             "paid": "0.00",
         }
-    proof = f"plan {d.get('plan_number')} approved by {d.get('approved_by')}"
-    _interrupt(s, _day(d["agreed_at"]), "acknowledgement", "PaymentPlanAgreed", proof)
+    proof = f"plan {d.plan_number} approved by {d.approved_by}"
+    _interrupt(s, _on(d.agreed_at), "acknowledgement", "PaymentPlanAgreed", proof)
 
 
-def promised(s: State, d: Data) -> None:
-    proof = f"promise {d.get('promise_id')}"
-    _interrupt(s, _day(d["made_at"]), "acknowledgement", "PromiseToPayMade", proof, promise=True)
+def promised(s: State, d: ev.PromiseToPayMade) -> None:
+    proof = f"promise {d.promise_id}"
+    _interrupt(s, _on(d.made_at), "acknowledgement", "PromiseToPayMade", proof, promise=True)
 
 
-def broken(s: State, d: Data) -> None:
+def broken(s: State, d: ev.PromiseBroken) -> None:
     del d
     s["broken_promises"] += 1
 
 
-def attempted(s: State, d: Data) -> None:
-    outcome = d.get("outcome")
-    if outcome in RECEIPT_OUTCOMES:
-        _receipt(s, _day(d["occurred_at"]))
-    if outcome == "refused_to_pay":
+def attempted(s: State, d: ev.ContactAttempted) -> None:
+    if d.outcome in RECEIPT_OUTCOMES:
+        _receipt(s, _on(d.occurred_at))
+    if d.outcome == "refused_to_pay":
         s["refusals"] += 1
 
 
-def reminder(s: State, d: Data) -> None:
-    if d.get("proof"):
-        _receipt(s, _day(d["served_at"]))
+def reminder(s: State, d: ev.ReminderSent) -> None:
+    if d.proof:
+        _receipt(s, _on(d.served_at))
 
 
-def notice(s: State, d: Data) -> None:
-    on, proof = _day(d["served_at"]), d.get("proof")
-    s["notices"].append({"kind": d.get("kind"), "on": on, "via": d.get("delivered_via")})
+def notice(s: State, d: ev.NoticeServed) -> None:
+    on, proof = _on(d.served_at), d.proof
+    s["notices"].append({"kind": d.kind, "on": on, "via": d.delivered_via})
     if proof:
         _receipt(s, on)
-    if d.get("kind") in DEMAND_KINDS:
+    if d.kind in DEMAND_KINDS:
         # Counts only with proof of delivery (the policy checks `proof`).
         _interrupt(s, on, "demand", "NoticeServed", proof)
         if s["progress"] == "none" and proof:
             s["progress"] = "demand_served"
 
 
-def visited(s: State, d: Data) -> None:
-    if d.get("outcome") == "moved_away":
+def visited(s: State, d: ev.FieldVisitMade) -> None:
+    if d.outcome == "moved_away":
         s["moved_away"] = True
         if s["contact_lost"]:
             _signal(s, "vanished")
-    if d.get("outcome") == "refused":
+    if d.outcome == "refused":
         s["refusals"] += 1
-    if d.get("outcome") == "met_borrower":
-        _receipt(s, _day(d["visited_at"]))
+    if d.outcome == "met_borrower":
+        _receipt(s, _on(d.visited_at))
 
 
-def lost(s: State, d: Data) -> None:
+def lost(s: State, d: ev.ContactLost) -> None:
     del d
     s["contact_lost"] = True
     if s["moved_away"]:
         _signal(s, "vanished")
 
 
-def regained(s: State, d: Data) -> None:
+def regained(s: State, d: ev.ContactRegained) -> None:
     del d
     s["contact_lost"], s["moved_away"] = False, False
     if "vanished" in s["signals"]:
         s["signals"].remove("vanished")
 
 
-def complaint(s: State, d: Data) -> None:
-    found = COMPLAINT_SIGNALS.get(str(d.get("category", "")).strip().lower())
+def complaint(s: State, d: ev.ComplaintReceived) -> None:
+    found = COMPLAINT_SIGNALS.get(d.category.strip().lower())
     if found:
         _signal(s, found)
 
 
-def guarantor_demanded(s: State, d: Data) -> None:
-    if d["guarantor_id"] not in s["guarantors_demanded"]:
-        s["guarantors_demanded"].append(str(d["guarantor_id"]))
+def guarantor_demanded(s: State, d: ev.GuarantorDemanded) -> None:
+    if d.guarantor_id not in s["guarantors_demanded"]:
+        s["guarantors_demanded"].append(d.guarantor_id)
 
 
-def lawsuit(s: State, d: Data) -> None:
-    on, docket = _day(d["filed_at"]), str(d["docket_number"])
+def lawsuit(s: State, d: ev.LawsuitFiled) -> None:
+    on, docket = _on(d.filed_at), d.docket_number
     s["lawsuits"][docket] = {
-        "court": d["court"],
-        "claim_amount": _money(d["claim_amount"]),
+        "court": d.court,
+        "claim_amount": _money(d.claim_amount),
         "filed_on": on,
         "status": "pending",
     }
-    s["docket_number"], s["court"] = docket, d["court"]
-    s["claim_amount"] = _money(d["claim_amount"])
+    s["docket_number"], s["court"] = docket, d.court
+    s["claim_amount"] = _money(d.claim_amount)
     s["progress"] = "lawsuit_filed"
     s["judgment"], s["enforcement"] = None, None
-    _interrupt(s, on, "lawsuit", "LawsuitFiled", f"{d['court']} {docket}")
+    _interrupt(s, on, "lawsuit", "LawsuitFiled", f"{d.court} {docket}")
 
 
-def preservation(s: State, d: Data) -> None:
+def preservation(s: State, d: ev.AssetPreservationGranted) -> None:
     s["preservation"] = {
-        "court_order_ref": d["court_order_ref"],
-        "docket_number": d.get("docket_number"),
-        "amount": _money(d["amount"]),
-        "granted_on": _day(d["granted_at"]),
+        "court_order_ref": d.court_order_ref,
+        "docket_number": d.docket_number,
+        "amount": _money(d.amount),
+        "granted_on": _on(d.granted_at),
     }
     if s["progress"] in {"none", "demand_served", "lawsuit_filed"}:
         s["progress"] = "asset_preservation_granted"
 
 
-def judgment(s: State, d: Data) -> None:
-    docket = str(d["docket_number"])
+def judgment(s: State, d: ev.JudgmentEntered) -> None:
+    docket = d.docket_number
     s["judgment"] = {
         "docket_number": docket,
-        "outcome": d["outcome"],
-        "awarded_amount": _money(d["awarded_amount"]),
-        "entered_on": _day(d["entered_at"]),
+        "outcome": d.outcome,
+        "awarded_amount": _money(d.awarded_amount),
+        "entered_on": _on(d.entered_at),
     }
     if docket in s["lawsuits"]:
         s["lawsuits"][docket]["status"] = "judged"
     s["progress"] = "judgment"
 
 
-def enforcement(s: State, d: Data) -> None:
+def enforcement(s: State, d: ev.EnforcementStarted) -> None:
     s["enforcement"] = {
-        "enforcement_ref": d["enforcement_ref"],
-        "docket_number": d.get("docket_number"),
-        "started_on": _day(d["started_at"]),
+        "enforcement_ref": d.enforcement_ref,
+        "docket_number": d.docket_number,
+        "started_on": _on(d.started_at),
     }
     s["progress"] = "enforcement"
 
 
-def written_off(s: State, d: Data) -> None:
+def written_off(s: State, d: ev.WrittenOff) -> None:
     s["written_off"] = {
-        "amount": _money(d["amount"]),
-        "on": _day(d["written_off_at"]),
-        "reason": d.get("reason"),
+        "amount": _money(d.amount),
+        "on": _on(d.written_off_at),
+        "reason": d.reason,
     }
 
 
-def closed(s: State, d: Data) -> None:
-    s["status"], s["close_reason"] = "closed", d.get("reason")
+def closed(s: State, d: ev.CaseClosed) -> None:
+    s["status"], s["close_reason"] = "closed", d.reason
 
 
-def reopened(s: State, d: Data) -> None:
+def reopened(s: State, d: ev.CaseReopened) -> None:
     del d
     s["status"], s["close_reason"] = "open", None
 
 
-FOLDS: dict[str, Callable[[State, Data], None]] = {
-    "CaseOpened": opened,
-    "PaymentMissed": missed,
-    "PaymentReceived": paid,
-    "PaymentPlanAgreed": plan_agreed,
-    "PromiseToPayMade": promised,
-    "PromiseBroken": broken,
-    "ContactAttempted": attempted,
-    "ReminderSent": reminder,
-    "NoticeServed": notice,
-    "FieldVisitMade": visited,
-    "ContactLost": lost,
-    "ContactRegained": regained,
-    "ComplaintReceived": complaint,
-    "GuarantorDemanded": guarantor_demanded,
-    "LawsuitFiled": lawsuit,
-    "AssetPreservationGranted": preservation,
-    "JudgmentEntered": judgment,
-    "EnforcementStarted": enforcement,
-    "WrittenOff": written_off,
-    "CaseClosed": closed,
-    "CaseReopened": reopened,
-}
+def _typed(event: type[E], fold: Callable[[State, E], None]) -> tuple[str, Fold]:
+    """The fold under its event's name, reading the raw data as that event's typed class
+    (EventDataError, a ValueError, when it lacks what the catalogue promises)."""
+
+    def run(state: State, data: Data) -> None:
+        fold(state, event.read(data))
+
+    return event.event_name, run
+
+
+FOLDS: dict[str, Fold] = dict(
+    (
+        _typed(ev.CaseOpened, opened),
+        _typed(ev.PaymentMissed, missed),
+        _typed(ev.PaymentReceived, paid),
+        _typed(ev.PaymentPlanAgreed, plan_agreed),
+        _typed(ev.PromiseToPayMade, promised),
+        _typed(ev.PromiseBroken, broken),
+        _typed(ev.ContactAttempted, attempted),
+        _typed(ev.ReminderSent, reminder),
+        _typed(ev.NoticeServed, notice),
+        _typed(ev.FieldVisitMade, visited),
+        _typed(ev.ContactLost, lost),
+        _typed(ev.ContactRegained, regained),
+        _typed(ev.ComplaintReceived, complaint),
+        _typed(ev.GuarantorDemanded, guarantor_demanded),
+        _typed(ev.LawsuitFiled, lawsuit),
+        _typed(ev.AssetPreservationGranted, preservation),
+        _typed(ev.JudgmentEntered, judgment),
+        _typed(ev.EnforcementStarted, enforcement),
+        _typed(ev.WrittenOff, written_off),
+        _typed(ev.CaseClosed, closed),
+        _typed(ev.CaseReopened, reopened),
+    )
+)
 
 
 def apply(state: State, name: str, data: Data) -> bool:

@@ -9,11 +9,11 @@ other creditors closing in, ApplyForAssetPreservation is emitted at once (stable
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
-from arrears.messaging import Envelope, PoisonError
+from arrears.messaging import Envelope, PoisonError, event_time
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -68,7 +68,7 @@ class Projection:
             raise PoisonError("a case event without a subject")
         name = envelope.event_name
         version = envelope.caseversion or 0
-        moment = envelope.time or datetime.now(UTC)
+        moment = event_time(envelope)
         states = _held(conn)
         if name == "CaseOpened":
             state = fold.new_state(case_id)

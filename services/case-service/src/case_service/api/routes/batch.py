@@ -15,8 +15,8 @@ from case_service.api.schemas import (
     MissedPaymentBatch,
     MissedPaymentItem,
 )
+from case_service.commands import Command
 from case_service.domain import CollectionCase, InvalidCommand
-from case_service.executor import Command
 
 router = APIRouter(tags=["batch"])
 
@@ -52,7 +52,7 @@ def record_missed_payments(
                 field=f"items.{index}.loan_id",
             )
     now = cases.clock.now()
-    outcomes = cases.executor.execute_all([_command(item, now) for item in body.items])
+    outcomes = cases.execute_all([_command(item, now) for item in body.items])
     rejected = []
     recorded = unchanged = 0
     for index, (item, outcome) in enumerate(zip(body.items, outcomes, strict=True)):

@@ -14,9 +14,8 @@ from fastapi.responses import JSONResponse
 from case_service.api.commands import problem_for
 from case_service.api.deps import CasesDep, IdempotencyKey, Origination, Reader, idempotency_claim
 from case_service.api.schemas import CaseCreate, CaseCreated
+from case_service.commands import CaseNotFound, IdempotencyConflict
 from case_service.domain import CollectionCase, DomainError, event_payload
-from case_service.executor import CaseNotFound
-from case_service.persistence import IdempotencyRecord
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"])
 
@@ -36,33 +35,23 @@ def open_case(
 ) -> JSONResponse:
     """Open the collection case for a delinquent loan. The same loan returns the same case."""
     claim = idempotency_claim(request, idempotency_key, body.model_dump_json())
-    if claim is not None:
-        stored = cases.recorder_.find_idempotency(claim.scope, claim.key)
+    fields = body.model_dump(mode="python")
+    try:
+        stored = cases.stored_reply(claim) if claim is not None else None
         if stored is not None:
-            if stored.request_hash != claim.request_hash:
-                raise Problem(
-                    422,
-                    "Unprocessable Content",
-                    "this Idempotency-Key was already used with a different request",
-                    field="Idempotency-Key",
-                )
             return JSONResponse(
                 stored.body, status_code=stored.status, headers={"Idempotent-Replayed": "true"}
             )
-    fields = body.model_dump(mode="python")
-    try:
         case, created = cases.open_case(**fields)
         differing = [] if created else case.differences_from_opening(**fields)
-    except DomainError as exc:
+    except (DomainError, IdempotencyConflict) as exc:
         raise problem_for(exc) from None
     if differing:
         raise _opened_differently(case, differing)
     reply = {"case_id": str(case.id), "version": case.version}
     status = 201 if created else 200
     if claim is not None:
-        cases.recorder_.save_idempotency(
-            IdempotencyRecord(claim.key, claim.scope, claim.request_hash, status, reply)
-        )
+        cases.remember_reply(claim, status, reply)
     return JSONResponse(
         reply,
         status_code=status,

@@ -35,8 +35,7 @@ def readyz(cases: CasesDep) -> JSONResponse:
     """Ready when the event store and the broker answer."""
     checks: dict[str, Any] = {}
     try:
-        with cases.recorder_.datastore.transaction(commit=False) as curs:
-            curs.execute("SELECT 1")
+        cases.check_database()
         checks["database"] = "ok"
     except Exception as exc:  # any failure means not ready; say which
         checks["database"] = f"unavailable: {type(exc).__name__}"

@@ -1,0 +1,47 @@
+"""`python -m <service> [command]`: serve the API (the default) or run a one-off command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Any, TypeVar
+
+import uvicorn
+
+from arrears.logging import configure_logging
+from arrears.settings import ServiceSettings
+
+S = TypeVar("S", bound=ServiceSettings)
+
+
+def run_cli(
+    prog: str,
+    settings_type: type[S],
+    app_factory: str,
+    commands: Mapping[str, Callable[[S], Coroutine[Any, Any, int]]],
+    argv: list[str] | None = None,
+) -> int:
+    """Parse the command, configure logging, then serve `app_factory` ("module:function",
+    built in each server process) or run the named command to its exit status."""
+    parser = argparse.ArgumentParser(prog=prog)
+    parser.add_argument("command", nargs="?", default="serve", choices=["serve", *commands])
+    args = parser.parse_args(argv)
+    settings = settings_type()
+    configure_logging(settings.service_name, settings.log_level, settings.log_json)
+    if args.command != "serve":
+        return asyncio.run(commands[args.command](settings))
+    serve(settings, app_factory, workers=getattr(settings, "http_workers", 1))
+    return 0
+
+
+def serve(settings: ServiceSettings, app_factory: str, *, workers: int = 1) -> None:
+    uvicorn.run(
+        app_factory,
+        factory=True,
+        host=settings.http_host,
+        port=settings.http_port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+    )

@@ -1,0 +1,102 @@
+"""The command writer needs only its narrow store (`CaseStore`): here an in-memory one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import date
+from decimal import Decimal
+from uuid import UUID
+
+import pytest
+from case_service.commands import CaseNotFound, Command, IdempotencyClaim, IdempotencyConflict
+from case_service.domain import CollectionCase
+from case_service.executor import CommandExecutor
+from case_service.persistence import IdempotencyRecord
+
+from .helpers import NOW, given
+
+
+class MemoryCases:
+    def __init__(self, *cases: CollectionCase) -> None:
+        self.cases = {case.id: case for case in cases}
+        self.records: dict[tuple[str, str], IdempotencyRecord] = {}
+        self.saved_events: list[str] = []
+
+    def load_many(
+        self, case_ids: Sequence[UUID], cached: Sequence[CollectionCase] = ()
+    ) -> dict[UUID, CollectionCase]:
+        return {i: self.cases[i] for i in case_ids if i in self.cases}
+
+    def find_idempotency_many(
+        self, claims: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], IdempotencyRecord]:
+        return {claim: self.records[claim] for claim in claims if claim in self.records}
+
+    def save_idempotency(self, record: IdempotencyRecord) -> bool:
+        return self.records.setdefault((record.scope, record.key), record) is record
+
+    def save(
+        self,
+        cases: Sequence[CollectionCase],
+        idempotency: Sequence[IdempotencyRecord],
+        correlations: Sequence[tuple[UUID, int, str]],
+    ) -> None:
+        for case in cases:
+            self.saved_events += [type(e).__name__ for e in case.collect_events()]
+        for record in idempotency:
+            self.records[(record.scope, record.key)] = record
+
+
+@pytest.fixture
+def store() -> MemoryCases:
+    return MemoryCases(given())
+
+
+@pytest.fixture
+def executor(store: MemoryCases) -> Iterator[CommandExecutor]:
+    writer = CommandExecutor(store)
+    yield writer
+    writer.close()
+
+
+def miss(case: CollectionCase) -> None:
+    case.record_missed_payment(
+        installment=1, due_date=date(2026, 10, 1), amount=Decimal("1200.00"), now=NOW
+    )
+
+
+def test_a_command_is_saved_through_the_store_with_its_idempotency_record(
+    store: MemoryCases, executor: CommandExecutor
+) -> None:
+    case_id = next(iter(store.cases))
+    claim = IdempotencyClaim("POST /missed", "k-1", "h-1")
+
+    outcome = executor.execute(Command(case_id, miss, idempotency=claim))
+
+    assert outcome.error is None
+    assert "PaymentMissed" in outcome.events
+    assert store.saved_events == outcome.events
+    assert store.records[("POST /missed", "k-1")].body["version"] == outcome.version
+
+
+def test_a_repeated_key_is_answered_from_the_store_and_a_changed_request_is_refused(
+    store: MemoryCases, executor: CommandExecutor
+) -> None:
+    case_id = next(iter(store.cases))
+    first = executor.execute(Command(case_id, miss, idempotency=IdempotencyClaim("s", "k", "h")))
+
+    again = executor.execute(Command(case_id, miss, idempotency=IdempotencyClaim("s", "k", "h")))
+    changed = executor.execute(Command(case_id, miss, idempotency=IdempotencyClaim("s", "k", "x")))
+
+    assert again.replayed
+    assert again.version == first.version
+    assert isinstance(changed.error, IdempotencyConflict)
+    assert store.saved_events == first.events
+
+
+def test_a_command_for_an_unknown_case_is_answered_not_found(executor: CommandExecutor) -> None:
+    unknown = CollectionCase.id_for_loan("L-none")
+
+    outcome = executor.execute(Command(unknown, miss))
+
+    assert isinstance(outcome.error, CaseNotFound)
