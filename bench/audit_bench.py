@@ -109,7 +109,7 @@ def missed(installment: int) -> Any:
 
 def daily_file(app: CaseApplication, ids: list[UUID], installment: int) -> float:
     started = time.perf_counter()
-    outcomes = app.executor.execute_all([Command(i, missed(installment)) for i in ids])
+    outcomes = app.execute_all([Command(i, missed(installment)) for i in ids])
     elapsed = time.perf_counter() - started
     assert all(o.error is None and o.events for o in outcomes)
     return len(ids) / elapsed
@@ -126,7 +126,7 @@ def requests(app: CaseApplication, ids: list[UUID], first: int, seconds: float) 
             for case_id in mine:
                 if time.perf_counter() >= stop:
                     return
-                outcome = app.executor.execute(Command(case_id, missed(installment)))
+                outcome = app.execute(Command(case_id, missed(installment)))
                 if outcome.error is not None:
                     raise RuntimeError(outcome.error)
                 done[n] += 1

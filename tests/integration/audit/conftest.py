@@ -112,7 +112,7 @@ def portfolio(cases: CaseApplication, clock: Clock) -> Callable[..., list[Any]]:
                     now=clock.now(),
                 )
 
-            outcomes = cases.executor.execute_all([Command(case_id, _miss) for case_id in ids])
+            outcomes = cases.execute_all([Command(case_id, _miss) for case_id in ids])
             assert all(o.error is None for o in outcomes), outcomes
         return ids
 

@@ -74,7 +74,7 @@ class CaseOpened(CaseEventData):
     collateral: Mapping[str, Any] | None
     currency: str
     guarantors: tuple[Mapping[str, Any], ...]
-    jurisdiction: str
+    jurisdiction: str | None = None
     loan_id: str
     principal: Decimal
     product: str
@@ -87,7 +87,7 @@ class CaseOpened(CaseEventData):
             collateral=optional(obj, data["collateral"]),
             currency=text(data["currency"]),
             guarantors=objects(data["guarantors"]),
-            jurisdiction=text(data["jurisdiction"]),
+            jurisdiction=optional(text, data.get("jurisdiction")),
             loan_id=text(data["loan_id"]),
             principal=decimal(data["principal"]),
             product=text(data["product"]),
@@ -157,7 +157,7 @@ class ContactAttempted(CaseEventData):
 
     event_name: ClassVar[str] = "ContactAttempted"
     agent_id: str | None
-    caller_line: str | None
+    caller_line: str | None = None
     channel: str
     contact_point: str
     local_time_of_day: str
@@ -171,7 +171,7 @@ class ContactAttempted(CaseEventData):
     def from_data(cls, data: Mapping[str, Any]) -> Self:
         return cls(
             agent_id=optional(text, data["agent_id"]),
-            caller_line=optional(text, data["caller_line"]),
+            caller_line=optional(text, data.get("caller_line")),
             channel=text(data["channel"]),
             contact_point=text(data["contact_point"]),
             local_time_of_day=text(data["local_time_of_day"]),

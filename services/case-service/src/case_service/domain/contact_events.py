@@ -34,6 +34,7 @@ class ContactAttempted(CaseEvent):
     recording_ref: str | None
     notes: str | None
     caller_line: str | None
+    fields_added: ClassVar[dict[str, int]] = {"caller_line": 2}
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:

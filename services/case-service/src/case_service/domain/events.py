@@ -44,6 +44,8 @@ class CaseOpened(Aggregate.Created, CaseEvent):
     collateral: dict[str, Any] | None
     rules: dict[str, Any]
     jurisdiction: str
+    # Fields later class versions added (optional in the published schema): name -> version.
+    fields_added: ClassVar[dict[str, int]] = {"jurisdiction": 2}
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:

@@ -72,6 +72,9 @@ def event_schema(name: str, cls: type[Any]) -> dict[str, Any]:
     }
     event_type = case_event_type(name)
     personal = list(getattr(cls, "personal_data", ()))
+    # A field a later class_version added is optional in the published schema: within a major
+    # version a schema only gains optional fields, and older messages on the topic lack it.
+    added = dict(getattr(cls, "fields_added", {}))
     return {
         "$schema": DRAFT,
         "$id": schema_url(event_type),
@@ -79,7 +82,7 @@ def event_schema(name: str, cls: type[Any]) -> dict[str, Any]:
         "description": _describe(name, cls),
         "type": "object",
         "properties": {field: type_schema(hint) for field, hint in sorted(fields.items())},
-        "required": sorted(fields),
+        "required": sorted(field for field in fields if field not in added),
         # Within a major version schemas only gain optional fields, so accept unknown ones.
         "additionalProperties": True,
         "x-class-version": int(getattr(cls, "class_version", 1)),
