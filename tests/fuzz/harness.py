@@ -18,7 +18,9 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
+import pytest
 import schemathesis
+from _pytest.mark.structures import ParameterSet
 from arrears.auth import ROLES, issue_token
 from fastapi import FastAPI
 from hypothesis import HealthCheck, Phase, given, settings
@@ -174,17 +176,34 @@ def _path_parameters(spec: dict[str, Any], label: str) -> list[dict[str, Any]]:
     return [p for p in declared if p["in"] in ("query", "path")]
 
 
-def parameter_attacks(
-    spec: dict[str, Any], labels: Iterable[str]
-) -> list[tuple[str, str, str, str]]:
-    """`(operation, where, name, value)` for every query and path parameter: integers beyond
-    bigint, strings with NUL bytes (the issue's attacks on parameters)."""
+def parameter_attacks(spec: dict[str, Any], labels: Iterable[str]) -> list[Any]:
+    """pytest params `(operation, where, name, value)` for every query and path parameter:
+    integers beyond bigint, strings with NUL bytes (the issue's attacks on parameters)."""
     out = []
     for label in labels:
         for param in _path_parameters(spec, label):
             kinds = _types(param.get("schema", {}))
             values = HUGE if "integer" in kinds else NUL if "string" in kinds else ()
-            out.extend((label, param["in"], param["name"], value) for value in values)
+            where, name = param["in"], param["name"]
+            out.extend(
+                pytest.param((label, where, name, value), id=f"{label} {where} {name}={value!r}")
+                for value in values
+            )
+    return out
+
+
+def known(params: Iterable[Any], server_errors: dict[str, str]) -> list[Any]:
+    """The params, those whose id is in `server_errors` marked xfail with its reason (a 5xx
+    found in a service this branch does not own; its owner fixes it)."""
+    out = []
+    for param in params:
+        if not isinstance(param, ParameterSet):
+            param = pytest.param(param, id=str(param))
+        reason = server_errors.get(str(param.id))
+        if reason is not None:
+            xfail = pytest.mark.xfail(reason=f"{param.id}: {reason}", strict=False)
+            param = pytest.param(*param.values, id=param.id, marks=[*param.marks, xfail])
+        out.append(param)
     return out
 
 
@@ -226,8 +245,6 @@ HOSTILE: dict[str, tuple[Any, ...]] = {
 
 def body_attacks(bases: dict[str, tuple[dict[str, Any], dict[str, str]]]) -> list[Any]:
     """pytest params `(operation, body)`: each base body with one field made hostile."""
-    import pytest
-
     out = []
     for label, (base, fields) in bases.items():
         for field, kind in fields.items():
