@@ -133,6 +133,16 @@ async def test_money_has_at_most_the_cases_currencys_decimals(
         f"/v1/legal/cases/{yen}/legal-costs", json={**COST, "amount": "1500"}, headers=keyed()
     )
     assert ok.status_code == 201, ok.text
+    dinar = await a_case(ctx, "KWD")  # 3 decimals, but kept to 2 here: refused, not rounded
+    async with unchanged(engine):
+        refused(
+            await http.post(
+                f"/v1/legal/cases/{dinar}/legal-costs",
+                json={**COST, "amount": "10.125"},
+                headers=keyed(),
+            ),
+            "amount",
+        )
 
 
 @pytest.mark.parametrize("currency", ["XXX", "XAU", "ABC", "cny", "CN", 156, "USD"])

@@ -16,6 +16,9 @@ from legal_service.context import Context
 
 WINDOW = TimeWindow()
 MAX_KEY_LENGTH = 255
+# legal-service's tables keep money to 2 decimals (readmodel.tables.MONEY): an amount with
+# more (KWD's third) is refused rather than silently rounded.
+STORED_DECIMALS = 2
 
 
 def _refused(field: str, message: str) -> Problem:
@@ -41,6 +44,8 @@ def money_fits_case(state: dict[str, Any], body: BaseModel) -> None:
             places = amount.as_tuple().exponent
             if isinstance(places, int) and -places > exponent:
                 raise _refused(name, f"{case_currency} has at most {exponent} decimal places")
+            if isinstance(places, int) and -places > STORED_DECIMALS:
+                raise _refused(name, f"legal-service keeps at most {STORED_DECIMALS} decimals")
 
 
 def instant_in_window(ctx: Context, moment: datetime, field: str) -> None:
