@@ -12,6 +12,7 @@ Bounded for CI: a few examples per operation and generation mode, no deadline, d
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -28,8 +29,9 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-# Requests per operation (valid and invalid, every role, unknown and seeded cases).
-MAX_EXAMPLES = 50
+# Requests per operation (valid and invalid, every role, unknown and seeded cases); a
+# deeper run: FUZZ_MAX_EXAMPLES=1000 make test PYTEST_ARGS=tests/fuzz
+MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "50"))
 _METHODS = ("get", "put", "post", "patch", "delete")
 
 FUZZ_SETTINGS = settings(
