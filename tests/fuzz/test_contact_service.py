@@ -54,6 +54,8 @@ _NUL_INTO_JSONB = (
 )
 _BIGINT = "500: OverflowError (value out of int64 range) in routes/outcomes.py command_status"
 KNOWN_SERVER_ERRORS: dict[str, str] = {
+    # generated: command_id=20957230047177931944932409344
+    "GET /v1/commands/{command_id}": _BIGINT,
     "GET /v1/commands/{command_id} path command_id='99999999999999999999'": _BIGINT,
     "GET /v1/commands/{command_id} path command_id='-99999999999999999999'": _BIGINT,
     **{
