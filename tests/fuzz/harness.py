@@ -6,15 +6,18 @@ random role, and checks what no input may cause (issue 15):
 - a 2xx body conforms to the response schema the OpenAPI documents;
 - a 4xx is an RFC 9457 problem+json whose `status` is the response's.
 
-Bounded for CI: a few examples per operation and generation mode, no deadline, derandomized
-(the same inputs on every run), no shrinking (a failure prints the request as generated)."""
+The same checks run on hand-made attacks (the issue's): every query and path parameter
+beyond bigint or with NUL bytes, and each field of a valid command made hostile.
+
+Bounded for CI (the tier takes about a minute): MAX_EXAMPLES requests per operation, no
+deadline, derandomized (the same inputs on every run), no shrinking (a failure prints the
+request as generated)."""
 
 from __future__ import annotations
 
 import json
 import os
 import uuid
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
@@ -142,22 +145,18 @@ def check_response(case: Any, response: Any) -> None:
         assert isinstance(problem.get("title"), str)
 
 
-def fuzz(schema: Any, label: str, tokens: dict[str, str], case_ids: Sequence[str]) -> Counter[int]:
-    """Fuzz one operation (`METHOD /path`), as every role, on unknown and on seeded cases;
-    returns how often each status was answered."""
+def fuzz(schema: Any, label: str, tokens: dict[str, str], case_ids: Sequence[str]) -> None:
+    """Fuzz one operation (`METHOD /path`), as every role, on unknown and on seeded cases."""
     method, path = label.split(" ", 1)
     operation = schema[path][method]
-    statuses: Counter[int] = Counter()
 
     @FUZZ_SETTINGS
     @given(case=st.one_of(*_strategies(operation, case_ids)), role=st.sampled_from(sorted(tokens)))
     def run(case: Any, role: str) -> None:
         response = case.call(headers={"Authorization": tokens[role]})
-        statuses[response.status_code] += 1
         check_response(case, response)
 
     run()
-    return statuses
 
 
 # Values the issue's attacks used on parameters: beyond bigint, and NUL bytes.
