@@ -4,7 +4,9 @@ Notices, lawsuits, asset preservations, judgments, enforcements, guarantor deman
 write-offs are checked here, then forwarded to case-service's matching
 `POST /v1/cases/{case_id}/<step>` through the command outbox with the caller's
 Idempotency-Key: the answer is case-service's own when it is up, or 202 (queued, delivered
-once when it returns). A resend with the same key carries `Idempotent-Replayed: true`. A legal officer recording a step on an unassigned case takes it.
+once when it returns); a resend with the same key carries `Idempotent-Replayed: true`, the
+same key with another body is 422. A legal officer recording a step on an unassigned case
+takes it.
 (Legal costs, enforcement outcomes and signals are in records.py: kept here, not forwarded.)
 """
 
