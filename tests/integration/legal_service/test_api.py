@@ -63,7 +63,7 @@ async def test_pipeline_filters_by_stage_court_officer_and_amount(
         assert len(rest.json()["items"]) == 1
         none = await http.get("/v1/legal/pipeline?min_amount=20000.01", headers=reader)
         assert none.json()["items"] == []
-        bad = await http.get("/v1/legal/pipeline?min_amount=12.345", headers=reader)
+        bad = await http.get("/v1/legal/pipeline?min_amount=12.34567", headers=reader)
         assert bad.status_code == 422
         assert bad.headers["content-type"].startswith("application/problem+json")
         assert bad.json()["errors"][0]["field"] == "min_amount"

@@ -37,16 +37,5 @@ Supervisor = Annotated[Principal, Depends(require_roles("supervisor", "service")
 Service = Annotated[Principal, Depends(require_roles("service"))]
 
 
-def required_key(key: str | None) -> str:
-    if key is None or not key.strip():
-        raise Problem(
-            422,
-            "Unprocessable Content",
-            "an Idempotency-Key header is required: it is forwarded to case-service",
-            field="Idempotency-Key",
-        )
-    return key.strip()
-
-
 def not_found(case_id: object) -> Problem:
     return Problem(404, "Not Found", f"no case with id {case_id}", field="case_id")

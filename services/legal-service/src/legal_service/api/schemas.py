@@ -1,61 +1,59 @@
 """Request and response bodies of the legal officers' API (snake_case JSON).
 
 Bodies forwarded to case-service carry exactly case-service's field names (DESIGN §4).
-Money is a decimal string (never a JSON number); times are ISO 8601 with an offset.
+Every input is one of arrears.input's strict types (docs/input-grammar.md): money is a decimal
+string in the case's currency's grammar, times are RFC 3339 with an offset, dates YYYY-MM-DD,
+texts without control characters; every body refuses unknown fields.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
-
-MAX_AMOUNT = Decimal("1000000000000")
-
-
-def _parse_money(value: Any, *, allow_zero: bool) -> Decimal:
-    if not isinstance(value, str):
-        raise ValueError('money must be a decimal string such as "1200.00"')
-    try:
-        amount = Decimal(value.strip())
-    except InvalidOperation:
-        raise ValueError("not a decimal number") from None
-    if not amount.is_finite():
-        raise ValueError("must be a finite number")
-    if amount < 0 or (amount == 0 and not allow_zero):
-        raise ValueError("must not be negative" if allow_zero else "must be greater than 0")
-    if amount > MAX_AMOUNT:
-        raise ValueError("is implausibly large")
-    exponent = amount.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -2:
-        raise ValueError("must have at most 2 decimal places")
-    return amount
+from arrears.input import (
+    BusinessDate,
+    Currency,
+    Identifier,
+    Instant,
+    Money,
+    MoneyOrZero,
+    Note,
+    Text,
+    check_text,
+)
+from pydantic import BaseModel, BeforeValidator, ConfigDict, WithJsonSchema
 
 
-def _money(value: Any) -> Decimal:
-    return _parse_money(value, allow_zero=False)
+def _reference(value: object) -> str:
+    return check_text(value, max_length=100)
 
 
-def _money_or_zero(value: Any) -> Decimal:
-    return _parse_money(value, allow_zero=True)
+def _officer(value: object) -> str:
+    return check_text(value, max_length=200)
 
 
-def _utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
+def _text_schema(max_length: int, description: str) -> WithJsonSchema:
+    return WithJsonSchema(
+        {"type": "string", "minLength": 1, "maxLength": max_length, "description": description}
+    )
 
 
-Money = Annotated[Decimal, BeforeValidator(_money)]
-MoneyOrZero = Annotated[Decimal, BeforeValidator(_money_or_zero)]
-Instant = Annotated[AwareDatetime, AfterValidator(_utc)]
-Text = Annotated[str, Field(min_length=1, max_length=500)]
-Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+# One line as a court or an agent writes it (arrears.input's text rules, shorter than Text):
+# docket numbers and court orders such as (2024)京0105民初12345号 are not Identifiers.
+Reference = Annotated[
+    str,
+    BeforeValidator(_reference),
+    _text_schema(100, "a court's or agent's reference as written; no control characters"),
+]
+OfficerName = Annotated[
+    str, BeforeValidator(_officer), _text_schema(200, "the officer (their token subject)")
+]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid")
 
 
 class MoneyCommand(Strict):
@@ -79,31 +77,31 @@ class NoticeCreate(Strict):
 
 class LawsuitCreate(MoneyCommand):
     court: Text
-    docket_number: Annotated[str, Field(min_length=1, max_length=100)]
+    docket_number: Reference
     claim_amount: Money
     filed_at: Instant
 
 
 class AssetPreservationCreate(MoneyCommand):
-    court_order_ref: Text
+    court_order_ref: Reference
     amount: Money
     granted_at: Instant
 
 
 class JudgmentCreate(MoneyCommand):
-    docket_number: Annotated[str, Field(min_length=1, max_length=100)]
+    docket_number: Reference
     outcome: Literal["in_favour", "against", "settled_in_court"]
     awarded_amount: MoneyOrZero
     entered_at: Instant
 
 
 class EnforcementCreate(Strict):
-    enforcement_ref: Text
+    enforcement_ref: Reference
     started_at: Instant
 
 
 class GuarantorDemandCreate(MoneyCommand):
-    guarantor_id: Text
+    guarantor_id: Identifier
     amount: Money
     served_at: Instant
     proof: Text | None = None
@@ -129,28 +127,28 @@ class LegalCostCreate(MoneyCommand):
         "other",
     ]
     amount: Money
-    incurred_on: date
-    reference: Text | None = None
-    description: Annotated[str, Field(max_length=2000)] | None = None
+    incurred_on: BusinessDate
+    reference: Reference | None = None
+    description: Note | None = None
 
 
 class EnforcementOutcomeCreate(MoneyCommand):
     """How an enforcement ended; no_assets_found is 终结本次执行程序 (no property found)."""
 
-    enforcement_ref: Text
+    enforcement_ref: Reference
     outcome: Literal["recovered_in_full", "partially_recovered", "no_assets_found", "terminated"]
     recovered_amount: MoneyOrZero
-    ended_on: date
+    ended_on: BusinessDate
 
 
 class SignalCreate(Strict):
     kind: Literal["vanished", "deceased", "other_creditors", "asset_transfer"]
-    noted_on: date
+    noted_on: BusinessDate
     source: Text | None = None
 
 
 class AssignmentUpdate(Strict):
-    officer: Annotated[str, Field(min_length=1, max_length=200)]
+    officer: OfficerName
 
 
 # --- responses -------------------------------------------------------------------------

@@ -1,4 +1,7 @@
-"""`GET /v1/legal/pipeline` and `GET /v1/legal/limitations`: the officers' lists."""
+"""`GET /v1/legal/pipeline` and `GET /v1/legal/limitations`: the officers' lists.
+
+Query parameters follow arrears.input's grammar (texts without control characters, money
+strings, bounded integers); a cursor is one this API gave, or the request is refused (422)."""
 
 from __future__ import annotations
 
@@ -6,9 +9,11 @@ import re
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
+from uuid import UUID
 
 import orjson
 from arrears.errors import Problem
+from arrears.input import MoneyOrZero, Text, parse_date
 from fastapi import APIRouter, Query, Response
 
 from legal_service.api import schemas as s
@@ -26,7 +31,8 @@ Stage = Literal[
     "closed",
     "written_off",
 ]
-WITHIN = re.compile(r"^\s*(\d{1,5})\s*d?\s*$")
+WITHIN = re.compile(r"([0-9]{1,5})d?")
+MAX_WITHIN_DAYS = 36500  # a hundred years: longer than any limitation period
 
 
 def _money(amount: Any, currency: str) -> s.MoneyPublic | None:
@@ -35,13 +41,18 @@ def _money(amount: Any, currency: str) -> s.MoneyPublic | None:
     return s.MoneyPublic(amount=str(Decimal(amount).quantize(Decimal("0.01"))), currency=currency)
 
 
-def _amount(value: str | None, name: str) -> Decimal | None:
-    if value is None:
-        return None
+def _refused(field: str, message: str) -> Problem:
+    return Problem(422, "Unprocessable Content", f"{field}: {message}", field=field)
+
+
+def _after_case(cursor: str | None) -> str:
+    """The pipeline's cursor: the last case id of the previous page."""
+    if cursor is None:
+        return ""
     try:
-        return s._money_or_zero(value)
-    except ValueError as exc:
-        raise Problem(422, "Unprocessable Content", f"{name}: {exc}", field=name) from None
+        return str(UUID(cursor))
+    except ValueError:
+        raise _refused("cursor", "not a cursor this API gave") from None
 
 
 @router.get(
@@ -53,21 +64,21 @@ async def pipeline(
     conn: ConnDep,
     _caller: Reader,
     stage: Stage | None = None,
-    court: Annotated[str | None, Query(max_length=500)] = None,
-    officer: Annotated[str | None, Query(max_length=200)] = None,
-    min_amount: Annotated[str | None, Query(description="claim (or outstanding) at least")] = None,
-    max_amount: Annotated[str | None, Query(description="claim (or outstanding) at most")] = None,
+    court: Annotated[Text | None, Query()] = None,
+    officer: Annotated[s.OfficerName | None, Query()] = None,
+    min_amount: Annotated[
+        MoneyOrZero | None, Query(description="claim (or outstanding) at least")
+    ] = None,
+    max_amount: Annotated[
+        MoneyOrZero | None, Query(description="claim (or outstanding) at most")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[str | None, Query(max_length=36, description="next_cursor")] = None,
 ) -> s.PipelinePage:
     where = repo.PipelineFilter(
-        stage=stage,
-        court=court,
-        officer=officer,
-        min_amount=_amount(min_amount, "min_amount"),
-        max_amount=_amount(max_amount, "max_amount"),
+        stage=stage, court=court, officer=officer, min_amount=min_amount, max_amount=max_amount
     )
-    rows = await repo.pipeline(conn, where, cursor or "", limit)
+    rows = await repo.pipeline(conn, where, _after_case(cursor), limit)
     items = [
         s.PipelineItem(
             case_id=r["case_id"],
@@ -90,27 +101,23 @@ async def pipeline(
 
 
 def parse_within(value: str) -> int:
-    match = WITHIN.match(value)
-    if match is None:
-        raise Problem(
-            422,
-            "Unprocessable Content",
-            'expiring_within must be a number of days such as "90d"',
-            field="expiring_within",
+    match = WITHIN.fullmatch(value)
+    if match is None or int(match.group(1)) > MAX_WITHIN_DAYS:
+        raise _refused(
+            "expiring_within", f'must be a number of days up to {MAX_WITHIN_DAYS} such as "90d"'
         )
     return int(match.group(1))
 
 
 def _cursor(value: str | None) -> tuple[date, str]:
-    if not value:
+    """The limitation report's cursor: `<expiry date>/<case id>` of the previous page."""
+    if value is None:
         return (date.min, "")
     day, _, case_id = value.partition("/")
     try:
-        return (date.fromisoformat(day), case_id)
+        return (parse_date(day), str(UUID(case_id)))
     except ValueError:
-        raise Problem(
-            422, "Unprocessable Content", "not a cursor this API gave", field="cursor"
-        ) from None
+        raise _refused("cursor", "not a cursor this API gave") from None
 
 
 @router.get(
@@ -126,7 +133,7 @@ async def limitations(
     _caller: Reader,
     expiring_within: Annotated[str, Query(description='days, e.g. "90d"')] = "90d",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[str | None, Query(max_length=60, description="next_cursor")] = None,
 ) -> Response:
     """`total` counts every case in the report (on the first page; null on later pages).
     Serialised straight to JSON (orjson): a report can hold thousands of rows."""
@@ -134,7 +141,7 @@ async def limitations(
     today = ctx.clock.now().date()
     until = today + timedelta(days=days)
     rows = await repo.limitations(conn, until, _cursor(cursor), limit)
-    total = None if cursor else await repo.count_limitations(conn, until)
+    total = None if cursor is not None else await repo.count_limitations(conn, until)
     items = []
     for r in rows:
         expires: date = r["limitation_expires_on"]

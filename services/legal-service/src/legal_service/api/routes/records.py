@@ -1,10 +1,12 @@
 """Records legal-service keeps itself (not case events today, so not forwarded):
 `POST /v1/legal/cases/{case_id}/legal-costs`, `.../enforcement-outcomes`, `.../signals`.
-Each is idempotent on the caller's Idempotency-Key (a resend answers 200 with the same id).
+Each is idempotent on the caller's Idempotency-Key: a resend of the same request answers 200
+with the same id and `Idempotent-Replayed: true`; the same key with another body is 422.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
@@ -14,7 +16,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from legal_service.api import schemas as s
-from legal_service.api.deps import ContextDep, IdempotencyKey, Officer, not_found, required_key
+from legal_service.api.checks import day_in_window, money_fits_case, required_key
+from legal_service.api.deps import ContextDep, IdempotencyKey, Officer, not_found
 from legal_service.context import Context
 from legal_service.policy.recommend import asset_preservation, write_off
 from legal_service.readmodel import repository as repo
@@ -22,6 +25,11 @@ from legal_service.readmodel.view import to_view
 from legal_service.tasks import emit_once, task_for
 
 router = APIRouter(prefix="/v1/legal/cases", tags=["legal records"])
+RECORD_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "a replay (Idempotent-Replayed: true)", "model": s.Recorded},
+    404: {"description": "no such case"},
+    422: {"description": "invalid body, no Idempotency-Key, or the key used for another body"},
+}
 
 
 async def _state(conn: AsyncConnection, case_id: UUID) -> dict[str, Any]:
@@ -31,15 +39,31 @@ async def _state(conn: AsyncConnection, case_id: UUID) -> dict[str, Any]:
     return state
 
 
-def _currency(state: dict[str, Any], body: Any) -> None:
-    currency = getattr(body, "currency", None)
-    if currency is not None and currency != state["currency"]:
+# What a resend must repeat to be the same request (not who sent it, nor when).
+_SAME = {
+    "cost": ("kind", "amount", "incurred_on", "reference", "description"),
+    "enforcement-outcome": ("enforcement_ref", "outcome", "recovered_amount", "ended_on"),
+    "signal": ("kind", "noted_on", "source"),
+}
+
+
+async def _replayed(
+    conn: AsyncConnection, kind: str, record_id: str, values: dict[str, Any]
+) -> bool:
+    """True when this key recorded the same request before; 422 when it recorded another."""
+    stored = await repo.stored_record(conn, kind, record_id)
+    if stored is None:
+        return False
+    differing = [name for name in _SAME[kind] if stored[name] != values[name]]
+    if differing:
         raise Problem(
             422,
             "Unprocessable Content",
-            f"the case is in {state['currency']}, not {currency}",
-            field="currency",
+            "this Idempotency-Key was already used with a different request"
+            f" (differing: {', '.join(differing)})",
+            field="Idempotency-Key",
         )
+    return True
 
 
 async def _react(ctx: Context, conn: AsyncConnection, case_id: str, state: dict[str, Any]) -> None:
@@ -51,15 +75,35 @@ async def _react(ctx: Context, conn: AsyncConnection, case_id: str, state: dict[
         await emit_once(conn, task_for(case_id, rec, now), ctx.emit)
 
 
+async def _keep(
+    conn: AsyncConnection,
+    kind: str,
+    record_id: str,
+    values: dict[str, Any],
+    add: Callable[[AsyncConnection, dict[str, Any]], Awaitable[bool]],
+) -> bool:
+    """Record once: True when recorded now, False for a replay of the same request."""
+    if await _replayed(conn, kind, record_id, values):
+        return False
+    if await add(conn, values):
+        return True
+    await _replayed(conn, kind, record_id, values)  # a concurrent request won the insert
+    return False
+
+
 def _recorded(case_id: UUID, record_id: str, created: bool) -> JSONResponse:
     body = s.Recorded(case_id=case_id, record_id=record_id, created=created)
-    return JSONResponse(body.model_dump(mode="json"), status_code=201 if created else 200)
+    headers = {} if created else {"Idempotent-Replayed": "true"}
+    return JSONResponse(
+        body.model_dump(mode="json"), status_code=201 if created else 200, headers=headers
+    )
 
 
 @router.post(
     "/{case_id}/legal-costs",
     status_code=201,
     response_model=s.Recorded,
+    responses=RECORD_RESPONSES,
     summary="Record a legal cost (kept in legal-service; a resend with the same key is a no-op)",
 )
 async def record_cost(
@@ -72,27 +116,22 @@ async def record_cost(
     key = required_key(idempotency_key)
     async with ctx.engine.begin() as conn:
         state = await _state(conn, case_id)
-        _currency(state, body)
-        if body.incurred_on > ctx.clock.now().date():
-            raise Problem(
-                422, "Unprocessable Content", "incurred_on is in the future", field="incurred_on"
-            )
+        money_fits_case(state, body)
+        day_in_window(ctx, body.incurred_on, "incurred_on")
         cost_id = repo.record_id(str(case_id), "cost", key)
-        created = await repo.add_cost(
-            conn,
-            {
-                "cost_id": cost_id,
-                "case_id": str(case_id),
-                "kind": body.kind,
-                "amount": body.amount,
-                "currency": state["currency"],
-                "incurred_on": body.incurred_on,
-                "reference": body.reference,
-                "description": body.description,
-                "recorded_by": caller.subject,
-                "recorded_at": ctx.clock.now(),
-            },
-        )
+        values = {
+            "cost_id": cost_id,
+            "case_id": str(case_id),
+            "kind": body.kind,
+            "amount": body.amount,
+            "currency": state["currency"],
+            "incurred_on": body.incurred_on,
+            "reference": body.reference,
+            "description": body.description,
+            "recorded_by": caller.subject,
+            "recorded_at": ctx.clock.now(),
+        }
+        created = await _keep(conn, "cost", cost_id, values, repo.add_cost)
     return _recorded(case_id, cost_id, created)
 
 
@@ -100,6 +139,7 @@ async def record_cost(
     "/{case_id}/enforcement-outcomes",
     status_code=201,
     response_model=s.Recorded,
+    responses=RECORD_RESPONSES,
     summary="Record how an enforcement ended (kept in legal-service)",
 )
 async def record_enforcement_outcome(
@@ -112,13 +152,10 @@ async def record_enforcement_outcome(
     key = required_key(idempotency_key)
     async with ctx.engine.begin() as conn:
         state = await _state(conn, case_id)
-        _currency(state, body)
+        money_fits_case(state, body)
+        day_in_window(ctx, body.ended_on, "ended_on")
         if not state.get("enforcement"):
             raise Problem(409, "Conflict", "no enforcement has started on this case", field=None)
-        if body.ended_on > ctx.clock.now().date():
-            raise Problem(
-                422, "Unprocessable Content", "ended_on is in the future", field="ended_on"
-            )
         if body.outcome == "no_assets_found" and body.recovered_amount != 0:
             raise Problem(
                 422,
@@ -127,19 +164,19 @@ async def record_enforcement_outcome(
                 field="recovered_amount",
             )
         outcome_id = repo.record_id(str(case_id), "enforcement-outcome", key)
-        created = await repo.add_enforcement_outcome(
-            conn,
-            {
-                "outcome_id": outcome_id,
-                "case_id": str(case_id),
-                "enforcement_ref": body.enforcement_ref,
-                "outcome": body.outcome,
-                "recovered_amount": body.recovered_amount,
-                "currency": state["currency"],
-                "ended_on": body.ended_on,
-                "recorded_by": caller.subject,
-                "recorded_at": ctx.clock.now(),
-            },
+        values = {
+            "outcome_id": outcome_id,
+            "case_id": str(case_id),
+            "enforcement_ref": body.enforcement_ref,
+            "outcome": body.outcome,
+            "recovered_amount": body.recovered_amount,
+            "currency": state["currency"],
+            "ended_on": body.ended_on,
+            "recorded_by": caller.subject,
+            "recorded_at": ctx.clock.now(),
+        }
+        created = await _keep(
+            conn, "enforcement-outcome", outcome_id, values, repo.add_enforcement_outcome
         )
         if created:
             await _react(ctx, conn, str(case_id), state)
@@ -150,6 +187,7 @@ async def record_enforcement_outcome(
     "/{case_id}/signals",
     status_code=201,
     response_model=s.Recorded,
+    responses=RECORD_RESPONSES,
     summary="Record what the file shows about the borrower (vanished, deceased, creditors)",
 )
 async def record_signal(
@@ -162,19 +200,18 @@ async def record_signal(
     key = required_key(idempotency_key)
     async with ctx.engine.begin() as conn:
         state = await _state(conn, case_id)
+        day_in_window(ctx, body.noted_on, "noted_on")
         signal_id = repo.record_id(str(case_id), "signal", key)
-        created = await repo.add_signal(
-            conn,
-            {
-                "signal_id": signal_id,
-                "case_id": str(case_id),
-                "kind": body.kind,
-                "noted_on": body.noted_on,
-                "source": body.source,
-                "recorded_by": caller.subject,
-                "recorded_at": ctx.clock.now(),
-            },
-        )
+        values = {
+            "signal_id": signal_id,
+            "case_id": str(case_id),
+            "kind": body.kind,
+            "noted_on": body.noted_on,
+            "source": body.source,
+            "recorded_by": caller.subject,
+            "recorded_at": ctx.clock.now(),
+        }
+        created = await _keep(conn, "signal", signal_id, values, repo.add_signal)
         if created:
             await _react(ctx, conn, str(case_id), state)
     return _recorded(case_id, signal_id, created)

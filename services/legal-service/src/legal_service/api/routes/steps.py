@@ -4,7 +4,9 @@ Notices, lawsuits, asset preservations, judgments, enforcements, guarantor deman
 write-offs are checked here, then forwarded to case-service's matching
 `POST /v1/cases/{case_id}/<step>` through the command outbox with the caller's
 Idempotency-Key: the answer is case-service's own when it is up, or 202 (queued, delivered
-once when it returns). A legal officer recording a step on an unassigned case takes it.
+once when it returns); a resend with the same key carries `Idempotent-Replayed: true`, the
+same key with another body is 422. A legal officer recording a step on an unassigned case
+takes it.
 (Legal costs, enforcement outcomes and signals are in records.py: kept here, not forwarded.)
 """
 
@@ -14,7 +16,6 @@ once when it returns). A legal officer recording a step on an unassigned case ta
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -28,13 +29,15 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from legal_service.api import schemas as s
-from legal_service.api.deps import ContextDep, IdempotencyKey, Officer, not_found, required_key
+from legal_service.api.checks import instant_in_window, money_fits_case, required_key
+from legal_service.api.deps import ContextDep, IdempotencyKey, Officer, not_found
 from legal_service.context import Context
 from legal_service.readmodel import repository as repo
 
 router = APIRouter(prefix="/v1/legal/cases", tags=["legal steps (forwarded)"])
 Check = Callable[[Context, dict[str, Any], Any], None]
 FORWARD_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "a replay: case-service's first answer (Idempotent-Replayed: true)"},
     201: {"description": "case-service recorded it (its answer)"},
     202: {
         "description": "case-service is unavailable: queued, delivered once",
@@ -46,33 +49,17 @@ FORWARD_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _not_future(ctx: Context, moment: datetime, field: str) -> None:
-    if moment > ctx.clock.now():
-        raise Problem(422, "Unprocessable Content", f"{field} is in the future", field=field)
-
-
-def _currency(state: dict[str, Any], body: Any) -> None:
-    currency = getattr(body, "currency", None)
-    if currency is not None and currency != state["currency"]:
-        raise Problem(
-            422,
-            "Unprocessable Content",
-            f"the case is in {state['currency']}, not {currency}",
-            field="currency",
-        )
-
-
 def _open(state: dict[str, Any]) -> None:
     if state["status"] != "open":
         raise Problem(409, "Conflict", "the case is closed", field=None)
 
 
 def check_notice(ctx: Context, state: dict[str, Any], body: s.NoticeCreate) -> None:
-    _not_future(ctx, body.served_at, "served_at")
+    instant_in_window(ctx, body.served_at, "served_at")
 
 
 def check_lawsuit(ctx: Context, state: dict[str, Any], body: s.LawsuitCreate) -> None:
-    _not_future(ctx, body.filed_at, "filed_at")
+    instant_in_window(ctx, body.filed_at, "filed_at")
     if body.docket_number in (state.get("lawsuits") or {}):
         raise Problem(409, "Conflict", "this docket number is already used", field="docket_number")
 
@@ -80,11 +67,11 @@ def check_lawsuit(ctx: Context, state: dict[str, Any], body: s.LawsuitCreate) ->
 def check_preservation(
     ctx: Context, state: dict[str, Any], body: s.AssetPreservationCreate
 ) -> None:
-    _not_future(ctx, body.granted_at, "granted_at")
+    instant_in_window(ctx, body.granted_at, "granted_at")
 
 
 def check_judgment(ctx: Context, state: dict[str, Any], body: s.JudgmentCreate) -> None:
-    _not_future(ctx, body.entered_at, "entered_at")
+    instant_in_window(ctx, body.entered_at, "entered_at")
     if body.outcome == "against" and body.awarded_amount != 0:
         raise Problem(
             422,
@@ -95,11 +82,11 @@ def check_judgment(ctx: Context, state: dict[str, Any], body: s.JudgmentCreate) 
 
 
 def check_enforcement(ctx: Context, state: dict[str, Any], body: s.EnforcementCreate) -> None:
-    _not_future(ctx, body.started_at, "started_at")
+    instant_in_window(ctx, body.started_at, "started_at")
 
 
 def check_guarantor(ctx: Context, state: dict[str, Any], body: s.GuarantorDemandCreate) -> None:
-    _not_future(ctx, body.served_at, "served_at")
+    instant_in_window(ctx, body.served_at, "served_at")
     if body.guarantor_id not in (state.get("guarantors") or []):
         raise Problem(
             422, "Unprocessable Content", "no such guarantor on this case", field="guarantor_id"
@@ -107,7 +94,7 @@ def check_guarantor(ctx: Context, state: dict[str, Any], body: s.GuarantorDemand
 
 
 def check_write_off(ctx: Context, state: dict[str, Any], body: s.WriteOffCreate) -> None:
-    _not_future(ctx, body.written_off_at, "written_off_at")
+    instant_in_window(ctx, body.written_off_at, "written_off_at")
 
 
 FORWARDED: tuple[tuple[str, type[BaseModel], Check, str], ...] = (
@@ -139,9 +126,12 @@ async def forward(
 ) -> JSONResponse:
     async with ctx.engine.begin() as conn:
         state = await _state(conn, case_id)
-        _open(state)
-        _currency(state, body)
-        check(ctx, state, body)
+        # A resend is answered as the first time was, whatever the case's state is now.
+        replayed = await repo.command_queued(conn, str(case_id), command, key)
+        if not replayed:
+            _open(state)
+            money_fits_case(state, body)
+            check(ctx, state, body)
         try:
             command_id = await enqueue_command(
                 conn,
@@ -158,20 +148,23 @@ async def forward(
                 "this Idempotency-Key was already used with a different request",
                 field="Idempotency-Key",
             ) from exc
-        if "legal" in caller.roles:
+        if "legal" in caller.roles and not replayed:
             await repo.assign(
                 conn, str(case_id), ctx.clock.now(), officer=caller.subject, keep=True
             )
+    headers = {"Idempotent-Replayed": "true"} if replayed else {}
     if ctx.forwarder is not None:
         delivery = await ctx.forwarder.deliver_now(command_id)
         if delivery.outcome != PENDING and delivery.status is not None:
             media = "application/json" if delivery.outcome == ACCEPTED else PROBLEM_JSON
-            return JSONResponse(delivery.body, status_code=delivery.status, media_type=media)
+            return JSONResponse(
+                delivery.body, status_code=delivery.status, media_type=media, headers=headers
+            )
         ctx.forwarder.wake()
     queued = s.CommandQueued(
         case_id=case_id, command=command, idempotency_key=key, command_id=command_id
     )
-    return JSONResponse(queued.model_dump(mode="json"), status_code=202)
+    return JSONResponse(queued.model_dump(mode="json"), status_code=202, headers=headers)
 
 
 def _route(command: str, body_type: type[BaseModel], check: Check, summary: str) -> None:
