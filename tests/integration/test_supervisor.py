@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from arrears_dev.supervisor import GaveUp, ProcessChild, RestartPolicy, Supervisor
+from arrears_dev.supervisor import GaveUp, ProcessChild, RestartPolicy, ServerChild, Supervisor
 
 FAST = RestartPolicy(first_delay=0.1, max_delay=1.0, max_restarts=3, window=30.0)
 
@@ -91,3 +91,30 @@ def test_a_child_that_keeps_dying_makes_the_supervisor_give_up_loudly(tmp_path: 
         "restarting in 0.2 s (death 2 of 3 allowed in 30 s)",
         "restarting in 0.4 s (death 3 of 3 allowed in 30 s)",
     ]
+
+
+class _Unstartable:
+    """A server that is down and whose start fails with a long, multi-line error."""
+
+    running = False
+
+    def start(self) -> None:
+        raise RuntimeError("port 5433 is taken\nits log:\n...forty lines...")
+
+    def stop(self) -> None:
+        pass
+
+
+def test_a_failed_restart_counts_as_a_death_and_is_said_in_one_line() -> None:
+    said: list[str] = []
+    supervisor = Supervisor(FAST, say=said.append)
+    supervisor.adopt(ServerChild("postgresql", _Unstartable()))
+
+    with pytest.raises(GaveUp):
+        _until(supervisor, lambda: False)
+
+    assert said[0] == (
+        "supervisor: postgresql died; restarting in 0.1 s (death 1 of 3 allowed in 30 s)"
+    )
+    assert said[1].startswith("supervisor: postgresql did not start (port 5433 is taken); ")
+    assert all("\n" not in line for line in said)

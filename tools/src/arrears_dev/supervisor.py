@@ -131,7 +131,7 @@ class ServerChild:
         return self.server.running
 
     def exit_text(self) -> str:
-        return "is running" if self.server.running else "stopped"
+        return "is running" if self.server.running else "died"
 
     def stop(self) -> None:
         self.server.stop()
@@ -214,8 +214,9 @@ class Supervisor:
         watched.restart_at = None
         try:
             watched.child.start()
-        except Exception as exc:  # a start that fails is one more death
-            self._died(watched, f"did not start ({exc})", now)
+        except Exception as exc:  # a start that fails is one more death (said in one line)
+            first_line = next(iter(str(exc).splitlines()), "") or type(exc).__name__
+            self._died(watched, f"did not start ({first_line})", now)
 
 
 def _to_stderr(line: str) -> None:

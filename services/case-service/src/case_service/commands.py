@@ -6,7 +6,7 @@ vocabulary without knowing how commands are queued, batched and saved.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -14,6 +14,7 @@ from uuid import UUID
 from arrears.logging import get_correlation_id
 
 from case_service.domain import CollectionCase
+from case_service.persistence import IdempotencyRecord
 
 Action = Callable[[CollectionCase], None]
 
@@ -69,3 +70,45 @@ class Outcome:
 
     def body(self) -> dict[str, Any]:
         return {"case_id": str(self.case_id), "version": self.version, "events": self.events}
+
+
+# --- answers kept for Idempotency-Key retries, and the correlation of recorded events ---------
+
+
+def replayed(
+    command: Command, records: Mapping[tuple[str, str], IdempotencyRecord]
+) -> Outcome | None:
+    """The answer already given to the command's key, if any (a conflict if the key came
+    with another request)."""
+    claim = command.idempotency
+    if claim is None:
+        return None
+    record = records.get((claim.scope, claim.key))
+    if record is None:
+        return None
+    if record.request_hash != claim.request_hash:
+        return Outcome(command.case_id, error=IdempotencyConflict(claim.key))
+    return Outcome(
+        command.case_id,
+        version=int(record.body.get("version", 0)),
+        events=list(record.body.get("events", [])),
+        replayed=True,
+    )
+
+
+def idempotency_record(command: Command, outcome: Outcome, status: int = 201) -> IdempotencyRecord:
+    claim = command.idempotency
+    assert claim is not None
+    return IdempotencyRecord(claim.key, claim.scope, claim.request_hash, status, outcome.body())
+
+
+def correlations(
+    commands: Sequence[Command], outcomes: Sequence[Outcome]
+) -> list[tuple[UUID, int, str]]:
+    """(case id, version, correlation id) for each event these commands recorded."""
+    return [
+        (command.case_id, version, command.correlation_id)
+        for command, outcome in zip(commands, outcomes, strict=True)
+        if command.correlation_id and not outcome.replayed
+        for version in outcome.recorded_versions
+    ]

@@ -32,9 +32,11 @@ from case_service.case_cache import CaseCache
 from case_service.commands import (
     CaseNotFound,
     Command,
-    IdempotencyConflict,
     Outcome,
     VersionMismatch,
+    correlations,
+    idempotency_record,
+    replayed,
 )
 from case_service.domain import CollectionCase, DomainError
 from case_service.persistence import IdempotencyRecord
@@ -176,26 +178,7 @@ class CommandExecutor:
         """For each command, the answer already given to its Idempotency-Key, if any."""
         claims = [(c.idempotency.scope, c.idempotency.key) for c in commands if c.idempotency]
         records = self._store.find_idempotency_many(claims)
-        return [self._replay(c, records) for c in commands]
-
-    @staticmethod
-    def _replay(
-        command: Command, records: dict[tuple[str, str], IdempotencyRecord]
-    ) -> Outcome | None:
-        claim = command.idempotency
-        if claim is None:
-            return None
-        record = records.get((claim.scope, claim.key))
-        if record is None:
-            return None
-        if record.request_hash != claim.request_hash:
-            return Outcome(command.case_id, error=IdempotencyConflict(claim.key))
-        return Outcome(
-            command.case_id,
-            version=int(record.body.get("version", 0)),
-            events=list(record.body.get("events", [])),
-            replayed=True,
-        )
+        return [replayed(c, records) for c in commands]
 
     def _checkout(self, case_ids: set[UUID]) -> dict[UUID, CollectionCase]:
         """The current cases for these ids: cached ones as they are, the rest in one read."""
@@ -228,7 +211,7 @@ class CommandExecutor:
                 for command, replay in zip(commands, replays, strict=True)
             ]
             records = [
-                self._record_for(command, outcome)
+                idempotency_record(command, outcome)
                 for command, outcome in zip(commands, outcomes, strict=True)
                 if command.idempotency is not None
                 and outcome.error is None
@@ -237,7 +220,7 @@ class CommandExecutor:
             ]
             changed = [case for case in cases.values() if case.pending_events]
             if changed or records:
-                self._store.save(changed, records, _correlations(commands, outcomes))
+                self._store.save(changed, records, correlations(commands, outcomes))
         except IntegrityError:
             # Someone else wrote one of these cases or keys: redo each command alone.
             self._evict(cases)
@@ -261,8 +244,8 @@ class CommandExecutor:
                 if outcome.error is not None or case is None or not case.pending_events:
                     self._store_replies_without_events([command], [outcome])
                     return outcome
-                records = [self._record_for(command, outcome)] if command.idempotency else []
-                self._store.save([case], records, _correlations([command], [outcome]))
+                records = [idempotency_record(command, outcome)] if command.idempotency else []
+                self._store.save([case], records, correlations([command], [outcome]))
             except IntegrityError:
                 continue
             except BaseException:
@@ -311,32 +294,12 @@ class CommandExecutor:
         cases[case.id] = fresh
         return fresh
 
-    @staticmethod
-    def _record_for(command: Command, outcome: Outcome) -> IdempotencyRecord:
-        claim = command.idempotency
-        assert claim is not None
-        return IdempotencyRecord(claim.key, claim.scope, claim.request_hash, 201, outcome.body())
-
     def _store_replies_without_events(
         self, commands: Sequence[Command], outcomes: Sequence[Outcome]
     ) -> None:
         # A successful no-op (an installment resent) still owns its key.
         for command, outcome in zip(commands, outcomes, strict=True):
-            claim = command.idempotency
-            if claim is None or outcome.error is not None or outcome.events or outcome.replayed:
+            failed_or_recorded = outcome.error is not None or outcome.events or outcome.replayed
+            if command.idempotency is None or failed_or_recorded:
                 continue
-            self._store.save_idempotency(
-                IdempotencyRecord(claim.key, claim.scope, claim.request_hash, 200, outcome.body())
-            )
-
-
-def _correlations(
-    commands: Sequence[Command], outcomes: Sequence[Outcome]
-) -> list[tuple[UUID, int, str]]:
-    """(case id, version, correlation id) for each event these commands recorded."""
-    return [
-        (command.case_id, version, command.correlation_id)
-        for command, outcome in zip(commands, outcomes, strict=True)
-        if command.correlation_id and not outcome.replayed
-        for version in outcome.recorded_versions
-    ]
+            self._store.save_idempotency(idempotency_record(command, outcome, status=200))

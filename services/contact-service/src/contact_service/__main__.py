@@ -9,10 +9,8 @@ import json
 import sys
 
 from arrears.clock import clock_from
-from arrears.logging import configure_logging
 from arrears.messaging import FeedClient
-from arrears.service import run_cli, service_token
-from fastapi import FastAPI
+from arrears.service import app_factory, run_cli, service_token
 
 from contact_service.api.app import create_app
 from contact_service.context import Context
@@ -72,11 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     )
 
 
-def serve_app() -> FastAPI:
-    """The app as each server process builds it, logging configured first."""
-    settings = ContactServiceSettings()
-    configure_logging(settings.service_name, settings.log_level, settings.log_json)
-    return create_app(settings)
+serve_app = app_factory(ContactServiceSettings, create_app)
 
 
 if __name__ == "__main__":

@@ -10,11 +10,9 @@ import json
 import sys
 
 from arrears.clock import clock_from
-from arrears.logging import configure_logging
 from arrears.messaging import Applier, FeedClient, rebuild
 from arrears.outbox import create_outbox_tables
-from arrears.service import run_cli, service_token
-from fastapi import FastAPI
+from arrears.service import app_factory, run_cli, service_token
 
 from legal_service.api.app import create_app
 from legal_service.context import Context
@@ -61,11 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     )
 
 
-def serve_app() -> FastAPI:
-    """The app as the server process builds it, logging configured first."""
-    settings = LegalServiceSettings()
-    configure_logging(settings.service_name, settings.log_level, settings.log_json)
-    return create_app(settings)
+serve_app = app_factory(LegalServiceSettings, create_app)
 
 
 if __name__ == "__main__":

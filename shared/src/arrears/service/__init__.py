@@ -6,7 +6,7 @@ commands of its command line.
 """
 
 from arrears.service.app import create_service_app, service_lifespan
-from arrears.service.cli import run_cli, serve
+from arrears.service.cli import app_factory, run_cli, serve
 from arrears.service.workers import (
     ConsumerServiceSettings,
     consuming,
@@ -18,6 +18,7 @@ from arrears.service.workers import (
 
 __all__ = [
     "ConsumerServiceSettings",
+    "app_factory",
     "consuming",
     "create_service_app",
     "make_engine",

@@ -8,6 +8,7 @@ from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, TypeVar
 
 import uvicorn
+from fastapi import FastAPI
 
 from arrears.logging import configure_logging
 from arrears.settings import ServiceSettings
@@ -33,6 +34,19 @@ def run_cli(
         return asyncio.run(commands[args.command](settings))
     serve(settings, app_factory, workers=getattr(settings, "http_workers", 1))
     return 0
+
+
+def app_factory(
+    settings_type: type[S], create_app: Callable[[S], FastAPI]
+) -> Callable[[], FastAPI]:
+    """What `app_factory` names: the app as each server process builds it, logging first."""
+
+    def build() -> FastAPI:
+        settings = settings_type()
+        configure_logging(settings.service_name, settings.log_level, settings.log_json)
+        return create_app(settings)
+
+    return build
 
 
 def serve(settings: ServiceSettings, app_factory: str, *, workers: int = 1) -> None:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 import orjson
 from arrears.auth import Principal, require_roles
 from arrears.errors import Problem
-from fastapi import Depends, Header, Request
-from sqlalchemy.ext.asyncio import AsyncConnection
+
+# Re-exported: the routes take them from here with the service's own dependencies.
+from arrears.service.deps import ConnDep as ConnDep
+from arrears.service.deps import IdempotencyKey as IdempotencyKey
+from arrears.service.deps import not_found as not_found
+from fastapi import Depends, Request
 
 from contact_service.context import Context
 
@@ -22,15 +25,6 @@ def get_context(request: Request) -> Context:
 
 ContextDep = Annotated[Context, Depends(get_context)]
 
-
-async def get_conn(ctx: ContextDep) -> AsyncIterator[AsyncConnection]:
-    """One transaction per request: committed on success, rolled back on any error."""
-    async with ctx.engine.begin() as conn:
-        yield conn
-
-
-ConnDep = Annotated[AsyncConnection, Depends(get_conn)]
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
 
 # Collectors work cases; supervisors also lift restrictions and read KPIs; auditors read.
 Collector = Annotated[Principal, Depends(require_roles("collector", "supervisor", "service"))]
@@ -57,7 +51,3 @@ def idempotency_key(key: str | None, case_id: object, command: str, body: object
             field="Idempotency-Key",
         )
     return key.strip()
-
-
-def not_found(case_id: object) -> Problem:
-    return Problem(404, "Not Found", f"no case with id {case_id}", field="case_id")
