@@ -68,4 +68,6 @@ def parse_amount(
     amount = Decimal(value)
     if amount == 0 and not zero:
         raise ValueError("must not be zero")
+    if amount.is_signed() and amount == 0:
+        raise ValueError('a zero amount has no sign: send "0.00"')
     return amount

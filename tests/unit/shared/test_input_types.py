@@ -30,6 +30,7 @@ from arrears.input import (
     Position,
     SignedMoney,
     Text,
+    check_text,
     check_zone,
     currency_exponent,
     parse_amount,
@@ -97,8 +98,7 @@ def test_the_issues_loose_money_is_refused(value: str) -> None:
 
 
 def canonical(text: str) -> str:
-    """The amount as Decimal prints it: no leading zeros; the sign and decimals as sent
-    (so "-0.00" stays "-0.00": reported to the lead, SignedMoney may want to refuse it)."""
+    """The amount as Decimal prints it: no leading zeros; the sign and decimals as sent."""
     sign = "-" if text.startswith("-") else ""
     whole, _, fraction = text.lstrip("-").partition(".")
     whole = whole.lstrip("0") or "0"
@@ -109,7 +109,11 @@ def canonical(text: str) -> str:
 def test_a_money_string_inside_the_grammar_round_trips_exactly(
     data: st.DataObject, currency: str
 ) -> None:
-    text = data.draw(st.from_regex(grammar(currency_exponent(currency), True), fullmatch=True))
+    text = data.draw(
+        st.from_regex(grammar(currency_exponent(currency), True), fullmatch=True).filter(
+            lambda t: not (t.startswith("-") and Decimal(t) == 0)  # a signed zero is refused
+        )
+    )
     parsed = Amounts.model_validate_json(f'{{"signed": "{text}"}}')
     assert parsed.signed == Decimal(text)
     assert parsed.model_dump(mode="json")["signed"] == canonical(text)
@@ -382,3 +386,29 @@ def test_a_token_without_a_required_claim_is_refused(missing: str) -> None:
 def test_a_token_as_the_embedded_provider_issues_it_is_accepted() -> None:
     principal = TokenVerifier(secret=SECRET).verify(_token(roles=["legal", "auditor"]))
     assert principal.roles == frozenset({"legal", "auditor"})
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Chao\u2028yang",
+        "Chao\u2029yang",
+        "abc\u202edcba",
+        "x\u2066y\u2069",
+        "a\u200bb",
+        "\ufeffname",
+    ],
+)
+def test_text_that_reads_other_than_it_is_stored_is_refused(text: str) -> None:
+    with pytest.raises(ValueError, match="bidirectional"):
+        check_text(text, max_length=100, multiline=True)
+
+
+def test_joiners_that_scripts_and_emoji_need_are_kept() -> None:
+    assert check_text("👩\u200d💻 and क्\u200dष", max_length=100) == "👩\u200d💻 and क्\u200dष"
+
+
+@pytest.mark.parametrize("amount", ["-0", "-0.00", "-0.0000"])
+def test_a_zero_amount_has_no_sign(amount: str) -> None:
+    with pytest.raises(ValueError, match="no sign"):
+        parse_amount(amount, negative=True, zero=True)

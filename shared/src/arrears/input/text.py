@@ -13,6 +13,11 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _CONTROL_IN_NOTE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 # Lone surrogates and the Unicode non-characters U+FFFE, U+FFFF.
 _BROKEN = re.compile("[\ud800-\udfff\ufffe\uffff]")
+# Characters that make text read other than it is stored: bidirectional embeddings, overrides
+# and isolates (a reversed "Trojan source" name), line and paragraph separators (a second line
+# where one is promised), zero-width space and the byte-order mark. Zero-width (non-)joiners
+# stay: scripts and emoji need them.
+_DECEPTIVE = re.compile("[\u202a-\u202e\u2066-\u2069\u2028\u2029\u200b\ufeff]")
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@+#-]*$")
 
 
@@ -29,6 +34,10 @@ def check_text(value: object, *, max_length: int, multiline: bool = False) -> st
         raise ValueError(f"must not contain control characters{allowed}")
     if _BROKEN.search(value):
         raise ValueError("must be valid Unicode text")
+    if _DECEPTIVE.search(value):
+        raise ValueError(
+            "must not contain bidirectional controls, line separators or invisible characters"
+        )
     return value
 
 
