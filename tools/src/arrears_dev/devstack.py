@@ -35,6 +35,8 @@ from arrears_dev.supervisor import ProcessChild, ServerChild, Supervisor, stop_p
 
 HEALTH_TIMEOUT = 60.0
 STOP_GRACE = 10.0
+# The demo seeds before the URLs are printed; past this it is stopped and the system runs on.
+SEED_TIMEOUT = 240.0
 
 
 @dataclass(frozen=True)
@@ -271,7 +273,7 @@ def _start_all(stack: ExitStack, root: Path, secrets: Secrets) -> None:
         if service.spec.http_port is not None:
             _wait_healthy(service)
     if clock_env:
-        _seed_demo_portfolio(stack, services, root, clock_env["CLOCK_FILE"])
+        _seed_demo_portfolio(services, root, clock_env["CLOCK_FILE"])
     _print_banner(services, broker, postgres, logs)
     supervisor = Supervisor()
     supervisor.adopt(ServerChild("postgresql", postgres, postgres.log_path))
@@ -282,9 +284,10 @@ def _start_all(stack: ExitStack, root: Path, secrets: Secrets) -> None:
 
 
 def _demo_clock(stack: ExitStack, root: Path) -> dict[str, str]:
-    """The services' CLOCK_FILE while the demo seeds (ARREARS_SEED=0: none, the system
-    clock). The simulator moves it through the simulated days, so promises break on their
-    days, then removes it; one left by an interrupted run is removed before and after."""
+    """The services' CLOCK_FILE while the demo seeds, before the URLs are printed
+    (ARREARS_SEED=0: none, the system clock). The simulator moves it through the simulated
+    days, so promises break on their days; it is removed when seeding ends (and one left by
+    an interrupted run before and after), so the services answer on real time from then on."""
     if os.environ.get("ARREARS_SEED", "1").strip().lower() in ("0", "false", "no", "off"):
         return {}
     clock_file = root / "demo-clock"
@@ -294,12 +297,15 @@ def _demo_clock(stack: ExitStack, root: Path) -> dict[str, str]:
 
 
 def _seed_demo_portfolio(
-    stack: ExitStack, services: Sequence[RunningService], root: Path, clock_file: str
+    services: Sequence[RunningService], root: Path, clock_file: str
 ) -> None:
-    """Run the portfolio simulator in the background (ARREARS_SEED_LOANS loans, default 300,
-    over the last 30 days) on the services' file clock, so the URLs print at once; its log
-    is logs/simulator.log. It skips a store already seeded (opening is idempotent on the
-    loan id anyway)."""
+    """Seed the demo (ARREARS_SEED_LOANS loans, default 150, over the last 30 days) before
+    the URLs are printed: the simulator walks the services' file clock through those days, so
+    promises are kept and broken on their dates, then removes the file. From the banner on,
+    every service runs on real time and the demo's history lies in the past (recorded times
+    are always the database's). Its log is logs/simulator.log; a store already seeded is
+    skipped (opening is idempotent on the loan id anyway); a seed that fails is said and the
+    system runs on without it."""
     urls = {
         s.spec.name: f"http://{LOOPBACK}:{s.spec.http_port}"
         for s in services
@@ -308,21 +314,33 @@ def _seed_demo_portfolio(
     if "case-service" not in urls:
         return
     command = [sys.executable, "-m", "arrears_dev.simulator", "--skip-if-seeded", "--seed", "1"]
-    command += ["--loans", os.environ.get("ARREARS_SEED_LOANS", "300"), "--days", "30"]
+    command += ["--loans", os.environ.get("ARREARS_SEED_LOANS", "150"), "--days", "30"]
     command += ["--case-url", urls["case-service"], "--secrets-dir", str(root)]
     command += ["--clock-file", clock_file]
     for name, flag in (("contact-service", "--contact-url"), ("legal-service", "--legal-url")):
         if name in urls:
             command += [flag, urls[name]]
     log_path = root / "logs" / "simulator.log"
+    print(f"seeding the demo portfolio (the last 30 days; log: {log_path}) ...", flush=True)
+    started = time.monotonic()
     with log_path.open("ab") as log:
         log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} seeding the demo\n".encode())
         log.flush()
         env = {k: v for k, v in os.environ.items() if k != "JWT_SECRET"}
         env["PYTHONUNBUFFERED"] = "1"
         process = spawn(command, log=log, env=env)
-    stack.callback(_stop_process, process)
-    print(f"seeding a demo portfolio in the background: {log_path}", flush=True)
+        try:
+            status = process.wait(SEED_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            _stop_process(process)
+            status = None
+        finally:
+            _stop_process(process)  # Ctrl-C while seeding stops the simulator too
+    release_file_clock(clock_file)  # real time from here on, whatever the simulator did
+    if status == 0:
+        print(f"seeded in {time.monotonic() - started:.0f} s", flush=True)
+    else:
+        print(f"warning: seeding did not finish (see {log_path}); running on", flush=True)
 
 
 def _stop_process(process: subprocess.Popen[bytes]) -> None:
