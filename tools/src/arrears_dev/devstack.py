@@ -296,9 +296,7 @@ def _demo_clock(stack: ExitStack, root: Path) -> dict[str, str]:
     return {"CLOCK_FILE": str(clock_file)}
 
 
-def _seed_demo_portfolio(
-    services: Sequence[RunningService], root: Path, clock_file: str
-) -> None:
+def _seed_demo_portfolio(services: Sequence[RunningService], root: Path, clock_file: str) -> None:
     """Seed the demo (ARREARS_SEED_LOANS loans, default 150, over the last 30 days) before
     the URLs are printed: the simulator walks the services' file clock through those days, so
     promises are kept and broken on their dates, then removes the file. From the banner on,
