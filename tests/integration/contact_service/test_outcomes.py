@@ -126,6 +126,8 @@ async def test_an_allowed_attempt_reaches_case_service_once(
     assert first.json()["events"] == ["ContactAttempted"]
     again = await client.post(f"/v1/cases/{case_id}/contact-attempts", json=body, headers=headers)
     assert again.status_code in (200, 201), again.text
+    assert "Idempotent-Replayed" not in first.headers
+    assert again.headers["Idempotent-Replayed"] == "true"
     assert _events(cases, case_id).count("ContactAttempted") == 1
     assert await _outbox_rows(outbox) == 1
     # Counted by the guard at once, before its event comes back.
@@ -209,6 +211,7 @@ async def test_while_case_service_is_away_the_command_waits_and_arrives_once(
             f"/v1/cases/{case_id}/contact-attempts", json=body, headers=headers
         )
         assert resent.json()["command_id"] == queued.json()["command_id"]
+        assert resent.headers["Idempotent-Replayed"] == "true"
         other = {**body, "outcome": "busy"}
         conflict = await client.post(
             f"/v1/cases/{case_id}/contact-attempts", json=other, headers=headers

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from arrears.errors import Problem
 from arrears.logging import get_correlation_id
 from arrears.outbox import PENDING, Delivery, OutboxConflict, enqueue_command
 from fastapi.responses import JSONResponse
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contact_service.context import Context
@@ -39,6 +41,38 @@ async def queue_command(
         ) from None
 
 
+async def queued_command(
+    conn: AsyncConnection, *, case_id: str, command: str, body: dict[str, Any], key: str
+) -> int | None:
+    """The id of the command this key already queued (a resend: it is answered as the first
+    time, without asking the guard again, whose counts now include it), or None. The same key
+    with another body is 422."""
+    row = (
+        await conn.execute(
+            text(
+                "SELECT id, body = CAST(:body AS jsonb) AS same FROM command_outbox"
+                " WHERE case_id = :case_id AND command = :command AND idempotency_key = :key"
+            ),
+            {
+                "case_id": case_id,
+                "command": command,
+                "key": key,
+                "body": orjson.dumps(body).decode(),
+            },
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    if not row.same:
+        raise Problem(
+            422,
+            "Unprocessable Content",
+            "this Idempotency-Key was already used with a different request",
+            field="Idempotency-Key",
+        )
+    return int(row.id)
+
+
 async def deliver(ctx: Context, command_id: int) -> Delivery:
     """Try at once (after the caller's commit); without a forwarder it stays pending."""
     if ctx.forwarder is None:
@@ -46,9 +80,14 @@ async def deliver(ctx: Context, command_id: int) -> Delivery:
     return await ctx.forwarder.deliver_now(command_id)
 
 
-def answer(delivery: Delivery, pending_body: dict[str, Any]) -> JSONResponse:
-    """case-service's own answer when it gave one; 202 while the command waits."""
+def answer(
+    delivery: Delivery, pending_body: dict[str, Any], *, replayed: bool = False
+) -> JSONResponse:
+    """case-service's own answer when it gave one; 202 while the command waits. A resend of
+    a queued command says so (Idempotent-Replayed: true)."""
     headers = {"X-Command-Id": str(delivery.command_id)}
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
     if delivery.outcome == PENDING or delivery.status is None:
         body = {**pending_body, "command_id": delivery.command_id, "status": "pending"}
         if delivery.last_error:

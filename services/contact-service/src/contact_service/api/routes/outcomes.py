@@ -31,7 +31,7 @@ from contact_service.api.deps import (
     idempotency_key,
 )
 from contact_service.api.routes.permissions import check_at, evaluate, public
-from contact_service.forwarding import answer, deliver, queue_command
+from contact_service.forwarding import answer, deliver, queue_command, queued_command
 from contact_service.policy import model as m
 from contact_service.policy.profiles import Profile
 from contact_service.projections import fingerprint
@@ -114,6 +114,13 @@ async def record_attempt(
     if forwarded.get("agent_id") is None:
         forwarded["agent_id"] = caller.subject
     key = idempotency_key(key_header, case_id, "contact-attempts", forwarded)
+    pending = {"case_id": str(case_id), "command": "contact-attempts", "idempotency_key": key}
+    async with ctx.engine.begin() as conn:
+        queued = await queued_command(
+            conn, case_id=str(case_id), command="contact-attempts", body=forwarded, key=key
+        )
+    if queued is not None:
+        return answer(await deliver(ctx, queued), pending, replayed=True)
     async with ctx.engine.begin() as conn:
         inputs, decision = await evaluate(
             ctx, conn, case_id, request, exclude=mark, use="attempt", asked_by=caller.subject
@@ -145,13 +152,7 @@ async def record_attempt(
             },
         )
     delivery = await deliver(ctx, command_id)
-    pending = {
-        "case_id": str(case_id),
-        "command": "contact-attempts",
-        "idempotency_key": key,
-        "guard": verdict.model_dump(mode="json"),
-    }
-    return answer(delivery, pending)
+    return answer(delivery, {**pending, "guard": verdict.model_dump(mode="json")})
 
 
 @router.post(
@@ -176,6 +177,13 @@ async def record_promise(
     if body.currency is not None:
         forwarded["currency"] = body.currency
     key = idempotency_key(key_header, case_id, "promises", forwarded)
+    pending = {"case_id": str(case_id), "command": "promises", "idempotency_key": key}
+    async with ctx.engine.begin() as conn:
+        queued = await queued_command(
+            conn, case_id=str(case_id), command="promises", body=forwarded, key=key
+        )
+    if queued is not None:
+        return answer(await deliver(ctx, queued), pending, replayed=True)
     async with ctx.engine.begin() as conn:
         point = body.contact_point
         if point is None:
@@ -196,13 +204,7 @@ async def record_promise(
             conn, case_id=str(case_id), command="promises", body=forwarded, key=key
         )
     delivery = await deliver(ctx, command_id)
-    pending = {
-        "case_id": str(case_id),
-        "command": "promises",
-        "idempotency_key": key,
-        "guard": verdict.model_dump(mode="json"),
-    }
-    return answer(delivery, pending)
+    return answer(delivery, {**pending, "guard": verdict.model_dump(mode="json")})
 
 
 @router.get("/v1/commands/{command_id}", summary="Where a forwarded command stands")
