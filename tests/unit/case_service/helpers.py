@@ -104,11 +104,13 @@ def called(
     outcome: str = "no_answer",
     channel: str = "call",
     recording_ref: str | None = None,
+    party: str | None = None,
 ) -> Step:
     def step(case: CollectionCase) -> None:
         case.record_contact_attempt(
             channel=channel,
-            party="borrower",
+            # Whose the number is by the case's record, unless the test says otherwise.
+            party=party or case.owner_of(number) or "borrower",
             contact_point=number,
             outcome=outcome,
             occurred_at=when,

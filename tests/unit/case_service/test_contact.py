@@ -249,7 +249,7 @@ def test_a_guarantor_demand_needs_a_guarantor_of_the_case() -> None:
 def _dial(case: Any, line: str, when: datetime, number: str = N1) -> None:
     case.record_contact_attempt(
         channel="call",
-        party="borrower",
+        party=case.owner_of(number) or "borrower",
         contact_point=number,
         outcome="no_answer",
         occurred_at=when,
@@ -281,3 +281,24 @@ def test_a_version_1_contact_attempt_is_upcast_without_a_caller_line() -> None:
     state: dict[str, Any] = {"channel": "call", "contact_point": N1}
     EVENT_CLASSES["ContactAttempted"].upcast_v1_v2(state)  # type: ignore[attr-defined]
     assert state["caller_line"] is None
+
+
+def test_a_spouses_number_called_as_the_borrower_is_refused() -> None:
+    case = given(missed(1, date(2026, 10, 1)))
+    with pytest.raises(InvalidCommand, match="spouse's by the case's record") as refused:
+        called(N3, MORNING, party="borrower")(case)
+    assert refused.value.field == "party"
+    assert new_events(case) == []
+
+
+def test_a_number_the_case_does_not_know_is_refused_until_it_is_added() -> None:
+    case = given(missed(1, date(2026, 10, 1)))
+    stranger = "+8613900000009"
+    with pytest.raises(InvalidCommand, match="does not know this number") as refused:
+        called(stranger, MORNING)(case)
+    assert refused.value.field == "contact_point"
+    case.add_contact_point(
+        number=stranger, kind="mobile", owner="employer", source="skip_trace", now=NOW
+    )
+    called(stranger, MORNING, party="employer")(case)
+    assert names(case)[-1] == "ContactAttempted"

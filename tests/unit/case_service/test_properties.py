@@ -49,7 +49,7 @@ def run(case: CollectionCase, command: tuple[Any, ...], now: datetime) -> None:
     elif kind == "contact":
         channel, number, hour, outcome = args
         case.record_contact_attempt(
-            channel=channel, party="borrower", contact_point=f"+86{number}", outcome=outcome,
+            channel=channel, party="borrower", contact_point=f"+861380000000{1 + number % 2}", outcome=outcome,
             occurred_at=now.replace(hour=hour) if hour <= now.hour else now, agent_id=None,
             recording_ref="REC" if outcome == "right_party_contact" else None, notes=None, now=now,
         )  # fmt: skip

@@ -66,10 +66,10 @@ def a_busy_case() -> tuple[CollectionCase, list[Any]]:
         paid("600.00"),
         *(
             called(number, day1 + timedelta(hours=hours))
-            for number in ("+861", "+862", "+863")
+            for number in ("+8613800000001", "+8613800000002", "+8613800000003")
             for hours in (0, 5, 10)
         ),
-        texted("+861", day1),
+        texted("+8613800000001", day1),
         sued(claim="1800.00"),
     ]:
         step(case)
@@ -138,7 +138,7 @@ def test_replays_a_thousand_events_fast() -> None:
     for n in range(1000):
         moment = start + timedelta(hours=7 * n)
         case.record_contact_attempt(
-            channel="call", party="borrower", contact_point=f"+86{n % 5}", outcome="no_answer",
+            channel="call", party="borrower", contact_point=f"+861380000000{1 + n % 2}", outcome="no_answer",
             occurred_at=moment, agent_id=None, recording_ref=None, notes=None, now=moment,
         )  # fmt: skip
     events = list(case.collect_events())

@@ -30,6 +30,8 @@ from .legal_events import NoticeServed
 from .state import CaseState
 
 CHANNELS = ("call", "sms", "email", "app_push", "letter", "visit")
+# Channels that reach a number: the number must be the case's, and its owner the party.
+NUMBER_CHANNELS = ("call", "sms")
 PARTIES = ("borrower", "spouse", "co_borrower", "guarantor", "employer", "emergency_contact")
 OUTCOMES = (
     "right_party_contact",
@@ -75,6 +77,19 @@ class ContactCommands(CaseState):
         notes = checks.optional_text(notes, "notes", max_length=checks.MAX_NOTE)
         if outcome == "right_party_contact" and party != "borrower" and party != "co_borrower":
             raise InvalidCommand("a right-party contact is with the debtor", field="party")
+        if channel in NUMBER_CHANNELS:
+            # The party behind a number is the case's fact, not the caller's label.
+            owner = self.owner_of(contact_point)
+            if owner is None:
+                raise InvalidCommand(
+                    "the case does not know this number: add it first (contact-points)",
+                    field="contact_point",
+                )
+            if owner != party:
+                raise InvalidCommand(
+                    f"this number is the {owner}'s by the case's record, not the {party}'s",
+                    field="party",
+                )
         if channel == "call" and outcome in CONNECTED_OUTCOMES and recording_ref is None:
             raise InvalidCommand("every connected call must be recorded", field="recording_ref")
         self.trigger_event(

@@ -8,6 +8,7 @@ from datetime import datetime
 from . import checks
 from .errors import CommandForbidden, InvalidCommand
 from .jurisdiction import JURISDICTIONS
+from .points import point_key
 from .reach_events import ContactPointAdded, JurisdictionChanged, TimezoneCandidateAdded
 from .state import CaseState
 
@@ -21,11 +22,7 @@ MAX_ZONES = 10
 
 class ReachCommands(CaseState):
     def known_point(self, value: str) -> bool:
-        key = point_key(value)
-        phones = [p["number"] for p in self.borrower.get("phones", [])]
-        phones += [p["number"] for g in self.guarantors for p in g.get("phones", [])]
-        phones += [p["contact_point"] for p in self.contact_points]
-        return any(point_key(p) == key for p in phones)
+        return self.owner_of(value) is not None
 
     def change_jurisdiction(
         self,
@@ -114,10 +111,4 @@ class ReachCommands(CaseState):
         )
 
 
-def point_key(value: str) -> str:
-    """A number without spaces, dashes or brackets; an e-mail address in lower case."""
-    value = value.strip()
-    if "@" in value:
-        return value.lower()
-    digits = "".join(c for c in value if c.isdigit() or c == "+")
-    return digits if len(digits) >= 5 else value
+__all__ = ["ReachCommands", "point_key"]  # point_key: re-exported for callers

@@ -17,6 +17,7 @@ from .errors import CommandForbidden
 from .jurisdiction import DEFAULT_JURISDICTION
 from .limitation import expires_on
 from .money import check_money, quantize
+from .points import owner_of
 from .policy import DEFAULT_POLICY, CasePolicy
 from .risk import RiskAssessment, assess
 
@@ -86,6 +87,10 @@ class CaseState(_Base):
     def candidate_timezones(self) -> list[str]:
         value: list[str] = self.borrower.get("candidate_timezones", [])
         return value
+
+    def owner_of(self, value: str) -> str | None:
+        """Whose number or address `value` is, by the case's record; None if unknown."""
+        return owner_of(value, self.borrower, self.guarantors, self.contact_points)
 
     def add_candidate_zone(self, zone: str) -> None:
         if zone != self.borrower["timezone"] and zone not in self.candidate_timezones:
