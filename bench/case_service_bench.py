@@ -178,12 +178,13 @@ async def drive_commands(
         nonlocal errors
         seq = 0
         while time.perf_counter() < stop_at:
-            case_id = rng.choice(case_ids)
+            index = rng.randrange(len(case_ids))
+            case_id = case_ids[index]
             seq += 1
             body = {
                 "channel": "call",
                 "party": "borrower",
-                "contact_point": "+8613800000000",
+                "contact_point": f"+86138{index:08d}",  # the case's own number (seed_cases)
                 "outcome": "no_answer",
                 "occurred_at": datetime.now(UTC).isoformat(),
                 "agent_id": f"agent-{n}",
@@ -265,7 +266,7 @@ def old_version_reads(database_url: str, events: int, reads: int) -> dict[str, f
                 "name": "Long Case",
                 "timezone": "Asia/Shanghai",
                 "address": "x",
-                "phones": [],
+                "phones": [{"number": "+8613800000000", "kind": "mobile", "owner": "borrower"}],
             },
             guarantors=[],
             collateral=None,
