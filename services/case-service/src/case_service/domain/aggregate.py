@@ -119,6 +119,32 @@ def _guarantors(value: object) -> list[dict[str, Any]]:
     return result
 
 
+def _opening_facts(
+    product: object,
+    currency: object,
+    principal: Any,
+    borrower: object,
+    guarantors: object,
+    collateral: object,
+    policy: CasePolicy,
+) -> dict[str, Any]:
+    """What the loan system reports when it opens a case, checked and normalised: the facts
+    of CaseOpened, and what a request to open the same loan again is compared with."""
+    currency = check_currency(currency)
+    if collateral is not None and not isinstance(collateral, dict):
+        raise InvalidCommand("must be an object or null", field="collateral")
+    return {
+        "product": checks.text(product, "product", max_length=100),
+        "currency": currency,
+        "principal": check_money(
+            principal, currency=currency, field="principal", maximum=policy.max_amount
+        ),
+        "borrower": _borrower(borrower),
+        "guarantors": _guarantors(guarantors),
+        "collateral": checks.json_value(collateral, "collateral") if collateral else None,
+    }
+
+
 def _without_added_zones(have: dict[str, Any], wanted: dict[str, Any]) -> dict[str, Any]:
     sent = wanted.get("candidate_timezones", [])
     kept = [z for z in have.get("candidate_timezones", []) if z in sent]
@@ -154,17 +180,14 @@ class CollectionCase(PaymentCommands, ContactCommands, LegalCommands, ReachComma
     ) -> CollectionCase:
         now = checks.now_utc(now)
         loan_id = checks.text(loan_id, "loan_id", max_length=100)
-        product = checks.text(product, "product", max_length=100)
-        currency = check_currency(currency)
-        principal = check_money(
-            principal, currency=currency, field="principal", maximum=policy.max_amount
+        facts = _opening_facts(
+            product, currency, principal, borrower, guarantors, collateral, policy
         )
-        if collateral is not None and not isinstance(collateral, dict):
-            raise InvalidCommand("must be an object or null", field="collateral")
-        checked_borrower = _borrower(borrower)
         if jurisdiction is None:
             jurisdiction = policy.jurisdiction_for(
-                product=product, currency=currency, country=checked_borrower.get("country")
+                product=facts["product"],
+                currency=facts["currency"],
+                country=facts["borrower"].get("country"),
             )
         jurisdiction = checks.choice(jurisdiction, JURISDICTIONS, "jurisdiction")
         case: CollectionCase = cls._create(
@@ -172,12 +195,7 @@ class CollectionCase(PaymentCommands, ContactCommands, LegalCommands, ReachComma
             id=cls.id_for_loan(loan_id),
             timestamp=now,
             loan_id=loan_id,
-            product=product,
-            currency=currency,
-            principal=principal,
-            borrower=checked_borrower,
-            guarantors=_guarantors(guarantors),
-            collateral=checks.json_value(collateral, "collateral") if collateral else None,
+            **facts,
             rules=policy.case_rules(),
             jurisdiction=jurisdiction,
         )
@@ -197,17 +215,9 @@ class CollectionCase(PaymentCommands, ContactCommands, LegalCommands, ReachComma
     ) -> list[str]:
         """The fields of a request to open this loan's case again that differ from the case
         (the same request is an idempotent repeat; a different one must not be dropped)."""
-        currency = check_currency(currency)
-        wanted: dict[str, Any] = {
-            "product": checks.text(product, "product", max_length=100),
-            "currency": currency,
-            "principal": check_money(
-                principal, currency=currency, field="principal", maximum=policy.max_amount
-            ),
-            "borrower": _borrower(borrower),
-            "guarantors": _guarantors(guarantors),
-            "collateral": checks.json_value(collateral, "collateral") if collateral else None,
-        }
+        wanted = _opening_facts(
+            product, currency, principal, borrower, guarantors, collateral, policy
+        )
         have = {name: getattr(self, name) for name in wanted}
         # Zones added since (TimezoneCandidateAdded) are the case's later facts, not a change
         # in what the loan system reports.
