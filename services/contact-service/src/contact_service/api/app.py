@@ -17,6 +17,7 @@ from contact_service.api.routes import (
     kpis,
     outcomes,
     permissions,
+    promises,
     queues,
 )
 from contact_service.context import Context
@@ -73,6 +74,7 @@ def create_app(
         outcomes.router,
         cases.router,
         kpis.router,
+        promises.router,
         daily_runs.router,
     ):
         app.include_router(router)

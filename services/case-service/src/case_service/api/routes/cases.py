@@ -127,17 +127,21 @@ def get_history(
     cases: CasesDep,
     _: Reader,
 ) -> dict[str, Any]:
-    """The case's complete history, oldest first."""
+    """The case's complete history, oldest first, each event with the correlation id of the
+    request that recorded it (null where none was kept)."""
     try:
-        events = [
-            {
-                "version": e.originator_version,
-                "type": type(e).__name__,
-                "recorded_at": e.timestamp.isoformat(),
-                "data": event_payload(e),
-            }
-            for e in cases.history(case_id)
-        ]
+        history = list(cases.history(case_id))
     except CaseNotFound as exc:
         raise problem_for(exc) from None
+    correlations = cases.recorder_.correlations([(case_id, e.originator_version) for e in history])
+    events = [
+        {
+            "version": e.originator_version,
+            "type": type(e).__name__,
+            "recorded_at": e.timestamp.isoformat(),
+            "correlation_id": correlations.get((case_id, e.originator_version)),
+            "data": event_payload(e),
+        }
+        for e in history
+    ]
     return {"case_id": str(case_id), "events": events}

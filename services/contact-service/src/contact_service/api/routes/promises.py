@@ -1,0 +1,43 @@
+"""`GET /v1/promises`: promises due on a day or resolved on a day (the supervisor's list)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+
+from contact_service.api.deps import Analyst, ConnDep
+from contact_service.policy import model as m
+from contact_service.readmodel.repository.promises import promises
+
+router = APIRouter(prefix="/v1", tags=["promises"])
+
+
+@router.get("/promises", summary="Promises by status, due date or resolution date (loan masked)")
+async def list_promises(
+    conn: ConnDep,
+    _caller: Analyst,
+    status: Literal["open", "kept", "broken"] | None = None,
+    due_on: date | None = None,
+    resolved_on: date | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> dict[str, Any]:
+    rows = await promises(conn, status=status, due_on=due_on, resolved_on=resolved_on, limit=limit)
+    return {
+        "items": [
+            {
+                "promise_id": r["promise_id"],
+                "case_id": r["case_id"],
+                "loan_ref": m.mask_id(r["loan_id"]),
+                "bucket": r["bucket"],
+                "amount": f"{r['amount']:.2f}",
+                "currency": r["currency"],
+                "promised_date": r["promised_date"].isoformat(),
+                "status": r["status"],
+                "resolved_on": r["resolved_on"].isoformat() if r["resolved_on"] else None,
+                "strategy": {"name": r["strategy"], "arm": r["arm"]},
+            }
+            for r in rows
+        ]
+    }

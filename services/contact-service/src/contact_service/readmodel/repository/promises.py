@@ -1,0 +1,35 @@
+"""The promises list a supervisor reads: due on a day, or resolved (kept, broken) on a day."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from contact_service.readmodel.repository.cases import Row
+
+_PROMISES = text(
+    "SELECT p.promise_id, p.case_id, c.loan_id, c.bucket, p.amount, p.currency, "
+    "p.promised_date, p.status, p.resolved_on, p.strategy, p.arm "
+    "FROM cs_promises p JOIN cs_cases c ON c.case_id = p.case_id "
+    "WHERE (CAST(:status AS text) IS NULL OR p.status = :status) "
+    "AND (CAST(:due_on AS date) IS NULL OR p.promised_date = :due_on) "
+    "AND (CAST(:resolved_on AS date) IS NULL OR p.resolved_on = :resolved_on) "
+    "ORDER BY p.promised_date, p.case_id, p.promise_id LIMIT :limit"
+)
+
+
+async def promises(
+    conn: AsyncConnection,
+    *,
+    status: str | None,
+    due_on: date | None,
+    resolved_on: date | None,
+    limit: int,
+) -> list[Row]:
+    result = await conn.execute(
+        _PROMISES,
+        {"status": status, "due_on": due_on, "resolved_on": resolved_on, "limit": limit},
+    )
+    return [dict(r) for r in result.mappings()]
