@@ -20,8 +20,7 @@ LANGUAGE_NAMES = {"en": "English", "zh_CN": "简体中文"}
 
 @cache
 def translations(language: str) -> NullTranslations:
-    if language == "en":
-        return NullTranslations()
+    """The compiled catalogue (English too: it words the services' codes for people)."""
     return Translations.load(str(LOCALES), [language], domain="messages")
 
 
