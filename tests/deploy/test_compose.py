@@ -20,7 +20,7 @@ from .helpers import (
     topics,
 )
 
-ARREARS_SERVICES = ("case-service", "case-relay", "contact-service", "legal-service")
+ARREARS_SERVICES = ("case-service", "case-relay", "contact-service", "legal-service", "console")
 
 
 def test_the_compose_file_follows_the_compose_specification() -> None:
@@ -37,6 +37,7 @@ def test_every_arrears_service_runs_its_module_in_its_own_container() -> None:
         "case-relay": "case_service.relay",
         "contact-service": "contact_service",
         "legal-service": "legal_service",
+        "console": "console_service",
     }
 
 

@@ -59,11 +59,18 @@ async def dashboard(request: Request, ctx: ContextDep, session: SessionDep) -> R
     errors: list[BackendError] = []
     arms: dict[str, Any] = {}
     due_today: list[dict[str, Any]] = []
+    due_week: list[dict[str, Any]] = []
     broken_yesterday: list[dict[str, Any]] = []
     try:
         arms = (await ctx.backends.contact.get("/v1/kpis", bearer)).get("by_arm", {})
-        due = {"status": "open", "due_on": today.isoformat()}
+        due = {"status": "open", "due_from": today.isoformat(), "due_to": today.isoformat()}
         due_today = (await ctx.backends.contact.get("/v1/promises", bearer, due))["items"]
+        week = {
+            "status": "open",
+            "due_from": (today + timedelta(days=1)).isoformat(),
+            "due_to": (today + timedelta(days=7)).isoformat(),
+        }
+        due_week = (await ctx.backends.contact.get("/v1/promises", bearer, week))["items"]
         broken = {"status": "broken", "resolved_on": (today - timedelta(days=1)).isoformat()}
         broken_yesterday = (await ctx.backends.contact.get("/v1/promises", bearer, broken))["items"]
     except BackendError as exc:
@@ -76,6 +83,7 @@ async def dashboard(request: Request, ctx: ContextDep, session: SessionDep) -> R
         buckets=BUCKETS,
         broken_yesterday=broken_yesterday,
         due_today=due_today,
+        due_week=due_week,
         errors=errors,
         restrictions=RESTRICTIONS,
         notice=request.query_params.get("notice"),

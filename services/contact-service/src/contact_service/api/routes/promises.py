@@ -1,4 +1,4 @@
-"""`GET /v1/promises`: promises due on a day or resolved on a day (the supervisor's list)."""
+"""`GET /v1/promises`: promises due within dates or resolved on a day (the supervisor's list)."""
 
 from __future__ import annotations
 
@@ -19,11 +19,20 @@ async def list_promises(
     conn: ConnDep,
     _caller: Analyst,
     status: Literal["open", "kept", "broken"] | None = None,
-    due_on: date | None = None,
+    due_from: date | None = None,
+    due_to: date | None = None,
     resolved_on: date | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> dict[str, Any]:
-    rows = await promises(conn, status=status, due_on=due_on, resolved_on=resolved_on, limit=limit)
+    """Dates are inclusive; each filter left out matches every promise."""
+    rows = await promises(
+        conn,
+        status=status,
+        due_from=due_from,
+        due_to=due_to,
+        resolved_on=resolved_on,
+        limit=limit,
+    )
     return {
         "items": [
             {
