@@ -24,12 +24,14 @@ install: .venv/.synced
 run: install
 	$(RUN) python -m arrears_dev.devstack run
 
-# The browser tests drive Debian's chromium with its chromedriver (never a downloaded browser).
+# The browser tests drive Debian's chromium with its chromedriver (never a downloaded browser);
+# the font lets the zh-CN screenshots show Chinese.
 browsers:
-	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
-		echo "installing chromium and chromium-driver for the browser tests" >&2; \
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ] \
+		|| [ ! -e /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ]; then \
+		echo "installing chromium, chromium-driver and a CJK font for the browser tests" >&2; \
 		( apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-			--no-install-recommends chromium chromium-driver ) >/dev/null 2>&1 \
+			--no-install-recommends chromium chromium-driver fonts-wqy-zenhei ) >/dev/null 2>&1 \
 		|| echo "warning: could not install chromium; the browser tests will be skipped" >&2; \
 	fi
 

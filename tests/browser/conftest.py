@@ -93,6 +93,7 @@ def sign_in(driver: WebDriver, system: System, username: str) -> None:
 def screenshot(driver: WebDriver, name: str) -> None:
     """docs/console/<name>.png, the whole page's height at 1280 wide."""
     SHOTS.mkdir(parents=True, exist_ok=True)
+    driver.execute_script("window.scrollTo(0, 0)")
     height = driver.execute_script("return document.documentElement.scrollHeight")
     driver.set_window_size(1280, max(800, min(int(height) + 40, 4000)))
     driver.save_screenshot(str(SHOTS / f"{name}.png"))
