@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from e2e.system import System, running_system
 from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -71,7 +72,10 @@ def console_url(system: System, path: str = "") -> str:
 
 
 def wait(driver: WebDriver, seconds: float = 20.0) -> WebDriverWait[WebDriver]:
-    return WebDriverWait(driver, seconds)
+    # An htmx swap replaces the panel under a found element: look again.
+    return WebDriverWait(
+        driver, seconds, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
+    )
 
 
 def label_for(driver: WebDriver, text: str) -> object:

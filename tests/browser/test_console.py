@@ -152,7 +152,13 @@ def test_a_collector_works_a_case_from_the_queue_to_an_attempt_and_a_promise(
     assert browser.execute_script("return window.stillThisPage") is True  # no full reload
     assert "No answer" in browser.find_element(By.ID, "recent-contacts").text
 
-    label_for(browser, "Amount (CNY)").send_keys("1500.00")  # type: ignore[attr-defined]
+    # A bad amount: case-service's field error appears beside the field.
+    label_for(browser, "Amount (CNY)").send_keys("15OO")  # type: ignore[attr-defined]
+    browser.find_element(By.XPATH, "//button[normalize-space()='Record promise']").click()
+    wait(browser).until(lambda d: d.find_element(By.ID, "amount-error").text.strip())
+    amount = label_for(browser, "Amount (CNY)")
+    amount.clear()  # type: ignore[attr-defined]
+    amount.send_keys("1500.00")  # type: ignore[attr-defined]
     browser.execute_script(
         "arguments[0].value = arguments[1]",
         label_for(browser, "Promised date"),
@@ -164,6 +170,11 @@ def test_a_collector_works_a_case_from_the_queue_to_an_attempt_and_a_promise(
     assert "1,500.00" in promises
     assert "Open" in promises
     assert browser.execute_script("return window.stillThisPage") is True
+
+    label_for(browser, "Address visited").send_keys("8 Huaihai Road")  # type: ignore[attr-defined]
+    Select(label_for(browser, "Visit outcome")).select_by_value("nobody_home")  # type: ignore[arg-type]
+    browser.find_element(By.XPATH, "//button[normalize-space()='Record visit']").click()
+    wait(browser).until(ec.presence_of_element_located((By.ID, "conduct-recorded")))
     screenshot(browser, "case")
 
 
@@ -207,7 +218,13 @@ def test_an_auditor_reads_the_history_in_version_order_and_an_old_state(
     versions = [int(c.text) for c in browser.find_elements(By.CSS_SELECTOR, "#events td.version")]
     types = [c.text for c in browser.find_elements(By.CSS_SELECTOR, "#events td.type")]
     assert versions == list(range(1, len(versions) + 1))
-    for name in ("CaseOpened", "PaymentMissed", "ContactAttempted", "PromiseToPayMade"):
+    for name in (
+        "CaseOpened",
+        "PaymentMissed",
+        "ContactAttempted",
+        "PromiseToPayMade",
+        "FieldVisitMade",
+    ):
         assert name in types
     assert types[0] == "CaseOpened"
     browser.find_element(By.LINK_TEXT, "State at 1").click()

@@ -180,3 +180,16 @@ async def test_without_a_session_a_page_sends_the_user_to_sign_in(console: Conso
     reply = await console.client.get("/queue")
     assert reply.status_code == 303
     assert reply.headers["location"] == "/login"
+
+
+async def test_a_new_sign_in_purges_sessions_abandoned_past_the_timeout(console: Console) -> None:
+    await _sign_in(console.client, "auditor1", PASSWORD)
+    async with console.engine.begin() as conn:
+        await conn.execute(
+            update(sessions).values(last_seen_at=datetime.now(UTC) - timedelta(hours=2))
+        )
+    console.client.cookies.clear()
+    await _sign_in(console.client, "collector1", PASSWORD)
+    async with console.engine.connect() as conn:
+        left = (await conn.execute(select(sessions.c.username))).scalars().all()
+    assert left == ["collector1"]

@@ -75,10 +75,15 @@ async def authenticate(engine: AsyncEngine, username: str, password: str) -> Use
     return User(row["username"], row["role"], row["language"])
 
 
-async def start_session(engine: AsyncEngine, user: User, now: datetime) -> str:
-    """A new session for `user`; the returned id goes in the cookie and nowhere else."""
+async def start_session(
+    engine: AsyncEngine, user: User, now: datetime, idle: timedelta | None = None
+) -> str:
+    """A new session for `user`; the returned id goes in the cookie and nowhere else. With
+    `idle`, sessions idle longer than that (abandoned without signing out) are purged."""
     session_id = secrets.token_urlsafe(32)
     async with engine.begin() as conn:
+        if idle is not None:
+            await conn.execute(delete(sessions).where(sessions.c.last_seen_at < now - idle))
         await conn.execute(
             insert(sessions).values(
                 id_hash=_digest(session_id),

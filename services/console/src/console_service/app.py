@@ -21,7 +21,7 @@ from console_service.backends import Backend, Backends
 from console_service.credentials import TokenMinter
 from console_service.db import create_tables
 from console_service.settings import ConsoleSettings
-from console_service.web import audit, case, collector, legal, signin, supervisor
+from console_service.web import audit, case, collector, conduct, legal, signin, supervisor
 from console_service.web.core import (
     ConsoleContext,
     Forbidden,
@@ -103,6 +103,6 @@ def create_app(
         response.headers["Referrer-Policy"] = "same-origin"
         return response
 
-    for module in (signin, collector, case, audit, supervisor, legal):
+    for module in (signin, collector, case, conduct, audit, supervisor, legal):
         app.include_router(module.router)
     return app

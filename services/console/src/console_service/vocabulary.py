@@ -38,6 +38,14 @@ WORDS = (
     N_("version"), N_("status"), N_("bucket"), N_("days_past_due"), N_("arrears"),
     N_("outstanding_balance"), N_("risk_grade"), N_("contactability"), N_("legal_stage"),
     N_("limitation_expires_on"), N_("in_dispute"), N_("placed_with_agency"), N_("as_of"),
+    # field visits, complaints, disputes
+    N_("met_borrower"), N_("met_third_party"), N_("nobody_home"), N_("moved_away"),
+    N_("refused"), N_("service"), N_("harassment"), N_("branch"), N_("regulator"),
+    N_("field-visits"), N_("complaints"), N_("disputes"),
+    # legal-service's recommendations
+    N_("PrepareDemandLetter"), N_("ReferToLegal"), N_("ApplyForAssetPreservation"),
+    N_("DemandFromGuarantor"), N_("StartCollateralDisposal"), N_("RecommendWriteOff"),
+    N_("LimitationExpiring"),
     # restrictions
     N_("do_not_contact"), N_("cease_communication"), N_("workplace_forbidden"),
     N_("attorney"), N_("opt_out"),

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from console_service.accounts import Session
 from console_service.backends import BackendError
+from console_service.web.conduct import conduct_choices
 from console_service.web.core import (
     ConsoleContext,
     ContextDep,
@@ -126,6 +127,7 @@ async def case_values(ctx: ConsoleContext, session: Session, case_id: UUID) -> d
         "attempts": attempts[:20],
         "channels": CHANNELS,
         "outcomes": OUTCOMES,
+        **conduct_choices(),
     }
 
 

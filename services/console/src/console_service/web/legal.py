@@ -1,8 +1,9 @@
-"""`/legal`: legal-service's pipeline by stage and the limitation deadlines within 30 and 90
-days."""
+"""`/legal`: legal-service's pipeline by stage with each case's cost-benefit and today's
+recommendations, and the limitation deadlines within 30 and 90 days."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -23,6 +24,17 @@ STAGES = (
     "written_off",
 )
 
+PAGE = 50
+
+
+async def _legal_file(ctx: ContextDep, bearer: str, case_id: str) -> dict[str, Any] | None:
+    """The case's legal file: its cost-benefit and today's recommendations."""
+    try:
+        found: dict[str, Any] = await ctx.backends.legal.get(f"/v1/legal/cases/{case_id}", bearer)
+    except BackendError:
+        return None
+    return found
+
 
 @router.get("/legal", response_class=HTMLResponse)
 async def legal_page(
@@ -36,7 +48,7 @@ async def legal_page(
     errors: list[BackendError] = []
     pipeline: list[dict[str, Any]] = []
     within: dict[int, dict[str, Any]] = {}
-    params: dict[str, Any] = {"limit": 100}
+    params: dict[str, Any] = {"limit": PAGE}
     if stage in STAGES:
         params["stage"] = stage
     try:
@@ -47,6 +59,8 @@ async def legal_page(
             )
     except BackendError as exc:
         errors.append(exc)
+    files = await asyncio.gather(*(_legal_file(ctx, bearer, i["case_id"]) for i in pipeline))
+    pipeline = [{**item, "file": file} for item, file in zip(pipeline, files, strict=True)]
     by_stage: dict[str, int] = {}
     for item in pipeline:
         by_stage[item["stage"]] = by_stage.get(item["stage"], 0) + 1

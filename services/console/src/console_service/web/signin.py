@@ -63,7 +63,7 @@ async def login(
     user = await accounts.authenticate(ctx.engine, username.strip(), password)
     if user is None:
         return _login_form(request, ctx, error="credentials", username=username, status=401)
-    session_id = await accounts.start_session(ctx.engine, user, datetime.now(UTC))
+    session_id = await accounts.start_session(ctx.engine, user, datetime.now(UTC), ctx.idle)
     reply = RedirectResponse(HOME.get(user.role, "/queue"), status_code=303)
     reply.set_cookie(
         SESSION_COOKIE,
