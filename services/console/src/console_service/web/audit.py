@@ -3,11 +3,13 @@ order, and the case as it stood at a chosen version beside the case now."""
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from console_service.backends import BackendError
 from console_service.web.core import ContextDep, SessionDep, render, require, token
@@ -68,6 +70,38 @@ def differences(old: dict[str, Any] | None, new: dict[str, Any]) -> list[dict[st
     ]
 
 
+def _moment(value: str) -> str | None:
+    """A `datetime-local` value (read as UTC) or an ISO 8601 time -> ISO 8601 with a zone."""
+    if not value.strip():
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).isoformat()
+
+
+@router.get("/cases/{case_id}/history.json")
+async def history_export(case_id: UUID, ctx: ContextDep, session: SessionDep) -> Response:
+    """The whole history as case-service gives it, as a file an auditor can keep."""
+    require(session.user, "audit")
+    bearer = token(ctx, session)
+    try:
+        history = await ctx.backends.case.get(f"/v1/cases/{case_id}/events", bearer)
+    except BackendError as exc:
+        return JSONResponse(exc.problem, status_code=exc.status)
+    body = {
+        "exported_at": datetime.now(UTC).isoformat(),
+        "exported_by": session.user.username,
+        **history,
+    }
+    return Response(
+        json.dumps(body, ensure_ascii=False, indent=2),
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="case-{case_id}-history.json"'},
+    )
+
+
 @router.get("/cases/{case_id}/history", response_class=HTMLResponse)
 async def history_page(
     request: Request,
@@ -75,6 +109,7 @@ async def history_page(
     ctx: ContextDep,
     session: SessionDep,
     version: Annotated[int | None, Query(ge=1)] = None,
+    as_of: Annotated[str, Query(max_length=40)] = "",
 ) -> Response:
     require(session.user, "audit")
     bearer = token(ctx, session)
@@ -86,9 +121,11 @@ async def history_page(
     events = sorted(history.get("events", []), key=lambda e: e["version"])
     then: dict[str, Any] | None = None
     then_error: BackendError | None = None
-    if version is not None:
+    moment = _moment(as_of)
+    if version is not None or moment is not None:
+        query: dict[str, Any] = {"version": version} if version else {"as_of": moment}
         try:
-            then = await ctx.backends.case.get(f"/v1/cases/{case_id}", bearer, {"version": version})
+            then = await ctx.backends.case.get(f"/v1/cases/{case_id}", bearer, query)
         except BackendError as exc:
             then_error = exc
     return render(
@@ -98,6 +135,7 @@ async def history_page(
         case=current,
         events=events,
         version=version,
+        as_of=as_of if moment else "",
         rows=differences(then, current),
         then=then,
         then_error=then_error,
