@@ -248,6 +248,21 @@ def test_an_auditor_gets_a_403_page_not_the_attempt_form(
     screenshot(browser, "forbidden")
 
 
+def test_a_legal_officer_records_a_demand_served_on_the_legal_file(
+    system: System, browser: WebDriver, cases: Cases
+) -> None:
+    sign_in(browser, system, "legal1")
+    browser.get(console_url(system, f"/legal/cases/{cases.day_id}"))
+    assert browser.find_element(By.ID, "cost-benefit").text  # the cost-benefit is shown
+    Select(label_for(browser, "Notice kind")).select_by_value("demand_letter")  # type: ignore[arg-type]
+    Select(label_for(browser, "Delivered via")).select_by_value("registered_mail")  # type: ignore[arg-type]
+    label_for(browser, "Proof of delivery").send_keys("EMS-0001")  # type: ignore[attr-defined]
+    browser.find_element(By.XPATH, "//button[normalize-space()='Record notice']").click()
+    wait(browser).until(ec.presence_of_element_located((By.ID, "step-recorded")))
+    assert browser.find_element(By.ID, "stage").text == "Demand served"
+    screenshot(browser, "legal-case")
+
+
 def test_the_pages_switch_to_simplified_chinese(
     system: System, browser: WebDriver, cases: Cases
 ) -> None:

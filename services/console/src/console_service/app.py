@@ -21,7 +21,16 @@ from console_service.backends import Backend, Backends
 from console_service.credentials import TokenMinter
 from console_service.db import create_tables
 from console_service.settings import ConsoleSettings
-from console_service.web import audit, case, collector, conduct, legal, signin, supervisor
+from console_service.web import (
+    audit,
+    case,
+    collector,
+    conduct,
+    legal,
+    legal_steps,
+    signin,
+    supervisor,
+)
 from console_service.web.core import (
     ConsoleContext,
     Forbidden,
@@ -103,6 +112,6 @@ def create_app(
         response.headers["Referrer-Policy"] = "same-origin"
         return response
 
-    for module in (signin, collector, case, conduct, audit, supervisor, legal):
+    for module in (signin, collector, case, conduct, audit, supervisor, legal, legal_steps):
         app.include_router(module.router)
     return app
