@@ -208,6 +208,24 @@ def test_a_supervisor_sees_the_promise_on_the_dashboard(
     screenshot(browser, "dashboard")
 
 
+def test_a_supervisor_agrees_a_payment_plan_on_the_case_screen(
+    system: System, browser: WebDriver, cases: Cases
+) -> None:
+    sign_in(browser, system, "supervisor1")
+    browser.get(console_url(system, f"/cases/{cases.night_id}"))
+    Select(label_for(browser, "Plan kind")).select_by_value("extension")  # type: ignore[arg-type]
+    label_for(browser, "Monthly instalments").send_keys("3")  # type: ignore[attr-defined]
+    browser.execute_script(
+        "arguments[0].value = arguments[1]",
+        label_for(browser, "First due date"),
+        (datetime.now(UTC).date() + timedelta(days=10)).isoformat(),
+    )
+    label_for(browser, "Instalment amount (CNY)").send_keys("1000.00")  # type: ignore[attr-defined]
+    browser.find_element(By.XPATH, "//button[normalize-space()='Agree plan']").click()
+    recorded = wait(browser).until(ec.presence_of_element_located((By.ID, "plans-recorded")))
+    assert "Payment plan" in recorded.text
+
+
 def test_an_auditor_reads_the_history_in_version_order_and_an_old_state(
     system: System, browser: WebDriver, cases: Cases
 ) -> None:

@@ -28,6 +28,7 @@ from console_service.web import (
     conduct,
     legal,
     legal_steps,
+    plans,
     signin,
     supervisor,
 )
@@ -112,6 +113,7 @@ def create_app(
         response.headers["Referrer-Policy"] = "same-origin"
         return response
 
-    for module in (signin, collector, case, conduct, audit, supervisor, legal, legal_steps):
+    routers = (signin, collector, case, conduct, plans, audit, supervisor, legal, legal_steps)
+    for module in routers:
         app.include_router(module.router)
     return app

@@ -50,6 +50,8 @@ WORDS = (
     N_("notices"), N_("lawsuits"), N_("judgments"), N_("enforcements"), N_("demand_letter"),
     N_("collection_notice"), N_("legal_notice"), N_("registered_mail"), N_("courier"),
     N_("in_person"), N_("in_favour"), N_("against"), N_("settled_in_court"),
+    # a supervisor's actions
+    N_("extension"), N_("restructuring"), N_("payment-plans"), N_("agency-placements"),
     # restrictions
     N_("do_not_contact"), N_("cease_communication"), N_("workplace_forbidden"),
     N_("attorney"), N_("opt_out"),
