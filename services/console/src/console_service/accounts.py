@@ -10,10 +10,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from console_service.db import sessions, users
+from console_service.db import oidc_flows, sessions, users
 from console_service.passwords import hash_password, needs_rehash, verify_password
 
 ROLES = ("collector", "supervisor", "legal", "auditor", "admin")
+IDP_ONLY_HASH = "!identity-provider"  # not an argon2 hash: no password ever verifies
+FLOW_TTL = timedelta(minutes=10)  # time to sign in at the IdP and come back
 LANGUAGES = ("en", "zh_CN")
 
 
@@ -28,6 +30,9 @@ class User:
 class Session:
     user: User
     csrf_token: str
+    # Signed in with the IdP: the access token the services receive, and its expiry.
+    access_token: str | None = None
+    token_expires_at: datetime | None = None
 
 
 def _digest(session_id: str) -> str:
@@ -76,7 +81,13 @@ async def authenticate(engine: AsyncEngine, username: str, password: str) -> Use
 
 
 async def start_session(
-    engine: AsyncEngine, user: User, now: datetime, idle: timedelta | None = None
+    engine: AsyncEngine,
+    user: User,
+    now: datetime,
+    idle: timedelta | None = None,
+    *,
+    access_token: str | None = None,
+    token_expires_at: datetime | None = None,
 ) -> str:
     """A new session for `user`; the returned id goes in the cookie and nowhere else. With
     `idle`, sessions idle longer than that (abandoned without signing out) are purged."""
@@ -91,6 +102,8 @@ async def start_session(
                 csrf_token=secrets.token_urlsafe(32),
                 created_at=now,
                 last_seen_at=now,
+                access_token=access_token,
+                token_expires_at=token_expires_at,
             )
         )
     return session_id
@@ -122,7 +135,39 @@ async def resume_session(
         await conn.execute(
             update(sessions).where(sessions.c.id_hash == key).values(last_seen_at=now)
         )
-    return Session(User(row["username"], row["role"], row["language"]), row["csrf_token"])
+    return Session(
+        User(row["username"], row["role"], row["language"]),
+        row["csrf_token"],
+        row["access_token"],
+        row["token_expires_at"],
+    )
+
+
+async def identity_user(engine: AsyncEngine, username: str, role: str, now: datetime) -> User:
+    """The local record of a user the IdP vouched for: created on first sign-in, its role
+    kept as the IdP says today. It has no password (the hash matches none)."""
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}")
+    async with engine.begin() as conn:
+        row = (
+            (await conn.execute(select(users).where(users.c.username == username)))
+            .mappings()
+            .first()
+        )
+        if row is None:
+            await conn.execute(
+                insert(users).values(
+                    username=username,
+                    password_hash=IDP_ONLY_HASH,
+                    role=role,
+                    language="en",
+                    created_at=now,
+                )
+            )
+            return User(username, role, "en")
+        if row["role"] != role:
+            await conn.execute(update(users).where(users.c.username == username).values(role=role))
+    return User(username, role, row["language"])
 
 
 async def end_session(engine: AsyncEngine, session_id: str) -> None:
@@ -137,3 +182,33 @@ async def set_language(engine: AsyncEngine, username: str, language: str) -> Non
         await conn.execute(
             update(users).where(users.c.username == username).values(language=language)
         )
+
+
+async def save_flow(
+    engine: AsyncEngine, flow_id: str, values: dict[str, str], now: datetime
+) -> None:
+    """An IdP sign-in under way (state, nonce, PKCE verifier); older unfinished ones go."""
+    async with engine.begin() as conn:
+        await conn.execute(delete(oidc_flows).where(oidc_flows.c.created_at < now - FLOW_TTL))
+        await conn.execute(
+            insert(oidc_flows).values(id_hash=_digest(flow_id), created_at=now, **values)
+        )
+
+
+async def take_flow(engine: AsyncEngine, flow_id: str, now: datetime) -> dict[str, str] | None:
+    """The sign-in under way behind the cookie, once (it is deleted), if still fresh."""
+    async with engine.begin() as conn:
+        row = (
+            (
+                await conn.execute(
+                    delete(oidc_flows)
+                    .where(oidc_flows.c.id_hash == _digest(flow_id))
+                    .returning(oidc_flows)
+                )
+            )
+            .mappings()
+            .first()
+        )
+    if row is None or now - row["created_at"] > FLOW_TTL:
+        return None
+    return {"state": row["state"], "nonce": row["nonce"], "code_verifier": row["code_verifier"]}

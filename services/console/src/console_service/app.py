@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from console_service.backends import Backend, Backends
 from console_service.credentials import TokenMinter
 from console_service.db import create_tables
+from console_service.oidc import OidcClient
 from console_service.settings import ConsoleSettings
 from console_service.web import (
     audit,
@@ -28,6 +29,7 @@ from console_service.web import (
     conduct,
     legal,
     legal_steps,
+    oidc_routes,
     plans,
     signin,
     supervisor,
@@ -63,6 +65,7 @@ def create_app(
         minter=TokenMinter(settings.jwt_secret, timedelta(minutes=settings.service_token_minutes)),
         clock=clock or clock_from(settings.clock_file),
         templates=template_environment(),
+        oidc=OidcClient(settings) if settings.oidc_issuer else None,
     )
 
     @asynccontextmanager
@@ -113,7 +116,18 @@ def create_app(
         response.headers["Referrer-Policy"] = "same-origin"
         return response
 
-    routers = (signin, collector, case, conduct, plans, audit, supervisor, legal, legal_steps)
+    routers = (
+        signin,
+        oidc_routes,
+        collector,
+        case,
+        conduct,
+        plans,
+        audit,
+        supervisor,
+        legal,
+        legal_steps,
+    )
     for module in routers:
         app.include_router(module.router)
     return app

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table
+from sqlalchemy import Column, DateTime, MetaData, String, Table, Text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 metadata = MetaData()
@@ -26,6 +26,21 @@ sessions = Table(
     Column("csrf_token", String(64), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("last_seen_at", DateTime(timezone=True), nullable=False),
+    # Signed in with the IdP: its access token for the services, and when it expires.
+    Column("access_token", Text, nullable=True),
+    Column("token_expires_at", DateTime(timezone=True), nullable=True),
+)
+
+# A sign-in with the IdP under way: what the callback must match (state, nonce) and the PKCE
+# verifier, keyed by the SHA-256 of a random id held in a short-lived cookie.
+oidc_flows = Table(
+    "console_oidc_flows",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),
+    Column("state", String(100), nullable=False),
+    Column("nonce", String(100), nullable=False),
+    Column("code_verifier", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
 

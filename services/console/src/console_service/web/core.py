@@ -18,8 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from console_service import accounts
 from console_service.accounts import Session, User
 from console_service.backends import Backends
-from console_service.credentials import TokenMinter
+from console_service.credentials import TokenExpired, TokenMinter
 from console_service.i18n import LANGUAGE_NAMES, Formatter
+from console_service.oidc import OidcClient
 from console_service.settings import ConsoleSettings
 
 SESSION_COOKIE = "console_session"
@@ -51,10 +52,17 @@ class ConsoleContext:
     minter: TokenMinter
     clock: Clock
     templates: Environment
+    oidc: OidcClient | None = None
 
     @property
     def idle(self) -> timedelta:
         return timedelta(minutes=self.settings.session_idle_minutes)
+
+    @property
+    def local_sign_in(self) -> bool:
+        """Passwords at /login: by default only when no identity provider is configured."""
+        chosen = self.settings.local_sign_in
+        return self.oidc is None if chosen is None else chosen
 
 
 def template_environment() -> Environment:
@@ -129,7 +137,10 @@ def require(user: User, right: str) -> None:
 
 
 def token(ctx: ConsoleContext, session: Session) -> str:
-    return ctx.minter.token_for(session.user)
+    try:
+        return ctx.minter.token_for(session)
+    except TokenExpired:
+        raise SignInRequired from None
 
 
 def render(
@@ -156,6 +167,8 @@ def render(
         "languages": LANGUAGE_NAMES,
         "can": (lambda right: allowed(session.user, right)) if session else (lambda _r: False),
         "now": ctx.clock.now(),
+        "oidc_enabled": ctx.oidc is not None,
+        "local_sign_in": ctx.local_sign_in,
         **values,
     }
     html = ctx.templates.get_template(name).render(context)

@@ -57,6 +57,8 @@ async def login(
     password: Annotated[str, Form(max_length=500)] = "",
     csrf_token: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
+    if not ctx.local_sign_in:
+        return _login_form(request, ctx, error="local-off", username="", status=403)
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not hmac.compare_digest(expected.encode(), csrf_token.encode()):
         return _login_form(request, ctx, error="csrf", username=username, status=403)
