@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any
+from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -55,11 +55,9 @@ async def queue_page(
         items = page.get("items", [])
     except BackendError as exc:
         error = exc
-    lasts = await asyncio.gather(*(_last_contact(ctx, bearer, i["case_id"]) for i in items))
-    rows = [
-        {**item, "reasons": reasons(item), "last_contact": last}
-        for item, last in zip(items, lasts, strict=True)
-    ]
+    # Each row's last contact loads after the page (htmx, one small request per row): the
+    # queue shows at once and the rows fill in.
+    rows = [{**item, "reasons": reasons(item)} for item in items]
     return render(
         request,
         ctx,
@@ -70,6 +68,15 @@ async def queue_page(
         error=error,
         notice=request.query_params.get("notice"),
     )
+
+
+@router.get("/queue/last-contact/{case_id}", response_class=HTMLResponse)
+async def last_contact_cell(
+    request: Request, case_id: UUID, ctx: ContextDep, session: SessionDep
+) -> Response:
+    require(session.user, "work_cases")
+    last = await _last_contact(ctx, token(ctx, session), str(case_id))
+    return render(request, ctx, "_last_contact.html", last=last)
 
 
 @router.post("/queue/next")
