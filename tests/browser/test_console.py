@@ -277,7 +277,15 @@ def test_a_legal_officer_records_a_demand_served_on_the_legal_file(
     label_for(browser, "Proof of delivery").send_keys("EMS-0001")  # type: ignore[attr-defined]
     browser.find_element(By.XPATH, "//button[normalize-space()='Record notice']").click()
     wait(browser).until(ec.presence_of_element_located((By.ID, "step-recorded")))
-    assert browser.find_element(By.ID, "stage").text == "Demand served"
+
+    def stage_moved(driver: WebDriver) -> bool:
+        # The step comes back to legal-service as a case event over Kafka.
+        if driver.find_element(By.ID, "stage").text == "Demand served":
+            return True
+        driver.refresh()
+        return False
+
+    wait(browser, 60).until(stage_moved)
     screenshot(browser, "legal-case")
 
 

@@ -193,3 +193,15 @@ async def test_a_new_sign_in_purges_sessions_abandoned_past_the_timeout(console:
     async with console.engine.connect() as conn:
         left = (await conn.execute(select(sessions.c.username))).scalars().all()
     assert left == ["collector1"]
+
+
+async def test_a_malformed_case_address_gets_an_html_page_not_a_server_error(
+    console: Console,
+) -> None:
+    await _sign_in(console.client, "auditor1", PASSWORD)
+    page = await console.client.get("/cases/not-a-uuid/history")
+    assert page.status_code == 422
+    assert page.headers["content-type"].startswith("text/html")
+    missing = await console.client.get("/no-such-page")
+    assert missing.status_code == 404
+    assert "<h1>404" in missing.text

@@ -11,13 +11,15 @@ from arrears.clock import Clock, clock_from
 from arrears.db import async_engine
 from arrears.http import install_correlation
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from console_service.backends import Backend, Backends
+from console_service.backends import Backend, BackendError, Backends
 from console_service.credentials import TokenMinter
 from console_service.db import create_tables
 from console_service.oidc import OidcClient
@@ -86,6 +88,18 @@ def create_app(
         if is_htmx(request):
             return Response(status_code=401, headers={"HX-Redirect": "/login"})
         return RedirectResponse("/login", status_code=303)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        # A page address or form the console cannot read: an HTML page naming the field.
+        where = ", ".join(".".join(str(p) for p in e["loc"][1:]) for e in exc.errors())
+        error = BackendError(422, {"detail": f"not a valid value: {where}"})
+        return render(request, ctx, "error.html", status=422, error=error)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        error = BackendError(exc.status_code, {"detail": str(exc.detail)})
+        return render(request, ctx, "error.html", status=exc.status_code, error=error)
 
     @app.exception_handler(Forbidden)
     async def forbidden(request: Request, exc: Forbidden) -> Response:
