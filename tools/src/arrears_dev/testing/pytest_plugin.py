@@ -11,8 +11,6 @@ once per session, only when a test asks for them, on free loopback ports:
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -39,22 +37,18 @@ __all__ = [
 
 
 @pytest.fixture(scope="session")
-def _arrears_postgres_server() -> Iterator[EmbeddedPostgres | None]:
+def _arrears_postgres_server(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[EmbeddedPostgres | None]:
     if os.environ.get("DATABASE_URL"):
         yield None
         return
-    # Not under pytest's own temporary root: every pytest run chmods that root to 0700, which
-    # locks the server (it runs as another user) out of its files while it runs, and it
-    # panics. A folder of its own in the system's temporary directory is left alone.
-    folder = Path(tempfile.mkdtemp(prefix="arrears-test-postgres-"))
-    folder.chmod(0o755)
-    server = EmbeddedPostgres(folder / "data", durable=False)
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("postgres") / "data", durable=False)
     server.start()
     try:
         yield server
     finally:
         server.stop()
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
