@@ -90,8 +90,9 @@ def sign_in(driver: WebDriver, system: System, username: str) -> None:
     label_for(driver, "Username").send_keys(username)  # type: ignore[attr-defined]
     label_for(driver, "Password").send_keys(system.demo_users[username])  # type: ignore[attr-defined]
     driver.find_element(By.XPATH, "//button[normalize-space()='Sign in']").click()
-    wait(driver).until(ec.presence_of_element_located((By.TAG_NAME, "h1")))
-    wait(driver).until(lambda d: "/login" not in d.current_url)
+    # Generous: the machine is shared, and a start page calls several services.
+    wait(driver, 60).until(lambda d: "/login" not in d.current_url)
+    wait(driver, 60).until(ec.presence_of_element_located((By.TAG_NAME, "h1")))
 
 
 def screenshot(driver: WebDriver, name: str) -> None:

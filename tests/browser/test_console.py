@@ -13,11 +13,14 @@ import pytest
 from e2e.system import System, wait_until
 from e2e.test_case_lifecycle import open_body
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import Select
 
-from .conftest import console_url, label_for, screenshot, sign_in, wait
+from .conftest import SHOTS, console_url, label_for, screenshot, sign_in, wait
+
+SHOTS_TABLET = SHOTS / "queue-tablet.png"
 
 # Zones a case can live in; the tests pick one where it is working hours now and one where it
 # is the middle of the night, so they pass at any hour of the day.
@@ -122,6 +125,34 @@ def test_a_wrong_password_keeps_the_user_on_the_sign_in_page(
     browser.find_element(By.XPATH, "//button[normalize-space()='Sign in']").click()
     alert = wait(browser).until(ec.presence_of_element_located((By.CSS_SELECTOR, "[role=alert]")))
     assert "Wrong username or password" in alert.text
+
+
+def test_sign_in_works_from_the_keyboard_and_pages_fit_a_tablet(
+    system: System, browser: WebDriver, cases: Cases
+) -> None:
+    browser.delete_all_cookies()
+    browser.set_window_size(768, 1024)
+    try:
+        browser.get(console_url(system, "/login"))
+        body = browser.find_element(By.TAG_NAME, "body")
+        body.send_keys(Keys.TAB)  # the skip link
+        browser.switch_to.active_element.send_keys(Keys.TAB)
+        focused = browser.switch_to.active_element
+        assert focused.get_attribute("id") == "username"
+        focused.send_keys("collector1", Keys.TAB)
+        browser.switch_to.active_element.send_keys(system.demo_users["collector1"], Keys.ENTER)
+        wait(browser).until(lambda d: d.current_url.endswith("/queue"))
+        for path in ("/queue", f"/cases/{cases.day_id}"):
+            browser.get(console_url(system, path))
+            sideways = browser.execute_script(
+                "return document.documentElement.scrollWidth - window.innerWidth"
+            )
+            assert sideways <= 0, f"{path} scrolls sideways by {sideways}px on a tablet"
+        driver_shot = SHOTS_TABLET
+        browser.get(console_url(system, "/queue"))
+        browser.save_screenshot(str(driver_shot))
+    finally:
+        browser.set_window_size(1280, 800)
 
 
 def _record_attempt(browser: WebDriver, outcome: str) -> None:

@@ -61,3 +61,23 @@ async def test_a_bad_date_names_its_field(client: Any) -> None:
     )
     assert reply.status_code == 422
     assert reply.json()["errors"][0]["field"] == "due_from"
+
+
+async def test_a_case_under_a_lasting_restriction_is_listed_as_blocked_with_why(
+    client: Any, ctx: Context
+) -> None:
+    barred, free = Story().delinquent(), Story().delinquent()
+    await seed(ctx, [barred, free])
+    mark = {"kind": "do_not_contact", "note": "asked in writing"}
+    url = f"/v1/cases/{barred.case_id}/contact-restrictions"
+    assert (await client.post(url, json=mark, headers=token())).status_code == 201
+
+    listed = await client.get("/v1/blocked-cases", headers=token("supervisor"))
+    assert listed.status_code == 200, listed.text
+    items = listed.json()["items"]
+    assert [(i["case_id"], i["flags"]) for i in items] == [(barred.case_id, ["do_not_contact"])]
+
+    lift = {"kind": "do_not_contact", "active": False}
+    assert (await client.post(url, json=lift, headers=token("supervisor"))).status_code == 201
+    again = await client.get("/v1/blocked-cases", headers=token("supervisor"))
+    assert again.json()["items"] == []

@@ -54,5 +54,5 @@ WORDS = (
     N_("extension"), N_("restructuring"), N_("payment-plans"), N_("agency-placements"),
     # restrictions
     N_("do_not_contact"), N_("cease_communication"), N_("workplace_forbidden"),
-    N_("attorney"), N_("opt_out"),
+    N_("attorney"), N_("opt_out"), N_("deceased"), N_("bankrupt"),
 )  # fmt: skip

@@ -20,6 +20,8 @@ RESTRICTIONS = (
     "cease_communication",
     "workplace_forbidden",
     "attorney",
+    "deceased",
+    "bankrupt",
     "opt_out",
 )
 
@@ -61,6 +63,7 @@ async def dashboard(request: Request, ctx: ContextDep, session: SessionDep) -> R
     due_today: list[dict[str, Any]] = []
     due_week: list[dict[str, Any]] = []
     broken_yesterday: list[dict[str, Any]] = []
+    blocked: list[dict[str, Any]] = []
     try:
         arms = (await ctx.backends.contact.get("/v1/kpis", bearer)).get("by_arm", {})
         due = {"status": "open", "due_from": today.isoformat(), "due_to": today.isoformat()}
@@ -82,6 +85,7 @@ async def dashboard(request: Request, ctx: ContextDep, session: SessionDep) -> R
         arms={arm: {**v, "matrix": matrix(v.get("roll_rates", {}))} for arm, v in arms.items()},
         buckets=BUCKETS,
         broken_yesterday=broken_yesterday,
+        blocked=blocked,
         due_today=due_today,
         due_week=due_week,
         errors=errors,

@@ -1,4 +1,5 @@
-"""`GET /v1/promises`: promises due within dates or resolved on a day (the supervisor's list)."""
+"""The supervisor's lists: `GET /v1/promises` (due within dates, or resolved on a day) and
+`GET /v1/blocked-cases` (open cases a lasting restriction keeps out of the queues)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from fastapi import APIRouter, Query
 
 from contact_service.api.deps import Analyst, ConnDep
 from contact_service.policy import model as m
+from contact_service.readmodel.repository.blocked import blocked_cases
 from contact_service.readmodel.repository.promises import promises
 
 router = APIRouter(prefix="/v1", tags=["promises"])
@@ -46,6 +48,28 @@ async def list_promises(
                 "status": r["status"],
                 "resolved_on": r["resolved_on"].isoformat() if r["resolved_on"] else None,
                 "strategy": {"name": r["strategy"], "arm": r["arm"]},
+            }
+            for r in rows
+        ]
+    }
+
+
+@router.get("/blocked-cases", summary="Open cases kept out of the queues, and why (loan masked)")
+async def list_blocked(
+    conn: ConnDep,
+    _caller: Analyst,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> dict[str, Any]:
+    rows = await blocked_cases(conn, limit)
+    return {
+        "items": [
+            {
+                "case_id": r["case_id"],
+                "loan_ref": m.mask_id(r["loan_id"]),
+                "bucket": r["bucket"],
+                "flags": sorted(r["flags"] or []),
+                "in_dispute": r["in_dispute"],
+                "open_complaints": len(r["open_complaints"] or []),
             }
             for r in rows
         ]

@@ -1,0 +1,19 @@
+"""Open cases a lasting restriction keeps out of the queues (the supervisor's list)."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from contact_service.readmodel.repository.cases import Row
+
+_BLOCKED = text(
+    "SELECT c.case_id, c.loan_id, c.bucket, c.flags, c.in_dispute, c.open_complaints, "
+    "c.priority FROM cs_cases c WHERE c.status = 'open' AND c.blocked "
+    "ORDER BY c.priority DESC, c.case_id LIMIT :limit"
+)
+
+
+async def blocked_cases(conn: AsyncConnection, limit: int) -> list[Row]:
+    result = await conn.execute(_BLOCKED, {"limit": limit})
+    return [dict(r) for r in result.mappings()]
