@@ -33,7 +33,11 @@ async def console(database_url: str) -> AsyncIterator[Console]:
     engine = async_engine(database_url, pool_size=2)
     await create_tables(engine)
     now = datetime.now(UTC)
-    for name, role in (("collector1", "collector"), ("auditor1", "auditor")):
+    for name, role in (
+        ("collector1", "collector"),
+        ("auditor1", "auditor"),
+        ("supervisor1", "supervisor"),
+    ):
         await create_user(engine, name, PASSWORD, role, now)
     settings = ConsoleSettings(
         database_url=database_url,
@@ -205,3 +209,12 @@ async def test_a_malformed_case_address_gets_an_html_page_not_a_server_error(
     missing = await console.client.get("/no-such-page")
     assert missing.status_code == 404
     assert "<h1>404" in missing.text
+
+
+async def test_a_page_whose_service_is_away_still_renders_and_says_so(console: Console) -> None:
+    await _sign_in(console.client, "supervisor1", PASSWORD)
+    page = await console.client.get("/dashboard")
+    assert page.status_code == 200
+    assert "<h1>Dashboard</h1>" in page.text
+    assert "contact-service is unreachable" in page.text
+    assert len(page.text) < 50_000
