@@ -257,6 +257,23 @@ def test_a_supervisor_agrees_a_payment_plan_on_the_case_screen(
     assert "Payment plan" in recorded.text
 
 
+def test_a_supervisor_lifts_a_restriction_from_the_blocked_list(
+    system: System, browser: WebDriver, cases: Cases
+) -> None:
+    with system.client("contact-service", "collector") as collector:
+        collector.post(
+            f"/v1/cases/{cases.night_id}/contact-restrictions",
+            json={"kind": "do_not_contact", "note": "asked in writing"},
+        ).raise_for_status()
+    sign_in(browser, system, "supervisor1")
+    lift = f"//table[@id='blocked']//tr[.//a[contains(@href, '{cases.night_id}')]]//button"
+    button = wait(browser).until(ec.presence_of_element_located((By.XPATH, lift)))
+    assert "Do not contact" in button.text
+    button.click()
+    wait(browser).until(lambda d: "notice=lifted" in d.current_url)
+    assert not browser.find_elements(By.XPATH, lift)
+
+
 def test_an_auditor_reads_the_history_in_version_order_and_an_old_state(
     system: System, browser: WebDriver, cases: Cases
 ) -> None:
