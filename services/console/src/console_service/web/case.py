@@ -156,10 +156,17 @@ async def attempt_form_page(
     return render(request, ctx, "attempt_page.html", form={}, errors={}, **values)
 
 
-def _errors(exc: BackendError) -> dict[str, str]:
+ATTEMPT_FIELDS = {"channel", "number", "outcome", "recording_ref", "notes"}
+PROMISE_FIELDS = {"amount", "promised_date"}
+
+
+def field_errors(exc: BackendError, known: set[str]) -> dict[str, str]:
+    """The service's field errors under the form's field names; one about a field the form
+    does not have (or none at all) goes above the form, so no refusal is ever silent."""
     found = {FIELD_OF.get(k, k): v for k, v in exc.field_errors().items()}
-    if not found:
-        found["form"] = exc.detail
+    stray = [f"{name}: {message}" for name, message in found.items() if name not in known]
+    if stray or not found:
+        found["form"] = "; ".join(stray) or exc.detail
     return found
 
 
@@ -197,7 +204,7 @@ async def record_attempt(
             )
             recorded = {**body, "contact_point": point["masked"]}
         except BackendError as exc:
-            errors = _errors(exc)
+            errors = field_errors(exc, ATTEMPT_FIELDS)
             if exc.status == 409:
                 refusal = exc.problem
     values = await case_values(ctx, session, case_id)
@@ -229,7 +236,7 @@ async def record_promise(
         )
         made = True
     except BackendError as exc:
-        errors = _errors(exc)
+        errors = field_errors(exc, PROMISE_FIELDS)
         if exc.status == 409:
             refusal = exc.problem
     values = await case_values(ctx, session, case_id)
