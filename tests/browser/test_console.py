@@ -256,6 +256,19 @@ def test_a_supervisor_agrees_a_payment_plan_on_the_case_screen(
     recorded = wait(browser).until(ec.presence_of_element_located((By.ID, "plans-recorded")))
     assert "Payment plan" in recorded.text
 
+    label_for(browser, "Agency").send_keys("AG-EAST")  # type: ignore[attr-defined]
+    label_for(browser, "Borrower's consent reference").send_keys("consent-7")  # type: ignore[attr-defined]
+    browser.find_element(By.XPATH, "//button[normalize-space()='Place with agency']").click()
+    placed = wait(browser).until(ec.presence_of_element_located((By.ID, "plans-recorded")))
+    assert "Agency placement" in placed.text
+
+    def listed(driver: WebDriver) -> bool:
+        # The placement reaches contact-service as a case event over Kafka.
+        driver.get(console_url(system, "/dashboard"))
+        return "AG-EAST" in driver.find_element(By.ID, "agencies").text
+
+    wait(browser, 60).until(listed)
+
 
 def test_a_supervisor_lifts_a_restriction_from_the_blocked_list(
     system: System, browser: WebDriver, cases: Cases

@@ -81,3 +81,25 @@ async def test_a_case_under_a_lasting_restriction_is_listed_as_blocked_with_why(
     assert (await client.post(url, json=lift, headers=token("supervisor"))).status_code == 201
     again = await client.get("/v1/blocked-cases", headers=token("supervisor"))
     assert again.json()["items"] == []
+
+
+async def test_cases_placed_with_an_agency_are_listed_until_recalled(
+    client: Any, ctx: Context
+) -> None:
+    placed, recalled, kept = (Story().delinquent("M3", days=70) for _ in range(3))
+    for story in (placed, recalled):
+        story.add(
+            "PlacedWithAgency",
+            START,
+            agency_id="AG-EAST",
+            consent_ref="consent-1",
+            placed_at=START.isoformat(),
+        )
+    recalled.add("RecalledFromAgency", START, reason="poor results", recalled_at=START.isoformat())
+    await seed(ctx, [placed, recalled, kept])
+
+    listed = await client.get("/v1/agency-placements", headers=token("supervisor"))
+    assert listed.status_code == 200, listed.text
+    assert [(i["case_id"], i["agency_id"]) for i in listed.json()["items"]] == [
+        (placed.case_id, "AG-EAST")
+    ]

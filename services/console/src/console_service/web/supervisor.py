@@ -75,6 +75,7 @@ async def dashboard(request: Request, ctx: ContextDep, session: SessionDep) -> R
             {"status": "broken", "resolved_on": (today - timedelta(days=1)).isoformat()},
         ),
         "blocked": ("/v1/blocked-cases", {}),
+        "placed": ("/v1/agency-placements", {}),
     }
     # One call each, at once; a part that fails is named on the page and the rest still show.
     answers = await asyncio.gather(
@@ -96,6 +97,7 @@ async def dashboard(request: Request, ctx: ContextDep, session: SessionDep) -> R
     due_week = got.get("due_week", {}).get("items", [])
     broken_yesterday = got.get("broken", {}).get("items", [])
     blocked = got.get("blocked", {}).get("items", [])
+    placed = got.get("placed", {}).get("items", [])
     return render(
         request,
         ctx,
@@ -104,6 +106,7 @@ async def dashboard(request: Request, ctx: ContextDep, session: SessionDep) -> R
         buckets=BUCKETS,
         broken_yesterday=broken_yesterday,
         blocked=blocked,
+        placed=placed,
         due_today=due_today,
         due_week=due_week,
         errors=errors,

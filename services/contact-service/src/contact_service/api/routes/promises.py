@@ -1,5 +1,6 @@
 """The supervisor's lists: `GET /v1/promises` (due within dates, or resolved on a day) and
-`GET /v1/blocked-cases` (open cases a lasting restriction keeps out of the queues)."""
+`GET /v1/blocked-cases` (open cases a lasting restriction keeps out of the queues) and
+`GET /v1/agency-placements` (open cases placed with an external agency)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from fastapi import APIRouter, Query
 
 from contact_service.api.deps import Analyst, ConnDep
 from contact_service.policy import model as m
-from contact_service.readmodel.repository.blocked import blocked_cases
+from contact_service.readmodel.repository.blocked import blocked_cases, placed_cases
 from contact_service.readmodel.repository.promises import promises
 
 router = APIRouter(prefix="/v1", tags=["promises"])
@@ -70,6 +71,28 @@ async def list_blocked(
                 "flags": sorted(r["flags"] or []),
                 "in_dispute": r["in_dispute"],
                 "open_complaints": len(r["open_complaints"] or []),
+            }
+            for r in rows
+        ]
+    }
+
+
+@router.get("/agency-placements", summary="Open cases placed with an agency (loan masked)")
+async def list_placements(
+    conn: ConnDep,
+    _caller: Analyst,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> dict[str, Any]:
+    rows = await placed_cases(conn, limit)
+    return {
+        "items": [
+            {
+                "case_id": r["case_id"],
+                "loan_ref": m.mask_id(r["loan_id"]),
+                "bucket": r["bucket"],
+                "agency_id": r["agency_id"],
+                "arrears": f"{r['arrears']:.2f}",
+                "currency": r["currency"],
             }
             for r in rows
         ]
