@@ -80,7 +80,8 @@ def wait(driver: WebDriver, seconds: float = 20.0) -> WebDriverWait[WebDriver]:
 
 def label_for(driver: WebDriver, text: str) -> object:
     """The control a visible <label> with exactly this text names."""
-    label = driver.find_element(By.XPATH, f"//label[normalize-space()='{text}']")
+    quoted = f'"{text}"' if "'" in text else f"'{text}'"
+    label = driver.find_element(By.XPATH, f"//label[normalize-space()={quoted}]")
     return driver.find_element(By.ID, label.get_attribute("for") or "")
 
 

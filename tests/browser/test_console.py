@@ -259,8 +259,14 @@ def test_a_supervisor_agrees_a_payment_plan_on_the_case_screen(
     label_for(browser, "Agency").send_keys("AG-EAST")  # type: ignore[attr-defined]
     label_for(browser, "Borrower's consent reference").send_keys("consent-7")  # type: ignore[attr-defined]
     browser.find_element(By.XPATH, "//button[normalize-space()='Place with agency']").click()
-    placed = wait(browser).until(ec.presence_of_element_located((By.ID, "plans-recorded")))
-    assert "Agency placement" in placed.text
+    panel = wait(browser).until(
+        lambda d: (
+            (t := d.find_element(By.ID, "plans-panel").text)
+            and ("Agency placement" in t or d.find_elements(By.CSS_SELECTOR, "#plans-panel .error"))
+            and t
+        )
+    )
+    assert "Recorded: Agency placement" in panel
 
     def listed(driver: WebDriver) -> bool:
         # The placement reaches contact-service as a case event over Kafka.
