@@ -13,7 +13,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from console_service.backends import BackendError
-from console_service.web.core import ContextDep, FormDep, SessionDep, render, require, token
+from console_service.web.core import (
+    ContextDep,
+    FormDep,
+    SessionDep,
+    is_htmx,
+    render,
+    require,
+    token,
+)
 
 router = APIRouter()
 MAX_INSTALMENTS = 60
@@ -82,7 +90,7 @@ async def _post(
     return render(
         request,
         ctx,
-        "_plans_panel.html",
+        "_plans_panel.html" if is_htmx(request) else "plans_page.html",
         case=case,
         plans_done=path if done else None,
         plans_errors=errors,
