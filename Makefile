@@ -5,8 +5,10 @@ PYTHON ?= python3
 UV := $(shell command -v uv 2>/dev/null || echo $(CURDIR)/.tools/bin/uv)
 RUN := $(UV) run --frozen
 ROLE ?= admin
+# USER is the login name in every shell: only USER=... on the command line names a console user.
+CONSOLE_USER := $(if $(filter command line,$(origin USER)),$(USER),collector1)
 
-.PHONY: install run test lint bench token demo audit clean
+.PHONY: install run test lint bench token password demo audit clean browsers
 
 $(CURDIR)/.tools/bin/uv:
 	@echo "installing uv into .tools/" >&2
@@ -22,7 +24,18 @@ install: .venv/.synced
 run: install
 	$(RUN) python -m arrears_dev.devstack run
 
-test: install
+# The browser tests drive Debian's chromium with its chromedriver (never a downloaded browser);
+# the font lets the zh-CN screenshots show Chinese.
+browsers:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ] \
+		|| [ ! -e /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ]; then \
+		echo "installing chromium, chromium-driver and a CJK font for the browser tests" >&2; \
+		( apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends chromium chromium-driver fonts-wqy-zenhei ) >/dev/null 2>&1 \
+		|| echo "warning: could not install chromium; the browser tests will be skipped" >&2; \
+	fi
+
+test: install browsers
 	$(RUN) pytest $(PYTEST_ARGS)
 
 lint: install
@@ -38,6 +51,9 @@ demo: install
 
 token: install
 	@$(RUN) python -m arrears_dev.devstack token --role $(ROLE)
+
+password: install
+	@$(RUN) python -m arrears_dev.devstack password --user $(CONSOLE_USER)
 
 audit: install
 	@$(RUN) python -m arrears_dev.devstack audit $(ARGS)

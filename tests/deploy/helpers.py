@@ -24,6 +24,7 @@ SETTINGS = {
     "case_service.aging": "case_service.settings:CaseServiceSettings",
     "contact_service": "contact_service.settings:ContactServiceSettings",
     "legal_service": "legal_service.settings:LegalServiceSettings",
+    "console_service": "console_service.settings:ConsoleSettings",
 }
 CASE_EVENTS_TOPIC = "collections.case-events.v1"
 

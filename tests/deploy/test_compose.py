@@ -26,6 +26,7 @@ ARREARS_SERVICES = (
     "case-checkpointer",
     "contact-service",
     "legal-service",
+    "console",
 )
 
 
@@ -44,6 +45,7 @@ def test_every_arrears_service_runs_its_module_in_its_own_container() -> None:
         "case-checkpointer": "case_service.checkpointer",
         "contact-service": "contact_service",
         "legal-service": "legal_service",
+        "console": "console_service",
     }
 
 

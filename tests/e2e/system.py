@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -47,6 +48,7 @@ class System:
     kafka_bootstrap_servers: str = ""
     databases: dict[str, str] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)  # what every service was started with
+    demo_users: dict[str, str] = field(default_factory=dict)  # console user -> password
     # Every service reads business time from this file while it exists (arrears.clock.FileClock),
     # so a test can let days pass (aging is refused for a day after the services' today).
     clock_file: Path | None = None
@@ -100,9 +102,15 @@ def _wait_healthy(service: Service) -> None:
 
 @contextmanager
 def running_system(
-    postgres_url_base: str, kafka_bootstrap_servers: str, logs: Path, extra_env: dict[str, str]
+    postgres_url_base: str,
+    kafka_bootstrap_servers: str,
+    logs: Path,
+    extra_env: dict[str, str],
+    *,
+    console: bool = False,
 ) -> Iterator[System]:
-    """Start case-service, its relay, contact-service and legal-service (those that exist)."""
+    """Start case-service, its relay, contact-service and legal-service (those that exist),
+    and with `console` the console too, its demo users' passwords in `system.demo_users`."""
     system = System(kafka_bootstrap_servers=kafka_bootstrap_servers)
     suffix = unique_name("e2e")
     system.topics = {
@@ -110,7 +118,7 @@ def running_system(
         "contact_tasks": f"collections.contact-tasks.{suffix}",
         "legal_tasks": f"collections.legal-tasks.{suffix}",
     }
-    ports = {name: free_port() for name in ("case", "contact", "legal", "relay_metrics")}
+    ports = {name: free_port() for name in ("case", "contact", "legal", "relay_metrics", "console")}
     case_url = f"http://{LOOPBACK}:{ports['case']}"
     base_env = {
         **os.environ,
@@ -119,6 +127,8 @@ def running_system(
         "CIPHER_KEY": AESCipher.create_key(num_bytes=32),
         "HTTP_HOST": LOOPBACK,
         "CASE_SERVICE_URL": case_url,
+        "CONTACT_SERVICE_URL": f"http://{LOOPBACK}:{ports['contact']}",
+        "LEGAL_SERVICE_URL": f"http://{LOOPBACK}:{ports['legal']}",
         "RELAY_TOPIC": system.topics["case_events"],
         "RELAY_METRICS_PORT": str(ports["relay_metrics"]),
         "CASE_EVENTS_TOPIC": system.topics["case_events"],
@@ -137,6 +147,8 @@ def running_system(
         ("contact-service", "contact_service", ports["contact"], "contact"),
         ("legal-service", "legal_service", ports["legal"], "legal"),
     ]
+    if console:
+        specs.append(("console", "console_service", ports["console"], "console"))
     logs.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         for name, module, port, database in specs:
@@ -150,6 +162,8 @@ def running_system(
             if port is not None:
                 env["HTTP_PORT"] = str(port)
             log_path = logs / f"{name}.log"
+            if module == "console_service":
+                system.demo_users = _demo_users(env, logs / "console-users.json")
             with log_path.open("ab") as log:
                 process = spawn([sys.executable, "-m", module], log=log, env=env)
             stack.callback(_stop, process)
@@ -159,6 +173,14 @@ def running_system(
             if service.url is not None:
                 _wait_healthy(service)
         yield system
+
+
+def _demo_users(env: dict[str, str], path: Path) -> dict[str, str]:
+    """The console's demo users, created as `make run` creates them (the CLI)."""
+    command = [sys.executable, "-m", "console_service", "create-demo-users"]
+    subprocess.run([*command, "--secrets-file", str(path)], env=env, check=True, timeout=60)
+    users: dict[str, str] = json.loads(path.read_text())
+    return users
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:

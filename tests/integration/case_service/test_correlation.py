@@ -61,3 +61,25 @@ def test_a_replayed_request_records_no_second_correlation(
     assert [e.get("correlationid") for e in feed if e["caseversion"] > 1] == ["first"] * (
         len(feed) - 1
     )
+
+
+def test_the_history_names_the_correlation_id_each_event_was_recorded_with(
+    client: TestClient,
+) -> None:
+    opened = client.post(
+        "/v1/cases",
+        json=open_body("L-CORR-HIST"),
+        headers=auth("origination", **{"X-Correlation-ID": "corr-hist-open"}),
+    )
+    case_id = opened.json()["case_id"]
+    client.post(
+        f"/v1/cases/{case_id}/missed-payments",
+        json={"installment": 1, "due_date": "2026-10-01", "amount": "1200.00"},
+        headers=auth("origination", **{"X-Correlation-ID": "corr-hist-miss"}),
+    )
+
+    events = client.get(f"/v1/cases/{case_id}/events", headers=auth("auditor")).json()["events"]
+
+    assert [e["version"] for e in events] == list(range(1, len(events) + 1))
+    assert events[0]["correlation_id"] == "corr-hist-open"
+    assert {e["correlation_id"] for e in events[1:]} == {"corr-hist-miss"}

@@ -1,9 +1,10 @@
-"""`python -m arrears_dev.devstack run|token`: the embedded default behind `make run` / `make token`.
+"""`python -m arrears_dev.devstack run|token|password`: the embedded default behind `make run`,
+`make token` and `make password`.
 
 `run` starts PostgreSQL and the broker from pip wheels, then every service as a child
 process, prints where they are, and on Ctrl-C or SIGTERM stops the services, then the
 broker, then PostgreSQL. State lives under `.data/` (or $ARREARS_DATA_DIR): the
-database, the generated secrets and one log per service.
+database, the generated secrets, the console's demo users' passwords and one log per service.
 """
 
 from __future__ import annotations
@@ -53,8 +54,10 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec("case-checkpointer", "case_service.checkpointer", None, "arrears_case"),
     ServiceSpec("contact-service", "contact_service", 8002, "arrears_contact"),
     ServiceSpec("legal-service", "legal_service", 8003, "arrears_legal"),
+    ServiceSpec("console", "console_service", 8000, "arrears_console"),
 )
-DATABASES = ("arrears_case", "arrears_contact", "arrears_legal")
+DATABASES = ("arrears_case", "arrears_contact", "arrears_legal", "arrears_console")
+CONSOLE_USERS = "console-users.json"  # the demo users' generated passwords, under the data dir
 
 
 @dataclass(frozen=True)
@@ -257,6 +260,8 @@ def _start_all(stack: ExitStack, root: Path, secrets: Secrets) -> None:
         "CHECKPOINT_PUBLIC_KEY": checkpoint_public_key(secrets.checkpoint_signing_key),
         "HTTP_HOST": LOOPBACK,
         "CASE_SERVICE_URL": f"http://{LOOPBACK}:8001",
+        "CONTACT_SERVICE_URL": f"http://{LOOPBACK}:8002",
+        "LEGAL_SERVICE_URL": f"http://{LOOPBACK}:8003",
         "PYTHONUNBUFFERED": "1",
     }
     for spec in SERVICES:
@@ -268,6 +273,8 @@ def _start_all(stack: ExitStack, root: Path, secrets: Secrets) -> None:
             env["HTTP_PORT"] = str(spec.http_port)
         if spec.name == "case-checkpointer":  # the only process that holds the signing key
             env["CHECKPOINT_SIGNING_KEY"] = secrets.checkpoint_signing_key
+        if spec.module == "console_service":
+            _create_demo_users(env, root, logs)
         services.append(_start_service(spec, env, logs))
     for service in services:
         if service.spec.http_port is not None:
@@ -281,6 +288,20 @@ def _start_all(stack: ExitStack, root: Path, secrets: Secrets) -> None:
     for service in services:
         supervisor.adopt(service.child)
     supervisor.watch()  # until Ctrl-C / SIGTERM, or GaveUp (a RuntimeError: all stop)
+
+
+def _create_demo_users(env: dict[str, str], root: Path, logs: Path) -> None:
+    """One console user per role on first start (an existing user keeps its password); the
+    passwords go to CONSOLE_USERS for `make password`."""
+    command = [sys.executable, "-m", "console_service", "create-demo-users"]
+    command += ["--secrets-file", str(root / CONSOLE_USERS)]
+    with (logs / "console.log").open("ab") as log:
+        # Our own interpreter and module, arguments of our making: nothing untrusted.
+        done = subprocess.run(  # noqa: S603
+            command, env=env, stdout=log, stderr=log, timeout=120, check=False
+        )
+    if done.returncode != 0:
+        raise RuntimeError(f"creating the console's demo users failed; see {logs}/console.log")
 
 
 def _demo_clock(stack: ExitStack, root: Path) -> dict[str, str]:
@@ -361,12 +382,18 @@ def _print_banner(
     for service in services:
         port = service.spec.http_port
         where = f"http://{LOOPBACK}:{port}/docs" if port is not None else "(worker)"
+        if service.spec.module == "console_service":
+            where = f"http://{LOOPBACK}:{port}/login"
         lines.append(f"  {service.spec.name:<16} {where}")
     lines.append(f"  {'broker':<16} {broker.bootstrap_servers}")
     for name in DATABASES:
         lines.append(f"  {'database':<16} {postgres.url(name)}")
     lines.append(f"  {'logs':<16} {logs}/")
     lines.append("A bearer token: make token ROLE=collector  (roles: see arrears.auth.ROLES)")
+    if any(s.spec.module == "console_service" for s in services):
+        users = ", ".join(_demo_users(data_dir()))
+        lines.append(f"Console users: {users}")
+        lines.append("A console user's password: make -s password USER=collector1")
     print("\n".join(lines), flush=True)
 
 
@@ -403,6 +430,26 @@ def audit(argv: Sequence[str]) -> int:
     return audit_main(list(argv))
 
 
+def _demo_users(root: Path) -> dict[str, str]:
+    path = root / CONSOLE_USERS
+    if not path.exists():
+        return {}
+    users: dict[str, str] = json.loads(path.read_text())
+    return users
+
+
+def password(user: str) -> int:
+    found = _demo_users(data_dir()).get(user)
+    if found is None:
+        print(
+            f"error: no console demo user {user!r} (has `make run` started once?)",
+            file=sys.stderr,
+        )
+        return 1
+    print(found)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["audit"]:  # everything after it is arrears-audit's
@@ -415,9 +462,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     token_parser.add_argument("--role", required=True)
     token_parser.add_argument("--subject", default=None)
     token_parser.add_argument("--ttl-hours", type=float, default=12.0)
+    password_parser = commands.add_parser("password", help="print a console demo user's password")
+    password_parser.add_argument("--user", required=True)
     args = parser.parse_args(argv)
     if args.command == "run":
         return run()
+    if args.command == "password":
+        return password(args.user)
     return token(args.role, args.subject, args.ttl_hours)
 
 

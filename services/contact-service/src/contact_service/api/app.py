@@ -15,6 +15,7 @@ from contact_service.api.routes import (
     kpis,
     outcomes,
     permissions,
+    promises,
     queues,
 )
 from contact_service.context import Context
@@ -69,6 +70,7 @@ def create_app(
             cases.router,
             decisions.router,
             kpis.router,
+            promises.router,
             daily_runs.router,
         ),
     )

@@ -146,18 +146,21 @@ def get_history(
     _: Reader,
 ) -> dict[str, Any]:
     """The case's complete history, oldest first. `recorded_at` is when the database wrote
-    the event; `business_time` the (possibly simulated) clock of the command that made it."""
+    the event; `business_time` the (possibly simulated) clock of the command that made it;
+    `correlation_id` the request that recorded it (null where none was kept)."""
     try:
         history = list(cases.history(case_id))
     except CaseNotFound as exc:
         raise problem_for(exc) from None
     recorded = cases.recorder_.recorded_times(case_id)
+    correlations = cases.recorder_.correlations([(case_id, e.originator_version) for e in history])
     events = [
         {
             "version": e.originator_version,
             "type": type(e).__name__,
             "recorded_at": _iso(recorded.get(e.originator_version)),
             "business_time": e.timestamp.isoformat(),
+            "correlation_id": correlations.get((case_id, e.originator_version)),
             "data": event_payload(e),
         }
         for e in history

@@ -1,0 +1,1 @@
+"""The Arrears console: server-rendered pages over the three services' public HTTP APIs."""

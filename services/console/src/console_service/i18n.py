@@ -1,0 +1,97 @@
+"""English and Simplified Chinese: gettext catalogues (Babel) and locale-aware formatting of
+money, numbers and times (times in the zone given: the borrower's, or UTC)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from functools import cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel import dates, numbers
+from babel.support import NullTranslations, Translations
+
+LOCALES = Path(__file__).parent / "locales"
+LANGUAGE_NAMES = {"en": "English", "zh_CN": "简体中文"}
+
+
+@cache
+def translations(language: str) -> NullTranslations:
+    """The compiled catalogue (English too: it words the services' codes for people)."""
+    return Translations.load(str(LOCALES), [language], domain="messages")
+
+
+def _zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def _instant(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, str) and value:
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return None
+
+
+class Formatter:
+    """What a template needs to show values in the user's language."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+        self.locale = "zh_Hans_CN" if language == "zh_CN" else "en_GB"
+        self.gettext: Callable[[str], str] = translations(language).gettext
+
+    def money(self, amount: Any, currency: str | None = None) -> str:
+        if amount is None or amount == "":
+            return "—"
+        if isinstance(amount, dict):
+            amount, currency = amount.get("amount"), amount.get("currency")
+        try:
+            value = Decimal(str(amount))
+        except InvalidOperation:
+            return str(amount)
+        if currency:
+            return numbers.format_currency(value, currency, locale=self.locale)
+        return numbers.format_decimal(value, format="#,##0.00", locale=self.locale)
+
+    def number(self, value: Any) -> str:
+        if value is None:
+            return "—"
+        return numbers.format_decimal(value, locale=self.locale)
+
+    def percent(self, ratio: Any) -> str:
+        if ratio is None:
+            return "—"
+        return numbers.format_percent(Decimal(str(ratio)), "#,##0.0%", locale=self.locale)
+
+    def when(self, value: Any, zone: str | None = None) -> str:
+        """A moment in `zone` (default UTC), with the zone named."""
+        moment = _instant(value)
+        if moment is None:
+            return "—" if value in (None, "") else str(value)
+        local = moment.astimezone(_zone(zone))
+        text = dates.format_datetime(local, "medium", locale=self.locale)
+        return f"{text} {zone or 'UTC'}"
+
+    def day(self, value: Any) -> str:
+        if value in (None, ""):
+            return "—"
+        try:
+            parsed = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+        except ValueError:
+            return str(value)
+        return dates.format_date(parsed, "medium", locale=self.locale)
+
+    def local_clock(self, now: datetime, zone: str | None) -> str:
+        local = now.astimezone(_zone(zone))
+        return dates.format_datetime(local, "EEE HH:mm", locale=self.locale)
