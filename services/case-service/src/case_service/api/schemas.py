@@ -249,6 +249,23 @@ class JudgmentCreate(MoneyCommand):
     entered_at: Instant
 
 
+class LegalCostCreate(MoneyCommand):
+    kind: Literal[
+        "court_fee",
+        "lawyer_fee",
+        "preservation_fee",
+        "preservation_bond",
+        "enforcement_fee",
+        "notary_fee",
+        "service_fee",
+        "other",
+    ]
+    amount: Money
+    incurred_on: BusinessDate  # not after today (the business date may be a day ahead of UTC)
+    reference: Text | None = None  # invoice, receipt or court order (at most 100 characters)
+    description: Note | None = None
+
+
 class EnforcementCreate(Strict):
     enforcement_ref: Text
     started_at: Instant

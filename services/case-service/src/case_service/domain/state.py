@@ -97,6 +97,19 @@ class CaseState(_Base):
         existed have none until their next aging)."""
         return self.__dict__.get("_aged_as_of")
 
+    @property
+    def legal_costs(self) -> list[dict[str, Any]]:
+        """Costs recorded by LegalCostIncurred (cases snapshotted before it have none)."""
+        value: list[dict[str, Any]] = self.__dict__.get("_legal_costs", [])
+        return value
+
+    def add_legal_cost(self, cost: dict[str, Any]) -> None:
+        self.__dict__["_legal_costs"] = [*self.legal_costs, cost]
+
+    @property
+    def legal_costs_total(self) -> Decimal:
+        return quantize(sum((c["amount"] for c in self.legal_costs), Decimal(0)), self.currency)
+
     def note_aged(self, day: date) -> None:
         if self.aged_as_of is None or day > self.aged_as_of:
             self.__dict__["_aged_as_of"] = day

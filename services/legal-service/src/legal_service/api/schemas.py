@@ -121,6 +121,7 @@ class LegalCostCreate(MoneyCommand):
         "court_fee",
         "lawyer_fee",
         "preservation_fee",
+        "preservation_bond",
         "enforcement_fee",
         "notary_fee",
         "service_fee",
@@ -163,10 +164,15 @@ class CommandQueued(BaseModel):
     detail: str = "case-service is unavailable; the command is queued and will be delivered once"
 
 
+Forwarding = Literal["accepted", "queued"]
+
+
 class Recorded(BaseModel):
     case_id: UUID
     record_id: str
     created: bool
+    # A legal cost only: case-service recorded it, or it is queued and delivered once.
+    forwarded: Forwarding | None = None
 
 
 class MoneyPublic(BaseModel):

@@ -3,7 +3,8 @@
 - lg_cases: one row per case, folded from the case events (projections/), with the columns
   the pipeline and the limitation report filter and sort on.
 - lg_assignments: the officer on a case and when legal-service referred it (its own data).
-- lg_costs: legal costs (not a case event today: kept here, see docs/legal-service.md).
+- lg_costs: the legal costs officers recorded here (each also forwarded to case-service,
+  whose LegalCostIncurred events are the authoritative figures; see docs/legal-service.md).
 - lg_enforcement_outcomes: how an enforcement ended (not a case event today either).
 - lg_signals: what the file shows about the borrower (vanished, deceased, other creditors),
   recorded by officers in addition to what the events show.

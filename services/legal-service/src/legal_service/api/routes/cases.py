@@ -96,16 +96,8 @@ async def legal_case(
             "required_gap_days": policy.effective_collection_gap_days,
         },
         "cost_benefit": cost_benefit(view, today, policy).to_dict(),
-        "legal_costs": [
-            {
-                "kind": c["kind"],
-                "amount": str(c["amount"]),
-                "currency": c["currency"],
-                "incurred_on": c["incurred_on"].isoformat(),
-                "reference": c["reference"],
-            }
-            for c in await repo.costs_of(conn, str(case_id))
-        ],
+        # From the case's history (authoritative): a cost queued here shows once recorded.
+        "legal_costs": [{**c, "currency": currency} for c in state.get("legal_costs") or ()],
         "recommendations": [r.to_dict() for r in recommend(view, today, policy)],
         "tasks": [
             {

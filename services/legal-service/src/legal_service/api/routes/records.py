@@ -1,7 +1,13 @@
-"""Records legal-service keeps itself (not case events today, so not forwarded):
-`POST /v1/legal/cases/{case_id}/legal-costs`, `.../enforcement-outcomes`, `.../signals`.
-Each is idempotent on the caller's Idempotency-Key: a resend of the same request answers 200
-with the same id and `Idempotent-Replayed: true`; the same key with another body is 422.
+"""Records legal-service keeps itself: `POST /v1/legal/cases/{case_id}/legal-costs`,
+`.../enforcement-outcomes`, `.../signals`. Each is idempotent on the caller's
+Idempotency-Key: a resend of the same request answers 200 with the same id and
+`Idempotent-Replayed: true`; the same key with another body is 422.
+
+A legal cost is also a case fact: in the transaction that keeps it here, it is queued for
+case-service's `POST /v1/cases/{case_id}/legal-costs` with the caller's key (as the steps in
+steps.py are), so a resend forwards it once. The case event it becomes (LegalCostIncurred) is
+the authoritative figure: the cost-benefit adds up the costs folded from the case events, and
+the row kept here is the officer's request (who, what they wrote, its forwarding).
 """
 
 from __future__ import annotations
@@ -10,7 +16,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
-from arrears.errors import Problem
+from arrears.errors import PROBLEM_JSON, Problem
+from arrears.logging import get_correlation_id
+from arrears.outbox import PENDING, REJECTED, OutboxConflict, enqueue_command
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -91,12 +99,36 @@ async def _keep(
     return False
 
 
-def _recorded(case_id: UUID, record_id: str, created: bool) -> JSONResponse:
-    body = s.Recorded(case_id=case_id, record_id=record_id, created=created)
+def _recorded(
+    case_id: UUID, record_id: str, created: bool, forwarded: s.Forwarding | None = None
+) -> JSONResponse:
+    body = s.Recorded(case_id=case_id, record_id=record_id, created=created, forwarded=forwarded)
     headers = {} if created else {"Idempotent-Replayed": "true"}
     return JSONResponse(
         body.model_dump(mode="json"), status_code=201 if created else 200, headers=headers
     )
+
+
+async def _queue_cost(
+    conn: AsyncConnection, case_id: UUID, body: s.LegalCostCreate, key: str
+) -> int:
+    """Queue the cost for case-service (the same key and body queue nothing new)."""
+    try:
+        return await enqueue_command(
+            conn,
+            case_id=str(case_id),
+            command="legal-costs",
+            body=body.model_dump(mode="json", exclude_none=True),
+            idempotency_key=key,
+            correlation_id=get_correlation_id(),
+        )
+    except OutboxConflict as exc:  # unreachable after _keep's own check, but never a 500
+        raise Problem(
+            422,
+            "Unprocessable Content",
+            "this Idempotency-Key was already used with a different request",
+            field="Idempotency-Key",
+        ) from exc
 
 
 @router.post(
@@ -104,7 +136,8 @@ def _recorded(case_id: UUID, record_id: str, created: bool) -> JSONResponse:
     status_code=201,
     response_model=s.Recorded,
     responses=RECORD_RESPONSES,
-    summary="Record a legal cost (kept in legal-service; a resend with the same key is a no-op)",
+    summary="Record a legal cost (kept here and forwarded to the case's history; a resend"
+    " with the same key is a no-op)",
 )
 async def record_cost(
     case_id: UUID,
@@ -132,7 +165,22 @@ async def record_cost(
             "recorded_at": ctx.clock.now(),
         }
         created = await _keep(conn, "cost", cost_id, values, repo.add_cost)
-    return _recorded(case_id, cost_id, created)
+        command_id = await _queue_cost(conn, case_id, body, key)
+    forwarded: s.Forwarding = "queued"
+    if ctx.forwarder is not None:
+        delivery = await ctx.forwarder.deliver_now(command_id)
+        if delivery.outcome == REJECTED and delivery.status is not None:
+            # case-service refused it (e.g. the reference is recorded with other figures):
+            # its answer, as for a step; the case's history, and so the costs, stay unchanged.
+            headers = {} if created else {"Idempotent-Replayed": "true"}
+            return JSONResponse(
+                delivery.body, status_code=delivery.status, media_type=PROBLEM_JSON, headers=headers
+            )
+        if delivery.outcome == PENDING:
+            ctx.forwarder.wake()
+        else:
+            forwarded = "accepted"
+    return _recorded(case_id, cost_id, created, forwarded)
 
 
 @router.post(

@@ -7,7 +7,8 @@ Idempotency-Key: the answer is case-service's own when it is up, or 202 (queued,
 once when it returns); a resend with the same key carries `Idempotent-Replayed: true`, the
 same key with another body is 422. A legal officer recording a step on an unassigned case
 takes it.
-(Legal costs, enforcement outcomes and signals are in records.py: kept here, not forwarded.)
+(Legal costs are in records.py: kept here and forwarded too; enforcement outcomes and
+signals are kept here only.)
 """
 
 # Every check has the same signature; not each uses every argument.
