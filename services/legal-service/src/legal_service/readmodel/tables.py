@@ -9,10 +9,16 @@
 - lg_signals: what the file shows about the borrower (vanished, deceased, other creditors),
   recorded by officers in addition to what the events show.
 - lg_tasks: every legal task emitted (task id unique): the record that makes each once.
+- and the shared command_outbox, task_outbox and consumer tracking tables.
+
+METADATA describes every table legal-service owns; its migrations (legal_service/migrations)
+create and change them.
 """
 
 from __future__ import annotations
 
+from arrears.messaging.tracking import tracking_tables
+from arrears.outbox.schema import outbox_tables
 from sqlalchemy import (
     Boolean,
     Column,
@@ -27,7 +33,6 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 METADATA = MetaData()
 MONEY = Numeric(20, 2)
@@ -128,8 +133,5 @@ TASKS = Table(
 )
 
 
-async def create_tables(engine: AsyncEngine) -> None:
-    """CREATE ... IF NOT EXISTS for every table and index (no migrations yet)."""
-    async with engine.begin() as conn:
-        await conn.execute(text("SELECT pg_advisory_xact_lock(7201958)"))
-        await conn.run_sync(METADATA.create_all, checkfirst=True)
+outbox_tables(METADATA)
+tracking_tables(METADATA)
