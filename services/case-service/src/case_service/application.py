@@ -22,6 +22,7 @@ from case_service.commands import (
 from case_service.domain import CasePolicy, CollectionCase
 from case_service.domain.events import CaseEvent
 from case_service.executor import CommandExecutor
+from case_service.migrations import MIGRATIONS
 from case_service.persistence import CaseEventRecorder, DateAsISO, IdempotencyRecord
 from case_service.settings import CaseServiceSettings, eventsourcing_env
 from case_service.store import EventStoreCases
@@ -50,6 +51,8 @@ class CaseApplication(Application[UUID]):
             jurisdiction_by_country=tuple(settings.jurisdiction_by_country.items()),
             jurisdiction_by_currency=tuple(settings.jurisdiction_by_currency.items()),
         )
+        # Our own tables first (the library then creates its own): at head, or SchemaBehind.
+        MIGRATIONS.prepare(settings.database_url, migrate=settings.migrate_on_start)
         # The interval is a setting, so it is set per instance; the library reads it there.
         self.snapshotting_intervals = {CollectionCase: settings.snapshot_interval}  # type: ignore[misc]
         super().__init__(env=eventsourcing_env(settings))
