@@ -129,8 +129,17 @@ class Migrations:
         command.upgrade(self.config(connection=connection), revision)
 
     def _current(self, connection: Connection) -> str | None:
-        context = MigrationContext.configure(connection, opts={"version_table": self.version_table})
-        return context.get_current_revision()
+        # Every start-up asks; alembic's "Context impl ..." lines would only be noise here.
+        quiet = logging.getLogger("alembic.runtime.migration")
+        level = quiet.level
+        quiet.setLevel(logging.WARNING)
+        try:
+            context = MigrationContext.configure(
+                connection, opts={"version_table": self.version_table}
+            )
+            return context.get_current_revision()
+        finally:
+            quiet.setLevel(level)
 
     def _judge(self, current: str | None) -> None:
         head = self.head()

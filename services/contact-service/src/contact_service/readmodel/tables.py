@@ -100,6 +100,15 @@ class CaseRow(Base):
             "case_id",
             postgresql_where=text("status = 'open' AND NOT blocked"),
         ),
+        # The promises-due queue: few cases, so walking cs_cases_queue would read most of it.
+        Index(
+            "cs_cases_queue_promises",
+            text("priority DESC"),
+            "case_id",
+            postgresql_where=text(
+                "status = 'open' AND NOT blocked AND bucket <> 'M0' AND open_promise_due IS NOT NULL"
+            ),
+        ),
     )
 
 
