@@ -35,3 +35,6 @@ class ServiceSettings(BaseSettings):
     # default for production: a service only checks its schema is at head and refuses to
     # start otherwise; `python -m <service> migrate` (a Job before the rollout) upgrades it.
     migrate_on_start: bool = False
+    # The zone of the bank's business calendar: days past due and buckets count its dates
+    # (arrears.business_date), in every service alike.
+    business_timezone: str = "Asia/Shanghai"

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Any, cast
 from uuid import UUID
 
+from arrears.business_date import business_date
 from arrears.clock import Clock, clock_from
 from arrears.logging import get_correlation_id
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -159,4 +160,5 @@ class CaseApplication(Application[UUID]):
             curs.execute("SELECT 1")
 
     def today(self) -> date:
-        return self.clock.now().date()
+        """The bank's business date now: what days past due and buckets count on."""
+        return business_date(self.clock.now(), self.settings.business_timezone)

@@ -63,5 +63,5 @@ async def start_outbox(ctx: Context, *, publish: bool) -> AsyncIterator[None]:
 
 def start_workers(ctx: Context) -> contextlib.AbstractAsyncContextManager[object]:
     """The case-event consumer (the projection), filling holes from case-service's feed."""
-    projection = Projection(ctx.book, ctx.profile, ctx.emit)
+    projection = Projection(ctx.book, ctx.profile, ctx.emit, ctx.settings.business_timezone)
     return consuming(ctx.settings, ctx.engine, projection.handle)

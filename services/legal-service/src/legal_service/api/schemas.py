@@ -304,6 +304,7 @@ class LegalCasePublic(BaseModel):
     officer: str | None
     referred_on: date | None
     days_past_due: int
+    bucket: str  # from days past due on the bank's business date, as case-service derives it
     arrears: MoneyPublic
     outstanding: MoneyPublic
     guarantors: list[GuarantorPublic]

@@ -39,7 +39,7 @@ async def legal_case(
         raise not_found(case_id)
     local = (await repo.locals_for(conn, [str(case_id)]))[str(case_id)]
     view = to_view(state, local)
-    policy, today = ctx.policy, ctx.clock.now().date()
+    policy, today = ctx.policy, ctx.today()
     clock = limitation.clock(view, policy)
     alert = limitation.alert(view, today, policy)
     evidence = effective_collection(view, policy)
@@ -53,6 +53,7 @@ async def legal_case(
         "officer": local.officer,
         "referred_on": _iso(local.referred_on),
         "days_past_due": view.days_past_due(today),
+        "bucket": view.bucket(today),
         "arrears": {"amount": str(view.arrears(today)), "currency": currency},
         "outstanding": {"amount": str(view.outstanding), "currency": currency},
         "guarantors": [

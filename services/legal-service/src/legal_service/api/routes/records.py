@@ -79,7 +79,7 @@ async def _react(ctx: Context, conn: AsyncConnection, case_id: str, state: dict[
     local = (await repo.locals_for(conn, [case_id]))[case_id]
     view = to_view(state, local)
     now = ctx.clock.now()
-    for rec in [*asset_preservation(view, ctx.policy), *write_off(view, now.date(), ctx.policy)]:
+    for rec in [*asset_preservation(view, ctx.policy), *write_off(view, ctx.today(), ctx.policy)]:
         await emit_once(conn, task_for(case_id, rec, now), ctx.emit)
 
 
