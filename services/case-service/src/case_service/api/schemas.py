@@ -18,6 +18,7 @@ from arrears.input import (
     ZoneName,
     parse_amount,
 )
+from arrears.legal_costs import LegalCostKind
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationInfo, field_validator
 
 PhoneKind = Literal["mobile", "home", "work"]
@@ -250,16 +251,7 @@ class JudgmentCreate(MoneyCommand):
 
 
 class LegalCostCreate(MoneyCommand):
-    kind: Literal[
-        "court_fee",
-        "lawyer_fee",
-        "preservation_fee",
-        "preservation_bond",
-        "enforcement_fee",
-        "notary_fee",
-        "service_fee",
-        "other",
-    ]
+    kind: LegalCostKind
     amount: Money
     incurred_on: BusinessDate  # not after today (the business date may be a day ahead of UTC)
     reference: Text | None = None  # invoice, receipt or court order (at most 100 characters)

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from arrears.legal_costs import LEGAL_COST_KINDS
+
 from . import checks
 from .errors import CommandForbidden, InvalidCommand
 from .legal_events import (
@@ -19,16 +21,6 @@ from .legal_events import (
 from .state import CaseState
 
 JUDGMENT_OUTCOMES = ("in_favour", "against", "settled_in_court")
-LEGAL_COST_KINDS = (
-    "court_fee",
-    "lawyer_fee",
-    "preservation_fee",
-    "preservation_bond",
-    "enforcement_fee",
-    "notary_fee",
-    "service_fee",
-    "other",
-)
 # A business date anywhere (up to UTC+14) is at most one day after the UTC date.
 AHEAD_OF_UTC = timedelta(days=1)
 

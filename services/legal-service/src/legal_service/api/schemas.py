@@ -23,6 +23,7 @@ from arrears.input import (
     Text,
     check_text,
 )
+from arrears.legal_costs import LegalCostKind
 from pydantic import BaseModel, BeforeValidator, ConfigDict, WithJsonSchema
 
 
@@ -117,16 +118,7 @@ class WriteOffCreate(Strict):
 
 
 class LegalCostCreate(MoneyCommand):
-    kind: Literal[
-        "court_fee",
-        "lawyer_fee",
-        "preservation_fee",
-        "preservation_bond",
-        "enforcement_fee",
-        "notary_fee",
-        "service_fee",
-        "other",
-    ]
+    kind: LegalCostKind
     amount: Money
     incurred_on: BusinessDate
     reference: Reference | None = None

@@ -17,8 +17,7 @@ from typing import Any
 from uuid import UUID
 
 from arrears.errors import PROBLEM_JSON, Problem
-from arrears.logging import get_correlation_id
-from arrears.outbox import PENDING, REJECTED, OutboxConflict, enqueue_command
+from arrears.outbox import PENDING, REJECTED
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -26,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from legal_service.api import schemas as s
 from legal_service.api.checks import day_in_window, money_fits_case, required_key
 from legal_service.api.deps import ContextDep, IdempotencyKey, Officer, not_found
+from legal_service.api.routes.steps import queue
 from legal_service.context import Context
 from legal_service.policy.recommend import asset_preservation, write_off
 from legal_service.readmodel import repository as repo
@@ -109,28 +109,6 @@ def _recorded(
     )
 
 
-async def _queue_cost(
-    conn: AsyncConnection, case_id: UUID, body: s.LegalCostCreate, key: str
-) -> int:
-    """Queue the cost for case-service (the same key and body queue nothing new)."""
-    try:
-        return await enqueue_command(
-            conn,
-            case_id=str(case_id),
-            command="legal-costs",
-            body=body.model_dump(mode="json", exclude_none=True),
-            idempotency_key=key,
-            correlation_id=get_correlation_id(),
-        )
-    except OutboxConflict as exc:  # unreachable after _keep's own check, but never a 500
-        raise Problem(
-            422,
-            "Unprocessable Content",
-            "this Idempotency-Key was already used with a different request",
-            field="Idempotency-Key",
-        ) from exc
-
-
 @router.post(
     "/{case_id}/legal-costs",
     status_code=201,
@@ -165,7 +143,7 @@ async def record_cost(
             "recorded_at": ctx.clock.now(),
         }
         created = await _keep(conn, "cost", cost_id, values, repo.add_cost)
-        command_id = await _queue_cost(conn, case_id, body, key)
+        command_id = await queue(conn, case_id, "legal-costs", body, key)
     forwarded: s.Forwarding = "queued"
     if ctx.forwarder is not None:
         delivery = await ctx.forwarder.deliver_now(command_id)
