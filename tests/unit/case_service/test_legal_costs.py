@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -67,10 +67,19 @@ def test_a_cost_incurred_in_the_future_is_refused() -> None:
     assert error.value.field == "incurred_on"
 
 
-def test_a_cost_dated_tomorrow_in_utc_is_taken_as_east_of_utc_it_may_be_today() -> None:
+def test_a_cost_is_dated_on_the_banks_business_date_not_the_utc_date() -> None:
+    evening = datetime(2026, 11, 2, 20, 0, tzinfo=UTC)  # 04:00 on 3 November in Shanghai
     case = given()
-    cost(case, incurred_on=TODAY + timedelta(days=1))
+    case.record_legal_cost(
+        kind="court_fee", amount=Decimal("50.00"), incurred_on=date(2026, 11, 3),
+        reference=None, description=None, now=evening,
+    )  # fmt: skip
     assert len(new_events(case)) == 1
+    with pytest.raises(InvalidCommand):
+        case.record_legal_cost(
+            kind="court_fee", amount=Decimal("50.00"), incurred_on=date(2026, 11, 4),
+            reference=None, description=None, now=evening,
+        )  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -51,6 +51,7 @@ class CaseApplication(Application[UUID]):
             jurisdiction_by_product=tuple(settings.jurisdiction_by_product.items()),
             jurisdiction_by_country=tuple(settings.jurisdiction_by_country.items()),
             jurisdiction_by_currency=tuple(settings.jurisdiction_by_currency.items()),
+            business_timezone=settings.business_timezone,
         )
         # Our own tables first (the library then creates its own): at head, or SchemaBehind.
         MIGRATIONS.prepare(settings.database_url, migrate=settings.migrate_on_start)

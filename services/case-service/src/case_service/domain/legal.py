@@ -21,8 +21,6 @@ from .legal_events import (
 from .state import CaseState
 
 JUDGMENT_OUTCOMES = ("in_favour", "against", "settled_in_court")
-# A business date anywhere (up to UTC+14) is at most one day after the UTC date.
-AHEAD_OF_UTC = timedelta(days=1)
 
 
 class LegalCommands(CaseState):
@@ -181,7 +179,9 @@ class LegalCommands(CaseState):
         now = checks.now_utc(now)
         kind = checks.choice(kind, LEGAL_COST_KINDS, "kind")
         amount = self._money(amount, "amount")
-        incurred_on = checks.day(incurred_on, "incurred_on", today=now.date(), future=AHEAD_OF_UTC)
+        incurred_on = checks.day(
+            incurred_on, "incurred_on", today=self.business_day(now), future=timedelta(0)
+        )
         reference = checks.optional_text(reference, "reference", max_length=100)
         description = checks.optional_text(description, "description", max_length=checks.MAX_NOTE)
         if reference is not None:

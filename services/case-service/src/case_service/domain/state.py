@@ -10,6 +10,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from arrears.business_date import business_date
+
 from . import delinquency
 from .checks import now_utc
 from .contactability import LOST
@@ -138,6 +140,11 @@ class CaseState(_Base):
         if self.status != "open":
             raise CommandForbidden("the case is closed", field=None)
         return moment
+
+    def business_day(self, now: datetime) -> date:
+        """The bank's business date at `now`: the "today" of every rule (arrears.business_date;
+        cases opened before the zone was a case rule use the default, Asia/Shanghai)."""
+        return business_date(now, self.policy.business_timezone)
 
     def _money(self, value: object, field: str, *, allow_zero: bool = False) -> Decimal:
         return check_money(
