@@ -73,6 +73,21 @@ def test_a_service_is_health_checked_on_healthz(name: str) -> None:
     assert any("/healthz" in part for part in check)
 
 
+@pytest.mark.parametrize("name", ["case", "contact", "legal"])
+def test_a_service_starts_after_its_migrations_ran_on_its_database(name: str) -> None:
+    services = compose()["services"]
+    migrate, service = services[f"{name}-migrate"], services[f"{name}-service"]
+    module = module_of(service["command"])
+    assert migrate["command"] == ["python", "-m", module, "migrate"]
+    assert migrate["build"] == service["build"]
+    assert migrate["restart"] == "no"
+    assert not set(migrate["environment"]) - settings_names(str(module))
+    assert migrate["environment"]["DATABASE_URL"] == service["environment"]["DATABASE_URL"]
+    assert service["depends_on"][f"{name}-migrate"] == {
+        "condition": "service_completed_successfully"
+    }
+
+
 def test_secrets_come_from_the_environment_never_from_the_file() -> None:
     text = COMPOSE.read_text()
     for secret in ("JWT_SECRET", "CIPHER_KEY", "POSTGRES_PASSWORD", "CHECKPOINT_SIGNING_KEY"):

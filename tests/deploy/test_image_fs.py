@@ -67,6 +67,17 @@ def running_case_service(
     )
     log_path = tmp_path / "case-service.log"
     with log_path.open("wb") as log:
+        # As the compose one-shot and the Kubernetes Job do: the image migrates its database.
+        migrated = subprocess.run(
+            ["python", "-m", "case_service", "migrate"],
+            env=env,
+            cwd=tmp_path,
+            stdout=log,
+            stderr=log,
+            timeout=120,
+            check=False,
+        )
+        assert migrated.returncode == 0, log_path.read_text()[-3000:]
         process = subprocess.Popen(
             ["python", "-m", "case_service"], env=env, cwd=tmp_path, stdout=log, stderr=log
         )

@@ -26,6 +26,7 @@ SCHEMA_FILES = {
     ("v1", "Secret"): "secret-v1.json",
     ("policy/v1", "PodDisruptionBudget"): "poddisruptionbudget-policy-v1.json",
     ("batch/v1", "CronJob"): "cronjob-batch-v1.json",
+    ("batch/v1", "Job"): "job-batch-v1.json",
 }
 CONSUMERS = {"contact_service", "legal_service"}  # one consumer group each on case events
 DOCS = k8s_documents()
@@ -167,3 +168,28 @@ def test_a_daily_job_runs_once_at_a_time_sized_with_variables_its_settings_read(
         ref = item.get("valueFrom", {}).get("secretKeyRef")
         if ref:
             assert ref["key"] in secret_keys, ref
+
+
+def test_the_migration_job_migrates_every_service_with_variables_its_settings_read() -> None:
+    (job,) = _of_kind("Job")
+    containers = job["spec"]["template"]["spec"]["containers"]
+    assert {tuple(c["command"]) for c in containers} == {
+        ("python", "-m", module, "migrate")
+        for module in ("case_service", "contact_service", "legal_service")
+    }
+    secret_keys = set(_of_kind("Secret")[0]["stringData"])
+    config = {name for doc in _of_kind("ConfigMap") for name in doc["data"]}
+    for container in containers:
+        module = module_of(container["command"])
+        assert module is not None
+        given = {item["name"] for item in container["env"]} | config
+        assert not given - settings_names(module), sorted(given - settings_names(module))
+        deployed = [
+            d for d in _of_kind("Deployment")
+            if module_of(_container(d)["command"]) == module
+        ]  # fmt: skip
+        # the database it migrates is the one its Deployment uses
+        (database,) = [e for e in container["env"] if e["name"] == "DATABASE_URL"]
+        (used,) = [e for e in _container(deployed[0])["env"] if e["name"] == "DATABASE_URL"]
+        assert database == used
+        assert database["valueFrom"]["secretKeyRef"]["key"] in secret_keys

@@ -31,3 +31,10 @@ class ServiceSettings(BaseSettings):
     # Demos and benchmarks only: business time read from this file, which the portfolio
     # simulator moves day by day (arrears.clock.FileClock). Unset: the system clock.
     clock_file: str | None = None
+    # Upgrade the service's schema to head at start-up (tests, the embedded demo). Off, the
+    # default for production: a service only checks its schema is at head and refuses to
+    # start otherwise; `python -m <service> migrate` (a Job before the rollout) upgrades it.
+    migrate_on_start: bool = False
+    # The zone of the bank's business calendar: days past due and buckets count its dates
+    # (arrears.business_date), in every service alike.
+    business_timezone: str = "Asia/Shanghai"

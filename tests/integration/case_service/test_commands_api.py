@@ -50,6 +50,7 @@ def test_a_full_collection_story_records_each_step(
         ("legal", "lawsuits", {"court": "Shanghai Pudong Court", "docket_number": "2026-PD-1", "claim_amount": "1200.00", "filed_at": "2026-11-02T05:00:00Z"}, "LawsuitFiled"),
         ("legal", "judgments", {"docket_number": "2026-PD-1", "outcome": "in_favour", "awarded_amount": "1200.00", "entered_at": "2026-11-02T06:00:00Z"}, "JudgmentEntered"),
         ("legal", "enforcements", {"enforcement_ref": "ENF-1", "started_at": "2026-11-02T07:00:00Z"}, "EnforcementStarted"),
+        ("legal", "legal-costs", {"kind": "court_fee", "amount": "50.00", "incurred_on": "2026-11-02", "reference": "FEE-1", "currency": "CNY"}, "LegalCostIncurred"),
     ]  # fmt: skip
     for role, path, body, event in steps:
         response = client.post(f"/v1/cases/{case_id}/{path}", json=body, headers=auth(role))
@@ -58,6 +59,7 @@ def test_a_full_collection_story_records_each_step(
 
     case = client.get(f"/v1/cases/{case_id}", headers=auth("auditor")).json()
     assert case["legal_stage"] == "enforcement"
+    assert case["legal_costs_total"] == "50.00"
     assert [p["status"] for p in case["promises"]] == ["open"]
 
 

@@ -105,6 +105,13 @@ async def test_the_legal_file_of_a_case(
         again = await http.post(f"{url}/legal-costs", json=cost, headers={**token(), **key})
         assert (first.status_code, again.status_code) == (201, 200)
         assert first.json()["record_id"] == again.json()["record_id"]
+        assert first.json()["forwarded"] == "queued"  # no case-service in this test
+        queued = (await http.get(url, headers=token("auditor"))).json()
+        assert queued["cost_benefit"]["cost_so_far"]["amount"] == "0.00"  # not a case fact yet
+        # case-service records it (its event is authoritative; the local row is not added)
+        h.add("LegalCostIncurred", NOW, kind="lawyer_fee", amount="1500.00", currency="CNY",
+              incurred_on="2026-07-01", reference=None, description=None)  # fmt: skip
+        await apply_directly(ctx, h.envelopes[-1:])
         floaty = await http.post(
             f"{url}/legal-costs", json={**cost, "amount": 1500.0}, headers={**token(), **key}
         )
@@ -118,6 +125,10 @@ async def test_the_legal_file_of_a_case(
         assert [i["counts"] for i in file["limitation"]["interruptions"]] == [True, False]
         assert file["effective_collection"]["evidenced"] is True  # day 20 and day 60
         assert file["cost_benefit"]["cost_so_far"] == {"amount": "1500.00", "currency": "CNY"}
+        assert file["legal_costs"] == [
+            {"kind": "lawyer_fee", "amount": "1500.00", "currency": "CNY",
+             "incurred_on": "2026-07-01", "reference": None}
+        ]  # fmt: skip
         assert {r["kind"] for r in file["recommendations"]} == {
             "ReferToLegal",
             "DemandFromGuarantor",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 import httpx
@@ -100,3 +102,57 @@ async def test_a_lawsuit_recorded_while_case_service_is_down_reaches_it_once(
         assert await conn.scalar(text("SELECT count(*) FROM command_outbox")) == 2
         # the officer who recorded the first step on an unassigned case took it
         assert await conn.scalar(text("SELECT officer FROM lg_assignments")) == "officer-1"
+
+
+def costs_recorded(cases: CaseApplication, case_id: str) -> list[Any]:
+    return [e for e in cases.history(UUID(case_id)) if type(e).__name__ == "LegalCostIncurred"]
+
+
+async def test_a_legal_cost_becomes_a_case_fact_once_and_counts_once(
+    ctx: Context,
+    engine: AsyncEngine,
+    cases: CaseApplication,
+    case_service: CaseServiceServer,
+) -> None:
+    case_id = open_case(cases)
+    encoder = CaseEventEncoder(cases.mapper)
+    await apply_directly(ctx, encoder.envelopes(cases.recorder.select_notifications(1, 100)))
+    case_service.start()
+    body = {
+        "kind": "court_fee",
+        "amount": "460.00",
+        "incurred_on": (NOW - timedelta(days=2)).date().isoformat(),
+        "reference": "(2026)京0105民初123号-fee",
+        "description": "acceptance fee",
+    }
+    headers = {**token("legal"), "Idempotency-Key": "cost-1"}
+    url = f"/v1/legal/cases/{case_id}/legal-costs"
+    async with legal_api(ctx.settings, engine, case_service.url) as http:
+        first = await http.post(url, json=body, headers=headers)
+        assert first.status_code == 201, first.text
+        assert first.json()["forwarded"] == "accepted"
+        resent = await http.post(url, json=body, headers=headers)
+        assert resent.status_code == 200
+        assert resent.headers["Idempotent-Replayed"] == "true"
+        assert len(costs_recorded(cases, case_id)) == 1
+
+        # The same reference with another amount: case-service's refusal is the answer.
+        other = await http.post(
+            url,
+            json={**body, "amount": "470.00"},
+            headers={**token("legal"), "Idempotency-Key": "cost-2"},
+        )
+        assert other.status_code == 409, other.text
+        assert other.json()["errors"][0]["field"] == "reference"
+        [event] = costs_recorded(cases, case_id)
+        assert (event.amount, event.currency, event.kind) == (Decimal("460.00"), "CNY", "court_fee")
+
+        # The case's history comes back through the projection: the cost counts once.
+        notifications = cases.recorder.select_notifications(1, 100)
+        await apply_directly(ctx, encoder.envelopes(notifications)[-1:])
+        legal_file = (await http.get(f"/v1/legal/cases/{case_id}", headers=token())).json()
+        assert legal_file["cost_benefit"]["cost_so_far"]["amount"] == "460.00"
+        assert [c["reference"] for c in legal_file["legal_costs"]] == [body["reference"]]
+    async with httpx.AsyncClient(base_url=case_service.url) as case_http:
+        case = await case_http.get(f"/v1/cases/{case_id}", headers=token("auditor"))
+    assert case.json()["legal_costs_total"] == "460.00"

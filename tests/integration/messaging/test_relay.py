@@ -16,7 +16,6 @@ from .conftest import Workload, assert_valid, eventually, read_topic, running_re
 
 def saved_position(cases: CaseApplication, name: str = "case-events") -> int:
     store = RelayStore(cases.recorder_)
-    store.create_table()
     return store.position(name)
 
 

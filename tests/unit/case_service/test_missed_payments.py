@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -105,3 +105,13 @@ def test_forbids_a_report_on_a_closed_case() -> None:
     case = given(missed(1, date(2026, 1, 1)), written_off())
     with pytest.raises(CommandForbidden):
         missed(2, date(2026, 2, 1))(case)
+
+
+def test_an_installment_due_today_in_the_banks_calendar_is_taken_while_utc_is_still_yesterday() -> (
+    None
+):
+    evening = datetime(2026, 11, 2, 20, 0, tzinfo=UTC)  # 04:00 on 3 November in Shanghai
+    case = given()
+    missed(1, date(2026, 11, 3), now=evening)(case)
+    assert case.days_past_due_on(case.business_day(evening)) == 0
+    assert case.view(case.business_day(evening))["arrears"] == "1200.00"

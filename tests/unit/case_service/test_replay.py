@@ -40,6 +40,7 @@ EXPECTED = [
     "AssetPreservationGranted",
     "JudgmentEntered",
     "EnforcementStarted",
+    "LegalCostIncurred",
     "WrittenOff",
     "CaseClosed",
     "CaseReopened",
@@ -74,6 +75,10 @@ def a_busy_case() -> tuple[CollectionCase, list[Any]]:
     ]:
         step(case)
     case.place_with_agency(agency_id="AG", consent_ref="C", placed_at=NOW, now=NOW)
+    case.record_legal_cost(
+        kind="court_fee", amount=Decimal("50.00"), incurred_on=NOW.date(), reference="R-1",
+        description=None, now=NOW,
+    )  # fmt: skip
     return case, list(case.collect_events())
 
 

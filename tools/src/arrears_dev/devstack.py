@@ -1,7 +1,8 @@
 """`python -m arrears_dev.devstack run|token|password`: the embedded default behind `make run`,
 `make token` and `make password`.
 
-`run` starts PostgreSQL and the broker from pip wheels, then every service as a child
+`run` starts PostgreSQL and the broker from pip wheels, migrates each service's database
+(`python -m <service> migrate`, as the Kubernetes Job does), then every service as a child
 process, prints where they are, and on Ctrl-C or SIGTERM stops the services, then the
 broker, then PostgreSQL. State lives under `.data/` (or $ARREARS_DATA_DIR): the
 database, the generated secrets, the console's demo users' passwords and one log per service.
@@ -166,6 +167,25 @@ def _start_service(spec: ServiceSpec, env: dict[str, str], logs: Path) -> Runnin
     return RunningService(spec, child)
 
 
+def _migrate(spec: ServiceSpec, env: dict[str, str], logs: Path) -> None:
+    """`python -m <service> migrate` to its end, before any process of it starts."""
+    log_path = logs / f"{spec.name}.log"
+    with log_path.open("ab") as log:
+        done = subprocess.run(  # noqa: S603 (our own module)
+            [sys.executable, "-m", spec.module, "migrate"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            timeout=HEALTH_TIMEOUT,
+            check=False,
+        )
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"{spec.name}: migrate failed ({done.returncode}); the end of {log_path}:\n"
+            f"{tail(log_path)}"
+        )
+
+
 def _wait_healthy(service: RunningService) -> None:
     url = f"http://{LOOPBACK}:{service.spec.http_port}/healthz"
     deadline = time.monotonic() + HEALTH_TIMEOUT
@@ -264,10 +284,14 @@ def _start_all(stack: ExitStack, root: Path, secrets: Secrets) -> None:
         "LEGAL_SERVICE_URL": f"http://{LOOPBACK}:8003",
         "PYTHONUNBUFFERED": "1",
     }
+    runnable = [spec for spec in SERVICES if _runnable(spec)]
     for spec in SERVICES:
-        if not _runnable(spec):
+        if spec not in runnable:
             print(f"note: {spec.name} skipped: module {spec.module} is not runnable yet")
-            continue
+    for spec in runnable:
+        if spec.http_port is not None:  # a service's workers share its database and schema
+            _migrate(spec, {**base_env, "DATABASE_URL": postgres.url(spec.database)}, logs)
+    for spec in runnable:
         env = {**base_env, "SERVICE_NAME": spec.name, "DATABASE_URL": postgres.url(spec.database)}
         if spec.http_port is not None:
             env["HTTP_PORT"] = str(spec.http_port)

@@ -64,7 +64,9 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description="Run the daily aging of every case.")
     parser.add_argument(
-        "--date", type=date.fromisoformat, help="the day to age to (default: today, UTC)"
+        "--date",
+        type=date.fromisoformat,
+        help="the day to age to (default: today, the bank's business date)",
     )
     args = parser.parse_args()
     app = CaseApplication(CaseServiceSettings())

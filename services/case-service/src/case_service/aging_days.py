@@ -28,24 +28,12 @@ class AgingDays:
     def __init__(self, datastore: PostgresDatastore) -> None:
         self._datastore = datastore
         table = Identifier(datastore.schema or "public"), Identifier("aging_days")
-        self._create = SQL(
-            "CREATE TABLE IF NOT EXISTS {}.{} (as_of date PRIMARY KEY, "
-            "ran_at timestamptz NOT NULL DEFAULT now())"
-        ).format(*table)
         self._last = SQL("SELECT max(as_of) AS last FROM {}.{}").format(*table)
         self._record = SQL("INSERT INTO {}.{} (as_of) VALUES (%s) ON CONFLICT DO NOTHING").format(
             *table
         )
-        self._created = False
-
-    def _ensure(self) -> None:
-        if not self._created:
-            with self._datastore.transaction(commit=True) as cursor:
-                cursor.execute(self._create)
-            self._created = True
 
     def last(self) -> date | None:
-        self._ensure()
         with self._datastore.transaction(commit=False) as cursor:
             cursor.execute(self._last)
             row = cursor.fetchone()
@@ -63,6 +51,5 @@ class AgingDays:
             )
 
     def record(self, as_of: date) -> None:
-        self._ensure()
         with self._datastore.transaction(commit=True) as cursor:
             cursor.execute(self._record, (as_of,))

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Any, cast
 from uuid import UUID
 
+from arrears.business_date import business_date
 from arrears.clock import Clock, clock_from
 from arrears.logging import get_correlation_id
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -22,6 +23,7 @@ from case_service.commands import (
 from case_service.domain import CasePolicy, CollectionCase
 from case_service.domain.events import CaseEvent
 from case_service.executor import CommandExecutor
+from case_service.migrations import MIGRATIONS
 from case_service.persistence import CaseEventRecorder, DateAsISO, IdempotencyRecord
 from case_service.settings import CaseServiceSettings, eventsourcing_env
 from case_service.store import EventStoreCases
@@ -49,7 +51,10 @@ class CaseApplication(Application[UUID]):
             jurisdiction_by_product=tuple(settings.jurisdiction_by_product.items()),
             jurisdiction_by_country=tuple(settings.jurisdiction_by_country.items()),
             jurisdiction_by_currency=tuple(settings.jurisdiction_by_currency.items()),
+            business_timezone=settings.business_timezone,
         )
+        # Our own tables first (the library then creates its own): at head, or SchemaBehind.
+        MIGRATIONS.prepare(settings.database_url, migrate=settings.migrate_on_start)
         # The interval is a setting, so it is set per instance; the library reads it there.
         self.snapshotting_intervals = {CollectionCase: settings.snapshot_interval}  # type: ignore[misc]
         super().__init__(env=eventsourcing_env(settings))
@@ -156,4 +161,5 @@ class CaseApplication(Application[UUID]):
             curs.execute("SELECT 1")
 
     def today(self) -> date:
-        return self.clock.now().date()
+        """The bank's business date now: what days past due and buckets count on."""
+        return business_date(self.clock.now(), self.settings.business_timezone)

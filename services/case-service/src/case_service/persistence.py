@@ -55,26 +55,14 @@ class CaseEventRecorder(PostgresApplicationRecorder):
 
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
+        # Our own tables (these three and the chain's) are created by case_service/migrations
+        # (their shape: case_service/schema.py); the library creates only its own.
         self.idempotency_table = Identifier(self.datastore.schema), Identifier("idempotency_keys")
-        self.sql_create_statements.append(
-            SQL(
-                "CREATE TABLE IF NOT EXISTS {}.{} ("
-                "scope text NOT NULL, key text NOT NULL, request_hash text NOT NULL, "
-                "status int NOT NULL, body jsonb NOT NULL, "
-                "created_at timestamptz NOT NULL DEFAULT now(), "
-                "PRIMARY KEY (scope, key))"
-            ).format(*self.idempotency_table)
-        )
         self._insert_idempotency = SQL(
             "INSERT INTO {}.{} (scope, key, request_hash, status, body) VALUES (%s, %s, %s, %s, %s)"
         ).format(*self.idempotency_table)
         # Every case id, written with its first event: jobs walk the portfolio from here.
         self.case_index_table = Identifier(self.datastore.schema), Identifier("case_index")
-        self.sql_create_statements.append(
-            SQL("CREATE TABLE IF NOT EXISTS {}.{} (case_id uuid PRIMARY KEY)").format(
-                *self.case_index_table
-            )
-        )
         self._insert_case_ids = SQL("INSERT INTO {}.{} (case_id) VALUES (%s)").format(
             *self.case_index_table
         )
@@ -84,13 +72,6 @@ class CaseEventRecorder(PostgresApplicationRecorder):
         # The correlation id of the request that recorded each event, kept beside the event
         # (not in its encrypted state) so the relay and the feed can carry it on.
         self.correlation_table = Identifier(self.datastore.schema), Identifier("event_correlations")
-        self.sql_create_statements.append(
-            SQL(
-                "CREATE TABLE IF NOT EXISTS {}.{} (originator_id uuid NOT NULL, "
-                "originator_version bigint NOT NULL, correlation_id text NOT NULL, "
-                "PRIMARY KEY (originator_id, originator_version))"
-            ).format(*self.correlation_table)
-        )
         self._insert_correlations = SQL(
             "INSERT INTO {}.{} (originator_id, originator_version, correlation_id) "
             "VALUES (%s, %s, %s)"
@@ -101,7 +82,6 @@ class CaseEventRecorder(PostgresApplicationRecorder):
             "USING (originator_id, originator_version)"
         ).format(*self.correlation_table)
         self.chain = EventChain(self.datastore.schema)
-        self.sql_create_statements.extend(self.chain.create_statements)
         self._select_idempotency = SQL(
             "SELECT i.scope, i.key, i.request_hash, i.status, i.body FROM {}.{} i "
             "JOIN unnest(%s::text[], %s::text[]) AS c(scope, key) USING (scope, key)"

@@ -1,7 +1,9 @@
 """`python -m contact_service`: the API with the case-event consumer, the task publisher and
 the command forwarder in one process. `python -m contact_service daily-run`: run today's
 strategies once and print the report (a scheduler's cron entry).
-`python -m contact_service rebuild`: the read models again from case-service's feed."""
+`python -m contact_service rebuild`: the read models again from case-service's feed.
+`python -m contact_service migrate`: upgrade the database schema to head (before a rollout);
+every other command refuses a database behind head."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from arrears.service import app_factory, run_cli, service_token
 from contact_service.api.app import create_app
 from contact_service.context import Context
 from contact_service.daily import run_daily
-from contact_service.readmodel import create_tables
+from contact_service.migrations import MIGRATIONS
 from contact_service.rebuild import rebuild_read_models
 from contact_service.settings import ContactServiceSettings
 from contact_service.wiring import start_outbox
@@ -24,7 +26,6 @@ from contact_service.wiring import start_outbox
 async def _daily_run(settings: ContactServiceSettings) -> int:
     ctx = Context.build(settings, clock_from(settings.clock_file))
     try:
-        await create_tables(ctx.engine)
         # Tasks go to the outbox; the service's own publisher sends them to Kafka.
         async with start_outbox(ctx, publish=False):
             report = await run_daily(ctx)
@@ -38,7 +39,6 @@ async def _rebuild(settings: ContactServiceSettings) -> int:
     ctx = Context.build(settings, clock_from(settings.clock_file))
     feed = FeedClient(settings.case_service_url, service_token(settings))
     try:
-        await create_tables(ctx.engine)
         async with start_outbox(ctx, publish=False):
             report = await rebuild_read_models(ctx, feed)
     finally:
@@ -67,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         "contact_service.__main__:serve_app",
         {"daily-run": _daily_run, "rebuild": _rebuild},
         argv,
+        migrations=MIGRATIONS,
     )
 
 

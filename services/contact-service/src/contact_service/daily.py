@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from arrears.business_date import business_date
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -102,7 +103,9 @@ async def _batch(
         priorities.append((row["case_id"], derive.priority(row, today)))
         got = inputs.get(row["case_id"])
         profile = ctx.profile_of(row.get("jurisdiction"))
-        if got is None or row["bucket"] == "M0" or derive.blocked(row, profile):
+        business_day = business_date(now, ctx.settings.business_timezone)
+        current = derive.bucket(row["oldest_due_on"], business_day) != "M0"
+        if got is None or not current or derive.blocked(row, profile):
             continue
         strategy = (
             ctx.book.strategies.get(row["strategy"])

@@ -6,7 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from arrears.logging import get_correlation_id
-from arrears.outbox import CommandForwarder, TaskPublisher, create_outbox_tables, emit_task
+from arrears.outbox import CommandForwarder, TaskPublisher, emit_task
 from arrears.service import consuming, make_producer, running, service_token
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -44,7 +44,6 @@ async def start_outbox(ctx: Context, *, publish: bool) -> AsyncIterator[None]:
     """Set ctx.emit and ctx.forwarder; with `publish`, run the task publisher and the command
     forwarder in the background until the block ends."""
     settings = ctx.settings
-    await create_outbox_tables(ctx.engine)
     ctx.emit = task_emitter(ctx)
     forwarder = CommandForwarder(ctx.engine, settings.case_service_url, service_token(settings))
     ctx.forwarder = forwarder
@@ -64,5 +63,5 @@ async def start_outbox(ctx: Context, *, publish: bool) -> AsyncIterator[None]:
 
 def start_workers(ctx: Context) -> contextlib.AbstractAsyncContextManager[object]:
     """The case-event consumer (the projection), filling holes from case-service's feed."""
-    projection = Projection(ctx.book, ctx.profile, ctx.emit)
+    projection = Projection(ctx.book, ctx.profile, ctx.emit, ctx.settings.business_timezone)
     return consuming(ctx.settings, ctx.engine, projection.handle)

@@ -2,7 +2,9 @@
 the command forwarder in one process. `python -m legal_service daily-run`: run the legal
 policy over every open case once and print the report (a scheduler's cron entry).
 `python -m legal_service rebuild`: rebuild lg_cases from case-service's feed (stop the
-service first); legal-service's own records (costs, outcomes, signals, tasks) are kept."""
+service first); legal-service's own records (costs, outcomes, signals, tasks) are kept.
+`python -m legal_service migrate`: upgrade the database schema to head (before a rollout);
+every other command refuses a database behind head."""
 
 from __future__ import annotations
 
@@ -11,22 +13,19 @@ import sys
 
 from arrears.clock import clock_from
 from arrears.messaging import Applier, FeedClient, rebuild
-from arrears.outbox import create_outbox_tables
 from arrears.service import app_factory, run_cli, service_token
 
 from legal_service.api.app import create_app
 from legal_service.context import Context
 from legal_service.daily import run_daily
+from legal_service.migrations import MIGRATIONS
 from legal_service.projections.handlers import Projection, reset
-from legal_service.readmodel import create_tables
 from legal_service.settings import LegalServiceSettings
 
 
 async def _daily_run(settings: LegalServiceSettings) -> int:
     ctx = Context.build(settings, clock_from(settings.clock_file))
     try:
-        await create_tables(ctx.engine)
-        await create_outbox_tables(ctx.engine)
         # Tasks go to the task outbox; the service's own publisher sends them to Kafka.
         report = await run_daily(ctx)
     finally:
@@ -39,7 +38,6 @@ async def _rebuild(settings: LegalServiceSettings) -> int:
     ctx = Context.build(settings, clock_from(settings.clock_file))
     feed = FeedClient(settings.case_service_url, service_token(settings))
     try:
-        await create_tables(ctx.engine)
         applier = Applier(settings.consumer_group, Projection(ctx.policy).handle)
         report = await rebuild(ctx.engine, applier, feed, reset)
     finally:
@@ -56,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         "legal_service.__main__:serve_app",
         {"daily-run": _daily_run, "rebuild": _rebuild},
         argv,
+        migrations=MIGRATIONS,
     )
 
 

@@ -4,7 +4,9 @@ the outbox (the task emitter and the command forwarder)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
+from arrears.business_date import business_date
 from arrears.clock import Clock
 from arrears.outbox import CommandForwarder, emit_task
 from arrears.service import make_engine
@@ -45,6 +47,10 @@ class Context:
     policy: LegalPolicy
     emit: TaskOutbox
     forwarder: CommandForwarder | None = None
+
+    def today(self) -> date:
+        """The bank's business date now: days past due, buckets and deadlines count on it."""
+        return business_date(self.clock.now(), self.settings.business_timezone)
 
     @classmethod
     def build(

@@ -27,7 +27,7 @@ class DailyReport:
 async def run_daily(ctx: Context) -> DailyReport:
     started = time.perf_counter()
     now = ctx.clock.now()
-    today = now.date()
+    today = ctx.today()
     report = DailyReport(run_date=today.isoformat())
     after = ""
     while True:

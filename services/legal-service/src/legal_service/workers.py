@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from arrears.messaging import IdempotentConsumer
-from arrears.outbox import CommandForwarder, TaskPublisher, create_outbox_tables
+from arrears.outbox import CommandForwarder, TaskPublisher
 from arrears.service import consuming, make_producer, running, service_token
 
 from legal_service.context import Context
@@ -16,9 +16,8 @@ from legal_service.projections.handlers import Projection
 
 @contextlib.asynccontextmanager
 async def start_outbox(ctx: Context, *, run: bool) -> AsyncIterator[None]:
-    """Create the outbox tables and the forwarder (the API delivers at once through it);
-    with `run`, also run the forwarder's loop and the task publisher."""
-    await create_outbox_tables(ctx.engine)
+    """Create the forwarder (the API delivers at once through it); with `run`, also run the
+    forwarder's loop and the task publisher. (The outbox tables are the migrations'.)"""
     forwarder = CommandForwarder(
         ctx.engine, ctx.settings.case_service_url, service_token(ctx.settings)
     )

@@ -412,6 +412,30 @@ class LawsuitFiled(CaseEventData):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class LegalCostIncurred(CaseEventData):
+    """A cost of pursuing the claim (court or lawyer's fee, preservation, enforcement...)."""
+
+    event_name: ClassVar[str] = "LegalCostIncurred"
+    amount: Decimal
+    currency: str
+    description: str | None
+    incurred_on: date
+    kind: str
+    reference: str | None
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> Self:
+        return cls(
+            amount=decimal(data["amount"]),
+            currency=text(data["currency"]),
+            description=optional(text, data["description"]),
+            incurred_on=day(data["incurred_on"]),
+            kind=text(data["kind"]),
+            reference=optional(text, data["reference"]),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class NoticeServed(CaseEventData):
     """Data of the NoticeServed case event."""
 
@@ -706,6 +730,7 @@ CASE_EVENT_TYPES: dict[str, type[CaseEventData]] = {
     "JudgmentEntered": JudgmentEntered,
     "JurisdictionChanged": JurisdictionChanged,
     "LawsuitFiled": LawsuitFiled,
+    "LegalCostIncurred": LegalCostIncurred,
     "NoticeServed": NoticeServed,
     "PaymentMissed": PaymentMissed,
     "PaymentPlanAgreed": PaymentPlanAgreed,

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import text
+from sqlalchemy import BigInteger, Column, DateTime, MetaData, Table, Text, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+# Frozen: each service's first migration runs these (see arrears.outbox.schema.DDL).
 DDL = (
     "CREATE TABLE IF NOT EXISTS consumer_subject_versions ("
     " consumer text NOT NULL, subject text NOT NULL, version bigint NOT NULL,"
@@ -23,6 +24,28 @@ DDL = (
     " consumer text NOT NULL, event_id text NOT NULL,"
     " processed_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (consumer, event_id))",
 )
+
+
+def tracking_tables(metadata: MetaData) -> None:
+    """Describe the tracking tables in a service's metadata (as DDL creates them)."""
+    now = text("now()")
+    Table(
+        "consumer_subject_versions",
+        metadata,
+        Column("consumer", Text, primary_key=True),
+        Column("subject", Text, primary_key=True),
+        Column("version", BigInteger, nullable=False),
+        Column("event_id", Text, nullable=False),
+        Column("sequence", BigInteger),
+        Column("updated_at", DateTime(timezone=True), nullable=False, server_default=now),
+    )
+    Table(
+        "consumer_processed_events",
+        metadata,
+        Column("consumer", Text, primary_key=True),
+        Column("event_id", Text, primary_key=True),
+        Column("processed_at", DateTime(timezone=True), nullable=False, server_default=now),
+    )
 
 
 async def create_tracking_tables(engine: AsyncEngine) -> None:

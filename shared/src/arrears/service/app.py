@@ -1,4 +1,4 @@
-"""The FastAPI app of a read-side service: its lifespan (tables, outbox, consumer) and the
+"""The FastAPI app of a read-side service: its lifespan (schema, outbox, consumer) and the
 common plumbing (problem+json, correlation ids, metrics, auth), around the service's routers."""
 
 from __future__ import annotations
@@ -19,19 +19,20 @@ Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 def service_lifespan(
     engine: AsyncEngine,
     *,
-    create_tables: Callable[[AsyncEngine], Awaitable[None]],
+    prepare_schema: Callable[[AsyncEngine], Awaitable[None]],
     outbox: Callable[[], AbstractAsyncContextManager[Any]],
     workers: Callable[[], AbstractAsyncContextManager[Any]] | None,
     on_close: Callable[[], Awaitable[None]] | None = None,
     dispose_engine: bool = True,
 ) -> Lifespan:
-    """Start: the service's tables, then its outbox, then (when given) its workers. Stop: in
-    reverse, then `on_close`, then the engine unless the caller owns it (tests)."""
+    """Start: the service's schema (checked at head, or migrated: arrears.migrations), then its
+    outbox, then (when given) its workers. Stop: in reverse, then `on_close`, then the engine
+    unless the caller owns it (tests)."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            await create_tables(engine)
+            await prepare_schema(engine)
             await stack.enter_async_context(outbox())
             if workers is not None:
                 await stack.enter_async_context(workers())

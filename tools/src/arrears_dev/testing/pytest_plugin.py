@@ -6,6 +6,9 @@ once per session, only when a test asks for them, on free loopback ports:
 - `DATABASE_URL` set: that server is used (`database_url` creates databases on it);
   otherwise an `EmbeddedPostgres` (durable=False) in a temporary folder.
 - `KAFKA_BOOTSTRAP_SERVERS` set: that broker is used; otherwise an `EmbeddedBroker`.
+
+Every test database starts empty, so services under test migrate their schema at start-up
+(`MIGRATE_ON_START=true`, unless the environment says otherwise).
 """
 
 from __future__ import annotations
@@ -36,6 +39,11 @@ __all__ = [
     "postgres_url_base",
     "unique_topic",
 ]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    del config
+    os.environ.setdefault("MIGRATE_ON_START", "true")
 
 
 @pytest.fixture(scope="session")

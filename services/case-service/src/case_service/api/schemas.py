@@ -18,6 +18,7 @@ from arrears.input import (
     ZoneName,
     parse_amount,
 )
+from arrears.legal_costs import LegalCostKind
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationInfo, field_validator
 
 PhoneKind = Literal["mobile", "home", "work"]
@@ -247,6 +248,14 @@ class JudgmentCreate(MoneyCommand):
     outcome: Literal["in_favour", "against", "settled_in_court"]
     awarded_amount: MoneyOrZero
     entered_at: Instant
+
+
+class LegalCostCreate(MoneyCommand):
+    kind: LegalCostKind
+    amount: Money
+    incurred_on: BusinessDate  # not after today (the business date may be a day ahead of UTC)
+    reference: Text | None = None  # invoice, receipt or court order (at most 100 characters)
+    description: Note | None = None
 
 
 class EnforcementCreate(Strict):

@@ -1,6 +1,6 @@
 """The hash chain's table, written by the event recorder in the transaction of its events.
 
-`event_hashes` holds one row per stored event: its notification id, the database's time of
+`event_hashes` (created by case_service/migrations) holds one row per stored event: its notification id, the database's time of
 the writing transaction (the event's recorded time) and its chain hash (canonical.py).
 """
 
@@ -13,7 +13,7 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 from psycopg import Cursor
 from psycopg.rows import DictRow
-from psycopg.sql import SQL, Composed, Identifier
+from psycopg.sql import SQL, Identifier
 
 from case_service.audit.canonical import GENESIS, event_hash
 
@@ -24,21 +24,6 @@ CHECKPOINTS = "audit_checkpoints"
 class EventChain:
     def __init__(self, schema: str) -> None:
         table = SQL("{}.{}").format(Identifier(schema), Identifier(TABLE))
-        checkpoints = SQL("{}.{}").format(Identifier(schema), Identifier(CHECKPOINTS))
-        self.create_statements: list[Composed] = [
-            SQL(
-                "CREATE TABLE IF NOT EXISTS {} (originator_id uuid NOT NULL, "
-                "originator_version bigint NOT NULL, notification_id bigint NOT NULL UNIQUE, "
-                "recorded_at timestamptz NOT NULL, prev_hash bytea NOT NULL, "
-                "hash bytea NOT NULL, PRIMARY KEY (originator_id, originator_version))"
-            ).format(table),
-            SQL(
-                "CREATE TABLE IF NOT EXISTS {} (tree_size bigint PRIMARY KEY, "
-                "last_notification_id bigint NOT NULL, root bytea NOT NULL, "
-                "recorded_at timestamptz NOT NULL, key_name text NOT NULL, "
-                "key_id bytea NOT NULL, signature bytea NOT NULL, note text NOT NULL)"
-            ).format(checkpoints),
-        ]
         # statement_timestamp(): this statement runs after the insert, under the table lock,
         # so recorded times rise with notification ids. The previous hashes are looked up
         # by primary key; the first row always comes, for the time.

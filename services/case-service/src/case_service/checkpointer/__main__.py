@@ -10,6 +10,7 @@ import threading
 from types import FrameType
 
 from arrears.logging import configure_logging
+from arrears.migrations import SchemaBehind
 from prometheus_client import start_http_server
 
 from case_service.application import CaseApplication
@@ -52,7 +53,11 @@ def main() -> int:
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _stop)
-    application = CaseApplication(settings)
+    try:
+        application = CaseApplication(settings)
+    except SchemaBehind as exc:  # one line, not a traceback: run the migrations first
+        print(f"checkpointer: {exc}", file=sys.stderr)
+        return 3
     try:
         checkpointer = Checkpointer(
             AuditStore(application.recorder_),

@@ -272,7 +272,7 @@ class CollectionCase(PaymentCommands, ContactCommands, LegalCommands, ReachComma
         balance = self.outstanding_balance
         if balance == 0:
             raise CommandForbidden("nothing is outstanding to write off", field=None)
-        dpd = self.days_past_due_on(now.date())
+        dpd = self.days_past_due_on(self.business_day(now))
         minimum = int(self.rules["write_off_min_days_past_due"])
         if dpd < minimum:
             raise CommandForbidden(
@@ -298,7 +298,7 @@ class CollectionCase(PaymentCommands, ContactCommands, LegalCommands, ReachComma
         closed_at = checks.instant(closed_at, "closed_at", now=now)
         if reason == "written_off":
             raise CommandForbidden("a case is written off only by a write-off", field="reason")
-        if reason == "cured" and self.arrears_on(now.date()) != 0:
+        if reason == "cured" and self.arrears_on(self.business_day(now)) != 0:
             raise CommandForbidden("a case with arrears is not cured", field="reason")
         if reason == "paid_in_full" and self.outstanding_balance != 0:
             raise CommandForbidden("the loan is not paid in full", field="reason")

@@ -41,6 +41,7 @@ EVENT_CLASSES: dict[str, type[CaseEvent]] = {
         legal.AssetPreservationGranted,
         legal.JudgmentEntered,
         legal.EnforcementStarted,
+        legal.LegalCostIncurred,
         e.WrittenOff,
         e.CaseClosed,
         e.CaseReopened,

@@ -13,6 +13,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from arrears import business_date
+
 from .policy import CasePolicy
 
 Installment = dict[str, Any]
@@ -52,16 +54,11 @@ def arrears_on(installments: Iterable[Installment], day: date) -> Decimal:
 
 
 def days_past_due_on(installments: Iterable[Installment], day: date) -> int:
-    """Days from the oldest unpaid due installment's due date to `day`; 0 when none."""
+    """Days from the oldest unpaid due installment's due date to the business `day`."""
     due: list[date] = [i["due_date"] for i in installments if is_due(i, day)]
-    if not due:
-        return 0
-    return max(0, (day - min(due)).days)
+    return business_date.days_past_due(min(due) if due else None, day)
 
 
 def bucket_for(days_past_due: int, policy: CasePolicy) -> str:
     """M0 current, M1 1-30, M2 31-60, M3 61-90, M4+ over 90 (bounds from the policy)."""
-    for name, upper in policy.bucket_bounds:
-        if days_past_due <= upper:
-            return name
-    return policy.last_bucket
+    return business_date.bucket_for(days_past_due, policy.bucket_bounds, policy.last_bucket)

@@ -1,9 +1,12 @@
-"""Commands on the legal track: guarantors, lawsuits, preservation, judgment, enforcement."""
+"""Commands on the legal track: guarantors, lawsuits, preservation, judgment, enforcement,
+and the costs of them."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+
+from arrears.legal_costs import LEGAL_COST_KINDS
 
 from . import checks
 from .errors import CommandForbidden, InvalidCommand
@@ -13,6 +16,7 @@ from .legal_events import (
     GuarantorDemanded,
     JudgmentEntered,
     LawsuitFiled,
+    LegalCostIncurred,
 )
 from .state import CaseState
 
@@ -157,4 +161,46 @@ class LegalCommands(CaseState):
             enforcement_ref=enforcement_ref,
             docket_number=self.judged_docket,
             started_at=started_at,
+        )
+
+    def record_legal_cost(
+        self,
+        *,
+        kind: str,
+        amount: Decimal,
+        incurred_on: date,
+        reference: str | None,
+        description: str | None,
+        now: datetime,
+    ) -> None:
+        """A cost of the legal track, for the record a court or an auditor reads. A bill may
+        arrive after the case closed, so a closed case takes it too. The same reference
+        again with the same figures is a resend and records nothing."""
+        now = checks.now_utc(now)
+        kind = checks.choice(kind, LEGAL_COST_KINDS, "kind")
+        amount = self._money(amount, "amount")
+        incurred_on = checks.day(
+            incurred_on, "incurred_on", today=self.business_day(now), future=timedelta(0)
+        )
+        reference = checks.optional_text(reference, "reference", max_length=100)
+        description = checks.optional_text(description, "description", max_length=checks.MAX_NOTE)
+        if reference is not None:
+            for cost in self.legal_costs:
+                if cost["reference"] != reference or cost["kind"] != kind:
+                    continue
+                if cost["amount"] == amount and cost["incurred_on"] == incurred_on:
+                    return  # a resend of a cost already recorded
+                raise CommandForbidden(
+                    "a cost with this kind and reference is already recorded with other figures",
+                    field="reference",
+                )
+        self.trigger_event(
+            LegalCostIncurred,
+            timestamp=now,
+            kind=kind,
+            amount=amount,
+            currency=self.currency,
+            incurred_on=incurred_on,
+            reference=reference,
+            description=description,
         )

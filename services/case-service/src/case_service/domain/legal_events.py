@@ -1,9 +1,10 @@
-"""The event catalogue, part 3: notices, guarantors, lawsuits, judgments, enforcement."""
+"""The event catalogue, part 3: notices, guarantors, lawsuits, judgments, enforcement, costs."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
+from typing import ClassVar
 
 from .events import CaseEvent
 from .state import CaseState
@@ -109,3 +110,25 @@ class EnforcementStarted(CaseEvent):
     def apply(self, aggregate: CaseState) -> None:
         aggregate.enforcement_ref = self.enforcement_ref
         aggregate.legal_progress = "enforcement"
+
+
+class LegalCostIncurred(CaseEvent):
+    """A cost of pursuing the claim (court or lawyer's fee, preservation, enforcement...)."""
+
+    personal_data: ClassVar[tuple[str, ...]] = ("description",)
+    kind: str
+    amount: Decimal
+    currency: str
+    incurred_on: date
+    reference: str | None
+    description: str | None
+
+    def apply(self, aggregate: CaseState) -> None:
+        aggregate.add_legal_cost(
+            {
+                "kind": self.kind,
+                "amount": self.amount,
+                "incurred_on": self.incurred_on,
+                "reference": self.reference,
+            }
+        )

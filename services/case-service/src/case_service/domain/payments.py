@@ -32,7 +32,7 @@ class PaymentCommands(CaseState):
             raise InvalidCommand("must be an integer", field="installment")
         if not 1 <= installment <= MAX_INSTALLMENT_NUMBER:
             raise InvalidCommand(f"must be 1 to {MAX_INSTALLMENT_NUMBER}", field="installment")
-        due_date = checks.day(due_date, "due_date", today=now.date())
+        due_date = checks.day(due_date, "due_date", today=self.business_day(now))
         amount = self._money(amount, "amount")
         known = self.installments.get(str(installment))
         if known is not None:
@@ -42,13 +42,13 @@ class PaymentCommands(CaseState):
                 f"installment {installment} was already reported with other data",
                 field="installment",
             )
-        if due_date > now.date():
+        if due_date > self.business_day(now):
             raise InvalidCommand(
                 "an installment cannot be missed before it is due", field="due_date"
             )
         if amount > self.principal:
             raise InvalidCommand("an installment cannot exceed the principal", field="amount")
-        if self.arrears_on(now.date()) + amount > self.outstanding_balance:
+        if self.arrears_on(self.business_day(now)) + amount > self.outstanding_balance:
             raise InvalidCommand("the arrears would exceed the outstanding balance", field="amount")
         self.trigger_event(
             PaymentMissed,
@@ -116,7 +116,7 @@ class PaymentCommands(CaseState):
         now = self._command(now)
         amount = self._money(amount, "amount")
         promised_date = checks.day(promised_date, "promised_date")
-        today = now.date()
+        today = self.business_day(now)
         horizon = int(self.rules["promise_horizon_days"])
         if promised_date <= today:
             raise InvalidCommand("the promised date must be after today", field="promised_date")
@@ -184,18 +184,18 @@ class PaymentCommands(CaseState):
             due = checks.day(
                 item.get("due_date"),
                 f"installments.{n - 1}.due_date",
-                today=now.date(),
+                today=self.business_day(now),
                 future=checks.MAX_PLAN_FUTURE,
             )
             amount = self._money(item.get("amount"), f"installments.{n - 1}.amount")
-            if due <= now.date():
+            if due <= self.business_day(now):
                 raise InvalidCommand("must be after today", field=f"installments.{n - 1}.due_date")
             if plan and due <= plan[-1]["due_date"]:
                 raise InvalidCommand(
                     "due dates must increase", field=f"installments.{n - 1}.due_date"
                 )
             plan.append({"number": n, "due_date": due, "amount": amount})
-        today = now.date()
+        today = self.business_day(now)
         arrears = self.arrears_on(today)
         if arrears == 0:
             raise CommandForbidden("there are no arrears to reschedule", field="installments")

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal
 from typing import Any
 
+from arrears.business_date import BUCKET_BOUNDS, DEFAULT_BUSINESS_TIMEZONE, LAST_BUCKET
+
 from .jurisdiction import BY_COUNTRY, BY_CURRENCY, DEFAULT_JURISDICTION, derive_jurisdiction
 
 # Settings that govern commands are copied onto the case when it opens (they are part of
@@ -16,6 +18,7 @@ CASE_RULES = (
     "write_off_min_days_past_due",
     "max_claim_multiple",
     "lost_contact_caller_lines",
+    "business_timezone",
 )
 
 
@@ -35,8 +38,10 @@ class CasePolicy:
     # Above this any amount is a typo, not a loan.
     max_amount: Decimal = Decimal("1000000000000")
     # Bucket upper bounds in days past due: M0 = 0, M1 <= 30, M2 <= 60, M3 <= 90, else M4+.
-    bucket_bounds: tuple[tuple[str, int], ...] = (("M0", 0), ("M1", 30), ("M2", 60), ("M3", 90))
-    last_bucket: str = "M4+"
+    # The zone of the bank's business calendar: "today" of every rule (BUSINESS_TIMEZONE).
+    business_timezone: str = DEFAULT_BUSINESS_TIMEZONE
+    bucket_bounds: tuple[tuple[str, int], ...] = BUCKET_BOUNDS  # shared: every service's
+    last_bucket: str = LAST_BUCKET
     # Lost contact (失联), the 3:3:3 rule: numbers, times of day, call attempts, and SMS.
     lost_contact_numbers: int = 3
     lost_contact_times_of_day: int = 3

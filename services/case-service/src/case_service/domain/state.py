@@ -10,6 +10,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from arrears.business_date import business_date
+
 from . import delinquency
 from .checks import now_utc
 from .contactability import LOST
@@ -102,6 +104,19 @@ class CaseState(_Base):
         existed have none until their next aging)."""
         return self.__dict__.get("_aged_as_of")
 
+    @property
+    def legal_costs(self) -> list[dict[str, Any]]:
+        """Costs recorded by LegalCostIncurred (cases snapshotted before it have none)."""
+        value: list[dict[str, Any]] = self.__dict__.get("_legal_costs", [])
+        return value
+
+    def add_legal_cost(self, cost: dict[str, Any]) -> None:
+        self.__dict__["_legal_costs"] = [*self.legal_costs, cost]
+
+    @property
+    def legal_costs_total(self) -> Decimal:
+        return quantize(sum((c["amount"] for c in self.legal_costs), Decimal(0)), self.currency)
+
     def note_aged(self, day: date) -> None:
         if self.aged_as_of is None or day > self.aged_as_of:
             self.__dict__["_aged_as_of"] = day
@@ -130,6 +145,11 @@ class CaseState(_Base):
         if self.status != "open":
             raise CommandForbidden("the case is closed", field=None)
         return moment
+
+    def business_day(self, now: datetime) -> date:
+        """The bank's business date at `now`: the "today" of every rule (arrears.business_date;
+        cases opened before the zone was a case rule use the default, Asia/Shanghai)."""
+        return business_date(now, self.policy.business_timezone)
 
     def _money(self, value: object, field: str, *, allow_zero: bool = False) -> Decimal:
         return check_money(

@@ -46,6 +46,7 @@ def case_view(case: CaseState, as_of: date) -> dict[str, Any]:
             for p in case.promises
         ],
         "legal_stage": case.legal_stage,
+        "legal_costs_total": case.legal_costs_total,
         "limitation_expires_on": limitation,
         "placed_with_agency": case.agency_id is not None,
         "agency_id": case.agency_id,

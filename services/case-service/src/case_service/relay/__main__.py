@@ -6,6 +6,7 @@ import asyncio
 import signal
 
 from arrears.logging import configure_logging
+from arrears.migrations import SchemaBehind
 from prometheus_client import start_http_server
 
 from case_service.application import CaseApplication
@@ -31,7 +32,10 @@ def main() -> None:
     configure_logging(f"{settings.service_name}-relay", settings.log_level, settings.log_json)
     if settings.relay_metrics_port:
         start_http_server(settings.relay_metrics_port, addr=settings.http_host)
-    asyncio.run(_main(settings))
+    try:
+        asyncio.run(_main(settings))
+    except SchemaBehind as exc:  # one line, not a traceback: run the migrations first
+        raise SystemExit(str(exc)) from None
 
 
 if __name__ == "__main__":

@@ -91,7 +91,6 @@ class Relay:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Relay until `stop` is set."""
-        await asyncio.to_thread(self.store.create_table)
         async with await psycopg.AsyncConnection.connect(
             self.settings.database_url, autocommit=True
         ) as conn:

@@ -12,17 +12,14 @@ from psycopg.sql import SQL, Identifier
 
 
 class RelayStore:
-    """`relay_position`: how far each relay has published, saved after the broker's acks."""
+    """`relay_position` (created by case_service/migrations): how far each relay has
+    published, saved after the broker's acks."""
 
     def __init__(self, recorder: PostgresApplicationRecorder) -> None:
         self.recorder = recorder
         schema = Identifier(recorder.datastore.schema)
         table = SQL("{}.{}").format(schema, Identifier("relay_position"))
         events = SQL("{}.{}").format(schema, Identifier(recorder.events_table_name))
-        self._create = SQL(
-            "CREATE TABLE IF NOT EXISTS {} (name text PRIMARY KEY, position bigint NOT NULL, "
-            "updated_at timestamptz NOT NULL DEFAULT now())"
-        ).format(table)
         self._select = SQL("SELECT position FROM {} WHERE name = %s").format(table)
         # Never move backwards, even if an old relay process wakes up late.
         self._upsert = SQL(
@@ -34,11 +31,6 @@ class RelayStore:
             "WHERE originator_id = %s AND originator_version > %s "
             "ORDER BY originator_version LIMIT %s"
         ).format(events)
-
-    def create_table(self) -> None:
-        with self.recorder.datastore.transaction(commit=True) as curs:
-            curs.execute("SELECT pg_advisory_xact_lock(7201956)")  # concurrent CREATE IF NOT EXISTS
-            curs.execute(self._create)
 
     def position(self, name: str) -> int:
         with self.recorder.datastore.transaction(commit=False) as curs:

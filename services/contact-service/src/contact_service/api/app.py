@@ -19,8 +19,8 @@ from contact_service.api.routes import (
     queues,
 )
 from contact_service.context import Context
+from contact_service.migrations import MIGRATIONS
 from contact_service.policy.strategy import StrategyBook
-from contact_service.readmodel import create_tables
 from contact_service.settings import ContactServiceSettings
 from contact_service.wiring import start_outbox, start_workers
 
@@ -47,7 +47,7 @@ def create_app(
 
     lifespan = service_lifespan(
         ctx.engine,
-        create_tables=create_tables,
+        prepare_schema=lambda e: MIGRATIONS.prepare_engine(e, migrate=settings.migrate_on_start),
         outbox=lambda: start_outbox(ctx, publish=run_workers),
         workers=(lambda: start_workers(ctx)) if run_workers else None,
         on_close=close_reads,

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from arrears.business_date import DEFAULT_BUSINESS_TIMEZONE, business_date
 from arrears.messaging import Envelope, PoisonError, event_time
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -38,10 +39,17 @@ from contact_service.tasks import ContactTask, Emitter
 
 
 class Projection:
-    def __init__(self, book: StrategyBook, profile: Profile, emit: Emitter | None = None) -> None:
+    def __init__(
+        self,
+        book: StrategyBook,
+        profile: Profile,
+        emit: Emitter | None = None,
+        business_zone: str = DEFAULT_BUSINESS_TIMEZONE,
+    ) -> None:
         self.book = book
         self.profile = profile
         self.emit = emit
+        self.business_zone = business_zone  # the bank's calendar: buckets count its dates
 
     async def handle(self, conn: AsyncConnection, envelope: Envelope) -> None:
         name = envelope.event_name
@@ -66,6 +74,13 @@ class Projection:
             await self.record(conn, task)
         await self.save(conn, row, before, day_of(envelope), envelope)
         rows[case_id] = row  # only once every statement of the event succeeded
+
+    def _bucket(self, row: Row, moment: datetime) -> None:
+        """The stored bucket (what the queues filter on) follows days past due on the event's
+        business date; reads derive it again for their own moment (derive.bucket)."""
+        bucket = derive.bucket(row.get("oldest_due_on"), business_date(moment, self.business_zone))
+        if bucket != row.get("bucket"):
+            row["bucket"], row["bucket_entered_on"] = bucket, moment.date()
 
     async def record(self, conn: AsyncConnection, task: ContactTask) -> None:
         """Record a task decided here and put it in the task outbox, once."""
@@ -98,6 +113,7 @@ class Projection:
         event that changes nothing here (most contact attempts) costs no UPDATE."""
         row["priority"] = derive.priority(row, day)
         row["blocked"] = derive.blocked(row, profile_of_case(row.get("jurisdiction"), self.profile))
+        self._bucket(row, event_time(envelope))
         changed = {k: v for k, v in row.items() if before.get(k) != v}
         if changed:
             row["version"] = changed["version"] = envelope.caseversion or row["version"]
@@ -166,6 +182,7 @@ class Projection:
         }
         row["priority"] = derive.priority(row, moment.date())
         row["blocked"] = False
+        self._bucket(row, moment)
         full = {c.name: row.get(c.name) for c in CASES.c}
         unique = list({p["value"]: p for p in points}.values())
         raw = await driver(conn)

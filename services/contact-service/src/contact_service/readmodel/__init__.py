@@ -1,5 +1,14 @@
 """contact-service's read models: tables, derived values and the repository of queries."""
 
-from contact_service.readmodel.tables import Base, create_tables, drop_tables
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-__all__ = ["Base", "create_tables", "drop_tables"]
+from contact_service.migrations import MIGRATIONS
+from contact_service.readmodel.tables import Base
+
+
+async def create_tables(engine: AsyncEngine) -> None:
+    """Every table at the head of contact-service's migrations (tests, benchmarks, tools)."""
+    await MIGRATIONS.upgrade_engine(engine)
+
+
+__all__ = ["Base", "create_tables"]

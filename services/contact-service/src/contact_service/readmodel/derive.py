@@ -11,6 +11,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from arrears import business_date
+
 from contact_service.policy import model as m
 from contact_service.policy.profiles import Profile
 
@@ -45,9 +47,14 @@ def oldest_due(installments: Mapping[str, Any]) -> date | None:
 
 
 def days_past_due(oldest_due_on: date | None, day: date) -> int:
-    if oldest_due_on is None:
-        return 0
-    return max(0, (day - oldest_due_on).days)
+    """On the bank's business `day` (arrears.business_date), as case-service counts."""
+    return business_date.days_past_due(oldest_due_on, day)
+
+
+def bucket(oldest_due_on: date | None, day: date) -> str:
+    """The bucket days past due put the case in on the business `day`, as case-service
+    derives it (not the last DelinquencyBucketChanged, which comes once a night)."""
+    return business_date.bucket_for(days_past_due(oldest_due_on, day))
 
 
 def near_payday(payday: int | None, day: date) -> bool:

@@ -1,4 +1,6 @@
-"""contact-service's own tables (SQLAlchemy 2, asyncpg), created idempotently at startup.
+"""contact-service's own tables (SQLAlchemy 2, asyncpg). METADATA describes every table it
+owns (with the shared outbox and consumer tracking tables); its migrations
+(contact_service/migrations) create and change them.
 
 Phone numbers are stored normalised (the dialer and the guard need them whole); every API
 output and log line shows them masked (`policy.model.mask_point`).
@@ -10,8 +12,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from arrears.messaging.tracking import create_tracking_tables
-from arrears.outbox import create_outbox_tables
+from arrears.messaging.tracking import tracking_tables
+from arrears.outbox.schema import outbox_tables
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -25,7 +27,6 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
-from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 Money = Numeric(20, 2)
@@ -98,6 +99,15 @@ class CaseRow(Base):
             text("priority DESC"),
             "case_id",
             postgresql_where=text("status = 'open' AND NOT blocked"),
+        ),
+        # The promises-due queue: few cases, so walking cs_cases_queue would read most of it.
+        Index(
+            "cs_cases_queue_promises",
+            text("priority DESC"),
+            "case_id",
+            postgresql_where=text(
+                "status = 'open' AND NOT blocked AND bucket <> 'M0' AND open_promise_due IS NOT NULL"
+            ),
         ),
     )
 
@@ -261,31 +271,6 @@ class DailyRunRow(Base):
     tasks_emitted: Mapped[int] = mapped_column(Integer, default=0)
 
 
-async def create_tables(engine: AsyncEngine) -> None:
-    """CREATE TABLE / INDEX IF NOT EXISTS, serialised by an advisory lock (several processes
-    may start at once)."""
-    async with engine.begin() as conn:
-        await conn.execute(text("SELECT pg_advisory_xact_lock(7201961)"))
-        await conn.run_sync(Base.metadata.create_all, checkfirst=True)
-    async with engine.begin() as conn:  # columns added since a database was created
-        await conn.execute(text("SELECT pg_advisory_xact_lock(7201961)"))
-        for statement in ADDED_COLUMNS:
-            await conn.execute(text(statement))
-    await create_tracking_tables(engine)  # the consumer's, so readers never miss them
-    await create_outbox_tables(engine)  # the guard's history query reads command_outbox
-
-
-ADDED_COLUMNS = (
-    "ALTER TABLE cs_cases ADD COLUMN IF NOT EXISTS jurisdiction text",
-    "ALTER TABLE cs_restrictions ADD COLUMN IF NOT EXISTS evidence jsonb",
-)
-
-
-async def drop_tables(engine: AsyncEngine) -> None:
-    async with engine.begin() as conn:
-        await conn.run_sync(Base.metadata.drop_all, checkfirst=True)
-
-
 def _table(model: type[Base]) -> Table:
     return cast(Table, model.__table__)
 
@@ -301,3 +286,7 @@ RESTRICTIONS = _table(RestrictionRow)
 TASKS = _table(TaskRow)
 DECISIONS = _table(DecisionRow)
 RUNS = _table(DailyRunRow)
+
+METADATA = Base.metadata
+outbox_tables(METADATA)  # the guard's history query reads command_outbox
+tracking_tables(METADATA)

@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from legal_service.api.routes import cases, daily_runs, health, pipeline, records, steps
 from legal_service.context import Context
+from legal_service.migrations import MIGRATIONS
 from legal_service.policy.thresholds import LegalPolicy
-from legal_service.readmodel import create_tables
 from legal_service.settings import LegalServiceSettings
 from legal_service.workers import start_consumer, start_outbox
 
@@ -33,7 +33,7 @@ def create_app(
 
     lifespan = service_lifespan(
         ctx.engine,
-        create_tables=create_tables,
+        prepare_schema=lambda e: MIGRATIONS.prepare_engine(e, migrate=settings.migrate_on_start),
         outbox=lambda: start_outbox(ctx, run=run_workers),
         workers=(lambda: start_consumer(ctx)) if run_workers else None,
         dispose_engine=engine is None,

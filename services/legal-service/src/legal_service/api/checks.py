@@ -57,9 +57,10 @@ def instant_in_window(ctx: Context, moment: datetime, field: str) -> None:
 
 
 def day_in_window(ctx: Context, day: date, field: str) -> None:
-    """A business date of something that happened: not after today, not ten years ago."""
+    """A business date of something that happened: not after today (the bank's business
+    date), not ten years ago."""
     try:
-        WINDOW.check_date(day, ctx.clock.now().date(), future=timedelta(0))
+        WINDOW.check_date(day, ctx.today(), future=timedelta(0))
     except ValueError as exc:
         raise _refused(field, str(exc)) from None
 

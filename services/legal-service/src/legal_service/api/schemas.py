@@ -23,6 +23,7 @@ from arrears.input import (
     Text,
     check_text,
 )
+from arrears.legal_costs import LegalCostKind
 from pydantic import BaseModel, BeforeValidator, ConfigDict, WithJsonSchema
 
 
@@ -117,15 +118,7 @@ class WriteOffCreate(Strict):
 
 
 class LegalCostCreate(MoneyCommand):
-    kind: Literal[
-        "court_fee",
-        "lawyer_fee",
-        "preservation_fee",
-        "enforcement_fee",
-        "notary_fee",
-        "service_fee",
-        "other",
-    ]
+    kind: LegalCostKind
     amount: Money
     incurred_on: BusinessDate
     reference: Reference | None = None
@@ -163,10 +156,15 @@ class CommandQueued(BaseModel):
     detail: str = "case-service is unavailable; the command is queued and will be delivered once"
 
 
+Forwarding = Literal["accepted", "queued"]
+
+
 class Recorded(BaseModel):
     case_id: UUID
     record_id: str
     created: bool
+    # A legal cost only: case-service recorded it, or it is queued and delivered once.
+    forwarded: Forwarding | None = None
 
 
 class MoneyPublic(BaseModel):
@@ -298,6 +296,7 @@ class LegalCasePublic(BaseModel):
     officer: str | None
     referred_on: date | None
     days_past_due: int
+    bucket: str  # from days past due on the bank's business date, as case-service derives it
     arrears: MoneyPublic
     outstanding: MoneyPublic
     guarantors: list[GuarantorPublic]

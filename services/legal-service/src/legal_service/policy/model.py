@@ -7,6 +7,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from arrears import business_date
+
 CENTS = Decimal("0.01")
 
 # Legal stages, in the order a case moves through them.
@@ -110,8 +112,11 @@ class CaseView:
         return min((i.due_on for i in self.installments), default=None)
 
     def days_past_due(self, today: date) -> int:
-        oldest = self.oldest_due_on
-        return max(0, (today - oldest).days) if oldest else 0
+        """On the bank's business date `today` (arrears.business_date), as case-service."""
+        return business_date.days_past_due(self.oldest_due_on, today)
+
+    def bucket(self, today: date) -> str:
+        return business_date.bucket_for(self.days_past_due(today))
 
     def arrears(self, today: date) -> Decimal:
         total = sum((i.open_amount for i in self.installments if i.due_on <= today), Decimal(0))

@@ -65,6 +65,7 @@ def new_state(case_id: str) -> State:
         "judgment": None,
         "enforcement": None,
         "written_off": None,
+        "legal_costs": [],
     }
 
 
@@ -265,6 +266,18 @@ def enforcement(s: State, d: ev.EnforcementStarted) -> None:
     s["progress"] = "enforcement"
 
 
+def cost_incurred(s: State, d: ev.LegalCostIncurred) -> None:
+    # States folded before costs were case events lack the list.
+    s.setdefault("legal_costs", []).append(
+        {
+            "kind": d.kind,
+            "amount": _money(d.amount),
+            "incurred_on": _on(d.incurred_on),
+            "reference": d.reference,
+        }
+    )
+
+
 def written_off(s: State, d: ev.WrittenOff) -> None:
     s["written_off"] = {
         "amount": _money(d.amount),
@@ -312,6 +325,7 @@ FOLDS: dict[str, Fold] = dict(
         _typed(ev.AssetPreservationGranted, preservation),
         _typed(ev.JudgmentEntered, judgment),
         _typed(ev.EnforcementStarted, enforcement),
+        _typed(ev.LegalCostIncurred, cost_incurred),
         _typed(ev.WrittenOff, written_off),
         _typed(ev.CaseClosed, closed),
         _typed(ev.CaseReopened, reopened),

@@ -51,7 +51,7 @@ async def case_state(conn: AsyncConnection, case_id: str) -> dict[str, Any] | No
 
 
 async def locals_for(conn: AsyncConnection, case_ids: Sequence[str]) -> dict[str, Local]:
-    """legal-service's own records of these cases, in four small queries."""
+    """legal-service's own records of these cases, in three small queries."""
     ids = list(case_ids)
     found = {c: Local() for c in ids}
     if not ids:
@@ -62,12 +62,6 @@ async def locals_for(conn: AsyncConnection, case_ids: Sequence[str]) -> dict[str
         )
     ):
         found[row.case_id].officer, found[row.case_id].referred_on = row.officer, row.referred_on
-    for total in await conn.execute(
-        select(COSTS.c.case_id, func.sum(COSTS.c.amount).label("total"))
-        .where(COSTS.c.case_id.in_(ids))
-        .group_by(COSTS.c.case_id)
-    ):
-        found[total.case_id].legal_costs = Decimal(total.total)
     for row in await conn.execute(
         select(ENFORCEMENT_OUTCOMES)
         .where(ENFORCEMENT_OUTCOMES.c.case_id.in_(ids))
@@ -183,13 +177,6 @@ async def count_limitations(conn: AsyncConnection, until: date) -> int:
 async def tasks_of(conn: AsyncConnection, case_id: str) -> list[dict[str, Any]]:
     rows = await conn.execute(
         select(TASKS).where(TASKS.c.case_id == case_id).order_by(TASKS.c.emitted_at)
-    )
-    return [dict(r) for r in rows.mappings()]
-
-
-async def costs_of(conn: AsyncConnection, case_id: str) -> list[dict[str, Any]]:
-    rows = await conn.execute(
-        select(COSTS).where(COSTS.c.case_id == case_id).order_by(COSTS.c.incurred_on)
     )
     return [dict(r) for r in rows.mappings()]
 

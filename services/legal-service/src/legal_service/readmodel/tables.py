@@ -3,15 +3,22 @@
 - lg_cases: one row per case, folded from the case events (projections/), with the columns
   the pipeline and the limitation report filter and sort on.
 - lg_assignments: the officer on a case and when legal-service referred it (its own data).
-- lg_costs: legal costs (not a case event today: kept here, see docs/legal-service.md).
+- lg_costs: the legal costs officers recorded here (each also forwarded to case-service,
+  whose LegalCostIncurred events are the authoritative figures; see docs/legal-service.md).
 - lg_enforcement_outcomes: how an enforcement ended (not a case event today either).
 - lg_signals: what the file shows about the borrower (vanished, deceased, other creditors),
   recorded by officers in addition to what the events show.
 - lg_tasks: every legal task emitted (task id unique): the record that makes each once.
+- and the shared command_outbox, task_outbox and consumer tracking tables.
+
+METADATA describes every table legal-service owns; its migrations (legal_service/migrations)
+create and change them.
 """
 
 from __future__ import annotations
 
+from arrears.messaging.tracking import tracking_tables
+from arrears.outbox.schema import outbox_tables
 from sqlalchemy import (
     Boolean,
     Column,
@@ -26,7 +33,6 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 METADATA = MetaData()
 MONEY = Numeric(20, 2)
@@ -127,8 +133,5 @@ TASKS = Table(
 )
 
 
-async def create_tables(engine: AsyncEngine) -> None:
-    """CREATE ... IF NOT EXISTS for every table and index (no migrations yet)."""
-    async with engine.begin() as conn:
-        await conn.execute(text("SELECT pg_advisory_xact_lock(7201958)"))
-        await conn.run_sync(METADATA.create_all, checkfirst=True)
+outbox_tables(METADATA)
+tracking_tables(METADATA)

@@ -25,7 +25,6 @@ class Local:
 
     officer: str | None = None
     referred_on: date | None = None
-    legal_costs: Decimal = Decimal("0")
     enforcement_outcome: EnforcementOutcome | None = None
     signals: frozenset[str] = field(default_factory=frozenset)
 
@@ -48,6 +47,12 @@ def outstanding(state: Mapping[str, Any]) -> Decimal:
     if state.get("written_off"):
         value = Decimal(0)
     return max(value, Decimal(0)).quantize(Decimal("0.01"))
+
+
+def legal_costs(state: Mapping[str, Any]) -> Decimal:
+    """The costs the case's history records (LegalCostIncurred): the authoritative figure.
+    legal-service's own rows (lg_costs) are the requests that led to them, not added again."""
+    return sum((Decimal(c["amount"]) for c in state.get("legal_costs") or ()), Decimal(0))
 
 
 def effective_stage(event_stage: str, referred_on: date | None) -> str:
@@ -91,7 +96,7 @@ def to_view(state: Mapping[str, Any], local: Local | None = None) -> CaseView:
         judgment_outcome=judgment.get("outcome"),
         enforcement_started=bool(state.get("enforcement")),
         enforcement_outcome=local.enforcement_outcome,
-        legal_costs=local.legal_costs,
+        legal_costs=legal_costs(state),
     )
 
 

@@ -59,6 +59,7 @@ ROUTES = (
     CommandRoute("asset-preservations", s.AssetPreservationCreate, "grant_asset_preservation", LEGAL, "Record asset preservation granted"),
     CommandRoute("judgments", s.JudgmentCreate, "enter_judgment", LEGAL, "Record a judgment"),
     CommandRoute("enforcements", s.EnforcementCreate, "start_enforcement", LEGAL, "Record enforcement started"),
+    CommandRoute("legal-costs", s.LegalCostCreate, "record_legal_cost", LEGAL, "Record a cost of the legal track"),
     CommandRoute("write-offs", s.WriteOffCreate, "write_off", ("legal", "supervisor", "service"), "Write the case off"),
     CommandRoute("closures", s.ClosureCreate, "close", ("origination", "supervisor", "service"), "Close the case"),
     CommandRoute("reopenings", s.ReopeningCreate, "reopen", ("origination", "supervisor", "service"), "Reopen a closed case"),

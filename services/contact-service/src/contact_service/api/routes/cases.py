@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
+from arrears.business_date import business_date
 from arrears.errors import Problem
 from fastapi import APIRouter
 
@@ -32,7 +33,7 @@ async def contact_view(
     if inputs is None:
         raise not_found(case_id)
     row = inputs.row
-    today = guard.local_date(now, row["timezone"])
+    business_day = business_date(now, ctx.settings.business_timezone)
     strategy = ctx.book.strategies.get(row["strategy"])
     profile = ctx.profile_of(row.get("jurisdiction"))
     return {
@@ -40,9 +41,9 @@ async def contact_view(
         "version": row["version"],
         "status": row["status"],
         "product": row["product"],
-        "bucket": row["bucket"],
+        "bucket": derive.bucket(row["oldest_due_on"], business_day),
         "bucket_entered_on": row["bucket_entered_on"].isoformat(),
-        "days_past_due": derive.days_past_due(row["oldest_due_on"], today),
+        "days_past_due": derive.days_past_due(row["oldest_due_on"], business_day),
         "arrears": str(row["arrears"]),
         "currency": row["currency"],
         "risk_grade": row["risk_grade"],

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
+from arrears.business_date import business_date
 from arrears.errors import Problem
 from arrears.input import PageLimit, PageOffset
 from fastapi import APIRouter, Path, Query, Response
@@ -40,13 +41,14 @@ def _item(
     ctx: Context, row: dict[str, Any], point: str, claim: dict[str, Any] | None, now: datetime
 ) -> s.QueueItem:
     today = guard.local_date(now, row["timezone"])
+    business_day = business_date(now, ctx.settings.business_timezone)
     strategy = ctx.book.strategies.get(row["strategy"])
     return s.QueueItem(
         case_id=row["case_id"],
         loan_ref=m.mask_id(row["loan_id"]),
         product=row["product"],
-        bucket=row["bucket"],
-        days_past_due=derive.days_past_due(row["oldest_due_on"], today),
+        bucket=derive.bucket(row["oldest_due_on"], business_day),
+        days_past_due=derive.days_past_due(row["oldest_due_on"], business_day),
         arrears=str(row["arrears"]),
         currency=row["currency"],
         risk_grade=row["risk_grade"],

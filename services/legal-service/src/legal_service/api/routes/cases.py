@@ -39,7 +39,7 @@ async def legal_case(
         raise not_found(case_id)
     local = (await repo.locals_for(conn, [str(case_id)]))[str(case_id)]
     view = to_view(state, local)
-    policy, today = ctx.policy, ctx.clock.now().date()
+    policy, today = ctx.policy, ctx.today()
     clock = limitation.clock(view, policy)
     alert = limitation.alert(view, today, policy)
     evidence = effective_collection(view, policy)
@@ -53,6 +53,7 @@ async def legal_case(
         "officer": local.officer,
         "referred_on": _iso(local.referred_on),
         "days_past_due": view.days_past_due(today),
+        "bucket": view.bucket(today),
         "arrears": {"amount": str(view.arrears(today)), "currency": currency},
         "outstanding": {"amount": str(view.outstanding), "currency": currency},
         "guarantors": [
@@ -96,16 +97,8 @@ async def legal_case(
             "required_gap_days": policy.effective_collection_gap_days,
         },
         "cost_benefit": cost_benefit(view, today, policy).to_dict(),
-        "legal_costs": [
-            {
-                "kind": c["kind"],
-                "amount": str(c["amount"]),
-                "currency": c["currency"],
-                "incurred_on": c["incurred_on"].isoformat(),
-                "reference": c["reference"],
-            }
-            for c in await repo.costs_of(conn, str(case_id))
-        ],
+        # From the case's history (authoritative): a cost queued here shows once recorded.
+        "legal_costs": [{**c, "currency": currency} for c in state.get("legal_costs") or ()],
         "recommendations": [r.to_dict() for r in recommend(view, today, policy)],
         "tasks": [
             {

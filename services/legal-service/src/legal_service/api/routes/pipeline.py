@@ -138,7 +138,7 @@ async def limitations(
     """`total` counts every case in the report (on the first page; null on later pages).
     Serialised straight to JSON (orjson): a report can hold thousands of rows."""
     days = parse_within(expiring_within)
-    today = ctx.clock.now().date()
+    today = ctx.today()
     until = today + timedelta(days=days)
     rows = await repo.limitations(conn, until, _cursor(cursor), limit)
     total = None if cursor is not None else await repo.count_limitations(conn, until)

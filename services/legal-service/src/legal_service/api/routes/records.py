@@ -1,7 +1,13 @@
-"""Records legal-service keeps itself (not case events today, so not forwarded):
-`POST /v1/legal/cases/{case_id}/legal-costs`, `.../enforcement-outcomes`, `.../signals`.
-Each is idempotent on the caller's Idempotency-Key: a resend of the same request answers 200
-with the same id and `Idempotent-Replayed: true`; the same key with another body is 422.
+"""Records legal-service keeps itself: `POST /v1/legal/cases/{case_id}/legal-costs`,
+`.../enforcement-outcomes`, `.../signals`. Each is idempotent on the caller's
+Idempotency-Key: a resend of the same request answers 200 with the same id and
+`Idempotent-Replayed: true`; the same key with another body is 422.
+
+A legal cost is also a case fact: in the transaction that keeps it here, it is queued for
+case-service's `POST /v1/cases/{case_id}/legal-costs` with the caller's key (as the steps in
+steps.py are), so a resend forwards it once. The case event it becomes (LegalCostIncurred) is
+the authoritative figure: the cost-benefit adds up the costs folded from the case events, and
+the row kept here is the officer's request (who, what they wrote, its forwarding).
 """
 
 from __future__ import annotations
@@ -10,7 +16,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from uuid import UUID
 
-from arrears.errors import Problem
+from arrears.errors import PROBLEM_JSON, Problem
+from arrears.outbox import PENDING, REJECTED
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -18,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from legal_service.api import schemas as s
 from legal_service.api.checks import day_in_window, money_fits_case, required_key
 from legal_service.api.deps import ContextDep, IdempotencyKey, Officer, not_found
+from legal_service.api.routes.steps import queue
 from legal_service.context import Context
 from legal_service.policy.recommend import asset_preservation, write_off
 from legal_service.readmodel import repository as repo
@@ -71,7 +79,7 @@ async def _react(ctx: Context, conn: AsyncConnection, case_id: str, state: dict[
     local = (await repo.locals_for(conn, [case_id]))[case_id]
     view = to_view(state, local)
     now = ctx.clock.now()
-    for rec in [*asset_preservation(view, ctx.policy), *write_off(view, now.date(), ctx.policy)]:
+    for rec in [*asset_preservation(view, ctx.policy), *write_off(view, ctx.today(), ctx.policy)]:
         await emit_once(conn, task_for(case_id, rec, now), ctx.emit)
 
 
@@ -91,8 +99,10 @@ async def _keep(
     return False
 
 
-def _recorded(case_id: UUID, record_id: str, created: bool) -> JSONResponse:
-    body = s.Recorded(case_id=case_id, record_id=record_id, created=created)
+def _recorded(
+    case_id: UUID, record_id: str, created: bool, forwarded: s.Forwarding | None = None
+) -> JSONResponse:
+    body = s.Recorded(case_id=case_id, record_id=record_id, created=created, forwarded=forwarded)
     headers = {} if created else {"Idempotent-Replayed": "true"}
     return JSONResponse(
         body.model_dump(mode="json"), status_code=201 if created else 200, headers=headers
@@ -104,7 +114,8 @@ def _recorded(case_id: UUID, record_id: str, created: bool) -> JSONResponse:
     status_code=201,
     response_model=s.Recorded,
     responses=RECORD_RESPONSES,
-    summary="Record a legal cost (kept in legal-service; a resend with the same key is a no-op)",
+    summary="Record a legal cost (kept here and forwarded to the case's history; a resend"
+    " with the same key is a no-op)",
 )
 async def record_cost(
     case_id: UUID,
@@ -132,7 +143,22 @@ async def record_cost(
             "recorded_at": ctx.clock.now(),
         }
         created = await _keep(conn, "cost", cost_id, values, repo.add_cost)
-    return _recorded(case_id, cost_id, created)
+        command_id = await queue(conn, case_id, "legal-costs", body, key)
+    forwarded: s.Forwarding = "queued"
+    if ctx.forwarder is not None:
+        delivery = await ctx.forwarder.deliver_now(command_id)
+        if delivery.outcome == REJECTED and delivery.status is not None:
+            # case-service refused it (e.g. the reference is recorded with other figures):
+            # its answer, as for a step; the case's history, and so the costs, stay unchanged.
+            headers = {} if created else {"Idempotent-Replayed": "true"}
+            return JSONResponse(
+                delivery.body, status_code=delivery.status, media_type=PROBLEM_JSON, headers=headers
+            )
+        if delivery.outcome == PENDING:
+            ctx.forwarder.wake()
+        else:
+            forwarded = "accepted"
+    return _recorded(case_id, cost_id, created, forwarded)
 
 
 @router.post(

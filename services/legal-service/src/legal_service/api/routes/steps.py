@@ -7,7 +7,8 @@ Idempotency-Key: the answer is case-service's own when it is up, or 202 (queued,
 once when it returns); a resend with the same key carries `Idempotent-Replayed: true`, the
 same key with another body is 422. A legal officer recording a step on an unassigned case
 takes it.
-(Legal costs, enforcement outcomes and signals are in records.py: kept here, not forwarded.)
+(Legal costs are in records.py: kept here and forwarded too; enforcement outcomes and
+signals are kept here only.)
 """
 
 # Every check has the same signature; not each uses every argument.
@@ -115,6 +116,29 @@ async def _state(conn: AsyncConnection, case_id: UUID) -> dict[str, Any]:
     return state
 
 
+async def queue(
+    conn: AsyncConnection, case_id: UUID, command: str, body: BaseModel, key: str
+) -> int:
+    """Put the command in the outbox for case-service with the caller's key (the same key
+    and body queue nothing new; the same key with another body is 422)."""
+    try:
+        return await enqueue_command(
+            conn,
+            case_id=str(case_id),
+            command=command,
+            body=body.model_dump(mode="json", exclude_none=True),
+            idempotency_key=key,
+            correlation_id=get_correlation_id(),
+        )
+    except OutboxConflict as exc:
+        raise Problem(
+            422,
+            "Unprocessable Content",
+            "this Idempotency-Key was already used with a different request",
+            field="Idempotency-Key",
+        ) from exc
+
+
 async def forward(
     ctx: Context,
     case_id: UUID,
@@ -132,22 +156,7 @@ async def forward(
             _open(state)
             money_fits_case(state, body)
             check(ctx, state, body)
-        try:
-            command_id = await enqueue_command(
-                conn,
-                case_id=str(case_id),
-                command=command,
-                body=body.model_dump(mode="json", exclude_none=True),
-                idempotency_key=key,
-                correlation_id=get_correlation_id(),
-            )
-        except OutboxConflict as exc:
-            raise Problem(
-                422,
-                "Unprocessable Content",
-                "this Idempotency-Key was already used with a different request",
-                field="Idempotency-Key",
-            ) from exc
+        command_id = await queue(conn, case_id, command, body, key)
         if "legal" in caller.roles and not replayed:
             await repo.assign(
                 conn, str(case_id), ctx.clock.now(), officer=caller.subject, keep=True
