@@ -175,7 +175,7 @@ def test_the_migration_job_migrates_every_service_with_variables_its_settings_re
     containers = job["spec"]["template"]["spec"]["containers"]
     assert {tuple(c["command"]) for c in containers} == {
         ("python", "-m", module, "migrate")
-        for module in ("case_service", "contact_service", "legal_service")
+        for module in ("case_service", "contact_service", "legal_service", "console_service")
     }
     secret_keys = set(_of_kind("Secret")[0]["stringData"])
     config = {name for doc in _of_kind("ConfigMap") for name in doc["data"]}

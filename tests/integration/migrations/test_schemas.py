@@ -20,6 +20,8 @@ from arrears_dev.testing.migrations import (
 )
 from case_service.migrations import MIGRATIONS as CASE
 from case_service.schema import METADATA as CASE_TABLES
+from console_service import db as console_db
+from console_service.migrations import MIGRATIONS as CONSOLE
 from contact_service.migrations import MIGRATIONS as CONTACT
 from contact_service.readmodel.tables import METADATA as CONTACT_TABLES
 from legal_service.migrations import MIGRATIONS as LEGAL
@@ -37,6 +39,7 @@ SERVICES = {
     "case-service": Service(CASE, CASE_TABLES),
     "contact-service": Service(CONTACT, CONTACT_TABLES),
     "legal-service": Service(LEGAL, LEGAL_TABLES),
+    "console": Service(CONSOLE, console_db.metadata),
 }
 each_service = pytest.mark.parametrize("name", sorted(SERVICES))
 

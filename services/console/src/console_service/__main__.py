@@ -20,6 +20,7 @@ from console_service.accounts import ROLES, create_user
 from console_service.app import create_app
 from console_service.db import create_tables
 from console_service.demo import create_demo_users, load_passwords
+from console_service.migrations import MIGRATIONS
 from console_service.settings import ConsoleSettings
 
 
@@ -63,8 +64,13 @@ def main(argv: list[str] | None = None) -> int:
     make.add_argument("username")
     make.add_argument("role", choices=ROLES)
     commands.add_parser("serve", help="serve the console (the default)")
+    commands.add_parser("migrate", help="upgrade the console's database schema to head")
     args = parser.parse_args(argv)
     settings = ConsoleSettings()
+    if args.command == "migrate":
+        MIGRATIONS.upgrade(settings.database_url)
+        print(f"{settings.service_name}: database schema at {MIGRATIONS.head()}")
+        return 0
     if args.command in ("create-demo-users", "password"):
         path = _secrets_file(args.secrets_file, settings)
         if path is None:

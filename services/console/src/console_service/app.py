@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from console_service.backends import Backend, BackendError, Backends
 from console_service.credentials import TokenMinter
-from console_service.db import create_tables
+from console_service.migrations import MIGRATIONS
 from console_service.oidc import OidcClient
 from console_service.settings import ConsoleSettings
 from console_service.web import (
@@ -72,7 +72,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await create_tables(ctx.engine)
+        # The schema is migrated by `python -m console_service migrate` (or at start with
+        # MIGRATE_ON_START); a database behind head is refused in one line.
+        await MIGRATIONS.prepare_engine(ctx.engine, migrate=settings.migrate_on_start)
         yield
         await ctx.backends.aclose()
         if engine is None:

@@ -45,5 +45,7 @@ oidc_flows = Table(
 
 
 async def create_tables(engine: AsyncEngine) -> None:
-    async with engine.begin() as conn:
-        await conn.run_sync(metadata.create_all)
+    """Every table at the head of the console's migrations (tests, demo users)."""
+    from console_service.migrations import MIGRATIONS  # its env.py imports this module
+
+    await MIGRATIONS.upgrade_engine(engine)
