@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from arrears.clock import ManualClock
+from arrears.messaging.personal import SubjectKeyClient
 from arrears.outbox import CommandForwarder, create_outbox_tables
 from arrears_dev.embedded.postgres import create_database, drop_database, with_database
 from case_service.api.app import create_app as create_case_app
@@ -66,8 +67,16 @@ async def outbox(ctx: Context, cases: CaseApplication) -> AsyncIterator[Context]
         lambda: token("service")["Authorization"].removeprefix("Bearer "),
         transport=_case_transport(cases),
     )
+    # Numbers arrive sealed; the projection opens them with keys from case-service.
+    ctx.keys = SubjectKeyClient(
+        "http://case-service",
+        lambda: token("service")["Authorization"].removeprefix("Bearer "),
+        transport=_case_transport(cases),
+    )
     yield ctx
     await ctx.forwarder.aclose()
+    await ctx.keys.aclose()
+    ctx.keys = None
 
 
 async def _project_new_events(ctx: Context, cases: CaseApplication, case_id: str) -> None:

@@ -26,6 +26,7 @@ from psycopg.sql import SQL, Identifier
 from psycopg.types.json import Jsonb
 
 from case_service.audit.chain import EventChain
+from case_service.pii import keys as subject_keys
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,7 @@ class CaseEventRecorder(PostgresApplicationRecorder):
         ).format(*self.correlation_table)
         self.chain = EventChain(self.datastore.schema)
         self.sql_create_statements.extend(self.chain.create_statements)
+        self.sql_create_statements.extend(subject_keys.ddl(self.datastore.schema))
         self._select_idempotency = SQL(
             "SELECT i.scope, i.key, i.request_hash, i.status, i.body FROM {}.{} i "
             "JOIN unnest(%s::text[], %s::text[]) AS c(scope, key) USING (scope, key)"

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import asyncpg  # type: ignore[import-untyped]
 from arrears.clock import Clock
+from arrears.messaging.personal import SubjectKeyClient
 from arrears.outbox import CommandForwarder, TaskPublisher
 from arrears.service import make_engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -79,6 +80,8 @@ class Context:
     book: StrategyBook
     emit: Emitter | None = None
     forwarder: CommandForwarder | None = None
+    # Opens the personal fields of case events (arrears.messaging.personal); set with the outbox.
+    keys: SubjectKeyClient | None = None
     publisher: TaskPublisher | None = None
     zones: ZoneCache = field(default_factory=ZoneCache)
     reads: ReadPool | None = None

@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from arrears.logging import get_correlation_id
+from arrears.messaging.personal import SubjectKeyClient
 from arrears.outbox import CommandForwarder, TaskPublisher, create_outbox_tables, emit_task
 from arrears.service import consuming, make_producer, running, service_token
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -48,6 +49,8 @@ async def start_outbox(ctx: Context, *, publish: bool) -> AsyncIterator[None]:
     ctx.emit = task_emitter(ctx)
     forwarder = CommandForwarder(ctx.engine, settings.case_service_url, service_token(settings))
     ctx.forwarder = forwarder
+    keys = ctx.keys or SubjectKeyClient(settings.case_service_url, service_token(settings))
+    ctx.keys = keys
     try:
         if not publish:
             yield
@@ -59,10 +62,12 @@ async def start_outbox(ctx: Context, *, publish: bool) -> AsyncIterator[None]:
     finally:
         ctx.publisher = None
         ctx.forwarder = None
+        ctx.keys = None
         await forwarder.aclose()
+        await keys.aclose()
 
 
 def start_workers(ctx: Context) -> contextlib.AbstractAsyncContextManager[object]:
     """The case-event consumer (the projection), filling holes from case-service's feed."""
-    projection = Projection(ctx.book, ctx.profile, ctx.emit)
+    projection = Projection(ctx.book, ctx.profile, ctx.emit, keys=ctx.keys)
     return consuming(ctx.settings, ctx.engine, projection.handle)

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from arrears.messaging import Envelope, PoisonError, event_time
+from arrears.messaging.personal import SubjectKeyClient
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contact_service.policy.profiles import Profile, profile_of_case
@@ -38,16 +39,26 @@ from contact_service.tasks import ContactTask, Emitter
 
 
 class Projection:
-    def __init__(self, book: StrategyBook, profile: Profile, emit: Emitter | None = None) -> None:
+    def __init__(
+        self,
+        book: StrategyBook,
+        profile: Profile,
+        emit: Emitter | None = None,
+        *,
+        keys: SubjectKeyClient | None = None,
+    ) -> None:
         self.book = book
         self.profile = profile
         self.emit = emit
+        self.keys = keys  # opens sealed personal fields (numbers to dial); None: left sealed
 
     async def handle(self, conn: AsyncConnection, envelope: Envelope) -> None:
         name = envelope.event_name
         case_id = envelope.subject
         if case_id is None:
             raise PoisonError("a case event without a subject")
+        if self.keys is not None:
+            envelope = await self.keys.open_envelope(envelope)
         if name == "CaseOpened":
             await self._opened(conn, envelope, case_id)
             return
