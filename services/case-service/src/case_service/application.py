@@ -66,6 +66,7 @@ class CaseApplication(Application[UUID]):
                 ttl_seconds=settings.subject_key_cache_seconds,
             )
             self.personal_mapper.keys = self.subject_keys
+            self.recorder_.subject_keys = self.subject_keys
         self._executor = CommandExecutor(
             EventStoreCases(self),
             max_batch=settings.command_batch_max,

@@ -73,6 +73,9 @@ class SubjectKeys:
         self._max = max_cached
         self._cache: dict[str, _Cached] = {}
         self._lock = threading.Lock()
+        # Keys made for a case's first events, inserted by the recorder in their transaction
+        # (no round trip of their own) and cached once that commits: case id -> rows.
+        self._pending: dict[UUID, list[tuple[str, UUID, str, bytes, bytes]]] = {}
         table = Identifier(datastore.schema or "public"), Identifier("subject_keys")
         self._upsert = SQL(
             "WITH ins AS (INSERT INTO {}.{} (subject_id, case_id, role, wrapped_key) "
@@ -80,6 +83,10 @@ class SubjectKeys:
             "SELECT wrapped_key FROM ins UNION ALL "
             "SELECT wrapped_key FROM {}.{} WHERE subject_id = %s"
         ).format(*table, *table)
+        self.insert_statement = SQL(
+            "INSERT INTO {}.{} (subject_id, case_id, role, wrapped_key) VALUES (%s, %s, %s, %s) "
+            "ON CONFLICT (subject_id) DO NOTHING"
+        ).format(*table)
         self._select = SQL("SELECT wrapped_key FROM {}.{} WHERE subject_id = %s").format(*table)
         self._erase = SQL(
             "UPDATE {}.{} SET wrapped_key = NULL, erased_at = now() "
@@ -91,9 +98,22 @@ class SubjectKeys:
         digest = hmac.new(self._ref_key, f"{case_id}|{role}".encode(), hashlib.sha256)
         return digest.hexdigest()[:32]
 
-    def for_writing(self, subject_id: str, case_id: UUID, role: str) -> AESGCM:
-        """The subject's key, created on first use; SubjectErased once destroyed."""
+    def for_writing(
+        self, subject_id: str, case_id: UUID, role: str, *, new_case: bool = False
+    ) -> AESGCM:
+        """The subject's key, created on first use; SubjectErased once destroyed. For a
+        case's first event (`new_case`) the key is made here and stored with the event."""
         cached = self._cached(subject_id)
+        if cached is None and new_case:
+            with self._lock:
+                for pending in self._pending.get(case_id, ()):
+                    if pending[0] == subject_id:
+                        return AESGCM(pending[4])
+            key = AESGCM.generate_key(bit_length=KEY_BYTES * 8)
+            made = (subject_id, case_id, role, self._master.encrypt(key), key)
+            with self._lock:
+                self._pending.setdefault(case_id, []).append(made)
+            return AESGCM(key)
         if cached is None:
             wrapped = self._master.encrypt(AESGCM.generate_key(bit_length=KEY_BYTES * 8))
             with self._datastore.transaction(commit=True) as curs:
@@ -103,6 +123,17 @@ class SubjectKeys:
         if cached.aead is None:
             raise SubjectErased(subject_id)
         return cached.aead
+
+    def take_pending(self, case_ids: Sequence[UUID]) -> list[tuple[str, UUID, str, bytes]]:
+        """The rows to insert with these new cases' events (the recorder calls this)."""
+        with self._lock:
+            taken = [row for case_id in case_ids for row in self._pending.pop(case_id, [])]
+        return [(subject, case, role, wrapped) for subject, case, role, wrapped, _ in taken]
+
+    def committed(self, rows: Sequence[tuple[str, UUID, str, bytes]]) -> None:
+        """Cache keys whose rows committed (a failed insert leaves the store's key to read)."""
+        for subject_id, _, _, wrapped in rows:
+            self._remember(subject_id, wrapped)
 
     def for_reading(self, subject_id: str) -> AESGCM | None:
         """The subject's key, or None when erased (or never created)."""

@@ -55,7 +55,8 @@ class PersonalDataMapper(Mapper[UUID]):
             event_state["class_version"] = class_version
         personal = tuple(getattr(type(domain_event), "personal_data", ()))
         if self.keys is not None and personal:
-            event_state = self._seal_leaves(originator_id, event_state, personal)
+            new_case = originator_version == 1
+            event_state = self._seal_leaves(originator_id, event_state, personal, new_case)
         stored_state = self.transcoder.encode(event_state)
         if self.keys is not None and isinstance(domain_event, Snapshot):
             stored_state = self._seal_snapshot(originator_id, stored_state)
@@ -103,14 +104,14 @@ class PersonalDataMapper(Mapper[UUID]):
         return cast(DomainEventProtocol[UUID], domain_event)
 
     def _seal_leaves(
-        self, case_id: UUID, state: dict[str, Any], personal: tuple[str, ...]
+        self, case_id: UUID, state: dict[str, Any], personal: tuple[str, ...], new_case: bool
     ) -> dict[str, Any]:
         assert self.keys is not None
         state = copy.deepcopy(state)  # the aggregate keeps the clear values it applied
         for container, key, role in leaves(state, personal):
             subject_id = self.keys.ref(case_id, role)
             try:
-                aead = self.keys.for_writing(subject_id, case_id, role)
+                aead = self.keys.for_writing(subject_id, case_id, role, new_case=new_case)
             except SubjectErased:
                 container[key] = ERASED  # nothing may be kept for an erased subject
                 continue
