@@ -1,12 +1,14 @@
 """After the whole one-case story (tests/e2e/test_one_case_story.py), the public case-events
 topic, read from its start by a consumer with no key, holds no name, address or phone number
-in clear: each is a sealed value with a pseudonymous reference (docs/messaging.md)."""
+in clear: each is a sealed value with a pseudonymous reference (docs/messaging.md). Nor do
+contact-service's and legal-service's databases, nor any service's log."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 
+import psycopg
 from aiokafka import AIOKafkaConsumer
 
 from . import test_one_case_story as story
@@ -51,3 +53,25 @@ def test_the_case_events_topic_holds_no_personal_data_in_clear(system: System) -
             assert value.encode() not in raw, json.loads(raw)["type"]
     opened = next(json.loads(m) for m in messages if b"CaseOpened" in m)
     assert set(opened["data"]["borrower"]["name"]) == {"ref", "enc", "key_id"}
+    for database in ("contact", "legal"):
+        dump = _every_row(system.databases[database])
+        for value in clear:
+            assert value not in dump, (database, value)
+    for name, service in system.services.items():
+        logged = service.log.read_text()
+        for value in clear:
+            assert value not in logged, (name, value)
+
+
+def _every_row(url: str) -> str:
+    """Every row of every table in the public schema, as text."""
+    with psycopg.connect(url) as conn:
+        tables = [
+            row[0]
+            for row in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+            ).fetchall()
+        ]
+        return "\n".join(
+            str(conn.execute(f'SELECT * FROM "{table}"').fetchall()) for table in tables
+        )

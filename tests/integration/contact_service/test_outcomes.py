@@ -19,6 +19,7 @@ from case_service.api.app import create_app as create_case_app
 from case_service.application import CaseApplication
 from case_service.relay import CaseEventEncoder
 from case_service.settings import CaseServiceSettings
+from contact_service import sealing
 from contact_service.context import Context
 from contact_service.wiring import task_emitter
 from eventsourcing.cipher import AESCipher
@@ -66,6 +67,7 @@ async def outbox(ctx: Context, cases: CaseApplication) -> AsyncIterator[Context]
         "http://case-service",
         lambda: token("service")["Authorization"].removeprefix("Bearer "),
         transport=_case_transport(cases),
+        open_body=sealing.unseal_tree,  # as the service wires it: numbers wait sealed
     )
     # Numbers arrive sealed; the projection opens them with keys from case-service.
     ctx.keys = SubjectKeyClient(

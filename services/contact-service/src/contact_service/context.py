@@ -16,6 +16,7 @@ from arrears.outbox import CommandForwarder, TaskPublisher
 from arrears.service import make_engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from contact_service import sealing
 from contact_service.policy.guard import permitted_at
 from contact_service.policy.profiles import PROFILES, Profile, profile_for, profile_of_case
 from contact_service.policy.strategy import StrategyBook, load_book
@@ -110,6 +111,7 @@ class Context:
         book: StrategyBook | None = None,
     ) -> Context:
         directory = Path(settings.strategy_dir) if settings.strategy_dir else None
+        sealing.configure(sealing.secret_from(settings.contact_data_key, settings.cipher_key))
         return cls(
             settings=settings,
             engine=engine or make_engine(settings),

@@ -184,6 +184,7 @@ async def contact_attempted(conn: AsyncConnection, e: Envelope, row: Row) -> Non
         values["arm"],
         state or m.VALID,
         state is not None,
+        m.mask_point(str(d["contact_point"])),
     )
     if d["outcome"] == "right_party_contact":
         row["last_rpc_at"] = max(filter(None, (row.get("last_rpc_at"), occurred_at)))
@@ -196,8 +197,8 @@ async def contact_attempted(conn: AsyncConnection, e: Envelope, row: Row) -> Non
 _ATTEMPT_AND_POINT = """
     WITH attempt AS (
       INSERT INTO cs_attempts (case_id, fingerprint, version, occurred_at, channel, party,
-        point, outcome, inbound, agent_id, recording_ref, strategy, arm)
-      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+        point, outcome, inbound, agent_id, recording_ref, strategy, arm, point_masked)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $16)
       ON CONFLICT (fingerprint) DO UPDATE SET version = EXCLUDED.version
       RETURNING 1
     )

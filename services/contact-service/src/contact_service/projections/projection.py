@@ -18,6 +18,7 @@ from arrears.messaging import Envelope, PoisonError, event_time
 from arrears.messaging.personal import SubjectKeyClient
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from contact_service import sealing
 from contact_service.policy.profiles import Profile, profile_of_case
 from contact_service.policy.strategy import StrategyBook
 from contact_service.projections.handlers import HANDLERS
@@ -161,7 +162,7 @@ class Projection:
             "jurisdiction": str(data["jurisdiction"]) if data.get("jurisdiction") else None,
             "candidate_timezones": [str(z) for z in candidates if z != timezone],
             "payday": int(borrower["payday"]) if borrower.get("payday") else None,
-            "address": borrower.get("address"),
+            "address": sealing.seal(str(borrower["address"])) if borrower.get("address") else None,
             "contactability": "reachable",
             "flags": [],
             "opted_out_channels": [],
@@ -189,6 +190,8 @@ class Projection:
             [p["position"] for p in unique],
             full["timezone"],
             full["candidate_timezones"],
+            [p["sealed"] for p in unique],
+            [p["masked"] for p in unique],
         )
         if inserted:
             rows_of_this_transaction(conn)[case_id] = full

@@ -1,7 +1,9 @@
 """contact-service's own tables (SQLAlchemy 2, asyncpg), created idempotently at startup.
 
-Phone numbers are stored normalised (the dialer and the guard need them whole); every API
-output and log line shows them masked (`policy.model.mask_point`).
+No personal data in clear (contact_service.sealing): numbers are stored as a keyed blind
+index (what every match compares) beside the number sealed with contact-service's key and a
+masked form for answers; the borrower's address is sealed. Every API output and log line
+shows values masked (`policy.model.mask_point`).
 """
 
 from __future__ import annotations
@@ -61,7 +63,7 @@ class CaseRow(Base):
     jurisdiction: Mapped[str | None] = mapped_column(Text, nullable=True)
     candidate_timezones: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
     payday: Mapped[int | None] = mapped_column(Integer, nullable=True)  # day of month
-    address: Mapped[str | None] = mapped_column(Text, nullable=True)  # letters and visits
+    address: Mapped[str | None] = mapped_column(Text, nullable=True)  # sealed; letters, visits
     contactability: Mapped[str] = mapped_column(Text, default="reachable")
     lost_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     last_rpc_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
@@ -112,12 +114,14 @@ class ZoneRow(Base):
 class ContactPointRow(Base):
     __tablename__ = "cs_contact_points"
     case_id: Mapped[str] = mapped_column(Text, primary_key=True)
-    value: Mapped[str] = mapped_column(Text, primary_key=True)  # normalised (point_key)
+    value: Mapped[str] = mapped_column(Text, primary_key=True)  # blind index (point_key)
     party: Mapped[str] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(Text, default="mobile")
     state: Mapped[str] = mapped_column(Text, default="valid")
     opted_out: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
     position: Mapped[int] = mapped_column(Integer, default=0)
+    sealed: Mapped[str | None] = mapped_column(Text, nullable=True)  # the number, sealed
+    masked: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class AttemptRow(Base):
@@ -131,7 +135,8 @@ class AttemptRow(Base):
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     channel: Mapped[str] = mapped_column(Text)
     party: Mapped[str] = mapped_column(Text)
-    point: Mapped[str] = mapped_column(Text)
+    point: Mapped[str] = mapped_column(Text)  # blind index (point_key)
+    point_masked: Mapped[str | None] = mapped_column(Text, nullable=True)
     outcome: Mapped[str] = mapped_column(Text)
     inbound: Mapped[bool] = mapped_column(Boolean, default=False)
     agent_id: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -185,7 +190,7 @@ class RestrictionRow(Base):
     kind: Mapped[str] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean)
     channel: Mapped[str | None] = mapped_column(Text, nullable=True)
-    contact_point: Mapped[str | None] = mapped_column(Text, nullable=True)  # normalised
+    contact_point: Mapped[str | None] = mapped_column(Text, nullable=True)  # blind index
     recorded_by: Mapped[str] = mapped_column(Text)
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -278,6 +283,11 @@ async def create_tables(engine: AsyncEngine) -> None:
 ADDED_COLUMNS = (
     "ALTER TABLE cs_cases ADD COLUMN IF NOT EXISTS jurisdiction text",
     "ALTER TABLE cs_restrictions ADD COLUMN IF NOT EXISTS evidence jsonb",
+    # DDL (issue 12): sealed numbers and masked forms beside the blind index; a follow-up
+    # migration must add the same (existing rows hold clear numbers: rebuild the read model).
+    "ALTER TABLE cs_contact_points ADD COLUMN IF NOT EXISTS sealed text",
+    "ALTER TABLE cs_contact_points ADD COLUMN IF NOT EXISTS masked text",
+    "ALTER TABLE cs_attempts ADD COLUMN IF NOT EXISTS point_masked text",
 )
 
 
