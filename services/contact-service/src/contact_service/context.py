@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contact_service import sealing
 from contact_service.policy.guard import permitted_at
+from contact_service.policy.model import forget_point_keys
 from contact_service.policy.profiles import PROFILES, Profile, profile_for, profile_of_case
 from contact_service.policy.strategy import StrategyBook, load_book
 from contact_service.readmodel import repository as repo
@@ -112,6 +113,7 @@ class Context:
     ) -> Context:
         directory = Path(settings.strategy_dir) if settings.strategy_dir else None
         sealing.configure(sealing.secret_from(settings.contact_data_key, settings.cipher_key))
+        forget_point_keys()
         return cls(
             settings=settings,
             engine=engine or make_engine(settings),

@@ -47,11 +47,8 @@ def configure(secret: bytes) -> None:
     """Set the service's data key (CONTACT_DATA_KEY, else derived from CIPHER_KEY); the
     embedded default's fixed key is for demos and tests only."""
     global _keys
-    if secret != _keys.secret:
+    if secret != _keys.secret:  # callers then forget cached indexes (policy.model)
         _keys = _Keys(secret)
-        from contact_service.policy.model import forget_point_keys
-
-        forget_point_keys()
 
 
 def secret_from(contact_data_key: str, cipher_key: str | None) -> bytes:
