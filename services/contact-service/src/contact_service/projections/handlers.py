@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contact_service.policy import model as m
+from contact_service.projections.erasure import personal_data_erased
 from contact_service.projections.reach import REACH_HANDLERS
 from contact_service.projections.store import (
     Row,
@@ -348,4 +349,5 @@ HANDLERS: dict[str, Handler] = {
     "RecalledFromAgency": recalled,
     "CaseClosed": closed,
     "CaseReopened": reopened,
+    "PersonalDataErased": personal_data_erased,
 }
