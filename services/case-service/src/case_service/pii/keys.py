@@ -170,7 +170,9 @@ class SubjectKeys:
             with self._datastore.transaction(commit=False) as curs:
                 curs.execute(self._select, (subject_id,))
                 row = curs.fetchone()
-            cached = self._remember(subject_id, row["wrapped_key"] if row else None)
+            if row is None:  # not (yet) known: never cached, so a later key is seen at once
+                return _Cached(None, 0.0)
+            cached = self._remember(subject_id, row["wrapped_key"])
         return cached
 
     def _cached(self, subject_id: str) -> _Cached | None:
