@@ -118,6 +118,9 @@ def test_after_erasure_the_history_reads_erased_and_still_verifies(
     assert "[erased]" in history
     gone = client.get(f"/v1/subject-keys/{ref}", headers=auth("service"))
     assert gone.status_code == 410
+    fetches = [r for r in caplog.records if r.getMessage() == "subject key fetched"]
+    assert [r.fields["outcome"] for r in fetches] == ["active", "erased"]  # type: ignore[attr-defined]
+    assert {r.fields["fetched_by"] for r in fetches} == {"test"}  # type: ignore[attr-defined]
     monkeypatch.setenv("DATABASE_URL", case_settings.database_url)
     monkeypatch.setenv("CIPHER_KEY", case_settings.cipher_key or "")
     checkpointer.step()

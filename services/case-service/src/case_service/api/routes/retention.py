@@ -124,7 +124,7 @@ def subject_key(
     state, key = keys.fetch(ref)
     log.info(
         "subject key fetched",
-        extra={"subject_ref": ref, "fetched_by": principal.subject, "outcome": state},
+        extra={"fields": {"subject_ref": ref, "fetched_by": principal.subject, "outcome": state}},
     )
     if state == "unknown":
         raise Problem(404, "Not Found", f"no subject {ref}")
