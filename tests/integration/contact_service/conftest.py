@@ -133,7 +133,7 @@ async def running_projection(ctx: Context, **config: Any) -> AsyncIterator[Idemp
             **config,
         ),
         ctx.engine,
-        Projection(ctx.book, ctx.profile, ctx.emit).handle,
+        Projection(ctx.book, ctx.profile, ctx.emit, keys=ctx.keys).handle,
     )
     stop = asyncio.Event()
     task = asyncio.create_task(consumer.run(stop))
@@ -247,7 +247,7 @@ async def seed(ctx: Context, stories: list[Story]) -> None:
 
     applier = Applier(
         consumer=ctx.settings.consumer_group,
-        handler=Projection(ctx.book, ctx.profile, ctx.emit).handle,
+        handler=Projection(ctx.book, ctx.profile, ctx.emit, keys=ctx.keys).handle,
     )
     items = [
         applier.prepare(e.to_json(), (e.subject or "").encode()) for s in stories for e in s.events

@@ -12,12 +12,14 @@ from typing import Any
 import httpx
 import pytest
 from arrears.clock import ManualClock
+from arrears.messaging.personal import SubjectKeyClient
 from arrears.outbox import CommandForwarder, create_outbox_tables
 from arrears_dev.embedded.postgres import create_database, drop_database, with_database
 from case_service.api.app import create_app as create_case_app
 from case_service.application import CaseApplication
 from case_service.relay import CaseEventEncoder
 from case_service.settings import CaseServiceSettings
+from contact_service import sealing
 from contact_service.context import Context
 from contact_service.wiring import task_emitter
 from eventsourcing.cipher import AESCipher
@@ -65,9 +67,18 @@ async def outbox(ctx: Context, cases: CaseApplication) -> AsyncIterator[Context]
         "http://case-service",
         lambda: token("service")["Authorization"].removeprefix("Bearer "),
         transport=_case_transport(cases),
+        open_body=sealing.unseal_tree,  # as the service wires it: numbers wait sealed
+    )
+    # Numbers arrive sealed; the projection opens them with keys from case-service.
+    ctx.keys = SubjectKeyClient(
+        "http://case-service",
+        lambda: token("service")["Authorization"].removeprefix("Bearer "),
+        transport=_case_transport(cases),
     )
     yield ctx
     await ctx.forwarder.aclose()
+    await ctx.keys.aclose()
+    ctx.keys = None
 
 
 async def _project_new_events(ctx: Context, cases: CaseApplication, case_id: str) -> None:

@@ -47,6 +47,9 @@ EXPECTED = [
     "JurisdictionChanged",
     "ContactPointAdded",
     "TimezoneCandidateAdded",
+    "LegalHoldPlaced",
+    "LegalHoldReleased",
+    "PersonalDataErased",
 ]
 PRIMITIVES = (str, int, bool, type(None), Decimal, datetime, date, UUID)
 

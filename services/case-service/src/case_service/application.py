@@ -11,8 +11,9 @@ from arrears.business_date import business_date
 from arrears.clock import Clock, clock_from
 from arrears.logging import get_correlation_id
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, JSONTranscoder
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper
 
+from case_service.cipher import FastAESCipher
 from case_service.commands import (
     CaseNotFound,
     Command,
@@ -25,6 +26,8 @@ from case_service.domain.events import CaseEvent
 from case_service.executor import CommandExecutor
 from case_service.migrations import MIGRATIONS
 from case_service.persistence import CaseEventRecorder, DateAsISO, IdempotencyRecord
+from case_service.pii.keys import SubjectKeys, ref_key_from
+from case_service.pii.mapper import PersonalDataMapper
 from case_service.settings import CaseServiceSettings, eventsourcing_env
 from case_service.store import EventStoreCases
 
@@ -58,6 +61,17 @@ class CaseApplication(Application[UUID]):
         # The interval is a setting, so it is set per instance; the library reads it there.
         self.snapshotting_intervals = {CollectionCase: settings.snapshot_interval}  # type: ignore[misc]
         super().__init__(env=eventsourcing_env(settings))
+        # Personal data is sealed per subject whenever there is a master key to wrap keys.
+        self.subject_keys: SubjectKeys | None = None
+        if settings.cipher_key and isinstance(self.mapper.cipher, FastAESCipher):
+            self.subject_keys = SubjectKeys(
+                self.recorder_.datastore,
+                self.mapper.cipher,
+                ref_key_from(settings.cipher_key, settings.subject_ref_key),
+                ttl_seconds=settings.subject_key_cache_seconds,
+            )
+            self.personal_mapper.keys = self.subject_keys
+            self.recorder_.subject_keys = self.subject_keys
         self._executor = CommandExecutor(
             EventStoreCases(self),
             max_batch=settings.command_batch_max,
@@ -68,6 +82,14 @@ class CaseApplication(Application[UUID]):
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        base: Mapper[UUID] = self.factory.mapper(transcoder=self.construct_transcoder())
+        return PersonalDataMapper(base.transcoder, base.compressor, base.cipher)
+
+    @property
+    def personal_mapper(self) -> PersonalDataMapper:
+        return cast(PersonalDataMapper, self.mapper)
 
     @property
     def recorder_(self) -> CaseEventRecorder:

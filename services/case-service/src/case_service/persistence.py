@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent, Transcoding
@@ -26,6 +26,7 @@ from psycopg.sql import SQL, Identifier
 from psycopg.types.json import Jsonb
 
 from case_service.audit.chain import EventChain
+from case_service.pii import keys as subject_keys
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ class CaseEventRecorder(PostgresApplicationRecorder):
             "USING (originator_id, originator_version)"
         ).format(*self.correlation_table)
         self.chain = EventChain(self.datastore.schema)
+        self.subject_keys: subject_keys.SubjectKeys | None = None  # set by the application
         self._select_idempotency = SQL(
             "SELECT i.scope, i.key, i.request_hash, i.status, i.body FROM {}.{} i "
             "JOIN unnest(%s::text[], %s::text[]) AS c(scope, key) USING (scope, key)"
@@ -105,7 +107,27 @@ class CaseEventRecorder(PostgresApplicationRecorder):
         new_cases = [(e.originator_id,) for e in stored_events if e.originator_version == 1]
         if new_cases:
             curs.executemany(self._insert_case_ids, new_cases)
+        new_keys: Sequence[tuple[str, UUID, str, bytes]] = kwargs.get("new_subject_keys", ())
+        if new_keys and self.subject_keys is not None:
+            curs.executemany(self.subject_keys.insert_statement, new_keys)
         super()._insert_events(curs, stored_events, **kwargs)
+
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """The data keys made for new cases' first events go in with them, and are cached
+        only once that transaction committed (pii/keys.py)."""
+        keys = self.subject_keys
+        new_cases = [
+            cast(UUID, e.originator_id) for e in stored_events if e.originator_version == 1
+        ]
+        new_keys = keys.take_pending(new_cases) if keys is not None and new_cases else []
+        ids: Sequence[int] | None = super().insert_events(
+            stored_events, new_subject_keys=new_keys, **kwargs
+        )
+        if keys is not None and new_keys:
+            keys.committed(new_keys)
+        return ids
 
     def _fetch_ids_after_insert_events(
         self,

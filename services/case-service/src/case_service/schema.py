@@ -14,6 +14,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -93,3 +94,17 @@ RELAY_POSITION = Table(
     Column("position", BigInteger, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=_NOW),
 )
+
+# Each data subject's key, wrapped by the master key (case_service/pii/keys.py): erasure
+# clears wrapped_key and stamps erased_at, which makes that subject's sealed fields unreadable.
+SUBJECT_KEYS = Table(
+    "subject_keys",
+    METADATA,
+    Column("subject_id", Text, primary_key=True),
+    Column("case_id", Uuid, nullable=False, index=False),
+    Column("role", Text, nullable=False),
+    Column("wrapped_key", LargeBinary),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=_NOW),
+    Column("erased_at", DateTime(timezone=True)),
+)
+Index("subject_keys_case_idx", SUBJECT_KEYS.c.case_id)

@@ -29,6 +29,14 @@ class CaseServiceSettings(ServiceSettings):
     # the API publishes (`<name>+<key id>+<base64>`, docs/audit.md).
     # Former CIPHER_KEYs (comma-separated), still read, never written (rotation, cipher.py).
     cipher_old_keys: str = Field(default="", repr=False)
+    # Personal data per subject (case_service.pii): the key naming subjects (base64; default
+    # derived from CIPHER_KEY, so set it before rotating CIPHER_KEY), how long a process keeps
+    # an unwrapped subject key, and years after closure until erasure, per jurisdiction.
+    subject_ref_key: str = Field(default="", repr=False)
+    subject_key_cache_seconds: float = Field(default=300.0, ge=0, le=3600)
+    retention_years: dict[str, int] = Field(
+        default_factory=lambda: {"CN": 5, "UK-CONC": 6, "US-RegF": 7}
+    )
     checkpoint_origin: str = "arrears/case-service"
     checkpoint_public_key: str = ""
     # The jurisdiction of a case opened without one (domain/jurisdiction.py): by product,

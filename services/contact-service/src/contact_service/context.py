@@ -11,11 +11,14 @@ from pathlib import Path
 
 import asyncpg  # type: ignore[import-untyped]
 from arrears.clock import Clock
+from arrears.messaging.personal import SubjectKeyClient
 from arrears.outbox import CommandForwarder, TaskPublisher
 from arrears.service import make_engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from contact_service import sealing
 from contact_service.policy.guard import permitted_at
+from contact_service.policy.model import forget_point_keys
 from contact_service.policy.profiles import PROFILES, Profile, profile_for, profile_of_case
 from contact_service.policy.strategy import StrategyBook, load_book
 from contact_service.readmodel import repository as repo
@@ -79,6 +82,8 @@ class Context:
     book: StrategyBook
     emit: Emitter | None = None
     forwarder: CommandForwarder | None = None
+    # Opens the personal fields of case events (arrears.messaging.personal); set with the outbox.
+    keys: SubjectKeyClient | None = None
     publisher: TaskPublisher | None = None
     zones: ZoneCache = field(default_factory=ZoneCache)
     reads: ReadPool | None = None
@@ -107,6 +112,8 @@ class Context:
         book: StrategyBook | None = None,
     ) -> Context:
         directory = Path(settings.strategy_dir) if settings.strategy_dir else None
+        sealing.configure(sealing.secret_from(settings.contact_data_key, settings.cipher_key))
+        forget_point_keys()
         return cls(
             settings=settings,
             engine=engine or make_engine(settings),

@@ -21,6 +21,7 @@ from arrears.business_date import business_date
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from contact_service import sealing
 from contact_service.context import Context
 from contact_service.metrics import counted
 from contact_service.policy import guard
@@ -144,14 +145,19 @@ def _candidates(planned: Planned, row: dict[str, Any], points: list[dict[str, An
     channel, party = planned.step.channel, planned.step.party
     valid = [p for p in points if p["party"] == party and p["state"] == m.VALID]
     if channel == "call":
-        return [p["value"] for p in valid if p["kind"] in PHONE_KINDS]
+        return [_number(p) for p in valid if p["kind"] in PHONE_KINDS]
     if channel == "sms":
-        return [p["value"] for p in valid if p["kind"] == "mobile"]
+        return [_number(p) for p in valid if p["kind"] == "mobile"]
     if channel == "email":
-        return [p["value"] for p in valid if p["kind"] == "email"]
+        return [_number(p) for p in valid if p["kind"] == "email"]
     if channel == "app_push":
         return ["app"]
     return ["address"] if row.get("address") else []
+
+
+def _number(point: dict[str, Any]) -> str:
+    """The number to hand to the dialer: opened from its seal, only here (sealing.py)."""
+    return sealing.unseal(point.get("sealed")) or str(point["value"])
 
 
 def _task(
@@ -190,7 +196,7 @@ def _task(
             channel=step.channel,
             template=step.template or "",
             contact_point=point if step.channel in {"sms", "email"} else None,
-            address=row.get("address") if step.channel == "letter" else None,
+            address=sealing.unseal(row.get("address")) if step.channel == "letter" else None,
             currency=row["currency"],
             arrears=str(row["arrears"]),
             opt_out=profile.require_opt_out_notice,
@@ -202,7 +208,10 @@ def _task(
         )
         return ContactTask(task_type=SCHEDULE_CALL, data=data, **common)
     if step.action == DISPATCH_FIELD_VISIT:
-        data = {"address": row.get("address"), "not_after": _iso(_window_end(ctx, row, due_at))}
+        data = {
+            "address": sealing.unseal(row.get("address")),
+            "not_after": _iso(_window_end(ctx, row, due_at)),
+        }
         return ContactTask(task_type=DISPATCH_FIELD_VISIT, data=data, **common)
     return ContactTask(task_type=step.action, data={"reason": "strategy"}, **common)
 

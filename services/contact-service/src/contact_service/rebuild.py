@@ -35,7 +35,9 @@ async def reset(conn: AsyncConnection) -> None:
 
 
 async def rebuild_read_models(ctx: Context, feed: FeedClient) -> RebuildReport:
-    projection = Projection(ctx.book, ctx.profile, ctx.emit, ctx.settings.business_timezone)
+    projection = Projection(
+        ctx.book, ctx.profile, ctx.emit, ctx.settings.business_timezone, keys=ctx.keys
+    )
     applier = Applier(consumer=ctx.settings.consumer_group, handler=projection.handle)
     report = await rebuild(ctx.engine, applier, feed, reset)
     await reapply_restrictions(ctx)

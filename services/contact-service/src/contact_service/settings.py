@@ -5,6 +5,7 @@ from __future__ import annotations
 from arrears.db import async_url
 from arrears.messaging import CONTACT_TASKS_TOPIC
 from arrears.service import ConsumerServiceSettings
+from pydantic import Field
 
 
 class ContactServiceSettings(ConsumerServiceSettings):
@@ -21,6 +22,9 @@ class ContactServiceSettings(ConsumerServiceSettings):
     claim_lease_seconds: int = 900
     queue_page_size: int = 50
     daily_run_batch: int = 500
+    # The key sealing numbers and addresses and keying their blind index (base64; default
+    # derived from CIPHER_KEY; the embedded default's fixed key without either): sealing.py.
+    contact_data_key: str = Field(default="", repr=False)
 
 
 __all__ = ["ContactServiceSettings", "async_url"]  # async_url: re-exported from arrears.db

@@ -6,16 +6,19 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from arrears.logging import get_correlation_id
+from arrears.messaging.personal import SubjectKeyClient
 from arrears.outbox import CommandForwarder, TaskPublisher, emit_task
 from arrears.service import consuming, make_producer, running, service_token
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from contact_service import sealing
 from contact_service.context import Context
 from contact_service.projections import Projection
 from contact_service.tasks import ContactTask, Emitter
 
 SOURCE = "/arrears/contact-service"
 TASK_TYPE_PREFIX = "collections.contact."
+SEALED_TASK_FIELDS = ("contact_point", "to", "address")
 
 
 def task_emitter(ctx: Context) -> Emitter:
@@ -28,7 +31,8 @@ def task_emitter(ctx: Context) -> Emitter:
             event_type=TASK_TYPE_PREFIX + task.task_type,
             task_id=task.task_id,
             subject=task.case_id,
-            data=task.payload(),
+            # Numbers and addresses wait sealed in the outbox; opened as they are published.
+            data=sealing.seal_fields(task.payload(), SEALED_TASK_FIELDS),
             source=SOURCE,
             at=ctx.clock.now(),
             correlation_id=get_correlation_id(),
@@ -45,23 +49,34 @@ async def start_outbox(ctx: Context, *, publish: bool) -> AsyncIterator[None]:
     forwarder in the background until the block ends."""
     settings = ctx.settings
     ctx.emit = task_emitter(ctx)
-    forwarder = CommandForwarder(ctx.engine, settings.case_service_url, service_token(settings))
+    forwarder = CommandForwarder(
+        ctx.engine,
+        settings.case_service_url,
+        service_token(settings),
+        open_body=sealing.unseal_tree,
+    )
     ctx.forwarder = forwarder
+    keys = ctx.keys or SubjectKeyClient(settings.case_service_url, service_token(settings))
+    ctx.keys = keys
     try:
         if not publish:
             yield
             return
         producer = make_producer(settings, client_id="contact-service-tasks")
-        ctx.publisher = TaskPublisher(ctx.engine, producer)
+        ctx.publisher = TaskPublisher(ctx.engine, producer, open_envelope=sealing.unseal_tree)
         async with running([ctx.publisher.run, forwarder.run]):
             yield
     finally:
         ctx.publisher = None
         ctx.forwarder = None
+        ctx.keys = None
         await forwarder.aclose()
+        await keys.aclose()
 
 
 def start_workers(ctx: Context) -> contextlib.AbstractAsyncContextManager[object]:
     """The case-event consumer (the projection), filling holes from case-service's feed."""
-    projection = Projection(ctx.book, ctx.profile, ctx.emit, ctx.settings.business_timezone)
+    projection = Projection(
+        ctx.book, ctx.profile, ctx.emit, ctx.settings.business_timezone, keys=ctx.keys
+    )
     return consuming(ctx.settings, ctx.engine, projection.handle)

@@ -119,7 +119,7 @@ class ComplaintReceived(CaseEventData):
     category: str
     channel: str
     complaint_id: str
-    description: str
+    description: Any
     received_at: datetime
 
     @classmethod
@@ -128,7 +128,7 @@ class ComplaintReceived(CaseEventData):
             category=text(data["category"]),
             channel=text(data["channel"]),
             complaint_id=text(data["complaint_id"]),
-            description=text(data["description"]),
+            description=data["description"],
             received_at=moment(data["received_at"]),
         )
 
@@ -139,14 +139,14 @@ class ComplaintResolved(CaseEventData):
 
     event_name: ClassVar[str] = "ComplaintResolved"
     complaint_id: str
-    resolution: str
+    resolution: Any
     resolved_at: datetime
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> Self:
         return cls(
             complaint_id=text(data["complaint_id"]),
-            resolution=text(data["resolution"]),
+            resolution=data["resolution"],
             resolved_at=moment(data["resolved_at"]),
         )
 
@@ -159,9 +159,9 @@ class ContactAttempted(CaseEventData):
     agent_id: str | None
     caller_line: str | None = None
     channel: str
-    contact_point: str
+    contact_point: Any
     local_time_of_day: str
-    notes: str | None
+    notes: Any
     occurred_at: datetime
     outcome: str
     party: str
@@ -173,9 +173,9 @@ class ContactAttempted(CaseEventData):
             agent_id=optional(text, data["agent_id"]),
             caller_line=optional(text, data.get("caller_line")),
             channel=text(data["channel"]),
-            contact_point=text(data["contact_point"]),
+            contact_point=data["contact_point"],
             local_time_of_day=text(data["local_time_of_day"]),
-            notes=optional(text, data["notes"]),
+            notes=data["notes"],
             occurred_at=moment(data["occurred_at"]),
             outcome=text(data["outcome"]),
             party=text(data["party"]),
@@ -212,7 +212,7 @@ class ContactPointAdded(CaseEventData):
     event_name: ClassVar[str] = "ContactPointAdded"
     added_at: datetime
     channel_kind: str
-    contact_point: str
+    contact_point: Any
     kind: str
     owner: str
     source: str
@@ -223,7 +223,7 @@ class ContactPointAdded(CaseEventData):
         return cls(
             added_at=moment(data["added_at"]),
             channel_kind=text(data["channel_kind"]),
-            contact_point=text(data["contact_point"]),
+            contact_point=data["contact_point"],
             kind=text(data["kind"]),
             owner=text(data["owner"]),
             source=text(data["source"]),
@@ -273,13 +273,13 @@ class DisputeRaised(CaseEventData):
 
     event_name: ClassVar[str] = "DisputeRaised"
     raised_at: datetime
-    reason: str
+    reason: Any
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> Self:
         return cls(
             raised_at=moment(data["raised_at"]),
-            reason=text(data["reason"]),
+            reason=data["reason"],
         )
 
 
@@ -306,18 +306,18 @@ class FieldVisitMade(CaseEventData):
     """Data of the FieldVisitMade case event."""
 
     event_name: ClassVar[str] = "FieldVisitMade"
-    address: str
+    address: Any
     agent_id: str | None
-    notes: str | None
+    notes: Any
     outcome: str
     visited_at: datetime
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> Self:
         return cls(
-            address=text(data["address"]),
+            address=data["address"],
             agent_id=optional(text, data["agent_id"]),
-            notes=optional(text, data["notes"]),
+            notes=data["notes"],
             outcome=text(data["outcome"]),
             visited_at=moment(data["visited_at"]),
         )
@@ -436,6 +436,42 @@ class LegalCostIncurred(CaseEventData):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class LegalHoldPlaced(CaseEventData):
+    """Data of the LegalHoldPlaced case event."""
+
+    event_name: ClassVar[str] = "LegalHoldPlaced"
+    basis: str
+    hold_id: str
+    placed_by: str | None
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> Self:
+        return cls(
+            basis=text(data["basis"]),
+            hold_id=text(data["hold_id"]),
+            placed_by=optional(text, data["placed_by"]),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LegalHoldReleased(CaseEventData):
+    """Data of the LegalHoldReleased case event."""
+
+    event_name: ClassVar[str] = "LegalHoldReleased"
+    hold_id: str
+    reason: str
+    released_by: str | None
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> Self:
+        return cls(
+            hold_id=text(data["hold_id"]),
+            reason=text(data["reason"]),
+            released_by=optional(text, data["released_by"]),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class NoticeServed(CaseEventData):
     """Data of the NoticeServed case event."""
 
@@ -526,6 +562,26 @@ class PaymentReceived(CaseEventData):
             paid_at=moment(data["paid_at"]),
             promise_id=optional(text, data["promise_id"]),
             reference=text(data["reference"]),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PersonalDataErased(CaseEventData):
+    """The case's subjects' keys were destroyed: its personal fields read as erased."""
+
+    event_name: ClassVar[str] = "PersonalDataErased"
+    as_of: date
+    closed_on: date
+    jurisdiction_rule: str
+    retention_years: int
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> Self:
+        return cls(
+            as_of=day(data["as_of"]),
+            closed_on=day(data["closed_on"]),
+            jurisdiction_rule=text(data["jurisdiction_rule"]),
+            retention_years=integer(data["retention_years"]),
         )
 
 
@@ -731,10 +787,13 @@ CASE_EVENT_TYPES: dict[str, type[CaseEventData]] = {
     "JurisdictionChanged": JurisdictionChanged,
     "LawsuitFiled": LawsuitFiled,
     "LegalCostIncurred": LegalCostIncurred,
+    "LegalHoldPlaced": LegalHoldPlaced,
+    "LegalHoldReleased": LegalHoldReleased,
     "NoticeServed": NoticeServed,
     "PaymentMissed": PaymentMissed,
     "PaymentPlanAgreed": PaymentPlanAgreed,
     "PaymentReceived": PaymentReceived,
+    "PersonalDataErased": PersonalDataErased,
     "PlacedWithAgency": PlacedWithAgency,
     "PromiseBroken": PromiseBroken,
     "PromiseKept": PromiseKept,

@@ -145,9 +145,12 @@ class CommandForwarder:
         idle_poll_seconds: float = 1.0,
         timeout_seconds: float = 10.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        open_body: Callable[[Any], Any] | None = None,
     ) -> None:
         self._engine = engine
         self._token = token
+        # Opens what the service stored sealed (e.g. a dialled number) as it is sent.
+        self._open = open_body
         self._batch_size = batch_size
         self._backoff = backoff or Backoff()
         self._idle_poll = idle_poll_seconds
@@ -231,7 +234,9 @@ class CommandForwarder:
             headers[CORRELATION_HEADER] = row.correlation_id
         try:
             response = await self._http.post(
-                f"/v1/cases/{row.case_id}/{row.command}", json=row.body, headers=headers
+                f"/v1/cases/{row.case_id}/{row.command}",
+                json=self._open(row.body) if self._open else row.body,
+                headers=headers,
             )
         except httpx.HTTPError as exc:
             return await self._retry_later(conn, row, None, f"{type(exc).__name__}: {exc}")

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -112,9 +113,12 @@ class TaskPublisher:
         batch_size: int = 500,
         backoff: Backoff | None = None,
         idle_poll_seconds: float = 0.5,
+        open_envelope: Callable[[Any], Any] | None = None,
     ) -> None:
         self._engine = engine
         self._producer = producer
+        # Opens what the service stored sealed (e.g. a number for the dialer) as it leaves.
+        self._open = open_envelope
         self._batch_size = batch_size
         self._backoff = backoff or Backoff(initial=0.2, maximum=5.0)
         self._idle_poll = idle_poll_seconds
@@ -150,7 +154,7 @@ class TaskPublisher:
             )
             if not active:
                 return 0  # another process is publishing; this one stands by
-            rows = (
+            rows: Sequence[Any] = (
                 await conn.execute(
                     text(
                         "SELECT seq, topic, key, envelope FROM task_outbox"
@@ -162,6 +166,8 @@ class TaskPublisher:
             if not rows:
                 TASKS_PENDING.set(0)
                 return 0
+            if self._open is not None:
+                rows = [_Opened(r.seq, r.topic, r.key, self._open(r.envelope)) for r in rows]
             for topic, records in _by_topic(rows).items():
                 await self._producer.publish_raw(topic, records)
                 TASKS_PUBLISHED.labels(topic).inc(len(records))
@@ -179,6 +185,14 @@ class TaskPublisher:
         await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
         for task in waits:
             task.cancel()
+
+
+@dataclass(frozen=True)
+class _Opened:
+    seq: int
+    topic: str
+    key: str
+    envelope: Any
 
 
 def _by_topic(

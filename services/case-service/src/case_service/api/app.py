@@ -10,7 +10,7 @@ from arrears.gate import GatePolicy
 from arrears.http import install_common
 from fastapi import FastAPI
 
-from case_service.api.routes import audit, batch, cases, commands, feed, health, jobs
+from case_service.api.routes import audit, batch, cases, commands, feed, health, jobs, retention
 from case_service.application import CaseApplication
 from case_service.settings import CaseServiceSettings
 
@@ -51,4 +51,5 @@ def create_app(
     app.include_router(jobs.router)
     app.include_router(feed.router)
     app.include_router(audit.router)
+    app.include_router(retention.router)
     return app

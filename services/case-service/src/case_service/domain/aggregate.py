@@ -28,6 +28,7 @@ from .money import check_currency, check_money
 from .payments import PaymentCommands
 from .policy import DEFAULT_POLICY, CasePolicy
 from .reach import ReachCommands
+from .retention import RetentionCommands
 from .view import case_view
 
 # Fixed for the project: case ids are uuid5(CASE_NAMESPACE, loan_id), forever.
@@ -156,7 +157,9 @@ def _case_id_for_loan(loan_id: str) -> uuid.UUID:
     return uuid.uuid5(CASE_NAMESPACE, loan_id)
 
 
-class CollectionCase(PaymentCommands, ContactCommands, LegalCommands, ReachCommands, Aggregate):
+class CollectionCase(
+    PaymentCommands, ContactCommands, LegalCommands, ReachCommands, RetentionCommands, Aggregate
+):
     """The collection case of one delinquent loan; its events are the legal record."""
 
     @staticmethod
@@ -310,6 +313,8 @@ class CollectionCase(PaymentCommands, ContactCommands, LegalCommands, ReachComma
         reopened_at = checks.instant(reopened_at, "reopened_at", now=now)
         if self.status != "closed":
             raise CommandForbidden("only a closed case can be reopened", field=None)
+        if self.__dict__.get("_erased_on") is not None:
+            raise CommandForbidden("the case's personal data was erased", field=None)
         self.trigger_event(CaseReopened, timestamp=now, reason=reason, reopened_at=reopened_at)
 
     def view(self, as_of: date) -> dict[str, Any]:
@@ -321,4 +326,6 @@ class CollectionCase(PaymentCommands, ContactCommands, LegalCommands, ReachComma
         view["jurisdiction"] = self.jurisdiction
         view["candidate_timezones"] = list(self.candidate_timezones)
         view["contact_points"] = to_json(self.contact_points)
+        view["legal_holds"] = to_json(self.legal_holds)
+        view["personal_data_erased_on"] = to_json(self.erased_on)
         return view

@@ -11,6 +11,7 @@ from . import contact_events as c
 from . import events as e
 from . import legal_events as legal
 from . import reach_events as reach
+from . import retention
 from .events import CaseEvent
 
 EVENT_CLASSES: dict[str, type[CaseEvent]] = {
@@ -48,6 +49,9 @@ EVENT_CLASSES: dict[str, type[CaseEvent]] = {
         reach.JurisdictionChanged,
         reach.ContactPointAdded,
         reach.TimezoneCandidateAdded,
+        retention.LegalHoldPlaced,
+        retention.LegalHoldReleased,
+        retention.PersonalDataErased,
     )
 }
 

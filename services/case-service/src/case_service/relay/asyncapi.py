@@ -19,6 +19,7 @@ from arrears.messaging.envelope import (
 )
 
 from case_service.domain import EVENT_CLASSES
+from case_service.pii.fields import HOW_TO_DECRYPT, leaf_paths
 
 _ENVELOPE = {"$ref": "./schemas/envelope.json"}
 _DLQ_HEADERS = {
@@ -49,7 +50,10 @@ def document() -> dict[str, Any]:
     messages: dict[str, Any] = {}
     for name in EVENT_CLASSES:
         event_type = case_event_type(name)
+        personal = tuple(getattr(EVENT_CLASSES[name], "personal_data", ()))
+        marks = {"x-personal-data": leaf_paths(personal)} if personal else {}
         messages[name] = {
+            **marks,
             "name": event_type,
             "title": name,
             "contentType": "application/cloudevents+json",
@@ -125,7 +129,7 @@ def document() -> dict[str, Any]:
             "version": "1.0.0",
             "description": (
                 "Kafka topics of the Arrears collections system. Values are CloudEvents 1.0 "
-                "in structured JSON mode; see docs/messaging.md."
+                "in structured JSON mode; see docs/messaging.md. " + HOW_TO_DECRYPT
             ),
         },
         "defaultContentType": "application/cloudevents+json",

@@ -1,7 +1,9 @@
 """From a row of the notification log to the CloudEvent the relay publishes and the feed serves.
 
 The library's mapper decrypts and decodes the stored event and upcasts it to its class's
-current `class_version`, so consumers always receive the current shape.
+current `class_version`, so consumers always receive the current shape. Personal leaves stay
+sealed with their subject's key (case_service.pii.fields): the topic and the feed carry a
+pseudonymous reference and the ciphertext, never the clear value (docs/messaging.md).
 """
 
 from __future__ import annotations
@@ -14,12 +16,16 @@ from arrears.messaging.envelope import Envelope, case_event
 from eventsourcing.persistence import Mapper, Notification
 
 from case_service.domain import EVENT_CLASSES, event_payload
+from case_service.pii.mapper import PersonalDataMapper
 
 
 class CaseEventEncoder:
     """Encodes notifications of the `Cases` event store as case-event envelopes."""
 
     def __init__(self, mapper: Mapper[UUID], source: str = "/arrears/case-service") -> None:
+        self.source_mapper = mapper
+        if isinstance(mapper, PersonalDataMapper):
+            mapper = mapper.sealed_view()
         self.mapper = mapper
         self.source = source
         self._names: dict[type[Any], str] = {cls: name for name, cls in EVENT_CLASSES.items()}

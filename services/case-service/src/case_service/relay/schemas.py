@@ -20,6 +20,7 @@ from uuid import UUID
 from arrears.messaging.envelope import SCHEMA_BASE_URL, case_event_type, schema_url
 
 from case_service.domain import EVENT_CLASSES
+from case_service.pii.fields import HOW_TO_DECRYPT, SEALED_SCHEMA, leaf_paths
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 DECIMAL = {"type": "string", "pattern": r"^-?\d+(\.\d+)?$", "description": "decimal amount"}
@@ -75,19 +76,37 @@ def event_schema(name: str, cls: type[Any]) -> dict[str, Any]:
     # A field a later class_version added is optional in the published schema: within a major
     # version a schema only gains optional fields, and older messages on the topic lack it.
     added = dict(getattr(cls, "fields_added", {}))
+    properties = {field: type_schema(hint) for field, hint in sorted(fields.items())}
+    for field in personal:  # a personal text is published sealed (docs/messaging.md)
+        if field in properties and {"type": "string"} in _options(properties[field]):
+            sealed = [{"$ref": "#/$defs/sealed"}, {"const": "[erased]"}]
+            nullable = {"type": "null"} in _options(properties[field])
+            properties[field] = {"anyOf": [*sealed, {"type": "null"}] if nullable else sealed}
+    extra: dict[str, Any] = {}
+    if personal:
+        extra = {
+            "x-personal-leaves": leaf_paths(tuple(personal)),
+            "x-personal-data-encryption": HOW_TO_DECRYPT,
+            "$defs": {"sealed": SEALED_SCHEMA},
+        }
     return {
         "$schema": DRAFT,
         "$id": schema_url(event_type),
         "title": event_type,
         "description": _describe(name, cls),
         "type": "object",
-        "properties": {field: type_schema(hint) for field, hint in sorted(fields.items())},
+        "properties": properties,
         "required": sorted(field for field in fields if field not in added),
         # Within a major version schemas only gain optional fields, so accept unknown ones.
         "additionalProperties": True,
         "x-class-version": int(getattr(cls, "class_version", 1)),
         "x-personal-data": personal,
+        **extra,
     }
+
+
+def _options(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(schema.get("anyOf", [schema]))
 
 
 def _describe(name: str, cls: type[Any]) -> str:

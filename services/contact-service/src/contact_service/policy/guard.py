@@ -191,7 +191,9 @@ def _call_caps(
         unanswered = sum(
             1
             for d, a in calls
-            if d == today and a.contact_point == key and a.outcome in m.UNANSWERED_OUTCOMES
+            if d == today
+            and m.point_key(a.contact_point) == key
+            and a.outcome in m.UNANSWERED_OUTCOMES
         )
         if unanswered >= limit:
             yield (

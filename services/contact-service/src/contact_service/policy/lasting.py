@@ -158,7 +158,7 @@ def _third_party(
             for a in history
             if not a.inbound
             and a.party == request.party
-            and a.contact_point == key
+            and m.point_key(a.contact_point) == key
             and a.outcome == "third_party_contact"
         )
         if asked >= limit:

@@ -9,6 +9,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
+
+from contact_service import sealing
 
 # Parties (DESIGN §4): the debtors, and third parties who may only be asked to pass on a
 # message or help locate the borrower.
@@ -64,9 +67,24 @@ CASE_FLAGS = frozenset(
 _NOT_DIGITS = re.compile(r"[^0-9+]")
 
 
+@lru_cache(maxsize=65_536)  # the guard asks for the same few numbers' keys all day
 def point_key(contact_point: str) -> str:
-    """A contact point as compared: a phone number without spaces, dashes or brackets, an
-    e-mail address in lower case, anything else (an address) as given, trimmed."""
+    """A contact point as compared and stored: the blind index of its normalised form
+    (contact_service.sealing), so matching never needs the number; an index is its own key."""
+    value = contact_point.strip()
+    if sealing.is_index(value):
+        return value
+    return sealing.index(normal_point(value))
+
+
+def forget_point_keys() -> None:
+    """After the blind-index key changed (sealing.configure)."""
+    point_key.cache_clear()
+
+
+def normal_point(contact_point: str) -> str:
+    """A phone number without spaces, dashes or brackets, an e-mail address in lower case,
+    anything else (an address) as given, trimmed."""
     value = contact_point.strip()
     if "@" in value:
         return value.lower()
@@ -77,10 +95,12 @@ def point_key(contact_point: str) -> str:
 def mask_point(contact_point: str) -> str:
     """`+8613800000001` -> `+86*******0001`; `li@example.com` -> `l***@example.com`."""
     value = contact_point.strip()
+    if sealing.is_index(value) or value.startswith(sealing.SEALED_PREFIX):
+        return "[masked]"
     if "@" in value:
         local, _, domain = value.partition("@")
         return f"{local[:1]}***@{domain}"
-    digits = point_key(value)
+    digits = normal_point(value)
     if len(digits) <= 4:
         return "*" * len(digits)
     head = 3 if digits.startswith("+") else 2
@@ -98,7 +118,7 @@ def mask_id(value: str) -> str:
 class ContactPoint:
     """A phone number, e-mail or address of one party, and its state."""
 
-    value: str  # normalised with point_key
+    value: str  # the blind index (point_key)
     party: str
     kind: str = "mobile"  # mobile | home | work | email | address | app
     state: str = VALID
@@ -134,7 +154,7 @@ class CaseView:
     def point(self, value: str) -> ContactPoint | None:
         key = point_key(value)
         for point in self.points:
-            if point.value == key:
+            if point_key(point.value) == key:
                 return point
         return None
 
@@ -153,9 +173,10 @@ class Attempt:
     occurred_at: datetime
     channel: str
     party: str
-    contact_point: str  # normalised with point_key
+    contact_point: str  # the blind index (point_key)
     outcome: str
     inbound: bool = False
+    masked: str = "[masked]"  # what answers show
 
 
 @dataclass(frozen=True)

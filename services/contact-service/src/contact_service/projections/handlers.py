@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contact_service.policy import model as m
+from contact_service.projections.erasure import personal_data_erased
 from contact_service.projections.reach import REACH_HANDLERS
 from contact_service.projections.store import (
     Row,
@@ -184,6 +185,7 @@ async def contact_attempted(conn: AsyncConnection, e: Envelope, row: Row) -> Non
         values["arm"],
         state or m.VALID,
         state is not None,
+        m.mask_point(str(d["contact_point"])),
     )
     if d["outcome"] == "right_party_contact":
         row["last_rpc_at"] = max(filter(None, (row.get("last_rpc_at"), occurred_at)))
@@ -196,8 +198,8 @@ async def contact_attempted(conn: AsyncConnection, e: Envelope, row: Row) -> Non
 _ATTEMPT_AND_POINT = """
     WITH attempt AS (
       INSERT INTO cs_attempts (case_id, fingerprint, version, occurred_at, channel, party,
-        point, outcome, inbound, agent_id, recording_ref, strategy, arm)
-      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+        point, outcome, inbound, agent_id, recording_ref, strategy, arm, point_masked)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $16)
       ON CONFLICT (fingerprint) DO UPDATE SET version = EXCLUDED.version
       RETURNING 1
     )
@@ -347,4 +349,5 @@ HANDLERS: dict[str, Handler] = {
     "RecalledFromAgency": recalled,
     "CaseClosed": closed,
     "CaseReopened": reopened,
+    "PersonalDataErased": personal_data_erased,
 }

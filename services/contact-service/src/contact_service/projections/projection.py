@@ -16,8 +16,10 @@ from typing import Any
 
 from arrears.business_date import DEFAULT_BUSINESS_TIMEZONE, business_date
 from arrears.messaging import Envelope, PoisonError, event_time
+from arrears.messaging.personal import SubjectKeyClient
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from contact_service import sealing
 from contact_service.policy.profiles import Profile, profile_of_case
 from contact_service.policy.strategy import StrategyBook
 from contact_service.projections.handlers import HANDLERS
@@ -45,17 +47,22 @@ class Projection:
         profile: Profile,
         emit: Emitter | None = None,
         business_zone: str = DEFAULT_BUSINESS_TIMEZONE,
+        *,
+        keys: SubjectKeyClient | None = None,
     ) -> None:
         self.book = book
         self.profile = profile
         self.emit = emit
         self.business_zone = business_zone  # the bank's calendar: buckets count its dates
+        self.keys = keys  # opens sealed personal fields (numbers to dial); None: left sealed
 
     async def handle(self, conn: AsyncConnection, envelope: Envelope) -> None:
         name = envelope.event_name
         case_id = envelope.subject
         if case_id is None:
             raise PoisonError("a case event without a subject")
+        if self.keys is not None:
+            envelope = await self.keys.open_envelope(envelope)
         if name == "CaseOpened":
             await self._opened(conn, envelope, case_id)
             return
@@ -166,7 +173,7 @@ class Projection:
             "jurisdiction": str(data["jurisdiction"]) if data.get("jurisdiction") else None,
             "candidate_timezones": [str(z) for z in candidates if z != timezone],
             "payday": int(borrower["payday"]) if borrower.get("payday") else None,
-            "address": borrower.get("address"),
+            "address": sealing.seal(str(borrower["address"])) if borrower.get("address") else None,
             "contactability": "reachable",
             "flags": [],
             "opted_out_channels": [],
@@ -195,6 +202,8 @@ class Projection:
             [p["position"] for p in unique],
             full["timezone"],
             full["candidate_timezones"],
+            [p["sealed"] for p in unique],
+            [p["masked"] for p in unique],
         )
         if inserted:
             rows_of_this_transaction(conn)[case_id] = full

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from arrears.messaging import Envelope
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from contact_service import sealing
 from contact_service.policy import model as m
 from contact_service.projections.store import Row, driver
 from contact_service.tasks import ContactTask
@@ -20,8 +21,9 @@ _ADD_POINT = """
       INSERT INTO cs_zones (zone) SELECT $6::text WHERE $6::text IS NOT NULL
       ON CONFLICT DO NOTHING
     )
-    INSERT INTO cs_contact_points (case_id, value, party, kind, state, opted_out, position)
-    VALUES ($1, $2, $3, $4, 'valid', '{}', $5)
+    INSERT INTO cs_contact_points
+      (case_id, value, party, kind, state, opted_out, position, sealed, masked)
+    VALUES ($1, $2, $3, $4, 'valid', '{}', $5, $7, $8)
     ON CONFLICT (case_id, value) DO UPDATE SET party = EXCLUDED.party, kind = EXCLUDED.kind
 """
 _ADD_ZONE = "INSERT INTO cs_zones (zone) VALUES ($1) ON CONFLICT DO NOTHING"
@@ -50,6 +52,8 @@ async def contact_point_added(conn: AsyncConnection, e: Envelope, row: Row) -> N
         str(d.get("kind") or "mobile"),
         50 + int(e.caseversion or 0),  # after the points the case opened with
         zone,
+        sealing.seal(m.normal_point(str(d["contact_point"]))),
+        m.mask_point(str(d["contact_point"])),
     )
     row["parties"] = sorted({*(row.get("parties") or []), owner})
     if zone is not None:

@@ -13,6 +13,7 @@ from arrears.messaging import Envelope, event_time
 from sqlalchemy import column, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from contact_service import sealing
 from contact_service.policy import model as m
 from contact_service.readmodel.tables import CASES
 
@@ -90,10 +91,12 @@ OPEN_CASE = f"""
         unnest(array_prepend(${_N + 5}::text, ${_N + 6}::text[])) AS z
       ON CONFLICT DO NOTHING
     ), points AS (
-      INSERT INTO cs_contact_points (case_id, value, party, kind, state, opted_out, position)
-      SELECT o.case_id, t.value, t.party, t.kind, 'valid', '{{}}', t.position
+      INSERT INTO cs_contact_points
+        (case_id, value, party, kind, state, opted_out, position, sealed, masked)
+      SELECT o.case_id, t.value, t.party, t.kind, 'valid', '{{}}', t.position, t.sealed, t.masked
       FROM opened o, unnest(${_N + 1}::text[], ${_N + 2}::text[], ${_N + 3}::text[],
-                            ${_N + 4}::int[]) AS t(value, party, kind, position)
+                            ${_N + 4}::int[], ${_N + 7}::text[], ${_N + 8}::text[])
+                     AS t(value, party, kind, position, sealed, masked)
       ON CONFLICT DO NOTHING
     )
     SELECT count(*) FROM opened
@@ -103,7 +106,9 @@ OPEN_CASE = f"""
 def new_point(case_id: str, value: str, party: str, kind: Any, position: int) -> Row:
     return {
         "case_id": case_id,
-        "value": m.point_key(str(value)),
+        "value": m.point_key(str(value)),  # the blind index; the number itself only sealed
+        "sealed": sealing.seal(m.normal_point(str(value))),
+        "masked": m.mask_point(str(value)),
         "party": party,
         "kind": str(kind or "mobile"),
         "state": m.VALID,

@@ -125,4 +125,5 @@ def attempt(row: Mapping[str, Any]) -> m.Attempt:
         contact_point=str(row["point"]),
         outcome=str(row["outcome"]),
         inbound=bool(row["inbound"]),
+        masked=str(row.get("masked") or "[masked]"),
     )

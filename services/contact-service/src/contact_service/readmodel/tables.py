@@ -2,8 +2,10 @@
 owns (with the shared outbox and consumer tracking tables); its migrations
 (contact_service/migrations) create and change them.
 
-Phone numbers are stored normalised (the dialer and the guard need them whole); every API
-output and log line shows them masked (`policy.model.mask_point`).
+No personal data in clear (contact_service.sealing): numbers are stored as a keyed blind
+index (what every match compares) beside the number sealed with contact-service's key and a
+masked form for answers; the borrower's address is sealed. Every API output and log line
+shows values masked (`policy.model.mask_point`).
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ class CaseRow(Base):
     jurisdiction: Mapped[str | None] = mapped_column(Text, nullable=True)
     candidate_timezones: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
     payday: Mapped[int | None] = mapped_column(Integer, nullable=True)  # day of month
-    address: Mapped[str | None] = mapped_column(Text, nullable=True)  # letters and visits
+    address: Mapped[str | None] = mapped_column(Text, nullable=True)  # sealed; letters, visits
     contactability: Mapped[str] = mapped_column(Text, default="reachable")
     lost_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     last_rpc_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
@@ -122,12 +124,14 @@ class ZoneRow(Base):
 class ContactPointRow(Base):
     __tablename__ = "cs_contact_points"
     case_id: Mapped[str] = mapped_column(Text, primary_key=True)
-    value: Mapped[str] = mapped_column(Text, primary_key=True)  # normalised (point_key)
+    value: Mapped[str] = mapped_column(Text, primary_key=True)  # blind index (point_key)
     party: Mapped[str] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(Text, default="mobile")
     state: Mapped[str] = mapped_column(Text, default="valid")
     opted_out: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
     position: Mapped[int] = mapped_column(Integer, default=0)
+    sealed: Mapped[str | None] = mapped_column(Text, nullable=True)  # the number, sealed
+    masked: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class AttemptRow(Base):
@@ -141,7 +145,8 @@ class AttemptRow(Base):
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     channel: Mapped[str] = mapped_column(Text)
     party: Mapped[str] = mapped_column(Text)
-    point: Mapped[str] = mapped_column(Text)
+    point: Mapped[str] = mapped_column(Text)  # blind index (point_key)
+    point_masked: Mapped[str | None] = mapped_column(Text, nullable=True)
     outcome: Mapped[str] = mapped_column(Text)
     inbound: Mapped[bool] = mapped_column(Boolean, default=False)
     agent_id: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -195,7 +200,7 @@ class RestrictionRow(Base):
     kind: Mapped[str] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean)
     channel: Mapped[str | None] = mapped_column(Text, nullable=True)
-    contact_point: Mapped[str | None] = mapped_column(Text, nullable=True)  # normalised
+    contact_point: Mapped[str | None] = mapped_column(Text, nullable=True)  # blind index
     recorded_by: Mapped[str] = mapped_column(Text)
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     note: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -34,7 +34,7 @@ def _tools(request: Request, cases: CaseApplication) -> tuple[CaseEventEncoder, 
     tools: tuple[CaseEventEncoder, RelayStore] | None = getattr(
         request.app.state, "feed_tools", None
     )
-    if tools is None or tools[0].mapper is not cases.mapper:
+    if tools is None or tools[0].source_mapper is not cases.mapper:
         tools = (CaseEventEncoder(cases.mapper), RelayStore(cases.recorder_))
         request.app.state.feed_tools = tools
     return tools

@@ -67,7 +67,7 @@ async def contact_view(
         "promises_broken": row["promises_broken"],
         "contact_points": [
             {
-                "contact_point": m.mask_point(p["value"]),
+                "contact_point": p.get("masked") or m.mask_point(p["value"]),
                 "party": p["party"],
                 "kind": p["kind"],
                 "state": p["state"],
@@ -79,7 +79,7 @@ async def contact_view(
                 "occurred_at": a.occurred_at.isoformat(),
                 "channel": a.channel,
                 "party": a.party,
-                "contact_point": m.mask_point(a.contact_point),
+                "contact_point": a.masked,
                 "outcome": a.outcome,
                 "inbound": a.inbound,
             }

@@ -21,6 +21,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import NoResultFound
 
+from contact_service import sealing
 from contact_service.api import schemas as s
 from contact_service.api.deps import (
     Collector,
@@ -129,8 +130,10 @@ async def record_attempt(
         verdict = public(case_id, decision, body.contact_point, body.occurred_at)
         if not decision.allowed:
             raise _refused(decision, verdict)
+        # The number waits sealed in the outbox; the forwarder opens it as it sends.
+        sealed = sealing.seal_fields(forwarded, ("contact_point", "notes"))
         command_id = await queue_command(
-            conn, case_id=str(case_id), command="contact-attempts", body=forwarded, key=key
+            conn, case_id=str(case_id), command="contact-attempts", body=sealed, key=key
         )
         await repo.record_pending_attempt(
             conn,
@@ -142,6 +145,7 @@ async def record_attempt(
                 "channel": body.channel,
                 "party": body.party,
                 "point": m.point_key(body.contact_point),
+                "point_masked": m.mask_point(body.contact_point),
                 "outcome": body.outcome,
                 "inbound": inbound,
                 "agent_id": forwarded["agent_id"],
@@ -201,7 +205,11 @@ async def record_promise(
         if lasting:
             raise _refused(m.Decision(False, tuple(lasting)), verdict)
         command_id = await queue_command(
-            conn, case_id=str(case_id), command="promises", body=forwarded, key=key
+            conn,
+            case_id=str(case_id),
+            command="promises",
+            body=sealing.seal_fields(forwarded, ("contact_point",)),
+            key=key,
         )
     delivery = await deliver(ctx, command_id)
     return answer(delivery, {**pending, "guard": verdict.model_dump(mode="json")})

@@ -26,14 +26,14 @@ PHONES = ("mobile", "home", "work")
 
 
 def _first_allowed(ctx: Context, inputs: repo.PolicyInputs, now: datetime) -> str | None:
-    """The borrower's first number the guard allows a call to now, if any."""
+    """The borrower's first number the guard allows a call to now, if any (masked)."""
     for point in inputs.points:
         if point["party"] != "borrower" or point["kind"] not in PHONES:
             continue
         request = m.ContactRequest("borrower", "call", point["value"], now)
         profile = ctx.profile_of(inputs.view.jurisdiction)
         if guard.decide(inputs.view, inputs.history, profile, request, now).allowed:
-            return str(point["value"])
+            return str(point.get("masked") or m.mask_point(point["value"]))
     return None
 
 
@@ -58,7 +58,7 @@ def _item(
         near_payday=derive.near_payday(row["payday"], today),
         priority=row["priority"],
         local_time=now.astimezone(guard.zone(row["timezone"])).strftime("%H:%M"),
-        contact_point=m.mask_point(point),
+        contact_point=point,  # masked already
         claimed_by=claim["collector"] if claim else None,
         strategy=s.StrategyRef(
             name=row["strategy"], version=strategy.version if strategy else None, arm=row["arm"]

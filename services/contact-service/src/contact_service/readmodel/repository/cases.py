@@ -60,11 +60,13 @@ _POLICY_INPUTS_SQL = """
     SELECT c.*,
       (SELECT coalesce(json_agg(json_build_object(
                 'value', p.value, 'party', p.party, 'kind', p.kind, 'state', p.state,
-                'opted_out', p.opted_out) ORDER BY p.position, p.value), '[]'::json)
+                'opted_out', p.opted_out, 'sealed', p.sealed, 'masked', p.masked)
+                ORDER BY p.position, p.value), '[]'::json)
          FROM cs_contact_points p WHERE p.case_id = c.case_id) AS points_json,
       (SELECT coalesce(json_agg(json_build_object(
                 'occurred_at', a.occurred_at, 'channel', a.channel, 'party', a.party,
-                'point', a.point, 'outcome', a.outcome, 'inbound', a.inbound)
+                'point', a.point, 'outcome', a.outcome, 'inbound', a.inbound,
+                'masked', a.point_masked)
                 ORDER BY a.occurred_at), '[]'::json)
          FROM cs_attempts a
         WHERE a.case_id = c.case_id

@@ -1,0 +1,40 @@
+"""Subject keys: personal data sealed per data subject (issue 12, docs/audit.md)
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-12-05 10:57:42.152430
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "subject_keys",
+        sa.Column("subject_id", sa.Text(), nullable=False),
+        sa.Column("case_id", sa.Uuid(), nullable=False),
+        sa.Column("role", sa.Text(), nullable=False),
+        sa.Column("wrapped_key", sa.LargeBinary(), nullable=True),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.Column("erased_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("subject_id"),
+    )
+    op.create_index("subject_keys_case_idx", "subject_keys", ["case_id"], unique=False)
+
+
+def downgrade() -> None:
+    op.drop_index("subject_keys_case_idx", table_name="subject_keys")
+    op.drop_table("subject_keys")

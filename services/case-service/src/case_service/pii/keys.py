@@ -1,0 +1,199 @@
+"""Data keys per data subject, wrapped by the master key, kept in case-service's store.
+
+A subject is a person as this case knows them: the borrower, or one guarantor, of one case.
+Its id is a keyed pseudonym (HMAC-SHA-256 of the case id and role, under the subject-ref
+key), so the table and every published reference name no borrower. Keys are scoped to the
+case because retention runs per case (a person with two loans has two records, each erased
+when its own retention ends). Erasing a subject destroys its wrapped key: every value sealed
+with it, in events, snapshots, Kafka messages and backups, is then unreadable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import threading
+import time
+from base64 import b64decode
+from collections.abc import Sequence
+from dataclasses import dataclass
+from uuid import UUID
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from eventsourcing.postgres import PostgresDatastore
+from psycopg.sql import SQL, Composed, Identifier
+
+from case_service.cipher import FastAESCipher
+
+KEY_BYTES = 32
+
+# --- DDL (issue 12): the one place this feature defines tables; a follow-up Alembic
+# migration must create the same (docs/audit.md lists it). ---------------------------------
+SUBJECT_KEYS_DDL = (
+    "CREATE TABLE IF NOT EXISTS {schema}.subject_keys ("
+    "subject_id text PRIMARY KEY, case_id uuid NOT NULL, role text NOT NULL, "
+    "wrapped_key bytea, created_at timestamptz NOT NULL DEFAULT now(), "
+    "erased_at timestamptz)",
+    "CREATE INDEX IF NOT EXISTS subject_keys_case_idx ON {schema}.subject_keys (case_id)",
+)
+
+
+def ddl(schema: str) -> list[Composed]:
+    return [
+        SQL(statement).format(schema=Identifier(schema or "public"))
+        for statement in SUBJECT_KEYS_DDL
+    ]
+
+
+class SubjectErased(Exception):
+    """The subject's key was destroyed: its personal data can no longer be read or written."""
+
+
+@dataclass(frozen=True)
+class _Cached:
+    aead: AESGCM | None  # None: erased (or never created)
+    until: float
+
+
+class SubjectKeys:
+    """Creates, unwraps, caches (for a bounded time) and destroys subjects' data keys."""
+
+    def __init__(
+        self,
+        datastore: PostgresDatastore,
+        master: FastAESCipher,
+        ref_key: bytes,
+        ttl_seconds: float = 300.0,
+        max_cached: int = 50_000,
+    ) -> None:
+        self._datastore = datastore
+        self._master = master
+        self._ref_key = ref_key
+        self._ttl = ttl_seconds
+        self._max = max_cached
+        self._cache: dict[str, _Cached] = {}
+        self._lock = threading.Lock()
+        # Keys made for a case's first events, inserted by the recorder in their transaction
+        # (no round trip of their own) and cached once that commits: case id -> rows.
+        self._pending: dict[UUID, list[tuple[str, UUID, str, bytes, bytes]]] = {}
+        table = Identifier(datastore.schema or "public"), Identifier("subject_keys")
+        self._upsert = SQL(
+            "WITH ins AS (INSERT INTO {}.{} (subject_id, case_id, role, wrapped_key) "
+            "VALUES (%s, %s, %s, %s) ON CONFLICT (subject_id) DO NOTHING RETURNING wrapped_key) "
+            "SELECT wrapped_key FROM ins UNION ALL "
+            "SELECT wrapped_key FROM {}.{} WHERE subject_id = %s"
+        ).format(*table, *table)
+        self.insert_statement = SQL(
+            "INSERT INTO {}.{} (subject_id, case_id, role, wrapped_key) VALUES (%s, %s, %s, %s) "
+            "ON CONFLICT (subject_id) DO NOTHING"
+        ).format(*table)
+        self._select = SQL("SELECT wrapped_key FROM {}.{} WHERE subject_id = %s").format(*table)
+        self._erase = SQL(
+            "UPDATE {}.{} SET wrapped_key = NULL, erased_at = now() "
+            "WHERE case_id = %s AND wrapped_key IS NOT NULL RETURNING subject_id"
+        ).format(*table)
+
+    def ref(self, case_id: UUID, role: str) -> str:
+        """The subject's pseudonymous id: stable, and meaningless without the ref key."""
+        digest = hmac.new(self._ref_key, f"{case_id}|{role}".encode(), hashlib.sha256)
+        return digest.hexdigest()[:32]
+
+    def for_writing(
+        self, subject_id: str, case_id: UUID, role: str, *, new_case: bool = False
+    ) -> AESGCM:
+        """The subject's key, created on first use; SubjectErased once destroyed. For a
+        case's first event (`new_case`) the key is made here and stored with the event."""
+        cached = self._cached(subject_id)
+        if cached is None and new_case:
+            with self._lock:
+                for pending in self._pending.get(case_id, ()):
+                    if pending[0] == subject_id:
+                        return AESGCM(pending[4])
+            key = AESGCM.generate_key(bit_length=KEY_BYTES * 8)
+            made = (subject_id, case_id, role, self._master.encrypt(key), key)
+            with self._lock:
+                self._pending.setdefault(case_id, []).append(made)
+            return AESGCM(key)
+        if cached is None:
+            wrapped = self._master.encrypt(AESGCM.generate_key(bit_length=KEY_BYTES * 8))
+            with self._datastore.transaction(commit=True) as curs:
+                curs.execute(self._upsert, (subject_id, case_id, role, wrapped, subject_id))
+                row = curs.fetchone()
+            cached = self._remember(subject_id, row["wrapped_key"] if row else None)
+        if cached.aead is None:
+            raise SubjectErased(subject_id)
+        return cached.aead
+
+    def take_pending(self, case_ids: Sequence[UUID]) -> list[tuple[str, UUID, str, bytes]]:
+        """The rows to insert with these new cases' events (the recorder calls this)."""
+        with self._lock:
+            taken = [row for case_id in case_ids for row in self._pending.pop(case_id, [])]
+        return [(subject, case, role, wrapped) for subject, case, role, wrapped, _ in taken]
+
+    def committed(self, rows: Sequence[tuple[str, UUID, str, bytes]]) -> None:
+        """Cache keys whose rows committed (a failed insert leaves the store's key to read)."""
+        for subject_id, _, _, wrapped in rows:
+            self._remember(subject_id, wrapped)
+
+    def for_reading(self, subject_id: str) -> AESGCM | None:
+        """The subject's key, or None when erased (or never created)."""
+        return self._entry(subject_id).aead
+
+    def fetch(self, subject_id: str) -> tuple[str, bytes | None]:
+        """("active", key) | ("erased", None) | ("unknown", None), read from the store (not
+        the cache), for a consumer entitled to the clear values."""
+        with self._datastore.transaction(commit=False) as curs:
+            curs.execute(self._select, (subject_id,))
+            row = curs.fetchone()
+        if row is None:
+            return "unknown", None
+        if row["wrapped_key"] is None:
+            return "erased", None
+        return "active", self._master.decrypt(bytes(row["wrapped_key"]))
+
+    def erase_case(self, case_id: UUID) -> list[str]:
+        """Destroy the keys of every subject of this case; the subjects erased now."""
+        with self._datastore.transaction(commit=True) as curs:
+            curs.execute(self._erase, (case_id,))
+            erased = [row["subject_id"] for row in curs.fetchall()]
+        self.forget(erased)
+        return erased
+
+    def forget(self, subject_ids: Sequence[str]) -> None:
+        with self._lock:
+            for subject_id in subject_ids:
+                self._cache.pop(subject_id, None)
+
+    def _entry(self, subject_id: str) -> _Cached:
+        cached = self._cached(subject_id)
+        if cached is None:
+            with self._datastore.transaction(commit=False) as curs:
+                curs.execute(self._select, (subject_id,))
+                row = curs.fetchone()
+            if row is None:  # not (yet) known: never cached, so a later key is seen at once
+                return _Cached(None, 0.0)
+            cached = self._remember(subject_id, row["wrapped_key"])
+        return cached
+
+    def _cached(self, subject_id: str) -> _Cached | None:
+        cached = self._cache.get(subject_id)
+        if cached is None or cached.until < time.monotonic():
+            return None
+        return cached
+
+    def _remember(self, subject_id: str, wrapped: bytes | None) -> _Cached:
+        key = self._master.decrypt(bytes(wrapped)) if wrapped is not None else None
+        cached = _Cached(AESGCM(key) if key else None, time.monotonic() + self._ttl)
+        with self._lock:
+            if len(self._cache) >= self._max:
+                self._cache.clear()  # bounded: a cold refill costs one query per subject
+            self._cache[subject_id] = cached
+        return cached
+
+
+def ref_key_from(master_key_b64: str, explicit: str = "") -> bytes:
+    """The subject-ref key: SUBJECT_REF_KEY if set, else derived from the master key. Keep
+    it fixed across master-key rotations so a case's subjects keep their ids."""
+    if explicit:
+        return b64decode(explicit)
+    return hmac.new(b64decode(master_key_b64), b"arrears/subject-ref", hashlib.sha256).digest()

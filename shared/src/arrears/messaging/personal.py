@@ -1,0 +1,133 @@
+"""Opening the personal fields of case events, for consumers entitled to clear values.
+
+case-service publishes each personal value sealed with its data subject's key (docs/
+messaging.md, "Personal data"): `{"ref", "enc", "key_id"}`. A consumer that must read the
+value (contact-service, which dials) fetches the subject's key from case-service with the
+service role, `GET /v1/subject-keys/{key_id}`, keeps it for a bounded time, and decrypts;
+once the subject's data was erased the endpoint answers 410 and the value reads "[erased]".
+Consumers needing no personal data skip all this and read the rest of the event unchanged.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import re
+import time
+from base64 import b64decode
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from arrears.messaging.envelope import Envelope
+
+ERASED = "[erased]"
+SEALED_KEYS = frozenset({"ref", "enc", "key_id"})
+_KEY_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def is_sealed(value: Any) -> bool:
+    return isinstance(value, dict) and value.keys() == SEALED_KEYS
+
+
+def sealed_key_ids(node: Any) -> set[str]:
+    """The key ids of every sealed value anywhere in `node`."""
+    if is_sealed(node):
+        return {str(node["key_id"])}
+    children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else []
+    found: set[str] = set()
+    for child in children:
+        found |= sealed_key_ids(child)
+    return found
+
+
+def open_value(sealed: dict[str, Any], aead: AESGCM | None) -> str:
+    if aead is None:
+        return ERASED
+    try:
+        raw = b64decode(str(sealed["enc"]))
+        return aead.decrypt(raw[:12], raw[12:], str(sealed["key_id"]).encode()).decode()
+    except (InvalidTag, ValueError):
+        return ERASED
+
+
+def open_in_place(node: Any, keys: dict[str, AESGCM | None]) -> Any:
+    if is_sealed(node):
+        return open_value(node, keys.get(str(node["key_id"])))
+    if isinstance(node, dict):
+        for name, child in node.items():
+            node[name] = open_in_place(child, keys)
+    elif isinstance(node, list):
+        for index, child in enumerate(node):
+            node[index] = open_in_place(child, keys)
+    return node
+
+
+class KeyFetchError(RuntimeError):
+    """case-service did not answer with a key or 410/404: retried like any transient failure."""
+
+
+class SubjectKeyClient:
+    """Fetches subjects' data keys from case-service and caches them for `ttl_seconds`."""
+
+    def __init__(
+        self,
+        case_service_url: str,
+        token: Callable[[], str],
+        *,
+        ttl_seconds: float = 300.0,
+        max_keys: int = 10_000,
+        timeout_seconds: float = 5.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._token = token
+        self._ttl = ttl_seconds
+        self._max = max_keys
+        self._cache: dict[str, tuple[AESGCM | None, float]] = {}
+        self._http = httpx.AsyncClient(
+            base_url=case_service_url.rstrip("/"), timeout=timeout_seconds, transport=transport
+        )
+
+    async def key(self, key_id: str) -> AESGCM | None:
+        """The subject's key; None once erased (410) or unknown (404)."""
+        cached = self._cache.get(key_id)
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
+        if not _KEY_ID.match(key_id):
+            return None
+        answer = await self._http.get(
+            f"/v1/subject-keys/{key_id}", headers={"Authorization": f"Bearer {self._token()}"}
+        )
+        if answer.status_code == 200:
+            aead: AESGCM | None = AESGCM(b64decode(answer.json()["key"]))
+        elif answer.status_code in (404, 410):
+            aead = None
+        else:
+            raise KeyFetchError(f"subject key {key_id}: HTTP {answer.status_code}")
+        if len(self._cache) >= self._max:
+            self._cache.clear()
+        self._cache[key_id] = (aead, time.monotonic() + self._ttl)
+        return aead
+
+    async def open(self, data: dict[str, Any]) -> dict[str, Any]:
+        """A copy of `data` with every sealed value opened (or "[erased]")."""
+        key_ids = sealed_key_ids(data)
+        if not key_ids:
+            return data
+        keys = {key_id: await self.key(key_id) for key_id in sorted(key_ids)}
+        opened: dict[str, Any] = open_in_place(copy.deepcopy(data), keys)
+        return opened
+
+    async def open_envelope(self, envelope: Envelope) -> Envelope:
+        if not envelope.personaldata:
+            return envelope
+        return dataclasses.replace(envelope, data=await self.open(dict(envelope.data)))
+
+    def forget(self) -> None:
+        self._cache.clear()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
