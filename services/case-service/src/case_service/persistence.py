@@ -105,11 +105,13 @@ class CaseEventRecorder(PostgresApplicationRecorder):
         if correlations:
             curs.executemany(self._insert_correlations, correlations)
         new_cases = [(e.originator_id,) for e in stored_events if e.originator_version == 1]
-        if new_cases:
-            curs.executemany(self._insert_case_ids, new_cases)
         new_keys: Sequence[tuple[str, UUID, str, bytes]] = kwargs.get("new_subject_keys", ())
-        if new_keys and self.subject_keys is not None:
-            curs.executemany(self.subject_keys.insert_statement, new_keys)
+        if new_keys and self.subject_keys is not None:  # with the case ids, in one statement
+            columns = [list(column) for column in zip(*new_keys, strict=True)]
+            cases = [case_id for (case_id,) in new_cases]
+            curs.execute(self.subject_keys.insert_with_cases, (*columns, cases))
+        elif new_cases:
+            curs.executemany(self._insert_case_ids, new_cases)
         super()._insert_events(curs, stored_events, **kwargs)
 
     def insert_events(
@@ -122,9 +124,14 @@ class CaseEventRecorder(PostgresApplicationRecorder):
             cast(UUID, e.originator_id) for e in stored_events if e.originator_version == 1
         ]
         new_keys = keys.take_pending(new_cases) if keys is not None and new_cases else []
-        ids: Sequence[int] | None = super().insert_events(
-            stored_events, new_subject_keys=new_keys, **kwargs
-        )
+        try:
+            ids: Sequence[int] | None = super().insert_events(
+                stored_events, new_subject_keys=new_keys, **kwargs
+            )
+        except BaseException:
+            if keys is not None and new_keys:
+                keys.abandoned(new_keys)
+            raise
         if keys is not None and new_keys:
             keys.committed(new_keys)
         return ids

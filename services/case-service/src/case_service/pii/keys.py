@@ -72,10 +72,12 @@ class SubjectKeys:
         self._ttl = ttl_seconds
         self._max = max_cached
         self._cache: dict[str, _Cached] = {}
+        self._refs: dict[tuple[UUID, str], str] = {}
+        self._committing: dict[str, AESGCM] = {}
         self._lock = threading.Lock()
         # Keys made for a case's first events, inserted by the recorder in their transaction
         # (no round trip of their own) and cached once that commits: case id -> rows.
-        self._pending: dict[UUID, list[tuple[str, UUID, str, bytes, bytes]]] = {}
+        self._pending: dict[UUID, list[tuple[str, UUID, str, bytes, AESGCM]]] = {}
         table = Identifier(datastore.schema or "public"), Identifier("subject_keys")
         self._upsert = SQL(
             "WITH ins AS (INSERT INTO {}.{} (subject_id, case_id, role, wrapped_key) "
@@ -83,10 +85,13 @@ class SubjectKeys:
             "SELECT wrapped_key FROM ins UNION ALL "
             "SELECT wrapped_key FROM {}.{} WHERE subject_id = %s"
         ).format(*table, *table)
-        self.insert_statement = SQL(
-            "INSERT INTO {}.{} (subject_id, case_id, role, wrapped_key) VALUES (%s, %s, %s, %s) "
-            "ON CONFLICT (subject_id) DO NOTHING"
-        ).format(*table)
+        # The new cases' keys and their case-index rows in one statement (one round trip).
+        self.insert_with_cases = SQL(
+            "WITH k AS (INSERT INTO {}.{} (subject_id, case_id, role, wrapped_key) "
+            "SELECT * FROM unnest(%s::text[], %s::uuid[], %s::text[], %s::bytea[]) "
+            "ON CONFLICT (subject_id) DO NOTHING) "
+            "INSERT INTO {}.case_index (case_id) SELECT unnest(%s::uuid[])"
+        ).format(*table, table[0])
         self._select = SQL("SELECT wrapped_key FROM {}.{} WHERE subject_id = %s").format(*table)
         self._erase = SQL(
             "UPDATE {}.{} SET wrapped_key = NULL, erased_at = now() "
@@ -95,8 +100,14 @@ class SubjectKeys:
 
     def ref(self, case_id: UUID, role: str) -> str:
         """The subject's pseudonymous id: stable, and meaningless without the ref key."""
-        digest = hmac.new(self._ref_key, f"{case_id}|{role}".encode(), hashlib.sha256)
-        return digest.hexdigest()[:32]
+        found = self._refs.get((case_id, role))
+        if found is None:
+            digest = hmac.new(self._ref_key, f"{case_id}|{role}".encode(), hashlib.sha256)
+            found = digest.hexdigest()[:32]
+            if len(self._refs) >= self._max:
+                self._refs.clear()
+            self._refs[(case_id, role)] = found
+        return found
 
     def for_writing(
         self, subject_id: str, case_id: UUID, role: str, *, new_case: bool = False
@@ -108,12 +119,13 @@ class SubjectKeys:
             with self._lock:
                 for pending in self._pending.get(case_id, ()):
                     if pending[0] == subject_id:
-                        return AESGCM(pending[4])
+                        return pending[4]
             key = AESGCM.generate_key(bit_length=KEY_BYTES * 8)
-            made = (subject_id, case_id, role, self._master.encrypt(key), key)
+            aead = AESGCM(key)
+            made = (subject_id, case_id, role, self._master.encrypt(key), aead)
             with self._lock:
                 self._pending.setdefault(case_id, []).append(made)
-            return AESGCM(key)
+            return aead
         if cached is None:
             wrapped = self._master.encrypt(AESGCM.generate_key(bit_length=KEY_BYTES * 8))
             with self._datastore.transaction(commit=True) as curs:
@@ -128,12 +140,25 @@ class SubjectKeys:
         """The rows to insert with these new cases' events (the recorder calls this)."""
         with self._lock:
             taken = [row for case_id in case_ids for row in self._pending.pop(case_id, [])]
+            self._committing.update({row[0]: row[4] for row in taken})
         return [(subject, case, role, wrapped) for subject, case, role, wrapped, _ in taken]
 
     def committed(self, rows: Sequence[tuple[str, UUID, str, bytes]]) -> None:
         """Cache keys whose rows committed (a failed insert leaves the store's key to read)."""
-        for subject_id, _, _, wrapped in rows:
-            self._remember(subject_id, wrapped)
+        until = time.monotonic() + self._ttl
+        with self._lock:
+            for subject_id, *_ in rows:
+                aead = self._committing.pop(subject_id, None)
+                if aead is not None:
+                    if len(self._cache) >= self._max:
+                        self._cache.clear()
+                    self._cache[subject_id] = _Cached(aead, until)
+
+    def abandoned(self, rows: Sequence[tuple[str, UUID, str, bytes]]) -> None:
+        """Forget keys whose rows did not commit (the case was opened by another writer)."""
+        with self._lock:
+            for subject_id, *_ in rows:
+                self._committing.pop(subject_id, None)
 
     def for_reading(self, subject_id: str) -> AESGCM | None:
         """The subject's key, or None when erased (or never created)."""

@@ -107,7 +107,12 @@ class PersonalDataMapper(Mapper[UUID]):
         self, case_id: UUID, state: dict[str, Any], personal: tuple[str, ...], new_case: bool
     ) -> dict[str, Any]:
         assert self.keys is not None
-        state = copy.deepcopy(state)  # the aggregate keeps the clear values it applied
+        # Copies of the personal attributes only (the aggregate keeps the clear values it
+        # applied); the rest of the state is not touched, so it is not copied.
+        state = dict(state)
+        for name in personal:
+            if name in state:
+                state[name] = copy.deepcopy(state[name])
         for container, key, role in leaves(state, personal):
             subject_id = self.keys.ref(case_id, role)
             try:
