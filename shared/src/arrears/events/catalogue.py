@@ -418,7 +418,7 @@ class LegalCostIncurred(CaseEventData):
     event_name: ClassVar[str] = "LegalCostIncurred"
     amount: Decimal
     currency: str
-    description: str | None
+    description: Any
     incurred_on: date
     kind: str
     reference: str | None
@@ -428,7 +428,7 @@ class LegalCostIncurred(CaseEventData):
         return cls(
             amount=decimal(data["amount"]),
             currency=text(data["currency"]),
-            description=optional(text, data["description"]),
+            description=data["description"],
             incurred_on=day(data["incurred_on"]),
             kind=text(data["kind"]),
             reference=optional(text, data["reference"]),
