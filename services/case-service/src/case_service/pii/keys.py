@@ -21,28 +21,13 @@ from uuid import UUID
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.postgres import PostgresDatastore
-from psycopg.sql import SQL, Composed, Identifier
+from psycopg.sql import SQL, Identifier
 
 from case_service.cipher import FastAESCipher
 
 KEY_BYTES = 32
 
-# --- DDL (issue 12): the one place this feature defines tables; a follow-up Alembic
-# migration must create the same (docs/audit.md lists it). ---------------------------------
-SUBJECT_KEYS_DDL = (
-    "CREATE TABLE IF NOT EXISTS {schema}.subject_keys ("
-    "subject_id text PRIMARY KEY, case_id uuid NOT NULL, role text NOT NULL, "
-    "wrapped_key bytea, created_at timestamptz NOT NULL DEFAULT now(), "
-    "erased_at timestamptz)",
-    "CREATE INDEX IF NOT EXISTS subject_keys_case_idx ON {schema}.subject_keys (case_id)",
-)
-
-
-def ddl(schema: str) -> list[Composed]:
-    return [
-        SQL(statement).format(schema=Identifier(schema or "public"))
-        for statement in SUBJECT_KEYS_DDL
-    ]
+# The table is case_service.schema.SUBJECT_KEYS, created by migration 0002.
 
 
 class SubjectErased(Exception):
