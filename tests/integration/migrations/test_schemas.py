@@ -71,8 +71,8 @@ def test_every_revision_upgrades_a_database_holding_data(name: str, postgres_url
     assert tested == service.migrations.revisions()[1:]
 
 
-def test_contact_service_has_a_second_revision_to_upgrade_through() -> None:
-    assert CONTACT.revisions() == ["0001", "0002"]
+def test_contact_service_has_revisions_to_upgrade_through() -> None:
+    assert CONTACT.revisions() == ["0001", "0002", "0003"]
 
 
 @each_service

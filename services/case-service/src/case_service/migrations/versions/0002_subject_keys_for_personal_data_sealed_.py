@@ -17,6 +17,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    # IF NOT EXISTS: a database whose recorder created the table before this revision is adopted.
     op.create_table(
         "subject_keys",
         sa.Column("subject_id", sa.Text(), nullable=False),
@@ -31,8 +32,11 @@ def upgrade() -> None:
         ),
         sa.Column("erased_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("subject_id"),
+        if_not_exists=True,
     )
-    op.create_index("subject_keys_case_idx", "subject_keys", ["case_id"], unique=False)
+    op.create_index(
+        "subject_keys_case_idx", "subject_keys", ["case_id"], unique=False, if_not_exists=True
+    )
 
 
 def downgrade() -> None:

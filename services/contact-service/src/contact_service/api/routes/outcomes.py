@@ -118,7 +118,11 @@ async def record_attempt(
     pending = {"case_id": str(case_id), "command": "contact-attempts", "idempotency_key": key}
     async with ctx.engine.begin() as conn:
         queued = await queued_command(
-            conn, case_id=str(case_id), command="contact-attempts", body=forwarded, key=key
+            conn,
+            case_id=str(case_id),
+            command="contact-attempts",
+            body=sealing.seal_fields(forwarded, ("contact_point", "notes")),  # as it is queued
+            key=key,
         )
     if queued is not None:
         return answer(await deliver(ctx, queued), pending, replayed=True)
@@ -184,7 +188,11 @@ async def record_promise(
     pending = {"case_id": str(case_id), "command": "promises", "idempotency_key": key}
     async with ctx.engine.begin() as conn:
         queued = await queued_command(
-            conn, case_id=str(case_id), command="promises", body=forwarded, key=key
+            conn,
+            case_id=str(case_id),
+            command="promises",
+            body=sealing.seal_fields(forwarded, ("contact_point",)),  # as it is queued
+            key=key,
         )
     if queued is not None:
         return answer(await deliver(ctx, queued), pending, replayed=True)

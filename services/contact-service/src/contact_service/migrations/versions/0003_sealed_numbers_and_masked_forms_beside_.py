@@ -11,7 +11,6 @@ Create Date: 2026-12-05 10:57:46.247720
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from alembic import op
 
 revision = "0003"
@@ -21,9 +20,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column("cs_attempts", sa.Column("point_masked", sa.Text(), nullable=True))
-    op.add_column("cs_contact_points", sa.Column("sealed", sa.Text(), nullable=True))
-    op.add_column("cs_contact_points", sa.Column("masked", sa.Text(), nullable=True))
+    # IF NOT EXISTS: a database whose start-up already added them is adopted as it is.
+    op.execute("ALTER TABLE cs_attempts ADD COLUMN IF NOT EXISTS point_masked text")
+    op.execute("ALTER TABLE cs_contact_points ADD COLUMN IF NOT EXISTS sealed text")
+    op.execute("ALTER TABLE cs_contact_points ADD COLUMN IF NOT EXISTS masked text")
 
 
 def downgrade() -> None:
