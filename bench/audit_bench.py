@@ -53,6 +53,9 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg import Cursor
 from psycopg.rows import DictRow
 
+# Benchmarks build their own databases: each service migrates its schema as it starts.
+os.environ.setdefault("MIGRATE_ON_START", "true")
+
 REPO = Path(__file__).resolve().parent.parent
 CIPHER_KEY = base64.b64encode(os.urandom(32)).decode()
 NOW = datetime.now(UTC)

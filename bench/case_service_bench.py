@@ -43,6 +43,9 @@ from case_service.domain import CollectionCase
 from case_service.settings import CaseServiceSettings
 from eventsourcing.cipher import AESCipher
 
+# Benchmarks build their own databases: each service migrates its schema as it starts.
+os.environ.setdefault("MIGRATE_ON_START", "true")
+
 SECRET = "bench-secret-bench-secret-bench-secret"
 CIPHER_KEY = AESCipher.create_key(num_bytes=32)
 REPO = Path(__file__).resolve().parent.parent

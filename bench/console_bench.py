@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import statistics
 import sys
@@ -38,6 +39,9 @@ from arrears_dev.embedded.postgres import EmbeddedPostgres
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 from e2e.system import JWT_SECRET, System, running_system, wait_until  # noqa: E402
+
+# Benchmarks build their own databases: each service migrates its schema as it starts.
+os.environ.setdefault("MIGRATE_ON_START", "true")
 
 
 def percentile(values: list[float], q: float) -> float:

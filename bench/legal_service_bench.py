@@ -55,6 +55,9 @@ from legal_service.readmodel.view import columns
 from legal_service.settings import LegalServiceSettings, async_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
+# Benchmarks build their own databases: each service migrates its schema as it starts.
+os.environ.setdefault("MIGRATE_ON_START", "true")
+
 SECRET = "bench-secret-bench-secret-bench-secret"
 REPO = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 2, 3, 0, tzinfo=UTC)

@@ -64,6 +64,9 @@ from eventsourcing.cipher import AESCipher
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+# Benchmarks build their own databases: each service migrates its schema as it starts.
+os.environ.setdefault("MIGRATE_ON_START", "true")
+
 SECRET = "bench-secret-bench-secret-bench-secret"
 # One key for this process and the processes it starts (the writer, the relay, the server).
 CIPHER_KEY = os.environ.setdefault("BENCH_CIPHER_KEY", AESCipher.create_key(num_bytes=32))

@@ -39,6 +39,9 @@ from arrears_dev.embedded.ports import LOOPBACK, free_port
 from arrears_dev.embedded.postgres import EmbeddedPostgres
 from eventsourcing.cipher import AESCipher
 
+# Benchmarks build their own databases: each service migrates its schema as it starts.
+os.environ.setdefault("MIGRATE_ON_START", "true")
+
 SECRET = "bench-secret-bench-secret-bench-secret"
 REPO = Path(__file__).resolve().parent.parent
 
