@@ -9,15 +9,23 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
+from arrears import outbox
 from arrears.errors import Problem
 from arrears.logging import get_correlation_id
 from arrears.outbox import PENDING, Delivery, OutboxConflict, enqueue_command
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contact_service.context import Context
+
+
+def _key_reused() -> Problem:
+    return Problem(
+        422,
+        "Unprocessable Content",
+        "this Idempotency-Key was already used with a different request",
+        field="Idempotency-Key",
+    )
 
 
 async def queue_command(
@@ -33,12 +41,7 @@ async def queue_command(
             correlation_id=get_correlation_id(),
         )
     except OutboxConflict:
-        raise Problem(
-            422,
-            "Unprocessable Content",
-            "this Idempotency-Key was already used with a different request",
-            field="Idempotency-Key",
-        ) from None
+        raise _key_reused() from None
 
 
 async def queued_command(
@@ -47,30 +50,12 @@ async def queued_command(
     """The id of the command this key already queued (a resend: it is answered as the first
     time, without asking the guard again, whose counts now include it), or None. The same key
     with another body is 422."""
-    row = (
-        await conn.execute(
-            text(
-                "SELECT id, body = CAST(:body AS jsonb) AS same FROM command_outbox"
-                " WHERE case_id = :case_id AND command = :command AND idempotency_key = :key"
-            ),
-            {
-                "case_id": case_id,
-                "command": command,
-                "key": key,
-                "body": orjson.dumps(body).decode(),
-            },
+    try:
+        return await outbox.queued_command(
+            conn, case_id=case_id, command=command, body=body, idempotency_key=key
         )
-    ).one_or_none()
-    if row is None:
-        return None
-    if not row.same:
-        raise Problem(
-            422,
-            "Unprocessable Content",
-            "this Idempotency-Key was already used with a different request",
-            field="Idempotency-Key",
-        )
-    return int(row.id)
+    except OutboxConflict:
+        raise _key_reused() from None
 
 
 async def deliver(ctx: Context, command_id: int) -> Delivery:

@@ -39,6 +39,7 @@ from arrears.outbox.commands import (
     OutboxConflict,
     command_delivery,
     enqueue_command,
+    queued_command,
 )
 from arrears.outbox.schema import create_outbox_tables
 from arrears.outbox.tasks import TaskPublisher, emit_task, task_envelope
@@ -56,5 +57,6 @@ __all__ = [
     "create_outbox_tables",
     "emit_task",
     "enqueue_command",
+    "queued_command",
     "task_envelope",
 ]

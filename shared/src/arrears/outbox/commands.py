@@ -93,15 +93,40 @@ async def enqueue_command(
     new_id = inserted.scalar_one_or_none()
     if new_id is not None:
         return int(new_id)
+    existing = await queued_command(
+        conn, case_id=case_id, command=command, body=body, idempotency_key=idempotency_key
+    )
+    assert existing is not None  # the insert above met its row
+    return existing
+
+
+async def queued_command(
+    conn: AsyncConnection,
+    *,
+    case_id: str,
+    command: str,
+    body: Mapping[str, Any],
+    idempotency_key: str,
+) -> int | None:
+    """The id of the command this key already queued, or None if it queued none. The same key
+    with another body raises OutboxConflict (a caller answering a resend uses this before it
+    does the work the first request did)."""
     existing = (
         await conn.execute(
             text(
                 "SELECT id, body = CAST(:body AS jsonb) AS same FROM command_outbox"
                 " WHERE case_id = :case_id AND command = :command AND idempotency_key = :key"
             ),
-            {"case_id": case_id, "command": command, "key": idempotency_key, "body": payload},
+            {
+                "case_id": case_id,
+                "command": command,
+                "key": idempotency_key,
+                "body": orjson.dumps(dict(body)).decode(),
+            },
         )
-    ).one()
+    ).one_or_none()
+    if existing is None:
+        return None
     if not existing.same:
         raise OutboxConflict(idempotency_key)
     return int(existing.id)
