@@ -138,24 +138,30 @@ def _unauthorized(detail: str) -> Problem:
     return Problem(401, "Unauthorized", detail, headers={"WWW-Authenticate": "Bearer"})
 
 
+async def verify_bearer(verifier: TokenVerifier, authorization: str | None) -> Principal:
+    """The caller named by an `Authorization: Bearer <JWT>` header; a 401 Problem otherwise.
+    Async: an HS256 check is microseconds of CPU; only a JWKS verifier may fetch keys, so it
+    runs in the thread pool."""
+    scheme, _, token = (authorization or "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise _unauthorized("a bearer token is required")
+    try:
+        if verifier.may_block:
+            return await run_in_threadpool(verifier.verify, token)
+        return verifier.verify(token)
+    except (jwt.PyJWTError, InvalidToken) as exc:
+        raise _unauthorized(f"invalid token: {exc}") from None
+
+
 async def authenticate(request: Request) -> Principal:
     # The input gate (arrears.gate) has verified the token before the body was read.
     checked = request.scope.get("state", {}).get("principal")
     if isinstance(checked, Principal):
         return checked
-    # Without the gate (an app built by hand): verify here. Async: an HS256 check is
-    # microseconds of CPU; only a JWKS verifier may fetch keys, so it runs in the thread pool.
+    # Without the gate (an app built by hand): verify here.
     verifier: TokenVerifier = request.app.state.token_verifier
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise _unauthorized("a bearer token is required")
-    try:
-        if verifier.may_block:
-            return await run_in_threadpool(verifier.verify, token.strip())
-        return verifier.verify(token.strip())
-    except (jwt.PyJWTError, InvalidToken) as exc:
-        raise _unauthorized(f"invalid token: {exc}") from None
+    return await verify_bearer(verifier, request.headers.get("authorization"))
 
 
 def require_roles(*roles: str) -> Callable[..., Awaitable[Principal]]:

@@ -15,10 +15,9 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-import jwt
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from arrears.auth import InvalidToken, TokenVerifier
+from arrears.auth import TokenVerifier, verify_bearer
 from arrears.errors import Problem, send_problem
 
 DEFAULT_BODY_LIMIT = 256 * 1024
@@ -50,18 +49,6 @@ class GatePolicy:
             if pattern.fullmatch(path):
                 return size
         return self.default_body_limit
-
-
-def _unauthorized(detail: str) -> Problem:
-    return Problem(401, "Unauthorized", detail, headers={"WWW-Authenticate": "Bearer"})
-
-
-def _bearer(scope: Scope) -> str | None:
-    for name, value in scope.get("headers", ()):
-        if name == b"authorization":
-            scheme, _, token = value.decode("latin-1").partition(" ")
-            return token.strip() if scheme.lower() == "bearer" and token.strip() else None
-    return None
 
 
 def _header(scope: Scope, wanted: bytes) -> str | None:
@@ -119,18 +106,10 @@ class InputGate:
         await self.app(scope, _replay(body, receive), send)
 
     async def _authenticate(self, scope: Scope) -> Problem | None:
-        token = _bearer(scope)
-        if token is None:
-            return _unauthorized("a bearer token is required")
         try:
-            if self.verifier.may_block:
-                from starlette.concurrency import run_in_threadpool
-
-                principal = await run_in_threadpool(self.verifier.verify, token)
-            else:
-                principal = self.verifier.verify(token)
-        except (jwt.PyJWTError, InvalidToken) as exc:
-            return _unauthorized(f"invalid token: {exc}")
+            principal = await verify_bearer(self.verifier, _header(scope, b"authorization"))
+        except Problem as problem:
+            return problem
         scope.setdefault("state", {})["principal"] = principal
         return None
 
