@@ -116,13 +116,11 @@ async def record_attempt(
         forwarded["agent_id"] = caller.subject
     key = idempotency_key(key_header, case_id, "contact-attempts", forwarded)
     pending = {"case_id": str(case_id), "command": "contact-attempts", "idempotency_key": key}
+    # The number waits sealed in the outbox; the forwarder opens it as it sends.
+    sealed = sealing.seal_fields(forwarded, ("contact_point", "notes"))
     async with ctx.engine.begin() as conn:
         queued = await queued_command(
-            conn,
-            case_id=str(case_id),
-            command="contact-attempts",
-            body=sealing.seal_fields(forwarded, ("contact_point", "notes")),  # as it is queued
-            key=key,
+            conn, case_id=str(case_id), command="contact-attempts", body=sealed, key=key
         )
     if queued is not None:
         return answer(await deliver(ctx, queued), pending, replayed=True)
@@ -134,8 +132,6 @@ async def record_attempt(
         verdict = public(case_id, decision, body.contact_point, body.occurred_at)
         if not decision.allowed:
             raise _refused(decision, verdict)
-        # The number waits sealed in the outbox; the forwarder opens it as it sends.
-        sealed = sealing.seal_fields(forwarded, ("contact_point", "notes"))
         command_id = await queue_command(
             conn, case_id=str(case_id), command="contact-attempts", body=sealed, key=key
         )
@@ -186,13 +182,10 @@ async def record_promise(
         forwarded["currency"] = body.currency
     key = idempotency_key(key_header, case_id, "promises", forwarded)
     pending = {"case_id": str(case_id), "command": "promises", "idempotency_key": key}
+    sealed = sealing.seal_fields(forwarded, ("contact_point",))
     async with ctx.engine.begin() as conn:
         queued = await queued_command(
-            conn,
-            case_id=str(case_id),
-            command="promises",
-            body=sealing.seal_fields(forwarded, ("contact_point",)),  # as it is queued
-            key=key,
+            conn, case_id=str(case_id), command="promises", body=sealed, key=key
         )
     if queued is not None:
         return answer(await deliver(ctx, queued), pending, replayed=True)
@@ -213,11 +206,7 @@ async def record_promise(
         if lasting:
             raise _refused(m.Decision(False, tuple(lasting)), verdict)
         command_id = await queue_command(
-            conn,
-            case_id=str(case_id),
-            command="promises",
-            body=sealing.seal_fields(forwarded, ("contact_point",)),
-            key=key,
+            conn, case_id=str(case_id), command="promises", body=sealed, key=key
         )
     delivery = await deliver(ctx, command_id)
     return answer(delivery, {**pending, "guard": verdict.model_dump(mode="json")})
