@@ -19,12 +19,11 @@ from arrears.input import (
     parse_amount,
 )
 from arrears.legal_costs import LegalCostKind
+from arrears.vocabulary import Channel, Outcome, Party
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationInfo, field_validator
 
 PhoneKind = Literal["mobile", "home", "work"]
-PartyKind = Literal[
-    "borrower", "spouse", "co_borrower", "guarantor", "employer", "emergency_contact"
-]
+PartyKind = Party
 # E.164-like: an optional +, then digits with the usual separators; no letters, no controls.
 PhoneNumber = Annotated[str, Field(pattern=r"^\+?[0-9][0-9 ()-]{4,19}$")]
 LoanId = Annotated[Identifier, Field(max_length=100)]
@@ -137,21 +136,10 @@ class PaymentCreate(MoneyCommand):
 
 
 class ContactAttemptCreate(Strict):
-    channel: Literal["call", "sms", "email", "app_push", "letter", "visit"]
+    channel: Channel
     party: PartyKind = "borrower"
     contact_point: Text
-    outcome: Literal[
-        "right_party_contact",
-        "third_party_contact",
-        "no_answer",
-        "busy",
-        "voicemail",
-        "wrong_number",
-        "disconnected",
-        "refused_to_pay",
-        "delivered",
-        "failed",
-    ]
+    outcome: Outcome
     occurred_at: Instant
     agent_id: Text | None = None
     recording_ref: Text | None = None

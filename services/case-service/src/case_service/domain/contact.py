@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from arrears.vocabulary import CHANNELS, OUTCOMES, PARTIES
+
 from . import checks
 from .contact_events import (
     ComplaintReceived,
@@ -29,22 +31,8 @@ from .errors import CommandForbidden, InvalidCommand
 from .legal_events import NoticeServed
 from .state import CaseState
 
-CHANNELS = ("call", "sms", "email", "app_push", "letter", "visit")
 # Channels that reach a number: the number must be the case's, and its owner the party.
 NUMBER_CHANNELS = ("call", "sms")
-PARTIES = ("borrower", "spouse", "co_borrower", "guarantor", "employer", "emergency_contact")
-OUTCOMES = (
-    "right_party_contact",
-    "third_party_contact",
-    "no_answer",
-    "busy",
-    "voicemail",
-    "wrong_number",
-    "disconnected",
-    "refused_to_pay",
-    "delivered",
-    "failed",
-)
 NOTICE_KINDS = ("reminder", "collection_notice", "demand_letter", "legal_notice")
 DEMAND_KINDS = ("collection_notice", "demand_letter", "legal_notice")
 VISIT_OUTCOMES = ("met_borrower", "met_third_party", "nobody_home", "moved_away", "refused")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+from arrears.vocabulary import CHANNELS, OUTCOMES
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
@@ -24,19 +25,6 @@ from console_service.web.core import (
 )
 
 router = APIRouter()
-CHANNELS = ("call", "sms", "email", "app_push", "letter", "visit")
-OUTCOMES = (
-    "right_party_contact",
-    "third_party_contact",
-    "no_answer",
-    "busy",
-    "voicemail",
-    "wrong_number",
-    "disconnected",
-    "refused_to_pay",
-    "delivered",
-    "failed",
-)
 # The services' field names, as the form's fields are named.
 FIELD_OF = {"contact_point": "number", "party": "number", "promised_date": "promised_date"}
 

@@ -12,22 +12,9 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 from arrears.input import BusinessDate, Currency, Identifier, Instant, Money, Note, Text
+from arrears.vocabulary import Channel, Outcome, Party
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-Channel = Literal["call", "sms", "email", "app_push", "letter", "visit"]
-Party = Literal["borrower", "spouse", "co_borrower", "guarantor", "employer", "emergency_contact"]
-Outcome = Literal[
-    "right_party_contact",
-    "third_party_contact",
-    "no_answer",
-    "busy",
-    "voicemail",
-    "wrong_number",
-    "disconnected",
-    "refused_to_pay",
-    "delivered",
-    "failed",
-]
 Direction = Literal["outbound", "inbound"]
 Purpose = Literal["collect", "locate", "message"]
 # A phone number, e-mail address or postal address: one line, no control characters.
