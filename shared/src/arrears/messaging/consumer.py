@@ -213,13 +213,15 @@ class IdempotentConsumer:
                     return
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.config.retry_max)
+        # Counted as soon as the transaction commits (no await in between), so the totals
+        # never lag what a reader of the read model already sees.
+        self._count(outcome)
         try:
             await consumer.commit({tp: records[-1].offset + 1})
         except Exception as exc:  # a rebalance took the partition: the next owner dedups
             log.warning(
                 "offset commit failed", extra={"fields": {"partition": str(tp), "error": repr(exc)}}
             )
-        self._count(outcome)
         BATCH_SECONDS.labels(self.config.name).observe(time.perf_counter() - started)
 
     async def _apply(self, items: list[Item]) -> Outcome:
