@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import psycopg
 from arrears.auth import issue_token
 from arrears_dev.embedded._process import spawn
 from arrears_dev.embedded.broker import EmbeddedBroker
@@ -171,6 +172,29 @@ def wait_relay(database_url: str, metrics_port: int, timeout: float = 600) -> fl
     return time.perf_counter() - started
 
 
+def bytes_per_event(database_url: str) -> dict[str, float]:
+    """What one stored event costs on disk, tables with their indexes and TOAST, in the
+    case-service database: the figure `docs/capacity.md` sizes PostgreSQL from."""
+    tables = (
+        "cases_events",
+        "event_hashes",
+        "event_correlations",
+        "idempotency_keys",
+        "cases_snapshots",
+    )
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+        row = conn.execute("SELECT count(*) FROM cases_events").fetchone()
+        events = int(row[0]) if row else 0
+        sizes = {}
+        for table in tables:
+            found = conn.execute("SELECT to_regclass(%s)", (table,)).fetchone()
+            if found and found[0]:
+                size = conn.execute("SELECT pg_total_relation_size(%s)", (table,)).fetchone()
+                sizes[table] = round(int(size[0]) / max(1, events)) if size else 0
+    return {"events": events, **sizes, "total": sum(sizes.values())}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1,000 cases, 15 s")
@@ -252,6 +276,7 @@ def main() -> int:
         time.sleep(0.5)  # one more sample of every process's CPU
         spent = {k: memory.cpu.get(k, 0.0) - cpu_before.get(k, 0.0) for k in memory.watched}
         memory.done.set()
+        results["bytes_per_stored_event"] = bytes_per_event(postgres.url("arrears_case"))
         per_command = {
             k: round(v / max(1, figures["commands"]) * 1000, 3) for k, v in sorted(spent.items())
         }
