@@ -24,6 +24,9 @@ from console_service.oidc import OidcClient
 from console_service.settings import ConsoleSettings
 
 SESSION_COOKIE = "console_session"
+# Screens show a case's figures, not its instalment schedule (which grows with every missed
+# payment): case-service leaves the schedule out when asked.
+SUMMARY = {"installments": "false"}
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 # What each role may open; the services check again (they hold the rules), the console only

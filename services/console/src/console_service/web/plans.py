@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from console_service.backends import BackendError
 from console_service.web.core import (
+    SUMMARY,
     ContextDep,
     FormDep,
     SessionDep,
@@ -86,7 +87,7 @@ async def _post(
             errors = {FIELDS.get(k, k): v for k, v in exc.field_errors().items()} or {
                 "form": exc.detail
             }
-    case = await ctx.backends.case.get(f"/v1/cases/{case_id}", bearer)
+    case = await ctx.backends.case.get(f"/v1/cases/{case_id}", bearer, SUMMARY)
     return render(
         request,
         ctx,
