@@ -163,9 +163,11 @@ def seed(system: System, cases: int, events: int) -> str:
     promised = ids[1::PROMISE_EVERY]
     with system.client("contact-service", "collector") as collector:
         for n, case_id in enumerate(promised):
-            day = date.today() + timedelta(days=n % 8)
+            day = date.today() + timedelta(days=1 + n % 7)  # due within the week
             body = {"amount": "500.00", "promised_date": day.isoformat()}
-            collector.post(f"/v1/cases/{case_id}/promises", json=body).raise_for_status()
+            reply = collector.post(f"/v1/cases/{case_id}/promises", json=body)
+            if reply.status_code >= 400:
+                raise RuntimeError(f"promise refused: {reply.status_code} {reply.text}")
 
     def projected() -> bool:
         last = reader.get(f"/v1/cases/{ids[-1]}/contact-view")
