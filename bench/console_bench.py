@@ -159,10 +159,12 @@ def seed(system: System, cases: int, events: int) -> str:
     for client in clients:
         client.close()
     reader = system.client("contact-service", "supervisor")
-    wait_until(lambda: reader.get(f"/v1/cases/{ids[-1]}/contact-view").status_code == 200, 3600)
     promised = ids[1::PROMISE_EVERY]
     with system.client("contact-service", "collector") as collector:
         for n, case_id in enumerate(promised):
+            # contact-service must know the case (it learns it from Kafka) to take a promise.
+            view = f"/v1/cases/{case_id}/contact-view"
+            wait_until(lambda v=view: reader.get(v).status_code == 200, 3600)
             day = date.today() + timedelta(days=1 + n % 7)  # due within the week
             body = {"amount": "500.00", "promised_date": day.isoformat()}
             reply = collector.post(f"/v1/cases/{case_id}/promises", json=body)
