@@ -127,7 +127,7 @@ def test_a_legal_officer_records_every_legal_step_with_errors_beside_the_field(
     assert error.text.strip()
     assert label_for(browser, "Cost amount").get_attribute("value") == "twelve"  # type: ignore[attr-defined]
     _type(browser, "Cost amount", "1500.00")
-    _type(browser, "Invoice or receipt reference (optional)", "INV-77")
+    _type(browser, "Invoice or receipt reference", "INV-77")
     _submit(browser, "Record cost")
     _recorded(browser, "legal-costs")
 
