@@ -1,6 +1,7 @@
 """The legal officer's forms for every legal step, with the services' field errors beside the
 field; a supervisor recalls a case from its agency; an auditor sees the case's hash chain
-verified against a signed checkpoint and downloads its evidence bundle. Runs its own system,
+verified against a signed checkpoint and downloads its evidence bundle, and sees an altered
+event named. Runs its own system,
 with the checkpointer signing the store. Screenshots go to docs/console/."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 from case_service.audit.bundle import verify_bundle
 from case_service.audit.note import SignerKey, VerifierKey, new_seed_base64
@@ -231,3 +233,32 @@ def test_an_auditor_sees_the_chain_verified_and_downloads_the_evidence_bundle(
     # Byte for byte as case-service exported it: the offline check accepts it.
     summary = verify_bundle(bundle.content, VerifierKey.parse(PUBLIC_KEY))
     assert summary.startswith(f"bundle verified: case {case_id}")
+
+
+def test_an_auditor_sees_an_altered_event_named_on_the_history_page(
+    system: System, browser: WebDriver
+) -> None:
+    with system.client("case-service", "origination") as origination:
+        opened = origination.post("/v1/cases", json=open_body("BR-TAMPER-0001"))
+        found = opened.json()["case_id"]
+        origination.post(
+            f"/v1/cases/{found}/missed-payments",
+            json={
+                "installment": 1,
+                "due_date": (date.today() - timedelta(days=5)).isoformat(),
+                "amount": "100.00",
+            },
+        ).raise_for_status()
+    # A database administrator flips one bit of the stored second event.
+    with psycopg.connect(system.databases["case"], autocommit=True) as conn:
+        conn.execute(
+            "UPDATE cases_events SET state = set_byte(state, 20, get_byte(state, 20) # 1) "
+            "WHERE originator_id = %s AND originator_version = 2",
+            (found,),
+        )
+    sign_in(browser, system, "auditor1")
+    browser.get(console_url(system, f"/cases/{found}/history"))
+    result = wait(browser, 60).until(ec.presence_of_element_located((By.ID, "verification-result")))
+    assert result.text.startswith("Not verified")
+    assert "version 2: the stored event does not match its hash" in result.text
+    screenshot(browser, "history-tampered")

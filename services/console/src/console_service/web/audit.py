@@ -129,7 +129,13 @@ async def history_page(
             ctx.backends.case.get(f"/v1/cases/{case_id}", bearer, SUMMARY),
         )
     except BackendError as exc:
-        return render(request, ctx, "error.html", status=exc.status, error=exc)
+        if exc.status in (401, 403, 404, 422):
+            return render(request, ctx, "error.html", status=exc.status, error=exc)
+        # The store could not be read back (an altered event no longer decrypts): the page
+        # says so and still offers the chain's verification, which names what was altered.
+        return render(
+            request, ctx, "history_unreadable.html", status=exc.status, error=exc, case_id=case_id
+        )
     events = sorted(history.get("events", []), key=lambda e: e["version"])
     then: dict[str, Any] | None = None
     then_error: BackendError | None = None
