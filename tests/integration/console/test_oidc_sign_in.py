@@ -4,8 +4,10 @@ called with the user's own access token."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -14,7 +16,7 @@ from arrears.db import async_engine
 from console_service.app import create_app
 from console_service.db import create_tables, sessions
 from console_service.settings import ConsoleSettings
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .fake_idp import FakeIdp, running_idp
@@ -128,3 +130,89 @@ async def test_a_user_without_a_console_role_is_refused(setup: Setup) -> None:
     assert refused.status_code == 401
     async with setup.engine.connect() as conn:
         assert (await conn.execute(select(sessions))).first() is None
+
+
+async def _signed_in(setup: Setup) -> str:
+    """Sign in at the IdP; the CSRF token of the first page."""
+    assert (await setup.console.get(await _at_the_idp(setup))).status_code == 303
+    page = await setup.console.get("/audit")
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert found is not None
+    return found.group(1)
+
+
+async def _stored_tokens(setup: Setup) -> tuple[str, str | None]:
+    async with setup.engine.connect() as conn:
+        row = (await conn.execute(select(sessions.c.access_token, sessions.c.refresh_token))).one()
+    return row[0], row[1]
+
+
+async def test_the_access_token_is_renewed_before_it_expires(setup: Setup) -> None:
+    setup.idp.expires_in = 30  # inside the console's 60-second margin: renewed on next use
+    await _signed_in(setup)  # the first page already renews it
+    assert setup.idp.refreshes == 1
+    access, refresh = await _stored_tokens(setup)
+    # The session holds the renewed tokens (the IdP rotated the refresh token).
+    assert access == setup.idp.issued["access_token"]
+    assert refresh == setup.idp.issued["refresh_token"]
+    assert (await setup.console.get("/audit")).status_code == 200
+    assert setup.idp.refreshes == 2
+
+
+async def test_a_token_far_from_expiry_is_not_renewed(setup: Setup) -> None:
+    await _signed_in(setup)
+    assert (await setup.console.get("/audit")).status_code == 200
+    assert setup.idp.refreshes == 0
+
+
+async def test_a_refused_renewal_of_an_expired_token_ends_the_session(setup: Setup) -> None:
+    await _signed_in(setup)
+    async with setup.engine.begin() as conn:
+        await conn.execute(
+            update(sessions).values(token_expires_at=datetime.now(UTC) - timedelta(seconds=5))
+        )
+    setup.idp.refuse_refresh = True
+    refused = await setup.console.get("/audit")
+    assert refused.status_code == 303
+    assert refused.headers["location"] == "/login"
+    async with setup.engine.connect() as conn:
+        assert (await conn.execute(select(sessions))).first() is None
+
+
+async def test_a_refused_renewal_keeps_a_token_that_still_lasts(setup: Setup) -> None:
+    setup.idp.expires_in = 30
+    setup.idp.refuse_refresh = True
+    await _signed_in(setup)
+    assert (await setup.console.get("/audit")).status_code == 200
+
+
+async def test_sign_out_ends_the_session_at_the_identity_provider(setup: Setup) -> None:
+    csrf = await _signed_in(setup)
+    id_token = setup.idp.issued["id_token"]
+    out = await setup.console.post("/logout", data={"csrf_token": csrf})
+    assert out.status_code == 303
+    location = out.headers["location"]
+    assert location.startswith(f"{setup.idp.url}/logout?")
+    async with httpx.AsyncClient() as browser:
+        back = await browser.get(location)
+    assert back.headers["location"] == f"{CONSOLE}/login"
+    assert setup.idp.logouts == [
+        {
+            "id_token_hint": id_token,
+            "client_id": setup.idp.client_id,
+            "post_logout_redirect_uri": f"{CONSOLE}/login",
+        }
+    ]
+    async with setup.engine.connect() as conn:
+        assert (await conn.execute(select(sessions))).first() is None
+    assert (await setup.console.get("/audit")).headers["location"] == "/login"
+
+
+async def test_sign_out_stays_here_when_the_provider_has_no_end_session_endpoint(
+    setup: Setup,
+) -> None:
+    setup.idp.end_session = False
+    csrf = await _signed_in(setup)
+    out = await setup.console.post("/logout", data={"csrf_token": csrf})
+    assert out.headers["location"] == "/login"
+    assert setup.idp.logouts == []

@@ -30,9 +30,28 @@ class User:
 class Session:
     user: User
     csrf_token: str
-    # Signed in with the IdP: the access token the services receive, and its expiry.
+    # Signed in with the IdP: the access token the services receive, and its expiry; the
+    # refresh token that renews it and the ID token that signs the user out at the IdP.
     access_token: str | None = None
     token_expires_at: datetime | None = None
+    refresh_token: str | None = None
+    id_token: str | None = None
+    key: str = ""  # the row's id (the cookie's digest), to store renewed tokens
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """What the IdP's token endpoint answered (sign-in or refresh)."""
+
+    access_token: str
+    expires_at: datetime | None
+    refresh_token: str | None = None
+    id_token: str | None = None
+
+
+# The idle clock restarts at most this often: a page (and each of its htmx requests) reads
+# the session without writing it back each time.
+SEEN_GRANULARITY = timedelta(seconds=30)
 
 
 def _digest(session_id: str) -> str:
@@ -86,8 +105,7 @@ async def start_session(
     now: datetime,
     idle: timedelta | None = None,
     *,
-    access_token: str | None = None,
-    token_expires_at: datetime | None = None,
+    tokens: Tokens | None = None,
 ) -> str:
     """A new session for `user`; the returned id goes in the cookie and nowhere else. With
     `idle`, sessions idle longer than that (abandoned without signing out) are purged."""
@@ -102,8 +120,10 @@ async def start_session(
                 csrf_token=secrets.token_urlsafe(32),
                 created_at=now,
                 last_seen_at=now,
-                access_token=access_token,
-                token_expires_at=token_expires_at,
+                access_token=tokens.access_token if tokens else None,
+                token_expires_at=tokens.expires_at if tokens else None,
+                refresh_token=tokens.refresh_token if tokens else None,
+                id_token=tokens.id_token if tokens else None,
             )
         )
     return session_id
@@ -132,15 +152,49 @@ async def resume_session(
         if now - row["last_seen_at"] > idle:
             await conn.execute(delete(sessions).where(sessions.c.id_hash == key))
             return None
-        await conn.execute(
-            update(sessions).where(sessions.c.id_hash == key).values(last_seen_at=now)
-        )
+        if now - row["last_seen_at"] >= SEEN_GRANULARITY:
+            await conn.execute(
+                update(sessions).where(sessions.c.id_hash == key).values(last_seen_at=now)
+            )
     return Session(
         User(row["username"], row["role"], row["language"]),
         row["csrf_token"],
         row["access_token"],
         row["token_expires_at"],
+        row["refresh_token"],
+        row["id_token"],
+        key,
     )
+
+
+async def session_tokens(engine: AsyncEngine, key: str) -> Tokens | None:
+    """The IdP tokens a session holds now (another request may have renewed them)."""
+    async with engine.begin() as conn:
+        row = (
+            (await conn.execute(select(sessions).where(sessions.c.id_hash == key)))
+            .mappings()
+            .first()
+        )
+    if row is None or row["access_token"] is None:
+        return None
+    return Tokens(
+        row["access_token"], row["token_expires_at"], row["refresh_token"], row["id_token"]
+    )
+
+
+async def store_tokens(engine: AsyncEngine, key: str, tokens: Tokens) -> None:
+    """Renewed tokens for a session; a refresh token or ID token the IdP did not send again
+    stays as it was."""
+    values: dict[str, object] = {
+        "access_token": tokens.access_token,
+        "token_expires_at": tokens.expires_at,
+    }
+    if tokens.refresh_token:
+        values["refresh_token"] = tokens.refresh_token
+    if tokens.id_token:
+        values["id_token"] = tokens.id_token
+    async with engine.begin() as conn:
+        await conn.execute(update(sessions).where(sessions.c.id_hash == key).values(**values))
 
 
 async def identity_user(engine: AsyncEngine, username: str, role: str, now: datetime) -> User:
@@ -170,9 +224,20 @@ async def identity_user(engine: AsyncEngine, username: str, role: str, now: date
     return User(username, role, row["language"])
 
 
-async def end_session(engine: AsyncEngine, session_id: str) -> None:
+async def end_session_by_key(engine: AsyncEngine, key: str) -> None:
     async with engine.begin() as conn:
-        await conn.execute(delete(sessions).where(sessions.c.id_hash == _digest(session_id)))
+        await conn.execute(delete(sessions).where(sessions.c.id_hash == key))
+
+
+async def end_session(engine: AsyncEngine, session_id: str) -> str | None:
+    """Delete the session; its IdP ID token (the hint for signing out there), if any."""
+    async with engine.begin() as conn:
+        token: str | None = await conn.scalar(
+            delete(sessions)
+            .where(sessions.c.id_hash == _digest(session_id))
+            .returning(sessions.c.id_token)
+        )
+    return token
 
 
 async def set_language(engine: AsyncEngine, username: str, language: str) -> None:

@@ -51,6 +51,16 @@ class Backend:
             raise BackendError(503, {"detail": f"{self.name} is unreachable: {exc}"}) from None
         return _body(reply)
 
+    async def get_bytes(self, path: str, token: str) -> bytes:
+        """The answer's bytes as sent (a file that must stay byte for byte, e.g. a bundle)."""
+        try:
+            reply = await self._client.get(path, headers=self._headers(token))
+        except httpx.HTTPError as exc:
+            raise BackendError(503, {"detail": f"{self.name} is unreachable: {exc}"}) from None
+        if reply.status_code >= 400:
+            _body(reply)
+        return reply.content
+
     async def post(self, path: str, token: str, body: Any, key: str | None = None) -> Any:
         try:
             reply = await self._client.post(path, json=body, headers=self._headers(token, key))

@@ -29,6 +29,10 @@ sessions = Table(
     # Signed in with the IdP: its access token for the services, and when it expires.
     Column("access_token", Text, nullable=True),
     Column("token_expires_at", DateTime(timezone=True), nullable=True),
+    # The IdP's refresh token (renews the access token before it expires) and ID token (the
+    # hint for signing out at the IdP). Migration 0002.
+    Column("refresh_token", Text, nullable=True),
+    Column("id_token", Text, nullable=True),
 )
 
 # A sign-in with the IdP under way: what the callback must match (state, nonce) and the PKCE

@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from babel import dates, numbers
+from babel import Locale, dates, numbers
 from babel.support import NullTranslations, Translations
 
 LOCALES = Path(__file__).parent / "locales"
@@ -43,12 +43,37 @@ def _instant(value: Any) -> datetime | None:
     return None
 
 
+@cache
+def _babel_locale(language: str) -> Locale:
+    # Parsed once: Babel would parse the identifier again on every value formatted.
+    return Locale.parse("zh_Hans_CN" if language == "zh_CN" else "en_GB")
+
+
+# A page shows the same amounts and days many times (a dashboard's lists): each is formatted
+# once per language.
+@lru_cache(maxsize=8192)
+def _money(language: str, amount: str, currency: str | None) -> str:
+    try:
+        value = Decimal(amount)
+    except InvalidOperation:
+        return amount
+    locale = _babel_locale(language)
+    if currency:
+        return numbers.format_currency(value, currency, locale=locale)
+    return numbers.format_decimal(value, format="#,##0.00", locale=locale)
+
+
+@lru_cache(maxsize=8192)
+def _day(language: str, day: date) -> str:
+    return dates.format_date(day, "medium", locale=_babel_locale(language))
+
+
 class Formatter:
     """What a template needs to show values in the user's language."""
 
     def __init__(self, language: str) -> None:
         self.language = language
-        self.locale = "zh_Hans_CN" if language == "zh_CN" else "en_GB"
+        self.locale = _babel_locale(language)
         self.gettext: Callable[[str], str] = translations(language).gettext
 
     def money(self, amount: Any, currency: str | None = None) -> str:
@@ -56,13 +81,7 @@ class Formatter:
             return "—"
         if isinstance(amount, dict):
             amount, currency = amount.get("amount"), amount.get("currency")
-        try:
-            value = Decimal(str(amount))
-        except InvalidOperation:
-            return str(amount)
-        if currency:
-            return numbers.format_currency(value, currency, locale=self.locale)
-        return numbers.format_decimal(value, format="#,##0.00", locale=self.locale)
+        return _money(self.language, str(amount), str(currency) if currency else None)
 
     def number(self, value: Any) -> str:
         if value is None:
@@ -90,7 +109,7 @@ class Formatter:
             parsed = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
         except ValueError:
             return str(value)
-        return dates.format_date(parsed, "medium", locale=self.locale)
+        return _day(self.language, parsed)
 
     def local_clock(self, now: datetime, zone: str | None) -> str:
         local = now.astimezone(_zone(zone))

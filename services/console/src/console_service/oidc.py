@@ -8,13 +8,15 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import httpx
 import jwt
+from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 from starlette.concurrency import run_in_threadpool
 
-from console_service.accounts import ROLES
+from console_service.accounts import ROLES, Tokens
 from console_service.settings import ConsoleSettings
 
 # Several roles in the claim: the one that sees most wins (admin over supervisor...).
@@ -32,12 +34,15 @@ class Flow:
     code_verifier: str
 
 
+class RefreshFailed(Exception):
+    """The IdP would not renew the access token (refresh token expired, revoked, reused)."""
+
+
 @dataclass(frozen=True)
 class Identity:
     username: str
     role: str
-    access_token: str
-    expires_at: datetime | None
+    tokens: Tokens
 
 
 def role_of(claims: dict[str, Any], claim: str) -> str:
@@ -59,6 +64,7 @@ class OidcClient:
         self._redirect = settings.oidc_redirect_url
         self._scopes = settings.oidc_scopes
         self._roles_claim = settings.oidc_roles_claim
+        self._post_logout = settings.oidc_post_logout_redirect_url
         self._metadata: dict[str, Any] | None = None
         self._keys: jwt.PyJWKClient | None = None
 
@@ -114,14 +120,56 @@ class OidcClient:
         if claims.get("nonce") != flow.nonce:
             raise SignInFailed("the ID token's nonce does not match this sign-in")
         username = str(claims.get("preferred_username") or claims["sub"])
-        expires_in = tokens.get("expires_in")
-        expires_at = datetime.now(UTC) + timedelta(seconds=int(expires_in)) if expires_in else None
         return Identity(
             username=username[:100],
             role=role_of(claims, self._roles_claim),
-            access_token=str(tokens["access_token"]),
-            expires_at=expires_at,
+            tokens=_tokens(tokens),
         )
+
+    async def refresh(self, refresh_token: str) -> Tokens:
+        """A new access token for the session (refresh_token grant, RFC 6749 section 6). The
+        IdP may rotate the refresh token; one it does not send again stays valid. A new ID
+        token, when sent, is verified as at sign-in (its nonce is not repeated on refresh)."""
+        meta = await self.metadata()
+        try:
+            async with self._client() as client:
+                answer = await client.refresh_token(
+                    meta["token_endpoint"], refresh_token=refresh_token
+                )
+        except (AuthlibBaseError, httpx.HTTPError, KeyError) as exc:
+            raise RefreshFailed(str(exc)) from None
+        if not answer.get("access_token"):
+            raise RefreshFailed("the IdP sent no access token")
+        renewed = _tokens(answer)
+        if renewed.id_token:
+            try:
+                await run_in_threadpool(self._verify, renewed.id_token)
+            except SignInFailed as exc:
+                raise RefreshFailed(str(exc)) from None
+        return renewed
+
+    async def end_session_url(self, id_token: str | None, after: str) -> str | None:
+        """Where to send the browser to sign out at the IdP too (RP-initiated logout), or
+        None when the IdP publishes no end_session_endpoint."""
+        try:
+            meta = await self.metadata()
+        except (httpx.HTTPError, SignInFailed, KeyError, ValueError):
+            return None
+        endpoint = meta.get("end_session_endpoint")
+        if not endpoint:
+            return None
+        query = {"client_id": self.client_id, "post_logout_redirect_uri": after}
+        if id_token:
+            query["id_token_hint"] = id_token
+        return f"{endpoint}{'&' if '?' in endpoint else '?'}{urlencode(query)}"
+
+    @property
+    def post_logout_url(self) -> str:
+        """Where the IdP sends the browser after signing out: the console's sign-in page."""
+        if self._post_logout:
+            return self._post_logout
+        parts = urlsplit(self._redirect)
+        return urlunsplit((parts.scheme, parts.netloc, "/login", "", ""))
 
     def _verify(self, id_token: str) -> dict[str, Any]:
         assert self._keys is not None
@@ -138,3 +186,14 @@ class OidcClient:
         except jwt.PyJWTError as exc:
             raise SignInFailed(f"the ID token is not valid: {exc}") from None
         return claims
+
+
+def _tokens(answer: dict[str, Any]) -> Tokens:
+    expires_in = answer.get("expires_in")
+    expires_at = datetime.now(UTC) + timedelta(seconds=int(expires_in)) if expires_in else None
+    return Tokens(
+        access_token=str(answer["access_token"]),
+        expires_at=expires_at,
+        refresh_token=str(answer["refresh_token"]) if answer.get("refresh_token") else None,
+        id_token=str(answer["id_token"]) if answer.get("id_token") else None,
+    )

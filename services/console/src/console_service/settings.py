@@ -33,6 +33,12 @@ class ConsoleSettings(ServiceSettings):
     oidc_redirect_url: str | None = None  # https://console.bank.example/login/oidc/callback
     oidc_scopes: str = "openid profile"
     oidc_roles_claim: str = "roles"  # a claim listing the user's roles (or one role)
+    # Where the IdP sends the browser after sign-out (registered with it); default: /login
+    # at the redirect URL's host.
+    oidc_post_logout_redirect_url: str | None = None
+    # Renew the IdP's access token this many seconds before it expires (with its refresh
+    # token; offline_access in OIDC_SCOPES where the IdP needs it for one).
+    oidc_refresh_margin_seconds: int = 60
     # Local users with passwords beside the IdP (break-glass); off by default with OIDC.
     local_sign_in: bool | None = None
     db_pool_size: int = 5

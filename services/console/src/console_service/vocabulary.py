@@ -50,8 +50,12 @@ WORDS = (
     N_("notices"), N_("lawsuits"), N_("judgments"), N_("enforcements"), N_("demand_letter"),
     N_("collection_notice"), N_("legal_notice"), N_("registered_mail"), N_("courier"),
     N_("in_person"), N_("in_favour"), N_("against"), N_("settled_in_court"),
+    N_("asset-preservations"), N_("guarantor-demands"), N_("legal-costs"), N_("write-offs"),
+    N_("court_fee"), N_("lawyer_fee"), N_("preservation_fee"), N_("preservation_bond"),
+    N_("enforcement_fee"), N_("notary_fee"), N_("service_fee"), N_("other"),
     # a supervisor's actions
     N_("extension"), N_("restructuring"), N_("payment-plans"), N_("agency-placements"),
+    N_("agency-recalls"),
     # restrictions
     N_("do_not_contact"), N_("cease_communication"), N_("workplace_forbidden"),
     N_("attorney"), N_("opt_out"), N_("deceased"), N_("bankrupt"),

@@ -1,8 +1,10 @@
 """`/audit` (find a case by loan id) and `/cases/{case_id}/history`: every event in version
-order, and the case as it stood at a chosen version beside the case now."""
+order, the case as it stood at a chosen version beside the case now, the verification of the
+case's hash chain and its evidence bundle."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -12,7 +14,15 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from console_service.backends import BackendError
-from console_service.web.core import ContextDep, SessionDep, render, require, token
+from console_service.web.core import (
+    SUMMARY,
+    ContextDep,
+    SessionDep,
+    is_htmx,
+    render,
+    require,
+    token,
+)
 
 router = APIRouter()
 # The figures compared side by side (the whole state is in the events themselves).
@@ -114,16 +124,25 @@ async def history_page(
     require(session.user, "audit")
     bearer = token(ctx, session)
     try:
-        history = await ctx.backends.case.get(f"/v1/cases/{case_id}/events", bearer)
-        current = await ctx.backends.case.get(f"/v1/cases/{case_id}", bearer)
+        history, current = await asyncio.gather(
+            ctx.backends.case.get(f"/v1/cases/{case_id}/events", bearer),
+            ctx.backends.case.get(f"/v1/cases/{case_id}", bearer, SUMMARY),
+        )
     except BackendError as exc:
-        return render(request, ctx, "error.html", status=exc.status, error=exc)
+        if exc.status in (401, 403, 404, 422):
+            return render(request, ctx, "error.html", status=exc.status, error=exc)
+        # The store could not be read back (an altered event no longer decrypts): the page
+        # says so and still offers the chain's verification, which names what was altered.
+        return render(
+            request, ctx, "history_unreadable.html", status=exc.status, error=exc, case_id=case_id
+        )
     events = sorted(history.get("events", []), key=lambda e: e["version"])
     then: dict[str, Any] | None = None
     then_error: BackendError | None = None
     moment = _moment(as_of)
     if version is not None or moment is not None:
         query: dict[str, Any] = {"version": version} if version else {"as_of": moment}
+        query.update(SUMMARY)
         try:
             then = await ctx.backends.case.get(f"/v1/cases/{case_id}", bearer, query)
         except BackendError as exc:
@@ -139,4 +158,41 @@ async def history_page(
         rows=differences(then, current),
         then=then,
         then_error=then_error,
+    )
+
+
+@router.get("/cases/{case_id}/history/verification", response_class=HTMLResponse)
+async def verification(
+    request: Request, case_id: UUID, ctx: ContextDep, session: SessionDep
+) -> Response:
+    """case-service's verification of the case's hash chain and evidence bundle: loaded into
+    the history page after it shows (it reads the store's chain), or as a page of its own."""
+    require(session.user, "audit")
+    result: dict[str, Any] | None = None
+    error: BackendError | None = None
+    try:
+        result = await ctx.backends.case.get(
+            f"/v1/audit/cases/{case_id}/verification", token(ctx, session)
+        )
+    except BackendError as exc:
+        error = exc
+    name = "_verification.html" if is_htmx(request) else "verification_page.html"
+    return render(request, ctx, name, case_id=str(case_id), result=result, error=error)
+
+
+@router.get("/cases/{case_id}/history.bundle.json")
+async def bundle_export(case_id: UUID, ctx: ContextDep, session: SessionDep) -> Response:
+    """The case's evidence bundle, byte for byte as case-service exports it (so that
+    `arrears-audit verify-bundle` accepts it)."""
+    require(session.user, "audit")
+    try:
+        body = await ctx.backends.case.get_bytes(
+            f"/v1/audit/cases/{case_id}/bundle", token(ctx, session)
+        )
+    except BackendError as exc:
+        return JSONResponse(exc.problem, status_code=exc.status)
+    return Response(
+        body,
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="case-{case_id}.bundle.json"'},
     )

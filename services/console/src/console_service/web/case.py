@@ -3,6 +3,8 @@ promise (posted by htmx; the answer replaces only the form's panel)."""
 
 from __future__ import annotations
 
+import asyncio
+import heapq
 from typing import Any
 from uuid import UUID
 
@@ -14,6 +16,7 @@ from console_service.accounts import Session
 from console_service.backends import BackendError
 from console_service.web.conduct import conduct_choices
 from console_service.web.core import (
+    SUMMARY,
     ConsoleContext,
     ContextDep,
     FormDep,
@@ -26,6 +29,7 @@ from console_service.web.core import (
 
 router = APIRouter()
 # The services' field names, as the form's fields are named.
+RECENT = 20  # contacts shown on the case screen, newest first
 FIELD_OF = {"contact_point": "number", "party": "number", "promised_date": "promised_date"}
 
 
@@ -90,18 +94,27 @@ async def _optional(call: Any) -> tuple[Any, BackendError | None]:
         return None, exc
 
 
-async def case_values(ctx: ConsoleContext, session: Session, case_id: UUID) -> dict[str, Any]:
-    """Everything the case screen shows, each part from the service that owns it."""
+async def case_values(
+    ctx: ConsoleContext,
+    session: Session,
+    case_id: UUID,
+    case: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Everything the case screen shows, each part from the service that owns it: the case
+    and its contact view at once, then the guard's answer for the case's numbers."""
     bearer = token(ctx, session)
-    case = await ctx.backends.case.get(f"/v1/cases/{case_id}", bearer)
-    view, view_error = await _optional(
-        ctx.backends.contact.get(f"/v1/cases/{case_id}/contact-view", bearer)
-    )
+    view_call = _optional(ctx.backends.contact.get(f"/v1/cases/{case_id}/contact-view", bearer))
+    if case is None:
+        case, (view, view_error) = await asyncio.gather(
+            ctx.backends.case.get(f"/v1/cases/{case_id}", bearer, SUMMARY), view_call
+        )
+    else:
+        view, view_error = await view_call
     points = contact_points(case)
     decisions = await _guard(ctx, bearer, case_id, points) if view is not None else []
     zone = (case.get("borrower") or {}).get("timezone") or (view or {}).get("timezone")
-    attempts = sorted(
-        (view or {}).get("recent_attempts") or [], key=lambda a: a["occurred_at"], reverse=True
+    attempts = heapq.nlargest(
+        RECENT, (view or {}).get("recent_attempts") or [], key=lambda a: a["occurred_at"]
     )
     return {
         "case": case,
@@ -112,7 +125,7 @@ async def case_values(ctx: ConsoleContext, session: Session, case_id: UUID) -> d
             {**p, "guard": d}
             for p, d in zip(points, decisions or [None] * len(points), strict=True)
         ],
-        "attempts": attempts[:20],
+        "attempts": attempts,
         "channels": CHANNELS,
         "outcomes": OUTCOMES,
         **conduct_choices(),
@@ -164,7 +177,7 @@ async def record_attempt(
 ) -> Response:
     require(session.user, "work_cases")
     bearer = token(ctx, session)
-    case = await ctx.backends.case.get(f"/v1/cases/{case_id}", bearer)
+    case = await ctx.backends.case.get(f"/v1/cases/{case_id}", bearer, SUMMARY)
     points = contact_points(case)
     errors: dict[str, str] = {}
     refusal: dict[str, Any] | None = None
@@ -195,7 +208,8 @@ async def record_attempt(
             errors = field_errors(exc, ATTEMPT_FIELDS)
             if exc.status == 409:
                 refusal = exc.problem
-    values = await case_values(ctx, session, case_id)
+    # A refused attempt changed nothing: the case just read serves again.
+    values = await case_values(ctx, session, case_id, None if recorded else case)
     return render(
         request,
         ctx,

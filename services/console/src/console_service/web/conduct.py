@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from console_service.backends import BackendError
 from console_service.web.core import (
+    SUMMARY,
     ContextDep,
     FormDep,
     SessionDep,
@@ -79,7 +80,7 @@ async def _record(
         errors = {FIELDS.get(k, k): v for k, v in exc.field_errors().items()} or {
             "form": exc.detail
         }
-    case = await ctx.backends.case.get(f"/v1/cases/{case_id}", bearer)
+    case = await ctx.backends.case.get(f"/v1/cases/{case_id}", bearer, SUMMARY)
     values = {
         "case": case,
         "conduct_kind": kind,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,10 +21,13 @@ from console_service.accounts import Session, User
 from console_service.backends import Backends
 from console_service.credentials import TokenExpired, TokenMinter
 from console_service.i18n import LANGUAGE_NAMES, Formatter
-from console_service.oidc import OidcClient
+from console_service.oidc import OidcClient, RefreshFailed
 from console_service.settings import ConsoleSettings
 
 SESSION_COOKIE = "console_session"
+# Screens show a case's figures, not its instalment schedule (which grows with every missed
+# payment): case-service leaves the schedule out when asked.
+SUMMARY = {"installments": "false"}
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 # What each role may open; the services check again (they hold the rules), the console only
@@ -103,8 +107,53 @@ async def current_session(request: Request, ctx: ContextDep) -> Session:
     session = await accounts.resume_session(ctx.engine, cookie, _now(ctx), ctx.idle)
     if session is None:
         raise SignInRequired
+    session = await _renewed(ctx, session)
     request.state.session = session
     return session
+
+
+# One renewal at a time per session in this process: a page's parallel htmx requests would
+# otherwise each spend the refresh token (which an IdP that rotates them accepts only once).
+_RENEWING: dict[str, asyncio.Lock] = {}
+
+
+async def _renewed(ctx: ConsoleContext, session: Session) -> Session:
+    """The session with an access token good for a while yet: renewed with the IdP's refresh
+    token when it expires within OIDC_REFRESH_MARGIN_SECONDS. A refusal leaves the token as
+    it is while it lasts; once it has expired the session ends and the user signs in again."""
+    expires = session.token_expires_at
+    margin = timedelta(seconds=ctx.settings.oidc_refresh_margin_seconds)
+    if session.access_token is None or expires is None or expires - _now(ctx) > margin:
+        return session
+    if ctx.oidc is None or not session.refresh_token:
+        return session  # TokenMinter refuses an expired token: back to /login
+    lock = _RENEWING.setdefault(session.key, asyncio.Lock())
+    try:
+        async with lock:
+            # Another request may have renewed it while this one waited.
+            held = await accounts.session_tokens(ctx.engine, session.key)
+            if held is not None and held.expires_at and held.expires_at - _now(ctx) > margin:
+                return replace(
+                    session, access_token=held.access_token, token_expires_at=held.expires_at
+                )
+            try:
+                tokens = await ctx.oidc.refresh(session.refresh_token)
+            except RefreshFailed:
+                if expires <= _now(ctx):
+                    await accounts.end_session_by_key(ctx.engine, session.key)
+                    raise SignInRequired from None
+                return session
+            await accounts.store_tokens(ctx.engine, session.key, tokens)
+    finally:
+        if not lock.locked():
+            _RENEWING.pop(session.key, None)
+    return replace(
+        session,
+        access_token=tokens.access_token,
+        token_expires_at=tokens.expires_at,
+        refresh_token=tokens.refresh_token or session.refresh_token,
+        id_token=tokens.id_token or session.id_token,
+    )
 
 
 SessionDep = Annotated[Session, Depends(current_session)]

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from arrears.legal_costs import LEGAL_COST_KINDS
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -33,6 +34,9 @@ class Field:
     label: str
     choices: tuple[str, ...] = ()
     optional: bool = False
+    kind: str = "text"  # the input's type: text, date, or textarea
+    # Choices from the legal file (the case's guarantors' ids) instead of fixed ones.
+    choices_from: str | None = None
 
 
 @dataclass(frozen=True)
@@ -40,7 +44,7 @@ class Step:
     path: str
     title: str
     button: str
-    moment: str  # the body's time field, set to now
+    moment: str | None  # the body's time field, set to now (None: the form names the day)
     fields: tuple[Field, ...]
 
 
@@ -74,6 +78,16 @@ STEPS = (
         ),
     ),
     Step(
+        "asset-preservations",
+        N_("Record asset preservation granted"),
+        N_("Record preservation"),
+        "granted_at",
+        (
+            Field("court_order_ref", N_("Court order reference")),
+            Field("amount", N_("Amount preserved")),
+        ),
+    ),
+    Step(
         "judgments",
         N_("Record a judgment"),
         N_("Record judgment"),
@@ -90,6 +104,40 @@ STEPS = (
         N_("Record enforcement"),
         "started_at",
         (Field("enforcement_ref", N_("Enforcement reference")),),
+    ),
+    Step(
+        "guarantor-demands",
+        N_("Record a demand on a guarantor"),
+        N_("Record guarantor demand"),
+        "served_at",
+        (
+            Field("guarantor_id", N_("Guarantor"), choices_from="guarantors"),
+            Field("amount", N_("Amount demanded")),
+            Field("proof", N_("Proof of delivery"), optional=True),
+        ),
+    ),
+    Step(
+        "legal-costs",
+        N_("Record a legal cost"),
+        N_("Record cost"),
+        None,
+        (
+            Field("kind", N_("Cost kind"), LEGAL_COST_KINDS),
+            Field("amount", N_("Cost amount")),
+            Field("incurred_on", N_("Incurred on"), kind="date"),
+            Field("reference", N_("Invoice or receipt reference"), optional=True),
+            Field("description", N_("Cost description"), optional=True, kind="textarea"),
+        ),
+    ),
+    Step(
+        "write-offs",
+        N_("Write the case off"),
+        N_("Record write-off"),
+        "written_off_at",
+        (
+            Field("reason", N_("Write-off reason")),
+            Field("approved_by", N_("Approved by")),
+        ),
     ),
 )
 BY_PATH = {step.path: step for step in STEPS}
@@ -108,7 +156,16 @@ async def _page(
         file = await ctx.backends.legal.get(f"/v1/legal/cases/{case_id}", bearer)
     except BackendError as exc:
         return render(request, ctx, "error.html", status=exc.status, error=exc)
-    return render(request, ctx, "legal_case.html", status=status, file=file, steps=STEPS, **values)
+    return render(
+        request,
+        ctx,
+        "legal_case.html",
+        status=status,
+        file=file,
+        steps=STEPS,
+        today=ctx.clock.now().date().isoformat(),
+        **values,
+    )
 
 
 @router.get("/legal/cases/{case_id}", response_class=HTMLResponse)
@@ -142,7 +199,7 @@ async def record_step(
     if found is None:
         return RedirectResponse(f"/legal/cases/{case_id}", status_code=303)
     bearer = token(ctx, session)
-    body: dict[str, Any] = {found.moment: ctx.clock.now().isoformat()}
+    body: dict[str, Any] = {found.moment: ctx.clock.now().isoformat()} if found.moment else {}
     for field in found.fields:
         value = form.get(f"{step}-{field.name}", "").strip()
         if value or not field.optional:

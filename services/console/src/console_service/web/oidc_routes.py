@@ -67,8 +67,7 @@ async def callback(
         user,
         now,
         ctx.idle,
-        access_token=identity.access_token,
-        token_expires_at=identity.expires_at,
+        tokens=identity.tokens,
     )
     reply = RedirectResponse(HOME.get(user.role, "/queue"), status_code=303)
     reply.set_cookie(

@@ -1,6 +1,6 @@
 """A supervisor's actions on the case screen: agree a payment plan (extension or
-restructuring, monthly instalments of one amount) and place the case with an agency; both
-go to case-service with the supervisor's token, and the answer replaces the panel."""
+restructuring, monthly instalments of one amount), place the case with an agency and recall it
+from the agency; each goes to case-service with the supervisor's token, and the answer replaces the panel."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from console_service.backends import BackendError
 from console_service.web.core import (
+    SUMMARY,
     ContextDep,
     FormDep,
     SessionDep,
@@ -58,7 +59,12 @@ def instalments(form: dict[str, str]) -> tuple[list[dict[str, str]], dict[str, s
 
 
 # case-service names the amount inside each instalment: installments.0.amount.
-FIELDS = {"amount": "plan_amount", "due_date": "plan_first_due", "kind": "plan_kind"}
+FIELDS = {
+    "amount": "plan_amount",
+    "due_date": "plan_first_due",
+    "kind": "plan_kind",
+    "reason": "recall_reason",
+}
 
 
 async def _post(
@@ -86,7 +92,7 @@ async def _post(
             errors = {FIELDS.get(k, k): v for k, v in exc.field_errors().items()} or {
                 "form": exc.detail
             }
-    case = await ctx.backends.case.get(f"/v1/cases/{case_id}", bearer)
+    case = await ctx.backends.case.get(f"/v1/cases/{case_id}", bearer, SUMMARY)
     return render(
         request,
         ctx,
@@ -124,3 +130,12 @@ async def agency_placement(
         "placed_at": ctx.clock.now().isoformat(),
     }
     return await _post(request, case_id, "agency-placements", body, {}, ctx, session, form)
+
+
+@router.post("/cases/{case_id}/agency-recalls", response_class=HTMLResponse)
+async def agency_recall(
+    request: Request, case_id: UUID, ctx: ContextDep, session: SessionDep, form: FormDep
+) -> Response:
+    require(session.user, "dashboard")
+    body = {"reason": form.get("recall_reason", ""), "recalled_at": ctx.clock.now().isoformat()}
+    return await _post(request, case_id, "agency-recalls", body, {}, ctx, session, form)

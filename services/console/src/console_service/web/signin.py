@@ -81,10 +81,15 @@ async def login(
 
 @router.post("/logout")
 async def logout(request: Request, ctx: ContextDep, _form: FormDep) -> Response:
+    """Sign out here, and at the IdP too when the user signed in there and it publishes an
+    end_session_endpoint (RP-initiated logout, with the ID token as the hint); the IdP then
+    sends the browser back to /login."""
     cookie = request.cookies.get(SESSION_COOKIE)
-    if cookie:
-        await accounts.end_session(ctx.engine, cookie)
-    reply = RedirectResponse("/login", status_code=303)
+    id_token = await accounts.end_session(ctx.engine, cookie) if cookie else None
+    where = "/login"
+    if ctx.oidc is not None and id_token:
+        where = await ctx.oidc.end_session_url(id_token, ctx.oidc.post_logout_url) or where
+    reply = RedirectResponse(where, status_code=303)
     reply.delete_cookie(SESSION_COOKIE, path="/")
     return reply
 

@@ -1,4 +1,5 @@
-"""GET /v1/audit/...: the checkpoints' verifier key and the signed checkpoints (auditors).
+"""GET /v1/audit/...: the checkpoints' verifier key and the signed checkpoints (auditors);
+one case's chain verified and its evidence bundle (`/v1/audit/cases/{case_id}/...`).
 
 An auditor fetches the key once, compares it with the one the bank published out of band,
 then checks checkpoints and bundles offline with `arrears-audit` (docs/audit.md).
@@ -8,16 +9,19 @@ from __future__ import annotations
 
 import base64
 from typing import Annotated, Any
+from uuid import UUID
 
 from arrears.auth import Principal, require_roles
 from arrears.errors import Problem
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from case_service.api.deps import CasesDep
 from case_service.application import CaseApplication
+from case_service.audit.bundle import BundleError, export_bundle, render, verify_bundle
 from case_service.audit.consistency import ConsistencyError, prove
 from case_service.audit.note import NoteError, VerifierKey
 from case_service.audit.store import AuditStore
+from case_service.audit.verify import Report, verify_chains
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 Auditor = Annotated[Principal, Depends(require_roles("auditor"))]
@@ -90,3 +94,64 @@ def consistency(
         return prove(store, older, newer)
     except ConsistencyError as exc:
         raise Problem(409, "Conflict", str(exc)) from None
+
+
+def _case_bundle(store: AuditStore, case_id: UUID) -> dict[str, Any]:
+    try:
+        return export_bundle(store, case_id)
+    except BundleError as exc:
+        raise Problem(404, "Not Found", str(exc)) from None
+
+
+@router.get("/cases/{case_id}/verification")
+def case_verification(
+    case_id: UUID, request: Request, cases: CasesDep, _: Auditor
+) -> dict[str, Any]:
+    """One case's hash chain recomputed from the stored bytes (versions 1, 2, 3... each link
+    and each hash), then its evidence bundle checked as `arrears-audit verify-bundle` checks it
+    (the signed checkpoint opened with the configured public key, each inclusion proof).
+    `verified` is false with the first `finding` when anything does not hold. Reads the
+    store's chain up to the latest checkpoint: an auditor's check, not a page's figure."""
+    store = _store(request, cases)
+    report = Report()
+    finding = verify_chains(store.chained_events(case_id), report)
+    if report.cases == 0 and finding is None:
+        raise Problem(404, "Not Found", f"no case {case_id}")
+    answer: dict[str, Any] = {
+        "case_id": str(case_id),
+        "events": report.events,
+        "chain_verified": finding is None,
+        "checkpoint": None,
+        "bundle_summary": None,
+    }
+    if finding is not None:
+        return {**answer, "verified": False, "finding": str(finding)}
+    latest = store.latest_checkpoint()
+    if latest is not None:
+        answer["checkpoint"] = {
+            "tree_size": latest.tree_size,
+            "recorded_at": latest.recorded_at.isoformat(),
+            "key_name": latest.key_name,
+        }
+    text = cases.settings.checkpoint_public_key
+    if not text or latest is None:
+        reason = "no checkpoint public key is configured" if not text else "no checkpoint yet"
+        return {**answer, "verified": True, "finding": f"chain only: {reason}"}
+    try:
+        key = VerifierKey.parse(text)
+        answer["bundle_summary"] = verify_bundle(render(_case_bundle(store, case_id)), key)
+    except (NoteError, BundleError) as exc:
+        return {**answer, "verified": False, "finding": str(exc)}
+    return {**answer, "verified": True, "finding": None}
+
+
+@router.get("/cases/{case_id}/bundle")
+def case_bundle(case_id: UUID, request: Request, cases: CasesDep, _: Auditor) -> Response:
+    """The case's evidence bundle (`arrears.case-bundle.v1`, as `arrears-audit export` writes
+    it), for `arrears-audit verify-bundle` offline."""
+    body = render(_case_bundle(_store(request, cases), case_id))
+    return Response(
+        body,
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="case-{case_id}.bundle.json"'},
+    )

@@ -102,6 +102,13 @@ def get_case(
             "(events recorded by the database at or before it), not by business date"
         ),
     ] = None,
+    installments: Annotated[
+        bool,
+        Query(
+            description="false: leave out the instalment schedule (`installments`), which grows"
+            " with every missed payment; a screen that shows only the figures asks for less"
+        ),
+    ] = True,
 ) -> dict[str, Any]:
     """The case now, or as it stood at `version` or, by recorded time, at the moment `as_of`
     (the answer then says `"as_of_basis": "recorded_time"`)."""
@@ -128,6 +135,8 @@ def get_case(
         raise problem_for(exc) from None
     response.headers["ETag"] = f'"{case.version}"'
     view = case.view(day)
+    if not installments:
+        del view["installments"]
     if as_of is not None:
         view["as_of_basis"] = "recorded_time"
     return view
