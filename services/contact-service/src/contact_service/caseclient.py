@@ -34,12 +34,18 @@ class _Reading:
 
     body: bytearray = field(default_factory=bytearray)
     content_type: str = ""
-    header: bytes = b""
     done: bool = False
+    keep_alive: bool = False
+    parser: httptools.HttpResponseParser | None = None
 
     def on_header(self, name: bytes, value: bytes) -> None:
         if name.lower() == b"content-type":
             self.content_type = value.decode("latin-1")
+
+    def on_headers_complete(self) -> None:
+        # Asked here: once the message is complete the parser has reset its flags.
+        assert self.parser is not None
+        self.keep_alive = self.parser.should_keep_alive()
 
     def on_body(self, body: bytes) -> None:
         self.body += body
@@ -100,7 +106,7 @@ class CaseServiceClient:
             writer.write(request)
             await writer.drain()
             reading = _Reading()
-            parser = httptools.HttpResponseParser(reading)
+            parser = reading.parser = httptools.HttpResponseParser(reading)
             while not reading.done:
                 data = await reader.read(65536)
                 if not data:
@@ -109,7 +115,7 @@ class CaseServiceClient:
         except BaseException:
             writer.close()
             raise
-        if parser.should_keep_alive() and len(self._idle) < self._keep:
+        if reading.keep_alive and len(self._idle) < self._keep:
             self._idle.append(connection)
         else:
             writer.close()

@@ -162,11 +162,13 @@ async def record_attempt(
                     )
     if queued is not None:
         return await _replay(ctx, queued, pending)
-    verdict = public(case_id, decision, body.contact_point, body.occurred_at)
     if not decision.allowed:
         _check_recording(profile, body)
-        raise _refused(decision, verdict)
+        raise _refused(decision, public(case_id, decision, body.contact_point, body.occurred_at))
     delivery = await _send(ctx, queueing, case, "contact-attempts", key, forwarded)
+    if delivery.outcome != PENDING:  # case-service's own answer: the guard's is not shown
+        return answer(delivery, pending)
+    verdict = public(case_id, decision, body.contact_point, body.occurred_at)
     return answer(delivery, {**pending, "guard": verdict.model_dump(mode="json")})
 
 
@@ -271,10 +273,12 @@ async def record_promise(
                     queued = await commands.queued_meanwhile(conn, case, "promises", key, sealed)
     if queued is not None:
         return await _replay(ctx, queued, pending)
-    verdict = public(case_id, decision, point, made_at)
     if lasting:
-        raise _refused(m.Decision(False, tuple(lasting)), verdict)
+        raise _refused(m.Decision(False, tuple(lasting)), public(case_id, decision, point, made_at))
     delivery = await _send(ctx, queueing, case, "promises", key, forwarded)
+    if delivery.outcome != PENDING:  # case-service's own answer: the guard's is not shown
+        return answer(delivery, pending)
+    verdict = public(case_id, decision, point, made_at)
     return answer(delivery, {**pending, "guard": verdict.model_dump(mode="json")})
 
 

@@ -38,7 +38,9 @@ COMMAND_INPUTS = (
       ) AS queued_json
     FROM cs_cases c WHERE""",
     )
-    .replace("c.case_id = ANY(:ids)", "c.case_id = $1")
+    # The case row stays locked until the decision and what it allowed are written: two
+    # attempts on one case are decided one after the other, each counting the other's.
+    .replace("c.case_id = ANY(:ids)", "c.case_id = $1 FOR UPDATE OF c")
     .replace(":since", "$2")
     .replace(":exclude", "$3::text")
 )
