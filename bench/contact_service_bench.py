@@ -14,8 +14,13 @@ clients in this process:
       with the server's CPU time per decision (independent of what else the machine runs);
   (c) `GET /v1/queues/all` first page (50) with 100,000 open delinquent cases;
   (d) the projection: 20,000 case events (2,000 cases x 10) published to the broker, then
-      consumed by the idempotent consumer into the read models; events per second.
-Targets (issue 4): (a) < 2 ms p99, (b) >= 1,000/s, (c) < 100 ms, (d) >= 2,000 events/s.
+      consumed by the idempotent consumer into the read models; events per second;
+  (e) `POST /v1/cases/{id}/contact-attempts` from 16 concurrent clients for 10 s over 1,000
+      cases: each guarded, stored with its decision and command, and forwarded at once to a
+      stub case-service in this process (answers 201 at once, so only contact-service's own
+      work is measured); the server's CPU time per attempt.
+Targets (issue 4): (a) < 2 ms p99, (b) >= 1,000/s, (c) < 100 ms, (d) >= 2,000 events/s;
+(issue 14) (e) <= 2 ms of contact-service CPU per attempt.
 Results go to bench/results/contact_service.json.
 """
 
@@ -39,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import httptools
 import psutil
 from arrears.auth import issue_token
 from arrears.messaging import (
@@ -324,10 +330,13 @@ def server_cpu_seconds() -> float:
 
 
 @contextmanager
-def contact_service(database_url: str, bootstrap: str) -> Iterator[str]:
+def contact_service(
+    database_url: str, bootstrap: str, case_service_url: str | None = None
+) -> Iterator[str]:
     port = free_port()
     env = {
         **os.environ,
+        **({"CASE_SERVICE_URL": case_service_url} if case_service_url else {}),
         "DATABASE_URL": database_url,
         "JWT_SECRET": SECRET,
         "HTTP_PORT": str(port),
@@ -363,7 +372,7 @@ def contact_service(database_url: str, bootstrap: str) -> Iterator[str]:
 
 async def drive_decisions(
     base: str, case_ids: list[str], seconds: float, clients: int, batch: int = 1
-) -> dict[str, float]:
+) -> dict[str, Any]:
     headers = {
         "Authorization": f"Bearer {issue_token(SECRET, 'collector', 'bench', timedelta(hours=1))}"
     }
@@ -455,6 +464,116 @@ async def queue_first_page(base: str, reads: int) -> dict[str, float]:
     }
 
 
+# --- (e) contact attempts, forwarded ----------------------------------------------------------
+
+STUB_ANSWER = b'{"case_id":"stub","version":2,"events":["ContactAttempted"]}'
+
+
+class StubCaseService(asyncio.Protocol):
+    """case-service's answer to a command, at once: 201 (keep-alive)."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.parser = httptools.HttpRequestParser(self)
+
+    def data_received(self, data: bytes) -> None:
+        self.parser.feed_data(data)
+
+    def on_message_complete(self) -> None:
+        self.transport.write(
+            b"HTTP/1.1 201 Created\r\ncontent-type: application/json\r\ncontent-length: "
+            + str(len(STUB_ANSWER)).encode()
+            + b"\r\n\r\n"
+            + STUB_ANSWER
+        )
+
+
+def attempt_moment(rng: random.Random) -> str:
+    """Within 11:00-12:00 in Shanghai (permitted) on one of the last 7 days, in the past."""
+    now = datetime.now(UTC)
+    eleven = now.replace(hour=3, minute=0, second=0, microsecond=0)
+    if eleven + timedelta(hours=1) > now:
+        eleven -= timedelta(days=1)
+    moment = eleven - timedelta(days=rng.randrange(7), seconds=rng.randrange(3600))
+    return moment.isoformat()
+
+
+async def drive_attempts(
+    database_url: str, bootstrap: str, case_ids: list[str], seconds: float, clients: int
+) -> dict[str, Any]:
+    port = free_port()
+    stub = await asyncio.get_running_loop().create_server(StubCaseService, "127.0.0.1", port)
+    try:
+        with contact_service(database_url, bootstrap, f"http://127.0.0.1:{port}") as base:
+            return await _attempts(base, case_ids, seconds, clients)
+    finally:
+        stub.close()
+
+
+async def _attempts(base: str, case_ids: list[str], seconds: float, clients: int) -> dict[str, Any]:
+    token = issue_token(SECRET, "collector", "bench", timedelta(hours=1))
+    rng = random.Random(3)
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    deadline = 0.0
+
+    # Each case's own mobile (as `stories` opened it).
+    number = {
+        str(uuid.uuid5(uuid.NAMESPACE_URL, f"bench-case-{i}")): f"+86138{i:08d}"
+        for i in range(len(case_ids))
+    }
+
+    def attempt() -> tuple[str, dict[str, Any]]:
+        index = rng.randrange(len(case_ids))
+        body = {
+            "channel": "call",
+            "party": "borrower",
+            "contact_point": number[case_ids[index]],
+            "outcome": "no_answer",
+            "occurred_at": attempt_moment(rng),
+            "recording_ref": f"rec-{rng.randrange(10**9)}",
+        }
+        return f"{base}/v1/cases/{case_ids[index]}/contact-attempts", body
+
+    async def client(session: aiohttp.ClientSession) -> None:
+        while time.monotonic() < deadline:
+            url, body = attempt()
+            headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": uuid.uuid4().hex}
+            started = time.perf_counter()
+            async with session.post(url, json=body, headers=headers) as r:
+                await r.read()
+                statuses[r.status] = statuses.get(r.status, 0) + 1
+            latencies.append(time.perf_counter() - started)
+
+    connector = aiohttp.TCPConnector(limit=clients)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        deadline = time.monotonic() + 1.0  # warm up: connections, pools, caches
+        await asyncio.gather(*(client(session) for _ in range(clients)))
+        latencies.clear()
+        warm = dict(statuses)
+        statuses.clear()
+        started, cpu, pg_cpu = time.monotonic(), server_cpu_seconds(), postgres_cpu_seconds()
+        deadline = started + seconds
+        await asyncio.gather(*(client(session) for _ in range(clients)))
+        elapsed, cpu = time.monotonic() - started, server_cpu_seconds() - cpu
+        pg_cpu = postgres_cpu_seconds() - pg_cpu
+    done = sum(statuses.values())
+    return {
+        "clients": clients,
+        "attempts": done,
+        "statuses": {str(k): v for k, v in sorted(statuses.items())},
+        "warm_up_statuses": {str(k): v for k, v in sorted(warm.items())},
+        "per_second": round(done / elapsed, 1),
+        "p50_ms": round(percentile(latencies, 0.5) * 1000, 2),
+        "p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
+        # contact-service's CPU per attempt (guard, decision, command, forwarding, answer):
+        # issue 14's figure, whatever else the machine runs.
+        "server_cpu_ms_per_attempt": round(cpu / max(1, done) * 1000, 3),
+        "postgres_cpu_ms_per_attempt": round(pg_cpu / max(1, done) * 1000, 3),
+    }
+
+
 # --- (d) the projection -----------------------------------------------------------------------
 
 
@@ -514,6 +633,7 @@ async def projection_throughput(
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="smaller, for a smoke run")
+    parser.add_argument("--only", choices=("attempts",), help="run one part (with what it needs)")
     args = parser.parse_args()
     quick = args.quick
     results: dict[str, Any] = {
@@ -534,22 +654,32 @@ def main() -> None:
         else:
             bootstrap = stack.enter_context(EmbeddedBroker()).bootstrap_servers
 
-        results["guard_in_process"] = guard_latency(2_000 if quick else 50_000)
-        print("guard in-process:", results["guard_in_process"], flush=True)
+        only = args.only
+        if not only:
+            results["guard_in_process"] = guard_latency(2_000 if quick else 50_000)
+            print("guard in-process:", results["guard_in_process"], flush=True)
 
         decisions_db = "bench_cs_" + uuid.uuid4().hex[:8]
         create_database(admin, decisions_db)
         url = with_database(admin, decisions_db)
         case_ids = asyncio.run(seed_projection(url, 200 if quick else 1000))
-        with contact_service(url, bootstrap) as base:
-            results["decisions_over_http"] = asyncio.run(
-                drive_decisions(base, case_ids, 3 if quick else 10, 32)
-            )
-            results["decisions_over_http_batch_100"] = asyncio.run(
-                drive_decisions(base, case_ids, 3 if quick else 10, 8, batch=100)
-            )
-        print("decisions over HTTP:", results["decisions_over_http"], flush=True)
-        print("decisions over HTTP, 100 a request:", results["decisions_over_http_batch_100"])
+        if not only:
+            with contact_service(url, bootstrap) as base:
+                results["decisions_over_http"] = asyncio.run(
+                    drive_decisions(base, case_ids, 3 if quick else 10, 32)
+                )
+                results["decisions_over_http_batch_100"] = asyncio.run(
+                    drive_decisions(base, case_ids, 3 if quick else 10, 8, batch=100)
+                )
+            print("decisions over HTTP:", results["decisions_over_http"], flush=True)
+            print("decisions over HTTP, 100 a request:", results["decisions_over_http_batch_100"])
+        results["attempts_over_http"] = asyncio.run(
+            drive_attempts(url, bootstrap, case_ids, 3 if quick else 10, 16)
+        )
+        print("attempts over HTTP, forwarded:", results["attempts_over_http"], flush=True)
+        if only:
+            print(json.dumps(results, indent=2))
+            return
 
         queue_db = "bench_cs_" + uuid.uuid4().hex[:8]
         create_database(admin, queue_db)

@@ -59,6 +59,43 @@ def test_a_case_45_days_past_due_reads_the_same_at_all_three_services(system: Sy
     assert figures == {name: (45, "M2") for name in figures}, figures
 
 
+def _queued(client: httpx.Client, queue: str, case_id: str) -> dict[str, Any] | None:
+    response = client.get(f"/v1/queues/{queue}", params={"limit": 500})
+    assert response.status_code == 200, response.text
+    return next((i for i in response.json()["items"] if i["case_id"] == case_id), None)
+
+
+def test_the_work_queue_files_a_case_under_the_bucket_case_service_counts(system: System) -> None:
+    """No stored bucket waits for an event or the nightly aging: the queue filters, orders and
+    shows the bucket of days past due on today's business date, the moment the case is open."""
+    moment = _evening_utc()
+    system.move_clock(moment)
+    today = business_date(moment, "Asia/Shanghai")
+    body = open_body("E2E-DATE-QUEUE")
+    # 15:00 or 16:00 in New York: a time the borrower may be called (Shanghai sleeps).
+    body["borrower"] = {**body["borrower"], "timezone": "America/New_York"}
+    origination = system.client("case-service", "origination")
+    case_id = origination.post("/v1/cases", json=body).json()["case_id"]
+    missed = origination.post(
+        f"/v1/cases/{case_id}/missed-payments",
+        json={
+            "installment": 1,
+            "due_date": (today - timedelta(days=45)).isoformat(),
+            "amount": "3000.00",
+        },
+    )
+    assert missed.status_code == 201, missed.text
+    case = system.client("case-service", "auditor").get(f"/v1/cases/{case_id}").json()
+    assert (case["days_past_due"], case["bucket"]) == (45, "M2")
+
+    collector = system.client("contact-service", "collector")
+    item = wait_until(lambda: _queued(collector, "m2", case_id), timeout=60)
+    assert (item["days_past_due"], item["bucket"]) == (case["days_past_due"], case["bucket"])
+    assert _queued(collector, "m1", case_id) is None
+    assert _queued(collector, "m3", case_id) is None
+    assert _queued(collector, "all", case_id) is not None
+
+
 def test_a_legal_cost_recorded_at_legal_service_is_in_the_case_history(system: System) -> None:
     origination = system.client("case-service", "origination")
     case_id = origination.post("/v1/cases", json=open_body("E2E-COST-1")).json()["case_id"]

@@ -50,3 +50,22 @@ def bucket_for(
         if days <= upper:
             return name
     return last
+
+
+def bucket_days(
+    bucket: str,
+    bounds: tuple[tuple[str, int], ...] = BUCKET_BOUNDS,
+    last: str = LAST_BUCKET,
+) -> tuple[int, int | None]:
+    """The days past due of `bucket`, inclusive (None: no upper end), as `bucket_for` draws
+    them: M1 -> (1, 30), M4+ -> (91, None). A read model filters a bucket as a range of due
+    dates with it (today - highest .. today - lowest), so it agrees with `bucket_for` at
+    every moment."""
+    lowest = 0
+    for name, upper in bounds:
+        if name == bucket:
+            return lowest, upper
+        lowest = upper + 1
+    if bucket == last:
+        return lowest, None
+    raise ValueError(f"no bucket {bucket!r}")

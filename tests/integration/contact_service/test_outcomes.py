@@ -20,7 +20,9 @@ from case_service.application import CaseApplication
 from case_service.relay import CaseEventEncoder
 from case_service.settings import CaseServiceSettings
 from contact_service import sealing
+from contact_service.caseclient import Answer
 from contact_service.context import Context
+from contact_service.forwarding import CommandSender
 from contact_service.wiring import task_emitter
 from eventsourcing.cipher import AESCipher
 from sqlalchemy import text
@@ -57,6 +59,25 @@ def _case_transport(cases: CaseApplication) -> httpx.ASGITransport:
     return httpx.ASGITransport(app=app)
 
 
+class AppPoster:
+    """The sender's client with case-service's app behind it (in this process)."""
+
+    def __init__(self, transport: httpx.AsyncBaseTransport) -> None:
+        self._http = httpx.AsyncClient(transport=transport, base_url="http://case-service")
+
+    async def post(self, path: str, body: bytes, headers: dict[str, str]) -> Answer:
+        headers = {**headers, "Content-Type": "application/json"}
+        response = await self._http.post(path, content=body, headers=headers)
+        return Answer(response.status_code, response.content, response.headers["content-type"])
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+
+def _service_token() -> str:
+    return token("service")["Authorization"].removeprefix("Bearer ")
+
+
 @pytest.fixture
 async def outbox(ctx: Context, cases: CaseApplication) -> AsyncIterator[Context]:
     """contact-service with the shared outbox, forwarding to the real case-service app."""
@@ -69,6 +90,13 @@ async def outbox(ctx: Context, cases: CaseApplication) -> AsyncIterator[Context]
         transport=_case_transport(cases),
         open_body=sealing.unseal_tree,  # as the service wires it: numbers wait sealed
     )
+    # The request that queues a command sends it at once (the lean path).
+    ctx.sender = CommandSender(
+        "http://case-service",
+        _service_token,
+        wake=ctx.forwarder.wake,
+        client=AppPoster(_case_transport(cases)),
+    )
     # Numbers arrive sealed; the projection opens them with keys from case-service.
     ctx.keys = SubjectKeyClient(
         "http://case-service",
@@ -77,6 +105,8 @@ async def outbox(ctx: Context, cases: CaseApplication) -> AsyncIterator[Context]
     )
     yield ctx
     await ctx.forwarder.aclose()
+    await ctx.sender.aclose()
+    ctx.sender = None
     await ctx.keys.aclose()
     ctx.keys = None
 
@@ -205,11 +235,12 @@ async def test_while_case_service_is_away_the_command_waits_and_arrives_once(
     client: Any, outbox: Context, cases: CaseApplication
 ) -> None:
     case_id = await _open(outbox, cases)
-    working = outbox.forwarder
+    working, sending = outbox.forwarder, outbox.sender
     assert working is not None
     outbox.forwarder = CommandForwarder(
         outbox.engine, "http://127.0.0.1:9", lambda: "unused", timeout_seconds=1.0
     )  # nothing listens there
+    outbox.sender = CommandSender("http://127.0.0.1:9", lambda: "unused", timeout_seconds=1.0)
     body = {**ATTEMPT, "occurred_at": START.isoformat()}
     headers = {**token(), "Idempotency-Key": "away-1"}
     try:
@@ -231,7 +262,8 @@ async def test_while_case_service_is_away_the_command_waits_and_arrives_once(
         assert conflict.json()["errors"][0]["field"] == "Idempotency-Key"
     finally:
         await outbox.forwarder.aclose()
-        outbox.forwarder = working
+        await outbox.sender.aclose()
+        outbox.forwarder, outbox.sender = working, sending
     assert "ContactAttempted" not in _events(cases, case_id)
     # case-service is back: the forwarder delivers it (the retry is due at once in the test).
     async with outbox.engine.begin() as conn:

@@ -30,7 +30,16 @@ async def test_promises_are_listed_by_due_date_and_by_the_day_they_broke(
     _promise(later, "p-later", 20, "400.00")
     _promise(broken, "p-broken", 1, "500.00")
     broke_on = (START + timedelta(days=2)).date().isoformat()
-    broken.add("PromiseBroken", START + timedelta(days=2), promise_id="p-broken", as_of=broke_on)
+    broken.add(
+        "PromiseBroken",
+        START + timedelta(days=2),
+        promise_id="p-broken",
+        as_of=broke_on,
+        amount="500.00",
+        currency="CNY",
+        paid_amount="0.00",
+        promised_date=(START + timedelta(days=1)).date().isoformat(),
+    )
     await seed(ctx, [soon, later, broken])
 
     week = {
@@ -95,7 +104,13 @@ async def test_cases_placed_with_an_agency_are_listed_until_recalled(
             consent_ref="consent-1",
             placed_at=START.isoformat(),
         )
-    recalled.add("RecalledFromAgency", START, reason="poor results", recalled_at=START.isoformat())
+    recalled.add(
+        "RecalledFromAgency",
+        START,
+        agency_id="AG-EAST",
+        reason="poor results",
+        recalled_at=START.isoformat(),
+    )
     await seed(ctx, [placed, recalled, kept])
 
     listed = await client.get("/v1/agency-placements", headers=token("supervisor"))

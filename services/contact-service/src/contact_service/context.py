@@ -17,6 +17,7 @@ from arrears.service import make_engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from contact_service import sealing
+from contact_service.forwarding import CommandSender
 from contact_service.policy.guard import permitted_at
 from contact_service.policy.model import forget_point_keys
 from contact_service.policy.profiles import PROFILES, Profile, profile_for, profile_of_case
@@ -82,6 +83,9 @@ class Context:
     book: StrategyBook
     emit: Emitter | None = None
     forwarder: CommandForwarder | None = None
+    # Sends a command at once from the request that queued it (the background forwarder
+    # delivers the rest); set with the outbox.
+    sender: CommandSender | None = None
     # Opens the personal fields of case events (arrears.messaging.personal); set with the outbox.
     keys: SubjectKeyClient | None = None
     publisher: TaskPublisher | None = None

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contact_service import sealing
 from contact_service.context import Context
+from contact_service.forwarding import CommandSender
 from contact_service.projections import Projection
 from contact_service.tasks import ContactTask, Emitter
 
@@ -56,6 +57,8 @@ async def start_outbox(ctx: Context, *, publish: bool) -> AsyncIterator[None]:
         open_body=sealing.unseal_tree,
     )
     ctx.forwarder = forwarder
+    sender = CommandSender(settings.case_service_url, service_token(settings), wake=forwarder.wake)
+    ctx.sender = sender
     keys = ctx.keys or SubjectKeyClient(settings.case_service_url, service_token(settings))
     ctx.keys = keys
     try:
@@ -69,8 +72,10 @@ async def start_outbox(ctx: Context, *, publish: bool) -> AsyncIterator[None]:
     finally:
         ctx.publisher = None
         ctx.forwarder = None
+        ctx.sender = None
         ctx.keys = None
         await forwarder.aclose()
+        await sender.aclose()
         await keys.aclose()
 
 

@@ -40,6 +40,7 @@ from arrears.outbox.commands import (
     command_delivery,
     enqueue_command,
     queued_command,
+    retryable,
 )
 from arrears.outbox.schema import create_outbox_tables
 from arrears.outbox.tasks import TaskPublisher, emit_task, task_envelope
@@ -58,5 +59,6 @@ __all__ = [
     "emit_task",
     "enqueue_command",
     "queued_command",
+    "retryable",
     "task_envelope",
 ]

@@ -44,6 +44,12 @@ PENDING = "pending"
 _RETRYABLE = {401, 403, 408, 425, 429}
 
 
+def retryable(status: int) -> bool:
+    """An answer worth sending again later (busy, away, our token not yet accepted, 5xx);
+    any other answer is final: 2xx accepted, the rest rejected."""
+    return status in _RETRYABLE or status >= 500
+
+
 class OutboxConflict(Exception):
     """The Idempotency-Key was already used for this case and command with another body."""
 
@@ -268,7 +274,7 @@ class CommandForwarder:
         body = _json_or_text(response)
         if response.status_code < 300:
             return await self._finish(conn, row, ACCEPTED, response.status_code, body)
-        if response.status_code in _RETRYABLE or response.status_code >= 500:
+        if retryable(response.status_code):
             return await self._retry_later(
                 conn, row, response.status_code, f"HTTP {response.status_code}: {body}"
             )

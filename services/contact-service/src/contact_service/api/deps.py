@@ -18,7 +18,9 @@ from fastapi import Depends, Request
 from contact_service.context import Context
 
 
-def get_context(request: Request) -> Context:
+async def get_context(request: Request) -> Context:
+    """Async, so FastAPI calls it in the loop (a plain `def` dependency costs every request a
+    hop through the thread pool)."""
     ctx: Context = request.app.state.ctx
     return ctx
 

@@ -7,6 +7,7 @@ whom, with the number replaced by "[erased]"."""
 
 from __future__ import annotations
 
+from arrears.events import catalogue as ev
 from arrears.messaging import Envelope
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -29,7 +30,9 @@ _STATEMENTS = (
 )
 
 
-async def personal_data_erased(conn: AsyncConnection, _e: Envelope, row: Row) -> None:
+async def personal_data_erased(
+    conn: AsyncConnection, _e: Envelope, row: Row, _d: ev.PersonalDataErased
+) -> None:
     for statement in _STATEMENTS:
         await conn.execute(text(statement), {"case_id": row["case_id"]})
     row["address"] = None

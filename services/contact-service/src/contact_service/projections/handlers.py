@@ -5,11 +5,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from arrears.events import catalogue as ev
 from arrears.messaging import Envelope, event_time
 from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert
@@ -19,11 +19,12 @@ from contact_service.policy import model as m
 from contact_service.projections.erasure import personal_data_erased
 from contact_service.projections.reach import REACH_HANDLERS
 from contact_service.projections.store import (
+    Handler,
     Row,
     day_of,
     driver,
     fingerprint,
-    instant,
+    typed,
 )
 from contact_service.readmodel import derive
 from contact_service.readmodel.tables import PROMISES
@@ -44,11 +45,6 @@ POINT_STATE_AFTER = {
     "right_party_contact": m.VALID,
 }
 
-# A handler changes the case's row and its own tables, and returns the tasks it decides (the
-# projection records and emits them).
-Handler = Callable[[AsyncConnection, Envelope, Row], Awaitable[Sequence[ContactTask] | None]]
-
-
 # --- money ---------------------------------------------------------------------------
 
 
@@ -58,12 +54,11 @@ def _recompute(row: Row, day: date) -> None:
     row["days_past_due"] = derive.days_past_due(row["oldest_due_on"], day)
 
 
-async def payment_missed(conn: AsyncConnection, e: Envelope, row: Row) -> None:
-    d = e.data
+async def payment_missed(conn: AsyncConnection, e: Envelope, row: Row, d: ev.PaymentMissed) -> None:
     installments = dict(row["installments"])
-    installments[str(d["installment"])] = {
-        "due_date": str(d["due_date"]),
-        "amount": str(d["amount"]),
+    installments[str(d.installment)] = {
+        "due_date": d.due_date.isoformat(),
+        "amount": str(d.amount),
         "paid": "0",
         "superseded": False,
     }
@@ -71,27 +66,29 @@ async def payment_missed(conn: AsyncConnection, e: Envelope, row: Row) -> None:
     _recompute(row, day_of(e))
 
 
-async def payment_received(conn: AsyncConnection, e: Envelope, row: Row) -> None:
-    d = e.data
+async def payment_received(
+    conn: AsyncConnection, e: Envelope, row: Row, d: ev.PaymentReceived
+) -> None:
     installments = {k: dict(v) for k, v in row["installments"].items()}
-    for part in d.get("allocations") or []:
+    for part in d.allocations:
         item = installments.get(str(part["installment"]))
         if item is not None:
             item["paid"] = str(Decimal(item["paid"]) + Decimal(str(part["amount"])))
     row["installments"] = installments
-    row["paid_total"] = Decimal(row["paid_total"]) + Decimal(str(d["amount"]))
+    row["paid_total"] = Decimal(row["paid_total"]) + d.amount
     _recompute(row, day_of(e))
-    await _outcome(conn, e, row, "payment", amount=Decimal(str(d["amount"])))
+    await _outcome(conn, e, row, "payment", amount=d.amount)
 
 
-async def plan_agreed(conn: AsyncConnection, e: Envelope, row: Row) -> None:
-    d = e.data
+async def plan_agreed(
+    conn: AsyncConnection, e: Envelope, row: Row, d: ev.PaymentPlanAgreed
+) -> None:
     installments = {k: dict(v) for k, v in row["installments"].items()}
-    for key in d.get("superseded") or []:
+    for key in d.superseded:
         if key in installments:
             installments[key]["superseded"] = True
-    for item in d.get("installments") or []:
-        installments[f"P{d['plan_number']}-{item['number']}"] = {
+    for item in d.installments:
+        installments[f"P{d.plan_number}-{item['number']}"] = {
             "due_date": str(item["due_date"]),
             "amount": str(item["amount"]),
             "paid": "0",
@@ -128,67 +125,50 @@ _OUTCOME = (
 # --- aging and risk --------------------------------------------------------------------
 
 
-async def bucket_changed(conn: AsyncConnection, e: Envelope, row: Row) -> None:
-    d = e.data
-    row["bucket"] = str(d["to_bucket"])
-    row["bucket_entered_on"] = date.fromisoformat(str(d["as_of"]))
-    row["days_past_due"] = int(d["days_past_due"])
-    await _outcome(
-        conn, e, row, "bucket_move", from_bucket=str(d["from_bucket"]), to_bucket=row["bucket"]
-    )
+async def bucket_changed(
+    conn: AsyncConnection, e: Envelope, row: Row, d: ev.DelinquencyBucketChanged
+) -> None:
+    row["bucket"] = d.to_bucket
+    row["bucket_entered_on"] = d.as_of
+    row["days_past_due"] = d.days_past_due
+    await _outcome(conn, e, row, "bucket_move", from_bucket=d.from_bucket, to_bucket=d.to_bucket)
 
 
-async def risk_graded(conn: AsyncConnection, e: Envelope, row: Row) -> None:
-    row["risk_grade"], row["risk_score"] = str(e.data["grade"]), int(e.data["score"])
+async def risk_graded(conn: AsyncConnection, e: Envelope, row: Row, d: ev.RiskGraded) -> None:
+    row["risk_grade"], row["risk_score"] = d.grade, d.score
 
 
 # --- contact ----------------------------------------------------------------------------
 
 
-async def contact_attempted(conn: AsyncConnection, e: Envelope, row: Row) -> None:
-    d = e.data
-    occurred_at = instant(str(d["occurred_at"]))
-    point = m.point_key(str(d["contact_point"]))
-    values = {
-        "case_id": row["case_id"],
-        "fingerprint": fingerprint(
-            row["case_id"], d["channel"], d["party"], point, d["outcome"], occurred_at
-        ),
-        "version": e.caseversion,
-        "occurred_at": occurred_at,
-        "channel": str(d["channel"]),
-        "party": str(d["party"]),
-        "point": point,
-        "outcome": str(d["outcome"]),
-        "inbound": bool(d.get("inbound", False)),
-        "agent_id": d.get("agent_id"),
-        "recording_ref": d.get("recording_ref"),
-        "strategy": row["strategy"],
-        "arm": row["arm"],
-    }
-    state = POINT_STATE_AFTER.get(values["outcome"])
+async def contact_attempted(
+    conn: AsyncConnection, e: Envelope, row: Row, d: ev.ContactAttempted
+) -> None:
+    number = str(d.contact_point)  # opened by the projection (arrears.messaging.personal)
+    point = m.point_key(number)
+    state = POINT_STATE_AFTER.get(d.outcome)
     raw = await driver(conn)
     await raw.execute(
         _ATTEMPT_AND_POINT,
-        values["case_id"],
-        values["fingerprint"],
-        values["version"],
-        values["occurred_at"],
-        values["channel"],
-        values["party"],
-        values["point"],
-        values["outcome"],
-        values["inbound"],
-        values["agent_id"],
-        values["recording_ref"],
-        values["strategy"],
-        values["arm"],
+        row["case_id"],
+        fingerprint(row["case_id"], d.channel, d.party, point, d.outcome, d.occurred_at),
+        e.caseversion,
+        d.occurred_at,
+        d.channel,
+        d.party,
+        point,
+        d.outcome,
+        False,  # the event does not say; one forwarded from here keeps its direction
+        d.agent_id,
+        d.recording_ref,
+        row["strategy"],
+        row["arm"],
         state or m.VALID,
         state is not None,
-        m.mask_point(str(d["contact_point"])),
+        m.mask_point(number),
     )
-    if d["outcome"] == "right_party_contact":
-        row["last_rpc_at"] = max(filter(None, (row.get("last_rpc_at"), occurred_at)))
+    if d.outcome == "right_party_contact":
+        row["last_rpc_at"] = max(filter(None, (row.get("last_rpc_at"), d.occurred_at)))
 
 
 # One round trip per attempt: record it (or confirm the one forwarded from here) and mark
@@ -207,9 +187,11 @@ _ATTEMPT_AND_POINT = """
 """
 
 
-async def contact_lost(conn: AsyncConnection, e: Envelope, row: Row) -> list[ContactTask]:
+async def contact_lost(
+    conn: AsyncConnection, e: Envelope, row: Row, d: ev.ContactLost
+) -> list[ContactTask]:
     row["contactability"] = "lost"
-    row["lost_at"] = instant(str(e.data["as_of"]))
+    row["lost_at"] = d.as_of
     due = event_time(e)
     return [
         ContactTask(
@@ -226,128 +208,133 @@ async def contact_lost(conn: AsyncConnection, e: Envelope, row: Row) -> list[Con
             data={
                 "reason": "contact_lost",
                 "rule": "3:3:3",
-                "numbers_tried": e.data.get("numbers_tried"),
-                "call_attempts": e.data.get("call_attempts"),
-                "times_of_day": e.data.get("times_of_day"),
-                "sms_sent": e.data.get("sms_sent"),
-                "lost_at": str(e.data["as_of"]),
+                "numbers_tried": d.numbers_tried,
+                "call_attempts": d.call_attempts,
+                "times_of_day": list(d.times_of_day),
+                "sms_sent": d.sms_sent,
+                "lost_at": str(e.data["as_of"]),  # as the event spells it
             },
         )
     ]
 
 
-async def contact_regained(conn: AsyncConnection, e: Envelope, row: Row) -> None:
+async def contact_regained(
+    conn: AsyncConnection, e: Envelope, row: Row, d: ev.ContactRegained
+) -> None:
     row["contactability"], row["lost_at"] = "reachable", None
 
 
 # --- promises ---------------------------------------------------------------------------
 
 
-async def promise_made(conn: AsyncConnection, e: Envelope, row: Row) -> None:
-    d = e.data
-    promised = date.fromisoformat(str(d["promised_date"]))
+async def promise_made(
+    conn: AsyncConnection, e: Envelope, row: Row, d: ev.PromiseToPayMade
+) -> None:
     await conn.execute(
         insert(PROMISES)
         .values(
-            promise_id=str(d["promise_id"]),
+            promise_id=d.promise_id,
             case_id=row["case_id"],
-            amount=Decimal(str(d["amount"])),
-            currency=str(d["currency"]),
-            promised_date=promised,
-            made_at=instant(str(d["made_at"])),
+            amount=d.amount,
+            currency=d.currency,
+            promised_date=d.promised_date,
+            made_at=d.made_at,
             status="open",
             strategy=row["strategy"],
             arm=row["arm"],
         )
         .on_conflict_do_nothing()
     )
-    row["open_promise_id"] = str(d["promise_id"])
-    row["open_promise_due"] = promised
-    row["open_promise_amount"] = Decimal(str(d["amount"]))
+    row["open_promise_id"] = d.promise_id
+    row["open_promise_due"] = d.promised_date
+    row["open_promise_amount"] = d.amount
 
 
 async def _resolve_promise(
-    conn: AsyncConnection, e: Envelope, row: Row, status: str, on: str
+    conn: AsyncConnection, row: Row, promise_id: str, status: str, on: date
 ) -> None:
-    promise_id = str(e.data["promise_id"])
     await conn.execute(
         update(PROMISES)
         .where(PROMISES.c.promise_id == promise_id)
-        .values(status=status, resolved_on=date.fromisoformat(on[:10]))
+        .values(status=status, resolved_on=on)
     )
     if row.get("open_promise_id") == promise_id:
         row["open_promise_id"] = row["open_promise_due"] = row["open_promise_amount"] = None
 
 
-async def promise_kept(conn: AsyncConnection, e: Envelope, row: Row) -> None:
+async def promise_kept(conn: AsyncConnection, e: Envelope, row: Row, d: ev.PromiseKept) -> None:
     row["promises_kept"] += 1
-    await _resolve_promise(conn, e, row, "kept", str(e.data["kept_on"]))
+    await _resolve_promise(conn, row, d.promise_id, "kept", d.kept_on)
 
 
-async def promise_broken(conn: AsyncConnection, e: Envelope, row: Row) -> None:
+async def promise_broken(conn: AsyncConnection, e: Envelope, row: Row, d: ev.PromiseBroken) -> None:
     row["promises_broken"] += 1
-    await _resolve_promise(conn, e, row, "broken", str(e.data["as_of"]))
+    await _resolve_promise(conn, row, d.promise_id, "broken", d.as_of)
 
 
 # --- conduct: disputes, complaints, agencies --------------------------------------------
 
 
-async def dispute_raised(conn: AsyncConnection, e: Envelope, row: Row) -> None:
+async def dispute_raised(conn: AsyncConnection, e: Envelope, row: Row, d: ev.DisputeRaised) -> None:
     row["in_dispute"] = True
 
 
-async def complaint_received(conn: AsyncConnection, e: Envelope, row: Row) -> None:
-    complaint_id = str(e.data["complaint_id"])
-    row["open_complaints"] = sorted({*row["open_complaints"], complaint_id})
-    flag = COMPLAINT_FLAGS.get(str(e.data.get("category", "")).lower())
+async def complaint_received(
+    conn: AsyncConnection, e: Envelope, row: Row, d: ev.ComplaintReceived
+) -> None:
+    row["open_complaints"] = sorted({*row["open_complaints"], d.complaint_id})
+    flag = COMPLAINT_FLAGS.get(d.category.lower())
     if flag is not None:
         row["flags"] = sorted({*row["flags"], flag})
 
 
-async def complaint_resolved(conn: AsyncConnection, e: Envelope, row: Row) -> None:
-    complaint_id = str(e.data["complaint_id"])
-    row["open_complaints"] = [c for c in row["open_complaints"] if c != complaint_id]
+async def complaint_resolved(
+    conn: AsyncConnection, e: Envelope, row: Row, d: ev.ComplaintResolved
+) -> None:
+    row["open_complaints"] = [c for c in row["open_complaints"] if c != d.complaint_id]
 
 
-async def placed(conn: AsyncConnection, e: Envelope, row: Row) -> None:
-    row["agency_id"] = str(e.data["agency_id"])
+async def placed(conn: AsyncConnection, e: Envelope, row: Row, d: ev.PlacedWithAgency) -> None:
+    row["agency_id"] = d.agency_id
 
 
-async def recalled(conn: AsyncConnection, e: Envelope, row: Row) -> None:
+async def recalled(conn: AsyncConnection, e: Envelope, row: Row, d: ev.RecalledFromAgency) -> None:
     row["agency_id"] = None
 
 
 # --- life of the case -------------------------------------------------------------------
 
 
-async def closed(conn: AsyncConnection, e: Envelope, row: Row) -> None:
-    row["status"], row["close_reason"] = "closed", str(e.data["reason"])
-    await _outcome(conn, e, row, "closure", reason=row["close_reason"])
+async def closed(conn: AsyncConnection, e: Envelope, row: Row, d: ev.CaseClosed) -> None:
+    row["status"], row["close_reason"] = "closed", d.reason
+    await _outcome(conn, e, row, "closure", reason=d.reason)
 
 
-async def reopened(conn: AsyncConnection, e: Envelope, row: Row) -> None:
+async def reopened(conn: AsyncConnection, e: Envelope, row: Row, d: ev.CaseReopened) -> None:
     row["status"], row["close_reason"] = "open", None
 
 
-HANDLERS: dict[str, Handler] = {
-    **REACH_HANDLERS,
-    "PaymentMissed": payment_missed,
-    "PaymentReceived": payment_received,
-    "PaymentPlanAgreed": plan_agreed,
-    "DelinquencyBucketChanged": bucket_changed,
-    "RiskGraded": risk_graded,
-    "ContactAttempted": contact_attempted,
-    "ContactLost": contact_lost,
-    "ContactRegained": contact_regained,
-    "PromiseToPayMade": promise_made,
-    "PromiseKept": promise_kept,
-    "PromiseBroken": promise_broken,
-    "DisputeRaised": dispute_raised,
-    "ComplaintReceived": complaint_received,
-    "ComplaintResolved": complaint_resolved,
-    "PlacedWithAgency": placed,
-    "RecalledFromAgency": recalled,
-    "CaseClosed": closed,
-    "CaseReopened": reopened,
-    "PersonalDataErased": personal_data_erased,
-}
+HANDLERS: dict[str, Handler] = dict(
+    (
+        *REACH_HANDLERS,
+        typed(ev.PaymentMissed, payment_missed),
+        typed(ev.PaymentReceived, payment_received),
+        typed(ev.PaymentPlanAgreed, plan_agreed),
+        typed(ev.DelinquencyBucketChanged, bucket_changed),
+        typed(ev.RiskGraded, risk_graded),
+        typed(ev.ContactAttempted, contact_attempted),
+        typed(ev.ContactLost, contact_lost),
+        typed(ev.ContactRegained, contact_regained),
+        typed(ev.PromiseToPayMade, promise_made),
+        typed(ev.PromiseKept, promise_kept),
+        typed(ev.PromiseBroken, promise_broken),
+        typed(ev.DisputeRaised, dispute_raised),
+        typed(ev.ComplaintReceived, complaint_received),
+        typed(ev.ComplaintResolved, complaint_resolved),
+        typed(ev.PlacedWithAgency, placed),
+        typed(ev.RecalledFromAgency, recalled),
+        typed(ev.CaseClosed, closed),
+        typed(ev.CaseReopened, reopened),
+        typed(ev.PersonalDataErased, personal_data_erased),
+    )
+)

@@ -15,6 +15,8 @@ from decimal import Decimal
 from typing import Any
 
 from arrears.business_date import DEFAULT_BUSINESS_TIMEZONE, business_date
+from arrears.events import EventDataError
+from arrears.events import catalogue as ev
 from arrears.messaging import Envelope, PoisonError, event_time
 from arrears.messaging.personal import SubjectKeyClient
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -132,13 +134,16 @@ class Projection:
             )
 
     async def _opened(self, conn: AsyncConnection, envelope: Envelope, case_id: str) -> None:
-        data = envelope.data
-        borrower: Mapping[str, Any] = data.get("borrower") or {}
-        assignment = self.book.assign(case_id, str(data.get("product", "")))
+        try:
+            data = ev.CaseOpened.read(envelope.data)
+        except EventDataError as exc:
+            raise PoisonError(str(exc)) from exc
+        borrower: Mapping[str, Any] = data.borrower
+        assignment = self.book.assign(case_id, data.product)
         moment = event_time(envelope)
         timezone = str(borrower.get("timezone") or "Asia/Shanghai")
         candidates = borrower.get("candidate_timezones") or borrower.get("timezones") or []
-        guarantors = list(data.get("guarantors") or [])
+        guarantors = data.guarantors
         points: list[Row] = []
         for phone in borrower.get("phones") or []:
             owner = str(phone.get("owner") or "borrower")
@@ -157,10 +162,10 @@ class Projection:
         )
         row: Row = {
             "case_id": case_id,
-            "loan_id": str(data.get("loan_id", "")),
-            "product": str(data.get("product", "")),
-            "currency": str(data.get("currency", "")),
-            "principal": Decimal(str(data.get("principal", "0"))),
+            "loan_id": data.loan_id,
+            "product": data.product,
+            "currency": data.currency,
+            "principal": data.principal,
             "status": "open",
             "opened_at": moment,
             "bucket": "M0",
@@ -170,7 +175,7 @@ class Projection:
             "arrears": Decimal("0"),
             "paid_total": Decimal("0"),
             "timezone": timezone,
-            "jurisdiction": str(data["jurisdiction"]) if data.get("jurisdiction") else None,
+            "jurisdiction": data.jurisdiction or None,
             "candidate_timezones": [str(z) for z in candidates if z != timezone],
             "payday": int(borrower["payday"]) if borrower.get("payday") else None,
             "address": sealing.seal(str(borrower["address"])) if borrower.get("address") else None,

@@ -3,17 +3,13 @@ contact points, projected from their case events."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-
+from arrears.events import catalogue as ev
 from arrears.messaging import Envelope
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contact_service import sealing
 from contact_service.policy import model as m
-from contact_service.projections.store import Row, driver
-from contact_service.tasks import ContactTask
-
-Handler = Callable[[AsyncConnection, Envelope, Row], Awaitable[Sequence[ContactTask] | None]]
+from contact_service.projections.store import Handler, Row, driver, typed
 
 # The owner and kind are the case's record: they replace whatever was known of the number.
 _ADD_POINT = """
@@ -35,40 +31,51 @@ def _add_zone(row: Row, zone: str) -> None:
         row["candidate_timezones"] = [*zones, zone]
 
 
-async def jurisdiction_changed(conn: AsyncConnection, e: Envelope, row: Row) -> None:  # noqa: ARG001
-    row["jurisdiction"] = str(e.data["to_jurisdiction"])
+async def jurisdiction_changed(
+    conn: AsyncConnection,  # noqa: ARG001
+    e: Envelope,  # noqa: ARG001
+    row: Row,
+    d: ev.JurisdictionChanged,
+) -> None:
+    row["jurisdiction"] = d.to_jurisdiction
 
 
-async def contact_point_added(conn: AsyncConnection, e: Envelope, row: Row) -> None:
-    d = e.data
-    owner = str(d["owner"])
-    zone = str(d["timezone"]) if d.get("timezone") else None
+async def contact_point_added(
+    conn: AsyncConnection, e: Envelope, row: Row, d: ev.ContactPointAdded
+) -> None:
+    number = str(d.contact_point)  # opened by the projection (arrears.messaging.personal)
+    zone = d.timezone or None
     raw = await driver(conn)
     await raw.execute(
         _ADD_POINT,
         row["case_id"],
-        m.point_key(str(d["contact_point"])),
-        owner,
-        str(d.get("kind") or "mobile"),
+        m.point_key(number),
+        d.owner,
+        d.kind or "mobile",
         50 + int(e.caseversion or 0),  # after the points the case opened with
         zone,
-        sealing.seal(m.normal_point(str(d["contact_point"]))),
-        m.mask_point(str(d["contact_point"])),
+        sealing.seal(m.normal_point(number)),
+        m.mask_point(number),
     )
-    row["parties"] = sorted({*(row.get("parties") or []), owner})
+    row["parties"] = sorted({*(row.get("parties") or []), d.owner})
     if zone is not None:
         _add_zone(row, zone)
 
 
-async def timezone_candidate_added(conn: AsyncConnection, e: Envelope, row: Row) -> None:
-    zone = str(e.data["timezone"])
+async def timezone_candidate_added(
+    conn: AsyncConnection,
+    e: Envelope,  # noqa: ARG001
+    row: Row,
+    d: ev.TimezoneCandidateAdded,
+) -> None:
     raw = await driver(conn)
-    await raw.execute(_ADD_ZONE, zone)
-    _add_zone(row, zone)
+    await raw.execute(_ADD_ZONE, d.timezone)
+    _add_zone(row, d.timezone)
 
 
-REACH_HANDLERS: dict[str, Handler] = {
-    "JurisdictionChanged": jurisdiction_changed,
-    "ContactPointAdded": contact_point_added,
-    "TimezoneCandidateAdded": timezone_candidate_added,
-}
+# (event name, handler) pairs: the projection's HANDLERS take them in.
+REACH_HANDLERS: tuple[tuple[str, Handler], ...] = (
+    typed(ev.JurisdictionChanged, jurisdiction_changed),
+    typed(ev.ContactPointAdded, contact_point_added),
+    typed(ev.TimezoneCandidateAdded, timezone_candidate_added),
+)

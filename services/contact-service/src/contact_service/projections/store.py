@@ -4,20 +4,48 @@ it sends straight to asyncpg, and the identity of a contact attempt."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
-from arrears.messaging import Envelope, event_time
+from arrears.events import CaseEventData, EventDataError
+from arrears.messaging import Envelope, PoisonError, event_time
 from sqlalchemy import column, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contact_service import sealing
 from contact_service.policy import model as m
 from contact_service.readmodel.tables import CASES
+from contact_service.tasks import ContactTask
 
 Row = dict[str, Any]
+D = TypeVar("D", bound=CaseEventData)
+# A handler changes the case's row and its own tables, and returns the tasks it decides (the
+# projection records and emits them).
+Handler = Callable[[AsyncConnection, Envelope, Row], Awaitable[Sequence[ContactTask] | None]]
+# What a handler is written as: it reads the event's data as its typed class (arrears.events,
+# generated from the catalogue's schemas), so a renamed or retyped field fails mypy.
+TypedHandler = Callable[
+    [AsyncConnection, Envelope, Row, D], Awaitable[Sequence[ContactTask] | None]
+]
+
+
+def typed(event: type[D], handler: TypedHandler[D]) -> tuple[str, Handler]:
+    """The handler under its event's name, reading the data as `event`; data without what
+    the catalogue promises can never be applied: parked at once (PoisonError)."""
+
+    async def run(
+        conn: AsyncConnection, envelope: Envelope, row: Row
+    ) -> Sequence[ContactTask] | None:
+        try:
+            data = event.read(envelope.data)
+        except EventDataError as exc:
+            raise PoisonError(str(exc)) from exc
+        return await handler(conn, envelope, row, data)
+
+    return event.event_name, run
 
 
 def fingerprint(
@@ -27,11 +55,6 @@ def fingerprint(
     moment = occurred_at.astimezone(UTC).isoformat()
     text = f"{case_id}|{channel}|{party}|{m.point_key(point)}|{outcome}|{moment}"
     return hashlib.sha256(text.encode()).hexdigest()[:40]
-
-
-def instant(value: str) -> datetime:
-    moment = datetime.fromisoformat(value)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def rows_of_this_transaction(conn: AsyncConnection) -> dict[str, Row]:

@@ -64,19 +64,31 @@ def near_payday(payday: int | None, day: date) -> bool:
     return 0 <= (day.day - payday) % 31 <= 2
 
 
+# Far enough ahead that every unpaid due date lies before it.
+OVERDUE_ANCHOR = date(2199, 12, 31)
+
+
+def overdue_rank(oldest_due_on: date | None) -> int:
+    """Larger for an older unpaid due date: ordering by it is ordering by days past due on
+    any day, without a stored count that ages (0 when nothing is unpaid)."""
+    if oldest_due_on is None:
+        return 0
+    return min(max((OVERDUE_ANCHOR - oldest_due_on).days, 0), 99_999)
+
+
 def priority(row: Mapping[str, Any], day: date) -> int:
     """Queue order, highest first: a promise due today, then risk grade, then a payday just
-    passed, then arrears (whole units), then days past due. One sortable integer."""
+    passed, then arrears (whole units), then days past due (as `overdue_rank`, so the order
+    is right on any day). One sortable integer."""
     promise_today = row.get("open_promise_due") == day
     rank = RISK_RANK.get(row.get("risk_grade") or "", 0)
     arrears = min(int(Decimal(row.get("arrears") or 0)), 9_999_999_999)
-    dpd = min(days_past_due(row.get("oldest_due_on"), day), 99_999)
     return (
         int(promise_today) * 10**17
         + rank * 10**16
         + int(near_payday(row.get("payday"), day)) * 10**15
         + arrears * 10**5
-        + dpd
+        + overdue_rank(row.get("oldest_due_on"))
     )
 
 

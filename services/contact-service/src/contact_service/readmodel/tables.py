@@ -38,6 +38,9 @@ class Base(DeclarativeBase):
     pass
 
 
+QUEUED = "status = 'open' AND NOT blocked AND oldest_due_on IS NOT NULL"
+
+
 class CaseRow(Base):
     """One row per case: what the queue, the guard and the strategy read."""
 
@@ -88,28 +91,22 @@ class CaseRow(Base):
     version: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
+    # The work queues (readmodel/repository/queues.py): open, unblocked, with an unpaid due
+    # date; each queue's bucket is a range of that date on today's business date.
     __table_args__ = (
         Index(
-            "cs_cases_queue",
+            "cs_cases_queue_by_priority",
             text("priority DESC"),
             "case_id",
-            postgresql_where=text("status = 'open' AND NOT blocked AND bucket <> 'M0'"),
+            postgresql_where=text(QUEUED),
         ),
+        Index("cs_cases_queue_by_due", "oldest_due_on", postgresql_where=text(QUEUED)),
+        # The promises-due queue: few cases, so walking the priority index would read most.
         Index(
-            "cs_cases_queue_bucket",
-            "bucket",
+            "cs_cases_queue_promises_by_priority",
             text("priority DESC"),
             "case_id",
-            postgresql_where=text("status = 'open' AND NOT blocked"),
-        ),
-        # The promises-due queue: few cases, so walking cs_cases_queue would read most of it.
-        Index(
-            "cs_cases_queue_promises",
-            text("priority DESC"),
-            "case_id",
-            postgresql_where=text(
-                "status = 'open' AND NOT blocked AND bucket <> 'M0' AND open_promise_due IS NOT NULL"
-            ),
+            postgresql_where=text(QUEUED + " AND open_promise_due IS NOT NULL"),
         ),
     )
 

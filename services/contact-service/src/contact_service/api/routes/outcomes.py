@@ -16,9 +16,9 @@ from uuid import UUID
 
 from arrears.errors import Problem
 from arrears.input import Position
-from arrears.outbox import command_delivery
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from arrears.logging import get_correlation_id
+from arrears.outbox import PENDING, Delivery, command_delivery
+from fastapi import APIRouter, Response
 from sqlalchemy.exc import NoResultFound
 
 from contact_service import sealing
@@ -30,13 +30,18 @@ from contact_service.api.deps import (
     IdempotencyKey,
     Reader,
     idempotency_key,
+    not_found,
 )
-from contact_service.api.routes.permissions import check_at, evaluate, public
-from contact_service.forwarding import answer, deliver, queue_command, queued_command
+from contact_service.api.routes.permissions import check_at, public
+from contact_service.context import Context
+from contact_service.forwarding import answer, key_reused
+from contact_service.metrics import counted
+from contact_service.policy import guard
 from contact_service.policy import model as m
 from contact_service.policy.profiles import Profile
 from contact_service.projections import fingerprint
 from contact_service.readmodel import repository as repo
+from contact_service.readmodel.repository import commands
 
 router = APIRouter(tags=["outcomes"])
 CLOCK_SKEW = timedelta(minutes=5)  # as case-service allows
@@ -98,15 +103,17 @@ async def record_attempt(
     ctx: ContextDep,
     caller: Collector,
     key_header: IdempotencyKey = None,
-) -> JSONResponse:
+) -> Response:
+    now = ctx.clock.now()
     inbound = body.direction == "inbound"
-    if body.occurred_at > ctx.clock.now() + CLOCK_SKEW:
+    if body.occurred_at > now + CLOCK_SKEW:
         # Not guarded, counted or forwarded: case-service would refuse it anyway.
         raise Problem(
             422, "Unprocessable Content", "must not be in the future", field="occurred_at"
         )
+    case = str(case_id)
     mark = fingerprint(
-        str(case_id), body.channel, body.party, body.contact_point, body.outcome, body.occurred_at
+        case, body.channel, body.party, body.contact_point, body.outcome, body.occurred_at
     )
     request = m.ContactRequest(
         body.party, body.channel, body.contact_point, body.occurred_at, body.purpose, inbound
@@ -115,48 +122,97 @@ async def record_attempt(
     if forwarded.get("agent_id") is None:
         forwarded["agent_id"] = caller.subject
     key = idempotency_key(key_header, case_id, "contact-attempts", forwarded)
-    pending = {"case_id": str(case_id), "command": "contact-attempts", "idempotency_key": key}
+    pending = {"case_id": case, "command": "contact-attempts", "idempotency_key": key}
     # The number waits sealed in the outbox; the forwarder opens it as it sends.
     sealed = sealing.seal_fields(forwarded, ("contact_point", "notes"))
-    async with ctx.engine.begin() as conn:
-        queued = await queued_command(
-            conn, case_id=str(case_id), command="contact-attempts", body=sealed, key=key
+    pool = await ctx.read_pool.get()
+    async with pool.acquire() as conn, conn.transaction():
+        inputs, queued = await commands.command_inputs(
+            conn, case, now, command="contact-attempts", key=key, body=sealed, exclude=mark
         )
+        if queued is None:
+            if inputs is None:
+                raise not_found(case_id)
+            profile = ctx.profile_of(inputs.view.jurisdiction)
+            decision = counted(
+                guard.decide(inputs.view, inputs.history, profile, request, now), "outcome"
+            )
+            row = repo.decision_row(
+                case, request, decision, profile, use="attempt", asked_by=caller.subject,
+                decided_at=now,
+            )  # fmt: skip
+            if not decision.allowed:
+                await commands.store_decision(conn, row)  # kept: the refusal is on record
+            else:
+                _check_recording(profile, body)
+                point = m.point_key(body.contact_point)
+                attempt = (
+                    mark, body.occurred_at, body.channel, body.party, point,
+                    m.mask_point(body.contact_point), body.outcome, inbound,
+                    forwarded["agent_id"], body.recording_ref, inputs.row["strategy"],
+                    inputs.row["arm"],
+                )  # fmt: skip
+                queueing = await commands.queue_decided(
+                    conn, row, command="contact-attempts", key=key, body=sealed,
+                    correlation_id=get_correlation_id(), attempt=attempt,
+                )  # fmt: skip
+                if queueing.command_id is None:  # a concurrent resend queued it first
+                    queued = await commands.queued_meanwhile(
+                        conn, case, "contact-attempts", key, sealed
+                    )
     if queued is not None:
-        return answer(await deliver(ctx, queued), pending, replayed=True)
-    async with ctx.engine.begin() as conn:
-        inputs, decision = await evaluate(
-            ctx, conn, case_id, request, exclude=mark, use="attempt", asked_by=caller.subject
-        )
-        _check_recording(ctx.profile_of(inputs.view.jurisdiction), body)
-        verdict = public(case_id, decision, body.contact_point, body.occurred_at)
-        if not decision.allowed:
-            raise _refused(decision, verdict)
-        command_id = await queue_command(
-            conn, case_id=str(case_id), command="contact-attempts", body=sealed, key=key
-        )
-        await repo.record_pending_attempt(
-            conn,
-            {
-                "case_id": str(case_id),
-                "fingerprint": mark,
-                "version": None,
-                "occurred_at": body.occurred_at,
-                "channel": body.channel,
-                "party": body.party,
-                "point": m.point_key(body.contact_point),
-                "point_masked": m.mask_point(body.contact_point),
-                "outcome": body.outcome,
-                "inbound": inbound,
-                "agent_id": forwarded["agent_id"],
-                "recording_ref": body.recording_ref,
-                "strategy": inputs.row["strategy"],
-                "arm": inputs.row["arm"],
-                "command_id": command_id,
-            },
-        )
-    delivery = await deliver(ctx, command_id)
+        return await _replay(ctx, queued, pending)
+    if not decision.allowed:
+        _check_recording(profile, body)
+        raise _refused(decision, public(case_id, decision, body.contact_point, body.occurred_at))
+    delivery = await _send(ctx, queueing, case, "contact-attempts", key, forwarded)
+    if delivery.outcome != PENDING:  # case-service's own answer: the guard's is not shown
+        return answer(delivery, pending)
+    verdict = public(case_id, decision, body.contact_point, body.occurred_at)
     return answer(delivery, {**pending, "guard": verdict.model_dump(mode="json")})
+
+
+def _borrower_point(inputs: repo.PolicyInputs) -> str:
+    """The contact a promise was made in, when the caller does not say: the borrower's first
+    point (its blind index)."""
+    borrower = [str(p["value"]) for p in inputs.points if p["party"] == "borrower"]
+    return borrower[0] if borrower else "unknown"
+
+
+async def _replay(ctx: Context, queued: commands.Queued, pending: dict[str, Any]) -> Response:
+    """A resend of a queued command: answered as the first time, without asking the guard
+    again (whose counts now include it). The same key with another body is 422."""
+    if not queued.same:
+        raise key_reused()
+    if ctx.forwarder is None:
+        return answer(Delivery(queued.command_id, PENDING), pending, replayed=True)
+    return answer(await ctx.forwarder.deliver_now(queued.command_id), pending, replayed=True)
+
+
+async def _send(
+    ctx: Context,
+    queueing: commands.Queueing,
+    case_id: str,
+    command: str,
+    key: str,
+    body: dict[str, Any],
+) -> Delivery:
+    """Send what this request queued, at once; behind an earlier command to the case, or
+    without a sender, it waits for the forwarder (202)."""
+    assert queueing.command_id is not None
+    if ctx.sender is None or queueing.behind:
+        if ctx.forwarder is not None:
+            ctx.forwarder.wake()
+        return Delivery(queueing.command_id, PENDING)
+    return await ctx.sender.send(
+        await ctx.read_pool.get(),
+        queueing.command_id,
+        case_id=case_id,
+        command=command,
+        key=key,
+        body=body,
+        correlation_id=get_correlation_id(),
+    )
 
 
 @router.post(
@@ -171,44 +227,58 @@ async def record_promise(
     ctx: ContextDep,
     caller: Collector,
     key_header: IdempotencyKey = None,
-) -> JSONResponse:
-    made_at = body.made_at or ctx.clock.now()
-    check_at(made_at, ctx.clock.now(), "made_at")
+) -> Response:
+    now = ctx.clock.now()
+    made_at = body.made_at or now
+    check_at(made_at, now, "made_at")
     forwarded: dict[str, Any] = {
         "amount": str(body.amount),
         "promised_date": str(body.promised_date),
     }
     if body.currency is not None:
         forwarded["currency"] = body.currency
+    case = str(case_id)
     key = idempotency_key(key_header, case_id, "promises", forwarded)
-    pending = {"case_id": str(case_id), "command": "promises", "idempotency_key": key}
+    pending = {"case_id": case, "command": "promises", "idempotency_key": key}
     sealed = sealing.seal_fields(forwarded, ("contact_point",))
-    async with ctx.engine.begin() as conn:
-        queued = await queued_command(
-            conn, case_id=str(case_id), command="promises", body=sealed, key=key
+    pool = await ctx.read_pool.get()
+    async with pool.acquire() as conn, conn.transaction():
+        inputs, queued = await commands.command_inputs(
+            conn, case, now, command="promises", key=key, body=sealed
         )
+        if queued is None:
+            if inputs is None:
+                raise not_found(case_id)
+            point = body.contact_point or _borrower_point(inputs)
+            request = m.ContactRequest(
+                "borrower", body.channel, point, made_at, "collect", body.direction == "inbound"
+            )
+            profile = ctx.profile_of(inputs.view.jurisdiction)
+            decision = counted(
+                guard.decide(inputs.view, inputs.history, profile, request, now), "outcome"
+            )
+            row = repo.decision_row(
+                case, request, decision, profile, use="promise", asked_by=caller.subject,
+                decided_at=now,
+            )  # fmt: skip
+            lasting = [r for r in decision.reasons if r.code not in FREQUENCY]
+            if lasting:
+                await commands.store_decision(conn, row)  # kept: the refusal is on record
+            else:
+                queueing = await commands.queue_decided(
+                    conn, row, command="promises", key=key, body=sealed,
+                    correlation_id=get_correlation_id(),
+                )  # fmt: skip
+                if queueing.command_id is None:  # a concurrent resend queued it first
+                    queued = await commands.queued_meanwhile(conn, case, "promises", key, sealed)
     if queued is not None:
-        return answer(await deliver(ctx, queued), pending, replayed=True)
-    async with ctx.engine.begin() as conn:
-        point = body.contact_point
-        if point is None:
-            found = (await repo.points_of(conn, [str(case_id)])).get(str(case_id)) or []
-            borrower = [p["value"] for p in found if p["party"] == "borrower"]
-            point = borrower[0] if borrower else "unknown"
-        request = m.ContactRequest(
-            "borrower", body.channel, point, made_at, "collect", body.direction == "inbound"
-        )
-        _, decision = await evaluate(
-            ctx, conn, case_id, request, use="promise", asked_by=caller.subject
-        )
-        verdict = public(case_id, decision, point, made_at)
-        lasting = [r for r in decision.reasons if r.code not in FREQUENCY]
-        if lasting:
-            raise _refused(m.Decision(False, tuple(lasting)), verdict)
-        command_id = await queue_command(
-            conn, case_id=str(case_id), command="promises", body=sealed, key=key
-        )
-    delivery = await deliver(ctx, command_id)
+        return await _replay(ctx, queued, pending)
+    if lasting:
+        raise _refused(m.Decision(False, tuple(lasting)), public(case_id, decision, point, made_at))
+    delivery = await _send(ctx, queueing, case, "promises", key, forwarded)
+    if delivery.outcome != PENDING:  # case-service's own answer: the guard's is not shown
+        return answer(delivery, pending)
+    verdict = public(case_id, decision, point, made_at)
     return answer(delivery, {**pending, "guard": verdict.model_dump(mode="json")})
 
 

@@ -9,45 +9,15 @@ from uuid import UUID
 import orjson
 from arrears.errors import Problem
 from fastapi import APIRouter, Response
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contact_service.api import schemas as s
 from contact_service.api.deps import ContextDep, Reader, not_found
-from contact_service.context import Context
 from contact_service.metrics import counted
 from contact_service.policy import guard
 from contact_service.policy import model as m
 from contact_service.readmodel import repository as repo
 
 router = APIRouter(prefix="/v1", tags=["contact permissions"])
-
-
-async def evaluate(
-    ctx: Context,
-    conn: AsyncConnection,
-    case_id: UUID,
-    request: m.ContactRequest,
-    *,
-    exclude: str | None = None,
-    use: str = "attempt",
-    asked_by: str | None = None,
-) -> tuple[repo.PolicyInputs, m.Decision]:
-    """The guard's decision on the case as the read model has it (404 if unknown), stored
-    for audit."""
-    now = ctx.clock.now()
-    inputs = (await repo.policy_inputs(conn, [str(case_id)], now, exclude)).get(str(case_id))
-    if inputs is None:
-        raise not_found(case_id)
-    profile = ctx.profile_of(inputs.view.jurisdiction)
-    decision = guard.decide(inputs.view, inputs.history, profile, request, now)
-    row = repo.decision_row(
-        str(case_id), request, decision, profile, use=use, asked_by=asked_by, decided_at=now
-    )
-    if decision.allowed:  # stored with what it allowed, in one transaction
-        await repo.store_decision(conn, row)
-    else:  # stored though the caller's transaction is rolled back by the refusal
-        await repo.store_decisions(await ctx.read_pool.get(), [row])
-    return inputs, counted(decision, "outcome")
 
 
 # How far ahead a caller may ask (a dialer plans its day, not next year's).

@@ -4,22 +4,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any, Literal
 
+from arrears.business_date import business_date
 from fastapi import APIRouter, Query
 
-from contact_service.api.deps import Analyst, ConnDep
+from contact_service.api.deps import Analyst, ConnDep, ContextDep
+from contact_service.context import Context
 from contact_service.policy import model as m
+from contact_service.readmodel import derive
 from contact_service.readmodel.repository.blocked import blocked_cases, placed_cases
 from contact_service.readmodel.repository.promises import promises
 
 router = APIRouter(prefix="/v1", tags=["promises"])
 
 
+def _bucket_today(ctx: Context) -> Callable[[date | None], str]:
+    """The bucket of an oldest unpaid due date on today's business date (as case-service)."""
+    today = business_date(ctx.clock.now(), ctx.settings.business_timezone)
+    return lambda oldest_due_on: derive.bucket(oldest_due_on, today)
+
+
 @router.get("/promises", summary="Promises by status, due date or resolution date (loan masked)")
 async def list_promises(
     conn: ConnDep,
+    ctx: ContextDep,
     _caller: Analyst,
     status: Literal["open", "kept", "broken"] | None = None,
     due_from: date | None = None,
@@ -36,13 +47,14 @@ async def list_promises(
         resolved_on=resolved_on,
         limit=limit,
     )
+    bucket = _bucket_today(ctx)
     return {
         "items": [
             {
                 "promise_id": r["promise_id"],
                 "case_id": r["case_id"],
                 "loan_ref": m.mask_id(r["loan_id"]),
-                "bucket": r["bucket"],
+                "bucket": bucket(r["oldest_due_on"]),
                 "amount": f"{r['amount']:.2f}",
                 "currency": r["currency"],
                 "promised_date": r["promised_date"].isoformat(),
@@ -58,16 +70,18 @@ async def list_promises(
 @router.get("/blocked-cases", summary="Open cases kept out of the queues, and why (loan masked)")
 async def list_blocked(
     conn: ConnDep,
+    ctx: ContextDep,
     _caller: Analyst,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> dict[str, Any]:
     rows = await blocked_cases(conn, limit)
+    bucket = _bucket_today(ctx)
     return {
         "items": [
             {
                 "case_id": r["case_id"],
                 "loan_ref": m.mask_id(r["loan_id"]),
-                "bucket": r["bucket"],
+                "bucket": bucket(r["oldest_due_on"]),
                 "flags": sorted(r["flags"] or []),
                 "in_dispute": r["in_dispute"],
                 "open_complaints": len(r["open_complaints"] or []),
@@ -80,16 +94,18 @@ async def list_blocked(
 @router.get("/agency-placements", summary="Open cases placed with an agency (loan masked)")
 async def list_placements(
     conn: ConnDep,
+    ctx: ContextDep,
     _caller: Analyst,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> dict[str, Any]:
     rows = await placed_cases(conn, limit)
+    bucket = _bucket_today(ctx)
     return {
         "items": [
             {
                 "case_id": r["case_id"],
                 "loan_ref": m.mask_id(r["loan_id"]),
-                "bucket": r["bucket"],
+                "bucket": bucket(r["oldest_due_on"]),
                 "agency_id": r["agency_id"],
                 "arrears": f"{r['arrears']:.2f}",
                 "currency": r["currency"],

@@ -71,6 +71,7 @@ async def _page(
 ) -> tuple[list[tuple[dict[str, Any], str]], int]:
     """Up to `limit` cases the guard lets the collector call now; and how many rows were read."""
     now = ctx.clock.now()
+    today = business_date(now, ctx.settings.business_timezone)
     zones = await ctx.zones.permitted(conn, ctx.profiles, now)
     found: list[tuple[dict[str, Any], str]] = []
     scanned, batch = 0, max(limit + limit // 2, 10)
@@ -83,6 +84,7 @@ async def _page(
             now=now,
             limit=batch,
             offset=offset + scanned,
+            today=today,
         )
         inputs = await repo.policy_inputs(conn, [r["case_id"] for r in rows], now)
         for row in rows:

@@ -13,7 +13,6 @@ from contact_service.readmodel.repository.cases import (
     policy_inputs,
     policy_inputs_many,
     policy_inputs_one,
-    record_pending_attempt,
     refresh_derived,
     restrictions_in_order,
     set_channel_opt_out,
@@ -23,7 +22,6 @@ from contact_service.readmodel.repository.cases import (
 from contact_service.readmodel.repository.decisions import (
     decision_row,
     decisions_of,
-    store_decision,
     store_decisions,
 )
 from contact_service.readmodel.repository.queues import (
@@ -66,7 +64,6 @@ __all__ = [
     "policy_inputs_many",
     "policy_inputs_one",
     "queue_candidates",
-    "record_pending_attempt",
     "record_task",
     "refresh_derived",
     "release",
@@ -76,7 +73,6 @@ __all__ = [
     "set_point_state",
     "set_priorities",
     "start_run",
-    "store_decision",
     "store_decisions",
     "tasks_of",
     "timezones",

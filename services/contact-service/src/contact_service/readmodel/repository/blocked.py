@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from contact_service.readmodel.repository.cases import Row
 
 _BLOCKED = text(
-    "SELECT c.case_id, c.loan_id, c.bucket, c.flags, c.in_dispute, c.open_complaints, "
+    "SELECT c.case_id, c.loan_id, c.oldest_due_on, c.flags, c.in_dispute, c.open_complaints, "
     "c.priority FROM cs_cases c WHERE c.status = 'open' AND c.blocked "
     "ORDER BY c.priority DESC, c.case_id LIMIT :limit"
 )
@@ -21,7 +21,7 @@ async def blocked_cases(conn: AsyncConnection, limit: int) -> list[Row]:
 
 
 _PLACED = text(
-    "SELECT c.case_id, c.loan_id, c.bucket, c.agency_id, c.arrears, c.currency "
+    "SELECT c.case_id, c.loan_id, c.oldest_due_on, c.agency_id, c.arrears, c.currency "
     "FROM cs_cases c WHERE c.status = 'open' AND c.agency_id IS NOT NULL "
     "ORDER BY c.agency_id, c.priority DESC, c.case_id LIMIT :limit"
 )

@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from contact_service.policy import model as m
 from contact_service.readmodel import derive
 from contact_service.readmodel.tables import (
-    ATTEMPTS,
     CASES,
     POINTS,
     RESTRICTIONS,
@@ -56,7 +55,7 @@ class PolicyInputs:
     points: list[Row]
 
 
-_POLICY_INPUTS_SQL = """
+POLICY_INPUTS_SQL = """
     SELECT c.*,
       (SELECT coalesce(json_agg(json_build_object(
                 'value', p.value, 'party', p.party, 'kind', p.kind, 'state', p.state,
@@ -77,7 +76,7 @@ _POLICY_INPUTS_SQL = """
                 WHERE o.id = a.command_id AND o.outcome = 'rejected'))) AS history_json
     FROM cs_cases c WHERE c.case_id = ANY(:ids)
     """
-_POLICY_INPUTS = text(_POLICY_INPUTS_SQL).columns(
+_POLICY_INPUTS = text(POLICY_INPUTS_SQL).columns(
     installments=JSONB, points_json=JSON, history_json=JSON
 )
 
@@ -105,20 +104,20 @@ async def policy_inputs(
 
 
 _ONE_CASE_SQL = (
-    _POLICY_INPUTS_SQL.replace("c.case_id = ANY(:ids)", "c.case_id = $1")
+    POLICY_INPUTS_SQL.replace("c.case_id = ANY(:ids)", "c.case_id = $1")
     .replace(":since", "$2")
     .replace(":exclude", "$3::text")
 )
 
 
 _MANY_CASES_SQL = (
-    _POLICY_INPUTS_SQL.replace(":ids", "$1::text[]")
+    POLICY_INPUTS_SQL.replace(":ids", "$1::text[]")
     .replace(":since", "$2")
     .replace(":exclude", "$3::text")
 )
 
 
-def _inputs(found: Any) -> PolicyInputs:
+def inputs_of_row(found: Any) -> PolicyInputs:
     row = dict(found)
     points = orjson.loads(row.pop("points_json"))
     history = [
@@ -135,7 +134,7 @@ async def policy_inputs_many(
     found = await pool.fetch(
         _MANY_CASES_SQL, sorted(set(case_ids)), now - timedelta(days=HISTORY_DAYS), None
     )
-    return {r["case_id"]: _inputs(r) for r in found}
+    return {r["case_id"]: inputs_of_row(r) for r in found}
 
 
 async def policy_inputs_one(
@@ -143,13 +142,7 @@ async def policy_inputs_one(
 ) -> PolicyInputs | None:
     """`policy_inputs` for one case over a plain asyncpg pool (the guard endpoint's path)."""
     found = await pool.fetchrow(_ONE_CASE_SQL, case_id, now - timedelta(days=HISTORY_DAYS), exclude)
-    return None if found is None else _inputs(found)
-
-
-async def record_pending_attempt(conn: AsyncConnection, values: Row) -> None:
-    """An attempt forwarded to case-service, counted by the guard until its event is back
-    (or case-service rejects its command)."""
-    await conn.execute(insert(ATTEMPTS).values(**values).on_conflict_do_nothing())
+    return None if found is None else inputs_of_row(found)
 
 
 # --- restrictions ---------------------------------------------------------------------

@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 import orjson
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contact_service.policy import model as m
@@ -35,7 +35,7 @@ _COLUMNS = (
     "rules",
 )
 
-_INSERT = """
+INSERT_DECISION = """
     INSERT INTO cs_decisions (case_id, decided_at, at, use, asked_by, party, channel,
       point_masked, purpose, direction, allowed, reasons, next_allowed_at, profile,
       profile_version, rules)
@@ -82,15 +82,7 @@ def decision_row(
 async def store_decisions(pool: asyncpg.Pool, rows: Sequence[tuple[Any, ...]]) -> None:
     """Store decisions over the plain asyncpg pool (the permission endpoints' path)."""
     if rows:
-        await pool.executemany(_INSERT, rows)
-
-
-async def store_decision(conn: AsyncConnection, row: tuple[Any, ...]) -> None:
-    """Store one decision inside `conn`'s transaction (an attempt or a promise)."""
-    values = dict(zip(_COLUMNS, row, strict=True))
-    for name in ("reasons", "rules"):
-        values[name] = orjson.loads(values[name])
-    await conn.execute(insert(DECISIONS).values(**values))
+        await pool.executemany(INSERT_DECISION, rows)
 
 
 async def decisions_of(conn: AsyncConnection, case_id: str, limit: int, offset: int) -> list[Row]:

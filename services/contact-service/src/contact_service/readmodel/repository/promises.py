@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from contact_service.readmodel.repository.cases import Row
 
 _PROMISES = text(
-    "SELECT p.promise_id, p.case_id, c.loan_id, c.bucket, p.amount, p.currency, "
+    "SELECT p.promise_id, p.case_id, c.loan_id, c.oldest_due_on, p.amount, p.currency, "
     "p.promised_date, p.status, p.resolved_on, p.strategy, p.arm "
     "FROM cs_promises p JOIN cs_cases c ON c.case_id = p.case_id "
     "WHERE (CAST(:status AS text) IS NULL OR p.status = :status) "

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
+from arrears.business_date import LAST_BUCKET, bucket_days
 from sqlalchemy import delete, or_, select, text
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -17,20 +18,22 @@ from contact_service.readmodel.tables import (
 
 # --- queues ---------------------------------------------------------------------------
 
+# Each queue's bucket is days past due on today's business date, as case-service counts them
+# (arrears.business_date): a range of the oldest unpaid due date, never a stored bucket that
+# waits for the next event or the nightly aging.
+BUCKET_QUEUES = {"m1": "M1", "m2": "M2", "m3": "M3", "m4plus": LAST_BUCKET}
 QUEUES = {
     "all": "",
-    "m1": "AND c.bucket = 'M1'",
-    "m2": "AND c.bucket = 'M2'",
-    "m3": "AND c.bucket = 'M3'",
-    "m4plus": "AND c.bucket = 'M4+'",
+    **dict.fromkeys(BUCKET_QUEUES, ""),
     "lost-contact": "AND c.contactability = 'lost'",
     "promises-due": "AND c.open_promise_due IS NOT NULL",
 }
 # Written so the planner sees most rows pass the zone test: it then walks the priority index
-# (cs_cases_queue / cs_cases_queue_bucket) and stops after the page.
+# (cs_cases_queue; for a narrow bucket, cs_cases_queue_due and a sort) and stops after the page.
 _QUEUE_SQL = """
     SELECT c.* FROM cs_cases c
-    WHERE c.status = 'open' AND NOT c.blocked AND c.bucket <> 'M0'
+    WHERE c.status = 'open' AND NOT c.blocked AND c.oldest_due_on IS NOT NULL
+      AND c.oldest_due_on BETWEEN :due_from AND :due_to
       AND c.timezone = ANY(CAST(:zones AS text[]))
       AND (cardinality(c.candidate_timezones) = 0
            OR c.candidate_timezones <@ CAST(:zones AS text[]))
@@ -44,6 +47,19 @@ _QUEUE_QUERIES = {
     name: text(_QUEUE_SQL.format(queue=extra)).columns(installments=JSONB)
     for name, extra in QUEUES.items()
 }
+_EARLIEST = date(1900, 1, 1)
+
+
+def due_dates(queue: str, today: date) -> tuple[date, date]:
+    """The oldest unpaid due dates (inclusive) of the queue's cases on the business `today`:
+    at least one day past due, and within the bucket's days for a bucket queue."""
+    lowest, highest = 1, None  # days past due
+    bucket = BUCKET_QUEUES.get(queue)
+    if bucket is not None:
+        lowest, highest = bucket_days(bucket)
+    latest = today - timedelta(days=lowest)
+    earliest = _EARLIEST if highest is None else today - timedelta(days=highest)
+    return earliest, latest
 
 
 async def timezones(conn: AsyncConnection) -> list[str]:
@@ -61,12 +77,16 @@ async def queue_candidates(
     now: datetime,
     limit: int,
     offset: int,
+    today: date,
 ) -> list[Row]:
-    """Open, unblocked, delinquent cases whose local time is within permitted hours, not
-    leased to another collector, highest priority first."""
+    """Open, unblocked, delinquent cases (on the business `today`) whose local time is within
+    permitted hours, not leased to another collector, highest priority first."""
+    due_from, due_to = due_dates(queue, today)
     result = await conn.execute(
         _QUEUE_QUERIES[queue],
         {
+            "due_from": due_from,
+            "due_to": due_to,
             "zones": list(zones),
             "now": now,
             "collector": collector,

@@ -1,0 +1,177 @@
+"""The command path's statements (a contact attempt or a promise), on one asyncpg connection.
+
+A recorded outcome costs two round trips in one transaction: `COMMAND_INPUTS` reads the
+guard's inputs together with the command this Idempotency-Key already queued (a resend), and
+`queue_decided` writes the guard's decision, the command (arrears.outbox's `command_outbox`)
+and, for an attempt, the pending attempt the guard counts at once, in one statement. After
+the commit the command is sent at once (contact_service.forwarding) and its answer written
+with one more statement. No SQLAlchemy on this path: it was most of the path's CPU.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import asyncpg  # type: ignore[import-untyped]
+import orjson
+
+from contact_service.readmodel.repository.cases import (
+    HISTORY_DAYS,
+    POLICY_INPUTS_SQL,
+    PolicyInputs,
+    inputs_of_row,
+)
+from contact_service.readmodel.repository.decisions import INSERT_DECISION
+
+# While the request that queued a command sends it, the background forwarder leaves the row
+# alone (next_attempt_at is this far ahead); if the request dies, the forwarder sends it then.
+SENDING_LEASE_SECONDS = 30.0
+
+COMMAND_INPUTS = (
+    POLICY_INPUTS_SQL.replace(
+        "    FROM cs_cases c WHERE",
+        """,
+      (SELECT json_build_array(o.id, o.body = $6::text::jsonb) FROM command_outbox o
+        WHERE o.case_id = c.case_id AND o.command = $4 AND o.idempotency_key = $5
+      ) AS queued_json
+    FROM cs_cases c WHERE""",
+    )
+    # The case row stays locked until the decision and what it allowed are written: two
+    # attempts on one case are decided one after the other, each counting the other's.
+    .replace("c.case_id = ANY(:ids)", "c.case_id = $1 FOR UPDATE OF c")
+    .replace(":since", "$2")
+    .replace(":exclude", "$3::text")
+)
+
+
+@dataclass(frozen=True)
+class Queued:
+    """The command an Idempotency-Key already queued; `same` if with the same body."""
+
+    command_id: int
+    same: bool
+
+
+async def command_inputs(
+    conn: asyncpg.Connection,
+    case_id: str,
+    now: datetime,
+    *,
+    command: str,
+    key: str,
+    body: dict[str, Any],
+    exclude: str | None = None,
+) -> tuple[PolicyInputs | None, Queued | None]:
+    """The guard's inputs for the case (None: unknown case) and the command this key queued."""
+    found = await conn.fetchrow(
+        COMMAND_INPUTS,
+        case_id,
+        now - timedelta(days=HISTORY_DAYS),
+        exclude,
+        command,
+        key,
+        orjson.dumps(body).decode(),
+    )
+    if found is None:
+        return None, None
+    row = dict(found)
+    queued_json = row.pop("queued_json")
+    queued = None
+    if queued_json is not None:
+        command_id, same = orjson.loads(queued_json)
+        queued = Queued(int(command_id), bool(same))
+    return inputs_of_row(row), queued
+
+
+_QUEUE = """
+    WITH earlier AS (
+      -- an earlier command to this case still on its way: this one waits its turn
+      SELECT EXISTS (SELECT 1 FROM command_outbox p
+                     WHERE p.case_id = $1 AND p.delivered_at IS NULL) AS behind
+    ), decision AS (
+      INSERT INTO cs_decisions (case_id, decided_at, at, use, asked_by, party, channel,
+        point_masked, purpose, direction, allowed, reasons, next_allowed_at, profile,
+        profile_version, rules)
+      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12::text::jsonb, $13, $14, $15,
+        $16::text::jsonb)
+    ), queued AS (
+      INSERT INTO command_outbox
+        (case_id, command, idempotency_key, body, correlation_id, next_attempt_at)
+      SELECT $1, $17, $18, $19::text::jsonb, $20::text,
+             CASE WHEN e.behind THEN now() ELSE now() + make_interval(secs => $21) END
+      FROM earlier e
+      ON CONFLICT (case_id, command, idempotency_key) DO NOTHING
+      RETURNING id
+    ){attempt}
+    SELECT q.id, e.behind FROM earlier e LEFT JOIN queued q ON true
+"""
+_ATTEMPT = """, attempt AS (
+      INSERT INTO cs_attempts (case_id, fingerprint, version, occurred_at, channel, party,
+        point, point_masked, outcome, inbound, agent_id, recording_ref, strategy, arm,
+        command_id)
+      SELECT $1, $22::text, NULL, $23::timestamptz, $24::text, $25::text, $26::text,
+             $27::text, $28::text, $29::boolean, $30::text, $31::text, $32::text, $33::text,
+             q.id
+      FROM queued q
+      ON CONFLICT DO NOTHING
+    )
+"""
+QUEUE_PROMISE = _QUEUE.format(attempt="\n")
+QUEUE_ATTEMPT = _QUEUE.format(attempt=_ATTEMPT)
+_QUEUED = (
+    "SELECT id, body = $4::text::jsonb AS same FROM command_outbox"
+    " WHERE case_id = $1 AND command = $2 AND idempotency_key = $3"
+)
+
+
+@dataclass(frozen=True)
+class Queueing:
+    """What `queue_decided` wrote: the command's id (None: this key was queued meanwhile by
+    a concurrent request) and whether an earlier command to the case is still on its way."""
+
+    command_id: int | None
+    behind: bool
+
+
+async def queue_decided(
+    conn: asyncpg.Connection,
+    decision: tuple[Any, ...],
+    *,
+    command: str,
+    key: str,
+    body: dict[str, Any],
+    correlation_id: str | None,
+    attempt: tuple[Any, ...] | None = None,
+) -> Queueing:
+    """The decision, the command and (for an attempt) the pending attempt, in one statement.
+    `attempt` is (fingerprint, occurred_at, channel, party, point, point_masked, outcome,
+    inbound, agent_id, recording_ref, strategy, arm)."""
+    args = (
+        *decision,
+        command,
+        key,
+        orjson.dumps(body).decode(),
+        correlation_id,
+        SENDING_LEASE_SECONDS,
+    )
+    if attempt is None:
+        found = await conn.fetchrow(QUEUE_PROMISE, *args)
+    else:
+        found = await conn.fetchrow(QUEUE_ATTEMPT, *args, *attempt)
+    command_id = found["id"]
+    return Queueing(None if command_id is None else int(command_id), bool(found["behind"]))
+
+
+async def queued_meanwhile(
+    conn: asyncpg.Connection, case_id: str, command: str, key: str, body: dict[str, Any]
+) -> Queued | None:
+    """The command a concurrent request with the same key queued (rare)."""
+    found = await conn.fetchrow(_QUEUED, case_id, command, key, orjson.dumps(body).decode())
+    return None if found is None else Queued(int(found["id"]), bool(found["same"]))
+
+
+async def store_decision(conn: asyncpg.Connection, decision: tuple[Any, ...]) -> None:
+    """A refused decision, alone (the request writes nothing else)."""
+    await conn.execute(INSERT_DECISION, *decision)
