@@ -53,12 +53,13 @@ from arrears.messaging import (
     rebuild,
 )
 from arrears.messaging.processing import Item, Outcome
+from arrears.messaging.producer import EnvelopeProducer, ProducerConfig
 from arrears_dev.embedded.broker import EmbeddedBroker
 from arrears_dev.embedded.ports import free_port
 from arrears_dev.embedded.postgres import EmbeddedPostgres, create_database, with_database
 from case_service.application import CaseApplication
 from case_service.domain import CollectionCase
-from case_service.relay import CaseEventEncoder
+from case_service.relay import CaseEventEncoder, RelaySettings
 from case_service.settings import CaseServiceSettings
 from eventsourcing.cipher import AESCipher
 from sqlalchemy import text
@@ -72,7 +73,7 @@ SECRET = "bench-secret-bench-secret-bench-secret"
 CIPHER_KEY = os.environ.setdefault("BENCH_CIPHER_KEY", AESCipher.create_key(num_bytes=32))
 REPO = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 11, 2, 3, 0, tzinfo=UTC)
-CHUNK = 2_000  # the relay's default batch
+CHUNK = RelaySettings.model_fields["relay_batch_size"].default  # the relay's batch
 FETCH_MAX_WAIT_MS = int(
     os.environ.get("BENCH_FETCH_MAX_WAIT_MS", ConsumerConfig.fetch_max_wait_ms)
 )  # the consumer's default unless overridden
@@ -157,8 +158,13 @@ def sample_envelopes(database_url: str, n: int) -> list[Envelope]:
 
 
 async def raw_produce(bootstrap: str, topic: str, values: list[bytes], n: int) -> dict[str, Any]:
+    """The broker's produce ceiling with aiokafka alone, in the relay's acknowledgement
+    pattern (batches of CHUNK, every ack awaited before the next batch) and all in flight:
+    per-record `send` (the issue's yardstick) and whole record batches (`publish_records`,
+    the relay's own sending code with nothing else around it)."""
     records = [(str(i % 20_000).encode(), values[i % len(values)]) for i in range(n)]
     out: dict[str, Any] = {"records": n, "bytes_each": round(sum(map(len, values)) / len(values))}
+    headers = [("content-type", b"application/cloudevents+json; charset=UTF-8")]
     for mode in ("awaited_batches", "all_in_flight"):
         producer = AIOKafkaProducer(
             bootstrap_servers=bootstrap, acks="all", linger_ms=2, max_batch_size=512 * 1024
@@ -169,13 +175,27 @@ async def raw_produce(bootstrap: str, topic: str, values: list[bytes], n: int) -
             step = CHUNK if mode == "awaited_batches" else 20_000
             for first in range(0, n, step):
                 futures = [
-                    await producer.send(f"{topic}.{mode}", value=v, key=k)
+                    await producer.send(f"{topic}.{mode}", value=v, key=k, headers=headers)
                     for k, v in records[first : first + step]
                 ]
                 await asyncio.gather(*futures)
             out[mode] = round(n / (time.perf_counter() - started))
         finally:
             await producer.stop()
+    batcher = EnvelopeProducer(
+        ProducerConfig(bootstrap_servers=bootstrap, acks="all", linger_ms=2)
+    )
+    await batcher.start()
+    try:
+        started = time.perf_counter()
+        for first in range(0, n, CHUNK):
+            await batcher.publish_records(
+                f"{topic}.record_batches",
+                [(k, v, headers) for k, v in records[first : first + CHUNK]],
+            )
+        out["awaited_record_batches"] = round(n / (time.perf_counter() - started))
+    finally:
+        await batcher.stop()
     return out
 
 
