@@ -29,7 +29,7 @@ def _start(settings: RelaySettings) -> None:
     from case_service.relay.envelopes import CaseEventEncoder
     from case_service.relay.store import RelayStore
 
-    global _WORKER  # noqa: PLW0603 (one per worker process, by design)
+    global _WORKER
     application = CaseApplication(settings)
     _WORKER = (RelayStore(application.recorder_), CaseEventEncoder(application.mapper))
 

@@ -42,7 +42,7 @@ class RelayStore:
                 else ""
             )
             + "WHERE e.notification_id > %s AND e.notification_id <= %s "
-            "ORDER BY e.notification_id"
+            "ORDER BY e.notification_id LIMIT %s"
         ).format(events, *(correlations or ()))
         self._case_events = SQL(
             "SELECT notification_id, originator_id, originator_version, topic, state FROM {} "
@@ -77,14 +77,14 @@ class RelayStore:
         )
         return found
 
-    def rows_between(self, after: int, upto: int) -> list[Row]:
-        """Rows with after < notification id <= upto (every id up to the head is committed:
-        the library's insert lock serialises writers, so no lower id appears later)."""
-        with self.recorder.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
-            curs.execute(self._rows, (after, upto), prepare=True)
-            return [
-                (int(r[0]), r[1], int(r[2]), r[3], bytes(r[4]), r[5]) for r in curs.fetchall()
-            ]
+    def rows_between(self, after: int, upto: int, limit: int | None = None) -> list[Row]:
+        """Rows with after < notification id <= upto, at most `limit` (every id up to the
+        head is committed: the library's insert lock serialises writers, so no lower id
+        appears later)."""
+        datastore = self.recorder.datastore
+        with datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
+            curs.execute(self._rows, (after, upto, limit), prepare=True)
+            return [(int(r[0]), r[1], int(r[2]), r[3], bytes(r[4]), r[5]) for r in curs.fetchall()]
 
     def max_notification_id(self) -> int:
         return int(self.recorder.max_notification_id() or 0)
