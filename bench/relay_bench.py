@@ -6,19 +6,24 @@ broker's raw produce/consume rates with the same client as the ceiling (issue 3)
 One run, one embedded PostgreSQL with durable settings (or DATABASE_URL) and one embedded
 tansu broker (or KAFKA_BOOTSTRAP_SERVERS); encryption on, as in production:
   (0) ceiling: aiokafka alone, the same envelopes' bytes: produce with the relay's producer
-      settings (acks=all, linger 2 ms) in awaited batches of 2,000 (the relay's pattern) and
-      all in flight, and consume with a plain AIOKafkaConsumer; records per second;
+      settings (acks=all, linger 2 ms) in awaited batches of the relay's batch size (its
+      acknowledgement pattern), per record (`send`) and as whole record batches (the
+      relay's `publish_records`), and all in flight; consume with a plain
+      AIOKafkaConsumer; records per second;
   (1) relay catch-up: a backlog of 200,000 events (20,000 quick) seeded through
       `CaseApplication.save` (500 cases per save), then `python -m case_service.relay`
       started; events per second from its first saved position to the head;
   (2) rebuild: case-service served by uvicorn on that store, `arrears.messaging.rebuild`
-      reading `GET /v1/events` over HTTP into a per-case summary read model in a database of
-      its own (and the feed read alone, without applying, as a reference);
+      reading `GET /v1/events` over HTTP (pages of 10,000) into legal-service's own read
+      model (its projection's batch path, as `python -m legal_service rebuild` runs it) and
+      into a per-case summary read model (one statement per batch), each in a database of
+      its own; the feed read alone and a handler doing nothing as references;
   (3) end-to-end lag: a writer process commits commands (one missed installment per case,
-      10 cases per save every 10 ms) at 1,000 events/s for 60 s (10 s quick); the relay
-      process publishes; an `IdempotentConsumer` in this process applies them to the summary
-      read model. Lag = the consumer's commit of the row - the writer's commit of the event,
-      both wall-clock on this machine. p50/p99/max.
+      10 cases per save every 10 ms, what is due in one save when behind) at 1,000 events/s
+      for 60 s (10 s quick); the relay process publishes; an `IdempotentConsumer` in this
+      process applies them to the summary read model (its batch handler). Lag = the
+      consumer's commit of the row - the writer's commit of the event, both wall-clock on
+      this machine. p50/p99/max.
 Targets (issue 14, ratios within one run): (1) >= 0.75x the produce ceiling in the relay's
 acknowledgement pattern; (2) legal-service's rebuild >= 0.25x the consume ceiling; (3) p99 <
 250 ms at 1,000 events/s sustained, the writer reaching the rate.

@@ -10,21 +10,24 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
+import threading
+import time
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from case_service.relay.wire import Record
+from case_service.settings import CaseServiceSettings
 
 if TYPE_CHECKING:
     from case_service.relay.envelopes import CaseEventEncoder
-    from case_service.relay.runner import RelaySettings
     from case_service.relay.store import RelayStore
 
 # One per worker process, made by `_start`.
 _WORKER: tuple[RelayStore, CaseEventEncoder] | None = None
 
 
-def _start(settings: RelaySettings) -> None:
+def _start(settings: CaseServiceSettings) -> None:
     from case_service.application import CaseApplication
     from case_service.relay.envelopes import CaseEventEncoder
     from case_service.relay.store import RelayStore
@@ -32,6 +35,15 @@ def _start(settings: RelaySettings) -> None:
     global _WORKER
     application = CaseApplication(settings)
     _WORKER = (RelayStore(application.recorder_), CaseEventEncoder(application.mapper))
+    parent = os.getppid()
+    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
+
+
+def _exit_with(parent: int) -> None:
+    """A relay killed hard (SIGKILL, its own fault injection) leaves no worker behind."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(0)
 
 
 def _encode(after: int, upto: int) -> list[Record]:
@@ -44,11 +56,15 @@ class Decoders:
     """Schedules `encode(after, upto)` on the workers; results are awaited in order."""
 
     def __init__(
-        self, settings: RelaySettings, store: RelayStore, encoder: CaseEventEncoder
+        self,
+        settings: CaseServiceSettings,
+        processes: int,
+        store: RelayStore,
+        encoder: CaseEventEncoder,
     ) -> None:
         self.store = store
         self.encoder = encoder
-        self.processes = settings.relay_decoders
+        self.processes = processes
         self._executor: Executor
         if self.processes > 0:
             self._executor = ProcessPoolExecutor(
@@ -69,5 +85,9 @@ class Decoders:
     def _encode_here(self, after: int, upto: int) -> list[Record]:
         return self.encoder.records(self.store.rows_between(after, upto))
 
-    def close(self) -> None:
+    def close(self, *, kill: bool = False) -> None:
+        """Stop the workers; with `kill`, at once (before the relay exits hard)."""
+        if kill and isinstance(self._executor, ProcessPoolExecutor):
+            for process in list(getattr(self._executor, "_processes", {}).values()):
+                process.kill()
         self._executor.shutdown(wait=False, cancel_futures=True)

@@ -136,7 +136,7 @@ class Relay:
         self.position = await asyncio.to_thread(self.store.position, name)
         POSITION.set(self.position)
         log.info("relay starting", extra={"fields": {"position": self.position}})
-        decoders = Decoders(self.settings, self.store, self.encoder)
+        decoders = Decoders(self.settings, self.settings.relay_decoders, self.store, self.encoder)
         # Ranges being read and encoded, oldest first; published strictly in this order.
         ahead: deque[tuple[int, asyncio.Future[list[Record]]]] = deque()
         scheduled, head = self.position, self.position
@@ -162,6 +162,7 @@ class Relay:
                 self.batches += 1
                 if self.batches == self.settings.relay_crash_after_batches:
                     log.error("fault injection: exiting between publish and position save")
+                    decoders.close(kill=True)
                     os._exit(70)
                 await asyncio.to_thread(self.store.save_position, name, upto)
                 self.position = upto
