@@ -53,7 +53,7 @@ class RelaySettings(CaseServiceSettings):
     relay_batch_size: int = 5_000
     # Worker processes reading and encoding the next batches while one is in flight (0: a
     # thread of the relay's own process), and how many batches may be read ahead.
-    relay_decoders: int = 1
+    relay_decoders: int = 2
     relay_pipeline_depth: int = 3
     relay_idle_poll_seconds: float = 1.0
     relay_retry_initial_seconds: float = 0.2
