@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import ProgrammingError, StoredEvent
 from psycopg import Cursor
 from psycopg.rows import DictRow
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Composed, Identifier
 
 from case_service.audit.canonical import GENESIS, event_hash
 
@@ -22,63 +22,88 @@ CHECKPOINTS = "audit_checkpoints"
 
 
 class EventChain:
+    """Writes the chain in the transaction of its events, at no round trip of its own.
+
+    `insert_events(events_table)` is the events' INSERT, extended: the same statement returns
+    each new event's notification id, its statement's time (the recorded time) and the hash
+    of its case's previous event, looked up by primary key. The statement runs after the
+    library's table lock, so recorded times rise with notification ids, and the previous
+    hashes it reads are the committed ones (no cache to go stale under other writers). The
+    hashes are then computed here (canonical.py, the one definition) and their rows inserted
+    in the same pipeline, sent with the commit.
+    """
+
     def __init__(self, schema: str) -> None:
-        table = SQL("{}.{}").format(Identifier(schema), Identifier(TABLE))
-        # statement_timestamp(): this statement runs after the insert, under the table lock,
-        # so recorded times rise with notification ids. The previous hashes are looked up
-        # by primary key; the first row always comes, for the time.
-        self._prepare = SQL(
-            "SELECT statement_timestamp() AS now, h.originator_id, h.hash FROM (SELECT 1) one "
-            "LEFT JOIN (unnest(%s::uuid[], %s::bigint[]) AS w(originator_id, originator_version)"
-            " JOIN {} h USING (originator_id, originator_version)) ON true"
-        ).format(table)
+        self._schema = schema
+        self._table = SQL("{}.{}").format(Identifier(schema), Identifier(TABLE))
         self._insert = SQL(
             "INSERT INTO {} (originator_id, originator_version, notification_id, recorded_at, "
             "prev_hash, hash) SELECT i, v, n, %s, p, h FROM "
             "unnest(%s::uuid[], %s::bigint[], %s::bigint[], %s::bytea[], %s::bytea[]) "
             "AS r(i, v, n, p, h)"
-        ).format(table)
+        ).format(self._table)
         self._select_times = SQL(
             "SELECT originator_version, recorded_at FROM {} WHERE originator_id = %s"
-        ).format(table)
+        ).format(self._table)
         self._select_version_at = SQL(
             "SELECT max(originator_version) AS version FROM {} "
             "WHERE originator_id = %s AND recorded_at <= %s"
-        ).format(table)
+        ).format(self._table)
+
+    def insert_events(self, events_table: str, stored_event_type: str) -> Composed:
+        """The events' INSERT (as the library writes it) returning what the chain needs."""
+        return SQL(
+            "WITH ins AS (INSERT INTO {schema}.{events} (originator_id, originator_version, "
+            "topic, state) SELECT originator_id, originator_version, topic, state "
+            "FROM unnest(%s::{schema}.{type}[]) "
+            "RETURNING originator_id, originator_version, notification_id) "
+            "SELECT ins.originator_id, ins.originator_version, ins.notification_id, "
+            "statement_timestamp() AS now, h.hash AS prev_hash FROM ins "
+            "LEFT JOIN {chain} h ON h.originator_id = ins.originator_id "
+            "AND h.originator_version = ins.originator_version - 1"
+        ).format(
+            schema=Identifier(self._schema),
+            events=Identifier(events_table),
+            type=Identifier(stored_event_type),
+            chain=self._table,
+        )
 
     def append(
-        self, curs: Cursor[DictRow], events: Sequence[StoredEvent], ids: Sequence[int]
-    ) -> None:
-        """Chain `events` (just inserted with notification `ids`) to their cases' hashes."""
-        first: dict[UUID, int] = {}
-        for event in events:
-            case_id = _uuid(event.originator_id)
-            first[case_id] = min(
-                first.get(case_id, event.originator_version), event.originator_version
-            )
-        before = [(case_id, version - 1) for case_id, version in first.items() if version > 1]
-        curs.execute(self._prepare, ([c for c, _ in before], [v for _, v in before]))
-        rows = curs.fetchall()
+        self, curs: Cursor[DictRow], events: Sequence[StoredEvent], rows: Sequence[DictRow]
+    ) -> list[int]:
+        """Chain `events` to their cases' hashes, from the rows `insert_events` returned; the
+        notification ids in the order of `events`. The chain rows' INSERT is queued on the
+        cursor, not waited for: it travels with the commit."""
+        if len(rows) != len(events):
+            raise ProgrammingError(f"inserted {len(rows)} events of {len(events)}")
         now: datetime = rows[0]["now"]
-        last = {row["originator_id"]: bytes(row["hash"]) for row in rows if row["originator_id"]}
-        ordered = sorted(zip(events, ids, strict=True), key=lambda p: p[0].originator_version)
+        found = {(row["originator_id"], row["originator_version"]): row for row in rows}
+        last: dict[UUID, bytes] = {}
         columns: tuple[list[UUID], list[int], list[int], list[bytes], list[bytes]]
         columns = ([], [], [], [], [])
-        for event, notification_id in ordered:
+        ids: list[int] = []
+        for event in events:
+            row = found[(_uuid(event.originator_id), event.originator_version)]
+            ids.append(row["notification_id"])
+        for event in sorted(events, key=lambda e: e.originator_version):
             case_id = _uuid(event.originator_id)
-            # A case whose earlier events predate the chain starts it here (docs/audit.md).
-            prev = last.get(case_id, GENESIS)
+            row = found[(case_id, event.originator_version)]
+            prev = last.get(case_id)
+            if prev is None:
+                # A case whose earlier events predate the chain starts it here (docs/audit.md).
+                stored = row["prev_hash"]
+                prev = GENESIS if stored is None else bytes(stored)
             digest = event_hash(
                 prev, case_id, event.originator_version, event.topic, event.state, now
             )
             last[case_id] = digest
-            for column, value in zip(
-                columns,
-                (case_id, event.originator_version, notification_id, prev, digest),
-                strict=True,
-            ):
-                column.append(value)  # type: ignore[attr-defined]
+            columns[0].append(case_id)
+            columns[1].append(event.originator_version)
+            columns[2].append(row["notification_id"])
+            columns[3].append(prev)
+            columns[4].append(digest)
         curs.execute(self._insert, (now, *columns))
+        return ids
 
     def recorded_times(self, curs: Cursor[DictRow], case_id: UUID) -> dict[int, datetime]:
         curs.execute(self._select_times, (case_id,))
