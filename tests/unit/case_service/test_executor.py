@@ -22,15 +22,14 @@ class MemoryCases:
         self.records: dict[tuple[str, str], IdempotencyRecord] = {}
         self.saved_events: list[str] = []
 
-    def load_many(
-        self, case_ids: Sequence[UUID], cached: Sequence[CollectionCase] = ()
-    ) -> dict[UUID, CollectionCase]:
-        return {i: self.cases[i] for i in case_ids if i in self.cases}
-
-    def find_idempotency_many(
-        self, claims: Sequence[tuple[str, str]]
-    ) -> dict[tuple[str, str], IdempotencyRecord]:
-        return {claim: self.records[claim] for claim in claims if claim in self.records}
+    def read(
+        self,
+        claims: Sequence[tuple[str, str]],
+        case_ids: Sequence[UUID],
+        cached: Sequence[CollectionCase] = (),
+    ) -> tuple[dict[tuple[str, str], IdempotencyRecord], dict[UUID, CollectionCase]]:
+        records = {claim: self.records[claim] for claim in claims if claim in self.records}
+        return records, {i: self.cases[i] for i in case_ids if i in self.cases}
 
     def save_idempotency(self, record: IdempotencyRecord) -> bool:
         return self.records.setdefault((record.scope, record.key), record) is record

@@ -9,8 +9,9 @@ transaction fails (another process wrote one of the cases, a key was taken meanw
 every command in it is retried on its own with a fresh read, so one conflict never fails
 its neighbours.
 
-The writer keeps the cases it has seen (`CaseCache`) and reads the ones it has not in one
-query per batch. Only the writer thread runs commands, including the daily batch and aging
+The writer keeps the cases it has seen (`CaseCache`) and reads what a batch needs in one
+round trip: the answers already given to its Idempotency-Keys, the cases it has not seen and
+their subjects' data keys. Only the writer thread runs commands, including the daily batch and aging
 (`execute_all` queues them as one job), so a cached case is never changed by two threads.
 """
 
@@ -47,16 +48,16 @@ _log = logging.getLogger(__name__)
 class CaseStore(Protocol):
     """The few operations the writer needs from the event store, and nothing else."""
 
-    def load_many(
-        self, case_ids: Sequence[UUID], cached: Sequence[CollectionCase] = ()
-    ) -> dict[UUID, CollectionCase]:
-        """The current cases for these ids (unknown ids absent); `cached` ones brought up to
-        date in place."""
+    def read(
+        self,
+        claims: Sequence[tuple[str, str]],
+        case_ids: Sequence[UUID],
+        cached: Sequence[CollectionCase] = (),
+    ) -> tuple[dict[tuple[str, str], IdempotencyRecord], dict[UUID, CollectionCase]]:
+        """In one round trip: the stored records for these (scope, key) claims, and the
+        current cases for these ids (unknown ids absent), `cached` ones brought up to date
+        in place."""
         ...
-
-    def find_idempotency_many(
-        self, claims: Sequence[tuple[str, str]]
-    ) -> dict[tuple[str, str], IdempotencyRecord]: ...
 
     def save_idempotency(self, record: IdempotencyRecord) -> bool: ...
 
@@ -174,37 +175,35 @@ class CommandExecutor:
 
     # --- applying and saving --------------------------------------------------------------
 
-    def _stored_responses(self, commands: Sequence[Command]) -> list[Outcome | None]:
-        """For each command, the answer already given to its Idempotency-Key, if any."""
+    def _read(
+        self, commands: Sequence[Command]
+    ) -> tuple[list[Outcome | None], dict[UUID, CollectionCase]]:
+        """What a batch needs, in one read: for each command the answer already given to its
+        Idempotency-Key (if any), and the cases: cached ones as they are, the rest read."""
         claims = [(c.idempotency.scope, c.idempotency.key) for c in commands if c.idempotency]
-        records = self._store.find_idempotency_many(claims)
-        return [replayed(c, records) for c in commands]
-
-    def _checkout(self, case_ids: set[UUID]) -> dict[UUID, CollectionCase]:
-        """The current cases for these ids: cached ones as they are, the rest in one read."""
         cases: dict[UUID, CollectionCase] = {}
         missing = []
-        for case_id in case_ids:
+        for case_id in {command.case_id for command in commands}:
             case = self._cache.get(case_id)
             if case is None:
                 missing.append(case_id)
             else:
                 cases[case_id] = case
-        if not missing and not (self._refresh_cached and cases):
-            return cases
         cached = list(cases.values()) if self._refresh_cached else []
-        for case_id, case in self._store.load_many(missing, cached).items():
-            self._cache.put(case)
-            cases[case_id] = case
-        return cases
+        records: dict[tuple[str, str], IdempotencyRecord] = {}
+        if claims or missing or cached:
+            records, loaded = self._store.read(claims, missing, cached)
+            for case_id, case in loaded.items():
+                self._cache.put(case)
+                cases[case_id] = case
+        return [replayed(command, records) for command in commands], cases
 
     def _evict(self, case_ids: Iterable[UUID]) -> None:
         for case_id in case_ids:
             self._cache.evict(case_id)
 
     def _commit_batch(self, commands: list[Command]) -> list[Outcome]:
-        replays = self._stored_responses(commands)
-        cases = self._checkout({c.case_id for c, r in zip(commands, replays, strict=True) if not r})
+        replays, cases = self._read(commands)
         try:
             outcomes = [
                 replay or self._apply(command, cases)
@@ -233,11 +232,10 @@ class CommandExecutor:
 
     def _commit_alone(self, command: Command, attempts: int = 5) -> Outcome:
         for _ in range(attempts):
-            replay = self._stored_responses([command])[0]
-            if replay is not None:
-                return replay
             self._cache.evict(command.case_id)
-            cases = self._checkout({command.case_id})
+            replays, cases = self._read([command])
+            if replays[0] is not None:
+                return replays[0]
             try:
                 outcome = self._apply(command, cases)
                 case = cases.get(command.case_id)
@@ -287,7 +285,7 @@ class CommandExecutor:
         process may have written it). A case with unsaved events in this batch stays."""
         if case.pending_events:
             return case
-        fresh = self._store.load_many([case.id]).get(case.id)
+        fresh = self._store.read([], [case.id])[1].get(case.id)
         if fresh is None or fresh.version == case.version:
             return case
         self._cache.put(fresh)

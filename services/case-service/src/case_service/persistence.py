@@ -22,7 +22,7 @@ from eventsourcing.persistence import StoredEvent, Transcoding
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg import Cursor
 from psycopg.rows import DictRow
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Composed, Identifier
 from psycopg.types.json import Jsonb
 
 from case_service.audit.chain import EventChain
@@ -83,6 +83,7 @@ class CaseEventRecorder(PostgresApplicationRecorder):
             "USING (originator_id, originator_version)"
         ).format(*self.correlation_table)
         self.chain = EventChain(self.datastore.schema)
+        self._current: dict[str, Composed] = {}
         self._insert_chained = self.chain.insert_events(
             self.events_table_name, self.stored_event_type_name
         )
@@ -191,46 +192,78 @@ class CaseEventRecorder(PostgresApplicationRecorder):
             curs.execute(self._select_case_ids, (after or UUID(int=0), limit))
             return [row["case_id"] for row in curs.fetchall()]
 
-    def select_current(
-        self, known: dict[UUID, int], snapshots_table: str
-    ) -> dict[UUID, list[StoredEvent]]:
-        """What brings each case up to date, for many cases in one round trip: for a case known
-        at a version (> 0), the events after it; for one not known (0), its latest snapshot,
-        if any, then the events after that. Records come in order per case."""
-        if not known:
-            return {}
-        statement = SQL(
-            "WITH wanted AS ("
-            " SELECT * FROM unnest(%(ids)s::uuid[], %(versions)s::bigint[]) AS w(originator_id, known)), "
-            "snap AS ("
-            " SELECT DISTINCT ON (s.originator_id) s.originator_id, s.originator_version, s.topic, s.state"
-            " FROM {schema}.{snapshots} s JOIN wanted w USING (originator_id) WHERE w.known = 0"
-            " ORDER BY s.originator_id, s.originator_version DESC) "
-            "SELECT 1 AS part, originator_id, originator_version, topic, state FROM snap "
-            "UNION ALL "
-            "SELECT 2, e.originator_id, e.originator_version, e.topic, e.state"
-            " FROM {schema}.{events} e JOIN wanted w USING (originator_id)"
-            " LEFT JOIN snap s USING (originator_id)"
-            " WHERE e.originator_version > GREATEST(w.known, COALESCE(s.originator_version, 0)) "
-            "ORDER BY originator_id, part, originator_version"
-        ).format(
-            schema=Identifier(self.datastore.schema),
-            snapshots=Identifier(snapshots_table),
-            events=Identifier(self.events_table_name),
-        )
-        found: dict[UUID, list[StoredEvent]] = {}
-        with self.datastore.transaction(commit=False) as curs:
-            curs.execute(statement, {"ids": list(known), "versions": list(known.values())})
-            for row in curs.fetchall():
-                found.setdefault(row["originator_id"], []).append(
-                    StoredEvent(
-                        originator_id=row["originator_id"],
-                        originator_version=row["originator_version"],
-                        topic=row["topic"],
-                        state=bytes(row["state"]),
+    def _current_statement(self, snapshots_table: str) -> Composed:
+        """What brings each case up to date: for a case known at a version (> 0), the events
+        after it; for one not known (0), its latest snapshot, if any, then the events after
+        that. Records come in order per case."""
+        statement = self._current.get(snapshots_table)
+        if statement is None:
+            statement = self._current[snapshots_table] = SQL(
+                "WITH wanted AS ("
+                " SELECT * FROM unnest(%(ids)s::uuid[], %(versions)s::bigint[]) AS w(originator_id, known)), "
+                "snap AS ("
+                " SELECT DISTINCT ON (s.originator_id) s.originator_id, s.originator_version, s.topic, s.state"
+                " FROM {schema}.{snapshots} s JOIN wanted w USING (originator_id) WHERE w.known = 0"
+                " ORDER BY s.originator_id, s.originator_version DESC) "
+                "SELECT 1 AS part, originator_id, originator_version, topic, state FROM snap "
+                "UNION ALL "
+                "SELECT 2, e.originator_id, e.originator_version, e.topic, e.state"
+                " FROM {schema}.{events} e JOIN wanted w USING (originator_id)"
+                " LEFT JOIN snap s USING (originator_id)"
+                " WHERE e.originator_version > GREATEST(w.known, COALESCE(s.originator_version, 0)) "
+                "ORDER BY originator_id, part, originator_version"
+            ).format(
+                schema=Identifier(self.datastore.schema),
+                snapshots=Identifier(snapshots_table),
+                events=Identifier(self.events_table_name),
+            )
+        return statement
+
+    def read_batch(
+        self,
+        claims: Sequence[tuple[str, str]],
+        known: dict[UUID, int],
+        snapshots_table: str,
+    ) -> tuple[dict[tuple[str, str], IdempotencyRecord], dict[UUID, list[StoredEvent]]]:
+        """What the command writer needs for a batch, in one round trip (a pipeline, no
+        transaction: each read is one statement): the idempotency records for `claims`; the
+        records that bring each case of `known` up to date (`_current_statement`); and the
+        data keys of the subjects of cases read cold, cached before their events are read."""
+        keys = self.subject_keys
+        cold = [case_id for case_id, version in known.items() if version == 0]
+        cold = keys.uncached_cases(cold) if keys is not None and cold else []
+        with self.datastore.get_connection() as conn:
+            with conn.pipeline():
+                idem = conn.cursor()
+                if claims:
+                    idem.execute(
+                        self._select_idempotency,
+                        ([scope for scope, _ in claims], [key for _, key in claims]),
                     )
+                current = conn.cursor()
+                if known:
+                    current.execute(
+                        self._current_statement(snapshots_table),
+                        {"ids": list(known), "versions": list(known.values())},
+                    )
+                subjects = conn.cursor()
+                if cold and keys is not None:
+                    subjects.execute(keys.select_for_cases, (cold,))
+            records = self._idempotency_records(idem.fetchall()) if claims else {}
+            rows = current.fetchall() if known else []
+            if cold and keys is not None:
+                keys.remember_rows(subjects.fetchall())
+        found: dict[UUID, list[StoredEvent]] = {}
+        for row in rows:
+            found.setdefault(row["originator_id"], []).append(
+                StoredEvent(
+                    originator_id=row["originator_id"],
+                    originator_version=row["originator_version"],
+                    topic=row["topic"],
+                    state=bytes(row["state"]),
                 )
-        return found
+            )
+        return records, found
 
     def correlations(self, events: Sequence[tuple[UUID, int]]) -> dict[tuple[UUID, int], str]:
         """The correlation ids recorded with these (case id, version) events, where any."""
@@ -260,7 +293,12 @@ class CaseEventRecorder(PostgresApplicationRecorder):
                 self._select_idempotency,
                 ([scope for scope, _ in claims], [key for _, key in claims]),
             )
-            rows = curs.fetchall()
+            return self._idempotency_records(curs.fetchall())
+
+    @staticmethod
+    def _idempotency_records(
+        rows: Sequence[DictRow],
+    ) -> dict[tuple[str, str], IdempotencyRecord]:
         return {
             (row["scope"], row["key"]): IdempotencyRecord(
                 key=row["key"],

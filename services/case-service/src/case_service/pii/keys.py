@@ -15,8 +15,9 @@ import hmac
 import threading
 import time
 from base64 import b64decode
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -78,6 +79,11 @@ class SubjectKeys:
             "INSERT INTO {}.case_index (case_id) SELECT unnest(%s::uuid[])"
         ).format(*table, table[0])
         self._select = SQL("SELECT wrapped_key FROM {}.{} WHERE subject_id = %s").format(*table)
+        # Every subject of these cases (a cold case's borrower and guarantors), read with the
+        # cases themselves by the command writer (persistence.CaseEventRecorder.read_batch).
+        self.select_for_cases = SQL(
+            "SELECT subject_id, wrapped_key FROM {}.{} WHERE case_id = ANY(%s::uuid[])"
+        ).format(*table)
         self._erase = SQL(
             "UPDATE {}.{} SET wrapped_key = NULL, erased_at = now() "
             "WHERE case_id = %s AND wrapped_key IS NOT NULL RETURNING subject_id"
@@ -148,6 +154,15 @@ class SubjectKeys:
     def for_reading(self, subject_id: str) -> AESGCM | None:
         """The subject's key, or None when erased (or never created)."""
         return self._entry(subject_id).aead
+
+    def uncached_cases(self, case_ids: Sequence[UUID]) -> list[UUID]:
+        """Those of these cases whose borrower's key is not cached (to read with the case)."""
+        return [c for c in case_ids if self._cached(self.ref(c, "borrower")) is None]
+
+    def remember_rows(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Cache keys read by `select_for_cases` (wrapped; an erased one as erased)."""
+        for row in rows:
+            self._remember(row["subject_id"], row["wrapped_key"])
 
     def fetch(self, subject_id: str) -> tuple[str, bytes | None]:
         """("active", key) | ("erased", None) | ("unknown", None), read from the store (not
