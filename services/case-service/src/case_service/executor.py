@@ -24,7 +24,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
@@ -74,10 +74,42 @@ class CaseStore(Protocol):
 
 @dataclass
 class _Job:
-    """Commands queued for the writer: one from a request, or a whole file (`execute_all`)."""
+    """Commands queued for the writer: one from a request, or a whole file (`execute_all`).
+    A request awaiting on an event loop is answered through `waiter`, on that loop."""
 
     commands: list[Command]
     future: Future[list[Outcome]]
+    waiter: asyncio.Future[list[Outcome]] | None = None
+
+
+def _settle(answers: list[tuple[asyncio.Future[list[Outcome]], Any]]) -> None:
+    """On the event loop: hand each awaiting request its outcomes (or the batch's fault)."""
+    for waiter, answer in answers:
+        if waiter.done():  # the request was cancelled (its client went away)
+            continue
+        if isinstance(answer, BaseException):
+            waiter.set_exception(answer)
+        else:
+            waiter.set_result(answer)
+
+
+def _answer(jobs: Sequence[_Job], answers: Sequence[Any]) -> None:
+    """Settle each job: threads' futures at once, and the awaiting requests with one call per
+    event loop for the whole batch (not a wake-up of the loop per request)."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[list[Outcome]], Any]]]
+    by_loop = {}
+    for job, answer in zip(jobs, answers, strict=True):
+        if job.waiter is not None:
+            by_loop.setdefault(job.waiter.get_loop(), []).append((job.waiter, answer))
+        elif isinstance(answer, BaseException):
+            job.future.set_exception(answer)
+        else:
+            job.future.set_result(answer)
+    for loop, settled in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_settle, settled)
+        except RuntimeError:  # that loop has closed: nobody is waiting any more
+            _log.warning("%d answers for a closed event loop dropped", len(settled))
 
 
 class CommandExecutor:
@@ -108,7 +140,9 @@ class CommandExecutor:
 
     async def execute_async(self, command: Command) -> Outcome:
         """The same, awaited on the event loop: no worker thread is held while it waits."""
-        outcomes = await asyncio.wrap_future(self._enqueue([command]))
+        waiter = asyncio.get_running_loop().create_future()
+        self._enqueue([command], waiter)
+        outcomes: list[Outcome] = await waiter
         return outcomes[0]
 
     def execute_all(self, commands: Sequence[Command]) -> list[Outcome]:
@@ -126,12 +160,14 @@ class CommandExecutor:
             except queue.Empty:
                 return
             if job is not None and not job.future.done():
-                job.future.set_exception(RuntimeError("case-service is shutting down"))
+                _answer([job], [RuntimeError("case-service is shutting down")])
 
-    def _enqueue(self, commands: list[Command]) -> Future[list[Outcome]]:
+    def _enqueue(
+        self, commands: list[Command], waiter: asyncio.Future[list[Outcome]] | None = None
+    ) -> Future[list[Outcome]]:
         if self._stopped.is_set():
             raise RuntimeError("case-service is shutting down")
-        job = _Job(commands, Future())
+        job = _Job(commands, Future(), waiter)
         self._queue.put(job)
         return job.future
 
@@ -164,12 +200,13 @@ class CommandExecutor:
                 outcomes.extend(self._commit_batch(commands[start : start + self._chunk]))
         except Exception as exc:  # a fault (database down): every caller hears of it
             _log.exception("command batch failed")
-            for job in jobs:
-                job.future.set_exception(exc)
+            _answer(jobs, [exc] * len(jobs))
             return
+        answers = []
         for job in jobs:
-            job.future.set_result(outcomes[: len(job.commands)])
+            answers.append(outcomes[: len(job.commands)])
             outcomes = outcomes[len(job.commands) :]
+        _answer(jobs, answers)
 
     _chunk = 2000  # commands per transaction for the daily file and aging
 
