@@ -62,6 +62,10 @@ class CaseEventRecorder(PostgresApplicationRecorder):
         self._insert_idempotency = SQL(
             "INSERT INTO {}.{} (scope, key, request_hash, status, body) VALUES (%s, %s, %s, %s, %s)"
         ).format(*self.idempotency_table)
+        self._insert_idempotency_rows = SQL(
+            "INSERT INTO {}.{} (scope, key, request_hash, status, body) SELECT * FROM "
+            "unnest(%s::text[], %s::text[], %s::text[], %s::int[], %s::jsonb[])"
+        ).format(*self.idempotency_table)
         # Every case id, written with its first event: jobs walk the portfolio from here.
         self.case_index_table = Identifier(self.datastore.schema), Identifier("case_index")
         self._insert_case_ids = SQL("INSERT INTO {}.{} (case_id) VALUES (%s)").format(
@@ -73,9 +77,9 @@ class CaseEventRecorder(PostgresApplicationRecorder):
         # The correlation id of the request that recorded each event, kept beside the event
         # (not in its encrypted state) so the relay and the feed can carry it on.
         self.correlation_table = Identifier(self.datastore.schema), Identifier("event_correlations")
-        self._insert_correlations = SQL(
+        self._insert_correlation_rows = SQL(
             "INSERT INTO {}.{} (originator_id, originator_version, correlation_id) "
-            "VALUES (%s, %s, %s)"
+            "SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::text[])"
         ).format(*self.correlation_table)
         self._select_correlations = SQL(
             "SELECT c.originator_id, c.originator_version, c.correlation_id FROM {}.{} c "
@@ -100,14 +104,24 @@ class CaseEventRecorder(PostgresApplicationRecorder):
         **kwargs: Any,
     ) -> None:
         records: Sequence[IdempotencyRecord] = kwargs.get("idempotency", ())
+        # One statement per table, whatever the number of rows (not a statement per row).
         if records:
-            curs.executemany(
-                self._insert_idempotency,
-                [(r.scope, r.key, r.request_hash, r.status, Jsonb(r.body)) for r in records],
+            curs.execute(
+                self._insert_idempotency_rows,
+                (
+                    [r.scope for r in records],
+                    [r.key for r in records],
+                    [r.request_hash for r in records],
+                    [r.status for r in records],
+                    [Jsonb(r.body) for r in records],
+                ),
             )
         correlations: Sequence[tuple[UUID, int, str]] = kwargs.get("correlations", ())
         if correlations:
-            curs.executemany(self._insert_correlations, correlations)
+            curs.execute(
+                self._insert_correlation_rows,
+                tuple(list(column) for column in zip(*correlations, strict=True)),
+            )
         new_cases = [(e.originator_id,) for e in stored_events if e.originator_version == 1]
         new_keys: Sequence[tuple[str, UUID, str, bytes]] = kwargs.get("new_subject_keys", ())
         if new_keys and self.subject_keys is not None:  # with the case ids, in one statement
