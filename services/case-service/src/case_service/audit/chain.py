@@ -102,7 +102,7 @@ class EventChain:
             columns[2].append(row["notification_id"])
             columns[3].append(prev)
             columns[4].append(digest)
-        curs.execute(self._insert, (now, *columns))
+        curs.execute(self._insert, (now, *columns), binary=True)
         return ids
 
     def recorded_times(self, curs: Cursor[DictRow], case_id: UUID) -> dict[int, datetime]:
