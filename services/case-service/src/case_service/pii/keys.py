@@ -106,11 +106,15 @@ class SubjectKeys:
         """The subject's key, created on first use; SubjectErased once destroyed. For a
         case's first event (`new_case`) the key is made here and stored with the event."""
         cached = self._cached(subject_id)
-        if cached is None and new_case:
+        if cached is None:
+            # A key made for this new case's first event and not yet stored: the case's later
+            # events in the same save use it too (not a second key, stored on its own, that
+            # the first event's insert would then lose to).
             with self._lock:
                 for pending in self._pending.get(case_id, ()):
                     if pending[0] == subject_id:
                         return pending[4]
+        if cached is None and new_case:
             key = AESGCM.generate_key(bit_length=KEY_BYTES * 8)
             aead = AESGCM(key)
             made = (subject_id, case_id, role, self._master.encrypt(key), aead)
