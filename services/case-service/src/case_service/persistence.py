@@ -5,8 +5,8 @@ The library's `Application.save(*aggregates, **kwargs)` hands `kwargs` to the re
 hook to write `Idempotency-Key` responses atomically with the events they describe: a
 retried request either finds its stored response or finds nothing was written.
 
-The same transaction, after the insert (under the library's table lock, so in notification
-order), chains each event to its case's previous one and stamps it with the database's clock
+The events' INSERT itself (under the library's table lock, so in notification order) chains
+each event to its case's previous one and stamps it with the database's clock
 (`event_hashes`, case_service.audit.chain): see docs/audit.md.
 """
 
@@ -154,9 +154,9 @@ class CaseEventRecorder(PostgresApplicationRecorder):
             keys.committed(new_keys)
         return ids
 
-    # The chain (audit/chain.py): the events' INSERT also returns each event's recorded time
-    # and its case's previous hash, and the chain rows follow in the same pipeline, so the
-    # chain adds no round trip. `chained = False` is the plain library path (benchmarks).
+    # The chain (audit/chain.py): the events' INSERT also links them to their cases' chains
+    # and inserts the chain rows, in the one statement, so the chain adds no round trip and
+    # no statement. `chained = False` is the library's plain INSERT (benchmarks' "off").
     chained = True
 
     def _insert_stored_events(
@@ -190,7 +190,7 @@ class CaseEventRecorder(PostgresApplicationRecorder):
     ) -> Sequence[int] | None:
         if not self.chained:
             return super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        return self.chain.append(curs, stored_events, curs.fetchall())
+        return self.chain.notification_ids(stored_events, curs.fetchall())
 
     def recorded_times(self, case_id: UUID) -> dict[int, datetime]:
         """When each of the case's events was recorded: the database's time (docs/audit.md)."""
@@ -267,6 +267,24 @@ class CaseEventRecorder(PostgresApplicationRecorder):
             rows = current.fetchall() if known else []
             if cold and keys is not None:
                 keys.remember_rows(subjects.fetchall())
+        return records, self._by_case(rows)
+
+    def select_current(
+        self, known: dict[UUID, int], snapshots_table: str
+    ) -> dict[UUID, list[StoredEvent]]:
+        """The records that bring each case of `known` up to date (`_current_statement`), in
+        one round trip, in order per case."""
+        if not known:
+            return {}
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                self._current_statement(snapshots_table),
+                {"ids": list(known), "versions": list(known.values())},
+            )
+            return self._by_case(curs.fetchall())
+
+    @staticmethod
+    def _by_case(rows: Sequence[DictRow]) -> dict[UUID, list[StoredEvent]]:
         found: dict[UUID, list[StoredEvent]] = {}
         for row in rows:
             found.setdefault(row["originator_id"], []).append(
@@ -277,7 +295,7 @@ class CaseEventRecorder(PostgresApplicationRecorder):
                     state=bytes(row["state"]),
                 )
             )
-        return records, found
+        return found
 
     def correlations(self, events: Sequence[tuple[UUID, int]]) -> dict[tuple[UUID, int], str]:
         """The correlation ids recorded with these (case id, version) events, where any."""

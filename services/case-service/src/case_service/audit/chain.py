@@ -1,7 +1,8 @@
-"""The hash chain's table, written by the event recorder in the transaction of its events.
+"""The hash chain's table, written in the statement that inserts its events.
 
-`event_hashes` (created by case_service/migrations) holds one row per stored event: its notification id, the database's time of
-the writing transaction (the event's recorded time) and its chain hash (canonical.py).
+`event_hashes` (created by case_service/migrations) holds one row per stored event: its
+notification id, the time of the statement that wrote it (the event's recorded time, the
+database's clock) and its chain hash (canonical.py).
 """
 
 from __future__ import annotations
@@ -15,33 +16,23 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
-from case_service.audit.canonical import GENESIS, event_hash
-
 TABLE = "event_hashes"
 CHECKPOINTS = "audit_checkpoints"
 
 
 class EventChain:
-    """Writes the chain in the transaction of its events, at no round trip of its own.
+    """Writes the chain in the statement that inserts its events, at no round trip of its own.
 
-    `insert_events(events_table)` is the events' INSERT, extended: the same statement returns
-    each new event's notification id, its statement's time (the recorded time) and the hash
-    of its case's previous event, looked up by primary key. The statement runs after the
-    library's table lock, so recorded times rise with notification ids, and the previous
-    hashes it reads are the committed ones (no cache to go stale under other writers). The
-    hashes are then computed here (canonical.py, the one definition) and their rows inserted
-    in the same pipeline, sent with the commit.
+    `insert_events` is the events' INSERT, extended (writable CTEs): the database links each
+    new event to its case's previous hash, read by primary key in that statement (so the
+    committed one, never a cache that could go stale under other writers), and inserts the
+    chain rows. The statement runs after the library's table lock, so its time, the recorded
+    time of all its events, rises with notification ids.
     """
 
     def __init__(self, schema: str) -> None:
         self._schema = schema
         self._table = SQL("{}.{}").format(Identifier(schema), Identifier(TABLE))
-        self._insert = SQL(
-            "INSERT INTO {} (originator_id, originator_version, notification_id, recorded_at, "
-            "prev_hash, hash) SELECT i, v, n, %s, p, h FROM "
-            "unnest(%s::uuid[], %s::bigint[], %s::bigint[], %s::bytea[], %s::bytea[]) "
-            "AS r(i, v, n, p, h)"
-        ).format(self._table)
         self._select_times = SQL(
             "SELECT originator_version, recorded_at FROM {} WHERE originator_id = %s"
         ).format(self._table)
@@ -51,59 +42,68 @@ class EventChain:
         ).format(self._table)
 
     def insert_events(self, events_table: str, stored_event_type: str) -> Composed:
-        """The events' INSERT (as the library writes it) returning what the chain needs."""
+        """The events' INSERT (as the library writes it), chaining them in the same statement.
+
+        The database computes each link with `sha256()` over the canonical bytes spelled in
+        SQL below, byte for byte those of `canonical.canonical_bytes` (the verifiers' one
+        definition; tests/integration/audit prove the two agree on every event they write):
+        a case's first new event chains to its stored previous hash (by primary key; GENESIS
+        for a case's first event, or one whose history predates the chain), each later one
+        to the one before it (the recursive part). Returns each new event's case, version
+        and notification id."""
+        field = "int4send(octet_length({0})) || {0}"
+        canonical = " || ".join(
+            (
+                field.format("convert_to('arrears.event.v1', 'UTF8')"),
+                field.format("uuid_send(i.originator_id)"),
+                field.format("int8send(i.originator_version)"),
+                field.format("convert_to(i.topic, 'UTF8')"),
+                field.format("i.state"),
+                field.format(
+                    "int8send((extract(epoch FROM statement_timestamp()) * 1000000)::bigint)"
+                ),
+            )
+        )
         return SQL(
-            "WITH ins AS (INSERT INTO {schema}.{events} (originator_id, originator_version, "
-            "topic, state) SELECT originator_id, originator_version, topic, state "
-            "FROM unnest(%s::{schema}.{type}[]) "
-            "RETURNING originator_id, originator_version, notification_id) "
-            "SELECT ins.originator_id, ins.originator_version, ins.notification_id, "
-            "statement_timestamp() AS now, h.hash AS prev_hash FROM ins "
-            "LEFT JOIN {chain} h ON h.originator_id = ins.originator_id "
-            "AND h.originator_version = ins.originator_version - 1"
+            "WITH RECURSIVE ins AS (INSERT INTO {schema}.{events} (originator_id, "
+            "originator_version, topic, state) SELECT originator_id, originator_version, topic, "
+            "state FROM unnest(%s::{schema}.{type}[]) "
+            "RETURNING originator_id, originator_version, topic, state, notification_id), "
+            "link AS ("
+            " SELECT i.originator_id, i.originator_version, i.notification_id, p.prev,"
+            " sha256(p.prev || {canonical}) AS hash"
+            " FROM ins i CROSS JOIN LATERAL (SELECT COALESCE((SELECT h.hash FROM {chain} h"
+            "  WHERE h.originator_id = i.originator_id"
+            "  AND h.originator_version = i.originator_version - 1), {genesis}) AS prev) p"
+            " WHERE NOT EXISTS (SELECT 1 FROM ins j WHERE j.originator_id = i.originator_id"
+            "  AND j.originator_version = i.originator_version - 1)"
+            " UNION ALL"
+            " SELECT i.originator_id, i.originator_version, i.notification_id, l.hash,"
+            " sha256(l.hash || {canonical})"
+            " FROM link l JOIN ins i ON i.originator_id = l.originator_id"
+            "  AND i.originator_version = l.originator_version + 1), "
+            "chained AS (INSERT INTO {chain} (originator_id, originator_version, "
+            "notification_id, recorded_at, prev_hash, hash) SELECT originator_id, "
+            "originator_version, notification_id, statement_timestamp(), prev, hash FROM link) "
+            "SELECT originator_id, originator_version, notification_id FROM ins"
         ).format(
             schema=Identifier(self._schema),
             events=Identifier(events_table),
             type=Identifier(stored_event_type),
             chain=self._table,
+            genesis=SQL("decode(repeat('00', 32), 'hex')"),
+            canonical=SQL(canonical),
         )
 
-    def append(
-        self, curs: Cursor[DictRow], events: Sequence[StoredEvent], rows: Sequence[DictRow]
-    ) -> list[int]:
-        """Chain `events` to their cases' hashes, from the rows `insert_events` returned; the
-        notification ids in the order of `events`. The chain rows' INSERT is queued on the
-        cursor, not waited for: it travels with the commit."""
+    @staticmethod
+    def notification_ids(events: Sequence[StoredEvent], rows: Sequence[DictRow]) -> list[int]:
+        """The notification ids `insert_events` returned, in the order of `events`."""
         if len(rows) != len(events):
             raise ProgrammingError(f"inserted {len(rows)} events of {len(events)}")
-        now: datetime = rows[0]["now"]
         found = {(row["originator_id"], row["originator_version"]): row for row in rows}
-        last: dict[UUID, bytes] = {}
-        columns: tuple[list[UUID], list[int], list[int], list[bytes], list[bytes]]
-        columns = ([], [], [], [], [])
-        ids: list[int] = []
-        for event in events:
-            row = found[(_uuid(event.originator_id), event.originator_version)]
-            ids.append(row["notification_id"])
-        for event in sorted(events, key=lambda e: e.originator_version):
-            case_id = _uuid(event.originator_id)
-            row = found[(case_id, event.originator_version)]
-            prev = last.get(case_id)
-            if prev is None:
-                # A case whose earlier events predate the chain starts it here (docs/audit.md).
-                stored = row["prev_hash"]
-                prev = GENESIS if stored is None else bytes(stored)
-            digest = event_hash(
-                prev, case_id, event.originator_version, event.topic, event.state, now
-            )
-            last[case_id] = digest
-            columns[0].append(case_id)
-            columns[1].append(event.originator_version)
-            columns[2].append(row["notification_id"])
-            columns[3].append(prev)
-            columns[4].append(digest)
-        curs.execute(self._insert, (now, *columns), binary=True)
-        return ids
+        return [
+            found[(_uuid(e.originator_id), e.originator_version)]["notification_id"] for e in events
+        ]
 
     def recorded_times(self, curs: Cursor[DictRow], case_id: UUID) -> dict[int, datetime]:
         curs.execute(self._select_times, (case_id,))
