@@ -72,9 +72,12 @@ class EventChain:
             "link AS ("
             " SELECT i.originator_id, i.originator_version, i.notification_id, p.prev,"
             " sha256(p.prev || {canonical}) AS hash"
+            # The previous hash by primary key, once per event (OFFSET 0 keeps the subquery
+            # from being inlined into both uses), whatever the size of the chain table.
             " FROM ins i CROSS JOIN LATERAL (SELECT COALESCE((SELECT h.hash FROM {chain} h"
             "  WHERE h.originator_id = i.originator_id"
-            "  AND h.originator_version = i.originator_version - 1), {genesis}) AS prev) p"
+            "  AND h.originator_version = i.originator_version - 1), {genesis}) AS prev"
+            "  OFFSET 0) p"
             " WHERE NOT EXISTS (SELECT 1 FROM ins j WHERE j.originator_id = i.originator_id"
             "  AND j.originator_version = i.originator_version - 1)"
             " UNION ALL"
