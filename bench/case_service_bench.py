@@ -34,6 +34,7 @@ from typing import Any
 from uuid import UUID
 
 import aiohttp
+import psutil
 import psycopg
 from arrears.auth import issue_token
 from arrears_dev.embedded.ports import free_port
@@ -83,6 +84,8 @@ def copy_rows(url: str, rows: int) -> float:
 
 # --- the service under test ------------------------------------------------------------------
 
+_server_pids: list[int] = []  # the case-service processes started, latest last
+
 
 @contextmanager
 def case_service(database_url: str, batch_max: int) -> Iterator[str]:
@@ -102,6 +105,7 @@ def case_service(database_url: str, batch_max: int) -> Iterator[str]:
         proc = subprocess.Popen(
             [sys.executable, "-m", "case_service"], env=env, stdout=log, stderr=log
         )
+    _server_pids.append(proc.pid)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -325,12 +329,18 @@ def main() -> None:
             url = pg.url(f"bench_http_{batch_max}")
             ids = seed_cases(url, cases_n)
             with case_service(url, batch_max) as base:
+                server = psutil.Process(_server_pids[-1])
+                used = sum(server.cpu_times()[:2])
                 figures = asyncio.run(drive_commands(base, ids, clients=32, seconds=seconds))
+                used = sum(server.cpu_times()[:2]) - used
+            # CPU of the server process per command: steadier than the rates on a busy machine.
+            figures["server_cpu_ms_per_command"] = 1000 * used / max(1, figures["commands"])
             results[f"http_{label}"] = figures
             print(
                 f"(b) HTTP commands, 32 clients, {label}: {figures['commands_per_s']:,.0f}/s "
                 f"(x{figures['commands_per_s'] / floor:.2f} of floor, x{figures['commands_per_s'] / ceiling:.3f} of ceiling), "
-                f"p50 {figures['p50_ms']:.1f} ms, p99 {figures['p99_ms']:.1f} ms, errors {figures['errors']}"
+                f"p50 {figures['p50_ms']:.1f} ms, p99 {figures['p99_ms']:.1f} ms, errors {figures['errors']}, "
+                f"server CPU {figures['server_cpu_ms_per_command']:.2f} ms/command"
             )
 
         pg.create_database("bench_batch")

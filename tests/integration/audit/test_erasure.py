@@ -16,6 +16,7 @@ from case_service.audit_cli import main
 from case_service.checkpointer.runner import Checkpointer
 from case_service.cipher import FastAESCipher
 from case_service.commands import Command
+from case_service.domain import CollectionCase
 from case_service.settings import CaseServiceSettings
 from eventsourcing.utils import Environment
 from fastapi.testclient import TestClient
@@ -209,3 +210,28 @@ def test_only_the_service_role_fetches_subject_keys(
     answer = client.get(f"/v1/subject-keys/{ref}", headers=auth(role))
 
     assert answer.status_code == 403
+
+
+def test_a_new_case_saved_with_later_personal_events_keeps_one_readable_key(
+    cases: CaseApplication, case_settings: CaseServiceSettings, clock: ManualClock
+) -> None:
+    case = CollectionCase.open(**open_fields("L-ONE-KEY"), now=clock.now(), policy=cases.policy)
+    case.record_contact_attempt(
+        channel="call",
+        party="borrower",
+        contact_point="+8613800000001",
+        outcome="no_answer",
+        occurred_at=clock.now(),
+        notes="rang out",
+        now=clock.now(),
+    )
+    cases.save(case)
+    # Another process (or this one after its key cache expired) reads with the stored keys.
+    fresh = CaseApplication(case_settings, clock=clock)
+    try:
+        history = list(fresh.history(case.id))
+    finally:
+        fresh.close()
+
+    assert history[0].borrower["name"] == "Li Wei"  # type: ignore[attr-defined]
+    assert history[1].notes == "rang out"  # type: ignore[attr-defined]

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator, Sequence
 from datetime import date
 from decimal import Decimal
 from uuid import UUID
 
 import pytest
-from case_service.commands import CaseNotFound, Command, IdempotencyClaim, IdempotencyConflict
+from case_service.commands import (
+    CaseNotFound,
+    Command,
+    IdempotencyClaim,
+    IdempotencyConflict,
+    Outcome,
+)
 from case_service.domain import CollectionCase
 from case_service.executor import CommandExecutor
 from case_service.persistence import IdempotencyRecord
@@ -22,15 +29,14 @@ class MemoryCases:
         self.records: dict[tuple[str, str], IdempotencyRecord] = {}
         self.saved_events: list[str] = []
 
-    def load_many(
-        self, case_ids: Sequence[UUID], cached: Sequence[CollectionCase] = ()
-    ) -> dict[UUID, CollectionCase]:
-        return {i: self.cases[i] for i in case_ids if i in self.cases}
-
-    def find_idempotency_many(
-        self, claims: Sequence[tuple[str, str]]
-    ) -> dict[tuple[str, str], IdempotencyRecord]:
-        return {claim: self.records[claim] for claim in claims if claim in self.records}
+    def read(
+        self,
+        claims: Sequence[tuple[str, str]],
+        case_ids: Sequence[UUID],
+        cached: Sequence[CollectionCase] = (),
+    ) -> tuple[dict[tuple[str, str], IdempotencyRecord], dict[UUID, CollectionCase]]:
+        records = {claim: self.records[claim] for claim in claims if claim in self.records}
+        return records, {i: self.cases[i] for i in case_ids if i in self.cases}
 
     def save_idempotency(self, record: IdempotencyRecord) -> bool:
         return self.records.setdefault((record.scope, record.key), record) is record
@@ -100,3 +106,34 @@ def test_a_command_for_an_unknown_case_is_answered_not_found(executor: CommandEx
     outcome = executor.execute(Command(unknown, miss))
 
     assert isinstance(outcome.error, CaseNotFound)
+
+
+def test_awaiting_requests_get_their_own_outcomes_from_one_batch(
+    store: MemoryCases, executor: CommandExecutor
+) -> None:
+    case_id = next(iter(store.cases))
+
+    async def send_many() -> list[Outcome]:
+        commands = [Command(case_id, miss) for _ in range(5)]
+        return list(await asyncio.gather(*(executor.execute_async(c) for c in commands)))
+
+    outcomes = asyncio.run(send_many())
+
+    assert [o.case_id for o in outcomes] == [case_id] * 5
+    assert all(o.error is None for o in outcomes)
+    assert sum(len(o.events) for o in outcomes) == store.saved_events.count("PaymentMissed")
+
+
+def test_a_fault_reaches_the_awaiting_request(
+    store: MemoryCases, executor: CommandExecutor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def down(*_: object) -> None:
+        raise ConnectionError("database down")
+
+    monkeypatch.setattr(store, "read", down)
+
+    async def send() -> None:
+        await executor.execute_async(Command(next(iter(store.cases)), miss))
+
+    with pytest.raises(ConnectionError, match="database down"):
+        asyncio.run(send())

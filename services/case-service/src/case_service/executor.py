@@ -9,8 +9,9 @@ transaction fails (another process wrote one of the cases, a key was taken meanw
 every command in it is retried on its own with a fresh read, so one conflict never fails
 its neighbours.
 
-The writer keeps the cases it has seen (`CaseCache`) and reads the ones it has not in one
-query per batch. Only the writer thread runs commands, including the daily batch and aging
+The writer keeps the cases it has seen (`CaseCache`) and reads what a batch needs in one
+round trip: the answers already given to its Idempotency-Keys, the cases it has not seen and
+their subjects' data keys. Only the writer thread runs commands, including the daily batch and aging
 (`execute_all` queues them as one job), so a cached case is never changed by two threads.
 """
 
@@ -23,7 +24,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
@@ -47,16 +48,16 @@ _log = logging.getLogger(__name__)
 class CaseStore(Protocol):
     """The few operations the writer needs from the event store, and nothing else."""
 
-    def load_many(
-        self, case_ids: Sequence[UUID], cached: Sequence[CollectionCase] = ()
-    ) -> dict[UUID, CollectionCase]:
-        """The current cases for these ids (unknown ids absent); `cached` ones brought up to
-        date in place."""
+    def read(
+        self,
+        claims: Sequence[tuple[str, str]],
+        case_ids: Sequence[UUID],
+        cached: Sequence[CollectionCase] = (),
+    ) -> tuple[dict[tuple[str, str], IdempotencyRecord], dict[UUID, CollectionCase]]:
+        """In one round trip: the stored records for these (scope, key) claims, and the
+        current cases for these ids (unknown ids absent), `cached` ones brought up to date
+        in place."""
         ...
-
-    def find_idempotency_many(
-        self, claims: Sequence[tuple[str, str]]
-    ) -> dict[tuple[str, str], IdempotencyRecord]: ...
 
     def save_idempotency(self, record: IdempotencyRecord) -> bool: ...
 
@@ -73,10 +74,42 @@ class CaseStore(Protocol):
 
 @dataclass
 class _Job:
-    """Commands queued for the writer: one from a request, or a whole file (`execute_all`)."""
+    """Commands queued for the writer: one from a request, or a whole file (`execute_all`).
+    A request awaiting on an event loop is answered through `waiter`, on that loop."""
 
     commands: list[Command]
     future: Future[list[Outcome]]
+    waiter: asyncio.Future[list[Outcome]] | None = None
+
+
+def _settle(answers: list[tuple[asyncio.Future[list[Outcome]], Any]]) -> None:
+    """On the event loop: hand each awaiting request its outcomes (or the batch's fault)."""
+    for waiter, answer in answers:
+        if waiter.done():  # the request was cancelled (its client went away)
+            continue
+        if isinstance(answer, BaseException):
+            waiter.set_exception(answer)
+        else:
+            waiter.set_result(answer)
+
+
+def _answer(jobs: Sequence[_Job], answers: Sequence[Any]) -> None:
+    """Settle each job: threads' futures at once, and the awaiting requests with one call per
+    event loop for the whole batch (not a wake-up of the loop per request)."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[list[Outcome]], Any]]]
+    by_loop = {}
+    for job, answer in zip(jobs, answers, strict=True):
+        if job.waiter is not None:
+            by_loop.setdefault(job.waiter.get_loop(), []).append((job.waiter, answer))
+        elif isinstance(answer, BaseException):
+            job.future.set_exception(answer)
+        else:
+            job.future.set_result(answer)
+    for loop, settled in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_settle, settled)
+        except RuntimeError:  # that loop has closed: nobody is waiting any more
+            _log.warning("%d answers for a closed event loop dropped", len(settled))
 
 
 class CommandExecutor:
@@ -107,7 +140,9 @@ class CommandExecutor:
 
     async def execute_async(self, command: Command) -> Outcome:
         """The same, awaited on the event loop: no worker thread is held while it waits."""
-        outcomes = await asyncio.wrap_future(self._enqueue([command]))
+        waiter = asyncio.get_running_loop().create_future()
+        self._enqueue([command], waiter)
+        outcomes: list[Outcome] = await waiter
         return outcomes[0]
 
     def execute_all(self, commands: Sequence[Command]) -> list[Outcome]:
@@ -125,12 +160,14 @@ class CommandExecutor:
             except queue.Empty:
                 return
             if job is not None and not job.future.done():
-                job.future.set_exception(RuntimeError("case-service is shutting down"))
+                _answer([job], [RuntimeError("case-service is shutting down")])
 
-    def _enqueue(self, commands: list[Command]) -> Future[list[Outcome]]:
+    def _enqueue(
+        self, commands: list[Command], waiter: asyncio.Future[list[Outcome]] | None = None
+    ) -> Future[list[Outcome]]:
         if self._stopped.is_set():
             raise RuntimeError("case-service is shutting down")
-        job = _Job(commands, Future())
+        job = _Job(commands, Future(), waiter)
         self._queue.put(job)
         return job.future
 
@@ -163,48 +200,47 @@ class CommandExecutor:
                 outcomes.extend(self._commit_batch(commands[start : start + self._chunk]))
         except Exception as exc:  # a fault (database down): every caller hears of it
             _log.exception("command batch failed")
-            for job in jobs:
-                job.future.set_exception(exc)
+            _answer(jobs, [exc] * len(jobs))
             return
+        answers = []
         for job in jobs:
-            job.future.set_result(outcomes[: len(job.commands)])
+            answers.append(outcomes[: len(job.commands)])
             outcomes = outcomes[len(job.commands) :]
+        _answer(jobs, answers)
 
     _chunk = 2000  # commands per transaction for the daily file and aging
 
     # --- applying and saving --------------------------------------------------------------
 
-    def _stored_responses(self, commands: Sequence[Command]) -> list[Outcome | None]:
-        """For each command, the answer already given to its Idempotency-Key, if any."""
+    def _read(
+        self, commands: Sequence[Command]
+    ) -> tuple[list[Outcome | None], dict[UUID, CollectionCase]]:
+        """What a batch needs, in one read: for each command the answer already given to its
+        Idempotency-Key (if any), and the cases: cached ones as they are, the rest read."""
         claims = [(c.idempotency.scope, c.idempotency.key) for c in commands if c.idempotency]
-        records = self._store.find_idempotency_many(claims)
-        return [replayed(c, records) for c in commands]
-
-    def _checkout(self, case_ids: set[UUID]) -> dict[UUID, CollectionCase]:
-        """The current cases for these ids: cached ones as they are, the rest in one read."""
         cases: dict[UUID, CollectionCase] = {}
         missing = []
-        for case_id in case_ids:
+        for case_id in {command.case_id for command in commands}:
             case = self._cache.get(case_id)
             if case is None:
                 missing.append(case_id)
             else:
                 cases[case_id] = case
-        if not missing and not (self._refresh_cached and cases):
-            return cases
         cached = list(cases.values()) if self._refresh_cached else []
-        for case_id, case in self._store.load_many(missing, cached).items():
-            self._cache.put(case)
-            cases[case_id] = case
-        return cases
+        records: dict[tuple[str, str], IdempotencyRecord] = {}
+        if claims or missing or cached:
+            records, loaded = self._store.read(claims, missing, cached)
+            for case_id, case in loaded.items():
+                self._cache.put(case)
+                cases[case_id] = case
+        return [replayed(command, records) for command in commands], cases
 
     def _evict(self, case_ids: Iterable[UUID]) -> None:
         for case_id in case_ids:
             self._cache.evict(case_id)
 
     def _commit_batch(self, commands: list[Command]) -> list[Outcome]:
-        replays = self._stored_responses(commands)
-        cases = self._checkout({c.case_id for c, r in zip(commands, replays, strict=True) if not r})
+        replays, cases = self._read(commands)
         try:
             outcomes = [
                 replay or self._apply(command, cases)
@@ -233,11 +269,10 @@ class CommandExecutor:
 
     def _commit_alone(self, command: Command, attempts: int = 5) -> Outcome:
         for _ in range(attempts):
-            replay = self._stored_responses([command])[0]
-            if replay is not None:
-                return replay
             self._cache.evict(command.case_id)
-            cases = self._checkout({command.case_id})
+            replays, cases = self._read([command])
+            if replays[0] is not None:
+                return replays[0]
             try:
                 outcome = self._apply(command, cases)
                 case = cases.get(command.case_id)
@@ -287,7 +322,7 @@ class CommandExecutor:
         process may have written it). A case with unsaved events in this batch stays."""
         if case.pending_events:
             return case
-        fresh = self._store.load_many([case.id]).get(case.id)
+        fresh = self._store.read([], [case.id])[1].get(case.id)
         if fresh is None or fresh.version == case.version:
             return case
         self._cache.put(fresh)

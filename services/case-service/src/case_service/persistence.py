@@ -5,8 +5,8 @@ The library's `Application.save(*aggregates, **kwargs)` hands `kwargs` to the re
 hook to write `Idempotency-Key` responses atomically with the events they describe: a
 retried request either finds its stored response or finds nothing was written.
 
-The same transaction, after the insert (under the library's table lock, so in notification
-order), chains each event to its case's previous one and stamps it with the database's clock
+The events' INSERT itself (under the library's table lock, so in notification order) chains
+each event to its case's previous one and stamps it with the database's clock
 (`event_hashes`, case_service.audit.chain): see docs/audit.md.
 """
 
@@ -22,7 +22,7 @@ from eventsourcing.persistence import StoredEvent, Transcoding
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg import Cursor
 from psycopg.rows import DictRow
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Composed, Identifier
 from psycopg.types.json import Jsonb
 
 from case_service.audit.chain import EventChain
@@ -62,6 +62,10 @@ class CaseEventRecorder(PostgresApplicationRecorder):
         self._insert_idempotency = SQL(
             "INSERT INTO {}.{} (scope, key, request_hash, status, body) VALUES (%s, %s, %s, %s, %s)"
         ).format(*self.idempotency_table)
+        self._insert_idempotency_rows = SQL(
+            "INSERT INTO {}.{} (scope, key, request_hash, status, body) SELECT * FROM "
+            "unnest(%s::text[], %s::text[], %s::text[], %s::int[], %s::jsonb[])"
+        ).format(*self.idempotency_table)
         # Every case id, written with its first event: jobs walk the portfolio from here.
         self.case_index_table = Identifier(self.datastore.schema), Identifier("case_index")
         self._insert_case_ids = SQL("INSERT INTO {}.{} (case_id) VALUES (%s)").format(
@@ -73,9 +77,9 @@ class CaseEventRecorder(PostgresApplicationRecorder):
         # The correlation id of the request that recorded each event, kept beside the event
         # (not in its encrypted state) so the relay and the feed can carry it on.
         self.correlation_table = Identifier(self.datastore.schema), Identifier("event_correlations")
-        self._insert_correlations = SQL(
+        self._insert_correlation_rows = SQL(
             "INSERT INTO {}.{} (originator_id, originator_version, correlation_id) "
-            "VALUES (%s, %s, %s)"
+            "SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::text[])"
         ).format(*self.correlation_table)
         self._select_correlations = SQL(
             "SELECT c.originator_id, c.originator_version, c.correlation_id FROM {}.{} c "
@@ -83,6 +87,10 @@ class CaseEventRecorder(PostgresApplicationRecorder):
             "USING (originator_id, originator_version)"
         ).format(*self.correlation_table)
         self.chain = EventChain(self.datastore.schema)
+        self._current: dict[str, Composed] = {}
+        self._insert_chained = self.chain.insert_events(
+            self.events_table_name, self.stored_event_type_name
+        )
         self.subject_keys: subject_keys.SubjectKeys | None = None  # set by the application
         self._select_idempotency = SQL(
             "SELECT i.scope, i.key, i.request_hash, i.status, i.body FROM {}.{} i "
@@ -96,14 +104,24 @@ class CaseEventRecorder(PostgresApplicationRecorder):
         **kwargs: Any,
     ) -> None:
         records: Sequence[IdempotencyRecord] = kwargs.get("idempotency", ())
+        # One statement per table, whatever the number of rows (not a statement per row).
         if records:
-            curs.executemany(
-                self._insert_idempotency,
-                [(r.scope, r.key, r.request_hash, r.status, Jsonb(r.body)) for r in records],
+            curs.execute(
+                self._insert_idempotency_rows,
+                (
+                    [r.scope for r in records],
+                    [r.key for r in records],
+                    [r.request_hash for r in records],
+                    [r.status for r in records],
+                    [Jsonb(r.body) for r in records],
+                ),
             )
         correlations: Sequence[tuple[UUID, int, str]] = kwargs.get("correlations", ())
         if correlations:
-            curs.executemany(self._insert_correlations, correlations)
+            curs.execute(
+                self._insert_correlation_rows,
+                tuple(list(column) for column in zip(*correlations, strict=True)),
+            )
         new_cases = [(e.originator_id,) for e in stored_events if e.originator_version == 1]
         new_keys: Sequence[tuple[str, UUID, str, bytes]] = kwargs.get("new_subject_keys", ())
         if new_keys and self.subject_keys is not None:  # with the case ids, in one statement
@@ -136,17 +154,43 @@ class CaseEventRecorder(PostgresApplicationRecorder):
             keys.committed(new_keys)
         return ids
 
+    # The chain (audit/chain.py): the events' INSERT also links them to their cases' chains
+    # and inserts the chain rows, in the one statement, so the chain adds no round trip and
+    # no statement. `chained = False` is the library's plain INSERT (benchmarks' "off").
+    chained = True
+
+    def _insert_stored_events(
+        self,
+        curs: Cursor[DictRow],
+        stored_events: Sequence[StoredEvent],
+        **kwargs: Any,
+    ) -> None:
+        if not self.chained:
+            super()._insert_stored_events(curs, stored_events, **kwargs)
+            return
+        self._lock_table(curs)
+        self._notify_channel(curs)
+        curs.execute(
+            self._insert_chained,
+            (
+                [
+                    self.construct_pg_stored_event(
+                        e.originator_id, e.originator_version, e.topic, e.state
+                    )
+                    for e in stored_events
+                ],
+            ),
+        )
+
     def _fetch_ids_after_insert_events(
         self,
         curs: Cursor[DictRow],
         stored_events: Sequence[StoredEvent],
         **kwargs: Any,
     ) -> Sequence[int] | None:
-        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        assert ids is not None
-        assert len(ids) == len(stored_events)
-        self.chain.append(curs, stored_events, ids)
-        return ids
+        if not self.chained:
+            return super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        return self.chain.notification_ids(stored_events, curs.fetchall())
 
     def recorded_times(self, case_id: UUID) -> dict[int, datetime]:
         """When each of the case's events was recorded: the database's time (docs/audit.md)."""
@@ -162,45 +206,95 @@ class CaseEventRecorder(PostgresApplicationRecorder):
             curs.execute(self._select_case_ids, (after or UUID(int=0), limit))
             return [row["case_id"] for row in curs.fetchall()]
 
+    def _current_statement(self, snapshots_table: str) -> Composed:
+        """What brings each case up to date: for a case known at a version (> 0), the events
+        after it; for one not known (0), its latest snapshot, if any, then the events after
+        that. Records come in order per case."""
+        statement = self._current.get(snapshots_table)
+        if statement is None:
+            statement = self._current[snapshots_table] = SQL(
+                "WITH wanted AS ("
+                " SELECT * FROM unnest(%(ids)s::uuid[], %(versions)s::bigint[]) AS w(originator_id, known)), "
+                "snap AS ("
+                " SELECT DISTINCT ON (s.originator_id) s.originator_id, s.originator_version, s.topic, s.state"
+                " FROM {schema}.{snapshots} s JOIN wanted w USING (originator_id) WHERE w.known = 0"
+                " ORDER BY s.originator_id, s.originator_version DESC) "
+                "SELECT 1 AS part, originator_id, originator_version, topic, state FROM snap "
+                "UNION ALL "
+                "SELECT 2, e.originator_id, e.originator_version, e.topic, e.state"
+                " FROM {schema}.{events} e JOIN wanted w USING (originator_id)"
+                " LEFT JOIN snap s USING (originator_id)"
+                " WHERE e.originator_version > GREATEST(w.known, COALESCE(s.originator_version, 0)) "
+                "ORDER BY originator_id, part, originator_version"
+            ).format(
+                schema=Identifier(self.datastore.schema),
+                snapshots=Identifier(snapshots_table),
+                events=Identifier(self.events_table_name),
+            )
+        return statement
+
+    def read_batch(
+        self,
+        claims: Sequence[tuple[str, str]],
+        known: dict[UUID, int],
+        snapshots_table: str,
+    ) -> tuple[dict[tuple[str, str], IdempotencyRecord], dict[UUID, list[StoredEvent]]]:
+        """What the command writer needs for a batch, in one round trip (a pipeline, no
+        transaction: each read is one statement): the idempotency records for `claims`; the
+        records that bring each case of `known` up to date (`_current_statement`); and the
+        data keys of the subjects of cases read cold, cached before their events are read."""
+        keys = self.subject_keys
+        cold = [case_id for case_id, version in known.items() if version == 0]
+        cold = keys.uncached_cases(cold) if keys is not None and cold else []
+        with self.datastore.get_connection() as conn:
+            with conn.pipeline():
+                idem = conn.cursor()
+                if claims:
+                    idem.execute(
+                        self._select_idempotency,
+                        ([scope for scope, _ in claims], [key for _, key in claims]),
+                    )
+                current = conn.cursor()
+                if known:
+                    current.execute(
+                        self._current_statement(snapshots_table),
+                        {"ids": list(known), "versions": list(known.values())},
+                    )
+                subjects = conn.cursor()
+                if cold and keys is not None:
+                    subjects.execute(keys.select_for_cases, (cold,))
+            records = self._idempotency_records(idem.fetchall()) if claims else {}
+            rows = current.fetchall() if known else []
+            if cold and keys is not None:
+                keys.remember_rows(subjects.fetchall())
+        return records, self._by_case(rows)
+
     def select_current(
         self, known: dict[UUID, int], snapshots_table: str
     ) -> dict[UUID, list[StoredEvent]]:
-        """What brings each case up to date, for many cases in one round trip: for a case known
-        at a version (> 0), the events after it; for one not known (0), its latest snapshot,
-        if any, then the events after that. Records come in order per case."""
+        """The records that bring each case of `known` up to date (`_current_statement`), in
+        one round trip, in order per case."""
         if not known:
             return {}
-        statement = SQL(
-            "WITH wanted AS ("
-            " SELECT * FROM unnest(%(ids)s::uuid[], %(versions)s::bigint[]) AS w(originator_id, known)), "
-            "snap AS ("
-            " SELECT DISTINCT ON (s.originator_id) s.originator_id, s.originator_version, s.topic, s.state"
-            " FROM {schema}.{snapshots} s JOIN wanted w USING (originator_id) WHERE w.known = 0"
-            " ORDER BY s.originator_id, s.originator_version DESC) "
-            "SELECT 1 AS part, originator_id, originator_version, topic, state FROM snap "
-            "UNION ALL "
-            "SELECT 2, e.originator_id, e.originator_version, e.topic, e.state"
-            " FROM {schema}.{events} e JOIN wanted w USING (originator_id)"
-            " LEFT JOIN snap s USING (originator_id)"
-            " WHERE e.originator_version > GREATEST(w.known, COALESCE(s.originator_version, 0)) "
-            "ORDER BY originator_id, part, originator_version"
-        ).format(
-            schema=Identifier(self.datastore.schema),
-            snapshots=Identifier(snapshots_table),
-            events=Identifier(self.events_table_name),
-        )
-        found: dict[UUID, list[StoredEvent]] = {}
         with self.datastore.transaction(commit=False) as curs:
-            curs.execute(statement, {"ids": list(known), "versions": list(known.values())})
-            for row in curs.fetchall():
-                found.setdefault(row["originator_id"], []).append(
-                    StoredEvent(
-                        originator_id=row["originator_id"],
-                        originator_version=row["originator_version"],
-                        topic=row["topic"],
-                        state=bytes(row["state"]),
-                    )
+            curs.execute(
+                self._current_statement(snapshots_table),
+                {"ids": list(known), "versions": list(known.values())},
+            )
+            return self._by_case(curs.fetchall())
+
+    @staticmethod
+    def _by_case(rows: Sequence[DictRow]) -> dict[UUID, list[StoredEvent]]:
+        found: dict[UUID, list[StoredEvent]] = {}
+        for row in rows:
+            found.setdefault(row["originator_id"], []).append(
+                StoredEvent(
+                    originator_id=row["originator_id"],
+                    originator_version=row["originator_version"],
+                    topic=row["topic"],
+                    state=bytes(row["state"]),
                 )
+            )
         return found
 
     def correlations(self, events: Sequence[tuple[UUID, int]]) -> dict[tuple[UUID, int], str]:
@@ -231,7 +325,12 @@ class CaseEventRecorder(PostgresApplicationRecorder):
                 self._select_idempotency,
                 ([scope for scope, _ in claims], [key for _, key in claims]),
             )
-            rows = curs.fetchall()
+            return self._idempotency_records(curs.fetchall())
+
+    @staticmethod
+    def _idempotency_records(
+        rows: Sequence[DictRow],
+    ) -> dict[tuple[str, str], IdempotencyRecord]:
         return {
             (row["scope"], row["key"]): IdempotencyRecord(
                 key=row["key"],

@@ -1,13 +1,21 @@
 """The command writer's view of the event store (`executor.CaseStore`), over the library's
-application: reads many cases in one query, saves cases with their idempotency records."""
+application: reads what a batch needs in one round trip, saves cases with their idempotency
+records in one transaction.
+
+`save` is the library's `Application.save` without its generic steps (runtime protocol checks
+on every event, a read of the store for each snapshot): the writer's cases are the library's
+own aggregates, so their events are collected, mapped and inserted through the application's
+mapper and recorder as `Application.save` would, and a snapshot due at a case's current
+version is taken from the case in hand (the state the store would rebuild).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import cast
+from typing import Any, cast
 from uuid import UUID
 
-from eventsourcing.application import Application, project_aggregate
+from eventsourcing.application import Application
 from eventsourcing.postgres import PostgresAggregateRecorder
 
 from case_service.domain import CollectionCase
@@ -18,21 +26,29 @@ class EventStoreCases:
     def __init__(self, app: Application[UUID]) -> None:
         self._app = app
         self._recorder = cast(CaseEventRecorder, app.recorder)
+        assert app.snapshots is not None  # snapshotting is always on (settings)
+        self._snapshots = app.snapshots
+        self._snapshots_table = cast(
+            PostgresAggregateRecorder, app.snapshots.recorder
+        ).events_table_name
 
-    def load_many(
-        self, case_ids: Sequence[UUID], cached: Sequence[CollectionCase] = ()
-    ) -> dict[UUID, CollectionCase]:
-        assert self._app.snapshots is not None  # snapshotting is always on (settings)
-        snapshots = cast(PostgresAggregateRecorder, self._app.snapshots.recorder)
+    def read(
+        self,
+        claims: Sequence[tuple[str, str]],
+        case_ids: Sequence[UUID],
+        cached: Sequence[CollectionCase] = (),
+    ) -> tuple[dict[tuple[str, str], IdempotencyRecord], dict[UUID, CollectionCase]]:
         known = {case_id: 0 for case_id in case_ids} | {case.id: case.version for case in cached}
-        stored = self._recorder.select_current(known, snapshots.events_table_name)
-        cases = {case.id: case for case in cached}
-        for case_id, records in stored.items():
-            events = [self._app.mapper.to_domain_event(record) for record in records]
-            case = project_aggregate(cases.get(case_id), events)
+        records, stored = self._recorder.read_batch(claims, known, self._snapshots_table)
+        to_domain_event = self._app.mapper.to_domain_event
+        cases: dict[UUID, Any] = {case.id: case for case in cached}
+        for case_id, rows in stored.items():
+            case = cases.get(case_id)
+            for row in rows:
+                case = cast(Any, to_domain_event(row)).mutate(case)
             if case is not None:
                 cases[case_id] = case
-        return cases
+        return records, cases
 
     def find_idempotency_many(
         self, claims: Sequence[tuple[str, str]]
@@ -48,5 +64,26 @@ class EventStoreCases:
         idempotency: Sequence[IdempotencyRecord],
         correlations: Sequence[tuple[UUID, int, str]],
     ) -> None:
+        events = [event for case in cases for event in case.collect_events()]
+        to_stored_event = self._app.mapper.to_stored_event
         # The recorder writes both lists in the transaction that inserts the events.
-        self._app.save(*cases, idempotency=list(idempotency), correlations=list(correlations))
+        self._recorder.insert_events(
+            [to_stored_event(event) for event in events],
+            idempotency=list(idempotency),
+            correlations=list(correlations),
+        )
+        interval = self._app.snapshotting_intervals.get(CollectionCase)
+        if not interval:
+            return
+        by_id = {case.id: case for case in cases}
+        for event in events:
+            version = event.originator_version
+            if version % interval:
+                continue
+            case = by_id[event.originator_id]
+            if case.version == version:
+                snapshot_class = getattr(type(case), "Snapshot", type(self._app).snapshot_class)
+                assert snapshot_class is not None
+                self._snapshots.put([snapshot_class.take(case)])
+            else:
+                self._app.take_snapshot(case.id, version=version)

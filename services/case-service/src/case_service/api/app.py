@@ -10,6 +10,7 @@ from arrears.gate import GatePolicy
 from arrears.http import install_common
 from fastapi import FastAPI
 
+from case_service.api.fast import FastCommands
 from case_service.api.routes import audit, batch, cases, commands, feed, health, jobs, retention
 from case_service.application import CaseApplication
 from case_service.settings import CaseServiceSettings
@@ -40,6 +41,8 @@ def create_app(
         description="Collection cases: open, record what happened, read the history.",
         lifespan=lifespan,
     )
+    # Innermost middleware, so inside the input gate: the lean path for plain commands.
+    app.add_middleware(FastCommands)
     # The daily file is the one large body: 200,000 items of about 150 bytes.
     install_common(
         app, settings, GatePolicy.with_limits({r"/v1/missed-payments:batch": 40 * 2**20})

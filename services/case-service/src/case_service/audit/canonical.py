@@ -1,5 +1,7 @@
-"""The canonical bytes of a stored event and its chain hash: one definition, shared by the
-writer (persistence.CaseEventRecorder) and every verifier (store, bundle). docs/audit.md.
+"""The canonical bytes of a stored event and its chain hash: the definition every verifier
+(store, bundle) uses. docs/audit.md. The writer spells the same bytes in SQL, in the statement
+that inserts the events (audit/chain.py, `EventChain.insert_events`), so the database links
+them in that statement; tests/integration/audit/test_chain_writer.py holds the two equal.
 
     canonical = field(b"arrears.event.v1")          # format tag
               ‖ field(originator id, 16 raw UUID bytes)

@@ -1,7 +1,8 @@
-"""The hash chain's table, written by the event recorder in the transaction of its events.
+"""The hash chain's table, written in the statement that inserts its events.
 
-`event_hashes` (created by case_service/migrations) holds one row per stored event: its notification id, the database's time of
-the writing transaction (the event's recorded time) and its chain hash (canonical.py).
+`event_hashes` (created by case_service/migrations) holds one row per stored event: its
+notification id, the time of the statement that wrote it (the event's recorded time, the
+database's clock) and its chain hash (canonical.py).
 """
 
 from __future__ import annotations
@@ -10,75 +11,102 @@ from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import ProgrammingError, StoredEvent
 from psycopg import Cursor
 from psycopg.rows import DictRow
-from psycopg.sql import SQL, Identifier
-
-from case_service.audit.canonical import GENESIS, event_hash
+from psycopg.sql import SQL, Composed, Identifier
 
 TABLE = "event_hashes"
 CHECKPOINTS = "audit_checkpoints"
 
 
 class EventChain:
+    """Writes the chain in the statement that inserts its events, at no round trip of its own.
+
+    `insert_events` is the events' INSERT, extended (writable CTEs): the database links each
+    new event to its case's previous hash, read by primary key in that statement (so the
+    committed one, never a cache that could go stale under other writers), and inserts the
+    chain rows. The statement runs after the library's table lock, so its time, the recorded
+    time of all its events, rises with notification ids.
+    """
+
     def __init__(self, schema: str) -> None:
-        table = SQL("{}.{}").format(Identifier(schema), Identifier(TABLE))
-        # statement_timestamp(): this statement runs after the insert, under the table lock,
-        # so recorded times rise with notification ids. The previous hashes are looked up
-        # by primary key; the first row always comes, for the time.
-        self._prepare = SQL(
-            "SELECT statement_timestamp() AS now, h.originator_id, h.hash FROM (SELECT 1) one "
-            "LEFT JOIN (unnest(%s::uuid[], %s::bigint[]) AS w(originator_id, originator_version)"
-            " JOIN {} h USING (originator_id, originator_version)) ON true"
-        ).format(table)
-        self._insert = SQL(
-            "INSERT INTO {} (originator_id, originator_version, notification_id, recorded_at, "
-            "prev_hash, hash) SELECT i, v, n, %s, p, h FROM "
-            "unnest(%s::uuid[], %s::bigint[], %s::bigint[], %s::bytea[], %s::bytea[]) "
-            "AS r(i, v, n, p, h)"
-        ).format(table)
+        self._schema = schema
+        self._table = SQL("{}.{}").format(Identifier(schema), Identifier(TABLE))
         self._select_times = SQL(
             "SELECT originator_version, recorded_at FROM {} WHERE originator_id = %s"
-        ).format(table)
+        ).format(self._table)
         self._select_version_at = SQL(
             "SELECT max(originator_version) AS version FROM {} "
             "WHERE originator_id = %s AND recorded_at <= %s"
-        ).format(table)
+        ).format(self._table)
 
-    def append(
-        self, curs: Cursor[DictRow], events: Sequence[StoredEvent], ids: Sequence[int]
-    ) -> None:
-        """Chain `events` (just inserted with notification `ids`) to their cases' hashes."""
-        first: dict[UUID, int] = {}
-        for event in events:
-            case_id = _uuid(event.originator_id)
-            first[case_id] = min(
-                first.get(case_id, event.originator_version), event.originator_version
+    def insert_events(self, events_table: str, stored_event_type: str) -> Composed:
+        """The events' INSERT (as the library writes it), chaining them in the same statement.
+
+        The database computes each link with `sha256()` over the canonical bytes spelled in
+        SQL below, byte for byte those of `canonical.canonical_bytes` (the verifiers' one
+        definition; tests/integration/audit prove the two agree on every event they write):
+        a case's first new event chains to its stored previous hash (by primary key; GENESIS
+        for a case's first event, or one whose history predates the chain), each later one
+        to the one before it (the recursive part). Returns each new event's case, version
+        and notification id."""
+        field = "int4send(octet_length({0})) || {0}"
+        canonical = " || ".join(
+            (
+                field.format("convert_to('arrears.event.v1', 'UTF8')"),
+                field.format("uuid_send(i.originator_id)"),
+                field.format("int8send(i.originator_version)"),
+                field.format("convert_to(i.topic, 'UTF8')"),
+                field.format("i.state"),
+                field.format(
+                    "int8send((extract(epoch FROM statement_timestamp()) * 1000000)::bigint)"
+                ),
             )
-        before = [(case_id, version - 1) for case_id, version in first.items() if version > 1]
-        curs.execute(self._prepare, ([c for c, _ in before], [v for _, v in before]))
-        rows = curs.fetchall()
-        now: datetime = rows[0]["now"]
-        last = {row["originator_id"]: bytes(row["hash"]) for row in rows if row["originator_id"]}
-        ordered = sorted(zip(events, ids, strict=True), key=lambda p: p[0].originator_version)
-        columns: tuple[list[UUID], list[int], list[int], list[bytes], list[bytes]]
-        columns = ([], [], [], [], [])
-        for event, notification_id in ordered:
-            case_id = _uuid(event.originator_id)
-            # A case whose earlier events predate the chain starts it here (docs/audit.md).
-            prev = last.get(case_id, GENESIS)
-            digest = event_hash(
-                prev, case_id, event.originator_version, event.topic, event.state, now
-            )
-            last[case_id] = digest
-            for column, value in zip(
-                columns,
-                (case_id, event.originator_version, notification_id, prev, digest),
-                strict=True,
-            ):
-                column.append(value)  # type: ignore[attr-defined]
-        curs.execute(self._insert, (now, *columns))
+        )
+        return SQL(
+            "WITH RECURSIVE ins AS (INSERT INTO {schema}.{events} (originator_id, "
+            "originator_version, topic, state) SELECT originator_id, originator_version, topic, "
+            "state FROM unnest(%s::{schema}.{type}[]) "
+            "RETURNING originator_id, originator_version, topic, state, notification_id), "
+            "link AS ("
+            " SELECT i.originator_id, i.originator_version, i.notification_id, p.prev,"
+            " sha256(p.prev || {canonical}) AS hash"
+            # The previous hash by primary key, once per event (OFFSET 0 keeps the subquery
+            # from being inlined into both uses), whatever the size of the chain table.
+            " FROM ins i CROSS JOIN LATERAL (SELECT COALESCE((SELECT h.hash FROM {chain} h"
+            "  WHERE h.originator_id = i.originator_id"
+            "  AND h.originator_version = i.originator_version - 1), {genesis}) AS prev"
+            "  OFFSET 0) p"
+            " WHERE NOT EXISTS (SELECT 1 FROM ins j WHERE j.originator_id = i.originator_id"
+            "  AND j.originator_version = i.originator_version - 1)"
+            " UNION ALL"
+            " SELECT i.originator_id, i.originator_version, i.notification_id, l.hash,"
+            " sha256(l.hash || {canonical})"
+            " FROM link l JOIN ins i ON i.originator_id = l.originator_id"
+            "  AND i.originator_version = l.originator_version + 1), "
+            "chained AS (INSERT INTO {chain} (originator_id, originator_version, "
+            "notification_id, recorded_at, prev_hash, hash) SELECT originator_id, "
+            "originator_version, notification_id, statement_timestamp(), prev, hash FROM link) "
+            "SELECT originator_id, originator_version, notification_id FROM ins"
+        ).format(
+            schema=Identifier(self._schema),
+            events=Identifier(events_table),
+            type=Identifier(stored_event_type),
+            chain=self._table,
+            genesis=SQL("decode(repeat('00', 32), 'hex')"),
+            canonical=SQL(canonical),
+        )
+
+    @staticmethod
+    def notification_ids(events: Sequence[StoredEvent], rows: Sequence[DictRow]) -> list[int]:
+        """The notification ids `insert_events` returned, in the order of `events`."""
+        if len(rows) != len(events):
+            raise ProgrammingError(f"inserted {len(rows)} events of {len(events)}")
+        found = {(row["originator_id"], row["originator_version"]): row for row in rows}
+        return [
+            found[(_uuid(e.originator_id), e.originator_version)]["notification_id"] for e in events
+        ]
 
     def recorded_times(self, curs: Cursor[DictRow], case_id: UUID) -> dict[int, datetime]:
         curs.execute(self._select_times, (case_id,))

@@ -15,8 +15,9 @@ import hmac
 import threading
 import time
 from base64 import b64decode
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -78,6 +79,11 @@ class SubjectKeys:
             "INSERT INTO {}.case_index (case_id) SELECT unnest(%s::uuid[])"
         ).format(*table, table[0])
         self._select = SQL("SELECT wrapped_key FROM {}.{} WHERE subject_id = %s").format(*table)
+        # Every subject of these cases (a cold case's borrower and guarantors), read with the
+        # cases themselves by the command writer (persistence.CaseEventRecorder.read_batch).
+        self.select_for_cases = SQL(
+            "SELECT subject_id, wrapped_key FROM {}.{} WHERE case_id = ANY(%s::uuid[])"
+        ).format(*table)
         self._erase = SQL(
             "UPDATE {}.{} SET wrapped_key = NULL, erased_at = now() "
             "WHERE case_id = %s AND wrapped_key IS NOT NULL RETURNING subject_id"
@@ -100,11 +106,15 @@ class SubjectKeys:
         """The subject's key, created on first use; SubjectErased once destroyed. For a
         case's first event (`new_case`) the key is made here and stored with the event."""
         cached = self._cached(subject_id)
-        if cached is None and new_case:
+        if cached is None:
+            # A key made for this new case's first event and not yet stored: the case's later
+            # events in the same save use it too (not a second key, stored on its own, that
+            # the first event's insert would then lose to).
             with self._lock:
                 for pending in self._pending.get(case_id, ()):
                     if pending[0] == subject_id:
                         return pending[4]
+        if cached is None and new_case:
             key = AESGCM.generate_key(bit_length=KEY_BYTES * 8)
             aead = AESGCM(key)
             made = (subject_id, case_id, role, self._master.encrypt(key), aead)
@@ -148,6 +158,15 @@ class SubjectKeys:
     def for_reading(self, subject_id: str) -> AESGCM | None:
         """The subject's key, or None when erased (or never created)."""
         return self._entry(subject_id).aead
+
+    def uncached_cases(self, case_ids: Sequence[UUID]) -> list[UUID]:
+        """Those of these cases whose borrower's key is not cached (to read with the case)."""
+        return [c for c in case_ids if self._cached(self.ref(c, "borrower")) is None]
+
+    def remember_rows(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Cache keys read by `select_for_cases` (wrapped; an erased one as erased)."""
+        for row in rows:
+            self._remember(row["subject_id"], row["wrapped_key"])
 
     def fetch(self, subject_id: str) -> tuple[str, bytes | None]:
         """("active", key) | ("erased", None) | ("unknown", None), read from the store (not

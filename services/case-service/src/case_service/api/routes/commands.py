@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from case_service.api import schemas as s
 from case_service.api.commands import dispatch
 from case_service.api.deps import CasesDep, IdempotencyKey, IfMatch
+from case_service.application import CaseApplication
 from case_service.domain import CollectionCase
 
 router = APIRouter(prefix="/v1/cases", tags=["commands"])
@@ -69,6 +70,28 @@ ROUTES = (
 )  # fmt: skip
 
 
+async def run_route(
+    route: CommandRoute,
+    cases: CaseApplication,
+    request: Request,
+    case_id: UUID,
+    body: BaseModel,
+    idempotency_key: str | None,
+    if_match: str | None,
+) -> JSONResponse:
+    """What the route does once FastAPI (or the lean path, api/fast.py) has checked its
+    input: call the case's command with the body's fields."""
+    kwargs: dict[str, Any] = body.model_dump(exclude={"currency"})
+    kwargs.update({name: request.path_params[name] for name in route.path_fields})
+    now = cases.clock.now()
+    method = route.method
+
+    def action(case: CollectionCase) -> None:
+        getattr(case, method)(**kwargs, now=now)
+
+    return await dispatch(cases, request, case_id, body, action, idempotency_key, if_match)
+
+
 def _endpoint(route: CommandRoute) -> Callable[..., Awaitable[JSONResponse]]:
     # Async: the command waits for the writer thread on the event loop, not in a thread.
     async def endpoint(
@@ -81,14 +104,7 @@ def _endpoint(route: CommandRoute) -> Callable[..., Awaitable[JSONResponse]]:
         if_match: IfMatch = None,
         **_path_fields: str,  # e.g. complaint_id; FastAPI validates them (signature below)
     ) -> JSONResponse:
-        kwargs: dict[str, Any] = body.model_dump(exclude={"currency"})
-        kwargs.update({name: request.path_params[name] for name in route.path_fields})
-        now = cases.clock.now()
-
-        def action(case: CollectionCase) -> None:
-            getattr(case, route.method)(**kwargs, now=now)
-
-        return await dispatch(cases, request, case_id, body, action, idempotency_key, if_match)
+        return await run_route(route, cases, request, case_id, body, idempotency_key, if_match)
 
     # FastAPI reads this signature to validate the body, check the caller's role and
     # take any extra path fields; the function itself is shared by every route.

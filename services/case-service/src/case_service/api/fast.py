@@ -1,0 +1,146 @@
+"""A lean path for the command routes' common case, beside FastAPI's, with the same answers.
+
+A command (`POST /v1/cases/{case_id}/<command>`) costs little on the writer; most of its
+CPU went to FastAPI's general machinery: routing over every route, solving the dependency
+tree, validating each parameter through its own adapter. This ASGI middleware sits inside
+the input gate (so the token, the body's size and its encoding are checked as for any
+route) and runs the request that is plainly well-formed itself: a canonical case id, a JSON
+body that the route's own model (the shared strict types of `arrears.input`) accepts, a
+caller holding one of the route's roles. It then does exactly what the route's endpoint
+does (`routes.commands.run_route`, `api.commands.dispatch`) and answers the same way,
+problems included.
+
+Anything else (a body the model refuses, a missing role, a header FastAPI would refuse, a
+route with extra path fields) goes on to FastAPI untouched, with the body replayed, so every
+error keeps the one format and field naming the regular route gives it. Nothing is decided
+here that the route would decide differently.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from uuid import UUID
+
+import orjson
+from arrears.auth import Principal
+from arrears.errors import Problem, send_problem
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.routing import BaseRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from case_service.api.routes.commands import ROUTES, CommandRoute, run_route
+
+_PATH = re.compile(
+    r"/v1/cases/([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"
+    r"/([a-z-]+)"
+)
+_BY_PATH = {route.path: route for route in ROUTES if not route.path_fields}
+_MAX_KEY = 255  # the Idempotency-Key header's declared maximum (api/deps.py)
+
+
+class FastCommands:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._routes: dict[str, BaseRoute] | None = None  # path template -> FastAPI's route
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        matched = _PATH.fullmatch(scope["path"])
+        route = _BY_PATH.get(matched.group(2)) if matched else None
+        principal = scope.get("state", {}).get("principal")
+        if (
+            matched is None
+            or route is None
+            or not isinstance(principal, Principal)
+            or not principal.has_any(route.roles)
+        ):
+            await self.app(scope, receive, send)
+            return
+        body, replay = await _read(receive)
+        headers = _headers(scope)
+        parsed = _parse(route, body, headers)
+        key = headers.get(b"idempotency-key")
+        if parsed is None or (key is not None and len(key) > _MAX_KEY):
+            await self.app(scope, replay, send)
+            return
+        scope["route"] = self._route_for(scope, route)  # for the metrics' route label
+        request = Request(scope, replay)
+        try:
+            response = await run_route(
+                route,
+                request.app.state.cases,
+                request,
+                UUID(matched.group(1)),
+                parsed,
+                key,
+                headers.get(b"if-match"),
+            )
+        except Problem as problem:
+            await send_problem(send, problem, scope["path"])
+            return
+        await response(scope, replay, send)
+
+    def _route_for(self, scope: Scope, route: CommandRoute) -> BaseRoute | None:
+        if self._routes is None:
+            self._routes = {
+                str(getattr(r, "path", "")): r for r in scope["app"].routes if hasattr(r, "path")
+            }
+        return self._routes.get(f"/v1/cases/{{case_id}}/{route.path}")
+
+
+def _headers(scope: Scope) -> dict[bytes, str]:
+    # The three headers the lean path reads; a repeated one goes the regular way (_parse).
+    found: dict[bytes, str] = {}
+    for name, value in scope["headers"]:
+        if name in (b"content-type", b"idempotency-key", b"if-match"):
+            if name in found:
+                found[b"repeated"] = "1"
+            found[name] = value.decode("latin-1")
+    return found
+
+
+def _parse(route: CommandRoute, body: bytes, headers: dict[bytes, str]) -> Any:
+    """The route's body model, or None to leave the request to FastAPI."""
+    content_type = headers.get(b"content-type", "").lower()
+    if b"repeated" in headers or not body:
+        return None
+    if content_type != "application/json" and not content_type.startswith("application/json;"):
+        return None
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    try:
+        return route.body.model_validate(data)
+    except ValidationError:
+        return None
+
+
+async def _read(receive: Receive) -> tuple[bytes, Receive]:
+    """The whole body (the gate has read it already and replays it), and a receive that
+    replays it again for whoever runs the request."""
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    body = b"".join(chunks)
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return body, replay

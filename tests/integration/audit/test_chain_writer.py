@@ -1,0 +1,65 @@
+"""The writer's links (computed by the database in the events' INSERT, audit/chain.py) are
+byte for byte those of the one definition every verifier uses (audit/canonical.py)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from arrears.clock import Clock
+from case_service.application import CaseApplication
+from case_service.audit.canonical import GENESIS, event_hash
+from case_service.domain import CollectionCase
+
+from .conftest import open_fields
+
+
+def _miss(case: CollectionCase, installment: int, clock: Clock) -> None:
+    case.record_missed_payment(
+        installment=installment,
+        due_date=date(2026, installment, 1),
+        amount=Decimal("1200.00"),
+        now=clock.now(),
+    )
+
+
+def test_links_made_in_the_database_match_the_canonical_definition(
+    cases: CaseApplication, clock: Clock
+) -> None:
+    case = CollectionCase.open(**open_fields("L-LINKS"), now=clock.now(), policy=cases.policy)
+    for installment in (1, 2, 3):
+        _miss(case, installment, clock)
+    cases.save(case)  # several events of one case in one statement: each links to the last
+    _miss(case, 4, clock)
+    cases.save(case)  # and the next transaction links to the stored last hash
+    other = CollectionCase.open(**open_fields("L-LINKS-2"), now=clock.now(), policy=cases.policy)
+    _miss(case, 5, clock)
+    _miss(other, 1, clock)
+    cases.save(case, other)  # two cases in one statement
+
+    for case_id in (case.id, other.id):
+        with cases.recorder_.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                "SELECT e.originator_version, e.topic, e.state, e.notification_id AS event_n, "
+                "h.notification_id, h.recorded_at, h.prev_hash, h.hash FROM cases_events e "
+                "JOIN event_hashes h USING (originator_id, originator_version) "
+                "WHERE originator_id = %s ORDER BY originator_version",
+                (case_id,),
+            )
+            rows = curs.fetchall()
+        assert [row["originator_version"] for row in rows] == list(range(1, len(rows) + 1))
+        prev = GENESIS
+        for row in rows:
+            assert row["notification_id"] == row["event_n"]
+            assert bytes(row["prev_hash"]) == prev
+            expected = event_hash(
+                prev,
+                case_id,
+                row["originator_version"],
+                row["topic"],
+                bytes(row["state"]),
+                row["recorded_at"],
+            )
+            assert bytes(row["hash"]) == expected, row["originator_version"]
+            prev = expected
+    assert len(rows) >= 2
