@@ -55,3 +55,40 @@ def test_admin_passes_every_role_check_and_others_only_their_own(
 def test_a_verifier_needs_a_secret_or_a_jwks_url() -> None:
     with pytest.raises(ValueError, match="JWT_SECRET or JWT_JWKS_URL"):
         TokenVerifier()
+
+
+class CountingVerifier(TokenVerifier):
+    """Counts the full checks (signature and claims) the verifier makes."""
+
+    checks = 0
+
+    def _check(self, token: str) -> tuple[Principal, float]:
+        self.checks += 1
+        return super()._check(token)
+
+
+def test_a_verified_token_is_not_checked_again_until_it_expires() -> None:
+    now = [0.0]
+    verifier = CountingVerifier(secret=SECRET, clock=lambda: now[0])
+    token = issue_token(SECRET, "collector", "agent-7", timedelta(minutes=5))
+    expires = float(jwt.decode(token, options={"verify_signature": False})["exp"])
+
+    now[0] = expires - 60
+    first = verifier.verify(token)
+    again = verifier.verify(token)
+    assert first == again
+    assert verifier.checks == 1
+
+    now[0] = expires + 31  # past the leeway: the cached answer is dropped, the token re-checked
+    verifier.verify(token)
+    assert verifier.checks == 2
+
+
+def test_a_refused_token_is_not_remembered() -> None:
+    verifier = CountingVerifier(secret=SECRET)
+    token = issue_token("another-secret-another-secret-0123456", "admin", "a", timedelta(minutes=5))
+
+    for _ in range(2):
+        with pytest.raises(jwt.InvalidSignatureError):
+            verifier.verify(token)
+    assert verifier.checks == 2
