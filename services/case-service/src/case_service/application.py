@@ -12,6 +12,7 @@ from arrears.clock import Clock, clock_from
 from arrears.logging import get_correlation_id
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper
+from eventsourcing.postgres import PostgresAggregateRecorder
 
 from case_service.cipher import FastAESCipher
 from case_service.commands import (
@@ -21,6 +22,7 @@ from case_service.commands import (
     IdempotencyConflict,
     Outcome,
 )
+from case_service.daily_file import DailyFileWriter, MissedInstallment
 from case_service.domain import CasePolicy, CollectionCase
 from case_service.domain.events import CaseEvent
 from case_service.executor import CommandExecutor
@@ -77,6 +79,17 @@ class CaseApplication(Application[UUID]):
             max_batch=settings.command_batch_max,
             cache_size=settings.aggregate_cache_size,
             other_writers=settings.http_workers > 1 or settings.shared_store_writers,
+        )
+
+        assert self.snapshots is not None  # snapshotting is always on (settings)
+        self._daily_file = DailyFileWriter(
+            recorder=self.recorder_,
+            reader=self.personal_mapper.sealed_view(),
+            writer=self.mapper,
+            snapshots_table=cast(PostgresAggregateRecorder, self.snapshots.recorder).events_table_name,
+            subject_keys=self.subject_keys,
+            fallback=self._executor.execute_all,
+            written=self._executor.forget,
         )
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
@@ -162,6 +175,13 @@ class CaseApplication(Application[UUID]):
     def execute_all(self, commands: Sequence[Command]) -> list[Outcome]:
         """Run many commands (the daily file, aging), committed in chunks, one outcome each."""
         return self._executor.execute_all(commands)
+
+    def record_missed_installments(
+        self, items: Sequence[MissedInstallment], now: datetime
+    ) -> list[Outcome]:
+        """The daily file: each item checked by its case's rules, recorded in bulk (many cases
+        per read and per transaction, daily_file/bulk.py), one outcome per item."""
+        return self._daily_file.record(items, now)
 
     def stored_reply(self, claim: IdempotencyClaim) -> IdempotencyRecord | None:
         """The answer already given to this Idempotency-Key, if any; IdempotencyConflict when

@@ -94,6 +94,9 @@ class CommandExecutor:
         self._refresh_cached = other_writers
         self._max_batch = max_batch
         self._cache = CaseCache(cache_size)
+        # Cases written past the writer (the daily file's bulk path), dropped from the cache
+        # by the writer thread before it next reads any.
+        self._stale: queue.SimpleQueue[UUID] = queue.SimpleQueue()
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="case-writer", daemon=True)
         self._stopped = threading.Event()
@@ -113,6 +116,11 @@ class CommandExecutor:
     def execute_all(self, commands: Sequence[Command]) -> list[Outcome]:
         """Run a large batch (the daily file, aging) on the writer, in chunks of one commit."""
         return self._enqueue(list(commands)).result() if commands else []
+
+    def forget(self, case_ids: Iterable[UUID]) -> None:
+        """These cases were written by another path of this process: read them afresh."""
+        for case_id in case_ids:
+            self._stale.put(case_id)
 
     def close(self) -> None:
         self._stopped.set()
@@ -182,6 +190,11 @@ class CommandExecutor:
 
     def _checkout(self, case_ids: set[UUID]) -> dict[UUID, CollectionCase]:
         """The current cases for these ids: cached ones as they are, the rest in one read."""
+        while True:
+            try:
+                self._cache.evict(self._stale.get_nowait())
+            except queue.Empty:
+                break
         cases: dict[UUID, CollectionCase] = {}
         missing = []
         for case_id in case_ids:

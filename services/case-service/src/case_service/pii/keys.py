@@ -78,6 +78,9 @@ class SubjectKeys:
             "INSERT INTO {}.case_index (case_id) SELECT unnest(%s::uuid[])"
         ).format(*table, table[0])
         self._select = SQL("SELECT wrapped_key FROM {}.{} WHERE subject_id = %s").format(*table)
+        self._select_many = SQL(
+            "SELECT subject_id, wrapped_key FROM {}.{} WHERE subject_id = ANY(%s::text[])"
+        ).format(*table)
         self._erase = SQL(
             "UPDATE {}.{} SET wrapped_key = NULL, erased_at = now() "
             "WHERE case_id = %s AND wrapped_key IS NOT NULL RETURNING subject_id"
@@ -148,6 +151,17 @@ class SubjectKeys:
     def for_reading(self, subject_id: str) -> AESGCM | None:
         """The subject's key, or None when erased (or never created)."""
         return self._entry(subject_id).aead
+
+    def prefetch(self, subject_ids: Sequence[str]) -> None:
+        """Cache these subjects' keys with one query (bulk readers: the daily file)."""
+        missing = list({s for s in subject_ids if self._cached(s) is None})
+        if not missing:
+            return
+        with self._datastore.transaction(commit=False) as curs:
+            curs.execute(self._select_many, (missing,))
+            rows = curs.fetchall()
+        for row in rows:
+            self._remember(row["subject_id"], row["wrapped_key"])
 
     def fetch(self, subject_id: str) -> tuple[str, bytes | None]:
         """("active", key) | ("erased", None) | ("unknown", None), read from the store (not
