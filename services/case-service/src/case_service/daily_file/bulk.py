@@ -26,18 +26,21 @@ case per month, so a case reaches its next snapshot through ordinary commands.
 
 from __future__ import annotations
 
+import copy
 import functools
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from typing import cast
 from uuid import UUID
 
 from arrears.logging import get_correlation_id
-from eventsourcing.application import project_aggregate
 from eventsourcing.domain import Snapshot
-from eventsourcing.persistence import IntegrityError, Mapper, StoredEvent
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper
 from eventsourcing.utils import resolve_topic
 
+from case_service.daily_file.append import ChunkAppender
 from case_service.commands import CaseNotFound, Command, Outcome
+from case_service.daily_file.transcoder import LeanTranscoder
 from case_service.daily_file.items import MissedInstallment, as_command, record_item
 from case_service.domain import CollectionCase, DomainError
 from case_service.domain.events import CaseEvent
@@ -68,8 +71,11 @@ class DailyFileWriter:
         chunk: int = DEFAULT_CHUNK,
     ) -> None:
         self._recorder = recorder
+        self._appender = ChunkAppender(recorder)
         self._reader = reader
-        self._writer = writer
+        # The application's mapper (personal data sealing, the cipher) with a lean encoder.
+        self._writer = copy.copy(writer)
+        self._writer.transcoder = LeanTranscoder(cast(JSONTranscoder, writer.transcoder))
         self._snapshots_table = snapshots_table
         self._keys = subject_keys
         self._fallback = fallback
@@ -97,9 +103,7 @@ class DailyFileWriter:
                 return outcomes
             stored = [self._writer.to_stored_event(event) for event in recorded]
             try:
-                self._recorder.insert_events(
-                    stored, correlations=_correlations(stored, correlation_id)
-                )
+                self._appender.append(stored, correlation_id)
             except IntegrityError:
                 continue  # another writer got to one of these cases first: read them again
             self._written({event.originator_id for event in recorded})
@@ -122,7 +126,9 @@ class DailyFileWriter:
         cases: dict[UUID, CollectionCase] = {}
         to_domain_event = self._reader.to_domain_event
         for case_id, records in found.items():
-            case = project_aggregate(None, [to_domain_event(record) for record in records])
+            case = None
+            for record in records:  # project_aggregate, without its Protocol check per event
+                case = to_domain_event(record).mutate(case)  # type: ignore[attr-defined]
             if isinstance(case, CollectionCase):
                 cases[case_id] = case
         return cases
@@ -152,13 +158,3 @@ def _apply(
         recorded_versions=[event.originator_version for event in new],
     )
 
-
-def _correlations(
-    stored: Sequence[StoredEvent], correlation_id: str | None
-) -> list[tuple[UUID, int, str]]:
-    if correlation_id is None:
-        return []
-    return [
-        (UUID(str(event.originator_id)), event.originator_version, correlation_id)
-        for event in stored
-    ]
