@@ -3,6 +3,7 @@ exactly as the same items sent one by one through the command writer would."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
@@ -103,7 +104,10 @@ def test_a_case_with_a_snapshot_loads_in_bulk_in_a_fresh_process(
         MissedInstallment(case_id, n, today - timedelta(days=100 - n), Decimal("10.00"))
         for n in range(1, 13)
     ]
-    assert all(o.error is None for o in cases.execute_all([as_command(i, clock.now(), None) for i in earlier]))
+    assert all(
+        o.error is None
+        for o in cases.execute_all([as_command(i, clock.now(), None) for i in earlier])
+    )
     fresh = CaseApplication(case_settings, clock=clock)  # no subject key cached yet
     try:
         outcomes = fresh.record_missed_installments(
@@ -138,7 +142,8 @@ def test_events_written_in_bulk_are_chained_and_verify(
     assert report.finding is None
     assert (report.events, report.cases) == (12, 3)
     times = cases.recorder_.recorded_times(ids[0])
-    assert times[2] == times[4] and times[2] > times[1]  # one transaction, the database's time
+    assert times[2] == times[4]  # one transaction, stamped with the database's time
+    assert times[2] > times[1]
 
 
 def _writing_meanwhile(
@@ -146,7 +151,7 @@ def _writing_meanwhile(
 ) -> list[int]:
     """Make another writer record an installment on `case_id` right after each of the bulk
     path's first `times` reads, before it appends."""
-    writer = cases._daily_file  # noqa: SLF001
+    writer = cases._daily_file
     read = writer.load
     written: list[int] = []
 
@@ -225,3 +230,43 @@ def missed_command(cases: CaseApplication) -> Callable[..., Outcome]:
         return cases.execute(Command(case_id, action))
 
     return _missed
+
+
+def test_worker_processes_prepare_the_file_as_the_server_process_does(
+    case_settings: CaseServiceSettings,
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+    store: AuditStore,
+    signer: SignerKey,
+) -> None:
+    monkeypatch.setattr(bulk_module, "MIN_FOR_WORKERS", 0)
+    monkeypatch.setattr(bulk_module, "DEFAULT_CHUNK", 6)  # several chunks, pipelined
+    settings = case_settings.model_copy(update={"daily_file_workers": 2})
+    app = CaseApplication(settings, clock=clock)
+    try:
+        app.start_daily_file_workers()
+        for _ in range(600):
+            if app._workers.ready:
+                break
+            time.sleep(0.1)
+        assert app._workers.ready
+        ids = _open(app, "L-W1", "L-W2", "L-W3")
+        today = app.today()
+        items = [item for case_id in ids for item in _file(case_id, today)]
+        unknown = MissedInstallment(CollectionCase.id_for_loan("L-NONE"), 1, today, Decimal("1"))
+
+        outcomes = app.record_missed_installments([*items, unknown], clock.now())
+
+        assert [o.error is None for o in outcomes[:-1]] == [
+            True,
+            True,
+            True,
+            False,
+            False,
+            True,
+        ] * 3
+        assert type(outcomes[-1].error).__name__ == "CaseNotFound"
+        assert [app.case(case_id).version for case_id in ids] == [4, 4, 4]
+        assert verify_store(store, signer.verifier).finding is None
+    finally:
+        app.close()

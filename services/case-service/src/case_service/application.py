@@ -22,7 +22,7 @@ from case_service.commands import (
     IdempotencyConflict,
     Outcome,
 )
-from case_service.daily_file import DailyFileWriter, MissedInstallment
+from case_service.daily_file import DailyFileWriter, MissedInstallment, Prepared, Workers
 from case_service.domain import CasePolicy, CollectionCase
 from case_service.domain.events import CaseEvent
 from case_service.executor import CommandExecutor
@@ -82,14 +82,18 @@ class CaseApplication(Application[UUID]):
         )
 
         assert self.snapshots is not None  # snapshotting is always on (settings)
+        self._workers = Workers(settings)
         self._daily_file = DailyFileWriter(
             recorder=self.recorder_,
             reader=self.personal_mapper.sealed_view(),
             writer=self.mapper,
-            snapshots_table=cast(PostgresAggregateRecorder, self.snapshots.recorder).events_table_name,
+            snapshots_table=cast(
+                PostgresAggregateRecorder, self.snapshots.recorder
+            ).events_table_name,
             subject_keys=self.subject_keys,
             fallback=self._executor.execute_all,
             written=self._executor.forget,
+            workers=self._workers,
         )
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
@@ -108,7 +112,13 @@ class CaseApplication(Application[UUID]):
     def recorder_(self) -> CaseEventRecorder:
         return cast(CaseEventRecorder, self.recorder)
 
+    def start_daily_file_workers(self) -> None:
+        """Start the processes that prepare large daily files (DAILY_FILE_WORKERS), in the
+        background: the server process owning this application calls it once."""
+        self._workers.start()
+
     def close(self) -> None:
+        self._workers.close()
         self._executor.close()
         super().close()
 
@@ -182,6 +192,13 @@ class CaseApplication(Application[UUID]):
         """The daily file: each item checked by its case's rules, recorded in bulk (many cases
         per read and per transaction, daily_file/bulk.py), one outcome per item."""
         return self._daily_file.record(items, now)
+
+    def prepare_missed_installments(
+        self, items: Sequence[MissedInstallment], now: datetime
+    ) -> Prepared:
+        """A daily file worker's part: the items checked and their events encoded, not yet
+        appended (the requesting process appends them, daily_file/workers.py)."""
+        return self._daily_file.prepare(items, now)
 
     def stored_reply(self, claim: IdempotencyClaim) -> IdempotencyRecord | None:
         """The answer already given to this Idempotency-Key, if any; IdempotencyConflict when

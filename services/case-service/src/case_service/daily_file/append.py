@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
@@ -68,8 +69,8 @@ class ChunkAppender:
         topics = _array(_quoted(e.topic) for e in events)
         recorder = self._recorder
         with recorder.datastore.transaction(commit=True) as curs:
-            recorder._lock_table(curs)  # noqa: SLF001  the library's insert lock
-            recorder._notify_channel(curs)  # noqa: SLF001
+            recorder._lock_table(curs)
+            recorder._notify_channel(curs)
             curs.execute(self._insert, (case_ids, versions, topics, _bytea(events)))
             rows = {(r["originator_id"], r["originator_version"]): r for r in curs.fetchall()}
             if len(rows) != len(events):
@@ -86,7 +87,9 @@ class ChunkAppender:
 
     @staticmethod
     def _chained(
-        events: Sequence[StoredEvent], rows: dict[tuple[UUID, int], dict[str, object]], now: datetime
+        events: Sequence[StoredEvent],
+        rows: dict[tuple[UUID, int], dict[str, Any]],
+        now: datetime,
     ) -> tuple[list[int], list[bytes], list[bytes]]:
         ids: list[int] = []
         prev_hashes: list[bytes] = []
@@ -99,12 +102,12 @@ class ChunkAppender:
             if prev is None:
                 # A case whose earlier events predate the chain starts it here (docs/audit.md).
                 stored = row["prev_hash"]
-                prev = GENESIS if stored is None else bytes(stored)  # type: ignore[arg-type]
+                prev = GENESIS if stored is None else bytes(stored)
             digest = event_hash(
                 prev, case_id, event.originator_version, event.topic, event.state, now
             )
             last[case_id] = digest
-            ids.append(int(row["notification_id"]))  # type: ignore[call-overload]
+            ids.append(int(row["notification_id"]))
             prev_hashes.append(prev)
             hashes.append(digest)
         return ids, prev_hashes, hashes

@@ -25,7 +25,7 @@ _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS
 class LeanTranscoder(Transcoder):
     def __init__(self, library: JSONTranscoder) -> None:
         self._library = library
-        self._hook = library._encode_obj  # noqa: SLF001  the registered transcodings
+        self._hook = library._encode_obj
 
     def encode(self, obj: Any) -> bytes:
         if type(obj) is dict and all(type(v) in _LEAN for v in obj.values()):
