@@ -12,6 +12,7 @@ a small file, the request's process prepares chunks itself.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -35,8 +36,14 @@ def _start_worker(settings_json: str) -> None:
     from case_service.application import CaseApplication
 
     global _app
+    # Starting (imports, opening the store) runs at low priority, so it does not slow the
+    # server it starts beside; the priority is restored where permitted.
+    before = os.getpriority(os.PRIO_PROCESS, 0)
+    os.setpriority(os.PRIO_PROCESS, 0, before + 10)
     settings = CaseServiceSettings.model_validate_json(settings_json)
     _app = CaseApplication(settings)
+    with contextlib.suppress(PermissionError):
+        os.setpriority(os.PRIO_PROCESS, 0, before)
 
 
 def _pid() -> int:
@@ -96,7 +103,15 @@ class Workers:
         return self._pool.submit(_prepare, items, now)
 
     def close(self) -> None:
+        """Stop the workers without waiting for them: they only read and encode, so a chunk
+        they were preparing is simply not appended (the server is stopping anyway)."""
         self._ready.clear()
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        processes = list(getattr(pool, "_processes", {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.join(timeout=5)
