@@ -118,9 +118,11 @@ class CommandExecutor:
         return self._enqueue(list(commands)).result() if commands else []
 
     def forget(self, case_ids: Iterable[UUID]) -> None:
-        """These cases were written by another path of this process: read them afresh."""
+        """These cases were written by another path of this process: read them afresh.
+        Only cached ones are queued (a case cached meanwhile meets the version check)."""
         for case_id in case_ids:
-            self._stale.put(case_id)
+            if case_id in self._cache:
+                self._stale.put(case_id)
 
     def close(self) -> None:
         self._stopped.set()
