@@ -120,7 +120,8 @@ class DailyFileWriter:
             workers = None
         pending = self._submit(workers, chunks[0], items, now) if workers and chunks else None
         for n, chunk in enumerate(chunks):
-            prepared = _gathered(pending) if pending is not None else None
+            prepared = _gathered(pending) if pending else None
+            pending = None
             if workers is not None and n + 1 < len(chunks):  # prepared while this one commits
                 pending = self._submit(workers, chunks[n + 1], items, now)
             indices = [index for group in chunk for index in group]
@@ -167,7 +168,8 @@ class DailyFileWriter:
         items: Sequence[MissedInstallment],
         now: datetime,
     ) -> list[Future[Prepared]]:
-        """The chunk's cases split in contiguous runs between the workers."""
+        """The chunk's cases split in contiguous runs between the workers (none: the pool is
+        broken, the chunk is prepared here)."""
         total = sum(len(group) for group in chunk)
         share = -(-total // workers.count)
         parts: list[list[MissedInstallment]] = [[]]
@@ -175,7 +177,11 @@ class DailyFileWriter:
             if len(parts[-1]) >= share:
                 parts.append([])
             parts[-1] += [items[index] for index in group]
-        return [workers.submit(part, now) for part in parts]
+        try:
+            return [workers.submit(part, now) for part in parts]
+        except Exception:  # a worker died (the pool is broken): prepare chunks here
+            _log.exception("daily file workers unavailable; chunks are prepared in-process")
+            return []
 
     def load(self, case_ids: Iterable[UUID]) -> dict[UUID, CollectionCase]:
         """The current state of these cases (unknown ids absent), in one query."""
