@@ -19,29 +19,36 @@ import os
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import Protocol
+
+from eventsourcing.utils import resolve_topic
 
 from case_service.daily_file.items import MissedInstallment
 from case_service.daily_file.prepared import Prepared
 from case_service.settings import CaseServiceSettings
 
-if TYPE_CHECKING:
-    from case_service.application import CaseApplication
+# Named, not imported: the application imports this module.
+APPLICATION_TOPIC = "case_service.application:CaseApplication"
+
+
+class _Preparer(Protocol):
+    def prepare_missed_installments(
+        self, items: list[MissedInstallment], now: datetime
+    ) -> Prepared: ...
+
 
 _log = logging.getLogger(__name__)
-_app: CaseApplication | None = None
+_app: _Preparer | None = None
 
 
 def _start_worker(settings_json: str) -> None:
-    from case_service.application import CaseApplication
-
     global _app
     # Starting (imports, opening the store) runs at low priority, so it does not slow the
     # server it starts beside; the priority is restored where permitted.
     before = os.getpriority(os.PRIO_PROCESS, 0)
     os.setpriority(os.PRIO_PROCESS, 0, before + 10)
     settings = CaseServiceSettings.model_validate_json(settings_json)
-    _app = CaseApplication(settings)
+    _app = resolve_topic(APPLICATION_TOPIC)(settings)
     with contextlib.suppress(PermissionError):
         os.setpriority(os.PRIO_PROCESS, 0, before)
 
