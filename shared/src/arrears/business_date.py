@@ -13,7 +13,7 @@ does, rather than waiting for the nightly DelinquencyBucketChanged. (Pure: the d
 from __future__ import annotations
 
 from datetime import date, datetime
-from functools import cache
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
 DEFAULT_BUSINESS_TIMEZONE = "Asia/Shanghai"
@@ -30,6 +30,11 @@ def business_date(moment: datetime, zone: str = DEFAULT_BUSINESS_TIMEZONE) -> da
     """The bank's business date at `moment` (timezone-aware) in its calendar's `zone`."""
     if moment.tzinfo is None:
         raise ValueError("a business date needs a timezone-aware moment")
+    return _business_date(moment, zone)
+
+
+@lru_cache(maxsize=4096)  # a command asks several times for the same moment (a file: one)
+def _business_date(moment: datetime, zone: str) -> date:
     return moment.astimezone(_zone(zone)).date()
 
 

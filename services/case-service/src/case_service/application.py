@@ -12,6 +12,7 @@ from arrears.clock import Clock, clock_from
 from arrears.logging import get_correlation_id
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper
+from eventsourcing.postgres import PostgresAggregateRecorder
 
 from case_service.cipher import FastAESCipher
 from case_service.commands import (
@@ -21,6 +22,7 @@ from case_service.commands import (
     IdempotencyConflict,
     Outcome,
 )
+from case_service.daily_file import DailyFileWriter, MissedInstallment, Prepared, Workers
 from case_service.domain import CasePolicy, CollectionCase
 from case_service.domain.events import CaseEvent
 from case_service.executor import CommandExecutor
@@ -79,6 +81,21 @@ class CaseApplication(Application[UUID]):
             other_writers=settings.http_workers > 1 or settings.shared_store_writers,
         )
 
+        assert self.snapshots is not None  # snapshotting is always on (settings)
+        self._workers = Workers(settings)
+        self._daily_file = DailyFileWriter(
+            recorder=self.recorder_,
+            reader=self.personal_mapper.sealed_view(),
+            writer=self.mapper,
+            snapshots_table=cast(
+                PostgresAggregateRecorder, self.snapshots.recorder
+            ).events_table_name,
+            subject_keys=self.subject_keys,
+            fallback=self._executor.execute_all,
+            written=self._executor.forget,
+            workers=self._workers,
+        )
+
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())
@@ -95,7 +112,13 @@ class CaseApplication(Application[UUID]):
     def recorder_(self) -> CaseEventRecorder:
         return cast(CaseEventRecorder, self.recorder)
 
+    def start_daily_file_workers(self) -> None:
+        """Start the processes that prepare large daily files (DAILY_FILE_WORKERS), in the
+        background: the server process owning this application calls it once."""
+        self._workers.start()
+
     def close(self) -> None:
+        self._workers.close()
         self._executor.close()
         super().close()
 
@@ -162,6 +185,20 @@ class CaseApplication(Application[UUID]):
     def execute_all(self, commands: Sequence[Command]) -> list[Outcome]:
         """Run many commands (the daily file, aging), committed in chunks, one outcome each."""
         return self._executor.execute_all(commands)
+
+    def record_missed_installments(
+        self, items: Sequence[MissedInstallment], now: datetime
+    ) -> list[Outcome]:
+        """The daily file: each item checked by its case's rules, recorded in bulk (many cases
+        per read and per transaction, daily_file/bulk.py), one outcome per item."""
+        return self._daily_file.record(items, now)
+
+    def prepare_missed_installments(
+        self, items: Sequence[MissedInstallment], now: datetime
+    ) -> Prepared:
+        """A daily file worker's part: the items checked and their events encoded, not yet
+        appended (the requesting process appends them, daily_file/workers.py)."""
+        return self._daily_file.prepare(items, now)
 
     def stored_reply(self, claim: IdempotencyClaim) -> IdempotencyRecord | None:
         """The answer already given to this Idempotency-Key, if any; IdempotencyConflict when

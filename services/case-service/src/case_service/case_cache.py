@@ -36,5 +36,8 @@ class CaseCache:
     def evict(self, case_id: UUID) -> None:
         self._cases.pop(case_id, None)
 
+    def __contains__(self, case_id: object) -> bool:
+        return case_id in self._cases
+
     def __len__(self) -> int:
         return len(self._cases)

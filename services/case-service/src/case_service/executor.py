@@ -127,6 +127,9 @@ class CommandExecutor:
         self._refresh_cached = other_writers
         self._max_batch = max_batch
         self._cache = CaseCache(cache_size)
+        # Cases written past the writer (the daily file's bulk path), dropped from the cache
+        # by the writer thread before it next reads any.
+        self._stale: queue.SimpleQueue[UUID] = queue.SimpleQueue()
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="case-writer", daemon=True)
         self._stopped = threading.Event()
@@ -148,6 +151,13 @@ class CommandExecutor:
     def execute_all(self, commands: Sequence[Command]) -> list[Outcome]:
         """Run a large batch (the daily file, aging) on the writer, in chunks of one commit."""
         return self._enqueue(list(commands)).result() if commands else []
+
+    def forget(self, case_ids: Iterable[UUID]) -> None:
+        """These cases were written by another path of this process: read them afresh.
+        Only cached ones are queued (a case cached meanwhile meets the version check)."""
+        for case_id in case_ids:
+            if case_id in self._cache:
+                self._stale.put(case_id)
 
     def close(self) -> None:
         self._stopped.set()
@@ -218,6 +228,11 @@ class CommandExecutor:
         """What a batch needs, in one read: for each command the answer already given to its
         Idempotency-Key (if any), and the cases: cached ones as they are, the rest read."""
         claims = [(c.idempotency.scope, c.idempotency.key) for c in commands if c.idempotency]
+        while True:  # cases the daily file's bulk path wrote past this writer's cache
+            try:
+                self._cache.evict(self._stale.get_nowait())
+            except queue.Empty:
+                break
         cases: dict[UUID, CollectionCase] = {}
         missing = []
         for case_id in {command.case_id for command in commands}:

@@ -19,6 +19,9 @@ class CaseServiceSettings(ServiceSettings):
     # HTTP_WORKERS imply it.
     shared_store_writers: bool = False
     snapshot_interval: int = 50
+    # Processes that prepare large daily files (read, check, encode) beside the server's;
+    # started by the API server only, 0 = prepare in the server process (daily_file/).
+    daily_file_workers: int = Field(default=2, ge=0, le=32)
     aggregate_cache_size: int = 20_000
     db_pool_size: int = 8
     db_max_overflow: int = 8

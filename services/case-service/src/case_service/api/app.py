@@ -29,6 +29,8 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = application is None
         app.state.cases = application or CaseApplication(settings, clock=clock)
+        if owned:
+            app.state.cases.start_daily_file_workers()
         try:
             yield
         finally:

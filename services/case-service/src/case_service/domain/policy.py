@@ -105,8 +105,28 @@ class CasePolicy:
         )
 
     def with_case_rules(self, rules: dict[str, Any]) -> CasePolicy:
-        known = {f.name for f in fields(self)}
-        return replace(self, **{k: v for k, v in rules.items() if k in known})
+        # Every command asks for its case's policy several times; cases share a handful of
+        # rule sets, so each policy keeps the few it derived (policies are immutable), found
+        # by the rules' identity first (a case's rules are fixed when it opens; the memo holds
+        # the dict, so its id is not reused meanwhile), else by their content.
+        by_identity: dict[int, tuple[dict[str, Any], CasePolicy]]
+        by_identity = self.__dict__.setdefault("_by_identity", {})
+        hit = by_identity.get(id(rules))
+        if hit is not None and hit[0] is rules:
+            return hit[1]
+        key = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in rules.items())
+        derived: dict[tuple[Any, ...], CasePolicy] = self.__dict__.setdefault("_derived", {})
+        found = derived.get(key)
+        if found is None:
+            known = {f.name for f in fields(self)}
+            found = replace(self, **{k: v for k, v in rules.items() if k in known})
+            if len(derived) >= 256:
+                derived.clear()
+            derived[key] = found
+        if len(by_identity) >= 65_536:
+            by_identity.clear()
+        by_identity[id(rules)] = (rules, found)
+        return found
 
 
 DEFAULT_POLICY = CasePolicy()

@@ -84,6 +84,9 @@ class SubjectKeys:
         self.select_for_cases = SQL(
             "SELECT subject_id, wrapped_key FROM {}.{} WHERE case_id = ANY(%s::uuid[])"
         ).format(*table)
+        self._select_many = SQL(
+            "SELECT subject_id, wrapped_key FROM {}.{} WHERE subject_id = ANY(%s::text[])"
+        ).format(*table)
         self._erase = SQL(
             "UPDATE {}.{} SET wrapped_key = NULL, erased_at = now() "
             "WHERE case_id = %s AND wrapped_key IS NOT NULL RETURNING subject_id"
@@ -165,6 +168,17 @@ class SubjectKeys:
 
     def remember_rows(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Cache keys read by `select_for_cases` (wrapped; an erased one as erased)."""
+        for row in rows:
+            self._remember(row["subject_id"], row["wrapped_key"])
+
+    def prefetch(self, subject_ids: Sequence[str]) -> None:
+        """Cache these subjects' keys with one query (bulk readers: the daily file)."""
+        missing = list({s for s in subject_ids if self._cached(s) is None})
+        if not missing:
+            return
+        with self._datastore.transaction(commit=False) as curs:
+            curs.execute(self._select_many, (missing,))
+            rows = curs.fetchall()
         for row in rows:
             self._remember(row["subject_id"], row["wrapped_key"])
 

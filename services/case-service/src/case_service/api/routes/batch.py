@@ -2,39 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from arrears.errors import Problem
 from fastapi import APIRouter
 
 from case_service.api.commands import problem_for
 from case_service.api.deps import CasesDep, Origination
-from case_service.api.schemas import (
-    BatchRejection,
-    BatchResult,
-    MissedPaymentBatch,
-    MissedPaymentItem,
-)
-from case_service.commands import Command
-from case_service.domain import CollectionCase, InvalidCommand
+from case_service.api.schemas import BatchRejection, BatchResult, MissedPaymentBatch
+from case_service.daily_file import MissedInstallment
+from case_service.domain import CollectionCase
 
 router = APIRouter(tags=["batch"])
-
-
-def _command(item: MissedPaymentItem, now: datetime) -> Command:
-    case_id = item.case_id or CollectionCase.id_for_loan(item.loan_id or "")
-    currency = item.currency
-
-    def action(case: CollectionCase) -> None:
-        if currency is not None and currency != case.currency:
-            raise InvalidCommand(
-                f"the case is in {case.currency}, not {currency}", field="currency"
-            )
-        case.record_missed_payment(
-            installment=item.installment, due_date=item.due_date, amount=item.amount, now=now
-        )
-
-    return Command(case_id, action)
 
 
 @router.post("/v1/missed-payments:batch", response_model=BatchResult)
@@ -43,6 +20,7 @@ def record_missed_payments(
 ) -> BatchResult:
     """Record a day's missed installments. Each item stands alone: one rejected item does not
     stop the others, and a resent item records nothing new, so the whole file can be resent."""
+    items = []
     for index, item in enumerate(body.items):
         if (item.loan_id is None) == (item.case_id is None):
             raise Problem(
@@ -51,8 +29,16 @@ def record_missed_payments(
                 "give loan_id or case_id",
                 field=f"items.{index}.loan_id",
             )
-    now = cases.clock.now()
-    outcomes = cases.execute_all([_command(item, now) for item in body.items])
+        items.append(
+            MissedInstallment(
+                case_id=item.case_id or CollectionCase.id_for_loan(item.loan_id or ""),
+                installment=item.installment,
+                due_date=item.due_date,
+                amount=item.amount,
+                currency=item.currency,
+            )
+        )
+    outcomes = cases.record_missed_installments(items, cases.clock.now())
     rejected = []
     recorded = unchanged = 0
     for index, (item, outcome) in enumerate(zip(body.items, outcomes, strict=True)):

@@ -1,0 +1,98 @@
+"""The daily file: CPU per item of the bulk path (in the server process, and with two worker
+processes) against the command writer (one command per item, the old route), on the same
+cases, in one process with its own embedded PostgreSQL; the chain and sealing on.
+
+    uv run --frozen python bench/daily_file_bench.py [--cases 2000]
+
+A companion to section (c) of case_service_bench.py: CPU per item is what to compare on a
+shared machine, where wall-clock rates swing with the load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from uuid import UUID
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+os.environ.setdefault("MIGRATE_ON_START", "true")
+
+import case_service_bench as base
+from arrears_dev.embedded.postgres import EmbeddedPostgres
+from case_service.application import CaseApplication
+from case_service.daily_file import MissedInstallment, as_command
+from case_service.domain import CollectionCase
+from case_service.settings import CaseServiceSettings
+
+PATHS = ("commands, one per item", "bulk, in the server process", "bulk, 2 workers")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def items(ids: list[UUID], today: date, round_: int) -> list[MissedInstallment]:
+    first = 2 + round_ * 5
+    return [
+        MissedInstallment(case_id, first + k, today - timedelta(days=60 - k - round_ * 5), Decimal("100.00"))
+        for k in range(5)
+        for case_id in ids
+    ]  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cases", type=int, default=2000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp, EmbeddedPostgres(Path(tmp) / "pg") as pg:
+        pg.create_database("daily")
+        url = pg.url("daily")
+        base.seed_cases(url, args.cases)
+        settings = CaseServiceSettings(
+            database_url=url, cipher_key=base.CIPHER_KEY, jwt_secret=base.SECRET
+        )
+        app = CaseApplication(settings)
+        workers = app._workers
+        app.start_daily_file_workers()
+        while not workers.ready:
+            time.sleep(0.1)
+        worker_pids = [p.pid for p in workers._pool._processes.values()]  # type: ignore[union-attr]
+        ids = [CollectionCase.id_for_loan(f"BENCH-{n}") for n in range(args.cases)]
+        try:
+            for round_, label in enumerate(PATHS * 2):
+                file = items(ids, datetime.now(UTC).date(), round_)
+                now = datetime.now(UTC)
+                if label == PATHS[1]:
+                    workers._ready.clear()
+                elif label == PATHS[2]:
+                    workers._ready.set()
+                cpu, in_workers = time.process_time(), cpu_seconds(worker_pids)
+                started = time.perf_counter()
+                if label == PATHS[0]:
+                    outcomes = app.execute_all([as_command(i, now, None) for i in file])
+                else:
+                    outcomes = app.record_missed_installments(file, now)
+                wall = time.perf_counter() - started
+                server = (time.process_time() - cpu) / len(file) * 1e6
+                worker = (cpu_seconds(worker_pids) - in_workers) / len(file) * 1e6
+                recorded = sum(bool(o.events) for o in outcomes)
+                print(
+                    f"{label:30s} {recorded:,} recorded, {len(file) / wall:8,.0f} items/s wall; "
+                    f"CPU per item: server {server:4.0f} us, workers {worker:4.0f} us"
+                )
+        finally:
+            app.close()
+
+
+if __name__ == "__main__":
+    main()

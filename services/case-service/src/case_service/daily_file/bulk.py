@@ -1,0 +1,261 @@
+"""The daily file in bulk: many cases read, checked and appended per round trip.
+
+The command writer (executor.py) runs one command per item: fine for a request, but a bank's
+file of a million installments spent its time reading cases one subject key at a time and
+saving through the library's per-aggregate path. Here, per chunk of the file:
+
+1. read every case of the chunk in one query (latest snapshot and the events after it,
+   `CaseEventRecorder.select_current`), decoding personal data as stored (sealed): the
+   rules for a missed installment need none of it, and no clear personal value is held;
+2. run each item through `items.record_item`, the domain's own rule on the case, in file
+   order (several items of one case apply in order to the same object);
+3. encode the recorded events with the application's mapper (so the library reads them
+   back as it reads any other) and append them with their correlation ids through the
+   recorder's `insert_events`: one transaction under the store's insert lock, which
+   numbers them in file order, chains each to its case's hash and stamps the database's
+   time (docs/audit.md), exactly as for any other command;
+4. if another writer appended to one of these cases meanwhile, the version constraint
+   refuses the whole transaction (nothing of it is written): the chunk is read again and
+   re-run, and after a few refusals handed to the command writer, which retries case by
+   case. An event is therefore never lost or written twice.
+
+A resent file records nothing new (the rule finds each installment already reported with
+the same data). Snapshots are left to the command path: the file adds about one event per
+case per month, so a case reaches its next snapshot through ordinary commands.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import gc
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future
+from contextlib import contextmanager
+from datetime import datetime
+from typing import cast
+from uuid import UUID
+
+from arrears.logging import get_correlation_id
+from eventsourcing.domain import Snapshot
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper
+from eventsourcing.utils import resolve_topic
+
+from case_service.commands import CaseNotFound, Command, Outcome
+from case_service.daily_file.append import ChunkAppender
+from case_service.daily_file.items import MissedInstallment, as_command, record_item
+from case_service.daily_file.prepared import Prepared
+from case_service.daily_file.transcoder import LeanTranscoder
+from case_service.daily_file.workers import Workers
+from case_service.domain import CollectionCase, DomainError
+from case_service.domain.events import CaseEvent
+from case_service.persistence import CaseEventRecorder
+from case_service.pii.keys import SubjectKeys
+
+DEFAULT_CHUNK = 4_000  # items per transaction (a case's items are never split)
+MIN_FOR_WORKERS = 2_000  # below this, handing a file to the workers costs more than it saves
+ATTEMPTS = 3  # reads of a chunk refused by a concurrent writer before it goes case by case
+
+_log = logging.getLogger(__name__)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Rebuilding thousands of cases allocates millions of objects, none of them garbage
+    until the chunk ends; the cyclic collector would walk every live object of the process
+    (the command writer's cache included) again and again meanwhile: about half the CPU of a
+    chunk. It is paused for the chunk (process-wide, so for well under a second each) and
+    resumes as it was."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+@functools.cache
+def _is_snapshot(topic: str) -> bool:
+    cls = resolve_topic(topic)
+    return isinstance(cls, type) and issubclass(cls, Snapshot)
+
+
+class DailyFileWriter:
+    def __init__(
+        self,
+        *,
+        recorder: CaseEventRecorder,
+        reader: Mapper[UUID],
+        writer: Mapper[UUID],
+        snapshots_table: str,
+        subject_keys: SubjectKeys | None,
+        fallback: Callable[[Sequence[Command]], list[Outcome]],
+        written: Callable[[Iterable[UUID]], None],
+        workers: Workers | None = None,
+        chunk: int | None = None,
+    ) -> None:
+        self._recorder = recorder
+        self._appender = ChunkAppender(recorder)
+        self._reader = reader
+        # The application's mapper (personal data sealing, the cipher) with a lean encoder.
+        self._writer = copy.copy(writer)
+        self._writer.transcoder = LeanTranscoder(cast(JSONTranscoder, writer.transcoder))
+        self._snapshots_table = snapshots_table
+        self._keys = subject_keys
+        self._fallback = fallback
+        self._written = written
+        self._workers = workers
+        self._chunk = chunk or DEFAULT_CHUNK
+
+    def record(self, items: Sequence[MissedInstallment], now: datetime) -> list[Outcome]:
+        """One outcome per item, in order: the events it recorded, none (reported before),
+        or the error its case's rules gave."""
+        correlation_id = get_correlation_id()
+        outcomes: list[Outcome | None] = [None] * len(items)
+        chunks = _chunks(items, self._chunk)
+        workers = self._workers
+        if workers is None or not workers.ready or len(items) < MIN_FOR_WORKERS:
+            workers = None
+        pending = self._submit(workers, chunks[0], items, now) if workers and chunks else None
+        for n, chunk in enumerate(chunks):
+            prepared = _gathered(pending) if pending else None
+            pending = None
+            if workers is not None and n + 1 < len(chunks):  # prepared while this one commits
+                pending = self._submit(workers, chunks[n + 1], items, now)
+            indices = [index for group in chunk for index in group]
+            done = self._record_chunk([items[i] for i in indices], now, correlation_id, prepared)
+            for index, outcome in zip(indices, done, strict=True):
+                outcomes[index] = outcome
+        return cast(list[Outcome], outcomes)
+
+    def _record_chunk(
+        self,
+        items: Sequence[MissedInstallment],
+        now: datetime,
+        correlation_id: str | None,
+        prepared: Prepared | None,
+    ) -> list[Outcome]:
+        for _ in range(ATTEMPTS):
+            if prepared is None:
+                prepared = self.prepare(items, now)
+            if not prepared.events:
+                return prepared.outcomes
+            try:
+                self._appender.append(prepared.events, correlation_id)
+            except IntegrityError:
+                prepared = None  # another writer got to one of these cases first: read again
+                continue
+            self._written(prepared.case_ids)
+            return prepared.outcomes
+        return self._fallback([as_command(item, now, correlation_id) for item in items])
+
+    def prepare(self, items: Sequence[MissedInstallment], now: datetime) -> Prepared:
+        """Read the items' cases, run each item through its case's rules in order, and
+        encode the events they recorded (each case's in version order)."""
+        with _collector_paused():
+            cases = self.load({item.case_id for item in items})
+            recorded: list[CaseEvent] = []
+            outcomes = [_apply(item, cases.get(item.case_id), now, recorded) for item in items]
+            events = [self._writer.to_stored_event(event) for event in recorded]
+        return Prepared(outcomes, events)
+
+    def _submit(
+        self,
+        workers: Workers,
+        chunk: list[list[int]],
+        items: Sequence[MissedInstallment],
+        now: datetime,
+    ) -> list[Future[Prepared]]:
+        """The chunk's cases split in contiguous runs between the workers (none: the pool is
+        broken, the chunk is prepared here)."""
+        total = sum(len(group) for group in chunk)
+        share = -(-total // workers.count)
+        parts: list[list[MissedInstallment]] = [[]]
+        for group in chunk:
+            if len(parts[-1]) >= share:
+                parts.append([])
+            parts[-1] += [items[index] for index in group]
+        try:
+            return [workers.submit(part, now) for part in parts]
+        except Exception:  # a worker died (the pool is broken): prepare chunks here
+            _log.exception("daily file workers unavailable; chunks are prepared in-process")
+            return []
+
+    def load(self, case_ids: Iterable[UUID]) -> dict[UUID, CollectionCase]:
+        """The current state of these cases (unknown ids absent), in one query."""
+        found = self._recorder.select_current(dict.fromkeys(case_ids, 0), self._snapshots_table)
+        if self._keys is not None:  # snapshots are sealed with the borrower's key
+            self._keys.prefetch(
+                [
+                    self._keys.ref(case_id, "borrower")
+                    for case_id, records in found.items()
+                    if _is_snapshot(records[0].topic)
+                ]
+            )
+        cases: dict[UUID, CollectionCase] = {}
+        to_domain_event = self._reader.to_domain_event
+        for case_id, records in found.items():
+            case = None
+            for record in records:  # project_aggregate, without its Protocol check per event
+                case = to_domain_event(record).mutate(case)  # type: ignore[attr-defined]
+            if isinstance(case, CollectionCase):
+                cases[case_id] = case
+        return cases
+
+
+def _chunks(items: Sequence[MissedInstallment], size: int) -> list[list[list[int]]]:
+    """The items' indices grouped by case (file order within a case), the groups cut into
+    chunks of about `size` items: no case spans two chunks, so a chunk can be prepared
+    while the one before commits."""
+    by_case: dict[UUID, list[int]] = {}
+    for index, item in enumerate(items):
+        by_case.setdefault(item.case_id, []).append(index)
+    chunks: list[list[list[int]]] = []
+    count = size
+    for group in by_case.values():
+        if count + len(group) > size:
+            chunks.append([])
+            count = 0
+        chunks[-1].append(group)
+        count += len(group)
+    return chunks
+
+
+def _gathered(futures: list[Future[Prepared]]) -> Prepared | None:
+    """The workers' parts as one chunk; None (prepare it here) if a worker failed."""
+    try:
+        parts = [future.result().arrived() for future in futures]
+    except Exception:
+        _log.exception("a daily file worker failed; the chunk is prepared in-process")
+        return None
+    return Prepared(
+        [outcome for part in parts for outcome in part.outcomes],
+        [event for part in parts for event in part.events],
+    )
+
+
+def _apply(
+    item: MissedInstallment,
+    case: CollectionCase | None,
+    now: datetime,
+    recorded: list[CaseEvent],
+) -> Outcome:
+    if case is None:
+        return Outcome(item.case_id, error=CaseNotFound(item.case_id))
+    before = len(case.pending_events)
+    try:
+        record_item(case, item, now)
+    except DomainError as exc:
+        if len(case.pending_events) != before:  # a rule broke after recording
+            raise RuntimeError("domain command recorded events before failing") from exc
+        return Outcome(item.case_id, version=case.version, error=exc)
+    new = [event for event in case.pending_events[before:] if isinstance(event, CaseEvent)]
+    recorded += new
+    return Outcome(
+        item.case_id,
+        version=case.version,
+        events=[type(event).__name__ for event in new],
+        recorded_versions=[event.originator_version for event in new],
+    )

@@ -1,0 +1,49 @@
+"""One item of the daily file and the rule that checks it against its case.
+
+`record_item` is the only place that turns an item into a call on the case: the bulk path
+(bulk.py) and the command path (`as_command`, used when the bulk path hands a chunk back to
+the command writer) both run it, so the domain's `record_missed_payment` stays the single
+source of the rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from uuid import UUID
+
+from case_service.commands import Command
+from case_service.domain import CollectionCase, InvalidCommand
+
+
+@dataclass(frozen=True, slots=True)
+class MissedInstallment:
+    """An installment the loan system reports unpaid; `currency`, when sent, must match."""
+
+    case_id: UUID
+    installment: int
+    due_date: date
+    amount: Decimal
+    currency: str | None = None
+
+
+def record_item(case: CollectionCase, item: MissedInstallment, now: datetime) -> None:
+    """Apply the item to its case: raises a DomainError when the case's rules refuse it,
+    records nothing when it was reported before with the same data."""
+    if item.currency is not None and item.currency != case.currency:
+        raise InvalidCommand(
+            f"the case is in {case.currency}, not {item.currency}", field="currency"
+        )
+    case.record_missed_payment(
+        installment=item.installment, due_date=item.due_date, amount=item.amount, now=now
+    )
+
+
+def as_command(item: MissedInstallment, now: datetime, correlation_id: str | None) -> Command:
+    """The same item as a command for the command writer (one case at a time, with retries)."""
+
+    def action(case: CollectionCase) -> None:
+        record_item(case, item, now)
+
+    return Command(item.case_id, action, correlation_id=correlation_id)

@@ -1,0 +1,124 @@
+"""Worker processes that prepare the daily file's chunks: read, check and encode.
+
+Reading a case (decrypting and decoding its snapshot and events, replaying them) and
+running an item through its rules is pure Python, so one process uses one core. With
+`DAILY_FILE_WORKERS` > 0 the file's chunks are split by case between that many processes,
+each with its own `CaseApplication` on the same store (no command writer of its own is
+used); they send back the encoded events and one outcome per item, and the request's
+process appends them (chain and correlation included) while the next chunk is prepared.
+The workers start with the API (`start`), in the background; until they are ready, or for
+a small file, the request's process prepares chunks itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import os
+import threading
+from concurrent.futures import Future, ProcessPoolExecutor
+from datetime import datetime
+from typing import Protocol
+
+from eventsourcing.utils import resolve_topic
+
+from case_service.daily_file.items import MissedInstallment
+from case_service.daily_file.prepared import Prepared
+from case_service.settings import CaseServiceSettings
+
+# Named, not imported: the application imports this module.
+APPLICATION_TOPIC = "case_service.application:CaseApplication"
+
+
+class _Preparer(Protocol):
+    def prepare_missed_installments(
+        self, items: list[MissedInstallment], now: datetime
+    ) -> Prepared: ...
+
+
+_log = logging.getLogger(__name__)
+_app: _Preparer | None = None
+
+
+def _start_worker(settings_json: str) -> None:
+    global _app
+    # Starting (imports, opening the store) runs at low priority, so it does not slow the
+    # server it starts beside; the priority is restored where permitted.
+    before = os.getpriority(os.PRIO_PROCESS, 0)
+    os.setpriority(os.PRIO_PROCESS, 0, before + 10)
+    settings = CaseServiceSettings.model_validate_json(settings_json)
+    _app = resolve_topic(APPLICATION_TOPIC)(settings)
+    with contextlib.suppress(PermissionError):
+        os.setpriority(os.PRIO_PROCESS, 0, before)
+
+
+def _pid() -> int:
+    return os.getpid()
+
+
+def _prepare(items: list[MissedInstallment], now: datetime) -> Prepared:
+    assert _app is not None, "the worker did not start"
+    return _app.prepare_missed_installments(items, now).portable()
+
+
+class Workers:
+    def __init__(self, settings: CaseServiceSettings) -> None:
+        self.count = settings.daily_file_workers
+        worker_settings = settings.model_copy(
+            update={
+                "daily_file_workers": 0,
+                "migrate_on_start": False,
+                "db_pool_size": 2,
+                "db_max_overflow": 0,
+                "aggregate_cache_size": 0,
+            }
+        )
+        self._settings_json = worker_settings.model_dump_json()
+        self._pool: ProcessPoolExecutor | None = None
+        self._ready = threading.Event()
+
+    @property
+    def ready(self) -> bool:
+        return self._ready.is_set()
+
+    def start(self) -> None:
+        """Start the processes in the background (each imports and opens its store)."""
+        if self.count <= 0 or self._pool is not None:
+            return
+        self._pool = ProcessPoolExecutor(
+            max_workers=self.count,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker,
+            initargs=(self._settings_json,),
+        )
+        started = [self._pool.submit(_pid) for _ in range(self.count)]
+
+        def wait() -> None:
+            try:
+                for future in started:
+                    future.result(timeout=120)
+            except Exception:
+                _log.exception("daily file workers did not start; chunks are prepared in-process")
+                return
+            self._ready.set()
+
+        threading.Thread(target=wait, name="daily-file-workers", daemon=True).start()
+
+    def submit(self, items: list[MissedInstallment], now: datetime) -> Future[Prepared]:
+        assert self._pool is not None
+        return self._pool.submit(_prepare, items, now)
+
+    def close(self) -> None:
+        """Stop the workers without waiting for them: they only read and encode, so a chunk
+        they were preparing is simply not appended (the server is stopping anyway)."""
+        self._ready.clear()
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        processes = list(getattr(pool, "_processes", {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.join(timeout=5)

@@ -1,0 +1,279 @@
+"""The daily file's bulk path: what it writes reads back, verifies and survives other writers
+exactly as the same items sent one by one through the command writer would."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import pytest
+from arrears.clock import Clock
+from case_service.application import CaseApplication
+from case_service.audit.note import SignerKey
+from case_service.audit.store import AuditStore
+from case_service.audit.verify import verify_store
+from case_service.checkpointer.runner import Checkpointer
+from case_service.commands import Command, Outcome
+from case_service.daily_file import MissedInstallment, as_command
+from case_service.daily_file import bulk as bulk_module
+from case_service.domain import CollectionCase
+from case_service.settings import CaseServiceSettings
+
+from .conftest import open_fields
+
+
+def _open(cases: CaseApplication, *loans: str) -> list[UUID]:
+    return [cases.open_case(**open_fields(loan))[0].id for loan in loans]
+
+
+def _file(case_id: UUID, today: date) -> list[MissedInstallment]:
+    """Three new installments, one resent, one in the wrong currency, one too large."""
+    due = [today - timedelta(days=40 - n) for n in range(3)]
+    return [
+        MissedInstallment(case_id, 1, due[0], Decimal("1200.00")),
+        MissedInstallment(case_id, 2, due[1], Decimal("1200.00"), currency="CNY"),
+        MissedInstallment(case_id, 1, due[0], Decimal("1200.00")),
+        MissedInstallment(case_id, 3, due[2], Decimal("5.00"), currency="USD"),
+        MissedInstallment(case_id, 3, due[2], Decimal("100000.01")),
+        MissedInstallment(case_id, 3, due[2], Decimal("800.50")),
+    ]
+
+
+def _answer(outcome: Outcome) -> tuple[Any, ...]:
+    error = outcome.error
+    return (
+        outcome.version,
+        outcome.events,
+        outcome.recorded_versions,
+        None if error is None else (type(error).__name__, str(error)),
+    )
+
+
+def _after_opening(cases: CaseApplication, case_id: UUID) -> list[tuple[Any, ...]]:
+    """The case's events after CaseOpened, without what names the case."""
+    return [
+        (type(e).__name__, e.originator_version, {k: v for k, v in vars(e).items() if k != "originator_id"})
+        for e in cases.history(case_id)
+        if e.originator_version > 1
+    ]  # fmt: skip
+
+
+def _view(cases: CaseApplication, case_id: UUID, today: date) -> dict[str, Any]:
+    view = cases.case(case_id).view(today)
+    for name in ("case_id", "loan_id"):
+        view.pop(name)
+    return view
+
+
+def test_a_file_in_bulk_leaves_each_case_as_the_same_commands_do(
+    cases: CaseApplication, clock: Clock
+) -> None:
+    bulk, one_by_one = _open(cases, "L-BULK", "L-BULK-2"), _open(cases, "L-CMD", "L-CMD-2")
+    now = clock.now()
+    today = cases.today()
+
+    in_bulk = cases.record_missed_installments(
+        [item for case_id in bulk for item in _file(case_id, today)], now
+    )
+    by_command = cases.execute_all(
+        [as_command(item, now, None) for case_id in one_by_one for item in _file(case_id, today)]
+    )
+
+    assert [_answer(o) for o in in_bulk] == [_answer(o) for o in by_command]
+    assert [o.error is None for o in in_bulk] == [True, True, True, False, False, True] * 2
+    for mine, theirs in zip(bulk, one_by_one, strict=True):
+        assert _after_opening(cases, mine) == _after_opening(cases, theirs)
+        assert _view(cases, mine, today) == _view(cases, theirs, today)
+    resent = cases.record_missed_installments(
+        [item for case_id in bulk for item in _file(case_id, today)], now
+    )
+    assert [o.events for o in resent] == [[]] * 12
+    assert cases.case(bulk[0]).version == 4
+
+
+def test_a_case_with_a_snapshot_loads_in_bulk_in_a_fresh_process(
+    cases: CaseApplication, case_settings: CaseServiceSettings, clock: Clock
+) -> None:
+    (case_id,) = _open(cases, "L-SNAP")
+    today = cases.today()
+    earlier = [
+        MissedInstallment(case_id, n, today - timedelta(days=100 - n), Decimal("10.00"))
+        for n in range(1, 13)
+    ]
+    assert all(
+        o.error is None
+        for o in cases.execute_all([as_command(i, clock.now(), None) for i in earlier])
+    )
+    fresh = CaseApplication(case_settings, clock=clock)  # no subject key cached yet
+    try:
+        outcomes = fresh.record_missed_installments(
+            [MissedInstallment(case_id, 13, today - timedelta(days=5), Decimal("10.00"))],
+            clock.now(),
+        )
+        assert (outcomes[0].error, outcomes[0].version) == (None, 14)
+        case = fresh.case(case_id)
+        assert case.borrower["name"] == "Li Wei"  # personal data opens as ever
+        assert case.arrears_on(today) == Decimal("130.00")
+    finally:
+        fresh.close()
+
+
+def test_events_written_in_bulk_are_chained_and_verify(
+    cases: CaseApplication,
+    store: AuditStore,
+    signer: SignerKey,
+    checkpointer: Checkpointer,
+    clock: Clock,
+) -> None:
+    ids = _open(cases, "L-V1", "L-V2", "L-V3")
+    today = cases.today()
+    cases.record_missed_installments(
+        [item for case_id in ids for item in _file(case_id, today)], clock.now()
+    )
+    checkpointer.resume()
+    assert checkpointer.step() is not None
+
+    report = verify_store(store, signer.verifier)
+
+    assert report.finding is None
+    assert (report.events, report.cases) == (12, 3)
+    times = cases.recorder_.recorded_times(ids[0])
+    assert times[2] == times[4]  # one transaction, stamped with the database's time
+    assert times[2] > times[1]
+
+
+def _writing_meanwhile(
+    cases: CaseApplication, monkeypatch: pytest.MonkeyPatch, case_id: UUID, times: int
+) -> list[int]:
+    """Make another writer record an installment on `case_id` right after each of the bulk
+    path's first `times` reads, before it appends."""
+    writer = cases._daily_file
+    read = writer.load
+    written: list[int] = []
+
+    def load(case_ids: Any) -> dict[UUID, CollectionCase]:
+        found = read(case_ids)
+        if len(written) < times:
+            installment = 50 + len(written)
+
+            def miss(case: CollectionCase) -> None:
+                case.record_missed_payment(
+                    installment=installment,
+                    due_date=cases.today() - timedelta(days=3),
+                    amount=Decimal("1.00"),
+                    now=cases.clock.now(),
+                )
+
+            assert cases.execute(Command(case_id, miss)).error is None
+            written.append(installment)
+        return found
+
+    monkeypatch.setattr(writer, "load", load)
+    return written
+
+
+@pytest.mark.parametrize("conflicts", [1, bulk_module.ATTEMPTS])
+def test_another_writer_on_a_case_makes_the_file_retry_it_never_losing_or_doubling_events(
+    cases: CaseApplication,
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+    conflicts: int,
+    store: AuditStore,
+    signer: SignerKey,
+) -> None:
+    contested, calm = _open(cases, "L-RACE", "L-CALM")
+    today = cases.today()
+    written = _writing_meanwhile(cases, monkeypatch, contested, conflicts)
+
+    outcomes = cases.record_missed_installments(
+        _file(contested, today) + _file(calm, today), clock.now()
+    )
+
+    assert written == list(range(50, 50 + conflicts))
+    assert [o.error is None for o in outcomes] == [True, True, True, False, False, True] * 2
+    history = list(cases.history(contested))
+    assert [e.originator_version for e in history] == list(range(1, len(history) + 1))
+    installments = [getattr(e, "installment", None) for e in history[1:]]
+    assert sorted(installments) == sorted([1, 2, 3, *written])  # each exactly once
+    assert [getattr(e, "installment", None) for e in cases.history(calm)][1:] == [1, 2, 3]
+    assert verify_store(store, signer.verifier).finding is None
+
+
+def test_the_command_writer_carries_on_from_what_the_file_wrote(
+    cases: CaseApplication, clock: Clock, missed_command: Callable[..., Outcome]
+) -> None:
+    (case_id,) = _open(cases, "L-AFTER")
+    today = cases.today()
+    assert missed_command(case_id, 9).version == 2  # the writer now holds the case
+    cases.record_missed_installments(_file(case_id, today), clock.now())
+
+    after = missed_command(case_id, 10)
+
+    assert (after.error, after.version, after.recorded_versions) == (None, 6, [6])
+
+
+@pytest.fixture
+def missed_command(cases: CaseApplication) -> Callable[..., Outcome]:
+    def _missed(case_id: UUID, installment: int) -> Outcome:
+        def action(case: CollectionCase) -> None:
+            case.record_missed_payment(
+                installment=installment,
+                due_date=cases.today() - timedelta(days=2),
+                amount=Decimal("1.00"),
+                now=cases.clock.now(),
+            )
+
+        return cases.execute(Command(case_id, action))
+
+    return _missed
+
+
+def test_worker_processes_prepare_the_file_as_the_server_process_does(
+    case_settings: CaseServiceSettings,
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+    store: AuditStore,
+    signer: SignerKey,
+) -> None:
+    monkeypatch.setattr(bulk_module, "MIN_FOR_WORKERS", 0)
+    monkeypatch.setattr(bulk_module, "DEFAULT_CHUNK", 6)  # several chunks, pipelined
+    settings = case_settings.model_copy(update={"daily_file_workers": 2})
+    app = CaseApplication(settings, clock=clock)
+    try:
+        app.start_daily_file_workers()
+        for _ in range(600):
+            if app._workers.ready:
+                break
+            time.sleep(0.1)
+        assert app._workers.ready
+        ids = _open(app, "L-W1", "L-W2", "L-W3")
+        today = app.today()
+        items = [item for case_id in ids for item in _file(case_id, today)]
+        unknown = MissedInstallment(CollectionCase.id_for_loan("L-NONE"), 1, today, Decimal("1"))
+
+        outcomes = app.record_missed_installments([*items, unknown], clock.now())
+
+        assert [o.error is None for o in outcomes[:-1]] == [
+            True,
+            True,
+            True,
+            False,
+            False,
+            True,
+        ] * 3
+        assert type(outcomes[-1].error).__name__ == "CaseNotFound"
+        assert [app.case(case_id).version for case_id in ids] == [4, 4, 4]
+        assert verify_store(store, signer.verifier).finding is None
+
+        for process in list(app._workers._pool._processes.values()):  # type: ignore[union-attr]
+            process.kill()  # a worker dies: the file is prepared in the server process
+            process.join()
+        later = [MissedInstallment(case_id, 7, today, Decimal("5.00")) for case_id in ids]
+        after = app.record_missed_installments(later, clock.now())
+        assert [(o.error, o.version) for o in after] == [(None, 5)] * 3
+    finally:
+        app.close()
