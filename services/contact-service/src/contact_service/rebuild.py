@@ -26,6 +26,7 @@ FROM_EVENTS = (
     "DELETE FROM cs_promises",
     "DELETE FROM cs_outcomes",
     "DELETE FROM cs_zones",
+    "DELETE FROM cs_kpi_counts",
 )
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from contact_service import sealing
 from contact_service.policy.profiles import Profile, profile_of_case
 from contact_service.policy.strategy import StrategyBook
+from contact_service.projections import kpi
 from contact_service.projections.handlers import HANDLERS
 from contact_service.projections.store import (
     CASE_FOR_UPDATE,
@@ -132,6 +133,9 @@ class Projection:
             await raw.execute(
                 update_sql(columns), *(db_value(c, changed[c]) for c in columns), row["case_id"]
             )
+            deltas = kpi.case_deltas(before, row)
+            if deltas:  # the case closed or reopened, or a closed case changed on a new day
+                await raw.execute(kpi.ADD, *kpi.add_args(deltas))
 
     async def _opened(self, conn: AsyncConnection, envelope: Envelope, case_id: str) -> None:
         try:
@@ -211,4 +215,5 @@ class Projection:
             [p["masked"] for p in unique],
         )
         if inserted:
+            await raw.execute(kpi.ADD, *kpi.add_args(kpi.case_deltas(None, full)))
             rows_of_this_transaction(conn)[case_id] = full

@@ -35,6 +35,7 @@ from contact_service.readmodel.repository.queues import (
 from contact_service.readmodel.repository.runs import (
     finish_run,
     kpis,
+    kpis_by_scan,
     open_cases_after,
     record_task,
     set_priorities,
@@ -57,6 +58,7 @@ __all__ = [
     "finish_run",
     "get_case",
     "kpis",
+    "kpis_by_scan",
     "log_restriction",
     "open_cases_after",
     "points_of",
