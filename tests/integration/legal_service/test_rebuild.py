@@ -85,7 +85,13 @@ async def test_a_rebuild_from_the_feed_equals_the_live_read_model(
 
     source = feed(cases)
     try:
-        applier = Applier(ctx.settings.consumer_group, Projection(ctx.policy).handle)
+        # The batch path (each case written once per page) against the live per-event one.
+        projection = Projection(ctx.policy)
+        applier = Applier(
+            ctx.settings.consumer_group,
+            projection.handle,
+            batch_handler=projection.handle_batch,
+        )
         report = await rebuild(ctx.engine, applier, source, reset, page_size=3)
     finally:
         await source.aclose()

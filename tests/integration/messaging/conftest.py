@@ -63,6 +63,7 @@ def relay_settings(database_url: str, kafka_bootstrap_servers: str, topic: str) 
         relay_topic=topic,
         relay_metrics_port=0,
         relay_batch_size=200,
+        relay_decoders=0,  # encode in a thread: no worker processes to start per test
         relay_retry_initial_seconds=0.1,
         relay_retry_max_seconds=0.5,
         kafka_request_timeout_ms=3000,

@@ -54,6 +54,30 @@ async def test_publishes_every_event_keyed_by_case_in_order(
     assert {(e.subject, e.caseversion, e.sequence) for _, e, _ in records} == set(stored)
 
 
+async def test_worker_processes_encode_ranges_ahead_and_the_topic_keeps_each_cases_order(
+    relay_settings: RelaySettings, cases: CaseApplication, workload: Workload
+) -> None:
+    case_ids = workload.portfolio(n_cases=5, missed_each=4)
+    stored = store_events(cases)
+    # Two worker processes, ranges of 3 ids, four ranges ahead: many ranges in flight at once.
+    settings = relay_settings.model_copy(
+        update={"relay_decoders": 2, "relay_batch_size": 3, "relay_pipeline_depth": 4}
+    )
+
+    async with running_relay(settings, cases):
+        await eventually(lambda: _at(cases, stored[-1][2]), timeout=60)
+    records = await read_topic(
+        settings.kafka_bootstrap_servers, settings.relay_topic, expected=len(stored)
+    )
+
+    by_case: dict[str, list[int]] = defaultdict(list)
+    for _, envelope, _ in records:
+        by_case[envelope.subject or ""].append(envelope.caseversion or 0)
+    assert sorted(by_case) == sorted(str(c) for c in case_ids)
+    assert all(versions == [1, 2, 3, 4, 5] for versions in by_case.values())
+    assert saved_position(cases) == stored[-1][2]
+
+
 async def _at(cases: CaseApplication, position: int) -> bool:
     return await asyncio.to_thread(saved_position, cases) >= position
 

@@ -38,7 +38,10 @@ async def _rebuild(settings: LegalServiceSettings) -> int:
     ctx = Context.build(settings, clock_from(settings.clock_file))
     feed = FeedClient(settings.case_service_url, service_token(settings))
     try:
-        applier = Applier(settings.consumer_group, Projection(ctx.policy).handle)
+        projection = Projection(ctx.policy)
+        applier = Applier(
+            settings.consumer_group, projection.handle, batch_handler=projection.handle_batch
+        )
         report = await rebuild(ctx.engine, applier, feed, reset)
     finally:
         await feed.aclose()

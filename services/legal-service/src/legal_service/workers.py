@@ -35,4 +35,5 @@ async def start_outbox(ctx: Context, *, run: bool) -> AsyncIterator[None]:
 
 
 def start_consumer(ctx: Context) -> contextlib.AbstractAsyncContextManager[IdempotentConsumer]:
-    return consuming(ctx.settings, ctx.engine, Projection(ctx.policy, ctx.emit).handle)
+    projection = Projection(ctx.policy, ctx.emit)
+    return consuming(ctx.settings, ctx.engine, projection.handle, projection.handle_batch)

@@ -13,7 +13,14 @@ from arrears.messaging.envelope import (
     parse,
 )
 from arrears.messaging.gaps import FeedClient, FeedPage
-from arrears.messaging.processing import Applier, GapFiller, Handler, PoisonError, event_time
+from arrears.messaging.processing import (
+    Applier,
+    BatchHandler,
+    GapFiller,
+    Handler,
+    PoisonError,
+    event_time,
+)
 from arrears.messaging.producer import EnvelopeProducer, ProducerConfig
 from arrears.messaging.rebuild import RebuildReport, rebuild
 
@@ -22,6 +29,7 @@ __all__ = [
     "CONTACT_TASKS_TOPIC",
     "LEGAL_TASKS_TOPIC",
     "Applier",
+    "BatchHandler",
     "ConsumerConfig",
     "Envelope",
     "EnvelopeError",

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from arrears.messaging.processing import (
     Applier,
+    BatchHandler,
     GapFiller,
     Handler,
     HandlerFailedError,
@@ -104,6 +105,7 @@ class IdempotentConsumer:
         gaps: GapFiller | None = None,
         known_types: Container[str] | None = None,
         upcast: Upcaster | None = None,
+        batch_handler: BatchHandler | None = None,
     ) -> None:
         self.config = config
         self.engine = engine
@@ -116,6 +118,7 @@ class IdempotentConsumer:
             max_attempts=config.max_attempts,
             retry_initial=config.retry_initial,
             retry_max=config.retry_max,
+            batch_handler=batch_handler,
         )
         self.dlq = EnvelopeProducer(
             ProducerConfig(

@@ -59,6 +59,9 @@ CONTEXT_ATTRIBUTES = frozenset(
 )
 
 
+_NOT_EXTENSIONS = CONTEXT_ATTRIBUTES | {"data"}
+
+
 class EnvelopeError(ValueError):
     """A message that is not a valid Arrears CloudEvent (the consumer parks it on the DLQ)."""
 
@@ -222,7 +225,11 @@ def from_dict(raw: Any) -> Envelope:
         personaldata=tuple(personal.split(",")) if personal else (),
         datacontenttype=_optional_str(raw, "datacontenttype") or DATA_CONTENT_TYPE,
         data=data,
-        extensions={k: v for k, v in raw.items() if k not in CONTEXT_ATTRIBUTES and k != "data"},
+        extensions=(
+            {k: v for k, v in raw.items() if k not in _NOT_EXTENSIONS}
+            if raw.keys() - _NOT_EXTENSIONS  # a set difference in C: usually empty
+            else {}
+        ),
     )
 
 

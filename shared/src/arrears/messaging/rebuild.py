@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from arrears.messaging.gaps import FeedClient, FeedPage
-from arrears.messaging.processing import Applier, Item
+from arrears.messaging.processing import Applier, HandlerFailedError, Item
 from arrears.messaging.tracking import create_tracking_tables, forget_consumer
 
 Reset = Callable[[AsyncConnection], Awaitable[None]]
@@ -68,8 +68,12 @@ async def rebuild(
                 items = [
                     Item(applier.check(e), None, (e.subject or "").encode()) for e in envelopes
                 ]
-                async with engine.begin() as conn:
-                    outcome = await applier.apply(conn, items, careful=False)
+                try:
+                    async with engine.begin() as conn:
+                        outcome = await applier.apply(conn, items, careful=False)
+                except HandlerFailedError:  # again event by event, parking what fails
+                    async with engine.begin() as conn:
+                        outcome = await applier.apply(conn, items, careful=True)
                 events += len(envelopes)
                 applied += outcome.applied
                 after = envelopes[-1].sequence or page.next_after

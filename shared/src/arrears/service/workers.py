@@ -15,6 +15,7 @@ from arrears.auth import ServiceToken
 from arrears.db import async_url
 from arrears.messaging import (
     CASE_EVENTS_TOPIC,
+    BatchHandler,
     ConsumerConfig,
     EnvelopeProducer,
     FeedClient,
@@ -82,9 +83,13 @@ async def running(jobs: list[Job]) -> AsyncIterator[asyncio.Event]:
 
 @contextlib.asynccontextmanager
 async def consuming(
-    settings: ConsumerServiceSettings, engine: AsyncEngine, handler: Handler
+    settings: ConsumerServiceSettings,
+    engine: AsyncEngine,
+    handler: Handler,
+    batch_handler: BatchHandler | None = None,
 ) -> AsyncIterator[IdempotentConsumer]:
-    """The case-event consumer running `handler`, filling holes from case-service's feed."""
+    """The case-event consumer running `handler` (and `batch_handler` on the fast path, when
+    given), filling holes from case-service's feed."""
     feed = FeedClient(settings.case_service_url, service_token(settings))
     consumer = IdempotentConsumer(
         ConsumerConfig(
@@ -96,6 +101,7 @@ async def consuming(
         engine,
         handler,
         gaps=feed,
+        batch_handler=batch_handler,
     )
     try:
         async with running([consumer.run]):

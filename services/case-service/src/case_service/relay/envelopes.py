@@ -4,19 +4,25 @@ The library's mapper decrypts and decodes the stored event and upcasts it to its
 current `class_version`, so consumers always receive the current shape. Personal leaves stay
 sealed with their subject's key (case_service.pii.fields): the topic and the feed carry a
 pseudonymous reference and the ciphertext, never the clear value (docs/messaging.md).
+
+`records(rows)` is the relay's hot path: the same bytes through `wire.WireEncoder`, which
+skips the domain objects and falls back to `envelope()` for any event it can't do alone
+(upcasting, an unknown transcoding).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
-from arrears.messaging.envelope import Envelope, case_event
+from arrears.messaging.envelope import Envelope, case_event, kafka_headers
+from arrears.messaging.producer import key_hash
 from eventsourcing.persistence import Mapper, Notification
 
 from case_service.domain import EVENT_CLASSES, event_payload
 from case_service.pii.mapper import PersonalDataMapper
+from case_service.relay.wire import Record, Row, WireEncoder
 
 
 class CaseEventEncoder:
@@ -29,6 +35,7 @@ class CaseEventEncoder:
         self.mapper = mapper
         self.source = source
         self._names: dict[type[Any], str] = {cls: name for name, cls in EVENT_CLASSES.items()}
+        self.wire = WireEncoder(mapper, self.name_of, self.general_record, source)
 
     def name_of(self, event_class: type[Any]) -> str:
         return self._names.get(event_class) or event_class.__name__
@@ -61,3 +68,20 @@ class CaseEventEncoder:
             self.envelope(n, found.get((n.originator_id, n.originator_version)))
             for n in notifications
         ]
+
+    def general_record(self, row: Row) -> Record:
+        notification_id, case_id, version, topic, state, correlation = row
+        notification = Notification(
+            id=notification_id,
+            originator_id=case_id,
+            originator_version=version,
+            topic=topic,
+            state=state,
+        )
+        envelope = self.envelope(notification, correlation)
+        key = str(case_id).encode()
+        return notification_id, key, envelope.to_json(), kafka_headers(envelope), key_hash(key)
+
+    def records(self, rows: Sequence[Row]) -> list[Record]:
+        """(notification id, key, value, headers) per row, ready for the producer."""
+        return self.wire.records(rows)

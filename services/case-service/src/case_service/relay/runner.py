@@ -1,7 +1,9 @@
 """The relay: notification log -> `collections.case-events.v1`, at least once, in order.
 
-Loop: read up to `relay_batch_size` notifications after the saved position, publish them
-(key = case id), wait for every acknowledgement, then save the position. A failed publish is
+Loop: take the next range of `relay_batch_size` notification ids after the saved position,
+publish its events (key = case id), wait for every acknowledgement, then save the range's
+end as the position. The next ranges are read and encoded meanwhile, in worker processes
+(decoders.py), but published only in order, each after the previous one's acks. A failed publish is
 retried with backoff from the same position (the broker may see a record twice, with the
 same event id; it never misses one). With nothing to read the relay sleeps until
 PostgreSQL's NOTIFY from the library's insert (or `relay_idle_poll_seconds` as a safety
@@ -16,19 +18,20 @@ import logging
 import os
 import time
 import zlib
-from collections.abc import Sequence
+from collections import deque
 from typing import Any
 
 import psycopg
-from arrears.messaging.envelope import CASE_EVENTS_TOPIC, Envelope
+from arrears.messaging.envelope import CASE_EVENTS_TOPIC
 from arrears.messaging.producer import EnvelopeProducer, ProducerConfig
-from eventsourcing.persistence import Notification
 from eventsourcing.postgres import PostgresApplicationRecorder
 from prometheus_client import Counter, Gauge, Histogram
 from psycopg.sql import SQL, Identifier
 
+from case_service.relay.decoders import Decoders
 from case_service.relay.envelopes import CaseEventEncoder
 from case_service.relay.store import RelayStore
+from case_service.relay.wire import Record
 from case_service.settings import CaseServiceSettings
 
 log = logging.getLogger("case_service.relay")
@@ -47,7 +50,11 @@ BATCH = Histogram(
 class RelaySettings(CaseServiceSettings):
     relay_name: str = "case-events"
     relay_topic: str = CASE_EVENTS_TOPIC
-    relay_batch_size: int = 2_000
+    relay_batch_size: int = 5_000
+    # Worker processes reading and encoding the next batches while one is in flight (0: a
+    # thread of the relay's own process), and how many batches may be read ahead.
+    relay_decoders: int = 2
+    relay_pipeline_depth: int = 3
     relay_idle_poll_seconds: float = 1.0
     relay_retry_initial_seconds: float = 0.2
     relay_retry_max_seconds: float = 5.0
@@ -124,44 +131,60 @@ class Relay:
 
     async def _loop(self, stop: asyncio.Event) -> None:
         name = self.settings.relay_name
+        size = self.settings.relay_batch_size
+        depth = max(1, self.settings.relay_pipeline_depth)
         self.position = await asyncio.to_thread(self.store.position, name)
         POSITION.set(self.position)
         log.info("relay starting", extra={"fields": {"position": self.position}})
+        decoders = Decoders(self.settings, self.settings.relay_decoders, self.store, self.encoder)
+        # Ranges being read and encoded, oldest first; published strictly in this order.
+        ahead: deque[tuple[int, asyncio.Future[list[Record]]]] = deque()
+        scheduled, head = self.position, self.position
         self.ready.set()
-        while not stop.is_set():
-            self._wake.clear()
-            started = time.perf_counter()
-            notifications, envelopes = await asyncio.to_thread(self._read, self.position)
-            if not notifications:
-                LAG.set(0)
-                await _wait_any(stop, self._wake, self.settings.relay_idle_poll_seconds)
-                continue
-            if not await self._publish(envelopes, stop):
-                return  # stopped while the broker was away; the position stays where it was
-            self.batches += 1
-            if self.batches == self.settings.relay_crash_after_batches:
-                log.error("fault injection: exiting between publish and position save")
-                os._exit(70)
-            last = notifications[-1].id
-            await asyncio.to_thread(self.store.save_position, name, last)
-            self.position = last
-            PUBLISHED.inc(len(notifications))
-            POSITION.set(last)
-            BATCH.observe(time.perf_counter() - started)
-            if len(notifications) == self.settings.relay_batch_size:
-                LAG.set(await asyncio.to_thread(self.store.max_notification_id) - last)
+        try:
+            while not stop.is_set():
+                if scheduled >= head:
+                    self._wake.clear()
+                    head = await asyncio.to_thread(self.store.max_notification_id)
+                while len(ahead) < depth and scheduled < head:
+                    upto = min(scheduled + size, head)
+                    ahead.append((upto, decoders.encode(scheduled, upto)))
+                    scheduled = upto
+                if not ahead:
+                    LAG.set(0)
+                    await _wait_any(stop, self._wake, self.settings.relay_idle_poll_seconds)
+                    continue
+                started = time.perf_counter()
+                upto, encoding = ahead.popleft()
+                records = await encoding
+                if records and not await self._publish(records, stop):
+                    return  # stopped while the broker was away; the position stays put
+                self.batches += 1
+                if self.batches == self.settings.relay_crash_after_batches:
+                    log.error("fault injection: exiting between publish and position save")
+                    decoders.close(kill=True)
+                    os._exit(70)
+                await asyncio.to_thread(self.store.save_position, name, upto)
+                self.position = upto
+                PUBLISHED.inc(len(records))
+                POSITION.set(upto)
+                LAG.set(max(0, head - upto))
+                BATCH.observe(time.perf_counter() - started)
+        finally:
+            for _, encoding in ahead:
+                encoding.cancel()
+            decoders.close()
 
-    def _read(self, position: int) -> tuple[Sequence[Notification], list[Envelope]]:
-        notifications = self.store.notifications_after(position, self.settings.relay_batch_size)
-        correlations = self.store.correlations(notifications)
-        return notifications, self.encoder.envelopes(notifications, correlations)
-
-    async def _publish(self, envelopes: list[Envelope], stop: asyncio.Event) -> bool:
+    async def _publish(self, records: list[Record], stop: asyncio.Event) -> bool:
         delay = self.settings.relay_retry_initial_seconds
         while not stop.is_set():
             try:
                 await self.producer.start()
-                await self.producer.publish(self.settings.relay_topic, envelopes)
+                await self.producer.publish_records(
+                    self.settings.relay_topic,
+                    [(r[1], r[2], r[3]) for r in records],
+                    [r[4] for r in records],
+                )
                 return True
             except asyncio.CancelledError:
                 raise

@@ -8,7 +8,10 @@ from uuid import UUID
 
 from eventsourcing.persistence import Notification
 from eventsourcing.postgres import PostgresApplicationRecorder
+from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
+
+from case_service.relay.wire import Row
 
 
 class RelayStore:
@@ -26,6 +29,21 @@ class RelayStore:
             "INSERT INTO {t} AS r (name, position) VALUES (%s, %s) ON CONFLICT (name) DO UPDATE "
             "SET position = GREATEST(r.position, EXCLUDED.position), updated_at = now()"
         ).format(t=table)
+        correlations = getattr(recorder, "correlation_table", None)
+        # The relay's read: rows as tuples, each with its correlation id, in one round trip.
+        self._rows = SQL(
+            "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state, "
+            + ("c.correlation_id " if correlations else "NULL ")
+            + "FROM {} e "
+            + (
+                "LEFT JOIN {}.{} c ON c.originator_id = e.originator_id "
+                "AND c.originator_version = e.originator_version "
+                if correlations
+                else ""
+            )
+            + "WHERE e.notification_id > %s AND e.notification_id <= %s "
+            "ORDER BY e.notification_id LIMIT %s"
+        ).format(events, *(correlations or ()))
         self._case_events = SQL(
             "SELECT notification_id, originator_id, originator_version, topic, state FROM {} "
             "WHERE originator_id = %s AND originator_version > %s "
@@ -58,6 +76,15 @@ class RelayStore:
             [(n.originator_id, n.originator_version) for n in notifications]
         )
         return found
+
+    def rows_between(self, after: int, upto: int, limit: int | None = None) -> list[Row]:
+        """Rows with after < notification id <= upto, at most `limit` (every id up to the
+        head is committed: the library's insert lock serialises writers, so no lower id
+        appears later)."""
+        datastore = self.recorder.datastore
+        with datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
+            curs.execute(self._rows, (after, upto, limit), prepare=True)
+            return [(int(r[0]), r[1], int(r[2]), r[3], bytes(r[4]), r[5]) for r in curs.fetchall()]
 
     def max_notification_id(self) -> int:
         return int(self.recorder.max_notification_id() or 0)
