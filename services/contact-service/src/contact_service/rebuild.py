@@ -39,7 +39,11 @@ async def rebuild_read_models(ctx: Context, feed: FeedClient) -> RebuildReport:
     projection = Projection(
         ctx.book, ctx.profile, ctx.emit, ctx.settings.business_timezone, keys=ctx.keys
     )
-    applier = Applier(consumer=ctx.settings.consumer_group, handler=projection.handle)
+    applier = Applier(
+        consumer=ctx.settings.consumer_group,
+        handler=projection.handle,
+        batch_handler=projection.handle_batch,
+    )
     report = await rebuild(ctx.engine, applier, feed, reset)
     await reapply_restrictions(ctx)
     return report

@@ -84,4 +84,4 @@ def start_workers(ctx: Context) -> contextlib.AbstractAsyncContextManager[object
     projection = Projection(
         ctx.book, ctx.profile, ctx.emit, ctx.settings.business_timezone, keys=ctx.keys
     )
-    return consuming(ctx.settings, ctx.engine, projection.handle)
+    return consuming(ctx.settings, ctx.engine, projection.handle, projection.handle_batch)
