@@ -25,7 +25,7 @@ TABLES = {
     "cs_attempts": "fingerprint",
     "cs_promises": "promise_id",
     "cs_outcomes": "case_id, version",
-    "cs_kpi_counts": "measure, day, arm, strategy, k1, k2",
+    "cs_kpi_deltas": "measure, day, arm, strategy, k1, k2, n, amount",
     "cs_zones": "zone",
     "cs_tasks": "task_id",
 }
@@ -37,6 +37,11 @@ async def _snapshot(ctx: Context) -> dict[str, list[Any]]:
         for table, order in TABLES.items():
             rows = await conn.execute(text(f"SELECT * FROM {table} ORDER BY {order}"))
             out[table] = [{k: v for k, v in r.items() if k != "id"} for r in rows.mappings()]
+        if out["cs_kpi_deltas"]:  # the batch may group a case's deltas: compare the sums
+            sums = await conn.execute(text(
+                "SELECT measure, day, arm, strategy, k1, k2, sum(n), sum(amount) FROM cs_kpi_deltas"
+                " GROUP BY 1, 2, 3, 4, 5, 6 HAVING sum(n) <> 0 ORDER BY 1, 2, 3, 4, 5, 6"))  # fmt: skip
+            out["cs_kpi_deltas"] = [tuple(r) for r in sums]
     return out
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from contact_service.api.routes.kpis import summarise
 from contact_service.context import Context
 from contact_service.readmodel import repository as repo
+from sqlalchemy import text
 
 from .conftest import START, Story, seed, token
 
@@ -109,8 +110,17 @@ async def test_the_counters_give_the_aggregates_figures_for_every_period(
     ctx: Context, client: Any
 ) -> None:
     stories = _stories(random.Random(14), 60)
-    await seed(ctx, stories)
-    await _same_as_the_scan(ctx)
+    await seed(ctx, stories[:30])
+    await _same_as_the_scan(ctx)  # deltas only
+    async with ctx.engine.begin() as conn:
+        assert await repo.compact_kpis(conn)
+    await seed(ctx, stories[30:])
+    await _same_as_the_scan(ctx)  # counters and deltas
+    async with ctx.engine.begin() as conn:
+        assert await repo.compact_kpis(conn)
+    async with ctx.engine.connect() as conn:
+        assert not (await conn.execute(text("SELECT count(*) FROM cs_kpi_deltas"))).scalar()
+    await _same_as_the_scan(ctx)  # counters only
     async with ctx.engine.connect() as conn:
         whole = summarise(await repo.kpis(conn, date(2026, 8, 1), date(2026, 12, 1)))
     assert sum(arm["cases"] for arm in whole.values()) >= 60

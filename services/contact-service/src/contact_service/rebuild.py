@@ -27,6 +27,7 @@ FROM_EVENTS = (
     "DELETE FROM cs_outcomes",
     "DELETE FROM cs_zones",
     "DELETE FROM cs_kpi_counts",
+    "DELETE FROM cs_kpi_deltas",
 )
 
 

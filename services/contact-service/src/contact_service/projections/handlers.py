@@ -182,15 +182,13 @@ _ATTEMPT_AND_POINT = """
       ON CONFLICT (fingerprint) DO UPDATE SET version = EXCLUDED.version
       RETURNING version, occurred_at, outcome, inbound, strategy, arm
     ), counted AS (
-      INSERT INTO cs_kpi_counts (measure, day, arm, strategy, k1, k2, n, amount)
+      INSERT INTO cs_kpi_deltas (measure, day, arm, strategy, k1, k2, n, amount)
       SELECT 'attempt', (a.occurred_at AT TIME ZONE 'UTC')::date, coalesce(a.arm, ''),
         coalesce(a.strategy, ''),
         CASE WHEN a.outcome = 'right_party_contact' THEN 'rpc' ELSE '' END, '', 1, 0
       FROM attempt a
       WHERE a.version IS NOT NULL AND NOT a.inbound
         AND NOT EXISTS (SELECT 1 FROM old WHERE old.version IS NOT NULL)
-      ON CONFLICT (measure, day, arm, strategy, k1, k2) DO UPDATE
-      SET n = cs_kpi_counts.n + EXCLUDED.n
     )
     UPDATE cs_contact_points SET state = $14 WHERE case_id = $1 AND value = $7 AND $15::boolean
 """

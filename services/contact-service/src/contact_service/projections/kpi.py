@@ -1,8 +1,10 @@
-"""The KPIs' running counters (`cs_kpi_counts`, readmodel/tables.py `KpiCountRow`), kept by the
-projection in the transaction that writes the rows they count.
+"""The KPIs' running counters (readmodel/tables.py `KpiCountRow`), kept by the projection in
+the transaction that writes the rows they count.
 
-Every change is a delta on a key; the statements here add a transaction's deltas grouped by
-key, so one statement never touches a counter row twice. The counters take nothing but the
+Every change is a delta on a key, appended to `cs_kpi_deltas` (insert only: consumers in
+several processes never wait for one another on a hot counter row, and never deadlock);
+`readmodel.repository.runs.compact_kpis` folds the deltas into `cs_kpi_counts` (the KPI endpoint and the daily run, one at a
+time under an advisory lock), and the KPIs sum both. The counters take nothing but the
 events' own data (dates, arms), so a replay or a rebuild counts the same.
 """
 
@@ -18,14 +20,12 @@ from contact_service.projections.store import Row
 Delta = tuple[str, date, str, str, str, str, int, Decimal]
 
 ADD = (
-    "INSERT INTO cs_kpi_counts (measure, day, arm, strategy, k1, k2, n, amount)"
+    "INSERT INTO cs_kpi_deltas (measure, day, arm, strategy, k1, k2, n, amount)"
     " SELECT measure, day, arm, strategy, k1, k2, sum(n), sum(amount) FROM unnest("
     "$1::text[], $2::date[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[],"
     " $8::numeric[]) AS t(measure, day, arm, strategy, k1, k2, n, amount)"
     " GROUP BY measure, day, arm, strategy, k1, k2"
     " HAVING sum(n) <> 0 OR sum(amount) <> 0"
-    " ON CONFLICT (measure, day, arm, strategy, k1, k2) DO UPDATE"
-    " SET n = cs_kpi_counts.n + EXCLUDED.n, amount = cs_kpi_counts.amount + EXCLUDED.amount"
 )
 
 # An outcome row and its counter in one round trip (only if the row is new).
@@ -34,12 +34,10 @@ OUTCOME = (
     " to_bucket, amount, reason, strategy, arm)"
     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING"
     " RETURNING kind, on_date, from_bucket, to_bucket, amount, reason, strategy, arm)"
-    " INSERT INTO cs_kpi_counts (measure, day, arm, strategy, k1, k2, n, amount)"
+    " INSERT INTO cs_kpi_deltas (measure, day, arm, strategy, k1, k2, n, amount)"
     " SELECT kind, on_date, coalesce(arm, ''), coalesce(strategy, ''),"
     " coalesce(from_bucket, reason, ''), coalesce(to_bucket, ''), 1, coalesce(amount, 0)"
     " FROM o"
-    " ON CONFLICT (measure, day, arm, strategy, k1, k2) DO UPDATE"
-    " SET n = cs_kpi_counts.n + EXCLUDED.n, amount = cs_kpi_counts.amount + EXCLUDED.amount"
 )
 
 # A promise resolved (kept or broken): the counter of its old resolution (if it had one)
@@ -53,11 +51,9 @@ RESOLVE_PROMISE = (
     " deltas AS (SELECT old_on AS day, arm, strategy, old_status AS k1, -1 AS n FROM changed"
     " WHERE old_status <> 'open' AND old_on IS NOT NULL"
     " UNION ALL SELECT $3::date, arm, strategy, $2::text, 1 FROM changed)"
-    " INSERT INTO cs_kpi_counts (measure, day, arm, strategy, k1, k2, n, amount)"
+    " INSERT INTO cs_kpi_deltas (measure, day, arm, strategy, k1, k2, n, amount)"
     " SELECT 'promise', day, arm, strategy, k1, '', sum(n), 0 FROM deltas"
     " GROUP BY day, arm, strategy, k1 HAVING sum(n) <> 0"
-    " ON CONFLICT (measure, day, arm, strategy, k1, k2) DO UPDATE"
-    " SET n = cs_kpi_counts.n + EXCLUDED.n, amount = cs_kpi_counts.amount + EXCLUDED.amount"
 )
 
 

@@ -192,9 +192,10 @@ class PromiseRow(Base):
 
 
 class KpiCountRow(Base):
-    """What the KPIs count, as running counters written by the projection in the transaction
-    that writes the rows they count (projections/kpi.py), so `GET /v1/kpis` sums a few rows a
-    day instead of reading every outcome, attempt and case. Derived only from events: a
+    """What the KPIs count, as running counters: the projection appends each change to
+    `cs_kpi_deltas` in the transaction that writes the rows it counts, and they are folded in
+    here (projections/kpi.py), so `GET /v1/kpis` sums a few rows a day instead of reading
+    every outcome, attempt and case. Derived only from events: a
     replay or a rebuild gives the same counts. One row per (measure, day, arm, strategy, key):
 
     - `bucket_move` (day: on_date; k1, k2: from and to bucket), `closure` (k1: reason),
@@ -216,6 +217,22 @@ class KpiCountRow(Base):
     k2: Mapped[str] = mapped_column(Text, primary_key=True, default="")
     n: Mapped[int] = mapped_column(BigInteger, default=0)
     amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+
+
+class KpiDeltaRow(Base):
+    """Changes to the KPI counters not yet folded into `cs_kpi_counts` (projections/kpi.py):
+    the projection only appends here."""
+
+    __tablename__ = "cs_kpi_deltas"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    measure: Mapped[str] = mapped_column(Text)
+    day: Mapped[date] = mapped_column(Date)
+    arm: Mapped[str] = mapped_column(Text)
+    strategy: Mapped[str] = mapped_column(Text)
+    k1: Mapped[str] = mapped_column(Text)
+    k2: Mapped[str] = mapped_column(Text)
+    n: Mapped[int] = mapped_column(BigInteger)
+    amount: Mapped[Decimal] = mapped_column(Money)
 
 
 class OutcomeRow(Base):
@@ -331,6 +348,7 @@ ATTEMPTS = _table(AttemptRow)
 PROMISES = _table(PromiseRow)
 OUTCOMES = _table(OutcomeRow)
 KPI_COUNTS = _table(KpiCountRow)
+KPI_DELTAS = _table(KpiDeltaRow)
 CLAIMS = _table(ClaimRow)
 RESTRICTIONS = _table(RestrictionRow)
 TASKS = _table(TaskRow)

@@ -1,7 +1,8 @@
 """KPI counters, and indexes for the supervisor's lists and the promises list
 
 `cs_kpi_counts` holds the running counters `GET /v1/kpis` sums (projections/kpi.py): the
-projection keeps them in the transaction that writes the rows they count; this migration
+projection appends each change to `cs_kpi_deltas` in the transaction that writes the rows
+they count, and the deltas are folded into the counters; this migration
 fills them once from the rows already there (the same aggregates the KPIs ran before), so an
 upgraded read model answers as before. Partial indexes let the blocked-cases and
 agency-placements lists walk only their page, and the promises list walks its order
@@ -64,6 +65,11 @@ def upgrade() -> None:
         " n bigint NOT NULL, amount numeric(20, 2) NOT NULL,"
         " PRIMARY KEY (measure, day, arm, strategy, k1, k2))"
     )
+    op.execute(
+        "CREATE TABLE IF NOT EXISTS cs_kpi_deltas (id bigserial PRIMARY KEY,"
+        " measure text NOT NULL, day date NOT NULL, arm text NOT NULL, strategy text NOT NULL,"
+        " k1 text NOT NULL, k2 text NOT NULL, n bigint NOT NULL, amount numeric(20, 2) NOT NULL)"
+    )
     if fill:
         for statement in FILL:
             op.execute(statement)
@@ -79,4 +85,5 @@ def downgrade() -> None:
         "cs_cases_blocked_by_priority",
     ):
         op.execute(f"DROP INDEX IF EXISTS {name}")
+    op.execute("DROP TABLE IF EXISTS cs_kpi_deltas")
     op.execute("DROP TABLE IF EXISTS cs_kpi_counts")

@@ -33,6 +33,7 @@ from contact_service.readmodel.repository.queues import (
     timezones,
 )
 from contact_service.readmodel.repository.runs import (
+    compact_kpis,
     finish_run,
     kpis,
     kpis_by_scan,
@@ -53,6 +54,7 @@ __all__ = [
     "apply_restriction",
     "claim",
     "claims_of",
+    "compact_kpis",
     "decision_row",
     "decisions_of",
     "finish_run",

@@ -94,11 +94,35 @@ _COUNTED = text(
     "SELECT measure, arm, strategy,"
     " CASE WHEN measure = 'case' THEN '' ELSE k1 END AS k1,"
     " CASE WHEN measure = 'case' THEN '' ELSE k2 END AS k2,"
-    " sum(n) AS n, sum(amount) AS amount FROM cs_kpi_counts"
+    " sum(n) AS n, sum(amount) AS amount FROM ("
+    "SELECT measure, day, arm, strategy, k1, k2, n, amount FROM cs_kpi_counts UNION ALL "
+    "SELECT measure, day, arm, strategy, k1, k2, n, amount FROM cs_kpi_deltas) AS t"
     " WHERE (measure <> 'case' AND day >= :start AND day < :end)"
     " OR (measure = 'case' AND day < :end AND (k1 = 'open' OR k2 >= :start_iso))"
     " GROUP BY 1, 2, 3, 4, 5 HAVING sum(n) <> 0"
 )
+
+
+# The deltas committed so far, folded into the counters (their rows locked by the DELETE:
+# a delta is moved once, whoever else compacts).
+_COMPACT = (
+    "WITH moved AS (DELETE FROM cs_kpi_deltas"
+    " RETURNING measure, day, arm, strategy, k1, k2, n, amount)"
+    " INSERT INTO cs_kpi_counts (measure, day, arm, strategy, k1, k2, n, amount)"
+    " SELECT measure, day, arm, strategy, k1, k2, sum(n), sum(amount) FROM moved"
+    " GROUP BY measure, day, arm, strategy, k1, k2"
+    " ON CONFLICT (measure, day, arm, strategy, k1, k2) DO UPDATE"
+    " SET n = cs_kpi_counts.n + EXCLUDED.n, amount = cs_kpi_counts.amount + EXCLUDED.amount"
+)
+_COMPACT_LOCK = "SELECT pg_try_advisory_xact_lock(hashtext('cs_kpi_counts'))"
+
+
+async def compact_kpis(conn: AsyncConnection) -> bool:
+    """Fold the KPI deltas into the counters, unless another transaction is doing it now."""
+    if not (await conn.execute(text(_COMPACT_LOCK))).scalar():
+        return False
+    await conn.execute(text(_COMPACT))
+    return True
 
 
 async def kpis(conn: AsyncConnection, start: date, end: date) -> Row:
