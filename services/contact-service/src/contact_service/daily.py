@@ -78,6 +78,8 @@ async def run_daily(ctx: Context, *, stop_after_batches: int | None = None) -> D
                 if stop_after_batches is not None and batches >= stop_after_batches:
                     raise RuntimeError("daily run stopped (simulated crash)")
             async with ctx.engine.begin() as conn:
+                await repo.compact_kpis(conn)  # the day's KPI deltas into the counters
+            async with ctx.engine.begin() as conn:
                 await repo.finish_run(
                     conn, report.run_date, ctx.clock.now(), report.cases_seen, report.tasks_emitted
                 )

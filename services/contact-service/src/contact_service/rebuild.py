@@ -26,6 +26,8 @@ FROM_EVENTS = (
     "DELETE FROM cs_promises",
     "DELETE FROM cs_outcomes",
     "DELETE FROM cs_zones",
+    "DELETE FROM cs_kpi_counts",
+    "DELETE FROM cs_kpi_deltas",
 )
 
 
@@ -38,7 +40,11 @@ async def rebuild_read_models(ctx: Context, feed: FeedClient) -> RebuildReport:
     projection = Projection(
         ctx.book, ctx.profile, ctx.emit, ctx.settings.business_timezone, keys=ctx.keys
     )
-    applier = Applier(consumer=ctx.settings.consumer_group, handler=projection.handle)
+    applier = Applier(
+        consumer=ctx.settings.consumer_group,
+        handler=projection.handle,
+        batch_handler=projection.handle_batch,
+    )
     report = await rebuild(ctx.engine, applier, feed, reset)
     await reapply_restrictions(ctx)
     return report

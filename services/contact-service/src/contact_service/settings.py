@@ -20,6 +20,14 @@ class ContactServiceSettings(ConsumerServiceSettings):
     # A folder of strategy YAML files with its assignments.yaml; default: the shipped ones.
     strategy_dir: str | None = None
     claim_lease_seconds: int = 900
+    # The case-event consumer (wiring.start_workers). How long the broker may hold a fetch
+    # that found nothing: an idle consumer sends one fetch per wait, each costing Python
+    # work here; Apache Kafka answers as soon as a record arrives, whatever the wait, but
+    # tansu (the embedded broker) answers late in proportion to it (docs/messaging.md), so
+    # the embedded default keeps it short. And how long one poll waits for records before
+    # the loop turns (waiting costs nothing; a turn a little).
+    consumer_fetch_max_wait_ms: int = Field(default=100, ge=1, le=5_000)
+    consumer_poll_timeout_ms: int = Field(default=500, ge=1, le=60_000)
     queue_page_size: int = 50
     daily_run_batch: int = 500
     # The key sealing numbers and addresses and keying their blind index (base64; default

@@ -11,11 +11,11 @@ from typing import Any
 
 from arrears.events import catalogue as ev
 from arrears.messaging import Envelope, event_time
-from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contact_service.policy import model as m
+from contact_service.projections import kpi
 from contact_service.projections.erasure import personal_data_erased
 from contact_service.projections.reach import REACH_HANDLERS
 from contact_service.projections.store import (
@@ -115,11 +115,7 @@ async def _outcome(conn: AsyncConnection, e: Envelope, row: Row, kind: str, **va
     )
 
 
-_OUTCOME = (
-    "INSERT INTO cs_outcomes (case_id, version, kind, on_date, from_bucket, to_bucket, amount,"
-    " reason, strategy, arm) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
-    " ON CONFLICT DO NOTHING"
-)
+_OUTCOME = kpi.OUTCOME  # the outcome and its KPI counter
 
 
 # --- aging and risk --------------------------------------------------------------------
@@ -174,14 +170,25 @@ async def contact_attempted(
 # One round trip per attempt: record it (or confirm the one forwarded from here) and mark
 # its number's state (wrong number, out of service, reached). A number the case does not
 # know is not learned here: its owner would be the caller's label, not the case's fact
-# (ContactPointAdded adds it, with its owner and source).
+# (ContactPointAdded adds it, with its owner and source). The KPIs' attempt counter goes up
+# when an outbound attempt is first recorded by case-service (a new row, or one forwarded
+# from here, still without a version: the CTE `old` sees the row as the statement began).
 _ATTEMPT_AND_POINT = """
-    WITH attempt AS (
+    WITH old AS (SELECT version FROM cs_attempts WHERE fingerprint = $2),
+    attempt AS (
       INSERT INTO cs_attempts (case_id, fingerprint, version, occurred_at, channel, party,
         point, outcome, inbound, agent_id, recording_ref, strategy, arm, point_masked)
       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $16)
       ON CONFLICT (fingerprint) DO UPDATE SET version = EXCLUDED.version
-      RETURNING 1
+      RETURNING version, occurred_at, outcome, inbound, strategy, arm
+    ), counted AS (
+      INSERT INTO cs_kpi_deltas (measure, day, arm, strategy, k1, k2, n, amount)
+      SELECT 'attempt', (a.occurred_at AT TIME ZONE 'UTC')::date, coalesce(a.arm, ''),
+        coalesce(a.strategy, ''),
+        CASE WHEN a.outcome = 'right_party_contact' THEN 'rpc' ELSE '' END, '', 1, 0
+      FROM attempt a
+      WHERE a.version IS NOT NULL AND NOT a.inbound
+        AND NOT EXISTS (SELECT 1 FROM old WHERE old.version IS NOT NULL)
     )
     UPDATE cs_contact_points SET state = $14 WHERE case_id = $1 AND value = $7 AND $15::boolean
 """
@@ -253,11 +260,8 @@ async def promise_made(
 async def _resolve_promise(
     conn: AsyncConnection, row: Row, promise_id: str, status: str, on: date
 ) -> None:
-    await conn.execute(
-        update(PROMISES)
-        .where(PROMISES.c.promise_id == promise_id)
-        .values(status=status, resolved_on=on)
-    )
+    raw = await driver(conn)
+    await raw.execute(kpi.RESOLVE_PROMISE, promise_id, status, on)  # with its KPI counter
     if row.get("open_promise_id") == promise_id:
         row["open_promise_id"] = row["open_promise_due"] = row["open_promise_amount"] = None
 

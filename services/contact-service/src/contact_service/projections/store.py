@@ -71,6 +71,9 @@ def rows_of_this_transaction(conn: AsyncConnection) -> dict[str, Row]:
     return rows
 
 
+CASES_FOR_UPDATE = text(
+    "SELECT * FROM cs_cases WHERE case_id = ANY(:ids) ORDER BY case_id FOR UPDATE"
+).columns(*(column(c.name, c.type) for c in CASES.c))
 CASE_FOR_UPDATE = text("SELECT * FROM cs_cases WHERE case_id = :case_id FOR UPDATE").columns(
     *(column(c.name, c.type) for c in CASES.c)
 )
@@ -88,9 +91,72 @@ def db_value(name: str, value: Any) -> Any:
     return orjson.dumps(value).decode() if name == "installments" else value
 
 
+class Deferred:
+    """The asyncpg connection as a batch (`Projection.handle_batch`) hands it to handlers:
+    `execute` queues the statement, and the queue runs in order, each run of one statement
+    as one `executemany` (pipelined: one round trip for many events). Anything that reads
+    runs the queue first."""
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+        self.queued: list[tuple[str, tuple[Any, ...]]] = []
+
+    async def execute(self, sql: str, *args: Any) -> None:
+        self.queued.append((sql, args))
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        await self.flush()
+        return await self.raw.fetchval(sql, *args)
+
+    async def fetch(self, sql: str, *args: Any) -> Any:
+        await self.flush()
+        return await self.raw.fetch(sql, *args)
+
+    async def flush(self) -> None:
+        queued, self.queued = self.queued, []
+        at = 0
+        while at < len(queued):
+            sql = queued[at][0]
+            end = at + 1
+            while end < len(queued) and queued[end][0] == sql:
+                end += 1
+            if end - at == 1:
+                await self.raw.execute(sql, *queued[at][1])
+            else:
+                await self.raw.executemany(sql, [args for _, args in queued[at:end]])
+            at = end
+
+
+_DEFERRED = "contact_service.deferred"
+
+
+def deferred_of(conn: AsyncConnection) -> Deferred | None:
+    """The batch's queue, if `conn`'s transaction is running one."""
+    sync = conn.sync_connection
+    assert sync is not None
+    held = sync.info.get(_DEFERRED)
+    if held is None or held[0] is not sync.get_transaction():
+        return None
+    found: Deferred = held[1]
+    return found
+
+
+def set_deferred(conn: AsyncConnection, deferred: Deferred | None) -> None:
+    sync = conn.sync_connection
+    assert sync is not None
+    if deferred is None:
+        sync.info.pop(_DEFERRED, None)
+    else:
+        sync.info[_DEFERRED] = (sync.get_transaction(), deferred)
+
+
 async def driver(conn: AsyncConnection) -> Any:
     """The asyncpg connection under `conn`, inside `conn`'s transaction: the projection's
-    hot statements go straight to it (no expression building or result wrapping)."""
+    hot statements go straight to it (no expression building or result wrapping). Inside a
+    batch, the batch's queue (`Deferred`) instead."""
+    deferred = deferred_of(conn)
+    if deferred is not None:
+        return deferred
     fairy = await conn.get_raw_connection()
     if getattr(fairy.dbapi_connection, "_transaction", True) is None:
         await conn.execute(text("SELECT 1"))  # SQLAlchemy opens its transaction first

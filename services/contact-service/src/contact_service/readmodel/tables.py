@@ -108,6 +108,20 @@ class CaseRow(Base):
             "case_id",
             postgresql_where=text(QUEUED + " AND open_promise_due IS NOT NULL"),
         ),
+        # The supervisor's lists (readmodel/repository/blocked.py) read only their page.
+        Index(
+            "cs_cases_blocked_by_priority",
+            text("priority DESC"),
+            "case_id",
+            postgresql_where=text("status = 'open' AND blocked"),
+        ),
+        Index(
+            "cs_cases_placed_by_agency",
+            "agency_id",
+            text("priority DESC"),
+            "case_id",
+            postgresql_where=text("status = 'open' AND agency_id IS NOT NULL"),
+        ),
     )
 
 
@@ -169,6 +183,56 @@ class PromiseRow(Base):
     resolved_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     strategy: Mapped[str] = mapped_column(Text)
     arm: Mapped[str] = mapped_column(Text)
+
+    # The promises list (readmodel/repository/promises.py) walks these in its order.
+    __table_args__ = (
+        Index("cs_promises_by_due", "promised_date", "case_id", "promise_id"),
+        Index("cs_promises_by_status_due", "status", "promised_date", "case_id", "promise_id"),
+    )
+
+
+class KpiCountRow(Base):
+    """What the KPIs count, as running counters: the projection appends each change to
+    `cs_kpi_deltas` in the transaction that writes the rows it counts, and they are folded in
+    here (projections/kpi.py), so `GET /v1/kpis` sums a few rows a day instead of reading
+    every outcome, attempt and case. Derived only from events: a
+    replay or a rebuild gives the same counts. One row per (measure, day, arm, strategy, key):
+
+    - `bucket_move` (day: on_date; k1, k2: from and to bucket), `closure` (k1: reason),
+      `payment` (amount: the sum): cs_outcomes rows;
+    - `promise` (day: resolved_on; k1: kept | broken): resolved cs_promises, by the promise's
+      own strategy and arm;
+    - `attempt` (day: occurred_at's UTC date; k1: `rpc` for a right-party contact, else ''):
+      outbound cs_attempts recorded by case-service (version not null);
+    - `case` (day: opened_at's UTC date; k1: open | closed; k2: a closed case's updated_at
+      UTC date, ISO): every cs_cases row.
+    """
+
+    __tablename__ = "cs_kpi_counts"
+    measure: Mapped[str] = mapped_column(Text, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    arm: Mapped[str] = mapped_column(Text, primary_key=True)
+    strategy: Mapped[str] = mapped_column(Text, primary_key=True)
+    k1: Mapped[str] = mapped_column(Text, primary_key=True, default="")
+    k2: Mapped[str] = mapped_column(Text, primary_key=True, default="")
+    n: Mapped[int] = mapped_column(BigInteger, default=0)
+    amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+
+
+class KpiDeltaRow(Base):
+    """Changes to the KPI counters not yet folded into `cs_kpi_counts` (projections/kpi.py):
+    the projection only appends here."""
+
+    __tablename__ = "cs_kpi_deltas"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    measure: Mapped[str] = mapped_column(Text)
+    day: Mapped[date] = mapped_column(Date)
+    arm: Mapped[str] = mapped_column(Text)
+    strategy: Mapped[str] = mapped_column(Text)
+    k1: Mapped[str] = mapped_column(Text)
+    k2: Mapped[str] = mapped_column(Text)
+    n: Mapped[int] = mapped_column(BigInteger)
+    amount: Mapped[Decimal] = mapped_column(Money)
 
 
 class OutcomeRow(Base):
@@ -283,6 +347,8 @@ ZONES = _table(ZoneRow)
 ATTEMPTS = _table(AttemptRow)
 PROMISES = _table(PromiseRow)
 OUTCOMES = _table(OutcomeRow)
+KPI_COUNTS = _table(KpiCountRow)
+KPI_DELTAS = _table(KpiDeltaRow)
 CLAIMS = _table(ClaimRow)
 RESTRICTIONS = _table(RestrictionRow)
 TASKS = _table(TaskRow)

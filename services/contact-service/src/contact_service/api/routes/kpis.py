@@ -124,6 +124,8 @@ async def kpis(
     start = start or end - timedelta(days=30)
     if start >= end:
         raise Problem(422, "Unprocessable Content", "from must be before to", field="from")
+    async with ctx.engine.begin() as maintenance:  # the deltas so far into the counters
+        await repo.compact_kpis(maintenance)
     cuts = periods(start, end, every)
     if len(cuts) > 366:
         raise Problem(422, "Unprocessable Content", "at most 366 periods", field="every")
