@@ -8,6 +8,7 @@ import argparse
 import sys
 
 import uvicorn
+from arrears.heap import settle_heap
 from arrears.logging import configure_logging
 from arrears.metrics import share_metrics_between_workers
 from arrears.migrations import SchemaBehind
@@ -22,7 +23,9 @@ def serve_app() -> FastAPI:
     """The app as each server process builds it, logging configured first."""
     settings = CaseServiceSettings()
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
-    return create_app(settings)
+    app = create_app(settings)
+    settle_heap()
+    return app
 
 
 def main(argv: list[str] | None = None) -> int:

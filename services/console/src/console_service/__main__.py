@@ -13,6 +13,7 @@ from pathlib import Path
 
 import uvicorn
 from arrears.db import async_engine
+from arrears.heap import settle_heap
 from arrears.logging import configure_logging
 from fastapi import FastAPI
 
@@ -105,7 +106,9 @@ def main(argv: list[str] | None = None) -> int:
 def serve_app() -> FastAPI:
     settings = ConsoleSettings()
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
-    return create_app(settings)
+    app = create_app(settings)
+    settle_heap()
+    return app
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import uvicorn
 from fastapi import FastAPI
 
+from arrears.heap import settle_heap
 from arrears.logging import configure_logging
 from arrears.migrations import Migrations, SchemaBehind
 from arrears.settings import ServiceSettings
@@ -62,7 +63,9 @@ def app_factory(
     def build() -> FastAPI:
         settings = settings_type()
         configure_logging(settings.service_name, settings.log_level, settings.log_json)
-        return create_app(settings)
+        app = create_app(settings)
+        settle_heap()
+        return app
 
     return build
 
