@@ -189,20 +189,6 @@ async def stored_record(conn: AsyncConnection, kind: str, record_id: str) -> dic
     return dict(row) if row else None
 
 
-async def command_queued(
-    conn: AsyncConnection, case_id: str, command: str, idempotency_key: str
-) -> bool:
-    """Whether this command was queued for case-service before under this key (a replay)."""
-    found = await conn.scalar(
-        text(
-            "SELECT 1 FROM command_outbox WHERE case_id = :case_id AND command = :command"
-            " AND idempotency_key = :key"
-        ),
-        {"case_id": case_id, "command": command, "key": idempotency_key},
-    )
-    return found is not None
-
-
 async def add_cost(conn: AsyncConnection, values: dict[str, Any]) -> bool:
     """Insert once per cost id (case + Idempotency-Key); False when it was recorded before."""
     result = await conn.execute(

@@ -23,7 +23,7 @@ from uuid import UUID
 from arrears.auth import Principal
 from arrears.errors import PROBLEM_JSON, Problem
 from arrears.logging import get_correlation_id
-from arrears.outbox import ACCEPTED, PENDING, OutboxConflict, enqueue_command
+from arrears.outbox import ACCEPTED, PENDING, OutboxConflict, enqueue_command, queued_command
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -131,12 +131,33 @@ async def queue(
             correlation_id=get_correlation_id(),
         )
     except OutboxConflict as exc:
-        raise Problem(
-            422,
-            "Unprocessable Content",
-            "this Idempotency-Key was already used with a different request",
-            field="Idempotency-Key",
-        ) from exc
+        raise _key_reused() from exc
+
+
+async def queued_before(
+    conn: AsyncConnection, case_id: UUID, command: str, body: BaseModel, key: str
+) -> bool:
+    """Whether this key queued this command before (a resend); 422 if with another body."""
+    try:
+        found = await queued_command(
+            conn,
+            case_id=str(case_id),
+            command=command,
+            body=body.model_dump(mode="json", exclude_none=True),
+            idempotency_key=key,
+        )
+    except OutboxConflict as exc:
+        raise _key_reused() from exc
+    return found is not None
+
+
+def _key_reused() -> Problem:
+    return Problem(
+        422,
+        "Unprocessable Content",
+        "this Idempotency-Key was already used with a different request",
+        field="Idempotency-Key",
+    )
 
 
 async def forward(
@@ -151,7 +172,7 @@ async def forward(
     async with ctx.engine.begin() as conn:
         state = await _state(conn, case_id)
         # A resend is answered as the first time was, whatever the case's state is now.
-        replayed = await repo.command_queued(conn, str(case_id), command, key)
+        replayed = await queued_before(conn, case_id, command, body, key)
         if not replayed:
             _open(state)
             money_fits_case(state, body)
