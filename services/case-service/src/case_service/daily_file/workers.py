@@ -26,6 +26,7 @@ from eventsourcing.utils import resolve_topic
 from case_service.daily_file.items import MissedInstallment
 from case_service.daily_file.prepared import Prepared
 from case_service.settings import CaseServiceSettings
+from case_service.worker_process import end_with_parent
 
 # Named, not imported: the application imports this module.
 APPLICATION_TOPIC = "case_service.application:CaseApplication"
@@ -41,8 +42,9 @@ _log = logging.getLogger(__name__)
 _app: _Preparer | None = None
 
 
-def _start_worker(settings_json: str) -> None:
+def _start_worker(settings_json: str, server_pid: int) -> None:
     global _app
+    end_with_parent(server_pid)
     # Starting (imports, opening the store) runs at low priority, so it does not slow the
     # server it starts beside; the priority is restored where permitted.
     before = os.getpriority(os.PRIO_PROCESS, 0)
@@ -90,7 +92,7 @@ class Workers:
             max_workers=self.count,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_worker,
-            initargs=(self._settings_json,),
+            initargs=(self._settings_json, os.getpid()),
         )
         started = [self._pool.submit(_pid) for _ in range(self.count)]
 

@@ -11,13 +11,12 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
-import threading
-import time
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from case_service.relay.wire import Record
 from case_service.settings import CaseServiceSettings
+from case_service.worker_process import end_with_parent
 
 if TYPE_CHECKING:
     from case_service.relay.envelopes import CaseEventEncoder
@@ -27,7 +26,8 @@ if TYPE_CHECKING:
 _WORKER: tuple[RelayStore, CaseEventEncoder] | None = None
 
 
-def _start(settings: CaseServiceSettings) -> None:
+def _start(settings: CaseServiceSettings, relay_pid: int) -> None:
+    end_with_parent(relay_pid)
     from case_service.application import CaseApplication
     from case_service.relay.envelopes import CaseEventEncoder
     from case_service.relay.store import RelayStore
@@ -35,15 +35,6 @@ def _start(settings: CaseServiceSettings) -> None:
     global _WORKER
     application = CaseApplication(settings)
     _WORKER = (RelayStore(application.recorder_), CaseEventEncoder(application.mapper))
-    parent = os.getppid()
-    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
-
-
-def _exit_with(parent: int) -> None:
-    """A relay killed hard (SIGKILL, its own fault injection) leaves no worker behind."""
-    while os.getppid() == parent:
-        time.sleep(1.0)
-    os._exit(0)
 
 
 def _encode(after: int, upto: int) -> list[Record]:
@@ -71,7 +62,7 @@ class Decoders:
                 max_workers=self.processes,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_start,
-                initargs=(settings,),
+                initargs=(settings, os.getpid()),
             )
         else:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="relay-encode")
