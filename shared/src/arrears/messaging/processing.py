@@ -202,14 +202,7 @@ class Applier:
         token = set_correlation_id(envelope.correlationid)
         try:
             if not careful:
-                try:
-                    await self.handler(conn, envelope)
-                except DBAPIError as exc:
-                    if exc.connection_invalidated:
-                        raise
-                    raise HandlerFailedError(repr(exc)) from exc
-                except Exception as exc:
-                    raise HandlerFailedError(repr(exc)) from exc
+                await _fast(self.handler(conn, envelope))
                 outcome.applied += 1
                 self._note_handled(envelope)
                 return
@@ -226,14 +219,7 @@ class Applier:
         self, conn: AsyncConnection, envelopes: list[Envelope], outcome: Outcome
     ) -> None:
         assert self.batch_handler is not None
-        try:
-            await self.batch_handler(conn, envelopes)
-        except DBAPIError as exc:
-            if exc.connection_invalidated:
-                raise
-            raise HandlerFailedError(repr(exc)) from exc
-        except Exception as exc:
-            raise HandlerFailedError(repr(exc)) from exc
+        await _fast(self.batch_handler(conn, envelopes))
         outcome.applied += len(envelopes)
         if _log.isEnabledFor(logging.INFO):
             for envelope in envelopes:
@@ -279,3 +265,16 @@ class Applier:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.retry_max)
         return reason
+
+
+async def _fast(handling: Awaitable[None]) -> None:
+    """Run a handler on the fast path: a failure becomes HandlerFailedError (the batch is
+    applied again carefully), except a lost connection, which the caller retries as is."""
+    try:
+        await handling
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise
+        raise HandlerFailedError(repr(exc)) from exc
+    except Exception as exc:
+        raise HandlerFailedError(repr(exc)) from exc

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,12 +113,7 @@ class EnvelopeProducer:
             await self._producer.send(topic, value=value, key=key, headers=headers)
             for key, value, headers in records
         ]
-        if not futures:
-            return
-        results = await asyncio.gather(*futures, return_exceptions=True)
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result
+        await _acknowledged(futures)
 
     async def publish_records(
         self,
@@ -153,9 +148,15 @@ class EnvelopeProducer:
         for partition, batch in open_batches.items():
             batch.close()
             futures.append(await producer.send_batch(batch, topic, partition=partition))
-        if not futures:
-            return
-        results = await asyncio.gather(*futures, return_exceptions=True)
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result
+        await _acknowledged(futures)
+
+
+async def _acknowledged(futures: Sequence[Awaitable[Any]]) -> None:
+    """Wait for every send's acknowledgement; the first failure is raised once all settled
+    (none is left running unobserved)."""
+    if not futures:
+        return
+    results = await asyncio.gather(*futures, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
