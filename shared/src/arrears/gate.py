@@ -103,7 +103,7 @@ class InputGate:
         if problem is not None:
             await send_problem(send, problem, path)
             return
-        await self.app(scope, _replay(body, receive), send)
+        await self.app(scope, replay_body(body, receive), send)
 
     async def _authenticate(self, scope: Scope) -> Problem | None:
         try:
@@ -142,7 +142,8 @@ class InputGate:
         return body, _encoding_problem(body) if body else None
 
 
-def _replay(body: bytes, receive: Receive) -> Receive:
+def replay_body(body: bytes, receive: Receive) -> Receive:
+    """A receive that gives the already-read body once, then whatever the client sends."""
     sent = False
 
     async def replay() -> Message:

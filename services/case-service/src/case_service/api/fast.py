@@ -25,10 +25,11 @@ from uuid import UUID
 import orjson
 from arrears.auth import Principal
 from arrears.errors import Problem, send_problem
+from arrears.gate import replay_body
 from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.routing import BaseRoute
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from case_service.api.routes.commands import ROUTES, CommandRoute, run_route
 
@@ -134,13 +135,4 @@ async def _read(receive: Receive) -> tuple[bytes, Receive]:
         if not message.get("more_body", False):
             break
     body = b"".join(chunks)
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return body, replay
+    return body, replay_body(body, receive)
