@@ -6,10 +6,9 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from arrears.logging import get_correlation_id
-from arrears.messaging import ConsumerConfig, FeedClient, IdempotentConsumer
 from arrears.messaging.personal import SubjectKeyClient
 from arrears.outbox import CommandForwarder, TaskPublisher, emit_task
-from arrears.service import make_producer, running, service_token
+from arrears.service import consuming, make_producer, running, service_token
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contact_service import sealing
@@ -85,31 +84,4 @@ def start_workers(ctx: Context) -> contextlib.AbstractAsyncContextManager[object
     projection = Projection(
         ctx.book, ctx.profile, ctx.emit, ctx.settings.business_timezone, keys=ctx.keys
     )
-    return _consuming(ctx, projection)
-
-
-@contextlib.asynccontextmanager
-async def _consuming(ctx: Context, projection: Projection) -> AsyncIterator[IdempotentConsumer]:
-    """`arrears.service.consuming` with the consumer's fetch wait and poll timeout from
-    contact-service's settings, and the projection's batch handler on the fast path."""
-    settings = ctx.settings
-    feed = FeedClient(settings.case_service_url, service_token(settings))
-    consumer = IdempotentConsumer(
-        ConsumerConfig(
-            name=settings.consumer_group,
-            topics=[settings.case_events_topic],
-            bootstrap_servers=settings.kafka_bootstrap_servers,
-            max_batch=settings.consumer_max_batch,
-            fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
-            poll_timeout_ms=settings.consumer_poll_timeout_ms,
-        ),
-        ctx.engine,
-        projection.handle,
-        gaps=feed,
-        batch_handler=projection.handle_batch,
-    )
-    try:
-        async with running([consumer.run]):
-            yield consumer
-    finally:
-        await feed.aclose()
+    return consuming(ctx.settings, ctx.engine, projection.handle, projection.handle_batch)

@@ -39,6 +39,10 @@ class ConsumerServiceSettings(ServiceSettings):
     case_events_topic: str = CASE_EVENTS_TOPIC
     db_pool_size: int = 10
     consumer_max_batch: int = 500
+    # How long the broker may hold an empty fetch, and one poll may wait for records
+    # (arrears.messaging.ConsumerConfig); a service may choose its own defaults.
+    consumer_fetch_max_wait_ms: int = Field(default=50, ge=1, le=5_000)
+    consumer_poll_timeout_ms: int = Field(default=100, ge=1, le=60_000)
     # Run the consumer, the task publisher and the command forwarder in the API process.
     run_workers: bool = True
 
@@ -97,6 +101,8 @@ async def consuming(
             topics=[settings.case_events_topic],
             bootstrap_servers=settings.kafka_bootstrap_servers,
             max_batch=settings.consumer_max_batch,
+            fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
+            poll_timeout_ms=settings.consumer_poll_timeout_ms,
         ),
         engine,
         handler,
