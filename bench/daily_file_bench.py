@@ -11,6 +11,7 @@ shared machine, where wall-clock rates swing with the load.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import tempfile
@@ -19,6 +20,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from uuid import UUID
+
+import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("MIGRATE_ON_START", "true")
@@ -39,6 +42,19 @@ def cpu_seconds(pids: list[int]) -> float:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         total += int(fields[11]) + int(fields[12])
     return total / os.sysconf("SC_CLK_TCK")
+
+
+def database_cpu_seconds(pg: EmbeddedPostgres) -> float:
+    """The CPU of PostgreSQL's server and its backends: the append and the reads run there."""
+    pid = pg._postmaster_pid()
+    assert pid is not None
+    main = psutil.Process(pid)
+    total = 0.0
+    for process in [main, *main.children()]:
+        with contextlib.suppress(psutil.Error):
+            times = process.cpu_times()
+            total += times.user + times.system
+    return total
 
 
 def items(ids: list[UUID], today: date, round_: int) -> list[MissedInstallment]:
@@ -77,6 +93,7 @@ def main() -> None:
                 elif label == PATHS[2]:
                     workers._ready.set()
                 cpu, in_workers = time.process_time(), cpu_seconds(worker_pids)
+                in_database = database_cpu_seconds(pg)
                 started = time.perf_counter()
                 if label == PATHS[0]:
                     outcomes = app.execute_all([as_command(i, now, None) for i in file])
@@ -85,10 +102,12 @@ def main() -> None:
                 wall = time.perf_counter() - started
                 server = (time.process_time() - cpu) / len(file) * 1e6
                 worker = (cpu_seconds(worker_pids) - in_workers) / len(file) * 1e6
+                database = (database_cpu_seconds(pg) - in_database) / len(file) * 1e6
                 recorded = sum(bool(o.events) for o in outcomes)
                 print(
                     f"{label:30s} {recorded:,} recorded, {len(file) / wall:8,.0f} items/s wall; "
-                    f"CPU per item: server {server:4.0f} us, workers {worker:4.0f} us"
+                    f"CPU per item: server {server:4.0f} us, workers {worker:4.0f} us, "
+                    f"database {database:4.0f} us"
                 )
         finally:
             app.close()

@@ -122,6 +122,37 @@ def test_a_case_with_a_snapshot_loads_in_bulk_in_a_fresh_process(
         fresh.close()
 
 
+def test_a_warm_case_is_not_trusted_for_events_its_chunk_never_appended(
+    cases: CaseApplication, clock: Clock
+) -> None:
+    (case_id,) = _open(cases, "L-WARM")
+    today = cases.today()
+    unappended = cases._daily_file.prepare(_file(case_id, today), clock.now())
+    assert len(unappended.events) == 3  # recorded on the warm case, never appended
+
+    outcomes = cases.record_missed_installments(_file(case_id, today), clock.now())
+
+    assert [o.recorded_versions for o in outcomes] == [[2], [3], [], [], [], [4]]
+    assert [getattr(e, "installment", None) for e in cases.history(case_id)][1:] == [1, 2, 3]
+
+
+def test_a_warm_case_catches_up_with_what_other_writers_recorded(
+    cases: CaseApplication, clock: Clock, missed_command: Callable[..., Outcome]
+) -> None:
+    (case_id,) = _open(cases, "L-WARM-2")
+    today = cases.today()
+    cases.record_missed_installments(_file(case_id, today), clock.now())  # now warm, at 4
+    assert missed_command(case_id, 9).version == 5
+
+    again = MissedInstallment(case_id, 9, today, Decimal("2.00"))  # other data than the 9th
+    new = MissedInstallment(case_id, 10, today, Decimal("3.00"))
+    outcomes = cases.record_missed_installments([again, new], clock.now())
+
+    assert type(outcomes[0].error).__name__ == "CommandForbidden"
+    assert (outcomes[1].error, outcomes[1].recorded_versions) == (None, [6])
+    assert cases.case(case_id).arrears_on(today) == Decimal("3204.50")
+
+
 def test_events_written_in_bulk_are_chained_and_verify(
     cases: CaseApplication,
     store: AuditStore,

@@ -6,7 +6,9 @@ saving through the library's per-aggregate path. Here, per chunk of the file:
 
 1. read every case of the chunk in one query (latest snapshot and the events after it,
    `CaseEventRecorder.select_current`), decoding personal data as stored (sealed): the
-   rules for a missed installment need none of it, and no clear personal value is held;
+   rules for a missed installment need none of it, and no clear personal value is held.
+   Cases this process prepared before are kept warm (warm.py): for them the query asks
+   only for the events after the version held, checked against what was held;
 2. run each item through `items.record_item`, the domain's own rule on the case, in file
    order (several items of one case apply in order to the same object);
 3. encode the recorded events with the application's mapper (so the library reads them
@@ -39,7 +41,7 @@ from uuid import UUID
 
 from arrears.logging import get_correlation_id
 from eventsourcing.domain import Snapshot
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper, StoredEvent
 from eventsourcing.utils import resolve_topic
 
 from case_service.commands import CaseNotFound, Command, Outcome
@@ -47,6 +49,7 @@ from case_service.daily_file.append import ChunkAppender
 from case_service.daily_file.items import MissedInstallment, as_command, record_item
 from case_service.daily_file.prepared import Prepared
 from case_service.daily_file.transcoder import LeanTranscoder
+from case_service.daily_file.warm import WarmCases
 from case_service.daily_file.workers import Workers
 from case_service.domain import CollectionCase, DomainError
 from case_service.domain.events import CaseEvent
@@ -108,6 +111,7 @@ class DailyFileWriter:
         self._written = written
         self._workers = workers
         self._chunk = chunk or DEFAULT_CHUNK
+        self._warm = WarmCases()
 
     def record(self, items: Sequence[MissedInstallment], now: datetime) -> list[Outcome]:
         """One outcome per item, in order: the events it recorded, none (reported before),
@@ -155,10 +159,11 @@ class DailyFileWriter:
         """Read the items' cases, run each item through its case's rules in order, and
         encode the events they recorded (each case's in version order)."""
         with _collector_paused():
-            cases = self.load({item.case_id for item in items})
+            cases = self.load(dict.fromkeys(item.case_id for item in items))
             recorded: list[CaseEvent] = []
             outcomes = [_apply(item, cases.get(item.case_id), now, recorded) for item in items]
             events = [self._writer.to_stored_event(event) for event in recorded]
+            self._warm.put_back(cases, events)
         return Prepared(outcomes, events)
 
     def _submit(
@@ -184,8 +189,14 @@ class DailyFileWriter:
             return []
 
     def load(self, case_ids: Iterable[UUID]) -> dict[UUID, CollectionCase]:
-        """The current state of these cases (unknown ids absent), in one query."""
-        found = self._recorder.select_current(dict.fromkeys(case_ids, 0), self._snapshots_table)
+        """The current state of these cases (unknown ids absent), taken from the warm cases
+        (warm.py) or read in one query; `prepare` puts them back."""
+        return self._warm.take(case_ids, self._read, self._replay)
+
+    def _read(self, known: dict[UUID, int]) -> dict[UUID, list[StoredEvent]]:
+        """The records that bring each case up to date from its known version (0: from its
+        latest snapshot), in one query."""
+        found = self._recorder.select_current(known, self._snapshots_table)
         if self._keys is not None:  # snapshots are sealed with the borrower's key
             self._keys.prefetch(
                 [
@@ -194,15 +205,16 @@ class DailyFileWriter:
                     if _is_snapshot(records[0].topic)
                 ]
             )
-        cases: dict[UUID, CollectionCase] = {}
+        return found
+
+    def _replay(
+        self, case: CollectionCase | None, records: Sequence[StoredEvent]
+    ) -> CollectionCase | None:
         to_domain_event = self._reader.to_domain_event
-        for case_id, records in found.items():
-            case = None
-            for record in records:  # project_aggregate, without its Protocol check per event
-                case = to_domain_event(record).mutate(case)  # type: ignore[attr-defined]
-            if isinstance(case, CollectionCase):
-                cases[case_id] = case
-        return cases
+        state: object = case
+        for record in records:  # project_aggregate, without its Protocol check per event
+            state = to_domain_event(record).mutate(state)  # type: ignore[attr-defined]
+        return state if isinstance(state, CollectionCase) else None
 
 
 def _chunks(items: Sequence[MissedInstallment], size: int) -> list[list[list[int]]]:

@@ -50,7 +50,13 @@ def allocation_order(installments: Iterable[Installment]) -> list[Installment]:
 
 
 def arrears_on(installments: Iterable[Installment], day: date) -> Decimal:
-    return sum((unpaid(i) for i in installments if is_due(i, day)), Decimal("0.00"))
+    # A plain loop rather than sum() over a generator: the daily file asks this of a case
+    # once per item, over all its installments (is_due and unpaid, the same sum in order).
+    total = Decimal("0.00")
+    for inst in installments:
+        if is_due(inst, day):
+            total += unpaid(inst)
+    return total
 
 
 def days_past_due_on(installments: Iterable[Installment], day: date) -> int:

@@ -32,7 +32,8 @@ class PaymentCommands(CaseState):
             raise InvalidCommand("must be an integer", field="installment")
         if not 1 <= installment <= MAX_INSTALLMENT_NUMBER:
             raise InvalidCommand(f"must be 1 to {MAX_INSTALLMENT_NUMBER}", field="installment")
-        due_date = checks.day(due_date, "due_date", today=self.business_day(now))
+        today = self.business_day(now)  # one business day for every check of the command
+        due_date = checks.day(due_date, "due_date", today=today)
         amount = self._money(amount, "amount")
         known = self.installments.get(str(installment))
         if known is not None:
@@ -42,13 +43,13 @@ class PaymentCommands(CaseState):
                 f"installment {installment} was already reported with other data",
                 field="installment",
             )
-        if due_date > self.business_day(now):
+        if due_date > today:
             raise InvalidCommand(
                 "an installment cannot be missed before it is due", field="due_date"
             )
         if amount > self.principal:
             raise InvalidCommand("an installment cannot exceed the principal", field="amount")
-        if self.arrears_on(self.business_day(now)) + amount > self.outstanding_balance:
+        if self.arrears_on(today) + amount > self.outstanding_balance:
             raise InvalidCommand("the arrears would exceed the outstanding balance", field="amount")
         self.trigger_event(
             PaymentMissed,

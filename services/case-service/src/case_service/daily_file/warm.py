@@ -1,0 +1,121 @@
+"""Cases kept warm between the daily file's chunks and files, checked against the store.
+
+Rebuilding a case (decrypting, decoding and replaying its snapshot and every event after
+it) cost more than running its items: a case gains about one event a day, so most of what
+a file reads again was read the day before. Here each process that prepares chunks (the
+server, each worker) keeps the cases it prepared, bounded (least recently used first out),
+and on the next read asks the store only for the events after what it holds.
+
+What it holds is never trusted blindly. An entry is the case after its items ran: the
+events read from the store (up to `confirmed`) and then those its items recorded, which
+are only speculative (the chunk may never be appended, or another writer may take those
+versions first). The entry keeps the exact stored bytes of each speculative event; the next
+read returns the store's events after `confirmed`, and the entry is used only if the store
+holds those very bytes at those versions (events are sealed with a random nonce, so equal
+bytes are the same append; without a cipher, equal bytes are the same event). Anything else,
+and the case is read afresh from its snapshot. Events are immutable once stored, so a case
+built from the store's events up to a version is that case at that version for good.
+
+An entry is taken out while its chunk is prepared and put back after, so two requests
+preparing the same case at once never share the object (the second reads it cold).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from uuid import UUID
+
+from eventsourcing.persistence import StoredEvent
+
+from case_service.domain import CollectionCase
+
+# Cases per process: about 10 kB each once rebuilt, so some hundreds of MB at most; a file
+# touching more cases than this reads the rest cold, as before.
+DEFAULT_LIMIT = 50_000
+
+Read = Callable[[dict[UUID, int]], dict[UUID, list[StoredEvent]]]
+Replay = Callable[[CollectionCase | None, Sequence[StoredEvent]], CollectionCase | None]
+
+
+@dataclass(slots=True)
+class _Entry:
+    case: CollectionCase
+    confirmed: int  # the version up to which the case was built from the store's events
+    speculative: list[StoredEvent]  # the versions after it as recorded, not yet seen stored
+
+
+class WarmCases:
+    def __init__(self, limit: int = DEFAULT_LIMIT) -> None:
+        self._limit = limit
+        self._entries: OrderedDict[UUID, _Entry] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def take(
+        self, case_ids: Iterable[UUID], read: Read, replay: Replay
+    ) -> dict[UUID, CollectionCase]:
+        """The current state of these cases (unknown ids absent), taken out of the cache until
+        `put_back`: warm ones brought up to date with the events after them, the rest (and
+        any whose speculative events the store does not hold) rebuilt from the store."""
+        with self._lock:
+            held = {case_id: self._entries.pop(case_id, None) for case_id in case_ids}
+        found = read({case_id: e.confirmed if e else 0 for case_id, e in held.items()})
+        cases: dict[UUID, CollectionCase] = {}
+        stale: list[UUID] = []
+        for case_id, entry in held.items():
+            records = found.get(case_id, [])
+            if entry is None:
+                case = replay(None, records)
+            elif _stored(entry.speculative, records):
+                case = replay(entry.case, records[len(entry.speculative) :])
+            else:
+                stale.append(case_id)
+                continue
+            if case is not None:
+                cases[case_id] = case
+        if stale:
+            for case_id, records in read(dict.fromkeys(stale, 0)).items():
+                case = replay(None, records)
+                if case is not None:
+                    cases[case_id] = case
+        return cases
+
+    def put_back(self, cases: dict[UUID, CollectionCase], recorded: Sequence[StoredEvent]) -> None:
+        """Keep these cases, after their items ran; `recorded` are the events the items
+        recorded (stored form, each case's in version order), not yet known to be stored."""
+        speculative: dict[UUID, list[StoredEvent]] = {}
+        for event in recorded:
+            case_id = event.originator_id
+            if not isinstance(case_id, UUID):
+                case_id = UUID(str(case_id))
+            speculative.setdefault(case_id, []).append(event)
+        entries = []
+        for case_id, case in cases.items():
+            case.collect_events()  # the recorded events travel in `recorded`, not in the case
+            pending = speculative.get(case_id, [])
+            entries.append((case_id, _Entry(case, case.version - len(pending), pending)))
+        with self._lock:
+            for case_id, entry in entries:
+                self._entries[case_id] = entry
+                self._entries.move_to_end(case_id)
+            while len(self._entries) > self._limit:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+def _stored(speculative: list[StoredEvent], records: Sequence[StoredEvent]) -> bool:
+    """Whether the store holds exactly these speculative events first among `records`."""
+    if len(records) < len(speculative):
+        return False
+    return all(
+        (r.originator_version, r.topic, r.state) == (s.originator_version, s.topic, s.state)
+        for r, s in zip(records, speculative, strict=False)
+    )
