@@ -82,7 +82,7 @@ def main() -> None:
         app.start_daily_file_workers()
         while not workers.ready:
             time.sleep(0.1)
-        worker_pids = [p.pid for p in workers._pool._processes.values()]  # type: ignore[union-attr]
+        worker_pids = [p.pid for p in workers.processes() if p.pid is not None]
         ids = [CollectionCase.id_for_loan(f"BENCH-{n}") for n in range(args.cases)]
         try:
             for round_, label in enumerate(PATHS * 2):

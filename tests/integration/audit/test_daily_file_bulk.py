@@ -300,7 +300,7 @@ def test_worker_processes_prepare_the_file_as_the_server_process_does(
         assert [app.case(case_id).version for case_id in ids] == [4, 4, 4]
         assert verify_store(store, signer.verifier).finding is None
 
-        for process in list(app._workers._pool._processes.values()):  # type: ignore[union-attr]
+        for process in app._workers.processes():
             process.kill()  # a worker dies: the file is prepared in the server process
             process.join()
         later = [MissedInstallment(case_id, 7, today, Decimal("5.00")) for case_id in ids]

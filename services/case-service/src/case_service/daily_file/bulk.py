@@ -14,8 +14,9 @@ saving through the library's per-aggregate path. Here, per chunk of the file:
 3. encode the recorded events with the application's mapper (so the library reads them
    back as it reads any other) and append them with their correlation ids through the
    recorder's `insert_events`: one transaction under the store's insert lock, which
-   numbers them in file order, chains each to its case's hash and stamps the database's
-   time (docs/audit.md), exactly as for any other command;
+   numbers them in order (by case as the file first names it; with workers, by worker
+   first), chains each to its case's hash and stamps the database's time (docs/audit.md),
+   exactly as for any other command;
 4. if another writer appended to one of these cases meanwhile, the version constraint
    refuses the whole transaction (nothing of it is written): the chunk is read again and
    re-run, and after a few refusals handed to the command writer, which retries case by
@@ -122,6 +123,8 @@ class DailyFileWriter:
         workers = self._workers
         if workers is None or not workers.ready or len(items) < MIN_FOR_WORKERS:
             workers = None
+        else:  # each chunk's cases in worker order, the order the workers' parts come back in
+            chunks = [_by_worker(chunk, items, workers.count) for chunk in chunks]
         pending = self._submit(workers, chunks[0], items, now) if workers and chunks else None
         for n, chunk in enumerate(chunks):
             prepared = _gathered(pending) if pending else None
@@ -173,17 +176,14 @@ class DailyFileWriter:
         items: Sequence[MissedInstallment],
         now: datetime,
     ) -> list[Future[Prepared]]:
-        """The chunk's cases split in contiguous runs between the workers (none: the pool is
-        broken, the chunk is prepared here)."""
-        total = sum(len(group) for group in chunk)
-        share = -(-total // workers.count)
-        parts: list[list[MissedInstallment]] = [[]]
+        """The chunk's cases split between the workers, each case always to the same one
+        (by its id), where it is warm from earlier files; none: the pool is broken, the
+        chunk is prepared here."""
+        parts: list[list[MissedInstallment]] = [[] for _ in range(workers.count)]
         for group in chunk:
-            if len(parts[-1]) >= share:
-                parts.append([])
-            parts[-1] += [items[index] for index in group]
+            parts[_worker_of(items[group[0]].case_id, workers.count)] += [items[i] for i in group]
         try:
-            return [workers.submit(part, now) for part in parts]
+            return [workers.submit(n, part, now) for n, part in enumerate(parts) if part]
         except Exception:  # a worker died (the pool is broken): prepare chunks here
             _log.exception("daily file workers unavailable; chunks are prepared in-process")
             return []
@@ -233,6 +233,18 @@ def _chunks(items: Sequence[MissedInstallment], size: int) -> list[list[list[int
         chunks[-1].append(group)
         count += len(group)
     return chunks
+
+
+def _by_worker(
+    chunk: list[list[int]], items: Sequence[MissedInstallment], count: int
+) -> list[list[int]]:
+    """The chunk's groups (one per case) ordered by the worker that prepares their case."""
+    return sorted(chunk, key=lambda group: _worker_of(items[group[0]].case_id, count))
+
+
+def _worker_of(case_id: UUID, count: int) -> int:
+    """The worker that prepares this case, the same one file after file (warm.py)."""
+    return case_id.int % count
 
 
 def _gathered(futures: list[Future[Prepared]]) -> Prepared | None:

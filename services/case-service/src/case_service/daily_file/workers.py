@@ -2,7 +2,8 @@
 
 Reading a case (decrypting and decoding its snapshot and events, replaying them) and
 running an item through its rules is pure Python, so one process uses one core. With
-`DAILY_FILE_WORKERS` > 0 the file's chunks are split by case between that many processes,
+`DAILY_FILE_WORKERS` > 0 the file's chunks are split by case between that many processes
+(always the same process for a case, which keeps it warm there between files),
 each with its own `CaseApplication` on the same store (no command writer of its own is
 used); they send back the encoded events and one outcome per item, and the request's
 process appends them (chain and correlation included) while the next chunk is prepared.
@@ -65,6 +66,10 @@ def _prepare(items: list[MissedInstallment], now: datetime) -> Prepared:
 
 
 class Workers:
+    """`count` processes, each its own one-process pool: a part of a chunk is sent to a
+    chosen process (`submit(n, ...)`), so each case goes to the same process file after
+    file and finds itself warm there (warm.py)."""
+
     def __init__(self, settings: CaseServiceSettings) -> None:
         self.count = settings.daily_file_workers
         worker_settings = settings.model_copy(
@@ -77,7 +82,7 @@ class Workers:
             }
         )
         self._settings_json = worker_settings.model_dump_json()
-        self._pool: ProcessPoolExecutor | None = None
+        self._pools: list[ProcessPoolExecutor] = []
         self._ready = threading.Event()
 
     @property
@@ -86,15 +91,19 @@ class Workers:
 
     def start(self) -> None:
         """Start the processes in the background (each imports and opens its store)."""
-        if self.count <= 0 or self._pool is not None:
+        if self.count <= 0 or self._pools:
             return
-        self._pool = ProcessPoolExecutor(
-            max_workers=self.count,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_start_worker,
-            initargs=(self._settings_json, os.getpid()),
-        )
-        started = [self._pool.submit(_pid) for _ in range(self.count)]
+        context = multiprocessing.get_context("spawn")
+        self._pools = [
+            ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=context,
+                initializer=_start_worker,
+                initargs=(self._settings_json, os.getpid()),
+            )
+            for _ in range(self.count)
+        ]
+        started = [pool.submit(_pid) for pool in self._pools]
 
         def wait() -> None:
             try:
@@ -107,19 +116,24 @@ class Workers:
 
         threading.Thread(target=wait, name="daily-file-workers", daemon=True).start()
 
-    def submit(self, items: list[MissedInstallment], now: datetime) -> Future[Prepared]:
-        assert self._pool is not None
-        return self._pool.submit(_prepare, items, now)
+    def submit(
+        self, worker: int, items: list[MissedInstallment], now: datetime
+    ) -> Future[Prepared]:
+        """Prepare `items` in process number `worker` (0 to count - 1)."""
+        return self._pools[worker].submit(_prepare, items, now)
+
+    def processes(self) -> list[multiprocessing.process.BaseProcess]:
+        """The worker processes now running (none before `start` or after `close`)."""
+        return [p for pool in self._pools for p in getattr(pool, "_processes", {}).values()]
 
     def close(self) -> None:
         """Stop the workers without waiting for them: they only read and encode, so a chunk
         they were preparing is simply not appended (the server is stopping anyway)."""
         self._ready.clear()
-        pool, self._pool = self._pool, None
-        if pool is None:
-            return
-        processes = list(getattr(pool, "_processes", {}).values())
-        pool.shutdown(wait=False, cancel_futures=True)
+        processes = self.processes()
+        pools, self._pools = self._pools, []
+        for pool in pools:
+            pool.shutdown(wait=False, cancel_futures=True)
         for process in processes:
             process.terminate()
         for process in processes:
