@@ -12,8 +12,9 @@ What differs is how the rows travel. The library sends an array of a composite t
 psycopg renders element by element in Python (a third of the CPU of a large file); here
 each column goes as one PostgreSQL array literal built by C-speed joins (`uuid[]`,
 `bigint[]`, `text[]`, `bytea[]` in hex). The events' INSERT also returns what the chain
-needs (notification id, statement time, the previous hash of the case's first event here),
-so the chain costs one more statement, not a round trip per case. Events written here are
+needs, in one row (the notification ids in the order sent, the statement's time, the
+previous hash of each case's first event here), so the chain costs one more statement, not
+a round trip per case, nor a row decoded per event. Events written here are
 read back by the library like any other: same table, same columns, same bytes.
 """
 
@@ -21,7 +22,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
@@ -37,13 +37,22 @@ class ChunkAppender:
         self._recorder = recorder
         schema = Identifier(recorder.datastore.schema)
         chain = SQL("{}.{}").format(schema, Identifier(CHAIN_TABLE))
+        # One row back, not one per event: the notification ids in the order sent (as text,
+        # split in C), the statement's time once, and the previous chain hash of only those
+        # events whose previous version is already chained (each case's first here).
         self._insert = SQL(
-            "WITH ins AS (INSERT INTO {schema}.{events} "
+            "WITH input AS (SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::text[], "
+            "%s::bytea[]) WITH ORDINALITY AS u(originator_id, originator_version, topic, state, "
+            "ord)), "
+            "ins AS (INSERT INTO {schema}.{events} "
             "(originator_id, originator_version, topic, state) "
-            "SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::text[], %s::bytea[]) "
+            "SELECT originator_id, originator_version, topic, state FROM input ORDER BY ord "
             "RETURNING originator_id, originator_version, notification_id) "
-            "SELECT ins.originator_id, ins.originator_version, ins.notification_id, "
-            "statement_timestamp() AS now, h.hash AS prev_hash FROM ins "
+            "SELECT statement_timestamp() AS now, count(*) AS inserted, "
+            "string_agg(ins.notification_id::text, ',' ORDER BY input.ord) AS ids, "
+            "array_agg(input.ord) FILTER (WHERE h.hash IS NOT NULL) AS chained, "
+            "array_agg(h.hash) FILTER (WHERE h.hash IS NOT NULL) AS prev_hashes "
+            "FROM ins JOIN input USING (originator_id, originator_version) "
             "LEFT JOIN {chain} h ON h.originator_id = ins.originator_id "
             "AND h.originator_version = ins.originator_version - 1"
         ).format(schema=schema, events=Identifier(recorder.events_table_name), chain=chain)
@@ -72,14 +81,17 @@ class ChunkAppender:
             recorder._lock_table(curs)
             recorder._notify_channel(curs)
             curs.execute(self._insert, (case_ids, versions, topics, _bytea(events)))
-            rows = {(r["originator_id"], r["originator_version"]): r for r in curs.fetchall()}
-            if len(rows) != len(events):
-                raise RuntimeError(f"the store inserted {len(rows)} of {len(events)} events")
-            now: datetime = next(iter(rows.values()))["now"]
-            ids, prev_hashes, hashes = self._chained(events, rows, now)
+            row = curs.fetchone()
+            assert row is not None  # an aggregate query answers one row
+            if row["inserted"] != len(events):
+                raise RuntimeError(f"the store inserted {row['inserted']} of {len(events)} events")
+            now: datetime = row["now"]
+            ids = list(map(int, row["ids"].split(",")))
+            chained = dict(zip(row["chained"] or [], row["prev_hashes"] or [], strict=True))
+            prev_hashes, hashes = self._chained(events, chained, now)
             curs.execute(
                 self._chain,
-                (now, case_ids, versions, _array(map(str, ids)), _hex(prev_hashes), _hex(hashes)),
+                (now, case_ids, versions, "{" + row["ids"] + "}", _hex(prev_hashes), _hex(hashes)),
             )
             if correlation_id is not None:
                 curs.execute(self._correlate, (correlation_id, case_ids, versions))
@@ -87,30 +99,27 @@ class ChunkAppender:
 
     @staticmethod
     def _chained(
-        events: Sequence[StoredEvent],
-        rows: dict[tuple[UUID, int], dict[str, Any]],
-        now: datetime,
-    ) -> tuple[list[int], list[bytes], list[bytes]]:
-        ids: list[int] = []
+        events: Sequence[StoredEvent], chained: dict[int, bytes], now: datetime
+    ) -> tuple[list[bytes], list[bytes]]:
+        """Each event's previous hash and its own; `chained`: by position (from 1), the
+        stored previous hash of events whose previous version was chained before."""
         prev_hashes: list[bytes] = []
         hashes: list[bytes] = []
         last: dict[UUID, bytes] = {}
-        for event in events:
+        for position, event in enumerate(events, start=1):
             case_id = _uuid(event.originator_id)
-            row = rows[(case_id, event.originator_version)]
             prev = last.get(case_id)
             if prev is None:
                 # A case whose earlier events predate the chain starts it here (docs/audit.md).
-                stored = row["prev_hash"]
+                stored = chained.get(position)
                 prev = GENESIS if stored is None else bytes(stored)
             digest = event_hash(
                 prev, case_id, event.originator_version, event.topic, event.state, now
             )
             last[case_id] = digest
-            ids.append(int(row["notification_id"]))
             prev_hashes.append(prev)
             hashes.append(digest)
-        return ids, prev_hashes, hashes
+        return prev_hashes, hashes
 
 
 def _array(elements: Iterable[str]) -> str:

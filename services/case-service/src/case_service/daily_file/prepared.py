@@ -17,7 +17,8 @@ class Prepared:
 
     @property
     def case_ids(self) -> set[UUID]:
-        return {UUID(str(event.originator_id)) for event in self.events}
+        ids = {event.originator_id for event in self.events}  # a few events per case
+        return {i if isinstance(i, UUID) else UUID(i) for i in ids}
 
     def portable(self) -> Prepared:
         """Fit to cross a process boundary: an unknown case's error is rebuilt on arrival
