@@ -4,8 +4,12 @@ cases, in one process with its own embedded PostgreSQL; the chain and sealing on
 
     uv run --frozen python bench/daily_file_bench.py [--cases 2000]
 
-A companion to section (c) of case_service_bench.py: CPU per item is what to compare on a
-shared machine, where wall-clock rates swing with the load.
+Each path runs twice, in turn, each file 5 new installments per case. The bulk path keeps
+the cases it prepared warm (daily_file/warm.py): its first file here finds them cold (the
+seed) and its second brings them up to date with what the other paths wrote meanwhile.
+CPU per item is given for this process, the worker processes and PostgreSQL (its server
+and backends): a companion to section (c) of case_service_bench.py, and what to compare on
+a shared machine, where wall-clock rates swing with the load.
 """
 
 from __future__ import annotations

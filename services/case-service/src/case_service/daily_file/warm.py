@@ -32,9 +32,9 @@ from eventsourcing.persistence import StoredEvent
 
 from case_service.domain import CollectionCase
 
-# Cases per process: about 10 kB each once rebuilt, so some hundreds of MB at most; a file
-# touching more cases than this reads the rest cold, as before.
-DEFAULT_LIMIT = 50_000
+# Cases per process: about 20-25 kB each once rebuilt (measured with 6-11 installments),
+# so about 500 MB at most; a portfolio larger than this is read cold in part, as before.
+DEFAULT_LIMIT = 20_000
 
 Read = Callable[[dict[UUID, int]], dict[UUID, list[StoredEvent]]]
 Replay = Callable[[CollectionCase | None, Sequence[StoredEvent]], CollectionCase | None]
