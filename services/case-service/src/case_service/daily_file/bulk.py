@@ -48,7 +48,7 @@ from eventsourcing.utils import resolve_topic
 from case_service.commands import CaseNotFound, Command, Outcome
 from case_service.daily_file.append import ChunkAppender
 from case_service.daily_file.items import MissedInstallment, as_command, record_item
-from case_service.daily_file.prepared import Prepared
+from case_service.daily_file.prepared import Packed, Prepared
 from case_service.daily_file.transcoder import LeanTranscoder
 from case_service.daily_file.warm import WarmCases
 from case_service.daily_file.workers import Workers
@@ -175,7 +175,7 @@ class DailyFileWriter:
         chunk: list[list[int]],
         items: Sequence[MissedInstallment],
         now: datetime,
-    ) -> list[Future[Prepared]]:
+    ) -> list[Future[Packed]]:
         """The chunk's cases split between the workers, each case always to the same one
         (by its id), where it is warm from earlier files; none: the pool is broken, the
         chunk is prepared here."""
@@ -247,10 +247,10 @@ def _worker_of(case_id: UUID, count: int) -> int:
     return case_id.int % count
 
 
-def _gathered(futures: list[Future[Prepared]]) -> Prepared | None:
+def _gathered(futures: list[Future[Packed]]) -> Prepared | None:
     """The workers' parts as one chunk; None (prepare it here) if a worker failed."""
     try:
-        parts = [future.result().arrived() for future in futures]
+        parts = [Prepared.arrived(future.result()) for future in futures]
     except Exception:
         _log.exception("a daily file worker failed; the chunk is prepared in-process")
         return None

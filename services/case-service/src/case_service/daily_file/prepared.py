@@ -1,13 +1,23 @@
-"""A chunk of the file after its cases' rules ran: an outcome per item, events to append."""
+"""A chunk of the file after its cases' rules ran: an outcome per item, events to append.
+
+Between a worker and the server a chunk travels packed (`portable`, `arrived`): plain
+tuples of bytes, ints and strings, which pickle several times faster than the outcome and
+event objects with their UUIDs (pickling was a fifth of the server's CPU per item).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 
 from case_service.commands import CaseNotFound, Outcome
+
+# (case id bytes, version, event names, recorded versions, error) per outcome, and
+# (case id bytes, version, topic, state) per event.
+Packed = tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]
 
 
 @dataclass
@@ -20,19 +30,48 @@ class Prepared:
         ids = {event.originator_id for event in self.events}  # a few events per case
         return {i if isinstance(i, UUID) else UUID(i) for i in ids}
 
-    def portable(self) -> Prepared:
+    def portable(self) -> Packed:
         """Fit to cross a process boundary: an unknown case's error is rebuilt on arrival
         (exceptions pickle their arguments, and CaseNotFound's is the case id)."""
-        for outcome in self.outcomes:
-            if isinstance(outcome.error, CaseNotFound):
-                outcome.error = _NotFound(outcome.case_id)
-        return self
+        outcomes = []
+        for o in self.outcomes:
+            assert not o.replayed  # the bulk path answers no idempotency key
+            error = _NotFound(o.case_id) if isinstance(o.error, CaseNotFound) else o.error
+            outcomes.append((o.case_id.bytes, o.version, o.events, o.recorded_versions, error))
+        events = [
+            (_uuid(e.originator_id).bytes, e.originator_version, e.topic, e.state)
+            for e in self.events
+        ]
+        return outcomes, events
 
-    def arrived(self) -> Prepared:
-        for outcome in self.outcomes:
-            if isinstance(outcome.error, _NotFound):
-                outcome.error = CaseNotFound(outcome.error.case_id)
-        return self
+    @staticmethod
+    def arrived(packed: Packed) -> Prepared:
+        outcomes, events = packed
+        return Prepared(
+            [
+                Outcome(
+                    UUID(bytes=case_id),
+                    version=version,
+                    events=names,
+                    error=CaseNotFound(error.case_id) if isinstance(error, _NotFound) else error,
+                    recorded_versions=recorded,
+                )
+                for case_id, version, names, recorded, error in outcomes
+            ],
+            [
+                StoredEvent(
+                    originator_id=UUID(bytes=case_id),
+                    originator_version=version,
+                    topic=topic,
+                    state=state,
+                )
+                for case_id, version, topic, state in events
+            ],
+        )
+
+
+def _uuid(value: UUID | str) -> UUID:
+    return value if isinstance(value, UUID) else UUID(value)
 
 
 class _NotFound(Exception):

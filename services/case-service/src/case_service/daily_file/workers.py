@@ -20,12 +20,12 @@ import os
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from eventsourcing.utils import resolve_topic
 
-from case_service.daily_file.items import MissedInstallment
-from case_service.daily_file.prepared import Prepared
+from case_service.daily_file.items import MissedInstallment, packed, unpacked
+from case_service.daily_file.prepared import Packed, Prepared
 from case_service.settings import CaseServiceSettings
 from case_service.worker_process import end_with_parent
 
@@ -60,9 +60,9 @@ def _pid() -> int:
     return os.getpid()
 
 
-def _prepare(items: list[MissedInstallment], now: datetime) -> Prepared:
+def _prepare(rows: list[Any], now: datetime) -> Packed:
     assert _app is not None, "the worker did not start"
-    return _app.prepare_missed_installments(items, now).portable()
+    return _app.prepare_missed_installments(unpacked(rows), now).portable()
 
 
 class Workers:
@@ -116,11 +116,10 @@ class Workers:
 
         threading.Thread(target=wait, name="daily-file-workers", daemon=True).start()
 
-    def submit(
-        self, worker: int, items: list[MissedInstallment], now: datetime
-    ) -> Future[Prepared]:
-        """Prepare `items` in process number `worker` (0 to count - 1)."""
-        return self._pools[worker].submit(_prepare, items, now)
+    def submit(self, worker: int, items: list[MissedInstallment], now: datetime) -> Future[Packed]:
+        """Prepare `items` in process number `worker` (0 to count - 1); `Prepared.arrived`
+        unpacks the answer."""
+        return self._pools[worker].submit(_prepare, packed(items), now)
 
     def processes(self) -> list[multiprocessing.process.BaseProcess]:
         """The worker processes now running (none before `start` or after `close`)."""
