@@ -162,10 +162,15 @@ class DailyFileWriter:
         """Read the items' cases, run each item through its case's rules in order, and
         encode the events they recorded (each case's in version order)."""
         with _collector_paused():
-            cases = self.load(dict.fromkeys(item.case_id for item in items))
-            recorded: list[CaseEvent] = []
-            outcomes = [_apply(item, cases.get(item.case_id), now, recorded) for item in items]
-            events = [self._writer.to_stored_event(event) for event in recorded]
+            case_ids = dict.fromkeys(item.case_id for item in items)
+            cases = self.load(case_ids)
+            try:
+                recorded: list[CaseEvent] = []
+                outcomes = [_apply(item, cases.get(item.case_id), now, recorded) for item in items]
+                events = [self._writer.to_stored_event(event) for event in recorded]
+            except BaseException:
+                self._warm.discard(case_ids)  # half-run cases are not kept
+                raise
             self._warm.put_back(cases, events)
         return Prepared(outcomes, events)
 

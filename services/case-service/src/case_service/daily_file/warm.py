@@ -3,7 +3,7 @@
 Rebuilding a case (decrypting, decoding and replaying its snapshot and every event after
 it) cost more than running its items: a case gains about one event a day, so most of what
 a file reads again was read the day before. Here each process that prepares chunks (the
-server, each worker) keeps the cases it prepared, bounded (least recently used first out),
+server, each worker) keeps the cases it prepared, bounded (`DEFAULT_LIMIT`, `STALE_AFTER`),
 and on the next read asks the store only for the events after what it holds.
 
 What it holds is never trusted blindly. An entry is the case after its items ran: the
@@ -23,6 +23,7 @@ preparing the same case at once never share the object (the second reads it cold
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -35,6 +36,12 @@ from case_service.domain import CollectionCase
 # Cases per process: about 20-25 kB each once rebuilt (measured with 6-11 installments),
 # so about 500 MB at most; a portfolio larger than this is read cold in part, as before.
 DEFAULT_LIMIT = 20_000
+# When full, a case read cold replaces the least recently used only if that one has rested
+# this long (closed, or no longer in the files). Files name their cases in a cycle, day after
+# day, and replacing the least recently used at once would, for a portfolio even a little
+# larger than the limit, evict each case just before its next file needs it: the cases held
+# stay held instead, and the rest are read cold.
+STALE_AFTER = 36 * 3600.0  # seconds
 
 Read = Callable[[dict[UUID, int]], dict[UUID, list[StoredEvent]]]
 Replay = Callable[[CollectionCase | None, Sequence[StoredEvent]], CollectionCase | None]
@@ -45,12 +52,17 @@ class _Entry:
     case: CollectionCase
     confirmed: int  # the version up to which the case was built from the store's events
     speculative: list[StoredEvent]  # the versions after it as recorded, not yet seen stored
+    used: float  # when it was last put back (the clock's seconds)
 
 
 class WarmCases:
-    def __init__(self, limit: int = DEFAULT_LIMIT) -> None:
+    def __init__(
+        self, limit: int = DEFAULT_LIMIT, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._limit = limit
-        self._entries: OrderedDict[UUID, _Entry] = OrderedDict()
+        self._clock = clock
+        self._entries: OrderedDict[UUID, _Entry] = OrderedDict()  # least recently used first
+        self._out: set[UUID] = set()  # taken out by `take`, to be put back
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -64,6 +76,18 @@ class WarmCases:
         any whose speculative events the store does not hold) rebuilt from the store."""
         with self._lock:
             held = {case_id: self._entries.pop(case_id, None) for case_id in case_ids}
+            self._out.update(case_id for case_id, entry in held.items() if entry is not None)
+        try:
+            cases = self._current(held, read, replay)
+        except BaseException:
+            self.discard(held)
+            raise
+        self.discard(case_id for case_id in held if case_id not in cases)  # gone since
+        return cases
+
+    def _current(
+        self, held: dict[UUID, _Entry | None], read: Read, replay: Replay
+    ) -> dict[UUID, CollectionCase]:
         found = read({case_id: e.confirmed if e else 0 for case_id, e in held.items()})
         cases: dict[UUID, CollectionCase] = {}
         stale: list[UUID] = []
@@ -94,21 +118,32 @@ class WarmCases:
             if not isinstance(case_id, UUID):
                 case_id = UUID(str(case_id))
             speculative.setdefault(case_id, []).append(event)
+        now = self._clock()
         entries = []
         for case_id, case in cases.items():
             case.collect_events()  # the recorded events travel in `recorded`, not in the case
             pending = speculative.get(case_id, [])
-            entries.append((case_id, _Entry(case, case.version - len(pending), pending)))
+            entries.append((case_id, _Entry(case, case.version - len(pending), pending, now)))
         with self._lock:
             for case_id, entry in entries:
+                if case_id in self._out:  # held before: its place was kept
+                    self._out.discard(case_id)
+                elif len(self._entries) + len(self._out) >= self._limit:
+                    oldest = next(iter(self._entries.values()), None)
+                    if oldest is None or now - oldest.used < STALE_AFTER:
+                        continue  # full of cases still in use: this one stays cold
+                    self._entries.popitem(last=False)
                 self._entries[case_id] = entry
-                self._entries.move_to_end(case_id)
-            while len(self._entries) > self._limit:
-                self._entries.popitem(last=False)
+
+    def discard(self, case_ids: Iterable[UUID]) -> None:
+        """Forget these cases, taken out and not to be put back (their chunk failed)."""
+        with self._lock:
+            self._out.difference_update(case_ids)
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._out.clear()
 
 
 def _stored(speculative: list[StoredEvent], records: Sequence[StoredEvent]) -> bool:
