@@ -93,8 +93,18 @@ async def consuming(
     batch_handler: BatchHandler | None = None,
 ) -> AsyncIterator[IdempotentConsumer]:
     """The case-event consumer running `handler` (and `batch_handler` on the fast path, when
-    given), filling holes from case-service's feed."""
+    given), filling holes from case-service's feed.
+
+    It gets its own engine on `engine`'s database, without the pool's pre-ping: a batch on a
+    connection that died is rolled back and retried from its first offset anyway, and the
+    ping cost a round trip per batch, most batches being one or two events."""
     feed = FeedClient(settings.case_service_url, service_token(settings))
+    own = create_async_engine(
+        engine.url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_size,
+        pool_pre_ping=False,
+    )
     consumer = IdempotentConsumer(
         ConsumerConfig(
             name=settings.consumer_group,
@@ -104,7 +114,7 @@ async def consuming(
             fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
             poll_timeout_ms=settings.consumer_poll_timeout_ms,
         ),
-        engine,
+        own,
         handler,
         gaps=feed,
         batch_handler=batch_handler,
@@ -114,3 +124,4 @@ async def consuming(
             yield consumer
     finally:
         await feed.aclose()
+        await own.dispose()

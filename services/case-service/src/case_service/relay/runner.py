@@ -47,6 +47,12 @@ BATCH = Histogram(
 )
 
 
+# Caught up, the relay reads what follows its position itself when it is fewer events than
+# this (a trickle); a longer backlog goes to the worker processes' read-ahead.
+FOLLOWING_MAX = 200
+_NO_END = 2**63 - 1
+
+
 class RelaySettings(CaseServiceSettings):
     relay_name: str = "case-events"
     relay_topic: str = CASE_EVENTS_TOPIC
@@ -143,8 +149,23 @@ class Relay:
         self.ready.set()
         try:
             while not stop.is_set():
-                if scheduled >= head:
+                if not ahead and scheduled >= head:
+                    # Caught up: events now come a few at a time. Read what follows the
+                    # position in this process, in one query (no head query first, no hop to
+                    # a worker and back); only a longer backlog goes to the read-ahead below.
                     self._wake.clear()
+                    started = time.perf_counter()
+                    upto, records = await asyncio.to_thread(self._read_following, scheduled)
+                    if upto is not None:
+                        if records and not await self._deliver(records, upto, stop, decoders):
+                            return
+                        scheduled = head = upto
+                        LAG.set(0)
+                        if records:
+                            BATCH.observe(time.perf_counter() - started)
+                        else:
+                            await _wait_any(stop, self._wake, self.settings.relay_idle_poll_seconds)
+                        continue
                     head = await asyncio.to_thread(self.store.max_notification_id)
                 while len(ahead) < depth and scheduled < head:
                     upto = min(scheduled + size, head)
@@ -157,23 +178,42 @@ class Relay:
                 started = time.perf_counter()
                 upto, encoding = ahead.popleft()
                 records = await encoding
-                if records and not await self._publish(records, stop):
-                    return  # stopped while the broker was away; the position stays put
-                self.batches += 1
-                if self.batches == self.settings.relay_crash_after_batches:
-                    log.error("fault injection: exiting between publish and position save")
-                    decoders.close(kill=True)
-                    os._exit(70)
-                await asyncio.to_thread(self.store.save_position, name, upto)
-                self.position = upto
-                PUBLISHED.inc(len(records))
-                POSITION.set(upto)
+                if not await self._deliver(records, upto, stop, decoders):
+                    return
                 LAG.set(max(0, head - upto))
                 BATCH.observe(time.perf_counter() - started)
         finally:
             for _, encoding in ahead:
                 encoding.cancel()
             decoders.close()
+
+    def _read_following(self, after: int) -> tuple[int | None, list[Record]]:
+        """The events after `after`, encoded, and the position they end at, when there are
+        fewer than FOLLOWING_MAX of them (None: more are waiting, for the read-ahead). Every id
+        below a visible one is committed (the library's insert lock serialises writers), so
+        the last row read is a safe position; ids a rolled-back insert used are passed over."""
+        rows = self.store.rows_between(after, _NO_END, limit=FOLLOWING_MAX)
+        if len(rows) >= FOLLOWING_MAX:
+            return None, []
+        return (rows[-1][0] if rows else after), self.encoder.records(rows)
+
+    async def _deliver(
+        self, records: list[Record], upto: int, stop: asyncio.Event, decoders: Decoders
+    ) -> bool:
+        """Publish a range's records, then save its end as the position; False if stopped
+        while the broker was away (the position stays put)."""
+        if records and not await self._publish(records, stop):
+            return False
+        self.batches += 1
+        if self.batches == self.settings.relay_crash_after_batches:
+            log.error("fault injection: exiting between publish and position save")
+            decoders.close(kill=True)
+            os._exit(70)
+        await asyncio.to_thread(self.store.save_position, self.settings.relay_name, upto)
+        self.position = upto
+        PUBLISHED.inc(len(records))
+        POSITION.set(upto)
+        return True
 
     async def _publish(self, records: list[Record], stop: asyncio.Event) -> bool:
         delay = self.settings.relay_retry_initial_seconds
