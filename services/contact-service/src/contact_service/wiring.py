@@ -20,6 +20,7 @@ from contact_service.tasks import ContactTask, Emitter
 SOURCE = "/arrears/contact-service"
 TASK_TYPE_PREFIX = "collections.contact."
 SEALED_TASK_FIELDS = ("contact_point", "to", "address")
+PUBLISHER_IDLE_POLL_SECONDS = 2.0
 
 
 def task_emitter(ctx: Context) -> Emitter:
@@ -66,7 +67,15 @@ async def start_outbox(ctx: Context, *, publish: bool) -> AsyncIterator[None]:
             yield
             return
         producer = make_producer(settings, client_id="contact-service-tasks")
-        ctx.publisher = TaskPublisher(ctx.engine, producer, open_envelope=sealing.unseal_tree)
+        # Woken by every task this process emits; the poll only catches tasks stored by
+        # another process (a daily run, the other server process when this one held the
+        # lock), so it need not turn every half second in each server process.
+        ctx.publisher = TaskPublisher(
+            ctx.engine,
+            producer,
+            open_envelope=sealing.unseal_tree,
+            idle_poll_seconds=PUBLISHER_IDLE_POLL_SECONDS,
+        )
         async with running([ctx.publisher.run, forwarder.run]):
             yield
     finally:

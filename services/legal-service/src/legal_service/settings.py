@@ -7,6 +7,7 @@ from decimal import Decimal
 from arrears.db import async_url
 from arrears.messaging import LEGAL_TASKS_TOPIC
 from arrears.service import ConsumerServiceSettings
+from pydantic import Field
 
 from legal_service.policy.thresholds import LegalPolicy
 
@@ -16,6 +17,11 @@ class LegalServiceSettings(ConsumerServiceSettings):
     http_port: int = 8003
     database_url: str = "postgresql://postgres@127.0.0.1:5433/arrears_legal"
     consumer_group: str = "legal-service"
+    # The consumer fetches every 100 ms while idle and turns its loop every 500 ms (as
+    # contact-service; the shared defaults are 50/100): each empty fetch is work here and at
+    # the broker, and nothing legal-service decides needs events sooner than that.
+    consumer_fetch_max_wait_ms: int = Field(default=100, ge=1, le=5_000)
+    consumer_poll_timeout_ms: int = Field(default=500, ge=1, le=60_000)
     legal_tasks_topic: str = LEGAL_TASKS_TOPIC
     daily_run_batch: int = 1000
     # How long an API call waits for case-service before answering 202 (queued).

@@ -189,11 +189,12 @@ class Relay:
 
     def _read_following(self, after: int) -> tuple[int | None, list[Record]]:
         """The events after `after`, encoded, and the position they end at, when there are
-        fewer than FOLLOWING_MAX of them (None: more are waiting, for the read-ahead). Every id
+        fewer than FOLLOWING_MAX (or a batch) of them (None: more are waiting, for the read-ahead). Every id
         below a visible one is committed (the library's insert lock serialises writers), so
         the last row read is a safe position; ids a rolled-back insert used are passed over."""
-        rows = self.store.rows_between(after, _NO_END, limit=FOLLOWING_MAX)
-        if len(rows) >= FOLLOWING_MAX:
+        most = min(FOLLOWING_MAX, self.settings.relay_batch_size)  # never more than a batch
+        rows = self.store.rows_between(after, _NO_END, limit=most)
+        if len(rows) >= most:
             return None, []
         return (rows[-1][0] if rows else after), self.encoder.records(rows)
 
