@@ -43,6 +43,8 @@ class ConsumerServiceSettings(ServiceSettings):
     # (arrears.messaging.ConsumerConfig); a service may choose its own defaults.
     consumer_fetch_max_wait_ms: int = Field(default=50, ge=1, le=5_000)
     consumer_poll_timeout_ms: int = Field(default=100, ge=1, le=60_000)
+    # How long the consumer gathers records before applying them (ConsumerConfig.linger_ms).
+    consumer_linger_ms: int = Field(default=0, ge=0, le=5_000)
     # Run the consumer, the task publisher and the command forwarder in the API process.
     run_workers: bool = True
 
@@ -113,6 +115,7 @@ async def consuming(
             max_batch=settings.consumer_max_batch,
             fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
             poll_timeout_ms=settings.consumer_poll_timeout_ms,
+            linger_ms=settings.consumer_linger_ms,
         ),
         own,
         handler,
