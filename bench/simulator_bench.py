@@ -142,7 +142,10 @@ def main() -> int:
     # Server processes per service, sized to the load the simulator puts on each: most
     # requests pass contact-service's guard; legal-service mostly consumes events.
     parser.add_argument("--workers", type=int, default=1, help="case-service HTTP workers")
-    parser.add_argument("--contact-workers", type=int, default=2)
+    # One contact-service process (its own default, HTTP_WORKERS=1) carries the simulator's
+    # ~30 requests/s; a second one doubled its idle work, its consumer's per-batch work (each
+    # got half the events) and its memory (A/B in docs/benchmarks.md, 2026-12-05).
+    parser.add_argument("--contact-workers", type=int, default=1)
     parser.add_argument("--legal-workers", type=int, default=1)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--no-relay", action="store_true", help="case-service alone")

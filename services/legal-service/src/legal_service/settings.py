@@ -17,10 +17,11 @@ class LegalServiceSettings(ConsumerServiceSettings):
     http_port: int = 8003
     database_url: str = "postgresql://postgres@127.0.0.1:5433/arrears_legal"
     consumer_group: str = "legal-service"
-    # The consumer fetches every 100 ms while idle and turns its loop every 500 ms (as
-    # contact-service; the shared defaults are 50/100): each empty fetch is work here and at
-    # the broker, and nothing legal-service decides needs events sooner than that.
-    consumer_fetch_max_wait_ms: int = Field(default=100, ge=1, le=5_000)
+    # The consumer's broker fetch may wait 250 ms and its loop turns every 500 ms (as
+    # contact-service's, whose settings say why; the shared defaults are 50/100): each empty
+    # fetch is work here and at the broker, and nothing legal-service decides needs events
+    # sooner than that.
+    consumer_fetch_max_wait_ms: int = Field(default=250, ge=1, le=5_000)
     consumer_poll_timeout_ms: int = Field(default=500, ge=1, le=60_000)
     # Records arriving are gathered for 50 ms and applied together: case events trickle in
     # one or two at a time, each batch costing a transaction and its statements whatever its
