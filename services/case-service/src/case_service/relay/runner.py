@@ -19,7 +19,8 @@ import os
 import time
 import zlib
 from collections import deque
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import psycopg
 from arrears.messaging.envelope import CASE_EVENTS_TOPIC
@@ -51,6 +52,7 @@ BATCH = Histogram(
 # this (a trickle); a longer backlog goes to the worker processes' read-ahead.
 FOLLOWING_MAX = 200
 _NO_END = 2**63 - 1
+_T = TypeVar("_T")
 
 
 class RelaySettings(CaseServiceSettings):
@@ -101,6 +103,7 @@ class Relay:
         self.batches = 0
         self._wake = asyncio.Event()
         self.ready = asyncio.Event()  # set once the lock is held and the position read
+        self._own: psycopg.AsyncConnection[Any] | None = None  # the caught-up reads' and saves'
 
     async def run(self, stop: asyncio.Event) -> None:
         """Relay until `stop` is set."""
@@ -118,6 +121,10 @@ class Relay:
                 with contextlib.suppress(asyncio.CancelledError):
                     await listener
                 await self.producer.stop()
+                own, self._own = self._own, None
+                if own is not None:
+                    with contextlib.suppress(Exception):
+                        await own.close()
 
     async def _acquire_lock(self, conn: psycopg.AsyncConnection[Any], stop: asyncio.Event) -> bool:
         key = zlib.crc32(f"arrears-relay/{self.settings.relay_name}".encode())
@@ -132,7 +139,9 @@ class Relay:
 
     async def _listen(self, conn: psycopg.AsyncConnection[Any], stop: asyncio.Event) -> None:
         while not stop.is_set():
-            async for _ in conn.notifies(timeout=1.0, stop_after=1):
+            # One generator for every notification of a second (not one per notification:
+            # a caught-up relay gets one per command case-service records).
+            async for _ in conn.notifies(timeout=1.0):
                 self._wake.set()
 
     async def _loop(self, stop: asyncio.Event) -> None:
@@ -155,9 +164,11 @@ class Relay:
                     # a worker and back); only a longer backlog goes to the read-ahead below.
                     self._wake.clear()
                     started = time.perf_counter()
-                    upto, records = await asyncio.to_thread(self._read_following, scheduled)
+                    upto, records = await self._read_following(scheduled)
                     if upto is not None:
-                        if records and not await self._deliver(records, upto, stop, decoders):
+                        if records and not await self._deliver(
+                            records, upto, stop, decoders, following=True
+                        ):
                             return
                         scheduled = head = upto
                         LAG.set(0)
@@ -187,22 +198,59 @@ class Relay:
                 encoding.cancel()
             decoders.close()
 
-    def _read_following(self, after: int) -> tuple[int | None, list[Record]]:
+    async def _read_following(self, after: int) -> tuple[int | None, list[Record]]:
         """The events after `after`, encoded, and the position they end at, when there are
-        fewer than FOLLOWING_MAX (or a batch) of them (None: more are waiting, for the read-ahead). Every id
-        below a visible one is committed (the library's insert lock serialises writers), so
-        the last row read is a safe position; ids a rolled-back insert used are passed over."""
+        fewer than FOLLOWING_MAX (or a batch) of them (None: more are waiting, for the
+        read-ahead). Every id below a visible one is committed (the library's insert lock
+        serialises writers), so the last row read is a safe position; ids a rolled-back
+        insert used are passed over."""
         most = min(FOLLOWING_MAX, self.settings.relay_batch_size)  # never more than a batch
-        rows = self.store.rows_between(after, _NO_END, limit=most)
+        rows = await self._on_own_connection(
+            lambda conn: self.store.rows_between_on(conn, after, _NO_END, most),
+            lambda: self.store.rows_between(after, _NO_END, most),
+        )
         if len(rows) >= most:
             return None, []
         return (rows[-1][0] if rows else after), self.encoder.records(rows)
 
+    async def _on_own_connection(
+        self,
+        query: Callable[[psycopg.AsyncConnection[Any]], Awaitable[_T]],
+        pooled: Callable[[], _T],
+    ) -> _T:
+        """Run `query` on the relay's own autocommit connection: a caught-up relay reads and
+        saves its position after every few events, and the pool's way (a thread hop, a
+        checkout and its ping each time) cost more than the statement. A failure drops the
+        connection and runs `pooled` instead (the pool reconnects), so a database restart
+        costs one statement's retry, as with the pool alone."""
+        try:
+            if self._own is None or self._own.closed:
+                self._own = await psycopg.AsyncConnection.connect(
+                    self.settings.database_url, autocommit=True
+                )
+            return await query(self._own)
+        except psycopg.Error as exc:
+            log.warning(
+                "relay connection failed; using the pool", extra={"fields": {"error": repr(exc)}}
+            )
+            own, self._own = self._own, None
+            if own is not None:
+                with contextlib.suppress(Exception):
+                    await own.close()
+            return await asyncio.to_thread(pooled)
+
     async def _deliver(
-        self, records: list[Record], upto: int, stop: asyncio.Event, decoders: Decoders
+        self,
+        records: list[Record],
+        upto: int,
+        stop: asyncio.Event,
+        decoders: Decoders,
+        *,
+        following: bool = False,
     ) -> bool:
         """Publish a range's records, then save its end as the position; False if stopped
-        while the broker was away (the position stays put)."""
+        while the broker was away (the position stays put). `following`: a caught-up read,
+        saved on the relay's own connection."""
         if records and not await self._publish(records, stop):
             return False
         self.batches += 1
@@ -210,7 +258,14 @@ class Relay:
             log.error("fault injection: exiting between publish and position save")
             decoders.close(kill=True)
             os._exit(70)
-        await asyncio.to_thread(self.store.save_position, self.settings.relay_name, upto)
+        name = self.settings.relay_name
+        if following:
+            await self._on_own_connection(
+                lambda conn: self.store.save_position_on(conn, name, upto),
+                lambda: self.store.save_position(name, upto),
+            )
+        else:
+            await asyncio.to_thread(self.store.save_position, name, upto)
         self.position = upto
         PUBLISHED.inc(len(records))
         POSITION.set(upto)
