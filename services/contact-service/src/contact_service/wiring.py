@@ -6,7 +6,6 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from arrears.logging import get_correlation_id
-from arrears.messaging.personal import SubjectKeyClient
 from arrears.outbox import CommandForwarder, TaskPublisher, emit_task
 from arrears.service import consuming, make_producer, running, service_token
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -14,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from contact_service import sealing
 from contact_service.context import Context
 from contact_service.forwarding import CommandSender
+from contact_service.keys import LeanSubjectKeyClient
 from contact_service.projections import Projection
 from contact_service.tasks import ContactTask, Emitter
 
@@ -60,7 +60,7 @@ async def start_outbox(ctx: Context, *, publish: bool) -> AsyncIterator[None]:
     ctx.forwarder = forwarder
     sender = CommandSender(settings.case_service_url, service_token(settings), wake=forwarder.wake)
     ctx.sender = sender
-    keys = ctx.keys or SubjectKeyClient(settings.case_service_url, service_token(settings))
+    keys = ctx.keys or LeanSubjectKeyClient(settings.case_service_url, service_token(settings))
     ctx.keys = keys
     try:
         if not publish:
