@@ -128,6 +128,15 @@ def relay_position(metrics_port: int) -> int:
     return 0
 
 
+def database_transactions(database_url: str) -> dict[str, int]:
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute(
+            "SELECT datname, xact_commit + xact_rollback FROM pg_stat_database"
+            " WHERE datname LIKE 'arrears_%' ORDER BY datname"
+        ).fetchall()
+    return {str(name): int(n) for name, n in rows}
+
+
 def head(database_url: str) -> int:
     with psycopg.connect(database_url) as conn:
         row = conn.execute("SELECT coalesce(max(notification_id), 0) FROM cases_events").fetchone()
@@ -259,6 +268,7 @@ def main() -> int:
             time.sleep(args.settle_seconds)
         at_end = memory.sample()
         memory.done.set()
+        transactions = database_transactions(postgres.url("postgres"))
         result: dict[str, Any] = {
             "when": datetime.now(UTC).isoformat(timespec="seconds"),
             "loans": args.loans,
@@ -279,6 +289,11 @@ def main() -> int:
                 round(summary["events"] / caught_up, 1) if caught_up else None
             ),
             "events_stored": stored,
+            # Each database's committed transactions over the services' lives (start-up
+            # included): where PostgreSQL's CPU comes from, per recorded event.
+            "transactions_per_event": {
+                name: round(n / max(summary["events"], 1), 2) for name, n in transactions.items()
+            },
             "peak_pss_mib": {k: round(v / 2**20) for k, v in sorted(memory.peak.items())},
             "cpu_seconds": {k: round(v, 1) for k, v in sorted(at_end.items())},
             **cpu_figures(up, idle, at_start, at_end, args.idle_seconds, summary, stored),
@@ -380,6 +395,8 @@ def report(result: dict[str, Any]) -> str:
         f"system (all but the simulator), CPU per event: run"
         f" {result['system_cpu_ms_per_event_run']} ms, whole lives"
         f" {result['system_cpu_ms_per_event_whole']} ms (target <= {TARGET_MS_PER_EVENT} ms)",
+        "PostgreSQL transactions per event, by database: "
+        + ", ".join(f"{k} {v}" for k, v in result["transactions_per_event"].items()),
         f"contact-service CPU per attempt ({result['attempts_asked']:,} asked): run"
         f" {result['contact_cpu_ms_per_attempt_run']} ms, whole life"
         f" {result['contact_cpu_ms_per_attempt_whole']} ms"
