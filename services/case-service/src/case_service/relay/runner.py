@@ -174,8 +174,10 @@ class Relay:
                         LAG.set(0)
                         if records:
                             BATCH.observe(time.perf_counter() - started)
-                        else:
-                            await _wait_any(stop, self._wake, self.settings.relay_idle_poll_seconds)
+                        # Read again only when woken: the wake was cleared before the read,
+                        # so a commit the read missed has notified since (or will: its NOTIFY
+                        # follows its commit), and an immediate read would mostly find nothing.
+                        await _wait_any(stop, self._wake, self.settings.relay_idle_poll_seconds)
                         continue
                     head = await asyncio.to_thread(self.store.max_notification_id)
                 while len(ahead) < depth and scheduled < head:
