@@ -7,7 +7,9 @@ end as the position. The next ranges are read and encoded meanwhile, in worker p
 retried with backoff from the same position (the broker may see a record twice, with the
 same event id; it never misses one). With nothing to read the relay sleeps until
 PostgreSQL's NOTIFY from the library's insert (or `relay_idle_poll_seconds` as a safety
-net). A session advisory lock makes a second relay on the same store a hot standby.
+net). Caught up, events come a few at a time: the relay then reads what follows its position
+itself, on its own connection, and goes back to the read-ahead only for a batch's worth or
+more. A session advisory lock makes a second relay on the same store a hot standby.
 """
 
 from __future__ import annotations
@@ -228,7 +230,7 @@ class Relay:
         try:
             if self._own is None or self._own.closed:
                 self._own = await psycopg.AsyncConnection.connect(
-                    self.settings.database_url, autocommit=True
+                    self.settings.database_url, autocommit=True, connect_timeout=5
                 )
             return await query(self._own)
         except psycopg.Error as exc:
