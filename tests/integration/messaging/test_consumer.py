@@ -267,3 +267,51 @@ async def test_two_consumers_in_a_group_split_partitions_and_apply_each_event_on
         assert first.totals.applied + second.totals.applied == len(stored)
     rows = await read_model(read_model_engine, name)
     assert sorted(rows, key=lambda r: r[2]) == list(stored)
+
+
+async def test_offsets_of_applied_batches_reach_the_broker_without_a_commit_per_batch(
+    relay_settings: RelaySettings,
+    cases: CaseApplication,
+    workload: Workload,
+    read_model_engine: AsyncEngine,
+) -> None:
+    """Offsets wait (commit_interval_ms) but reach the broker once the consumer is idle or
+    stops: a new owner of the group resumes at the end and applies nothing again."""
+    await asyncio.to_thread(workload.portfolio, 4, 2)
+    stored = store_events(cases)
+    async with running_relay(relay_settings, cases):
+        await eventually(lambda: _published(cases, stored[-1][2]))
+    settings = {"commit_interval_ms": 600_000, "linger_ms": 100}
+    async with running_consumer(
+        relay_settings, read_model_engine, "c-offsets", **settings
+    ) as consumer:
+        await eventually(lambda: _seen(consumer, len(stored)))
+    assert await _committed_total(relay_settings, "c-offsets") == len(stored)
+    async with running_consumer(
+        relay_settings, read_model_engine, "c-offsets", **settings
+    ) as again:
+        await eventually(lambda: asyncio.sleep(0, again.ready.is_set()))
+        await asyncio.sleep(1)  # a redelivery would arrive within the first polls
+        assert (again.totals.applied, again.totals.duplicates) == (0, 0)
+    assert len(await read_model(read_model_engine, "c-offsets")) == len(stored)
+
+
+async def _committed_total(settings: RelaySettings, group: str) -> int:
+    """The group's committed offsets summed over the topic's partitions: the number of
+    records it has passed (offsets count from 0, one per record; tansu's end offsets count
+    record batches, so the records themselves are the yardstick)."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    probe = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers, group_id=group, enable_auto_commit=False
+    )
+    await probe.start()
+    try:
+        partitions = probe.partitions_for_topic(settings.relay_topic) or set()
+        assert partitions
+        total = 0
+        for p in sorted(partitions):
+            total += (await probe.committed(TopicPartition(settings.relay_topic, p))) or 0
+        return total
+    finally:
+        await probe.stop()

@@ -1,4 +1,5 @@
-"""A lean HTTP/1.1 client for case-service's command routes (the attempt path's forwarding).
+"""A lean HTTP/1.1 client for case-service's command routes (the attempt path's forwarding)
+and the projection's subject-key reads (`keys.py`).
 
 A contact attempt is answered with case-service's own answer, so every attempt makes one
 request to case-service. A general client (httpx) cost a quarter of contact-service's CPU per
@@ -85,6 +86,20 @@ class CaseServiceClient:
             str(len(body)).encode(),
             b"\r\n",
         ]
+        return await self._send(head, body, headers)
+
+    async def get(self, path: str, headers: dict[str, str]) -> Answer:
+        """A GET (the projection's subject keys); safe to resend, as `post` with its key."""
+        head = [
+            b"GET ",
+            (self._prefix + path).encode("latin-1"),
+            b" HTTP/1.1\r\nHost: ",
+            self._host_header,
+            b"\r\n",
+        ]
+        return await self._send(head, b"", headers)
+
+    async def _send(self, head: list[bytes], body: bytes, headers: dict[str, str]) -> Answer:
         for name, value in headers.items():
             head += [name.encode("latin-1"), b": ", value.encode("latin-1"), b"\r\n"]
         request = b"".join((*head, b"\r\n", body))

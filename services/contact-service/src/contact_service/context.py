@@ -64,7 +64,7 @@ class ReadPool:
             async with self._lock:
                 if self._pool is None:
                     self._pool = await asyncpg.create_pool(
-                        self.database_url, min_size=1, max_size=self.size
+                        self.database_url, min_size=1, max_size=self.size, reset=_keep_session
                     )
         return self._pool
 
@@ -72,6 +72,13 @@ class ReadPool:
         pool, self._pool = self._pool, None
         if pool is not None:
             await pool.close()
+
+
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """No session reset when a connection goes back to the pool: its users take no session
+    advisory lock, LISTEN, cursor or SET (all is per transaction), so asyncpg's default reset
+    (a round trip running four statements) after every request would reset nothing. asyncpg
+    still rolls back a transaction left open before calling this."""
 
 
 @dataclass

@@ -6,7 +6,6 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from arrears.logging import get_correlation_id
-from arrears.messaging.personal import SubjectKeyClient
 from arrears.outbox import CommandForwarder, TaskPublisher, emit_task
 from arrears.service import consuming, make_producer, running, service_token
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -14,12 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from contact_service import sealing
 from contact_service.context import Context
 from contact_service.forwarding import CommandSender
+from contact_service.keys import LeanSubjectKeyClient
 from contact_service.projections import Projection
 from contact_service.tasks import ContactTask, Emitter
 
 SOURCE = "/arrears/contact-service"
 TASK_TYPE_PREFIX = "collections.contact."
 SEALED_TASK_FIELDS = ("contact_point", "to", "address")
+PUBLISHER_IDLE_POLL_SECONDS = 2.0
 
 
 def task_emitter(ctx: Context) -> Emitter:
@@ -59,14 +60,22 @@ async def start_outbox(ctx: Context, *, publish: bool) -> AsyncIterator[None]:
     ctx.forwarder = forwarder
     sender = CommandSender(settings.case_service_url, service_token(settings), wake=forwarder.wake)
     ctx.sender = sender
-    keys = ctx.keys or SubjectKeyClient(settings.case_service_url, service_token(settings))
+    keys = ctx.keys or LeanSubjectKeyClient(settings.case_service_url, service_token(settings))
     ctx.keys = keys
     try:
         if not publish:
             yield
             return
         producer = make_producer(settings, client_id="contact-service-tasks")
-        ctx.publisher = TaskPublisher(ctx.engine, producer, open_envelope=sealing.unseal_tree)
+        # Woken by every task this process emits; the poll only catches tasks stored by
+        # another process (a daily run, the other server process when this one held the
+        # lock), so it need not turn every half second in each server process.
+        ctx.publisher = TaskPublisher(
+            ctx.engine,
+            producer,
+            open_envelope=sealing.unseal_tree,
+            idle_poll_seconds=PUBLISHER_IDLE_POLL_SECONDS,
+        )
         async with running([ctx.publisher.run, forwarder.run]):
             yield
     finally:

@@ -7,6 +7,7 @@ from decimal import Decimal
 from arrears.db import async_url
 from arrears.messaging import LEGAL_TASKS_TOPIC
 from arrears.service import ConsumerServiceSettings
+from pydantic import Field
 
 from legal_service.policy.thresholds import LegalPolicy
 
@@ -16,6 +17,16 @@ class LegalServiceSettings(ConsumerServiceSettings):
     http_port: int = 8003
     database_url: str = "postgresql://postgres@127.0.0.1:5433/arrears_legal"
     consumer_group: str = "legal-service"
+    # The consumer's broker fetch may wait 250 ms and its loop turns every 500 ms (as
+    # contact-service's, whose settings say why; the shared defaults are 50/100): each empty
+    # fetch is work here and at the broker, and nothing legal-service decides needs events
+    # sooner than that.
+    consumer_fetch_max_wait_ms: int = Field(default=250, ge=1, le=5_000)
+    consumer_poll_timeout_ms: int = Field(default=500, ge=1, le=60_000)
+    # Records arriving are gathered for 50 ms and applied together: case events trickle in
+    # one or two at a time, each batch costing a transaction and its statements whatever its
+    # size; 50 ms more projection lag changes nothing for collectors (ConsumerConfig).
+    consumer_linger_ms: int = Field(default=50, ge=0, le=5_000)
     legal_tasks_topic: str = LEGAL_TASKS_TOPIC
     daily_run_batch: int = 1000
     # How long an API call waits for case-service before answering 202 (queued).

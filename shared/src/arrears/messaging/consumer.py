@@ -76,6 +76,19 @@ class ConsumerConfig:
     # end-to-end lag. Short waits cost only more empty fetches while idle.
     fetch_max_wait_ms: int = 50
     enable_idempotence: bool = False
+    # How long a batch's offset may wait to be committed to the broker. The database's
+    # tracking rows, written in the batch's transaction, are what make processing exactly
+    # once; the broker's offset only says where a restarted or new owner resumes, and what it
+    # redelivers is skipped as a duplicate. Events trickling in one or two at a time made an
+    # offset commit (a broker round trip, and the broker's own work) per event; now offsets
+    # go at most this often, and always when the loop turns idle, before a partition is
+    # revoked, when a batch parked something, and on stop. 0: after every batch.
+    commit_interval_ms: int = 1_000
+    # After records arrive, wait this long for more before applying them (0: apply at once).
+    # Events trickling in one or two at a time cost a transaction, the tracking rows and the
+    # read model's statements each; gathered for a few tens of milliseconds they share them.
+    # It adds up to this much to the lag, so a consumer with a tight lag target keeps 0.
+    linger_ms: int = 0
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -83,9 +96,10 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
         self.runner = runner
 
     async def on_partitions_revoked(self, revoked: Any) -> None:  # noqa: ARG002
-        # Wait for the batch in hand to commit before the partitions move elsewhere.
+        # Wait for the batch in hand to commit before the partitions move elsewhere, and hand
+        # its owner-to-be the offsets this one has applied (fewer duplicates to skip).
         async with self.runner.lock:
-            pass
+            await self.runner.commit_offsets()
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
         self.runner.assigned = set(assigned)
@@ -131,6 +145,10 @@ class IdempotentConsumer:
         self.assigned: set[TopicPartition] = set()
         self.ready = asyncio.Event()  # set once partitions are assigned
         self.totals = Outcome()
+        self._consumer: AIOKafkaConsumer | None = None
+        # Offsets applied (their transactions committed) but not yet committed to the broker.
+        self._uncommitted: dict[TopicPartition, int] = {}
+        self._committed_at = time.monotonic()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until `stop` is set; the batch in hand is finished before leaving."""
@@ -147,6 +165,7 @@ class IdempotentConsumer:
             fetch_max_wait_ms=self.config.fetch_max_wait_ms,
         )
         await self._start(consumer, stop)
+        self._consumer = consumer
         try:
             consumer.subscribe(list(self.config.topics), listener=_Rebalance(self))
             while not stop.is_set():
@@ -156,7 +175,9 @@ class IdempotentConsumer:
                 if self.assigned:
                     self.ready.set()
                 if not batches:
+                    await self.commit_offsets()  # idle: nothing to gain by waiting longer
                     continue
+                batches = await self._linger(consumer, batches)
                 async with self.lock:
                     await asyncio.gather(
                         *(
@@ -165,10 +186,50 @@ class IdempotentConsumer:
                         )
                     )
                     await self._report_lag(consumer)
+                    interval = self.config.commit_interval_ms / 1000
+                    if time.monotonic() - self._committed_at >= interval:
+                        await self.commit_offsets()
         finally:
             with contextlib.suppress(Exception):
+                await self.commit_offsets()
+            with contextlib.suppress(Exception):
                 await consumer.stop()
+            self._consumer = None
             await self.dlq.stop()
+
+    async def _linger(
+        self, consumer: AIOKafkaConsumer, batches: dict[TopicPartition, list[Any]]
+    ) -> dict[TopicPartition, list[Any]]:
+        """`batches` with what arrived during `linger_ms` appended (the fetcher keeps
+        fetching meanwhile), up to `max_batch` records in all."""
+        room = self.config.max_batch - sum(len(records) for records in batches.values())
+        if self.config.linger_ms <= 0 or room <= 0:
+            return batches
+        await asyncio.sleep(self.config.linger_ms / 1000)
+        more = await consumer.getmany(timeout_ms=0, max_records=room)
+        for tp, records in more.items():
+            batches.setdefault(tp, []).extend(records)  # the same partition's next offsets
+        return batches
+
+    async def commit_offsets(self) -> None:
+        """Commit the offsets of every applied batch not committed yet (of partitions still
+        assigned); a failure leaves them to the next owner, who skips what it redelivers."""
+        self._committed_at = time.monotonic()
+        consumer = self._consumer
+        if not self._uncommitted or consumer is None:
+            return
+        assigned = consumer.assignment()
+        offsets = {tp: o for tp, o in self._uncommitted.items() if tp in assigned}
+        self._uncommitted = {}
+        if not offsets:
+            return
+        try:
+            await consumer.commit(offsets)
+        except Exception as exc:  # a rebalance took a partition: the next owner dedups
+            log.warning(
+                "offset commit failed",
+                extra={"fields": {"partitions": sorted(map(str, offsets)), "error": repr(exc)}},
+            )
 
     async def _start(self, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> None:
         delay = self.config.retry_initial
@@ -219,12 +280,11 @@ class IdempotentConsumer:
         # Counted as soon as the transaction commits (no await in between), so the totals
         # never lag what a reader of the read model already sees.
         self._count(outcome)
-        try:
-            await consumer.commit({tp: records[-1].offset + 1})
-        except Exception as exc:  # a rebalance took the partition: the next owner dedups
-            log.warning(
-                "offset commit failed", extra={"fields": {"partition": str(tp), "error": repr(exc)}}
-            )
+        self._uncommitted[tp] = records[-1].offset + 1
+        if outcome.parked or self.config.commit_interval_ms <= 0:
+            # A parked message is not tracked in the database (an unreadable one has no id):
+            # its offset goes now, so a restart does not park it on the DLQ again.
+            await self.commit_offsets()
         BATCH_SECONDS.labels(self.config.name).observe(time.perf_counter() - started)
 
     async def _apply(self, items: list[Item]) -> Outcome:

@@ -10,6 +10,7 @@ Both are written in the transaction that changes the read model.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import BigInteger, Column, DateTime, MetaData, Table, Text, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -56,6 +57,34 @@ async def create_tracking_tables(engine: AsyncEngine) -> None:
             await conn.execute(text(statement))
 
 
+_LOAD = (
+    "SELECT subject, version FROM consumer_subject_versions "
+    "WHERE consumer = $1 AND subject = ANY($2::text[]) ORDER BY subject FOR UPDATE"
+)
+_SAVE = (
+    "INSERT INTO consumer_subject_versions AS v "
+    "(consumer, subject, version, event_id, sequence) "
+    "SELECT $1, s, ver, e, seq FROM unnest("
+    "$2::text[], $3::bigint[], $4::text[], $5::bigint[]) AS t(s, ver, e, seq) "
+    "ON CONFLICT (consumer, subject) DO UPDATE SET "
+    "version = GREATEST(v.version, EXCLUDED.version), event_id = EXCLUDED.event_id, "
+    "sequence = EXCLUDED.sequence, updated_at = now()"
+)
+
+
+async def _driver(conn: AsyncConnection) -> Any:
+    """The asyncpg connection under `conn`, with `conn`'s transaction begun. The two
+    statements below run once per consumer batch, most batches holding an event or two:
+    sent straight to asyncpg they skip SQLAlchemy's statement and result handling (about
+    half of their cost). Errors then arrive as asyncpg's own: the callers' callers retry
+    the whole batch on any exception, so nothing depends on SQLAlchemy wrapping them."""
+    fairy = await conn.get_raw_connection()
+    adapted: Any = fairy.dbapi_connection
+    if getattr(adapted, "_transaction", True) is None:
+        await adapted._start_transaction()  # what SQLAlchemy does before its first statement
+    return fairy.driver_connection
+
+
 async def load_versions(
     conn: AsyncConnection, consumer: str, subjects: Iterable[str]
 ) -> dict[str, int]:
@@ -63,15 +92,8 @@ async def load_versions(
     wanted = sorted(set(subjects))
     if not wanted:
         return {}
-    result = await conn.execute(
-        text(
-            "SELECT subject, version FROM consumer_subject_versions "
-            "WHERE consumer = :consumer AND subject = ANY(:subjects) "
-            "ORDER BY subject FOR UPDATE"
-        ),
-        {"consumer": consumer, "subjects": wanted},
-    )
-    return {row.subject: int(row.version) for row in result}
+    raw = await _driver(conn)
+    return {row[0]: int(row[1]) for row in await raw.fetch(_LOAD, consumer, wanted)}
 
 
 async def save_versions(
@@ -81,24 +103,14 @@ async def save_versions(
     batch = sorted(rows)
     if not batch:
         return
-    await conn.execute(
-        text(
-            "INSERT INTO consumer_subject_versions AS v "
-            "(consumer, subject, version, event_id, sequence) "
-            "SELECT :consumer, s, ver, e, seq FROM unnest("
-            "CAST(:subjects AS text[]), CAST(:versions AS bigint[]), "
-            "CAST(:event_ids AS text[]), CAST(:sequences AS bigint[])) AS t(s, ver, e, seq) "
-            "ON CONFLICT (consumer, subject) DO UPDATE SET "
-            "version = GREATEST(v.version, EXCLUDED.version), event_id = EXCLUDED.event_id, "
-            "sequence = EXCLUDED.sequence, updated_at = now()"
-        ),
-        {
-            "consumer": consumer,
-            "subjects": [r[0] for r in batch],
-            "versions": [r[1] for r in batch],
-            "event_ids": [r[2] for r in batch],
-            "sequences": [r[3] for r in batch],
-        },
+    raw = await _driver(conn)
+    await raw.execute(
+        _SAVE,
+        consumer,
+        [r[0] for r in batch],
+        [r[1] for r in batch],
+        [r[2] for r in batch],
+        [r[3] for r in batch],
     )
 
 

@@ -30,6 +30,9 @@ from arrears.outbox.backoff import Backoff
 
 _log = logging.getLogger(__name__)
 _PUBLISHER_LOCK = 7201957
+# After a wake that found nothing, look again after these pauses (last first): the emitting
+# transaction commits within a few milliseconds to a few hundred of its wake.
+_SETTLE_SECONDS = (0.3, 0.1, 0.03)
 
 TASKS_EMITTED = Counter(
     "arrears_tasks_emitted_total", "Tasks decided (each task id once)", ["topic", "type"]
@@ -129,6 +132,9 @@ class TaskPublisher:
 
     async def run(self, stop: asyncio.Event) -> None:
         failures = 0
+        # Passes left to look again soon after a wake that found nothing: `wake` comes from
+        # inside the emitting transaction, so the first look often runs before its commit.
+        settling = 0
         while not stop.is_set():
             try:
                 if not self._producer.started:
@@ -141,9 +147,19 @@ class TaskPublisher:
                 _log.warning("task publishing failed (%s); retrying in %.1f s", exc, delay)
                 await self._sleep(stop, delay)
                 continue
-            if not published:
-                self._wake.clear()
-                await self._sleep(stop, self._idle_poll, wake=True)
+            if published:
+                settling = 0
+                continue
+            if self._wake.is_set():  # woken during the pass: the waker had not committed yet
+                settling = len(_SETTLE_SECONDS)
+            self._wake.clear()
+            if settling:
+                settling -= 1
+                await self._sleep(stop, _SETTLE_SECONDS[settling], wake=True)
+                continue
+            woken = await self._sleep(stop, self._idle_poll, wake=True)
+            if woken:
+                settling = len(_SETTLE_SECONDS)
         await self._producer.stop()
 
     async def publish_pending(self) -> int:
@@ -178,13 +194,15 @@ class TaskPublisher:
             TASKS_PENDING.set(await _count_pending(conn))
         return len(rows)
 
-    async def _sleep(self, stop: asyncio.Event, seconds: float, *, wake: bool = False) -> None:
+    async def _sleep(self, stop: asyncio.Event, seconds: float, *, wake: bool = False) -> bool:
+        """Wait `seconds`, or less if stopped or (with `wake`) woken; True if woken."""
         waits = [asyncio.create_task(stop.wait())]
         if wake:
             waits.append(asyncio.create_task(self._wake.wait()))
         await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
         for task in waits:
             task.cancel()
+        return wake and self._wake.is_set()
 
 
 @dataclass(frozen=True)

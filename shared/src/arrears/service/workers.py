@@ -43,6 +43,8 @@ class ConsumerServiceSettings(ServiceSettings):
     # (arrears.messaging.ConsumerConfig); a service may choose its own defaults.
     consumer_fetch_max_wait_ms: int = Field(default=50, ge=1, le=5_000)
     consumer_poll_timeout_ms: int = Field(default=100, ge=1, le=60_000)
+    # How long the consumer gathers records before applying them (ConsumerConfig.linger_ms).
+    consumer_linger_ms: int = Field(default=0, ge=0, le=5_000)
     # Run the consumer, the task publisher and the command forwarder in the API process.
     run_workers: bool = True
 
@@ -93,8 +95,18 @@ async def consuming(
     batch_handler: BatchHandler | None = None,
 ) -> AsyncIterator[IdempotentConsumer]:
     """The case-event consumer running `handler` (and `batch_handler` on the fast path, when
-    given), filling holes from case-service's feed."""
+    given), filling holes from case-service's feed.
+
+    It gets its own engine on `engine`'s database, without the pool's pre-ping: a batch on a
+    connection that died is rolled back and retried from its first offset anyway, and the
+    ping cost a round trip per batch, most batches being one or two events."""
     feed = FeedClient(settings.case_service_url, service_token(settings))
+    own = create_async_engine(
+        engine.url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_size,
+        pool_pre_ping=False,
+    )
     consumer = IdempotentConsumer(
         ConsumerConfig(
             name=settings.consumer_group,
@@ -103,8 +115,9 @@ async def consuming(
             max_batch=settings.consumer_max_batch,
             fetch_max_wait_ms=settings.consumer_fetch_max_wait_ms,
             poll_timeout_ms=settings.consumer_poll_timeout_ms,
+            linger_ms=settings.consumer_linger_ms,
         ),
-        engine,
+        own,
         handler,
         gaps=feed,
         batch_handler=batch_handler,
@@ -114,3 +127,4 @@ async def consuming(
             yield consumer
     finally:
         await feed.aclose()
+        await own.dispose()

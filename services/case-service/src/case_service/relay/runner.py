@@ -7,7 +7,9 @@ end as the position. The next ranges are read and encoded meanwhile, in worker p
 retried with backoff from the same position (the broker may see a record twice, with the
 same event id; it never misses one). With nothing to read the relay sleeps until
 PostgreSQL's NOTIFY from the library's insert (or `relay_idle_poll_seconds` as a safety
-net). A session advisory lock makes a second relay on the same store a hot standby.
+net). Caught up, events come a few at a time: the relay then reads what follows its position
+itself, on its own connection, and goes back to the read-ahead only for a batch's worth or
+more. A session advisory lock makes a second relay on the same store a hot standby.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ import os
 import time
 import zlib
 from collections import deque
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import psycopg
 from arrears.messaging.envelope import CASE_EVENTS_TOPIC
@@ -45,6 +48,13 @@ BATCH = Histogram(
     "Read + publish + save time of one batch",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0),
 )
+
+
+# Caught up, the relay reads what follows its position itself when it is fewer events than
+# this (a trickle); a longer backlog goes to the worker processes' read-ahead.
+FOLLOWING_MAX = 200
+_NO_END = 2**63 - 1
+_T = TypeVar("_T")
 
 
 class RelaySettings(CaseServiceSettings):
@@ -95,6 +105,7 @@ class Relay:
         self.batches = 0
         self._wake = asyncio.Event()
         self.ready = asyncio.Event()  # set once the lock is held and the position read
+        self._own: psycopg.AsyncConnection[Any] | None = None  # the caught-up reads' and saves'
 
     async def run(self, stop: asyncio.Event) -> None:
         """Relay until `stop` is set."""
@@ -112,6 +123,10 @@ class Relay:
                 with contextlib.suppress(asyncio.CancelledError):
                     await listener
                 await self.producer.stop()
+                own, self._own = self._own, None
+                if own is not None:
+                    with contextlib.suppress(Exception):
+                        await own.close()
 
     async def _acquire_lock(self, conn: psycopg.AsyncConnection[Any], stop: asyncio.Event) -> bool:
         key = zlib.crc32(f"arrears-relay/{self.settings.relay_name}".encode())
@@ -126,7 +141,9 @@ class Relay:
 
     async def _listen(self, conn: psycopg.AsyncConnection[Any], stop: asyncio.Event) -> None:
         while not stop.is_set():
-            async for _ in conn.notifies(timeout=1.0, stop_after=1):
+            # One generator for every notification of a second (not one per notification:
+            # a caught-up relay gets one per command case-service records).
+            async for _ in conn.notifies(timeout=1.0):
                 self._wake.set()
 
     async def _loop(self, stop: asyncio.Event) -> None:
@@ -143,8 +160,27 @@ class Relay:
         self.ready.set()
         try:
             while not stop.is_set():
-                if scheduled >= head:
+                if not ahead and scheduled >= head:
+                    # Caught up: events now come a few at a time. Read what follows the
+                    # position in this process, in one query (no head query first, no hop to
+                    # a worker and back); only a longer backlog goes to the read-ahead below.
                     self._wake.clear()
+                    started = time.perf_counter()
+                    upto, records = await self._read_following(scheduled)
+                    if upto is not None:
+                        if records and not await self._deliver(
+                            records, upto, stop, decoders, following=True
+                        ):
+                            return
+                        scheduled = head = upto
+                        LAG.set(0)
+                        if records:
+                            BATCH.observe(time.perf_counter() - started)
+                        # Read again only when woken: the wake was cleared before the read,
+                        # so a commit the read missed has notified since (or will: its NOTIFY
+                        # follows its commit), and an immediate read would mostly find nothing.
+                        await _wait_any(stop, self._wake, self.settings.relay_idle_poll_seconds)
+                        continue
                     head = await asyncio.to_thread(self.store.max_notification_id)
                 while len(ahead) < depth and scheduled < head:
                     upto = min(scheduled + size, head)
@@ -157,23 +193,87 @@ class Relay:
                 started = time.perf_counter()
                 upto, encoding = ahead.popleft()
                 records = await encoding
-                if records and not await self._publish(records, stop):
-                    return  # stopped while the broker was away; the position stays put
-                self.batches += 1
-                if self.batches == self.settings.relay_crash_after_batches:
-                    log.error("fault injection: exiting between publish and position save")
-                    decoders.close(kill=True)
-                    os._exit(70)
-                await asyncio.to_thread(self.store.save_position, name, upto)
-                self.position = upto
-                PUBLISHED.inc(len(records))
-                POSITION.set(upto)
+                if not await self._deliver(records, upto, stop, decoders):
+                    return
                 LAG.set(max(0, head - upto))
                 BATCH.observe(time.perf_counter() - started)
         finally:
             for _, encoding in ahead:
                 encoding.cancel()
             decoders.close()
+
+    async def _read_following(self, after: int) -> tuple[int | None, list[Record]]:
+        """The events after `after`, encoded, and the position they end at, when there are
+        fewer than FOLLOWING_MAX (or a batch) of them (None: more are waiting, for the
+        read-ahead). Every id below a visible one is committed (the library's insert lock
+        serialises writers), so the last row read is a safe position; ids a rolled-back
+        insert used are passed over."""
+        most = min(FOLLOWING_MAX, self.settings.relay_batch_size)  # never more than a batch
+        rows = await self._on_own_connection(
+            lambda conn: self.store.rows_between_on(conn, after, _NO_END, most),
+            lambda: self.store.rows_between(after, _NO_END, most),
+        )
+        if len(rows) >= most:
+            return None, []
+        return (rows[-1][0] if rows else after), self.encoder.records(rows)
+
+    async def _on_own_connection(
+        self,
+        query: Callable[[psycopg.AsyncConnection[Any]], Awaitable[_T]],
+        pooled: Callable[[], _T],
+    ) -> _T:
+        """Run `query` on the relay's own autocommit connection: a caught-up relay reads and
+        saves its position after every few events, and the pool's way (a thread hop, a
+        checkout and its ping each time) cost more than the statement. A failure drops the
+        connection and runs `pooled` instead (the pool reconnects), so a database restart
+        costs one statement's retry, as with the pool alone."""
+        try:
+            if self._own is None or self._own.closed:
+                self._own = await psycopg.AsyncConnection.connect(
+                    self.settings.database_url, autocommit=True, connect_timeout=5
+                )
+            return await query(self._own)
+        except psycopg.Error as exc:
+            log.warning(
+                "relay connection failed; using the pool", extra={"fields": {"error": repr(exc)}}
+            )
+            own, self._own = self._own, None
+            if own is not None:
+                with contextlib.suppress(Exception):
+                    await own.close()
+            return await asyncio.to_thread(pooled)
+
+    async def _deliver(
+        self,
+        records: list[Record],
+        upto: int,
+        stop: asyncio.Event,
+        decoders: Decoders,
+        *,
+        following: bool = False,
+    ) -> bool:
+        """Publish a range's records, then save its end as the position; False if stopped
+        while the broker was away (the position stays put). `following`: a caught-up read,
+        saved on the relay's own connection."""
+        if records and not await self._publish(records, stop):
+            return False
+        self.batches += 1
+        if self.batches == self.settings.relay_crash_after_batches:
+            log.error("fault injection: exiting between publish and position save")
+            decoders.close(kill=True)
+            os._exit(70)
+        name = self.settings.relay_name
+        if following:
+            await self._on_own_connection(
+                lambda conn: self.store.save_position_on(conn, name, upto),
+                lambda: self.store.save_position(name, upto),
+            )
+        else:
+            await asyncio.to_thread(self.store.save_position, name, upto)
+        self.position = upto
+        PUBLISHED.inc(len(records))
+        POSITION.set(upto)
+        return True
 
     async def _publish(self, records: list[Record], stop: asyncio.Event) -> bool:
         delay = self.settings.relay_retry_initial_seconds

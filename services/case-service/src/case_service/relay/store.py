@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
+import psycopg
 from eventsourcing.persistence import Notification
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg.rows import tuple_row
@@ -57,8 +58,10 @@ class RelayStore:
         return int(row["position"]) if row else 0
 
     def save_position(self, name: str, position: int) -> None:
-        with self.recorder.datastore.transaction(commit=True) as curs:
-            curs.execute(self._upsert, (name, position))
+        # One statement on the pool's autocommit connection (atomic by itself): no BEGIN and
+        # COMMIT round trips around it. A caught-up relay saves after every few events.
+        with self.recorder.datastore.get_connection() as conn:
+            conn.execute(self._upsert, (name, position), prepare=True)
 
     def notifications_after(self, position: int, limit: int) -> Sequence[Notification]:
         found: Sequence[Notification] = self.recorder.select_notifications(
@@ -84,7 +87,21 @@ class RelayStore:
         datastore = self.recorder.datastore
         with datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
             curs.execute(self._rows, (after, upto, limit), prepare=True)
-            return [(int(r[0]), r[1], int(r[2]), r[3], bytes(r[4]), r[5]) for r in curs.fetchall()]
+            return [_row(r) for r in curs.fetchall()]
+
+    async def rows_between_on(
+        self, conn: psycopg.AsyncConnection[Any], after: int, upto: int, limit: int | None
+    ) -> list[Row]:
+        """`rows_between` on the caller's own autocommit connection (the caught-up relay's)."""
+        async with conn.cursor(row_factory=tuple_row) as curs:
+            await curs.execute(self._rows, (after, upto, limit), prepare=True)
+            return [_row(r) for r in await curs.fetchall()]
+
+    async def save_position_on(
+        self, conn: psycopg.AsyncConnection[Any], name: str, position: int
+    ) -> None:
+        """`save_position` on the caller's own autocommit connection."""
+        await conn.execute(self._upsert, (name, position), prepare=True)
 
     def max_notification_id(self) -> int:
         return int(self.recorder.max_notification_id() or 0)
@@ -106,3 +123,7 @@ class RelayStore:
             )
             for row in rows
         ]
+
+
+def _row(r: Any) -> Row:
+    return (int(r[0]), r[1], int(r[2]), r[3], bytes(r[4]), r[5])
