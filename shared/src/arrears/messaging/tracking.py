@@ -10,10 +10,11 @@ Both are written in the transaction that changes the read model.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from sqlalchemy import BigInteger, Column, DateTime, MetaData, Table, Text, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from arrears.db import driver
 
 # Frozen: each service's first migration runs these (see arrears.outbox.schema.DDL).
 DDL = (
@@ -72,19 +73,6 @@ _SAVE = (
 )
 
 
-async def _driver(conn: AsyncConnection) -> Any:
-    """The asyncpg connection under `conn`, with `conn`'s transaction begun. The two
-    statements below run once per consumer batch, most batches holding an event or two:
-    sent straight to asyncpg they skip SQLAlchemy's statement and result handling (about
-    half of their cost). Errors then arrive as asyncpg's own: the callers' callers retry
-    the whole batch on any exception, so nothing depends on SQLAlchemy wrapping them."""
-    fairy = await conn.get_raw_connection()
-    adapted: Any = fairy.dbapi_connection
-    if getattr(adapted, "_transaction", True) is None:
-        await adapted._start_transaction()  # what SQLAlchemy does before its first statement
-    return fairy.driver_connection
-
-
 async def load_versions(
     conn: AsyncConnection, consumer: str, subjects: Iterable[str]
 ) -> dict[str, int]:
@@ -92,7 +80,7 @@ async def load_versions(
     wanted = sorted(set(subjects))
     if not wanted:
         return {}
-    raw = await _driver(conn)
+    raw = await driver(conn)
     return {row[0]: int(row[1]) for row in await raw.fetch(_LOAD, consumer, wanted)}
 
 
@@ -103,7 +91,7 @@ async def save_versions(
     batch = sorted(rows)
     if not batch:
         return
-    raw = await _driver(conn)
+    raw = await driver(conn)
     await raw.execute(
         _SAVE,
         consumer,

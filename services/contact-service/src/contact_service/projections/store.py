@@ -10,6 +10,7 @@ from functools import lru_cache
 from typing import Any, TypeVar
 
 import orjson
+from arrears.db import driver as asyncpg_driver
 from arrears.events import CaseEventData, EventDataError
 from arrears.messaging import Envelope, PoisonError, event_time
 from sqlalchemy import column, text
@@ -157,10 +158,7 @@ async def driver(conn: AsyncConnection) -> Any:
     deferred = deferred_of(conn)
     if deferred is not None:
         return deferred
-    fairy = await conn.get_raw_connection()
-    if getattr(fairy.dbapi_connection, "_transaction", True) is None:
-        await conn.execute(text("SELECT 1"))  # SQLAlchemy opens its transaction first
-    return fairy.driver_connection
+    return await asyncpg_driver(conn)
 
 
 def day_of(envelope: Envelope) -> date:
