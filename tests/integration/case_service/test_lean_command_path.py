@@ -97,12 +97,25 @@ def test_an_unknown_case_is_404_on_the_lean_path(client: TestClient) -> None:
     assert response.headers["content-type"] == "application/problem+json"
 
 
+def _counted(route: str, status: str) -> float:
+    series = f'method="POST",route="{route}",service="case-service",status="{status}"'
+    for line in latest_metrics().decode().splitlines():
+        if line.startswith("http_requests_total{") and series in line:
+            return float(line.rpartition(" ")[2])
+    return 0.0
+
+
 def test_commands_on_the_lean_path_are_counted_by_their_route(
     client: TestClient, open_case: Callable[..., str]
 ) -> None:
-    assert _post(client, open_case(), ATTEMPT, LEAN).status_code == 201
+    route = "/v1/cases/{case_id}/contact-attempts"
+    case_id = open_case()
+    before = (_counted(route, "201"), _counted("unmatched", "201"))
 
-    assert 'route="/v1/cases/{case_id}/contact-attempts"' in latest_metrics().decode()
+    assert _post(client, case_id, ATTEMPT, LEAN).status_code == 201
+    assert _post(client, case_id, ATTEMPT, LEAN).status_code == 201
+
+    assert (_counted(route, "201"), _counted("unmatched", "201")) == (before[0] + 2, before[1])
 
 
 def test_a_plain_command_takes_the_lean_path_and_another_media_type_does_not(

@@ -30,20 +30,28 @@ from pydantic import ValidationError
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from case_service.api.routes.commands import ROUTES, CommandRoute, run_route
+from case_service.api.routes.commands import ROUTES, CommandRoute, router, run_route
 
 _PATH = re.compile(
     r"/v1/cases/([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"
     r"/([a-z-]+)"
 )
 _BY_PATH = {route.path: route for route in ROUTES if not route.path_fields}
+# FastAPI's own route for each, as its router leaves it in the scope: the metrics label
+# requests by its template. (Taken from the commands' router itself: the application's
+# route list holds included routers, whose routes are resolved only as requests come.)
+_API_ROUTES: dict[str, BaseRoute] = {
+    path: next(
+        r for r in router.routes if getattr(r, "path", None) == f"/v1/cases/{{case_id}}/{path}"
+    )
+    for path in _BY_PATH
+}
 _MAX_KEY = 255  # the Idempotency-Key header's declared maximum (api/deps.py)
 
 
 class FastCommands:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self._routes: dict[str, BaseRoute] | None = None  # path template -> FastAPI's route
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST":
@@ -67,7 +75,7 @@ class FastCommands:
         if parsed is None or (key is not None and len(key) > _MAX_KEY):
             await self.app(scope, replay, send)
             return
-        scope["route"] = self._route_for(scope, route)  # for the metrics' route label
+        scope["route"] = _API_ROUTES[route.path]  # for the metrics' route label
         path: str = scope["path"]
         try:
             response = await run_route(
@@ -85,13 +93,6 @@ class FastCommands:
             await send_problem(send, problem, path)
             return
         await response.send_to(send)
-
-    def _route_for(self, scope: Scope, route: CommandRoute) -> BaseRoute | None:
-        if self._routes is None:
-            self._routes = {
-                str(getattr(r, "path", "")): r for r in scope["app"].routes if hasattr(r, "path")
-            }
-        return self._routes.get(f"/v1/cases/{{case_id}}/{route.path}")
 
 
 def _headers(scope: Scope) -> dict[bytes, str]:
