@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from datetime import date
 from decimal import Decimal
@@ -137,3 +139,57 @@ def test_a_fault_reaches_the_awaiting_request(
 
     with pytest.raises(ConnectionError, match="database down"):
         asyncio.run(send())
+
+
+class CountingCases(MemoryCases):
+    """Notes how many commands' events each save (one transaction) carried."""
+
+    def __init__(self, *cases: CollectionCase) -> None:
+        super().__init__(*cases)
+        self.batches: list[int] = []
+
+    def save(
+        self,
+        cases: Sequence[CollectionCase],
+        idempotency: Sequence[IdempotencyRecord],
+        correlations: Sequence[tuple[UUID, int, str]],
+    ) -> None:
+        self.batches.append(sum(len(case.pending_events) for case in cases))
+        super().save(cases, idempotency, correlations)
+
+
+def miss_second(case: CollectionCase) -> None:
+    case.record_missed_payment(
+        installment=2, due_date=date(2026, 11, 1), amount=Decimal("1200.00"), now=NOW
+    )
+
+
+def test_a_lingering_writer_waits_for_the_next_command_and_commits_both_at_once() -> None:
+    store = CountingCases(given())
+    case_id = next(iter(store.cases))
+    # A linger far longer than the test: the batch closes because it is full (two commands).
+    writer = CommandExecutor(store, max_batch=2, linger_seconds=600)
+    try:
+        first = threading.Thread(target=writer.execute, args=(Command(case_id, miss),))
+        first.start()
+        second = writer.execute(Command(case_id, miss_second))
+        first.join(timeout=10)
+    finally:
+        writer.close()
+
+    assert second.error is None
+    assert store.batches == [2]
+
+
+def test_stopping_a_lingering_writer_still_commits_what_it_holds() -> None:
+    store = CountingCases(given())
+    case_id = next(iter(store.cases))
+    writer = CommandExecutor(store, max_batch=10, linger_seconds=600)
+    queued = writer._enqueue([Command(case_id, miss)])
+    while writer._queue.qsize():  # until the writer has taken it and lingers for more
+        time.sleep(0.01)
+
+    writer.close()
+
+    assert [o.error for o in queued.result(timeout=10)] == [None]
+    assert store.batches == [1]
