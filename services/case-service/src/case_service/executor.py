@@ -127,8 +127,10 @@ class CommandExecutor:
         # How long a batch may wait for more commands once the queue is empty. A commit has a
         # fixed cost (about 1 ms of CPU); requests arriving together were otherwise split
         # into a batch of one or two and another of the rest while the event loop was still
-        # reading them.
+        # reading them. Only while requests do come together (the last batch held several):
+        # a lone caller (a console user, a test, the simulator's sequence) is never held.
         self._linger = linger_seconds
+        self._together = False
         # With other writers on the store (several server processes), cached cases are
         # brought up to date at the start of each batch: one query, not a conflict per case.
         self._refresh_cached = other_writers
@@ -197,7 +199,7 @@ class CommandExecutor:
                 return
             jobs = [first]
             queued = len(first.commands)
-            until = time.monotonic() + self._linger
+            until = time.monotonic() + (self._linger if self._together else 0.0)
             while queued < self._max_batch:
                 try:
                     job = self._queue.get_nowait()
@@ -210,6 +212,7 @@ class CommandExecutor:
                     break
                 jobs.append(job)
                 queued += len(job.commands)
+            self._together = len(jobs) > 1
             self._run_jobs(jobs)
 
     def _wait_for_more(self, until: float) -> _Job | None:
