@@ -28,7 +28,7 @@ class CaseServiceSettings(ServiceSettings):
     command_batch_max: int = 500
     # How long the command writer waits for more commands before committing a batch, while
     # commands come together (executor.py); 0 commits whatever has queued at once.
-    command_batch_linger_ms: float = Field(default=2.0, ge=0, le=50)
+    command_batch_linger_ms: float = Field(default=4.0, ge=0, le=50)
     promise_horizon_days: int = 30
     limitation_years: int = 3
     # The audit log's name (the checkpoints' origin line and key name) and the verifier key
