@@ -27,6 +27,7 @@ import random
 import sys
 import tempfile
 import time
+import urllib.request
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -195,6 +196,22 @@ def bytes_per_event(database_url: str) -> dict[str, float]:
     return {"events": events, **sizes, "total": sum(sizes.values())}
 
 
+def served(base: str) -> dict[str, float]:
+    """Requests case-service has answered so far, by method, route and status (its /metrics)."""
+    with urllib.request.urlopen(f"{base}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    counts: dict[str, float] = {}
+    for line in text.splitlines():
+        if line.startswith("http_requests_total{"):
+            labels, _, value = line.rpartition(" ")
+            fields = dict(
+                part.split("=", 1) for part in labels[len("http_requests_total{") : -1].split(",")
+            )
+            name = " ".join(fields[k].strip('"') for k in ("method", "route", "status"))
+            counts[name] = counts.get(name, 0.0) + float(value)
+    return counts
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1,000 cases, 15 s")
@@ -271,10 +288,18 @@ def main() -> int:
 
         time.sleep(0.5)  # a fresh sample of every process's CPU
         cpu_before = {k: memory.cpu.get(k, 0.0) for k in memory.watched}
+        served_before = served(base)
         figures = asyncio.run(drive(base, case_ids, seconds))
         lag = wait_relay(postgres.url("arrears_case"), metrics_port)
         time.sleep(0.5)  # one more sample of every process's CPU
         spent = {k: memory.cpu.get(k, 0.0) - cpu_before.get(k, 0.0) for k in memory.watched}
+        # What else case-service answered meanwhile (the consumers' calls), per command.
+        served_after = served(base)
+        results["case_service_requests_per_command"] = {
+            name: round((count - served_before.get(name, 0.0)) / max(1, figures["commands"]), 3)
+            for name, count in sorted(served_after.items())
+            if count > served_before.get(name, 0.0)
+        }
         memory.done.set()
         results["bytes_per_stored_event"] = bytes_per_event(postgres.url("arrears_case"))
         per_command = {
@@ -297,6 +322,7 @@ def main() -> int:
     print(
         f"CPU per command (ms): {results['cpu_ms_per_command']} total {results['cpu_ms_per_command_total']}"
     )
+    print(f"case-service requests per command: {results['case_service_requests_per_command']}")
     out = REPO / "bench" / "results"
     out.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

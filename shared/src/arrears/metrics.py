@@ -43,6 +43,10 @@ class MetricsMiddleware:
     def __init__(self, app: ASGIApp, service: str) -> None:
         self.app = app
         self.service = service
+        # Each route's series, looked up once: `labels()` checks and locks on every call, a
+        # few microseconds a request. Bounded: routes are templates (or "unmatched").
+        self._latency: dict[tuple[str, str], Histogram] = {}
+        self._requests: dict[tuple[str, str, int], Counter] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -60,9 +64,18 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_and_note_status)
         finally:
-            route, method = route_template(scope), scope["method"]
-            LATENCY.labels(self.service, method, route).observe(time.perf_counter() - started)
-            REQUESTS.labels(self.service, method, route, str(status)).inc()
+            self._observe(scope["method"], route_template(scope), status, started)
+
+    def _observe(self, method: str, route: str, status: int, started: float) -> None:
+        latency = self._latency.get((method, route))
+        if latency is None:
+            latency = self._latency[method, route] = LATENCY.labels(self.service, method, route)
+        latency.observe(time.perf_counter() - started)
+        requests = self._requests.get((method, route, status))
+        if requests is None:
+            requests = REQUESTS.labels(self.service, method, route, str(status))
+            self._requests[method, route, status] = requests
+        requests.inc()
 
 
 def install_metrics(app: FastAPI, service: str) -> None:

@@ -97,12 +97,25 @@ def test_an_unknown_case_is_404_on_the_lean_path(client: TestClient) -> None:
     assert response.headers["content-type"] == "application/problem+json"
 
 
+def _counted(route: str, status: str) -> float:
+    series = f'method="POST",route="{route}",service="case-service",status="{status}"'
+    for line in latest_metrics().decode().splitlines():
+        if line.startswith("http_requests_total{") and series in line:
+            return float(line.rpartition(" ")[2])
+    return 0.0
+
+
 def test_commands_on_the_lean_path_are_counted_by_their_route(
     client: TestClient, open_case: Callable[..., str]
 ) -> None:
-    assert _post(client, open_case(), ATTEMPT, LEAN).status_code == 201
+    route = "/v1/cases/{case_id}/contact-attempts"
+    case_id = open_case()
+    before = (_counted(route, "201"), _counted("unmatched", "201"))
 
-    assert 'route="/v1/cases/{case_id}/contact-attempts"' in latest_metrics().decode()
+    assert _post(client, case_id, ATTEMPT, LEAN).status_code == 201
+    assert _post(client, case_id, ATTEMPT, LEAN).status_code == 201
+
+    assert (_counted(route, "201"), _counted("unmatched", "201")) == (before[0] + 2, before[1])
 
 
 def test_a_plain_command_takes_the_lean_path_and_another_media_type_does_not(
@@ -122,3 +135,24 @@ def test_a_plain_command_takes_the_lean_path_and_another_media_type_does_not(
     assert taken == []
     assert _post(client, case_id, ATTEMPT, LEAN).status_code == 201
     assert taken == ["contact-attempts"]
+
+
+@pytest.mark.parametrize("content_type", [LEAN, REGULAR])
+def test_an_accepted_command_answers_compact_json_with_its_version_as_etag(
+    client: TestClient, open_case: Callable[..., str], content_type: str
+) -> None:
+    case_id = open_case()
+
+    response = _post(client, case_id, ATTEMPT, content_type, **{"Idempotency-Key": "e-1"})
+    again = _post(client, case_id, ATTEMPT, content_type, **{"Idempotency-Key": "e-1"})
+
+    version = response.json()["version"]
+    expected = {"case_id": case_id, "version": version, "events": ["ContactAttempted"]}
+    # The bytes JSONResponse writes: compact separators, UTF-8.
+    assert response.content == json.dumps(expected, separators=(",", ":")).encode()
+    assert response.headers["etag"] == f'"{version}"'
+    assert response.headers["content-length"] == str(len(response.content))
+    assert response.headers["content-type"] == "application/json"
+    assert "idempotent-replayed" not in response.headers
+    assert (again.content, again.headers["etag"]) == (response.content, f'"{version}"')
+    assert again.headers["idempotent-replayed"] == "true"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from decimal import Decimal
 from uuid import UUID
@@ -137,3 +139,87 @@ def test_a_fault_reaches_the_awaiting_request(
 
     with pytest.raises(ConnectionError, match="database down"):
         asyncio.run(send())
+
+
+class CountingCases(MemoryCases):
+    """Notes how many commands' events each save (one transaction) carried."""
+
+    def __init__(self, *cases: CollectionCase) -> None:
+        super().__init__(*cases)
+        self.batches: list[int] = []
+
+    def save(
+        self,
+        cases: Sequence[CollectionCase],
+        idempotency: Sequence[IdempotencyRecord],
+        correlations: Sequence[tuple[UUID, int, str]],
+    ) -> None:
+        self.batches.append(sum(len(case.pending_events) for case in cases))
+        super().save(cases, idempotency, correlations)
+
+
+def _miss(installment: int) -> Callable[[CollectionCase], None]:
+    def step(case: CollectionCase) -> None:
+        case.record_missed_payment(
+            installment=installment,
+            due_date=date(2026, 10, installment),
+            amount=Decimal("1200.00"),
+            now=NOW,
+        )
+
+    return step
+
+
+miss_second, miss_third, miss_fourth = _miss(2), _miss(3), _miss(4)
+
+
+def _commands_come_together(writer: CommandExecutor, case_id: UUID) -> None:
+    """Brings the writer to where requests come together: a lone command that holds the
+    writer until two more have queued, which it then commits as one batch."""
+    release = threading.Event()
+
+    def held(case: CollectionCase) -> None:
+        release.wait(timeout=10)
+
+    lone = writer._enqueue([Command(case_id, held)])
+    while writer._queue.qsize():  # the writer has taken it (it does not linger yet)
+        time.sleep(0.01)
+    pair = [writer._enqueue([Command(case_id, step)]) for step in (miss, miss_second)]
+    release.set()
+    for queued in (lone, *pair):
+        queued.result(timeout=10)
+
+
+def test_while_commands_come_together_the_writer_waits_for_the_next_one() -> None:
+    store = CountingCases(given())
+    case_id = next(iter(store.cases))
+    # A linger far longer than the test: a batch closes only because it is full (two).
+    writer = CommandExecutor(store, max_batch=2, linger_seconds=600)
+    try:
+        _commands_come_together(writer, case_id)
+        first = writer._enqueue([Command(case_id, miss_third)])
+        while writer._queue.qsize():  # taken; the writer now waits for another
+            time.sleep(0.01)
+        second = writer._enqueue([Command(case_id, miss_fourth)])
+        outcomes = [*first.result(timeout=10), *second.result(timeout=10)]
+    finally:
+        writer.close()
+
+    assert [o.error for o in outcomes] == [None, None]
+    # The lone first command went alone (nothing came together yet); the last two as one.
+    assert store.batches == [2, 2]
+
+
+def test_stopping_a_lingering_writer_still_commits_what_it_holds() -> None:
+    store = CountingCases(given())
+    case_id = next(iter(store.cases))
+    writer = CommandExecutor(store, max_batch=10, linger_seconds=600)
+    _commands_come_together(writer, case_id)
+    queued = writer._enqueue([Command(case_id, miss_third)])
+    while writer._queue.qsize():  # until the writer has taken it and lingers for more
+        time.sleep(0.01)
+
+    writer.close()
+
+    assert [o.error for o in queued.result(timeout=10)] == [None]
+    assert store.batches == [2, 1]

@@ -77,6 +77,7 @@ class CaseApplication(Application[UUID]):
         self._executor = CommandExecutor(
             EventStoreCases(self),
             max_batch=settings.command_batch_max,
+            linger_seconds=settings.command_batch_linger_ms / 1000,
             cache_size=settings.aggregate_cache_size,
             other_writers=settings.http_workers > 1 or settings.shared_store_writers,
         )

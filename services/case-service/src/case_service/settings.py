@@ -26,6 +26,9 @@ class CaseServiceSettings(ServiceSettings):
     db_pool_size: int = 8
     db_max_overflow: int = 8
     command_batch_max: int = 500
+    # How long the command writer waits for more commands before committing a batch, while
+    # commands come together (executor.py); 0 commits whatever has queued at once.
+    command_batch_linger_ms: float = Field(default=4.0, ge=0, le=50)
     promise_horizon_days: int = 30
     limitation_years: int = 3
     # The audit log's name (the checkpoints' origin line and key name) and the verifier key

@@ -42,6 +42,10 @@ def create_app(
         version="1.0.0",
         description="Collection cases: open, record what happened, read the history.",
         lifespan=lifespan,
+        # The service's metrics are Prometheus' (arrears.metrics) and nothing here sets up
+        # OpenTelemetry; with FastAPI's bridge on, every request asked OpenTelemetry's global
+        # providers whether one had been configured meanwhile.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     # Innermost middleware, so inside the input gate: the lean path for plain commands.
     app.add_middleware(FastCommands)

@@ -33,16 +33,26 @@ Origination = Annotated[Principal, Depends(require_roles("origination", "service
 def idempotency_claim(
     request: Request, key: str | None, canonical_body: str
 ) -> IdempotencyClaim | None:
-    """Scope a key to the caller's route, and fingerprint the request it names."""
+    """The claim for `key` sent to this request's route, or None without a key."""
     if key is None:
         return None
+    return scoped_claim(claim_scope(request), key, canonical_body)
+
+
+def claim_scope(request: Request) -> str:
+    """What an Idempotency-Key is scoped to: the method and path it was sent to."""
+    return f"{request.method} {request.url.path}"
+
+
+def scoped_claim(scope: str, key: str, canonical_body: str) -> IdempotencyClaim:
+    """Scope a key to the caller's route (`scope`: "POST /v1/cases/<id>/payments"), and
+    fingerprint the request it names."""
     try:
         check_text(key, max_length=255)
     except ValueError as exc:
         raise Problem(
             422, "Unprocessable Content", f"Idempotency-Key {exc}", field="Idempotency-Key"
         ) from None
-    scope = f"{request.method} {request.url.path}"
     digest = hashlib.sha256(f"{scope}\n{canonical_body}".encode()).hexdigest()
     return IdempotencyClaim(scope=scope, key=key.strip(), request_hash=digest)
 

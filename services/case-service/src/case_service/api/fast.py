@@ -27,24 +27,31 @@ from arrears.auth import Principal
 from arrears.errors import Problem, send_problem
 from arrears.gate import replay_body
 from pydantic import ValidationError
-from starlette.requests import Request
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from case_service.api.routes.commands import ROUTES, CommandRoute, run_route
+from case_service.api.routes.commands import ROUTES, CommandRoute, router, run_route
 
 _PATH = re.compile(
     r"/v1/cases/([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"
     r"/([a-z-]+)"
 )
 _BY_PATH = {route.path: route for route in ROUTES if not route.path_fields}
+# FastAPI's own route for each, as its router leaves it in the scope: the metrics label
+# requests by its template. (Taken from the commands' router itself: the application's
+# route list holds included routers, whose routes are resolved only as requests come.)
+_API_ROUTES: dict[str, BaseRoute] = {
+    path: next(
+        r for r in router.routes if getattr(r, "path", None) == f"/v1/cases/{{case_id}}/{path}"
+    )
+    for path in _BY_PATH
+}
 _MAX_KEY = 255  # the Idempotency-Key header's declared maximum (api/deps.py)
 
 
 class FastCommands:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self._routes: dict[str, BaseRoute] | None = None  # path template -> FastAPI's route
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST":
@@ -68,29 +75,24 @@ class FastCommands:
         if parsed is None or (key is not None and len(key) > _MAX_KEY):
             await self.app(scope, replay, send)
             return
-        scope["route"] = self._route_for(scope, route)  # for the metrics' route label
-        request = Request(scope, replay)
+        scope["route"] = _API_ROUTES[route.path]  # for the metrics' route label
+        path: str = scope["path"]
         try:
             response = await run_route(
                 route,
-                request.app.state.cases,
-                request,
+                scope["app"].state.cases,
+                # What Request.url.path gives: the pattern above admits no character that
+                # Starlette would escape, so the Idempotency-Key's scope is the same.
+                f"POST {path}",
                 UUID(matched.group(1)),
                 parsed,
                 key,
                 headers.get(b"if-match"),
             )
         except Problem as problem:
-            await send_problem(send, problem, scope["path"])
+            await send_problem(send, problem, path)
             return
-        await response(scope, replay, send)
-
-    def _route_for(self, scope: Scope, route: CommandRoute) -> BaseRoute | None:
-        if self._routes is None:
-            self._routes = {
-                str(getattr(r, "path", "")): r for r in scope["app"].routes if hasattr(r, "path")
-            }
-        return self._routes.get(f"/v1/cases/{{case_id}}/{route.path}")
+        await response.send_to(send)
 
 
 def _headers(scope: Scope) -> dict[bytes, str]:

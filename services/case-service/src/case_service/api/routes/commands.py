@@ -7,7 +7,7 @@ is just: which body, which command, which roles may send it.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 from uuid import UUID
@@ -15,12 +15,12 @@ from uuid import UUID
 from arrears.auth import Principal, require_roles
 from arrears.input import Text
 from fastapi import APIRouter, Depends, Path, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from pydantic import BaseModel
 
 from case_service.api import schemas as s
-from case_service.api.commands import dispatch
-from case_service.api.deps import CasesDep, IdempotencyKey, IfMatch
+from case_service.api.commands import CommandResponse, dispatch
+from case_service.api.deps import CasesDep, IdempotencyKey, IfMatch, claim_scope
 from case_service.application import CaseApplication
 from case_service.domain import CollectionCase
 
@@ -73,26 +73,28 @@ ROUTES = (
 async def run_route(
     route: CommandRoute,
     cases: CaseApplication,
-    request: Request,
+    scope: str,
     case_id: UUID,
     body: BaseModel,
     idempotency_key: str | None,
     if_match: str | None,
-) -> JSONResponse:
+    path_params: Mapping[str, Any] | None = None,
+) -> CommandResponse:
     """What the route does once FastAPI (or the lean path, api/fast.py) has checked its
-    input: call the case's command with the body's fields."""
+    input: call the case's command with the body's fields. `scope` is "POST <path>", what
+    an Idempotency-Key is scoped to; `path_params` carry the route's extra path fields."""
     kwargs: dict[str, Any] = body.model_dump(exclude={"currency"})
-    kwargs.update({name: request.path_params[name] for name in route.path_fields})
+    kwargs.update({name: (path_params or {})[name] for name in route.path_fields})
     now = cases.clock.now()
     method = route.method
 
     def action(case: CollectionCase) -> None:
         getattr(case, method)(**kwargs, now=now)
 
-    return await dispatch(cases, request, case_id, body, action, idempotency_key, if_match)
+    return await dispatch(cases, scope, case_id, body, action, idempotency_key, if_match)
 
 
-def _endpoint(route: CommandRoute) -> Callable[..., Awaitable[JSONResponse]]:
+def _endpoint(route: CommandRoute) -> Callable[..., Awaitable[Response]]:
     # Async: the command waits for the writer thread on the event loop, not in a thread.
     async def endpoint(
         case_id: UUID,
@@ -103,8 +105,17 @@ def _endpoint(route: CommandRoute) -> Callable[..., Awaitable[JSONResponse]]:
         idempotency_key: IdempotencyKey = None,
         if_match: IfMatch = None,
         **_path_fields: str,  # e.g. complaint_id; FastAPI validates them (signature below)
-    ) -> JSONResponse:
-        return await run_route(route, cases, request, case_id, body, idempotency_key, if_match)
+    ) -> Response:
+        return await run_route(
+            route,
+            cases,
+            claim_scope(request),
+            case_id,
+            body,
+            idempotency_key,
+            if_match,
+            request.path_params,
+        )
 
     # FastAPI reads this signature to validate the body, check the caller's role and
     # take any extra path fields; the function itself is shared by every route.

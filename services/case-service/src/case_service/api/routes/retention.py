@@ -20,11 +20,11 @@ from arrears.auth import Principal, require_roles
 from arrears.errors import Problem
 from arrears.input import BusinessDate, Identifier, Text
 from fastapi import APIRouter, Depends, Path, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
 
 from case_service.api.commands import dispatch
-from case_service.api.deps import CasesDep, IdempotencyKey, IfMatch
+from case_service.api.deps import CasesDep, IdempotencyKey, IfMatch, claim_scope
 from case_service.domain import CollectionCase
 from case_service.erasure import ErasureDayRefused, run_erasure
 
@@ -59,7 +59,7 @@ async def place_legal_hold(
     principal: Annotated[Principal, Depends(require_roles(*HOLDERS))],
     idempotency_key: IdempotencyKey = None,
     if_match: IfMatch = None,
-) -> JSONResponse:
+) -> Response:
     """Place a legal hold: the case's personal data is kept until every hold is released."""
     now = cases.clock.now()
 
@@ -68,7 +68,9 @@ async def place_legal_hold(
             hold_id=body.hold_id, basis=body.basis, placed_by=principal.subject, now=now
         )
 
-    return await dispatch(cases, request, case_id, body, action, idempotency_key, if_match)
+    return await dispatch(
+        cases, claim_scope(request), case_id, body, action, idempotency_key, if_match
+    )
 
 
 @router.post("/v1/cases/{case_id}/legal-holds/{hold_id}/releases", status_code=201)
@@ -81,7 +83,7 @@ async def release_legal_hold(
     principal: Annotated[Principal, Depends(require_roles(*HOLDERS))],
     idempotency_key: IdempotencyKey = None,
     if_match: IfMatch = None,
-) -> JSONResponse:
+) -> Response:
     """Release a legal hold; erasure may run once no hold stands and retention has ended."""
     now = cases.clock.now()
 
@@ -90,7 +92,9 @@ async def release_legal_hold(
             hold_id=hold_id, reason=body.reason, released_by=principal.subject, now=now
         )
 
-    return await dispatch(cases, request, case_id, body, action, idempotency_key, if_match)
+    return await dispatch(
+        cases, claim_scope(request), case_id, body, action, idempotency_key, if_match
+    )
 
 
 @router.post("/v1/erasure-runs")
