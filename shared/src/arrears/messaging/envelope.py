@@ -211,26 +211,39 @@ def from_dict(raw: Any) -> Envelope:
     if moment is not None and moment.tzinfo is None:
         raise EnvelopeError("time must carry a UTC offset")
     personal = _optional_str(raw, "personaldata")
-    return Envelope(
-        id=raw["id"],
-        source=raw["source"],
-        type=raw["type"],
-        subject=_optional_str(raw, "subject"),
-        time=moment,
-        dataschema=_optional_str(raw, "dataschema"),
-        sequence=_optional_int(raw, "sequence"),
-        caseversion=_optional_int(raw, "caseversion"),
-        classversion=_optional_int(raw, "classversion"),
-        correlationid=_optional_str(raw, "correlationid"),
-        personaldata=tuple(personal.split(",")) if personal else (),
-        datacontenttype=_optional_str(raw, "datacontenttype") or DATA_CONTENT_TYPE,
-        data=data,
-        extensions=(
-            {k: v for k, v in raw.items() if k not in _NOT_EXTENSIONS}
-            if raw.keys() - _NOT_EXTENSIONS  # a set difference in C: usually empty
-            else {}
-        ),
+    return _checked(
+        {
+            "id": raw["id"],
+            "source": raw["source"],
+            "type": raw["type"],
+            "data": data,
+            "subject": _optional_str(raw, "subject"),
+            "time": moment,
+            "dataschema": _optional_str(raw, "dataschema"),
+            "sequence": _optional_int(raw, "sequence"),
+            "caseversion": _optional_int(raw, "caseversion"),
+            "classversion": _optional_int(raw, "classversion"),
+            "correlationid": _optional_str(raw, "correlationid"),
+            "personaldata": tuple(personal.split(",")) if personal else (),
+            "datacontenttype": _optional_str(raw, "datacontenttype") or DATA_CONTENT_TYPE,
+            "specversion": SPECVERSION,
+            "extensions": (
+                {k: v for k, v in raw.items() if k not in _NOT_EXTENSIONS}
+                if raw.keys() - _NOT_EXTENSIONS  # a set difference in C: usually empty
+                else {}
+            ),
+        }
     )
+
+
+def _checked(fields: dict[str, Any]) -> Envelope:
+    """An Envelope of every one of its fields, already checked. The frozen dataclass's
+    `__init__` sets each field through `object.__setattr__`: two thirds of a parse's time,
+    paid for every record a consumer or a rebuild reads. Filling the instance's dict is
+    the same object (equality, hashing and immutability come from the class)."""
+    envelope = object.__new__(Envelope)
+    envelope.__dict__.update(fields)
+    return envelope
 
 
 def parse(value: bytes | str | None) -> Envelope:
