@@ -16,16 +16,24 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from arrears.heap import fewer_collections
 from arrears.messaging.envelope import Envelope
-from arrears.messaging.gaps import FeedClient
+from arrears.messaging.gaps import FeedPage
 from arrears.messaging.processing import Applier, HandlerFailedError, Item
 from arrears.messaging.tracking import create_tracking_tables, forget_consumer
 
 Reset = Callable[[AsyncConnection], Awaitable[None]]
+
+
+class Pages(Protocol):
+    """Where the pages come from: case-service's feed (`FeedClient`), or a wrapper of it that
+    prepares each page as it arrives (contact-service fetches the page's subject keys)."""
+
+    async def page(self, after: int, limit: int = 1000) -> FeedPage: ...
 
 
 @dataclass(frozen=True)
@@ -43,7 +51,7 @@ class RebuildReport:
 async def rebuild(
     engine: AsyncEngine,
     applier: Applier,
-    feed: FeedClient,
+    feed: Pages,
     reset: Reset,
     *,
     page_size: int = 10_000,
@@ -78,7 +86,7 @@ async def rebuild(
 
 
 async def _fetch(
-    feed: FeedClient,
+    feed: Pages,
     page_size: int,
     until: int | None,
     pages: asyncio.Queue[list[Envelope] | None],
