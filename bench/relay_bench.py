@@ -15,9 +15,12 @@ tansu broker (or KAFKA_BOOTSTRAP_SERVERS); encryption on, as in production:
       started; events per second from its first saved position to the head;
   (2) rebuild: case-service served by uvicorn on that store, `arrears.messaging.rebuild`
       reading `GET /v1/events` over HTTP (pages of 10,000) into legal-service's own read
-      model (its projection's batch path, as `python -m legal_service rebuild` runs it) and
+      model (its projection's batch path, as `python -m legal_service rebuild` runs it),
+      into contact-service's (`python -m contact_service rebuild`'s path: its projection's
+      batch path, subject keys fetched from case-service, restrictions applied again) and
       into a per-case summary read model (one statement per batch), each in a database of
-      its own; the feed read alone and a handler doing nothing as references;
+      its own; the feed read alone (pages one after another) and a handler doing nothing as
+      references; CPU per event of this process and of the case-service serving the feed;
   (3) end-to-end lag: a writer process commits commands (one missed installment per case,
       10 cases per save every 10 ms, what is due in one save when behind) at 1,000 events/s
       for 60 s (10 s quick); the relay process publishes; an `IdempotentConsumer` in this
@@ -25,8 +28,8 @@ tansu broker (or KAFKA_BOOTSTRAP_SERVERS); encryption on, as in production:
       consumer's commit of the row - the writer's commit of the event, both wall-clock on
       this machine. p50/p99/max.
 Targets (issue 14, ratios within one run): (1) >= 0.75x the produce ceiling in the relay's
-acknowledgement pattern; (2) legal-service's rebuild >= 0.25x the consume ceiling; (3) p99 <
-250 ms at 1,000 events/s sustained, the writer reaching the rate.
+acknowledgement pattern; (2) legal- and contact-service's rebuilds >= 0.25x the consume
+ceiling; (3) p99 < 250 ms at 1,000 events/s sustained, the writer reaching the rate.
 Results go to bench/results/relay.json (relay_quick.json with --quick).
 """
 
