@@ -56,7 +56,7 @@ async def rebuild(
     *,
     page_size: int = 10_000,
     until: int | None = None,
-    ahead: int = 2,
+    ahead: int = 1,
 ) -> RebuildReport:
     """Reset and replay; stops at the feed's head (or `until`) as seen when it gets there."""
     started = time.perf_counter()
@@ -65,9 +65,10 @@ async def rebuild(
         async with engine.begin() as conn:
             await reset(conn)
             await forget_consumer(conn, applier.consumer)
-        # Up to `ahead` pages are fetched and parsed while one is applied (case-service
-        # encodes them in its own process meanwhile); pages are still applied strictly in
-        # feed order, each in one transaction.
+        # While one page is applied, `ahead` more wait parsed and the fetching task has the
+        # next one requested (case-service encodes it in its own process meanwhile), so
+        # case-service works a page ahead of need; a page of 10,000 is ~20 MB parsed. Pages
+        # are still applied strictly in feed order, each in one transaction.
         pages: asyncio.Queue[list[Envelope] | None] = asyncio.Queue(maxsize=max(1, ahead))
         fetching = asyncio.create_task(_fetch(feed, page_size, until, pages))
         after, events, applied = 0, 0, 0
