@@ -9,12 +9,7 @@ while it runs; afterwards the consumer carries on from its offsets without doubl
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-
 from arrears.messaging import Applier, FeedClient, RebuildReport, rebuild
-from arrears.messaging.gaps import FeedPage
-from arrears.messaging.personal import SubjectKeyClient, sealed_key_ids
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -50,39 +45,9 @@ async def rebuild_read_models(ctx: Context, feed: FeedClient) -> RebuildReport:
         handler=projection.handle,
         batch_handler=projection.handle_batch,
     )
-    pages = feed if ctx.keys is None else KeysAhead(feed, ctx.keys)
-    report = await rebuild(ctx.engine, applier, pages, reset)
+    report = await rebuild(ctx.engine, applier, feed, reset)
     await reapply_restrictions(ctx)
     return report
-
-
-class KeysAhead:
-    """The feed, each page's subject keys fetched as the page arrives: in the rebuild's
-    fetching task, several at a time, while the page before is being applied. One at a time,
-    as the projection meets each opening, the rebuild waited on a request to case-service
-    per case. The keys land in the client's cache, where the projection finds them; one
-    evicted meanwhile is fetched again there, so this only saves waiting."""
-
-    def __init__(self, feed: FeedClient, keys: SubjectKeyClient, at_once: int = 8) -> None:
-        self.feed = feed
-        self.keys = keys
-        self.at_once = asyncio.Semaphore(at_once)
-
-    async def page(self, after: int, limit: int = 1000) -> FeedPage:
-        page = await self.feed.page(after, limit)
-        wanted: set[str] = set()
-        for envelope in page.envelopes:
-            if envelope.personaldata:
-                wanted |= sealed_key_ids(dict(envelope.data))
-        await asyncio.gather(*(self._fetch(key_id) for key_id in sorted(wanted)))
-        return page
-
-    async def _fetch(self, key_id: str) -> None:
-        # A key that cannot be had now is the projection's to fetch again and, failing,
-        # to handle as before (the event retried, then parked): not this page's failure.
-        with contextlib.suppress(Exception):
-            async with self.at_once:
-                await self.keys.key(key_id)
 
 
 async def reapply_restrictions(ctx: Context) -> int:

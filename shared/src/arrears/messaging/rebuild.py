@@ -30,8 +30,8 @@ Reset = Callable[[AsyncConnection], Awaitable[None]]
 
 
 class Pages(Protocol):
-    """Where the pages come from: case-service's feed (`FeedClient`), or a wrapper of it that
-    prepares each page as it arrives (contact-service fetches the page's subject keys)."""
+    """Where the pages come from: case-service's feed (`FeedClient`), or anything paging the
+    same way (a wrapper preparing each page as it arrives, a test's list)."""
 
     async def page(self, after: int, limit: int = 1000) -> FeedPage: ...
 
