@@ -5,6 +5,7 @@ resumes from its committed offsets the hand-over has no gap and no double."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
@@ -200,8 +201,9 @@ def _events(n: int) -> list[Envelope]:
 
 
 async def test_a_rebuild_stops_at_until_and_fails_with_the_feed_without_hanging(
-    read_model_engine: AsyncEngine,
+    read_model_engine: AsyncEngine, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="arrears.messaging")
     async with read_model_engine.begin() as conn:
         await conn.execute(text(SUMMARY_DDL))
     consumer = "c-paged"
@@ -211,6 +213,14 @@ async def test_a_rebuild_stops_at_until_and_fails_with_the_feed_without_hanging(
     report = await rebuild(read_model_engine, applier, feed, _reset(consumer), page_size=4, until=9)
     assert (report.events, report.applied, report.sequence) == (9, 9, 9)
     assert [s for _, _, s in await read_model(read_model_engine, consumer)] == list(range(1, 10))
+    # It replays history: a line per page applied, none per event.
+    lines = [r.getMessage() for r in caplog.records]
+    assert not [line for line in lines if " handled " in line]
+    assert [line for line in lines if "rebuilt up to" in line] == [
+        "c-paged rebuilt up to sequence 4: 4 events",
+        "c-paged rebuilt up to sequence 8: 8 events",
+        "c-paged rebuilt up to sequence 9: 9 events",
+    ]
 
     # A fetch that fails ends the rebuild with its error once the pages before it are in.
     feed = _ListFeed(_events(20), fail_after=8)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -25,6 +27,8 @@ from arrears.messaging.envelope import Envelope
 from arrears.messaging.gaps import FeedPage
 from arrears.messaging.processing import Applier, HandlerFailedError, Item
 from arrears.messaging.tracking import create_tracking_tables, forget_consumer
+
+_log = logging.getLogger(__name__)
 
 Reset = Callable[[AsyncConnection], Awaitable[None]]
 
@@ -60,6 +64,7 @@ async def rebuild(
 ) -> RebuildReport:
     """Reset and replay; stops at the feed's head (or `until`) as seen when it gets there."""
     started = time.perf_counter()
+    applier = dataclasses.replace(applier, note_each=False)  # one line per page instead
     with fewer_collections():
         await create_tracking_tables(engine)
         async with engine.begin() as conn:
@@ -77,6 +82,9 @@ async def rebuild(
                 applied += await _apply_page(engine, applier, envelopes)
                 events += len(envelopes)
                 after = envelopes[-1].sequence or after
+                _log.info(
+                    "%s rebuilt up to sequence %s: %d events", applier.consumer, after, events
+                )
             await fetching  # raises what stopped the fetching early, if anything did
         finally:
             if not fetching.done():
