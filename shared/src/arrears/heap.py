@@ -21,7 +21,7 @@ def settle_heap() -> None:
 
 
 @contextlib.contextmanager
-def fewer_collections() -> Iterator[None]:
+def fewer_collections(gen0: int = GEN0_THRESHOLD) -> Iterator[None]:
     """For a bulk job inside a process (a rebuild): what lives before it is kept out of the
     collections it triggers, which run less often meanwhile. A rebuild allocates ~30 objects
     per event and keeps two pages of them alive; at the default thresholds the collector
@@ -31,7 +31,7 @@ def fewer_collections() -> Iterator[None]:
     threshold = gc.get_threshold()
     settled = gc.get_freeze_count() > 0
     gc.freeze()
-    gc.set_threshold(GEN0_THRESHOLD, 20, 20)
+    gc.set_threshold(gen0, 20, 20)
     try:
         yield
     finally:

@@ -65,7 +65,9 @@ async def rebuild(
     """Reset and replay; stops at the feed's head (or `until`) as seen when it gets there."""
     started = time.perf_counter()
     applier = dataclasses.replace(applier, note_each=False)  # one line per page instead
-    with fewer_collections():
+    # Gen-0 collections every 100,000 allocations (a few per page) rather than a server's
+    # 20,000: ~1 us less per event in an A/B with the pages held in memory.
+    with fewer_collections(gen0=100_000):
         await create_tracking_tables(engine)
         async with engine.begin() as conn:
             await reset(conn)
