@@ -5,9 +5,14 @@ resumes from its committed offsets the hand-over has no gap and no double."""
 from __future__ import annotations
 
 import asyncio
+import logging
+from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from arrears.messaging import Applier, Envelope, rebuild
+from arrears.messaging.envelope import case_event
+from arrears.messaging.gaps import FeedPage
 from case_service.application import CaseApplication
 from case_service.relay import RelaySettings
 from sqlalchemy import text
@@ -164,3 +169,63 @@ async def _upto(engine: AsyncEngine, consumer: str, sequence: int) -> list[tuple
 
 async def _reached(engine: AsyncEngine, consumer: str, sequence: int, n: int) -> bool:
     return len(await _upto(engine, consumer, sequence)) >= n
+
+
+class _ListFeed:
+    """The feed's paging over a fixed list of envelopes; fails once past `fail_after`."""
+
+    def __init__(self, envelopes: list[Envelope], fail_after: int | None = None) -> None:
+        self.envelopes = envelopes
+        self.fail_after = fail_after
+
+    async def page(self, after: int, limit: int = 1000) -> FeedPage:
+        if self.fail_after is not None and after >= self.fail_after:
+            raise ConnectionError("case-service went away")
+        found = [e for e in self.envelopes if (e.sequence or 0) > after][:limit]
+        last = found[-1].sequence or after if found else after
+        return FeedPage(found, last, self.envelopes[-1].sequence or 0)
+
+
+def _events(n: int) -> list[Envelope]:
+    return [
+        case_event(
+            case_id=f"case-{i % 3}",
+            version=i // 3 + 1,
+            sequence=i + 1,
+            event_name="PaymentMissed",
+            occurred_at=datetime(2026, 11, 2, tzinfo=UTC),
+            data={"amount": "1.00"},
+        )
+        for i in range(n)
+    ]
+
+
+async def test_a_rebuild_stops_at_until_and_fails_with_the_feed_without_hanging(
+    read_model_engine: AsyncEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="arrears.messaging")
+    async with read_model_engine.begin() as conn:
+        await conn.execute(text(SUMMARY_DDL))
+    consumer = "c-paged"
+    applier = Applier(consumer=consumer, handler=recording_handler(consumer))
+    feed: Any = _ListFeed(_events(20))
+    # Pages are fetched ahead of the one being applied; `until` still ends the rebuild there.
+    report = await rebuild(read_model_engine, applier, feed, _reset(consumer), page_size=4, until=9)
+    assert (report.events, report.applied, report.sequence) == (9, 9, 9)
+    assert [s for _, _, s in await read_model(read_model_engine, consumer)] == list(range(1, 10))
+    # It replays history: a line per page applied, none per event.
+    lines = [r.getMessage() for r in caplog.records]
+    assert not [line for line in lines if " handled " in line]
+    assert [line for line in lines if "rebuilt up to" in line] == [
+        "c-paged rebuilt up to sequence 4: 4 events",
+        "c-paged rebuilt up to sequence 8: 8 events",
+        "c-paged rebuilt up to sequence 9: 9 events",
+    ]
+
+    # A fetch that fails ends the rebuild with its error once the pages before it are in.
+    feed = _ListFeed(_events(20), fail_after=8)
+    with pytest.raises(ConnectionError):
+        await asyncio.wait_for(
+            rebuild(read_model_engine, applier, feed, _reset(consumer), page_size=4), 30
+        )
+    assert [s for _, _, s in await read_model(read_model_engine, consumer)] == list(range(1, 9))

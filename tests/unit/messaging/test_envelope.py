@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import UTC, datetime
 
@@ -49,6 +50,24 @@ def test_round_trips_through_json() -> None:
     assert parsed.event_name == "PaymentMissed"
 
 
+def test_parses_to_the_same_envelope_as_the_constructor_and_stays_frozen() -> None:
+    built = case_event(
+        case_id=CASE,
+        version=3,
+        sequence=41,
+        event_name="PaymentMissed",
+        occurred_at=datetime(2026, 11, 2, 9, 0, 0, 123456, tzinfo=UTC),
+        data={"amount": "1200.00", "currency": "CNY"},
+        correlation_id="corr-1",
+        personal_data=("borrower", "guarantors"),
+    )
+    parsed = parse(built.to_json())
+    assert parsed == built
+    assert parse(orjson.dumps(make(extra="x"))).extensions == {"extra": "x"}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        parsed.subject = "another"  # type: ignore[misc]
+
+
 @pytest.mark.parametrize(
     ("raw", "reason"),
     [
@@ -59,6 +78,12 @@ def test_round_trips_through_json() -> None:
         (orjson.dumps(make(caseversion="3")), "caseversion must be an integer"),
         (orjson.dumps(make(time="yesterday")), "RFC 3339"),
         (orjson.dumps(make(data=[1])), "data must be a JSON object"),
+        (orjson.dumps(make(sequence=True)), "sequence must be an integer"),
+        (orjson.dumps(make(classversion=1.0)), "classversion must be an integer"),
+        (orjson.dumps(make(subject="")), "subject must be a non-empty string"),
+        (orjson.dumps(make(personaldata=["borrower"])), "personaldata must be a non-empty"),
+        (orjson.dumps(make(time="2026-11-02T09:00:00")), "UTC offset"),
+        (orjson.dumps(make(type=7)), "type must be a string"),
         (None, "tombstone"),
     ],
 )

@@ -68,6 +68,11 @@ _TAGGED: dict[str, Callable[[Any], Any]] = {
 }
 
 
+# What JSON leaves parse to: returned as they are, without a call per leaf (most of a
+# stored event's values; the walk was the largest part of encoding one).
+_LEAVES = frozenset({str, int, float, bool, type(None)})
+
+
 def plain(node: Any) -> Any:
     """Transcoded JSON (as parsed) -> JSON-ready values, as the general path would give."""
     if isinstance(node, dict):
@@ -76,9 +81,9 @@ def plain(node: Any) -> Any:
             if convert is None:
                 raise Declined(f"unknown transcoding {node['_type_']!r}")
             return convert(node["_data_"])
-        return {str(k): plain(v) for k, v in node.items()}
+        return {str(k): v if type(v) in _LEAVES else plain(v) for k, v in node.items()}
     if isinstance(node, list):
-        return [plain(v) for v in node]
+        return [v if type(v) in _LEAVES else plain(v) for v in node]
     return node
 
 

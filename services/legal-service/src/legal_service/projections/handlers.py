@@ -86,6 +86,24 @@ class _Case:
     opened: bool = False
 
 
+def _to_read(envelopes: Sequence[Envelope], held: dict[str, bytes]) -> set[str]:
+    """The cases a batch folds that are neither held by this transaction nor opened in the
+    batch before their first fold: a rebuild's pages open most of their cases, and reading
+    those (locking rows that are not there) was a statement with every case of the page."""
+    opened: set[str] = set()
+    wanted: set[str] = set()
+    for envelope in envelopes:
+        case_id = envelope.subject
+        if case_id is None or case_id in held or case_id in opened or case_id in wanted:
+            continue
+        name = envelope.event_name
+        if name == "CaseOpened":
+            opened.add(case_id)
+        elif name in fold.FOLDS:
+            wanted.add(case_id)
+    return wanted
+
+
 class Projection:
     def __init__(self, policy: LegalPolicy = DEFAULT_POLICY, emit: Emitter | None = None):
         self.policy = policy
@@ -140,13 +158,7 @@ class Projection:
         """The same changes as `handle` for each envelope in order, each case written once."""
         states = _held(conn)
         work: dict[str, _Case] = {}
-        wanted = sorted(
-            {
-                e.subject
-                for e in envelopes
-                if e.subject is not None and e.subject not in states and e.event_name in fold.FOLDS
-            }
-        )
+        wanted = sorted(_to_read(envelopes, states))
         raw = await driver(conn)
         found: dict[str, bytes] = {}
         if wanted:
