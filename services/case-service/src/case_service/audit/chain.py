@@ -41,8 +41,11 @@ class EventChain:
             "WHERE originator_id = %s AND recorded_at <= %s"
         ).format(self._table)
 
-    def insert_events(self, events_table: str, stored_event_type: str) -> Composed:
-        """The events' INSERT (as the library writes it), chaining them in the same statement.
+    def insert_events(self, events_table: str) -> Composed:
+        """The events' INSERT, chaining them in the same statement. Its parameters are the
+        events' columns as four arrays (`columns`), the states in binary: the library's one
+        array of a composite type goes as text, every state hex-escaped by the client and
+        parsed back by the server, a cost that grew with the sealed (larger) states.
 
         The database computes each link with `sha256()` over the canonical bytes spelled in
         SQL below, byte for byte those of `canonical.canonical_bytes` (the verifiers' one
@@ -67,7 +70,8 @@ class EventChain:
         return SQL(
             "WITH RECURSIVE ins AS (INSERT INTO {schema}.{events} (originator_id, "
             "originator_version, topic, state) SELECT originator_id, originator_version, topic, "
-            "state FROM unnest(%s::{schema}.{type}[]) "
+            "state FROM unnest(%s::uuid[], %s::bigint[], %s::text[], %b::bytea[]) "
+            "AS n(originator_id, originator_version, topic, state) "
             "RETURNING originator_id, originator_version, topic, state, notification_id), "
             "link AS ("
             " SELECT i.originator_id, i.originator_version, i.notification_id, p.prev,"
@@ -92,10 +96,21 @@ class EventChain:
         ).format(
             schema=Identifier(self._schema),
             events=Identifier(events_table),
-            type=Identifier(stored_event_type),
             chain=self._table,
             genesis=SQL("decode(repeat('00', 32), 'hex')"),
             canonical=SQL(canonical),
+        )
+
+    @staticmethod
+    def columns(
+        events: Sequence[StoredEvent],
+    ) -> tuple[list[UUID | str], list[int], list[str], list[bytes]]:
+        """`insert_events`' parameters: the events' four columns."""
+        return (
+            [e.originator_id for e in events],
+            [e.originator_version for e in events],
+            [e.topic for e in events],
+            [e.state for e in events],
         )
 
     @staticmethod
