@@ -89,6 +89,9 @@ class CaseEventRecorder(PostgresApplicationRecorder):
         self.chain = EventChain(self.datastore.schema)
         self._current: dict[str, Composed] = {}
         self._insert_chained = self.chain.insert_events(self.events_table_name)
+        self._insert_chained_one_per_case = self.chain.insert_events(
+            self.events_table_name, one_per_case=True
+        )
         # The same INSERT without the chain (`chained = False`), the same columns as arrays.
         self._insert_unchained = SQL(
             "INSERT INTO {}.{} (originator_id, originator_version, topic, state) "
@@ -171,7 +174,12 @@ class CaseEventRecorder(PostgresApplicationRecorder):
     ) -> None:
         self._lock_table(curs)
         self._notify_channel(curs)
-        statement = self._insert_chained if self.chained else self._insert_unchained
+        if not self.chained:
+            statement = self._insert_unchained
+        elif len({e.originator_id for e in stored_events}) == len(stored_events):
+            statement = self._insert_chained_one_per_case  # no case twice: no recursion needed
+        else:
+            statement = self._insert_chained
         curs.execute(statement, self.chain.columns(stored_events))
 
     def _fetch_ids_after_insert_events(
