@@ -14,13 +14,15 @@ cipher) and published on Kafka. A value whose key was destroyed reads as ERASED.
 
 from __future__ import annotations
 
-import os
-from base64 import b64decode, b64encode
+from base64 import b64decode
+from binascii import b2a_base64
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from case_service.cipher import fresh_nonce
 
 ERASED = "[erased]"
 SEALED_KEYS = frozenset({"ref", "enc", "key_id"})
@@ -85,8 +87,8 @@ def leaves(state: dict[str, Any], personal: tuple[str, ...]) -> Iterator[Leaf]:
         elif name in REFINED:
             for path in REFINED[name]:
                 yield from _walk(state[name], path, "borrower")
-        else:
-            yield from _walk(state, (name,), "borrower")
+        elif state[name] is not None:  # a whole attribute: _walk(state, (name,), ...) inlined
+            yield state, name, "borrower"
 
 
 def _walk(node: Any, path: tuple[str, ...], role: str) -> Iterator[Leaf]:
@@ -102,10 +104,24 @@ def _walk(node: Any, path: tuple[str, ...], role: str) -> Iterator[Leaf]:
             yield node, key, role
 
 
-def seal(aead: AESGCM, subject_id: str, value: Any) -> dict[str, str]:
-    nonce = os.urandom(12)
-    sealed = aead.encrypt(nonce, str(value).encode(), subject_id.encode())
-    return {"ref": subject_id, "enc": b64encode(nonce + sealed).decode(), "key_id": subject_id}
+def seal(aead: AESGCM, subject_id: str, value: Any, subject_ad: bytes = b"") -> dict[str, str]:
+    """`subject_ad`: subject_id encoded, when the caller has it already (sealing many values)."""
+    nonce = fresh_nonce()
+    sealed = aead.encrypt(nonce, str(value).encode(), subject_ad or subject_id.encode())
+    enc = b2a_base64(nonce + sealed, newline=False).decode("ascii")  # base64.b64encode's core
+    return {"ref": subject_id, "enc": enc, "key_id": subject_id}
+
+
+def copy_containers(value: Any) -> Any:
+    """A copy of the dicts and lists in `value` (the only mutable types an event's state
+    holds: domain/events.py), sharing its immutable leaves: what sealing replaces in place
+    must not change the aggregate's own state. copy.deepcopy did the same at several times
+    the cost (its memo, its dispatch per value)."""
+    if isinstance(value, dict):
+        return {key: copy_containers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [copy_containers(item) for item in value]
+    return value
 
 
 def is_sealed(value: Any) -> bool:

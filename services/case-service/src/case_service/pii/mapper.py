@@ -14,12 +14,12 @@ which publish it so that only consumers holding the key read it).
 from __future__ import annotations
 
 import copy
-import os
 from collections.abc import Hashable
 from typing import Any, cast
 from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.domain import DomainEventProtocol, Snapshot
 from eventsourcing.persistence import (
     Mapper,
@@ -29,7 +29,8 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import get_topic, resolve_topic
 
-from case_service.pii.fields import ERASED, leaves, open_all, seal
+from case_service.cipher import fresh_nonce
+from case_service.pii.fields import ERASED, copy_containers, leaves, open_all, seal
 from case_service.pii.keys import SubjectErased, SubjectKeys
 
 SNAPSHOT_MAGIC = b"PII1"  # then the subject id (32 ASCII), nonce (12), sealed state
@@ -107,21 +108,39 @@ class PersonalDataMapper(Mapper[UUID]):
         self, case_id: UUID, state: dict[str, Any], personal: tuple[str, ...], new_case: bool
     ) -> dict[str, Any]:
         assert self.keys is not None
-        # Copies of the personal attributes only (the aggregate keeps the clear values it
-        # applied); the rest of the state is not touched, so it is not copied.
+        # Copies of the personal attributes' containers only (the aggregate keeps the clear
+        # values it applied); a whole attribute (a str) is replaced in the copied dict, and
+        # the rest of the state is not touched, so neither is copied.
         state = dict(state)
         for name in personal:
-            if name in state:
-                state[name] = copy.deepcopy(state[name])
+            value = state.get(name)
+            if isinstance(value, (dict, list)):
+                state[name] = copy_containers(value)
+        # Each subject's id and key, found once per event (an event's leaves mostly share one).
+        subjects: dict[str, tuple[str, bytes, AESGCM] | None] = {}
         for container, key, role in leaves(state, personal):
-            subject_id = self.keys.ref(case_id, role)
-            try:
-                aead = self.keys.for_writing(subject_id, case_id, role, new_case=new_case)
-            except SubjectErased:
+            if role in subjects:
+                subject = subjects[role]
+            else:
+                subject = subjects[role] = self._subject(case_id, role, new_case)
+            if subject is None:
                 container[key] = ERASED  # nothing may be kept for an erased subject
                 continue
-            container[key] = seal(aead, subject_id, container[key])
+            subject_id, subject_ad, aead = subject
+            container[key] = seal(aead, subject_id, container[key], subject_ad)
         return state
+
+    def _subject(
+        self, case_id: UUID, role: str, new_case: bool
+    ) -> tuple[str, bytes, AESGCM] | None:
+        """The subject's id (also as bytes: the associated data) and key; None once erased."""
+        assert self.keys is not None
+        subject_id = self.keys.ref(case_id, role)
+        try:
+            aead = self.keys.for_writing(subject_id, case_id, role, new_case=new_case)
+        except SubjectErased:
+            return None
+        return subject_id, subject_id.encode(), aead
 
     def _seal_snapshot(self, case_id: UUID, state: bytes) -> bytes:
         assert self.keys is not None
@@ -130,7 +149,7 @@ class PersonalDataMapper(Mapper[UUID]):
             aead = self.keys.for_writing(subject_id, case_id, "borrower")
         except SubjectErased:
             return state  # an erased case's state holds only ERASED where data was
-        nonce = os.urandom(12)
+        nonce = fresh_nonce()
         sealed = aead.encrypt(nonce, state, subject_id.encode())
         return SNAPSHOT_MAGIC + subject_id.encode() + nonce + sealed
 
