@@ -113,7 +113,7 @@ def test_after_erasure_the_history_reads_erased_and_still_verifies(
     view = client.get(f"/v1/cases/{case_id}", headers=auth("auditor")).json()
     assert view["borrower"]["name"] == "[erased]"
     assert view["guarantors"][0]["phones"][0]["number"] == "[erased]"
-    assert view["personal_data_erased_on"] == clock.now().date().isoformat()
+    assert view["personal_data_erased_on"] == cases.today().isoformat()  # the bank's date
     history = client.get(f"/v1/cases/{case_id}/events", headers=auth("auditor")).text
     assert "PersonalDataErased" in history
     assert "[erased]" in history
@@ -191,7 +191,7 @@ def test_retention_not_over_erases_nothing_and_a_future_day_is_refused(
     clock.advance(timedelta(days=4 * 365))
 
     run = client.post("/v1/erasure-runs", json={}, headers=auth("service")).json()
-    future = (clock.now() + timedelta(days=1)).date().isoformat()
+    future = (cases.today() + timedelta(days=1)).isoformat()  # the bank's tomorrow
     ahead = client.post("/v1/erasure-runs", json={"as_of": future}, headers=auth("service"))
 
     assert run["erased"] == []
