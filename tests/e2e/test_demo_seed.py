@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from arrears.business_date import business_date
 from arrears_dev import devstack
 
 from .system import JWT_SECRET, System
@@ -52,7 +53,7 @@ def test_the_demo_is_seeded_in_the_past_and_the_services_answer_on_real_time(
     # and a payment made now is not "in the future".
     origination = system.client("case-service", "origination")
     case_id = origination.post("/v1/cases", json=open_body("E2E-AFTER-SEED")).json()["case_id"]
-    today = datetime.now(UTC).date()
+    today = business_date(datetime.now(UTC))  # the bank's date, as case-service counts
     missed = origination.post(
         f"/v1/cases/{case_id}/missed-payments",
         json={"installment": 1, "due_date": str(today - timedelta(days=45)), "amount": "500.00"},

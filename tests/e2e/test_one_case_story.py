@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from arrears.business_date import business_date
 
 from .system import System, read_topic, runnable, wait_until
 from .test_case_lifecycle import open_body
@@ -87,7 +88,7 @@ def _correlation_ids_logged(system: System, service: str) -> set[str]:
 
 def test_one_case_from_first_missed_payment_to_write_off(system: System) -> None:
     now = datetime.now(UTC)
-    today = now.date()  # every service's clock is UTC
+    today = business_date(now)  # the bank's business date (Asia/Shanghai), as services count
     origination = system.client("case-service", "origination")
     aging = system.client("case-service", "service")
     auditor = system.client("case-service", "auditor")

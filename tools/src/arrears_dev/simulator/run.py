@@ -25,6 +25,7 @@ from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 from typing import Any, TextIO
 
+from arrears.business_date import business_date
 from arrears.clock import Clock, FileClock, SystemClock, release_file_clock, set_file_clock
 
 from arrears_dev.simulator.driver import Driver, mint_tokens
@@ -112,7 +113,10 @@ async def simulate(config: SimulationConfig, progress: TextIO | None = sys.stder
     portfolio = Portfolio.generate(
         config.loans, config.days, config.seed, now, config.prefix, clocked=clocked
     )
-    today = now.date()
+    # The services' today is the bank's business date (Asia/Shanghai by default): from
+    # 16:00 UTC on it is already the next day there, and a promise dated the UTC tomorrow
+    # would not lie after it.
+    today = business_date(now)
     services_clock: Clock = FileClock(config.clock_file) if config.clock_file else SystemClock()
     show = Progress(config.days, progress)
     started = time.perf_counter()
