@@ -6,10 +6,11 @@ and is refused the attempt form. Screenshots of each page go to docs/console/.""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from arrears.business_date import business_date
 from e2e.system import System, wait_until
 from e2e.test_case_lifecycle import open_body
 from selenium.webdriver.common.by import By
@@ -54,7 +55,7 @@ class Cases:
 def cases(system: System) -> Cases:
     origination = system.client("case-service", "origination")
     collector = system.client("contact-service", "collector")
-    today = date.today()
+    today = business_date(datetime.now(UTC))  # days past due count on the bank's date
     opened = {}
     for loan, zone, overdue in (
         ("BR-DAY-0001", _zone(range(9, 19), same_date=True), 40),
