@@ -125,8 +125,9 @@ def test_a_legal_officer_records_every_legal_step_with_errors_beside_the_field(
     Select(label_for(browser, "Cost kind")).select_by_value("court_fee")  # type: ignore[arg-type]
     _type(browser, "Cost amount", "twelve")
     _submit(browser, "Record cost")
-    error = wait(browser).until(ec.presence_of_element_located((By.ID, "legal-costs-amount-error")))
-    assert error.text.strip()
+    # Read again at each look: a later swap may replace the element found first.
+    error = wait(browser).until(lambda d: d.find_element(By.ID, "legal-costs-amount-error").text)
+    assert error.strip()
     assert label_for(browser, "Cost amount").get_attribute("value") == "twelve"  # type: ignore[attr-defined]
     _type(browser, "Cost amount", "1500.00")
     _type(browser, "Invoice or receipt reference", "INV-77")
@@ -149,9 +150,9 @@ def test_a_legal_officer_records_every_legal_step_with_errors_beside_the_field(
     _type(browser, "Amount preserved", "99999.00")
     _submit(browser, "Record preservation")
     refused = wait(browser).until(
-        ec.presence_of_element_located((By.ID, "asset-preservations-amount-error"))
+        lambda d: d.find_element(By.ID, "asset-preservations-amount-error").text
     )
-    assert "claim" in refused.text
+    assert "claim" in refused
     _type(browser, "Amount preserved", "15000.00")
     _submit(browser, "Record preservation")
     _recorded(browser, "asset-preservations")

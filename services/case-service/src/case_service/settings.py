@@ -23,6 +23,11 @@ class CaseServiceSettings(ServiceSettings):
     # started by the API server only, 0 = prepare in the server process (daily_file/).
     daily_file_workers: int = Field(default=2, ge=0, le=32)
     aggregate_cache_size: int = 20_000
+    # Whether this process lets the library create its tables if missing (CREATE TABLE IF NOT
+    # EXISTS). The daily file's workers say no: their store exists (the server opened it
+    # first), and several processes running those statements at once fail in PostgreSQL
+    # ("tuple concurrently updated").
+    create_tables: bool = True
     db_pool_size: int = 8
     db_max_overflow: int = 8
     command_batch_max: int = 500
@@ -77,7 +82,7 @@ def eventsourcing_env(settings: CaseServiceSettings) -> dict[str, str]:
         "POSTGRES_PRE_PING": "y",
         "POSTGRES_CONNECT_TIMEOUT": "5",
         "POSTGRES_LOCK_TIMEOUT": "5",
-        "CREATE_TABLE": "y",
+        "CREATE_TABLE": "y" if settings.create_tables else "n",
         "IS_SNAPSHOTTING_ENABLED": "y",
         # No library cache: the command writer keeps its own (case_service.case_cache), and
         # reads rebuild from the latest snapshot, so a reader never copies a case mid-write.

@@ -76,6 +76,7 @@ class Workers:
             update={
                 "daily_file_workers": 0,
                 "migrate_on_start": False,
+                "create_tables": False,
                 "db_pool_size": 2,
                 "db_max_overflow": 0,
                 "aggregate_cache_size": 0,
