@@ -80,6 +80,27 @@ CASE_FOR_UPDATE = text("SELECT * FROM cs_cases WHERE case_id = :case_id FOR UPDA
 )
 
 
+# The same reads sent straight to asyncpg (`fetch_cases`): SQLAlchemy's greenlet hop and
+# result processing cost about as much as the statement; every column but the jsonb one
+# arrives from asyncpg as SQLAlchemy would hand it back.
+_CASES_FOR_UPDATE_RAW = (
+    "SELECT * FROM cs_cases WHERE case_id = ANY($1::text[]) ORDER BY case_id FOR UPDATE"
+)
+
+
+async def fetch_cases(conn: AsyncConnection, ids: Sequence[str]) -> list[Row]:
+    """The cases `ids` (sorted: locks taken in one order), locked FOR UPDATE, as rows."""
+    raw = await asyncpg_driver(conn)
+    found: list[Row] = []
+    for record in await raw.fetch(_CASES_FOR_UPDATE_RAW, list(ids)):
+        row = dict(record)
+        installments = row.get("installments")
+        if isinstance(installments, str | bytes):  # the jsonb codec hands back JSON text
+            row["installments"] = orjson.loads(installments)
+        found.append(row)
+    return found
+
+
 @lru_cache(maxsize=256)
 def update_sql(columns: tuple[str, ...]) -> str:
     """`UPDATE cs_cases SET <columns> WHERE case_id = $n`, built once per set of columns."""
