@@ -27,14 +27,14 @@ from contact_service.policy.strategy import StrategyBook
 from contact_service.projections import kpi
 from contact_service.projections.handlers import HANDLERS
 from contact_service.projections.store import (
-    CASE_FOR_UPDATE,
-    CASES_FOR_UPDATE,
     OPEN_CASE,
     Deferred,
     Row,
     day_of,
     db_value,
+    deferred_of,
     driver,
+    fetch_cases,
     new_point,
     rows_of_this_transaction,
     set_deferred,
@@ -75,11 +75,11 @@ class Projection:
         rows = rows_of_this_transaction(conn)
         before = rows.get(case_id)
         if before is None:
-            result = await conn.execute(CASE_FOR_UPDATE, {"case_id": case_id})
-            found = result.mappings().first()
-            if found is None:
+            await _flush_deferred(conn)
+            found = await fetch_cases(conn, [case_id])
+            if not found:
                 raise PoisonError(f"{name} for case {case_id}, which was never opened here")
-            before = dict(found)
+            before = found[0]
         row = dict(before)
         handler = HANDLERS.get(name)
         tasks = await handler(conn, envelope, row) if handler is not None else None
@@ -101,9 +101,8 @@ class Projection:
         rows = rows_of_this_transaction(conn)
         wanted = sorted({e.subject for e in envelopes if e.subject and e.subject not in rows})
         if wanted:
-            result = await conn.execute(CASES_FOR_UPDATE, {"ids": wanted})
-            for found in result.mappings():
-                rows[found["case_id"]] = dict(found)
+            for found in await fetch_cases(conn, wanted):
+                rows[found["case_id"]] = found
         written = _written(conn)
         written.update({case_id: dict(row) for case_id, row in rows.items()})
         deferred = Deferred(await driver(conn))
@@ -301,6 +300,14 @@ def _info(conn: AsyncConnection, key: str, make: Any) -> Any:
         held = (transaction, make())
         sync.info[key] = held
     return held[1]
+
+
+async def _flush_deferred(conn: AsyncConnection) -> None:
+    """Send a batch's queued statements before reading around them (as SQLAlchemy's reads
+    were never queued, only the raw ones are ordered by hand)."""
+    deferred = deferred_of(conn)
+    if deferred is not None:
+        await deferred.flush()
 
 
 def _dirty(conn: AsyncConnection) -> set[str]:

@@ -13,7 +13,6 @@ import orjson
 from arrears.db import driver as asyncpg_driver
 from arrears.events import CaseEventData, EventDataError
 from arrears.messaging import Envelope, PoisonError, event_time
-from sqlalchemy import column, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contact_service import sealing
@@ -72,12 +71,25 @@ def rows_of_this_transaction(conn: AsyncConnection) -> dict[str, Row]:
     return rows
 
 
-CASES_FOR_UPDATE = text(
-    "SELECT * FROM cs_cases WHERE case_id = ANY(:ids) ORDER BY case_id FOR UPDATE"
-).columns(*(column(c.name, c.type) for c in CASES.c))
-CASE_FOR_UPDATE = text("SELECT * FROM cs_cases WHERE case_id = :case_id FOR UPDATE").columns(
-    *(column(c.name, c.type) for c in CASES.c)
+# A batch's cases, read straight on asyncpg (`fetch_cases`): through SQLAlchemy the greenlet
+# hop and its result processing were 13% of the batch handler; every column but the jsonb
+# one arrives from asyncpg as SQLAlchemy would hand it back.
+_CASES_FOR_UPDATE_RAW = (
+    "SELECT * FROM cs_cases WHERE case_id = ANY($1::text[]) ORDER BY case_id FOR UPDATE"
 )
+
+
+async def fetch_cases(conn: AsyncConnection, ids: Sequence[str]) -> list[Row]:
+    """The cases `ids` (sorted: locks taken in one order), locked FOR UPDATE, as rows."""
+    raw = await asyncpg_driver(conn)
+    found: list[Row] = []
+    for record in await raw.fetch(_CASES_FOR_UPDATE_RAW, list(ids)):
+        row = dict(record)
+        installments = row.get("installments")
+        if isinstance(installments, str | bytes):  # the jsonb codec hands back JSON text
+            row["installments"] = orjson.loads(installments)
+        found.append(row)
+    return found
 
 
 @lru_cache(maxsize=256)
