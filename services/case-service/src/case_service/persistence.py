@@ -100,7 +100,7 @@ class CaseEventRecorder(PostgresApplicationRecorder):
         self._insert_idempotency_rows = _text(
             SQL(
                 "INSERT INTO {}.{} (scope, key, request_hash, status, body) SELECT * FROM "
-                "unnest(%s::text[], %s::text[], %s::text[], %s::int[], %s::jsonb[])"
+                "unnest(%b::text[], %b::text[], %b::text[], %b::int[], %b::jsonb[])"
             ).format(*self.idempotency_table)
         )
         # Every case id, written with its first event: jobs walk the portfolio from here.
@@ -117,7 +117,7 @@ class CaseEventRecorder(PostgresApplicationRecorder):
         self._insert_correlation_rows = _text(
             SQL(
                 "INSERT INTO {}.{} (originator_id, originator_version, correlation_id) "
-                "SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::text[])"
+                "SELECT * FROM unnest(%b::uuid[], %b::bigint[], %b::text[])"
             ).format(*self.correlation_table)
         )
         self._select_correlations = SQL(
@@ -143,7 +143,7 @@ class CaseEventRecorder(PostgresApplicationRecorder):
         self._select_idempotency = _text(
             SQL(
                 "SELECT i.scope, i.key, i.request_hash, i.status, i.body FROM {}.{} i "
-                "JOIN unnest(%s::text[], %s::text[]) AS c(scope, key) USING (scope, key)"
+                "JOIN unnest(%b::text[], %b::text[]) AS c(scope, key) USING (scope, key)"
             ).format(*self.idempotency_table)
         )
         # The library's table lock and NOTIFY, which it composes again on every commit.
@@ -266,7 +266,7 @@ class CaseEventRecorder(PostgresApplicationRecorder):
             statement = self._current[snapshots_table] = _text(
                 SQL(
                     "WITH wanted AS ("
-                    " SELECT * FROM unnest(%(ids)s::uuid[], %(versions)s::bigint[]) AS w(originator_id, known)), "
+                    " SELECT * FROM unnest(%(ids)b::uuid[], %(versions)b::bigint[]) AS w(originator_id, known)), "
                     "snap AS ("
                     " SELECT DISTINCT ON (s.originator_id) s.originator_id, s.originator_version, s.topic, s.state"
                     " FROM {schema}.{snapshots} s JOIN wanted w USING (originator_id) WHERE w.known = 0"
