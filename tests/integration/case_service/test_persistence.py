@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 from uuid import UUID
@@ -11,6 +12,7 @@ import psycopg
 import pytest
 from case_service import audit_cli
 from case_service.application import CaseApplication
+from case_service.persistence import check_connection
 from case_service.settings import CaseServiceSettings
 
 
@@ -76,3 +78,53 @@ def test_the_audit_cli_prints_history_and_state_at_a_version(
     assert state["version"] == 2
     assert state["arrears"] == "1200.00"
     assert audit_cli.main(["history", "--loan-id", "L-NOBODY"]) == 1
+
+
+def test_connections_the_server_ended_are_replaced_not_failed(
+    database_url: str,
+    cases: CaseApplication,
+    open_case: Callable[..., str],
+    missed: Callable[..., Any],
+) -> None:
+    """After the server ended every connection of the pool (as a restart does), commands
+    still succeed: the pool's check (persistence.check_connection, no round trip) drops
+    dead connections before lending them, and the library retries a failed commit."""
+    case_id = open_case("L-RESTART")
+    missed(case_id, 1, "2026-10-01", "100.00")
+    with psycopg.connect(database_url, autocommit=True) as admin:
+        ended = admin.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchone()
+    assert ended is not None
+    assert ended[0] >= 1
+
+    for n in range(2, 6):  # more than one pooled connection is dead
+        missed(case_id, n, f"2026-10-0{n}", "100.00")
+
+    assert cases.case(UUID(case_id)).version == 6
+    assert len(cases.recorder_.recorded_times(UUID(case_id))) == 6
+
+
+def test_the_pool_check_finds_a_connection_the_server_ended(database_url: str) -> None:
+    """Without a round trip: what the server sent on the socket (its FATAL message, then
+    the end of file) is enough."""
+    with (
+        psycopg.connect(database_url, autocommit=True) as conn,
+        psycopg.connect(database_url, autocommit=True) as admin,
+    ):
+        check_connection(conn)  # alive: passes
+        admin.execute("SELECT pg_terminate_backend(%s)", (conn.info.backend_pid,))
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                check_connection(conn)
+            except psycopg.OperationalError:
+                break
+            time.sleep(0.02)
+        else:
+            pytest.fail("a connection the server ended passed the check")
+
+
+def test_the_store_pool_uses_the_check(cases: CaseApplication) -> None:
+    assert cases.recorder_.datastore.pool._check is check_connection

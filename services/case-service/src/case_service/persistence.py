@@ -20,13 +20,46 @@ from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent, Transcoding
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
-from psycopg import Cursor
+from psycopg import Connection, Cursor, OperationalError
+from psycopg.abc import Query
+from psycopg.pq import ConnStatus
 from psycopg.rows import DictRow
-from psycopg.sql import SQL, Composed, Identifier
+from psycopg.sql import SQL, Composable, Identifier
 from psycopg.types.json import Jsonb
 
 from case_service.audit.chain import EventChain
 from case_service.pii import keys as subject_keys
+
+
+def _text(statement: Query) -> bytes:
+    """A statement's text, composed once: psycopg composes a `Composed` to bytes again on
+    every execution (a third of a commit's fixed CPU on the writer, docs/benchmarks.md),
+    while bytes go straight to its cache of parsed queries."""
+    if isinstance(statement, bytes):
+        return statement
+    if isinstance(statement, str):
+        return statement.encode()
+    if isinstance(statement, Composable):
+        return statement.as_bytes(None)
+    raise TypeError(f"not a statement: {statement!r}")
+
+
+def check_connection(conn: Connection[Any]) -> None:
+    """The pool's check of a connection before lending it, without a round trip.
+
+    The library's pre-ping (`POSTGRES_PRE_PING`) sends an empty query to the server: two
+    round trips per command batch, one for its read and one for its commit. A server that
+    ended the connection (a restart, `pg_terminate_backend`) has said so on the socket: a
+    FATAL message, then end of file. Reading whatever has arrived, without waiting, finds
+    that; the pool then drops the connection and lends another (or a new one)."""
+    pgconn = conn.pgconn
+    if conn.closed or pgconn.status != ConnStatus.OK:
+        raise OperationalError("connection closed")
+    for _ in range(2):  # the FATAL message, then the end of file behind it
+        pgconn.consume_input()  # raises OperationalError once the server has gone
+        pgconn.is_busy()  # parses what came
+    if pgconn.status != ConnStatus.OK:
+        raise OperationalError("connection closed by the server")
 
 
 @dataclass(frozen=True)
@@ -56,20 +89,24 @@ class CaseEventRecorder(PostgresApplicationRecorder):
 
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
+        # The pool checks each connection it lends without a round trip (not the pre-ping).
+        datastore.pool._check = check_connection
         # Our own tables (these three and the chain's) are created by case_service/migrations
         # (their shape: case_service/schema.py); the library creates only its own.
         self.idempotency_table = Identifier(self.datastore.schema), Identifier("idempotency_keys")
         self._insert_idempotency = SQL(
             "INSERT INTO {}.{} (scope, key, request_hash, status, body) VALUES (%s, %s, %s, %s, %s)"
         ).format(*self.idempotency_table)
-        self._insert_idempotency_rows = SQL(
-            "INSERT INTO {}.{} (scope, key, request_hash, status, body) SELECT * FROM "
-            "unnest(%s::text[], %s::text[], %s::text[], %s::int[], %s::jsonb[])"
-        ).format(*self.idempotency_table)
+        self._insert_idempotency_rows = _text(
+            SQL(
+                "INSERT INTO {}.{} (scope, key, request_hash, status, body) SELECT * FROM "
+                "unnest(%b::text[], %b::text[], %b::text[], %b::int[], %b::jsonb[])"
+            ).format(*self.idempotency_table)
+        )
         # Every case id, written with its first event: jobs walk the portfolio from here.
         self.case_index_table = Identifier(self.datastore.schema), Identifier("case_index")
-        self._insert_case_ids = SQL("INSERT INTO {}.{} (case_id) VALUES (%s)").format(
-            *self.case_index_table
+        self._insert_case_ids = _text(
+            SQL("INSERT INTO {}.{} (case_id) VALUES (%s)").format(*self.case_index_table)
         )
         self._select_case_ids = SQL(
             "SELECT case_id FROM {}.{} WHERE case_id > %s ORDER BY case_id LIMIT %s"
@@ -77,32 +114,41 @@ class CaseEventRecorder(PostgresApplicationRecorder):
         # The correlation id of the request that recorded each event, kept beside the event
         # (not in its encrypted state) so the relay and the feed can carry it on.
         self.correlation_table = Identifier(self.datastore.schema), Identifier("event_correlations")
-        self._insert_correlation_rows = SQL(
-            "INSERT INTO {}.{} (originator_id, originator_version, correlation_id) "
-            "SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::text[])"
-        ).format(*self.correlation_table)
+        self._insert_correlation_rows = _text(
+            SQL(
+                "INSERT INTO {}.{} (originator_id, originator_version, correlation_id) "
+                "SELECT * FROM unnest(%b::uuid[], %b::bigint[], %b::text[])"
+            ).format(*self.correlation_table)
+        )
         self._select_correlations = SQL(
             "SELECT c.originator_id, c.originator_version, c.correlation_id FROM {}.{} c "
             "JOIN unnest(%s::uuid[], %s::bigint[]) AS w(originator_id, originator_version) "
             "USING (originator_id, originator_version)"
         ).format(*self.correlation_table)
         self.chain = EventChain(self.datastore.schema)
-        self._current: dict[str, Composed] = {}
-        self._insert_chained = self.chain.insert_events(self.events_table_name)
-        self._insert_chained_one_per_case = self.chain.insert_events(
-            self.events_table_name, one_per_case=True
+        self._current: dict[str, bytes] = {}
+        self._insert_chained = _text(self.chain.insert_events(self.events_table_name))
+        self._insert_chained_one_per_case = _text(
+            self.chain.insert_events(self.events_table_name, one_per_case=True)
         )
         # The same INSERT without the chain (`chained = False`), the same columns as arrays.
-        self._insert_unchained = SQL(
-            "INSERT INTO {}.{} (originator_id, originator_version, topic, state) "
-            "SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::text[], %b::bytea[]) "
-            "RETURNING notification_id"
-        ).format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
+        self._insert_unchained = _text(
+            SQL(
+                "INSERT INTO {}.{} (originator_id, originator_version, topic, state) "
+                "SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::text[], %b::bytea[]) "
+                "RETURNING notification_id"
+            ).format(Identifier(self.datastore.schema), Identifier(self.events_table_name))
+        )
         self.subject_keys: subject_keys.SubjectKeys | None = None  # set by the application
-        self._select_idempotency = SQL(
-            "SELECT i.scope, i.key, i.request_hash, i.status, i.body FROM {}.{} i "
-            "JOIN unnest(%s::text[], %s::text[]) AS c(scope, key) USING (scope, key)"
-        ).format(*self.idempotency_table)
+        self._select_idempotency = _text(
+            SQL(
+                "SELECT i.scope, i.key, i.request_hash, i.status, i.body FROM {}.{} i "
+                "JOIN unnest(%b::text[], %b::text[]) AS c(scope, key) USING (scope, key)"
+            ).format(*self.idempotency_table)
+        )
+        # The library's table lock and NOTIFY, which it composes again on every commit.
+        self.lock_table_statements = [_text(s) for s in self.lock_table_statements]
+        self._notify = _text(SQL("NOTIFY {}").format(Identifier(self.channel_name)))
 
     def _insert_events(
         self,
@@ -122,12 +168,14 @@ class CaseEventRecorder(PostgresApplicationRecorder):
                     [r.status for r in records],
                     [Jsonb(r.body) for r in records],
                 ),
+                prepare=True,
             )
         correlations: Sequence[tuple[UUID, int, str]] = kwargs.get("correlations", ())
         if correlations:
             curs.execute(
                 self._insert_correlation_rows,
                 tuple(list(column) for column in zip(*correlations, strict=True)),
+                prepare=True,
             )
         new_cases = [(e.originator_id,) for e in stored_events if e.originator_version == 1]
         new_keys: Sequence[tuple[str, UUID, str, bytes]] = kwargs.get("new_subject_keys", ())
@@ -180,7 +228,7 @@ class CaseEventRecorder(PostgresApplicationRecorder):
             statement = self._insert_chained_one_per_case  # no case twice: no recursion needed
         else:
             statement = self._insert_chained
-        curs.execute(statement, self.chain.columns(stored_events))
+        curs.execute(statement, self.chain.columns(stored_events), prepare=True)
 
     def _fetch_ids_after_insert_events(
         self,
@@ -206,30 +254,35 @@ class CaseEventRecorder(PostgresApplicationRecorder):
             curs.execute(self._select_case_ids, (after or UUID(int=0), limit))
             return [row["case_id"] for row in curs.fetchall()]
 
-    def _current_statement(self, snapshots_table: str) -> Composed:
+    def _notify_channel(self, curs: Cursor[DictRow]) -> None:
+        curs.execute(self._notify, prepare=True)
+
+    def _current_statement(self, snapshots_table: str) -> bytes:
         """What brings each case up to date: for a case known at a version (> 0), the events
         after it; for one not known (0), its latest snapshot, if any, then the events after
         that. Records come in order per case."""
         statement = self._current.get(snapshots_table)
         if statement is None:
-            statement = self._current[snapshots_table] = SQL(
-                "WITH wanted AS ("
-                " SELECT * FROM unnest(%(ids)s::uuid[], %(versions)s::bigint[]) AS w(originator_id, known)), "
-                "snap AS ("
-                " SELECT DISTINCT ON (s.originator_id) s.originator_id, s.originator_version, s.topic, s.state"
-                " FROM {schema}.{snapshots} s JOIN wanted w USING (originator_id) WHERE w.known = 0"
-                " ORDER BY s.originator_id, s.originator_version DESC) "
-                "SELECT 1 AS part, originator_id, originator_version, topic, state FROM snap "
-                "UNION ALL "
-                "SELECT 2, e.originator_id, e.originator_version, e.topic, e.state"
-                " FROM {schema}.{events} e JOIN wanted w USING (originator_id)"
-                " LEFT JOIN snap s USING (originator_id)"
-                " WHERE e.originator_version > GREATEST(w.known, COALESCE(s.originator_version, 0)) "
-                "ORDER BY originator_id, part, originator_version"
-            ).format(
-                schema=Identifier(self.datastore.schema),
-                snapshots=Identifier(snapshots_table),
-                events=Identifier(self.events_table_name),
+            statement = self._current[snapshots_table] = _text(
+                SQL(
+                    "WITH wanted AS ("
+                    " SELECT * FROM unnest(%(ids)b::uuid[], %(versions)b::bigint[]) AS w(originator_id, known)), "
+                    "snap AS ("
+                    " SELECT DISTINCT ON (s.originator_id) s.originator_id, s.originator_version, s.topic, s.state"
+                    " FROM {schema}.{snapshots} s JOIN wanted w USING (originator_id) WHERE w.known = 0"
+                    " ORDER BY s.originator_id, s.originator_version DESC) "
+                    "SELECT 1 AS part, originator_id, originator_version, topic, state FROM snap "
+                    "UNION ALL "
+                    "SELECT 2, e.originator_id, e.originator_version, e.topic, e.state"
+                    " FROM {schema}.{events} e JOIN wanted w USING (originator_id)"
+                    " LEFT JOIN snap s USING (originator_id)"
+                    " WHERE e.originator_version > GREATEST(w.known, COALESCE(s.originator_version, 0)) "
+                    "ORDER BY originator_id, part, originator_version"
+                ).format(
+                    schema=Identifier(self.datastore.schema),
+                    snapshots=Identifier(snapshots_table),
+                    events=Identifier(self.events_table_name),
+                )
             )
         return statement
 
@@ -253,12 +306,14 @@ class CaseEventRecorder(PostgresApplicationRecorder):
                     idem.execute(
                         self._select_idempotency,
                         ([scope for scope, _ in claims], [key for _, key in claims]),
+                        prepare=True,
                     )
                 current = conn.cursor()
                 if known:
                     current.execute(
                         self._current_statement(snapshots_table),
                         {"ids": list(known), "versions": list(known.values())},
+                        prepare=True,
                     )
                 subjects = conn.cursor()
                 if cold and keys is not None:
