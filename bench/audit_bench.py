@@ -1,49 +1,81 @@
 """The cost of the hash chain and of per-subject sealing of personal data on case-service's
 write path and relay: the same writes with both on and both off.
 
-    uv run --frozen python bench/audit_bench.py [--quick]
+    uv run --frozen python bench/audit_bench.py [--quick] [--rounds N] [--http-rounds N]
 
-One embedded PostgreSQL (durable settings); case-service's application in this process, so
-the figures are the write path itself (no HTTP in front to dilute the difference):
-  (a) the daily-file shape: one missed payment for each of N cases per round, through the
-      batching writer (`execute_all`, 2,000 commands a transaction);
-  (b) the request shape: 16 threads each sending one command at a time (the writer batches
-      whatever queues up), for a few seconds;
+One embedded PostgreSQL (durable settings). Two groups of shapes.
+
+In process, the strict diagnostic: case-service's application in this process, no HTTP in
+front, so each figure is the write path itself and its difference is the undiluted cost of
+the two features on that shape (not what a caller sees):
+  (a) daily_file: one missed payment for each of N cases per round, through the batching
+      writer (`execute_all`, 2,000 commands a transaction) - the cost per command where a
+      transaction carries many (the daily file's shape, less its HTTP and parsing);
+  (b) requests: 16 threads each sending one command at a time (the writer batches whatever
+      queues up), for a few seconds - the chain's cost when transactions are small;
   (c) the checkpointer: chain hashes taken in and signed, per second;
-  (d) opening cases (CaseOpened carries the borrower's name, address and phone: one new
-      subject key each) and (e) contact attempts (number and notes sealed), daily-file shape;
-  (f) the relay's encoding of every stored event into the envelope it publishes;
-  (g) the mapper alone, in memory: CaseOpened and ContactAttempted events to stored records.
-Three sides: both on; the chain alone (no subject keys: personal data then only under the
-whole-record cipher); neither (the recorder with the chain step skipped too). Each shape runs
-several rounds, the sides in alternating order; each figure is the median of its rounds, both
-as a rate and as CPU per unit (this process and the PostgreSQL server, psutil), because on a
-shared machine the rate moves with other loads while CPU per unit barely does. The target
-(issue 12): "on" within 15% of "off"; the verdict is printed for both measures.
+  (d) open_cases (CaseOpened carries the borrower's name, address and phone: one new subject
+      key each) and (e) contact_attempts (number and notes sealed), both in the daily-file
+      shape, 1,000 at a time in one transaction: the sealing's cost at its most visible.
+      No caller sends either shape (cases are opened one per request; contact attempts
+      reach case-service one per request from contact-service): an upper bound;
+  (f) relay_encoding: the relay's encoding of every stored event into the envelope it
+      publishes (opening the sealed fields for the relay's consumers);
+  (g) mapper_cpu_only: the mapper alone, in memory: CaseOpened and ContactAttempted events
+      to stored records (the CPU of the sealing step, free of the database).
+  Three sides: both on; the chain alone (no subject keys: personal data then only under the
+  whole-record cipher); neither (the recorder with the chain step skipped too).
+
+Over HTTP, the write path as callers use it: case-service's server (uvicorn, one process,
+its batching writer, started as bench/case_service_bench.py starts it, from
+bench/audit_server.py, which applies the same two switches for "off"), 32 concurrent
+aiohttp clients each sending its next request when the last is answered, both sides'
+servers up together, each shape warmed up on each side first:
+  (h1) contact_attempts_http: POST /v1/cases/{id}/contact-attempts on existing cases, the
+       case's own number and notes (both sealed on "on"), an Idempotency-Key each, as
+       contact-service forwards them;
+  (h2) missed_payments_http: POST /v1/cases/{id}/missed-payments, an Idempotency-Key each;
+  (h3) open_cases_http: POST /v1/cases, the borrower's name, address and phone sealed on
+       "on" (a new subject key each).
+  Two sides: both on; neither. Here the difference is what the features cost a caller:
+  parsing, validation, authentication and the HTTP exchange are on both sides.
+
+Each shape runs several rounds, the sides in alternating order; each figure is the median of
+its rounds, both as a rate and as CPU per unit (the application - this process in process,
+the server process over HTTP - and the PostgreSQL server, psutil), because on a shared
+machine the rate moves with other loads while CPU per unit barely does; over HTTP the
+clients share the two cores with the server, so the rate is the less telling of the two.
+The target (issue 12): "on" within 15% of "off"; the verdict is printed for both measures.
 Results go to bench/results/audit.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import base64
 import gc
+import itertools
 import json
 import os
+import random
 import statistics
 import tempfile
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import aiohttp
 import case_service.application as application_module
 import psutil
+from arrears.auth import issue_token
 from arrears.clock import ManualClock
 from arrears_dev.embedded.postgres import EmbeddedPostgres
 from case_service.application import CaseApplication
@@ -55,11 +87,13 @@ from case_service.domain import CollectionCase
 from case_service.persistence import CaseEventRecorder
 from case_service.relay import CaseEventEncoder
 from case_service.settings import CaseServiceSettings, eventsourcing_env
+from case_service_bench import SECRET, _server_pids, case_service, tree_cpu_seconds, wait_started
 
 # Benchmarks build their own databases: each service migrates its schema as it starts.
 os.environ.setdefault("MIGRATE_ON_START", "true")
 
 REPO = Path(__file__).resolve().parent.parent
+BENCH = REPO / "bench"
 CIPHER_KEY = base64.b64encode(os.urandom(32)).decode()
 NOW = datetime.now(UTC)
 
@@ -73,8 +107,8 @@ class UnchainedRecorder(CaseEventRecorder):
 SIDES = ("on", "chain", "off")  # chain and sealing; the chain alone; neither
 
 
-def order(r: int) -> tuple[str, ...]:
-    return SIDES if r % 2 == 0 else SIDES[::-1]
+def order(r: int, sides: tuple[str, ...] = SIDES) -> tuple[str, ...]:
+    return sides if r % 2 == 0 else sides[::-1]
 
 
 def app_for(url: str, chained: bool, sealed: bool) -> CaseApplication:
@@ -134,7 +168,7 @@ class Sample:
 
     units: int
     wall: float
-    py: float  # this process (the application, in process)
+    py: float  # the application: this process, or case-service's server process (HTTP shapes)
     pg: float  # the PostgreSQL server: postmaster, backends and its background processes
 
     @property
@@ -166,16 +200,26 @@ class Meter:
             found[proc.pid] = int(ran_ns) / 1e9
         return found
 
-    def run(self, work: Callable[[], tuple[int, float]]) -> Sample:
+    def run(self, work: Callable[[], tuple[int, float]], app_pid: int | None = None) -> Sample:
         """`work` returns (units done, wall seconds it took). The collector runs first, and
         what survives it is frozen (never scanned again): a full collection of the three
         applications' heaps would otherwise land, tens of ms at a time, in whichever run
-        happened to trigger it, whatever its side."""
+        happened to trigger it, whatever its side.
+        With `app_pid` (the HTTP shapes), the application's CPU is that server process's
+        instead of this one's (which is then the clients'): user + system time of all its
+        threads (the event loop, the command writer, the thread pool of the routes that are
+        not async), as the kernel counts it for the process (psutil; 10 ms ticks, a few
+        thousandths of a run of seconds). /proc/<pid>/schedstat, as read for PostgreSQL's
+        single-threaded processes, would count the main thread alone."""
         gc.collect()
         gc.freeze()
-        me, server = time.process_time(), self._server_cpu()
+
+        def app_cpu() -> float:
+            return time.process_time() if app_pid is None else tree_cpu_seconds(app_pid)
+
+        me, server = app_cpu(), self._server_cpu()
         units, wall = work()
-        me_after, server_after = time.process_time(), self._server_cpu()
+        me_after, server_after = app_cpu(), self._server_cpu()
         pg = sum(cpu - server.get(pid, 0.0) for pid, cpu in server_after.items())
         return Sample(units, wall, me_after - me, pg)
 
@@ -319,13 +363,205 @@ def shapes(
     }
 
 
+# --- the write path as callers use it: case-service's HTTP server ---------------------------
+
+HTTP_SIDES = ("on", "off")  # the chain and sealing; neither (bench/audit_server.py's switches)
+HTTP_CLIENTS = 32
+HTTP_FIGURES = {  # figure: its unit
+    "contact_attempts_http": "attempt",
+    "missed_payments_http": "command",
+    "open_cases_http": "case",
+}
+NOW_ISO = NOW.isoformat()
+Request = Callable[[int, int], tuple[str, dict[str, Any], dict[str, str]]]
+"""(client, its request's number) -> (path, JSON body, headers) of the request to POST."""
+
+
+@dataclass
+class HttpSide:
+    """One side's server, its cases, and what its shapes have used so far."""
+
+    base: str
+    pid: int  # the server process (uvicorn, one worker: the process serving)
+    ids: list[UUID]  # the cases opened before it started, case i with number +86138<i>
+    tokens: dict[str, dict[str, str]]  # role: its Authorization header
+    installment: int = 1  # the next missed installment number (h2)
+    opened: int = 0  # cases opened over HTTP so far (h3)
+    keys: Iterator[int] = field(default_factory=lambda: itertools.count(1))  # Idempotency-Keys
+    rng: random.Random = field(default_factory=lambda: random.Random(7))  # h1's cases
+
+
+def seed_http(url: str, side: str, n: int) -> list[UUID]:
+    """`n` cases opened in the side's own database, written as that side writes."""
+    app = app_for(url, chained=side == "on", sealed=side == "on")
+    try:
+        return open_cases(app, n, prefix="H")
+    finally:
+        app.close()
+
+
+async def _drive(base: str, seconds: float, request: Request) -> tuple[int, float]:
+    done, failures = 0, list[str]()
+
+    async def client(session: aiohttp.ClientSession, n: int, stop_at: float) -> None:
+        nonlocal done
+        seq = 0
+        while time.perf_counter() < stop_at and not failures:
+            path, body, headers = request(n, seq)
+            seq += 1
+            async with session.post(base + path, json=body, headers=headers) as response:
+                text = await response.read()
+                if response.status != 201:
+                    failures.append(f"{response.status} from POST {path}: {text[:400]!r}")
+                else:
+                    done += 1
+
+    connector = aiohttp.TCPConnector(limit=HTTP_CLIENTS)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        started = time.perf_counter()
+        stop_at = started + seconds
+        await asyncio.gather(*(client(session, n, stop_at) for n in range(HTTP_CLIENTS)))
+        elapsed = time.perf_counter() - started
+    if failures:
+        raise RuntimeError(failures[0])
+    return done, elapsed
+
+
+def http_shapes(side: HttpSide, seconds: float) -> dict[str, Callable[[], tuple[int, float]]]:
+    """One run of each HTTP shape on one side, in HTTP_FIGURES' order: 32 clients, each
+    sending its next request as soon as the last is answered, for `seconds`."""
+    slices = [side.ids[n::HTTP_CLIENTS] for n in range(HTTP_CLIENTS)]
+    first = side.installment
+
+    def attempt(n: int, _seq: int) -> tuple[str, dict[str, Any], dict[str, str]]:
+        # as contact-service forwards one: one attempt a request, its Idempotency-Key on it
+        index = side.rng.randrange(len(side.ids))
+        body = {
+            "channel": "call",
+            "party": "borrower",
+            "contact_point": f"+86138{index:08d}",  # the case's own number (open_cases)
+            "outcome": "no_answer",
+            "occurred_at": NOW_ISO,
+            "agent_id": f"agent-{n}",
+            "notes": "rang out; left no message",
+        }
+        headers = {**side.tokens["collector"], "Idempotency-Key": f"k-{next(side.keys)}"}
+        return f"/v1/cases/{side.ids[index]}/contact-attempts", body, headers
+
+    def missed_payment(n: int, seq: int) -> tuple[str, dict[str, Any], dict[str, str]]:
+        # each client over its own cases, the next installment at each pass; 50.00 each, so
+        # the 1,000 installments a case may have stay within its principal
+        mine = slices[n]
+        installment = first + seq // len(mine)
+        side.installment = max(side.installment, installment + 1)
+        body = {
+            "installment": installment,
+            "due_date": (NOW.date() - timedelta(days=1 + installment)).isoformat(),
+            "amount": "50.00",
+        }
+        headers = {**side.tokens["origination"], "Idempotency-Key": f"k-{next(side.keys)}"}
+        return f"/v1/cases/{mine[seq % len(mine)]}/missed-payments", body, headers
+
+    def case(_n: int, _seq: int) -> tuple[str, dict[str, Any], dict[str, str]]:
+        # as the origination system opens one (no Idempotency-Key: idempotent on the loan)
+        side.opened += 1
+        i = side.opened
+        body = {
+            "loan_id": f"HTTP-{i}",
+            "product": "consumer_loan",
+            "currency": "CNY",
+            "principal": "100000.00",
+            "borrower": {
+                "id": f"HB-{i}",
+                "name": "Li Wei",
+                "timezone": "Asia/Shanghai",
+                "address": "1 Renmin Road",
+                "phones": [{"number": f"+86139{i:08d}", "kind": "mobile", "owner": "borrower"}],
+            },
+        }
+        return "/v1/cases", body, side.tokens["origination"]
+
+    def run(request: Request) -> Callable[[], tuple[int, float]]:
+        return lambda: asyncio.run(_drive(side.base, seconds, request))
+
+    return {
+        "contact_attempts_http": run(attempt),
+        "missed_payments_http": run(missed_payment),
+        "open_cases_http": run(case),
+    }
+
+
+def http_runs(
+    pg: EmbeddedPostgres, meter: Meter, n: int, rounds: int, seconds: float, warmup: float
+) -> dict[str, dict[str, list[Sample]]]:
+    """Both sides' servers, started once and kept up; each shape warmed up on each side, then
+    `rounds` rounds, each running every shape on both sides back to back, in alternating
+    order. Each run's CPU: the serving process and PostgreSQL's processes."""
+    samples: dict[str, dict[str, list[Sample]]] = {
+        side: {figure: [] for figure in HTTP_FIGURES} for side in HTTP_SIDES
+    }
+    tokens = {
+        role: {"Authorization": f"Bearer {issue_token(SECRET, role, 'bench', timedelta(hours=2))}"}
+        for role in ("collector", "origination")
+    }
+    batch_max = CaseServiceSettings.model_fields["command_batch_max"].default
+    with ExitStack() as stack:
+        sides: dict[str, HttpSide] = {}
+        for side in HTTP_SIDES:
+            pg.create_database(f"bench_http_{side}")
+            url = pg.url(f"bench_http_{side}")
+            ids = seed_http(url, side, n)
+            base = stack.enter_context(
+                case_service(
+                    url,
+                    batch_max,
+                    argv=(str(BENCH / "audit_server.py"), side),
+                    # the daily file's worker processes serve only the batch route
+                    extra_env={"CIPHER_KEY": CIPHER_KEY, "DAILY_FILE_WORKERS": "0"},
+                )
+            )
+            sides[side] = HttpSide(base, _server_pids[-1], ids, tokens)
+        for state in sides.values():
+            wait_started(state.pid)
+        # Warm-up, not measured: each case's first read (and its subject key's), the first
+        # requests' one-off costs; h2's pass touches every case.
+        for side in HTTP_SIDES:
+            for run in http_shapes(sides[side], warmup).values():
+                run()
+        for r in range(rounds):
+            for figure in HTTP_FIGURES:
+                for side in order(r, HTTP_SIDES):
+                    run = http_shapes(sides[side], seconds)[figure]
+                    samples[side][figure].append(meter.run(run, app_pid=sides[side].pid))
+    return samples
+
+
+def http_medians(runs: list[Sample]) -> dict[str, Any]:
+    return {
+        "rate_per_s": statistics.median(s.rate for s in runs),
+        "server_us": statistics.median(1e6 * s.py / s.units for s in runs),
+        "pg_us": statistics.median(1e6 * s.pg / s.units for s in runs),
+        "cpu_us": statistics.median(s.cpu_us for s in runs),
+        "rates": [round(s.rate, 1) for s in runs],
+        "cpu_us_per_round": [round(s.cpu_us, 1) for s in runs],
+        "units_per_round": [s.units for s in runs],
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--rounds", type=int, help="rounds per shape (default 3 quick, 5 full)")
+    parser.add_argument(
+        "--http-rounds",
+        type=int,
+        help="rounds of the HTTP shapes (default 2 quick, 4 full; 0: none)",
+    )
     args = parser.parse_args()
     n, rounds, seconds = (1000, 3, 3.0) if args.quick else (2000, 5, 5.0)
     rounds = args.rounds or rounds
+    http_rounds = (2 if args.quick else 4) if args.http_rounds is None else args.http_rounds
+    warmup = 2.0 if args.quick else 3.0
     if rounds > 6:
         parser.error("at most 6 rounds (the missed installments must stay within ten years)")
     samples: dict[str, dict[str, list[Sample]]] = {
@@ -361,6 +597,7 @@ def main() -> None:
         finally:
             for app in apps.values():
                 app.close()
+        http = http_runs(pg, meter, n, http_rounds, seconds, warmup) if http_rounds else None
     results: dict[str, Any] = {
         "machine": f"{os.cpu_count()} cores",
         "when": NOW.isoformat(),
@@ -406,6 +643,35 @@ def main() -> None:
     print(
         f"checkpointer: {leaves:,} chain hashes read, tree built and signed at {checkpoint_rate:,.0f}/s"
     )
+    if http is not None:
+        results["http"] = {
+            "clients": HTTP_CLIENTS,
+            "rounds": http_rounds,
+            "seconds_per_run": seconds,
+            "warmup_seconds": warmup,
+            "cases_before": n,
+        }
+        print(
+            f"HTTP, case-service's server ({HTTP_CLIENTS} clients, {http_rounds} rounds of "
+            f"{seconds:.0f} s a side after a {warmup:.0f} s warm-up), medians; CPU per unit = "
+            f"the server process + PostgreSQL (load average now {os.getloadavg()[0]:.1f})"
+        )
+        for figure, unit in HTTP_FIGURES.items():
+            med = {side: http_medians(http[side][figure]) for side in HTTP_SIDES}
+            on, off = med["on"], med["off"]
+            results[figure] = {
+                **med,
+                "rate_cost": 1 - on["rate_per_s"] / off["rate_per_s"],
+                "cpu_cost": on["cpu_us"] / off["cpu_us"] - 1,
+            }
+            got = results[figure]
+            print(
+                f"{figure}: {unit}s/s on {on['rate_per_s']:,.0f} | off {off['rate_per_s']:,.0f}:"
+                f" cost {100 * got['rate_cost']:.1f}%\n"
+                f"    CPU us/{unit} (server+pg) on {on['server_us']:.0f}+{on['pg_us']:.0f}"
+                f" | off {off['server_us']:.0f}+{off['pg_us']:.0f}:"
+                f" cost {100 * got['cpu_cost']:.1f}%; target < 15%"
+            )
     out = REPO / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "audit.json").write_text(json.dumps(results, indent=2))

@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -89,7 +89,15 @@ _server_pids: list[int] = []  # the case-service processes started, latest last
 
 
 @contextmanager
-def case_service(database_url: str, batch_max: int) -> Iterator[str]:
+def case_service(
+    database_url: str,
+    batch_max: int,
+    *,
+    argv: Sequence[str] = ("-m", "case_service"),
+    extra_env: Mapping[str, str] | None = None,
+) -> Iterator[str]:
+    """The service served by uvicorn in its own process, started with `python *argv` (another
+    launcher may stand in for `-m case_service`), its environment updated by `extra_env`."""
     port = free_port()
     env = {
         **os.environ,
@@ -100,12 +108,11 @@ def case_service(database_url: str, batch_max: int) -> Iterator[str]:
         "COMMAND_BATCH_MAX": str(batch_max),
         "LOG_LEVEL": "WARNING",
         "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1",
+        **(extra_env or {}),
     }
     log_path = Path(tempfile.mkstemp(prefix="case-service-", suffix=".log")[1])
     with log_path.open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "case_service"], env=env, stdout=log, stderr=log
-        )
+        proc = subprocess.Popen([sys.executable, *argv], env=env, stdout=log, stderr=log)
     _server_pids.append(proc.pid)
     base = f"http://127.0.0.1:{port}"
     try:
