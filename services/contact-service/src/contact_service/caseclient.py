@@ -77,27 +77,19 @@ class CaseServiceClient:
         self._idle: list[_Connection] = []
 
     async def post(self, path: str, body: bytes, headers: dict[str, str]) -> Answer:
-        head = [
-            b"POST ",
-            (self._prefix + path).encode("latin-1"),
-            b" HTTP/1.1\r\nHost: ",
-            self._host_header,
-            b"\r\nContent-Type: application/json\r\nContent-Length: ",
-            str(len(body)).encode(),
-            b"\r\n",
-        ]
+        head = self._start(b"POST", path)
+        head += [b"Content-Type: application/json\r\nContent-Length: ", str(len(body)).encode()]
+        head.append(b"\r\n")
         return await self._send(head, body, headers)
 
     async def get(self, path: str, headers: dict[str, str]) -> Answer:
         """A GET (the projection's subject keys); safe to resend, as `post` with its key."""
-        head = [
-            b"GET ",
-            (self._prefix + path).encode("latin-1"),
-            b" HTTP/1.1\r\nHost: ",
-            self._host_header,
-            b"\r\n",
-        ]
-        return await self._send(head, b"", headers)
+        return await self._send(self._start(b"GET", path), b"", headers)
+
+    def _start(self, method: bytes, path: str) -> list[bytes]:
+        """The request line and the Host header."""
+        target = (self._prefix + path).encode("latin-1")
+        return [method, b" ", target, b" HTTP/1.1\r\nHost: ", self._host_header, b"\r\n"]
 
     async def _send(self, head: list[bytes], body: bytes, headers: dict[str, str]) -> Answer:
         for name, value in headers.items():

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
+from arrears.db import driver
 from arrears.messaging import Envelope, PoisonError, event_time
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
@@ -26,7 +27,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from legal_service.policy.recommend import asset_preservation
 from legal_service.policy.thresholds import DEFAULT_POLICY, LegalPolicy
 from legal_service.projections import fold
-from legal_service.readmodel.raw import driver
 from legal_service.readmodel.tables import CASES
 from legal_service.readmodel.view import columns, to_view
 from legal_service.tasks import Emitter, emit_once, task_for

@@ -9,12 +9,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from arrears.db import driver
 from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from legal_service.policy.model import EnforcementOutcome
-from legal_service.readmodel.raw import driver
 from legal_service.readmodel.tables import (
     ASSIGNMENTS,
     CASES,
