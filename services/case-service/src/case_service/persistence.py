@@ -232,16 +232,6 @@ class CaseEventRecorder(PostgresApplicationRecorder):
             statement = self._insert_chained
         curs.execute(statement, self.chain.columns(stored_events), prepare=True)
 
-    def _fetch_ids_after_insert_events(
-        self,
-        curs: Cursor[DictRow],
-        stored_events: Sequence[StoredEvent],
-        **kwargs: Any,
-    ) -> Sequence[int] | None:
-        if not self.chained:
-            return super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        return self.chain.notification_ids(stored_events, curs.fetchall())
-
     def recorded_times(self, case_id: UUID) -> dict[int, datetime]:
         """When each of the case's events was recorded: the database's time (docs/audit.md)."""
         with self.datastore.transaction(commit=False) as curs:

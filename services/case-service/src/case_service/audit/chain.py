@@ -102,8 +102,9 @@ class EventChain:
         """The events' INSERT with their chain columns. Its parameters are the events'
         columns as four arrays (`columns`), the states in binary: the library's one array of
         a composite type goes as text, every state hex-escaped by the client and parsed back
-        by the server, a cost that grew with the sealed (larger) states. Returns each new
-        event's case, version and notification id.
+        by the server, a cost that grew with the sealed (larger) states. Returns the new
+        events' notification ids in the order of the arrays: the rows are inserted in that
+        order (the unnest's, or ORDER BY its ordinality), as in the library's own INSERT.
 
         `one_per_case`: the same links for a batch holding at most one event of each case
         (a single request's, most of the writer's): each chains to its stored previous hash,
@@ -123,7 +124,7 @@ class EventChain:
                 "CROSS JOIN LATERAL (SELECT COALESCE((SELECT h.hash FROM {events} h"
                 " WHERE h.originator_id = i.originator_id"
                 " AND h.originator_version = i.originator_version - 1), {genesis}) AS prev"
-                " OFFSET 0) p RETURNING originator_id, originator_version, notification_id"
+                " OFFSET 0) p RETURNING notification_id"
             )
         return (
             self.part(
@@ -136,7 +137,7 @@ class EventChain:
                 " INSERT INTO {events} (originator_id, originator_version, topic, state, "
                 "recorded_at, hash) SELECT i.originator_id, i.originator_version, i.topic, "
                 "i.state, statement_timestamp(), l.hash FROM input i JOIN link l USING (ord) "
-                "ORDER BY i.ord RETURNING originator_id, originator_version, notification_id"
+                "ORDER BY i.ord RETURNING notification_id"
             )
         )
 
@@ -152,16 +153,6 @@ class EventChain:
             [e.state for e in events],
         )
 
-    @staticmethod
-    def notification_ids(events: Sequence[StoredEvent], rows: Sequence[DictRow]) -> list[int]:
-        """The notification ids `insert_events` returned, in the order of `events`."""
-        if len(rows) != len(events):
-            raise ProgrammingError(f"inserted {len(rows)} events of {len(events)}")
-        found = {(row["originator_id"], row["originator_version"]): row for row in rows}
-        return [
-            found[(_uuid(e.originator_id), e.originator_version)]["notification_id"] for e in events
-        ]
-
     def recorded_times(self, curs: Cursor[DictRow], case_id: UUID) -> dict[int, datetime]:
         curs.execute(self._select_times, (case_id,))
         return {row["originator_version"]: row["recorded_at"] for row in curs.fetchall()}
@@ -171,7 +162,3 @@ class EventChain:
         curs.execute(self._select_version_at, (case_id, moment))
         row = curs.fetchone()
         return int(row["version"]) if row and row["version"] is not None else 0
-
-
-def _uuid(value: UUID | str) -> UUID:
-    return value if isinstance(value, UUID) else UUID(value)
