@@ -70,6 +70,14 @@ class EventChain:
             "SELECT max(originator_version) AS version FROM {} "
             "WHERE originator_id = %s AND recorded_at <= %s"
         ).format(self._table)
+        # A new event's stored previous hash, by primary key, once per event (OFFSET 0 keeps
+        # the subquery from being inlined into both uses): `p.prev` beside the event row `i`.
+        self._previous = self.part(
+            " CROSS JOIN LATERAL (SELECT COALESCE((SELECT h.hash FROM {events} h"
+            " WHERE h.originator_id = i.originator_id"
+            " AND h.originator_version = i.originator_version - 1), {genesis}) AS prev"
+            " OFFSET 0) p"
+        )
 
     def part(self, text: str) -> Composed:
         """`text` with {events} (the events table), {canonical} and {genesis} filled in."""
@@ -77,25 +85,29 @@ class EventChain:
             events=self._table, canonical=SQL(CANONICAL), genesis=SQL(GENESIS_SQL)
         )
 
-    def links(self) -> Composed:
-        """A recursive CTE `link(ord, hash)` over a CTE `input(originator_id,
-        originator_version, topic, state, ord)` whose cases may hold several events: a
-        case's first event here chains to its stored previous hash (by primary key), each
-        later one to the one before it (the recursive part). Needs WITH RECURSIVE."""
-        return self.part(
-            "link AS ("
-            " SELECT i.ord, i.originator_id, i.originator_version,"
-            "  sha256(p.prev || {canonical}) AS hash FROM input i"
-            " CROSS JOIN LATERAL (SELECT COALESCE((SELECT h.hash FROM {events} h"
-            "  WHERE h.originator_id = i.originator_id"
-            "  AND h.originator_version = i.originator_version - 1), {genesis}) AS prev"
-            "  OFFSET 0) p"
-            " WHERE NOT EXISTS (SELECT 1 FROM input j WHERE j.originator_id = i.originator_id"
-            "  AND j.originator_version = i.originator_version - 1)"
+    def links(self, *, one_per_case: bool = False) -> Composed:
+        """A CTE `link(ord, hash)` over a CTE `input(originator_id, originator_version,
+        topic, state, ord)`. Its cases may hold several events: a case's first event here
+        chains to its stored previous hash, each later one to the one before it (the
+        recursive part; needs WITH RECURSIVE). `one_per_case`: no case holds two, so every
+        event chains to its stored previous hash, without the recursion."""
+        first = (
+            self.part(
+                "link AS (SELECT i.ord, i.originator_id, i.originator_version,"
+                " sha256(p.prev || {canonical}) AS hash FROM input i"
+            )
+            + self._previous
+        )
+        if one_per_case:
+            return first + SQL(")")
+        return first + self.part(
+            " WHERE NOT EXISTS (SELECT 1 FROM input j"
+            " WHERE j.originator_id = i.originator_id"
+            " AND j.originator_version = i.originator_version - 1)"
             " UNION ALL"
             " SELECT i.ord, i.originator_id, i.originator_version, sha256(l.hash || {canonical})"
             " FROM link l JOIN input i ON i.originator_id = l.originator_id"
-            "  AND i.originator_version = l.originator_version + 1)"
+            " AND i.originator_version = l.originator_version + 1)"
         )
 
     def insert_events(self, *, one_per_case: bool = False) -> Composed:
@@ -113,18 +125,16 @@ class EventChain:
         for the actual values is then no cheaper than the generic one, which PostgreSQL
         keeps (otherwise it re-planned this statement on every execution)."""
         if one_per_case:
-            # The previous hash by primary key, once per event (OFFSET 0 keeps the subquery
-            # from being inlined into both uses).
-            return self.part(
-                "INSERT INTO {events} (originator_id, originator_version, topic, state, "
-                "recorded_at, hash) SELECT i.originator_id, i.originator_version, i.topic, "
-                "i.state, statement_timestamp(), sha256(p.prev || {canonical}) "
-                "FROM unnest((SELECT %s::uuid[]), (SELECT %s::bigint[]), (SELECT %s::text[]), "
-                "(SELECT %b::bytea[])) AS i(originator_id, originator_version, topic, state) "
-                "CROSS JOIN LATERAL (SELECT COALESCE((SELECT h.hash FROM {events} h"
-                " WHERE h.originator_id = i.originator_id"
-                " AND h.originator_version = i.originator_version - 1), {genesis}) AS prev"
-                " OFFSET 0) p RETURNING notification_id"
+            return (
+                self.part(
+                    "INSERT INTO {events} (originator_id, originator_version, topic, state, "
+                    "recorded_at, hash) SELECT i.originator_id, i.originator_version, i.topic, "
+                    "i.state, statement_timestamp(), sha256(p.prev || {canonical}) FROM "
+                    "unnest((SELECT %s::uuid[]), (SELECT %s::bigint[]), (SELECT %s::text[]), "
+                    "(SELECT %b::bytea[])) AS i(originator_id, originator_version, topic, state)"
+                )
+                + self._previous
+                + SQL(" RETURNING notification_id")
             )
         return (
             self.part(

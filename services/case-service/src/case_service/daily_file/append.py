@@ -32,13 +32,15 @@ class ChunkAppender:
         self._recorder = recorder
         chain = recorder.chain
         # Inserted in the order sent (ORDER BY ord), so notification ids rise with `ord`.
-        self._insert = (
+        # Two statements: a chunk where no case appears twice (one missed payment each, the
+        # usual file) is chained without the recursion.
+        self._insert, self._insert_one_per_case = (
             chain.part(
                 "WITH RECURSIVE input AS (SELECT * FROM unnest(%s::uuid[], %s::bigint[], "
                 "%s::text[], %s::bytea[]) WITH ORDINALITY AS u(originator_id, "
                 "originator_version, topic, state, ord)), "
             )
-            + chain.links()
+            + chain.links(one_per_case=one_per_case)
             + chain.part(
                 ", ins AS (INSERT INTO {events} (originator_id, originator_version, topic, "
                 "state, recorded_at, hash) SELECT i.originator_id, i.originator_version, "
@@ -47,6 +49,7 @@ class ChunkAppender:
                 "SELECT count(*) AS inserted, "
                 "string_agg(notification_id::text, ',' ORDER BY notification_id) AS ids FROM ins"
             )
+            for one_per_case in (False, True)
         )
         self._correlate = SQL(
             "INSERT INTO {}.{} (originator_id, originator_version, correlation_id) "
@@ -66,7 +69,9 @@ class ChunkAppender:
         with recorder.datastore.transaction(commit=True) as curs:
             recorder._lock_table(curs)
             recorder._notify_channel(curs)
-            curs.execute(self._insert, (case_ids, versions, topics, _bytea(events)))
+            one_per_case = len({e.originator_id for e in events}) == len(events)
+            statement = self._insert_one_per_case if one_per_case else self._insert
+            curs.execute(statement, (case_ids, versions, topics, _bytea(events)))
             row = curs.fetchone()
             assert row is not None  # an aggregate query answers one row
             if row["inserted"] != len(events):
