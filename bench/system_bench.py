@@ -183,7 +183,6 @@ def bytes_per_event(database_url: str) -> dict[str, float]:
     case-service database: the figure `docs/capacity.md` sizes PostgreSQL from."""
     tables = (
         "cases_events",
-        "event_hashes",
         "event_correlations",
         "idempotency_keys",
         "cases_snapshots",

@@ -177,6 +177,32 @@ def test_events_written_in_bulk_are_chained_and_verify(
     assert times[2] > times[1]
 
 
+def test_a_file_of_one_item_per_case_is_chained_and_verifies(
+    cases: CaseApplication,
+    store: AuditStore,
+    signer: SignerKey,
+    checkpointer: Checkpointer,
+    clock: Clock,
+) -> None:
+    """Each case once in the chunk: its statement links without the recursion."""
+    ids = _open(cases, "L-W1", "L-W2", "L-W3")
+    today = cases.today()
+    for installment in (1, 2):  # a second file chains to what the first stored
+        due = today - timedelta(days=40 - installment)
+        outcomes = cases.record_missed_installments(
+            [MissedInstallment(case_id, installment, due, Decimal("1200.00")) for case_id in ids],
+            clock.now(),
+        )
+        assert all(o.error is None for o in outcomes), outcomes
+    checkpointer.resume()
+    assert checkpointer.step() is not None
+
+    report = verify_store(store, signer.verifier)
+
+    assert report.finding is None
+    assert (report.events, report.cases) == (9, 3)
+
+
 def _writing_meanwhile(
     cases: CaseApplication, monkeypatch: pytest.MonkeyPatch, case_id: UUID, times: int
 ) -> list[int]:

@@ -83,12 +83,11 @@ def test_a_deleted_event_is_named(
     signed: list[UUID], cases: CaseApplication, store: AuditStore, signer: SignerKey
 ) -> None:
     case_id = sorted(signed)[2]
-    for table in ("cases_events", "event_hashes"):
-        _sql(
-            cases,
-            f"DELETE FROM {table} WHERE originator_id = %s AND originator_version = 2",
-            case_id,
-        )
+    _sql(
+        cases,
+        "DELETE FROM cases_events WHERE originator_id = %s AND originator_version = 2",
+        case_id,
+    )
 
     assert _finding(store, signer) == (
         f"case {case_id} version 2: missing (the case goes on at version 3)"
@@ -99,12 +98,11 @@ def test_a_deleted_last_event_is_caught_by_the_checkpoint(
     signed: list[UUID], cases: CaseApplication, store: AuditStore, signer: SignerKey
 ) -> None:
     case_id = sorted(signed)[2]
-    for table in ("cases_events", "event_hashes"):
-        _sql(
-            cases,
-            f"DELETE FROM {table} WHERE originator_id = %s AND originator_version = 4",
-            case_id,
-        )
+    _sql(
+        cases,
+        "DELETE FROM cases_events WHERE originator_id = %s AND originator_version = 4",
+        case_id,
+    )
 
     finding = _finding(store, signer)
 
@@ -129,6 +127,50 @@ def test_an_inserted_event_is_named(
     )
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        "hash = sha256(hash)",
+        "hash = NULL",
+        "recorded_at = recorded_at + interval '1 microsecond'",
+        "recorded_at = NULL",
+    ],
+)
+def test_a_changed_chain_column_in_the_events_row_is_named(
+    change: str, signed: list[UUID], cases: CaseApplication, store: AuditStore, signer: SignerKey
+) -> None:
+    case_id = sorted(signed)[1]
+    _sql(
+        cases,
+        f"UPDATE cases_events SET {change} WHERE originator_id = %s AND originator_version = 3",
+        case_id,
+    )
+
+    what = (
+        "the event has no chain entry (inserted outside the store?)"
+        if change.endswith("NULL")
+        else "the stored event does not match its hash"
+    )
+    assert _finding(store, signer) == f"case {case_id} version 3: {what}"
+
+
+def test_an_event_copied_with_its_chain_columns_is_named(
+    signed: list[UUID], cases: CaseApplication, store: AuditStore, signer: SignerKey
+) -> None:
+    case_id = sorted(signed)[0]
+    _sql(
+        cases,
+        "INSERT INTO cases_events (originator_id, originator_version, topic, state, "
+        "recorded_at, hash) SELECT originator_id, 5, topic, state, recorded_at, hash "
+        "FROM cases_events WHERE originator_id = %s AND originator_version = 4",
+        case_id,
+    )
+
+    assert _finding(store, signer) == (
+        f"case {case_id} version 5: the stored event does not match its hash"
+    )
+
+
 def test_an_event_rewritten_with_a_recomputed_chain_is_caught_by_the_checkpoint(
     signed: list[UUID], cases: CaseApplication, store: AuditStore, signer: SignerKey
 ) -> None:
@@ -144,8 +186,9 @@ def test_an_event_rewritten_with_a_recomputed_chain_is_caught_by_the_checkpoint(
         )
         event = curs.fetchone()
         curs.execute(
-            "SELECT prev_hash, recorded_at FROM event_hashes "
-            "WHERE originator_id = %s AND originator_version = 4",
+            "SELECT p.hash AS prev_hash, e.recorded_at FROM cases_events e "
+            "JOIN cases_events p ON p.originator_id = e.originator_id "
+            "AND p.originator_version = 3 WHERE e.originator_id = %s AND e.originator_version = 4",
             (case_id,),
         )
         chain = curs.fetchone()
@@ -155,7 +198,7 @@ def test_an_event_rewritten_with_a_recomputed_chain_is_caught_by_the_checkpoint(
             chain["prev_hash"], case_id, 4, event["topic"], event["state"], chain["recorded_at"]
         )
         curs.execute(
-            "UPDATE event_hashes SET hash = %s WHERE originator_id = %s AND originator_version = 4",
+            "UPDATE cases_events SET hash = %s WHERE originator_id = %s AND originator_version = 4",
             (forged, case_id),
         )
 
@@ -213,7 +256,8 @@ def test_the_checkpointer_refuses_to_sign_over_a_store_that_lost_a_signed_event(
 ) -> None:
     _sql(
         cases,
-        "DELETE FROM event_hashes WHERE notification_id = (SELECT max(notification_id) FROM event_hashes)",
+        "DELETE FROM cases_events WHERE notification_id = "
+        "(SELECT max(notification_id) FROM cases_events)",
     )
 
     with pytest.raises(StoreTampered):
@@ -248,10 +292,6 @@ def test_a_history_rewritten_and_re_signed_with_the_stolen_key_fails_a_kept_chec
     case_id = sorted(signed)[0]
     with cases.recorder_.datastore.transaction(commit=True) as curs:
         curs.execute("DELETE FROM audit_checkpoints")
-        curs.execute(
-            "DELETE FROM event_hashes WHERE originator_id = %s AND originator_version = 4",
-            (case_id,),
-        )
         curs.execute(
             "DELETE FROM cases_events WHERE originator_id = %s AND originator_version = 4",
             (case_id,),

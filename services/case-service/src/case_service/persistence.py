@@ -6,8 +6,8 @@ hook to write `Idempotency-Key` responses atomically with the events they descri
 retried request either finds its stored response or finds nothing was written.
 
 The events' INSERT itself (under the library's table lock, so in notification order) chains
-each event to its case's previous one and stamps it with the database's clock
-(`event_hashes`, case_service.audit.chain): see docs/audit.md.
+each event to its case's previous one and stamps it with the database's clock, in two more
+columns of the events' own rows (case_service.audit.chain): see docs/audit.md.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composable, Identifier
 from psycopg.types.json import Jsonb
 
-from case_service.audit.chain import EventChain
+from case_service.audit.chain import EventChain, with_chain_columns
 from case_service.pii import keys as subject_keys
 
 
@@ -89,9 +89,13 @@ class CaseEventRecorder(PostgresApplicationRecorder):
 
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
+        # The events table carries the chain's columns (audit/chain.py) when the library
+        # creates it; an older one gets them from case_service/migrations (0003).
+        index = self.create_table_statement_index
+        self.sql_create_statements[index] = with_chain_columns(self.sql_create_statements[index])
         # The pool checks each connection it lends without a round trip (not the pre-ping).
         datastore.pool._check = check_connection
-        # Our own tables (these three and the chain's) are created by case_service/migrations
+        # Our own tables (these three and the checkpoints) are created by case_service/migrations
         # (their shape: case_service/schema.py); the library creates only its own.
         self.idempotency_table = Identifier(self.datastore.schema), Identifier("idempotency_keys")
         self._insert_idempotency = SQL(
@@ -125,12 +129,10 @@ class CaseEventRecorder(PostgresApplicationRecorder):
             "JOIN unnest(%s::uuid[], %s::bigint[]) AS w(originator_id, originator_version) "
             "USING (originator_id, originator_version)"
         ).format(*self.correlation_table)
-        self.chain = EventChain(self.datastore.schema)
+        self.chain = EventChain(self.datastore.schema, self.events_table_name)
         self._current: dict[str, bytes] = {}
-        self._insert_chained = _text(self.chain.insert_events(self.events_table_name))
-        self._insert_chained_one_per_case = _text(
-            self.chain.insert_events(self.events_table_name, one_per_case=True)
-        )
+        self._insert_chained = _text(self.chain.insert_events())
+        self._insert_chained_one_per_case = _text(self.chain.insert_events(one_per_case=True))
         # The same INSERT without the chain (`chained = False`), the same columns as arrays.
         self._insert_unchained = _text(
             SQL(
@@ -209,9 +211,9 @@ class CaseEventRecorder(PostgresApplicationRecorder):
             keys.committed(new_keys)
         return ids
 
-    # The chain (audit/chain.py): the events' INSERT also links them to their cases' chains
-    # and inserts the chain rows, in the one statement, so the chain adds no round trip and
-    # no statement. `chained = False`: the same INSERT without the chain (benchmarks' "off").
+    # The chain (audit/chain.py): the events' INSERT also links them to their cases' chains,
+    # in the one statement and the events' own rows, so the chain adds no round trip, no
+    # statement and no row. `chained = False`: the same INSERT without the chain (benchmarks' "off").
     chained = True
 
     def _insert_stored_events(
@@ -229,16 +231,6 @@ class CaseEventRecorder(PostgresApplicationRecorder):
         else:
             statement = self._insert_chained
         curs.execute(statement, self.chain.columns(stored_events), prepare=True)
-
-    def _fetch_ids_after_insert_events(
-        self,
-        curs: Cursor[DictRow],
-        stored_events: Sequence[StoredEvent],
-        **kwargs: Any,
-    ) -> Sequence[int] | None:
-        if not self.chained:
-            return super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        return self.chain.notification_ids(stored_events, curs.fetchall())
 
     def recorded_times(self, case_id: UUID) -> dict[int, datetime]:
         """When each of the case's events was recorded: the database's time (docs/audit.md)."""

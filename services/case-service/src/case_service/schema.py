@@ -5,6 +5,8 @@ aging_days.py, relay/store.py); this module only says what the tables are, so th
 case_service/migrations can create and change them and a test can compare the two.
 The event store's own tables (`cases_events`, `cases_snapshots`) are the eventsourcing
 library's: it creates them when the application starts (CREATE_TABLE), not the migrations.
+The hash chain lives in two columns of the events table (audit/chain.py): the recorder adds
+them to the library's CREATE TABLE, and the migration 0003 to a table created before them.
 """
 
 from __future__ import annotations
@@ -50,18 +52,6 @@ EVENT_CORRELATIONS = Table(
     Column("originator_id", Uuid, primary_key=True),
     Column("originator_version", BigInteger, primary_key=True),
     Column("correlation_id", Text, nullable=False),
-)
-
-# The hash chain (audit/chain.py): one row per stored event, with its recorded time.
-EVENT_HASHES = Table(
-    "event_hashes",
-    METADATA,
-    Column("originator_id", Uuid, primary_key=True),
-    Column("originator_version", BigInteger, primary_key=True),
-    Column("notification_id", BigInteger, nullable=False, unique=True),
-    Column("recorded_at", DateTime(timezone=True), nullable=False),
-    Column("prev_hash", LargeBinary, nullable=False),
-    Column("hash", LargeBinary, nullable=False),
 )
 
 # Signed Merkle checkpoints of the whole store (checkpointer/).

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -20,7 +20,7 @@ from typing import Any
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from arrears.migrations import Migrations, migrate_url, own_tables
-from sqlalchemy import Connection, MetaData, create_engine, func, select, types
+from sqlalchemy import Connection, MetaData, create_engine, func, inspect, select, types
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.pool import NullPool
 
@@ -100,11 +100,15 @@ def seed_every_table(conn: Connection, version_table: str) -> dict[str, int]:
 
 
 def upgrade_with_data(
-    admin_url: str, migrations: Migrations, checks: Mapping[str, Check] | None = None
+    admin_url: str,
+    migrations: Migrations,
+    checks: Mapping[str, Check] | None = None,
+    dropped: Mapping[str, Collection[str]] | None = None,
 ) -> list[str]:
     """Each revision with a predecessor, upgraded from a database at that predecessor with a
-    row in every table: every row survives, and `checks[revision]` (if any) passes after.
-    Returns the revisions tested."""
+    row in every table: every row survives (but in the tables `dropped[revision]` names,
+    which must be gone), and `checks[revision]` (if any) passes after. Returns the
+    revisions tested."""
     revisions = migrations.revisions()
     tested = []
     for before, revision in itertools.pairwise(revisions):
@@ -113,7 +117,11 @@ def upgrade_with_data(
             with connected(url) as conn:
                 seeded = seed_every_table(conn, migrations.version_table)
             migrations.upgrade(url, revision)
+            gone = set(dropped.get(revision, ())) if dropped else set()
             with connected(url) as conn:
+                for name in gone:
+                    assert inspect(conn).has_table(name) is False, f"{revision}: {name} kept"
+                    seeded.pop(name, None)
                 reflected = MetaData()
                 reflected.reflect(conn, only=list(seeded))
                 for name, count in seeded.items():

@@ -76,10 +76,11 @@ def export_bundle(store: AuditStore, case_id: UUID) -> dict[str, Any]:
             index[notification_id] = leaf_index
     tree = Tree(hashes)
     events = []
+    prev = GENESIS  # each event's previous hash: its previous version's, as stored
     for row in rows:
         if row.state is None or row.topic is None or row.hash is None or row.recorded_at is None:
             raise BundleError(f"case {case_id} version {row.originator_version} is not chained")
-        position = index.get(row.hash_notification_id or 0)
+        position = index.get(row.notification_id)
         proof = tree.inclusion_proof(position) if position is not None else None
         events.append(
             _event(
@@ -87,12 +88,13 @@ def export_bundle(store: AuditStore, case_id: UUID) -> dict[str, Any]:
                 row.topic,
                 row.state,
                 row.recorded_at,
-                row.prev_hash or b"",
+                prev,
                 row.hash,
                 position,
                 proof,
             )
         )
+        prev = row.hash
     return _bundle(case_id, events, checkpoint.note if checkpoint else None)
 
 

@@ -11,7 +11,7 @@ from uuid import UUID
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg.sql import SQL, Identifier
 
-from case_service.audit.chain import CHECKPOINTS, TABLE
+from case_service.audit.chain import CHECKPOINTS
 
 PAGE = 5000
 
@@ -41,16 +41,15 @@ class StoredCheckpoint:
 
 @dataclass(frozen=True)
 class ChainedEvent:
-    """An event row and its chain row, either of which may be missing (tampering)."""
+    """An event row with its chain columns, which are missing (None) on an event written
+    outside the store (or before the chain)."""
 
     originator_id: UUID
     originator_version: int
-    event_notification_id: int | None
+    notification_id: int
     topic: str | None
     state: bytes | None
-    hash_notification_id: int | None
     recorded_at: datetime | None
-    prev_hash: bytes | None
     hash: bytes | None
 
 
@@ -58,22 +57,20 @@ class AuditStore:
     def __init__(self, recorder: PostgresApplicationRecorder) -> None:
         self.datastore = recorder.datastore
         schema = Identifier(recorder.datastore.schema)
-        hashes = SQL("{}.{}").format(schema, Identifier(TABLE))
         events = SQL("{}.{}").format(schema, Identifier(recorder.events_table_name))
         checkpoints = SQL("{}.{}").format(schema, Identifier(CHECKPOINTS))
+        # The Merkle leaves: the chained events' hashes in notification order.
         self._leaves = SQL(
             "SELECT notification_id, hash FROM {} WHERE notification_id > %s "
-            "ORDER BY notification_id LIMIT %s"
-        ).format(hashes)
-        self._joined = SQL(
-            "SELECT originator_id, originator_version, e.notification_id AS event_nid, "
-            "e.topic, e.state, h.notification_id AS hash_nid, h.recorded_at, h.prev_hash, h.hash "
-            "FROM {} e FULL JOIN {} h USING (originator_id, originator_version) "
-            "WHERE (originator_id, originator_version) > (%s, %s) {} "
+            "AND hash IS NOT NULL ORDER BY notification_id LIMIT %s"
+        ).format(events)
+        self._rows = SQL(
+            "SELECT originator_id, originator_version, notification_id, topic, state, "
+            "recorded_at, hash FROM {} WHERE (originator_id, originator_version) > (%s, %s) {} "
             "ORDER BY originator_id, originator_version LIMIT %s"
         )
-        self._all = self._joined.format(events, hashes, SQL(""))
-        self._one_case = self._joined.format(events, hashes, SQL("AND originator_id = %s"))
+        self._all = self._rows.format(events, SQL(""))
+        self._one_case = self._rows.format(events, SQL("AND originator_id = %s"))
         columns = SQL(
             "tree_size, last_notification_id, root, recorded_at, key_name, key_id, signature, note"
         )
@@ -102,7 +99,7 @@ class AuditStore:
             position = rows[-1]["notification_id"]
 
     def chained_events(self, case_id: UUID | None = None) -> Iterator[ChainedEvent]:
-        """Every event with its chain row, by case and version (one case if named)."""
+        """Every event with its chain columns, by case and version (one case if named)."""
         after: tuple[UUID, int] = (UUID(int=0), 0)
         while True:
             with self.datastore.transaction(commit=False) as curs:
@@ -115,12 +112,10 @@ class AuditStore:
                 yield ChainedEvent(
                     originator_id=row["originator_id"],
                     originator_version=row["originator_version"],
-                    event_notification_id=row["event_nid"],
+                    notification_id=row["notification_id"],
                     topic=row["topic"],
                     state=_bytes(row["state"]),
-                    hash_notification_id=row["hash_nid"],
                     recorded_at=row["recorded_at"],
-                    prev_hash=_bytes(row["prev_hash"]),
                     hash=_bytes(row["hash"]),
                 )
             if len(rows) < PAGE:

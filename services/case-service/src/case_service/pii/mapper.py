@@ -109,9 +109,9 @@ class PersonalDataMapper(Mapper[UUID]):
     ) -> dict[str, Any]:
         assert self.keys is not None
         # Copies of the personal attributes' containers only (the aggregate keeps the clear
-        # values it applied); a whole attribute (a str) is replaced in the copied dict, and
-        # the rest of the state is not touched, so neither is copied.
-        state = dict(state)
+        # values it applied); a whole attribute (a str) is replaced in `state`, the caller's
+        # own copy of the event's attributes, and the rest of the state is not touched, so
+        # neither is copied.
         for name in personal:
             value = state.get(name)
             if isinstance(value, (dict, list)):
