@@ -51,7 +51,9 @@ _FINISH = (
     "  AS f(id, outcome, status, response, at)"
     " WHERE o.id = f.id AND o.delivered_at IS NULL"
 )
-# How long an answer waits to be written with the ones that follow it.
+# How long an answer waits to be written with the ones that follow it. With several server
+# processes, 0: another process does not know an answer this one holds, and would take the
+# next command to the case for one queued behind it (202) meanwhile.
 FINISH_DELAY_SECONDS = 0.1
 _RETRY = (
     "UPDATE command_outbox SET attempts = attempts + 1, last_error = $2,"
@@ -78,8 +80,12 @@ class Outcomes:
     Idempotency-Key: case-service answers that it had it already (as after a crash between
     the send and the write before)."""
 
-    def __init__(self, delay: float = FINISH_DELAY_SECONDS) -> None:
+    def __init__(
+        self, delay: float = FINISH_DELAY_SECONDS, wake: Callable[[], None] | None = None
+    ) -> None:
         self._delay = delay
+        self._wake = wake or (lambda: None)  # the forwarder, for commands queued behind
+        self._wake_after_next = False
         self._known: dict[int, tuple[Delivery, str, datetime]] = {}
         self._pool: asyncpg.Pool | None = None
         self._flushing: asyncio.Task[None] | None = None
@@ -107,8 +113,11 @@ class Outcomes:
                 _log.warning("writing %d command answers failed: %r", len(self._known), exc)
                 return
 
-    async def flush(self) -> None:
-        """Write every answer known now (those noted meanwhile wait for the next flush)."""
+    async def flush(self, *, wake_after_next: bool = False) -> None:
+        """Write every answer known now (those noted meanwhile wait for the next flush).
+        `wake_after_next`: a command waits behind others for the forwarder, so the forwarder
+        is woken after the next write too (the answer it waits for may come later)."""
+        self._wake_after_next = self._wake_after_next or wake_after_next
         if not self._known or self._pool is None:
             return
         taken = dict(self._known)
@@ -123,6 +132,9 @@ class Outcomes:
         for command_id, known in taken.items():
             if self._known.get(command_id) is known:
                 del self._known[command_id]
+        if self._wake_after_next and not wake_after_next:
+            self._wake_after_next = False
+            self._wake()
 
     async def aclose(self) -> None:
         if self._flushing is not None and not self._flushing.done():
@@ -144,12 +156,13 @@ class CommandSender:
         backoff: Backoff | None = None,
         wake: Callable[[], None] | None = None,
         client: Poster | None = None,
+        answer_delay: float = FINISH_DELAY_SECONDS,
     ) -> None:
         self._client = client or CaseServiceClient(case_service_url, timeout=timeout_seconds)
         self._token = token
         self._backoff = backoff or Backoff()
         self.wake = wake or (lambda: None)
-        self.outcomes = Outcomes()
+        self.outcomes = Outcomes(answer_delay, wake=self.wake)
 
     async def aclose(self) -> None:
         try:

@@ -214,6 +214,10 @@ async def _send(
     without a sender, it waits for the forwarder (202)."""
     assert queueing.command_id is not None
     if ctx.sender is None or queueing.behind:
+        if ctx.sender is not None:
+            # What it waits behind may be answered already: written now, so the forwarder
+            # finds it delivered, and the forwarder woken again by the next answers written.
+            await ctx.sender.outcomes.flush(wake_after_next=True)
         if ctx.forwarder is not None:
             ctx.forwarder.wake()
         return Delivery(queueing.command_id, PENDING)
