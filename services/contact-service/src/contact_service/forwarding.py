@@ -108,7 +108,7 @@ class Outcomes:
             await asyncio.sleep(self._delay)
             try:
                 await self.flush()
-            except (OSError, asyncpg.PostgresError) as exc:
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 # Kept, and tried again after the next answer (or the lease runs out).
                 _log.warning("writing %d command answers failed: %r", len(self._known), exc)
                 return
@@ -141,7 +141,11 @@ class Outcomes:
             self._flushing.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._flushing
-        await self.flush()
+        try:
+            await self.flush()
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            # Not lost: their leases run out and the forwarder sends them again.
+            _log.warning("%d command answers not written at stop: %r", len(self._known), exc)
 
 
 class CommandSender:
