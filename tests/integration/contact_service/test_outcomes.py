@@ -22,7 +22,7 @@ from case_service.settings import CaseServiceSettings
 from contact_service import sealing
 from contact_service.caseclient import Answer
 from contact_service.context import Context
-from contact_service.forwarding import CommandSender
+from contact_service.forwarding import CommandSender, Outcomes
 from contact_service.wiring import task_emitter
 from eventsourcing.cipher import AESCipher
 from sqlalchemy import text
@@ -178,6 +178,55 @@ async def test_an_allowed_attempt_reaches_case_service_once(
     await _project_new_events(outbox, cases, case_id)
     view = await client.get(f"/v1/cases/{case_id}/contact-view", headers=token())
     assert [a["outcome"] for a in view.json()["recent_attempts"]] == ["no_answer"]
+
+
+async def _delivery_row(ctx: Context, command_id: int) -> tuple[Any, ...]:
+    async with ctx.engine.connect() as conn:
+        row = (
+            await conn.execute(
+                text(
+                    "SELECT outcome, status, delivered_at IS NOT NULL FROM command_outbox"
+                    " WHERE id = :id"
+                ),
+                {"id": command_id},
+            )
+        ).one()
+    return tuple(row)
+
+
+async def test_an_answer_not_yet_written_is_answered_from_memory_then_written(
+    client: Any, outbox: Context, cases: CaseApplication
+) -> None:
+    """case-service's answers are written a moment later, together: meanwhile a resend, the
+    command's status and the next command to the case go as if it were written."""
+    assert outbox.sender is not None
+    outbox.sender.outcomes = Outcomes(delay=3600.0)  # written only when the test says
+    case_id = await _open(outbox, cases)
+    body = {**ATTEMPT, "occurred_at": START.isoformat()}
+    headers = {**token(), "Idempotency-Key": "later-1"}
+    first = await client.post(f"/v1/cases/{case_id}/contact-attempts", json=body, headers=headers)
+    assert first.status_code == 201, first.text
+    command_id = int(first.headers["X-Command-Id"])
+    assert await _delivery_row(outbox, command_id) == (None, None, False)
+    again = await client.post(f"/v1/cases/{case_id}/contact-attempts", json=body, headers=headers)
+    assert (again.status_code, again.json()) == (201, first.json())
+    assert again.headers["Idempotent-Replayed"] == "true"
+    status = await client.get(f"/v1/commands/{command_id}", headers=token())
+    assert (status.json()["outcome"], status.json()["status"]) == ("accepted", 201)
+    # The next attempt to the case is not held behind the first: it is sent at once.
+    later = {**body, "outcome": "busy", "occurred_at": (START + timedelta(minutes=1)).isoformat()}
+    second = await client.post(
+        f"/v1/cases/{case_id}/contact-attempts",
+        json=later,
+        headers={**token(), "Idempotency-Key": "later-2"},
+    )
+    assert second.status_code == 201, second.text
+    assert _events(cases, case_id).count("ContactAttempted") == 2
+    await outbox.sender.outcomes.flush()
+    assert await _delivery_row(outbox, command_id) == ("accepted", 201, True)
+    assert outbox.sender.outcomes.get(command_id) is None
+    status = await client.get(f"/v1/commands/{command_id}", headers=token())
+    assert (status.json()["outcome"], status.json()["status"]) == ("accepted", 201)
 
 
 async def test_a_forbidden_contact_is_refused_and_never_forwarded(

@@ -14,8 +14,11 @@ forwarder keeps the order.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import asyncpg  # type: ignore[import-untyped]
@@ -40,10 +43,18 @@ def key_reused() -> Problem:
     )
 
 
+# case-service's answers, written together a moment after they come (`Outcomes`).
 _FINISH = (
-    "UPDATE command_outbox SET outcome = $2, status = $3, response = $4::text::jsonb,"
-    " delivered_at = now(), attempts = attempts + 1 WHERE id = $1 AND delivered_at IS NULL"
+    "UPDATE command_outbox o SET outcome = f.outcome, status = f.status,"
+    " response = f.response::jsonb, delivered_at = f.at, attempts = o.attempts + 1"
+    " FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::timestamptz[])"
+    "  AS f(id, outcome, status, response, at)"
+    " WHERE o.id = f.id AND o.delivered_at IS NULL"
 )
+# How long an answer waits to be written with the ones that follow it. With several server
+# processes, 0: another process does not know an answer this one holds, and would take the
+# next command to the case for one queued behind it (202) meanwhile.
+FINISH_DELAY_SECONDS = 0.1
 _RETRY = (
     "UPDATE command_outbox SET attempts = attempts + 1, last_error = $2,"
     " next_attempt_at = now() + make_interval(secs => $3)"
@@ -59,6 +70,84 @@ class Poster(Protocol):
     async def aclose(self) -> None: ...
 
 
+class Outcomes:
+    """case-service's answers not yet written on their commands. Writing each at once was a
+    round trip of its own per attempt; they are written together `FINISH_DELAY_SECONDS`
+    after the first of them, in one statement. Meanwhile this process answers from here:
+    a resend of the command and `GET /v1/commands/{id}` see the answer, and a command queued
+    after one of these to the same case is not taken to be behind it. If the process dies
+    first, the command's lease runs out and the forwarder sends it again with its
+    Idempotency-Key: case-service answers that it had it already (as after a crash between
+    the send and the write before)."""
+
+    def __init__(
+        self, delay: float = FINISH_DELAY_SECONDS, wake: Callable[[], None] | None = None
+    ) -> None:
+        self._delay = delay
+        self._wake = wake or (lambda: None)  # the forwarder, for commands queued behind
+        self._wake_after_next = False
+        self._known: dict[int, tuple[Delivery, str, datetime]] = {}
+        self._pool: asyncpg.Pool | None = None
+        self._flushing: asyncio.Task[None] | None = None
+
+    def note(self, pool: asyncpg.Pool, delivery: Delivery, stored: str) -> None:
+        self._known[delivery.command_id] = (delivery, stored, datetime.now(UTC))
+        self._pool = pool
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.get_running_loop().create_task(self._flush_later())
+
+    def get(self, command_id: int) -> Delivery | None:
+        known = self._known.get(command_id)
+        return None if known is None else known[0]
+
+    def ids(self) -> list[int]:
+        return list(self._known)
+
+    async def _flush_later(self) -> None:
+        while self._known:  # and again for those that came during the write
+            await asyncio.sleep(self._delay)
+            try:
+                await self.flush()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                # Kept, and tried again after the next answer (or the lease runs out).
+                _log.warning("writing %d command answers failed: %r", len(self._known), exc)
+                return
+
+    async def flush(self, *, wake_after_next: bool = False) -> None:
+        """Write every answer known now (those noted meanwhile wait for the next flush).
+        `wake_after_next`: a command waits behind others for the forwarder, so the forwarder
+        is woken after the next write too (the answer it waits for may come later)."""
+        self._wake_after_next = self._wake_after_next or wake_after_next
+        if not self._known or self._pool is None:
+            return
+        taken = dict(self._known)
+        ids, outcomes, statuses, bodies, times = [], [], [], [], []
+        for command_id, (delivery, stored, at) in taken.items():
+            ids.append(command_id)
+            outcomes.append(delivery.outcome)
+            statuses.append(delivery.status)
+            bodies.append(stored)
+            times.append(at)
+        await self._pool.execute(_FINISH, ids, outcomes, statuses, bodies, times)
+        for command_id, known in taken.items():
+            if self._known.get(command_id) is known:
+                del self._known[command_id]
+        if self._wake_after_next and not wake_after_next:
+            self._wake_after_next = False
+            self._wake()
+
+    async def aclose(self) -> None:
+        if self._flushing is not None and not self._flushing.done():
+            self._flushing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flushing
+        try:
+            await self.flush()
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            # Not lost: their leases run out and the forwarder sends them again.
+            _log.warning("%d command answers not written at stop: %r", len(self._known), exc)
+
+
 class CommandSender:
     """Sends a command its request just queued, and writes case-service's answer on it."""
 
@@ -71,14 +160,19 @@ class CommandSender:
         backoff: Backoff | None = None,
         wake: Callable[[], None] | None = None,
         client: Poster | None = None,
+        answer_delay: float = FINISH_DELAY_SECONDS,
     ) -> None:
         self._client = client or CaseServiceClient(case_service_url, timeout=timeout_seconds)
         self._token = token
         self._backoff = backoff or Backoff()
         self.wake = wake or (lambda: None)
+        self.outcomes = Outcomes(answer_delay, wake=self.wake)
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        try:
+            await self.outcomes.aclose()
+        finally:
+            await self._client.aclose()
 
     async def send(
         self,
@@ -112,11 +206,12 @@ class CommandSender:
             error = f"HTTP {answer.status}: {stored[:2000]}"
             return await self._later(pool, command_id, command, answer.status, error)
         outcome = ACCEPTED if answer.status < 300 else REJECTED
-        await pool.execute(_FINISH, command_id, outcome, answer.status, stored)
+        delivery = Delivery(command_id, outcome, answer.status, parsed)
+        self.outcomes.note(pool, delivery, stored)
         DELIVERIES.labels(command, outcome).inc()
         if outcome == REJECTED:
             _log.warning("case-service refused %s for case %s: %s", command, case_id, stored)
-        return Delivery(command_id, outcome, answer.status, parsed)
+        return delivery
 
     async def _later(
         self, pool: asyncpg.Pool, command_id: int, command: str, status: int | None, error: str

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contact_service import sealing
 from contact_service.context import Context
-from contact_service.forwarding import CommandSender
+from contact_service.forwarding import FINISH_DELAY_SECONDS, CommandSender
 from contact_service.keys import LeanSubjectKeyClient
 from contact_service.projections import Projection
 from contact_service.tasks import ContactTask, Emitter
@@ -58,7 +58,12 @@ async def start_outbox(ctx: Context, *, publish: bool) -> AsyncIterator[None]:
         open_body=sealing.unseal_tree,
     )
     ctx.forwarder = forwarder
-    sender = CommandSender(settings.case_service_url, service_token(settings), wake=forwarder.wake)
+    sender = CommandSender(
+        settings.case_service_url,
+        service_token(settings),
+        wake=forwarder.wake,
+        answer_delay=FINISH_DELAY_SECONDS if settings.http_workers <= 1 else 0.0,
+    )
     ctx.sender = sender
     keys = ctx.keys or LeanSubjectKeyClient(settings.case_service_url, service_token(settings))
     ctx.keys = keys

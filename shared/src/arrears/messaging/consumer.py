@@ -1,11 +1,13 @@
 """The idempotent consumer-group runner (DESIGN §4): aiokafka in, one transaction per batch.
 
-Per partition batch: one database transaction applies the records through `Applier`
-(duplicates skipped, holes filled, tracking rows written with the read-model changes);
-records that can't be processed are published to `<topic>.dlq` (acks awaited) before the
-transaction commits; offsets are committed only after it. A partition is a sequence of
-cases' events in order, and partitions run concurrently. Infrastructure failures (database
-or gap source unavailable) roll back and retry the batch from its first offset with backoff.
+Per batch: one database transaction applies the records through `Applier` (duplicates
+skipped, holes filled, tracking rows written with the read-model changes); records that
+can't be processed are published to `<topic>.dlq` (acks awaited) before the transaction
+commits; offsets are committed only after it. A partition is a sequence of cases' events in
+order. What one poll brings from several partitions is applied in one transaction; if that
+fails, partition by partition, concurrently, so one partition's trouble stalls only it.
+Infrastructure failures (database or gap source unavailable) roll back and retry a
+partition's batch from its first offset with backoff.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ RETRIES = Counter("arrears_consumer_batch_retries_total", "Batches retried", ["c
 LAG = Gauge("arrears_consumer_lag", "Records behind the partition end", ["consumer", "partition"])
 BATCH_SECONDS = Histogram(
     "arrears_consumer_batch_seconds",
-    "Time to apply and commit one partition batch",
+    "Time to apply and commit one batch (one partition's, or one poll's)",
     ["consumer"],
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0),
 )
@@ -179,12 +181,13 @@ class IdempotentConsumer:
                     continue
                 batches = await self._linger(consumer, batches)
                 async with self.lock:
-                    await asyncio.gather(
-                        *(
-                            self._partition(consumer, tp, records, stop)
-                            for tp, records in batches.items()
+                    if len(batches) == 1 or not await self._together(batches):
+                        await asyncio.gather(
+                            *(
+                                self._partition(consumer, tp, records, stop)
+                                for tp, records in batches.items()
+                            )
                         )
-                    )
                     await self._report_lag(consumer)
                     interval = self.config.commit_interval_ms / 1000
                     if time.monotonic() - self._committed_at >= interval:
@@ -243,6 +246,33 @@ class IdempotentConsumer:
                 log.warning("broker unavailable; retrying", extra={"fields": {"error": repr(exc)}})
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.config.retry_max)
+
+    async def _together(self, batches: dict[TopicPartition, list[Any]]) -> bool:
+        """Apply several partitions' records in one transaction (each partition's in order;
+        its cases are its own). Records trickling in a few at a time over several partitions
+        made a transaction, tracking rows and read-model statements per partition. False if
+        it failed (rolled back): the caller then applies partition by partition, each with
+        its own retries, so one partition's trouble (a hole not filled) stalls only it."""
+        started = time.perf_counter()
+        items = [
+            self.applier.prepare(r.value, r.key, ref=r)
+            for records in batches.values()
+            for r in records
+        ]
+        try:
+            outcome = await self._apply(items)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.info("batch across partitions failed; applying them one by one: %r", exc)
+            return False
+        self._count(outcome)
+        for tp, records in batches.items():
+            self._uncommitted[tp] = records[-1].offset + 1
+        if outcome.parked or self.config.commit_interval_ms <= 0:
+            await self.commit_offsets()
+        BATCH_SECONDS.labels(self.config.name).observe(time.perf_counter() - started)
+        return True
 
     async def _partition(
         self,

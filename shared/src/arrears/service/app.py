@@ -55,7 +55,16 @@ def create_service_app(
     routers: Iterable[APIRouter],
 ) -> FastAPI:
     """The app with `ctx` (the service's shared context) on `app.state.ctx`."""
-    app = FastAPI(title=title, version="1.0.0", description=description, lifespan=lifespan)
+    app = FastAPI(
+        title=title,
+        version="1.0.0",
+        description=description,
+        lifespan=lifespan,
+        # As case-service: the metrics are Prometheus' (arrears.metrics) and nothing sets up
+        # OpenTelemetry; with FastAPI's bridge on, every request asked OpenTelemetry's global
+        # providers whether one had been configured meanwhile.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
+    )
     app.state.ctx = ctx
     install_common(app, settings)
     for router in routers:

@@ -155,6 +155,7 @@ async def record_attempt(
                 queueing = await commands.queue_decided(
                     conn, row, command="contact-attempts", key=key, body=sealed,
                     correlation_id=get_correlation_id(), attempt=attempt,
+                    answered=_answered(ctx),
                 )  # fmt: skip
                 if queueing.command_id is None:  # a concurrent resend queued it first
                     queued = await commands.queued_meanwhile(
@@ -184,9 +185,21 @@ async def _replay(ctx: Context, queued: commands.Queued, pending: dict[str, Any]
     again (whose counts now include it). The same key with another body is 422."""
     if not queued.same:
         raise key_reused()
+    known = _answer_not_written(ctx, queued.command_id)
+    if known is not None:
+        return answer(known, pending, replayed=True)
     if ctx.forwarder is None:
         return answer(Delivery(queued.command_id, PENDING), pending, replayed=True)
     return answer(await ctx.forwarder.deliver_now(queued.command_id), pending, replayed=True)
+
+
+def _answered(ctx: Context) -> list[int]:
+    """Commands answered by case-service whose answer is not yet written (forwarding.Outcomes)."""
+    return [] if ctx.sender is None else ctx.sender.outcomes.ids()
+
+
+def _answer_not_written(ctx: Context, command_id: int) -> Delivery | None:
+    return None if ctx.sender is None else ctx.sender.outcomes.get(command_id)
 
 
 async def _send(
@@ -201,6 +214,10 @@ async def _send(
     without a sender, it waits for the forwarder (202)."""
     assert queueing.command_id is not None
     if ctx.sender is None or queueing.behind:
+        if ctx.sender is not None:
+            # What it waits behind may be answered already: written now, so the forwarder
+            # finds it delivered, and the forwarder woken again by the next answers written.
+            await ctx.sender.outcomes.flush(wake_after_next=True)
         if ctx.forwarder is not None:
             ctx.forwarder.wake()
         return Delivery(queueing.command_id, PENDING)
@@ -267,7 +284,7 @@ async def record_promise(
             else:
                 queueing = await commands.queue_decided(
                     conn, row, command="promises", key=key, body=sealed,
-                    correlation_id=get_correlation_id(),
+                    correlation_id=get_correlation_id(), answered=_answered(ctx),
                 )  # fmt: skip
                 if queueing.command_id is None:  # a concurrent resend queued it first
                     queued = await commands.queued_meanwhile(conn, case, "promises", key, sealed)
@@ -283,9 +300,11 @@ async def record_promise(
 
 
 @router.get("/v1/commands/{command_id}", summary="Where a forwarded command stands")
-async def command_status(command_id: Position, conn: ConnDep, _caller: Reader) -> dict[str, Any]:
+async def command_status(
+    command_id: Position, ctx: ContextDep, conn: ConnDep, _caller: Reader
+) -> dict[str, Any]:
     try:
-        delivery = await command_delivery(conn, command_id)
+        delivery = _answer_not_written(ctx, command_id) or await command_delivery(conn, command_id)
     except NoResultFound:
         raise Problem(404, "Not Found", f"no command {command_id}", field="command_id") from None
     return {

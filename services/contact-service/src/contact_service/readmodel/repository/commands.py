@@ -4,8 +4,8 @@ A recorded outcome costs two round trips in one transaction: `COMMAND_INPUTS` re
 guard's inputs together with the command this Idempotency-Key already queued (a resend), and
 `queue_decided` writes the guard's decision, the command (arrears.outbox's `command_outbox`)
 and, for an attempt, the pending attempt the guard counts at once, in one statement. After
-the commit the command is sent at once (contact_service.forwarding) and its answer written
-with one more statement. No SQLAlchemy on this path: it was most of the path's CPU.
+the commit the command is sent at once (contact_service.forwarding); its answer is written
+a moment later together with others' (`forwarding.Outcomes`). No SQLAlchemy on this path: it was most of the path's CPU.
 """
 
 from __future__ import annotations
@@ -87,9 +87,11 @@ async def command_inputs(
 
 _QUEUE = """
     WITH earlier AS (
-      -- an earlier command to this case still on its way: this one waits its turn
+      -- an earlier command to this case still on its way: this one waits its turn ($22:
+      -- answered already, the answer not yet written: forwarding.Outcomes)
       SELECT EXISTS (SELECT 1 FROM command_outbox p
-                     WHERE p.case_id = $1 AND p.delivered_at IS NULL) AS behind
+                     WHERE p.case_id = $1 AND p.delivered_at IS NULL
+                       AND p.id <> ALL($22::bigint[])) AS behind
     ), decision AS (
       INSERT INTO cs_decisions (case_id, decided_at, at, use, asked_by, party, channel,
         point_masked, purpose, direction, allowed, reasons, next_allowed_at, profile,
@@ -111,8 +113,8 @@ _ATTEMPT = """, attempt AS (
       INSERT INTO cs_attempts (case_id, fingerprint, version, occurred_at, channel, party,
         point, point_masked, outcome, inbound, agent_id, recording_ref, strategy, arm,
         command_id)
-      SELECT $1, $22::text, NULL, $23::timestamptz, $24::text, $25::text, $26::text,
-             $27::text, $28::text, $29::boolean, $30::text, $31::text, $32::text, $33::text,
+      SELECT $1, $23::text, NULL, $24::timestamptz, $25::text, $26::text, $27::text,
+             $28::text, $29::text, $30::boolean, $31::text, $32::text, $33::text, $34::text,
              q.id
       FROM queued q
       ON CONFLICT DO NOTHING
@@ -144,10 +146,12 @@ async def queue_decided(
     body: dict[str, Any],
     correlation_id: str | None,
     attempt: tuple[Any, ...] | None = None,
+    answered: list[int] | None = None,
 ) -> Queueing:
     """The decision, the command and (for an attempt) the pending attempt, in one statement.
     `attempt` is (fingerprint, occurred_at, channel, party, point, point_masked, outcome,
-    inbound, agent_id, recording_ref, strategy, arm)."""
+    inbound, agent_id, recording_ref, strategy, arm); `answered`, the commands whose answer
+    has come but is not yet written (they are not "on their way")."""
     args = (
         *decision,
         command,
@@ -155,6 +159,7 @@ async def queue_decided(
         orjson.dumps(body).decode(),
         correlation_id,
         SENDING_LEASE_SECONDS,
+        answered or [],
     )
     if attempt is None:
         found = await conn.fetchrow(QUEUE_PROMISE, *args)
