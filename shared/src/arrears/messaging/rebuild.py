@@ -18,13 +18,13 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from arrears.heap import fewer_collections
 from arrears.messaging.envelope import Envelope
-from arrears.messaging.gaps import FeedPage
+from arrears.messaging.gaps import FeedPage, next_after_of, parse_page
 from arrears.messaging.processing import Applier, HandlerFailedError, Item
 from arrears.messaging.tracking import create_tracking_tables, forget_consumer
 
@@ -38,6 +38,17 @@ class Pages(Protocol):
     same way (a wrapper preparing each page as it arrives, a test's list)."""
 
     async def page(self, after: int, limit: int = 1000) -> FeedPage: ...
+
+
+@runtime_checkable
+class RawPages(Protocol):
+    """A feed that also hands out a page's body unparsed (`FeedClient`): the rebuild then
+    asks for the next page before parsing this one, so case-service reads and encodes it
+    while this process parses and applies."""
+
+    async def page(self, after: int, limit: int = 1000) -> FeedPage: ...
+
+    async def page_body(self, after: int, limit: int = 1000) -> bytes: ...
 
 
 @dataclass(frozen=True)
@@ -105,9 +116,20 @@ async def _fetch(
     """Pages in feed order into `pages`, then None; a failed fetch also ends with None (the
     failure is this task's result, raised by `rebuild` once it has taken the None)."""
     after = 0
+    ahead: asyncio.Future[bytes] | None = None
     try:
         while True:
-            page = await feed.page(after, page_size)
+            if isinstance(feed, RawPages):
+                body = await (ahead or asyncio.ensure_future(feed.page_body(after, page_size)))
+                ahead = None
+                following = next_after_of(body)
+                if following is not None and following != after:  # not empty: ask already
+                    ahead = asyncio.ensure_future(feed.page_body(following, page_size))
+                page = parse_page(body)
+                if following is not None and following != page.next_after:
+                    raise ValueError("the feed page's end disagrees with its parsed next_after")
+            else:
+                page = await feed.page(after, page_size)
             envelopes = [e for e in page.envelopes if until is None or (e.sequence or 0) <= until]
             if envelopes:
                 await pages.put(envelopes)
@@ -117,6 +139,11 @@ async def _fetch(
     except Exception:
         await pages.put(None)
         raise
+    finally:
+        if ahead is not None:  # stopped at `until`, or failed: the page asked ahead is unused
+            ahead.cancel()
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await ahead
     await pages.put(None)
 
 
