@@ -31,6 +31,9 @@ from arrears.messaging.tracking import create_tracking_tables, forget_consumer
 _log = logging.getLogger(__name__)
 
 Reset = Callable[[AsyncConnection], Awaitable[None]]
+# Work on each page before it is applied, in the fetching task (so it overlaps the applying
+# of the page before): contact-service asks for a page's subject keys at once.
+Prepare = Callable[[list[Envelope]], Awaitable[object]]
 
 
 class Pages(Protocol):
@@ -72,6 +75,7 @@ async def rebuild(
     page_size: int = 10_000,
     until: int | None = None,
     ahead: int = 1,
+    prepare: Prepare | None = None,
 ) -> RebuildReport:
     """Reset and replay; stops at the feed's head (or `until`) as seen when it gets there."""
     started = time.perf_counter()
@@ -88,7 +92,7 @@ async def rebuild(
         # case-service works a page ahead of need; a page of 10,000 is ~20 MB parsed. Pages
         # are still applied strictly in feed order, each in one transaction.
         pages: asyncio.Queue[list[Envelope] | None] = asyncio.Queue(maxsize=max(1, ahead))
-        fetching = asyncio.create_task(_fetch(feed, page_size, until, pages))
+        fetching = asyncio.create_task(_fetch(feed, page_size, until, pages, prepare))
         after, events, applied = 0, 0, 0
         try:
             while (envelopes := await pages.get()) is not None:
@@ -112,6 +116,7 @@ async def _fetch(
     page_size: int,
     until: int | None,
     pages: asyncio.Queue[list[Envelope] | None],
+    prepare: Prepare | None = None,
 ) -> None:
     """Pages in feed order into `pages`, then None; a failed fetch also ends with None (the
     failure is this task's result, raised by `rebuild` once it has taken the None)."""
@@ -132,6 +137,8 @@ async def _fetch(
                 page = await feed.page(after, page_size)
             envelopes = [e for e in page.envelopes if until is None or (e.sequence or 0) <= until]
             if envelopes:
+                if prepare is not None:
+                    await prepare(envelopes)
                 await pages.put(envelopes)
             if not page.envelopes or len(envelopes) < len(page.envelopes):
                 break
