@@ -66,9 +66,18 @@ class FeedClient:
         return {"Authorization": f"Bearer {token}", "Accept": "application/json"}
 
     async def _body(self, params: dict[str, str | int]) -> bytes:
-        response = await self._client.get("/v1/events", params=params, headers=self._headers())
+        try:
+            response = await self._get_once(params)
+        except httpx.RemoteProtocolError:
+            # A kept-alive connection the server closed as this request went out (it closes
+            # idle ones after a few seconds, and a rebuild can apply a page for longer): a
+            # read, so asked again once on a new connection.
+            response = await self._get_once(params)
         response.raise_for_status()
         return response.content
+
+    async def _get_once(self, params: dict[str, str | int]) -> httpx.Response:
+        return await self._client.get("/v1/events", params=params, headers=self._headers())
 
     async def _get(self, params: dict[str, str | int]) -> FeedPage:
         return parse_page(await self._body(params))

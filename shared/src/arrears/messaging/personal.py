@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import itertools
 import json
 import re
 import time
@@ -109,10 +110,17 @@ class SubjectKeyClient:
             aead = None
         else:
             raise KeyFetchError(f"subject key {key_id}: HTTP {status}")
-        if len(self._cache) >= self._max:
-            self._cache.clear()
+        self._make_room(1)
         self._cache[key_id] = (aead, time.monotonic() + self._ttl)
         return aead
+
+    def _make_room(self, wanted: int) -> None:
+        """Keep at most `max_keys`: the oldest entries go first (a dict keeps insertion
+        order), so the keys just fetched for a page stay while that page is applied."""
+        excess = len(self._cache) + wanted - self._max
+        if excess > 0:
+            for key_id in list(itertools.islice(self._cache, excess)):
+                del self._cache[key_id]
 
     async def prefetch(self, key_ids: Iterable[str]) -> int:
         """Cache the keys of these subjects not cached yet, up to `BATCH` per request
@@ -140,8 +148,7 @@ class SubjectKeyClient:
             if status != 200:
                 raise KeyFetchError(f"subject keys batch: HTTP {status}")
             answer = json.loads(body)
-            if len(self._cache) + len(refs) > self._max:
-                self._cache.clear()
+            self._make_room(len(refs))
             until = time.monotonic() + self._ttl
             for item in answer["keys"]:
                 self._cache[item["key_id"]] = (AESGCM(b64decode(item["key"])), until)
