@@ -17,10 +17,12 @@ tansu broker (or KAFKA_BOOTSTRAP_SERVERS); encryption on, as in production:
       reading `GET /v1/events` over HTTP (pages of 10,000) into legal-service's own read
       model (its projection's batch path, as `python -m legal_service rebuild` runs it),
       into contact-service's (`python -m contact_service rebuild`'s path: its projection's
-      batch path, subject keys fetched from case-service, restrictions applied again) and
-      into a per-case summary read model (one statement per batch), each in a database of
-      its own; the feed read alone (pages one after another) and a handler doing nothing as
-      references; CPU per event of this process and of the case-service serving the feed;
+      batch path, subject keys fetched from case-service a page at a time with
+      `POST /v1/subject-keys:batch`, restrictions applied again) and into a per-case
+      summary read model (one statement per batch), each in a database of its own; the
+      feed read alone (pages one after another) and a handler doing nothing as references;
+      CPU per event of this process, of the case-service serving the feed and of the
+      embedded PostgreSQL (printed as rebuild+case-service+PostgreSQL us);
   (3) end-to-end lag: a writer process commits commands (one missed installment per case,
       10 cases per save every 10 ms, what is due in one save when behind) at 1,000 events/s
       for 60 s (10 s quick); the relay process publishes; an `IdempotentConsumer` in this
@@ -438,15 +440,35 @@ async def contact_context(url: str, base: str) -> Any:
     return Context.build(settings, ManualClock(NOW))
 
 
+# The embedded PostgreSQL's postmaster (None with DATABASE_URL): its CPU, with its ended
+# backends' (reaped children) and its live ones', is the rebuild's third process.
+POSTMASTER: psutil.Process | None = None
+
+
+def postgres_cpu() -> float:
+    if POSTMASTER is None:
+        return 0.0
+    t = POSTMASTER.cpu_times()
+    total = t.user + t.system + t.children_user + t.children_system
+    for child in POSTMASTER.children():
+        try:
+            c = child.cpu_times()
+        except psutil.Error:  # ended meanwhile: counted in the postmaster's children_*
+            continue
+        total += c.user + c.system
+    return total
+
+
 class CpuMeter:
-    """CPU seconds of this process and of the case-service serving the feed, per event."""
+    """CPU seconds of this process, of the case-service serving the feed and of PostgreSQL
+    (both the store and the read models' databases), per event."""
 
     def __init__(self, server_pid: int) -> None:
         self.server = psutil.Process(server_pid)
 
-    def _now(self) -> tuple[float, float]:
+    def _now(self) -> tuple[float, float, float]:
         theirs = self.server.cpu_times()
-        return time.process_time(), theirs.user + theirs.system
+        return time.process_time(), theirs.user + theirs.system, postgres_cpu()
 
     def __enter__(self) -> CpuMeter:
         self.started = self._now()
@@ -456,11 +478,14 @@ class CpuMeter:
         self.ended = self._now()
 
     def per_event(self, events: int) -> dict[str, float]:
-        ours, theirs = (b - a for a, b in zip(self.started, self.ended, strict=True))
-        return {
+        ours, theirs, database = (b - a for a, b in zip(self.started, self.ended, strict=True))
+        out = {
             "consumer_cpu_us_per_event": round(ours / max(1, events) * 1e6, 1),
             "case_service_cpu_us_per_event": round(theirs / max(1, events) * 1e6, 1),
         }
+        if POSTMASTER is not None:
+            out["postgres_cpu_us_per_event"] = round(database / max(1, events) * 1e6, 1)
+        return out
 
 
 def rebuilt(report: Any, meter: CpuMeter) -> dict[str, Any]:
@@ -752,7 +777,11 @@ def main() -> None:
         if os.environ.get("DATABASE_URL"):
             admin = os.environ["DATABASE_URL"]
         else:
-            admin = stack.enter_context(EmbeddedPostgres(Path(tmp) / "pg")).url()
+            server = stack.enter_context(EmbeddedPostgres(Path(tmp) / "pg"))
+            admin = server.url()
+            global POSTMASTER  # the meters read it; one server per run
+            pid_file = server.data_dir / "postmaster.pid"
+            POSTMASTER = psutil.Process(int(pid_file.read_text().split()[0]))
         if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
             bootstrap = os.environ["KAFKA_BOOTSTRAP_SERVERS"]
         else:
@@ -860,7 +889,10 @@ def report(results: dict[str, Any]) -> None:
                 rate = rb[key]["per_second"]
                 cpu = rb[key].get("consumer_cpu_us_per_event")
                 served = rb[key].get("case_service_cpu_us_per_event")
+                database = rb[key].get("postgres_cpu_us_per_event")
                 cpus = f" ({cpu}+{served} us)" if cpu is not None else ""
+                if cpu is not None and database is not None:
+                    cpus = f" ({cpu}+{served}+{database} us)"
                 target = ">= 0.25x" if key in ("legal_read_model", "contact_read_model") else "-"
                 rows.append(
                     (

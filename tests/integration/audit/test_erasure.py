@@ -212,6 +212,56 @@ def test_only_the_service_role_fetches_subject_keys(
     assert answer.status_code == 403
 
 
+def test_a_batch_of_subject_keys_answers_each_ref_as_the_single_read_does(
+    cases: CaseApplication,
+    clock: ManualClock,
+    client: TestClient,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    live = a_closed_case(cases, clock, "L-batch-live")
+    gone = a_closed_case(cases, clock, "L-batch-gone")
+    assert cases.subject_keys is not None
+    borrower, guarantor, erased = (
+        cases.subject_keys.ref(live, "borrower"),
+        cases.subject_keys.ref(live, "guarantor:G-1"),
+        cases.subject_keys.ref(gone, "borrower"),
+    )
+    assert cases.subject_keys.erase_case(gone)
+    unknown = "0" * 32
+    single = client.get(f"/v1/subject-keys/{borrower}", headers=auth("service")).json()
+    caplog.clear()
+
+    answer = client.post(
+        "/v1/subject-keys:batch",
+        json={"refs": [erased, borrower, unknown, guarantor, borrower]},
+        headers=auth("service"),
+    )
+
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert [k["key_id"] for k in body["keys"]] == [borrower, guarantor]
+    assert body["keys"][0] == single
+    assert body["keys"][1]["key"] != single["key"]  # each subject its own key
+    assert body["erased"] == [erased]
+    assert body["unknown"] == [unknown]
+    fetches = [r.fields for r in caplog.records if r.getMessage() == "subject key fetched"]  # type: ignore[attr-defined]
+    assert [(f["subject_ref"], f["outcome"]) for f in fetches] == [
+        (erased, "erased"),
+        (borrower, "active"),
+        (unknown, "unknown"),
+        (guarantor, "active"),
+    ]
+    for role in ("collector", "auditor", "admin"):
+        refused = client.post(
+            "/v1/subject-keys:batch", json={"refs": [borrower]}, headers=auth(role)
+        )
+        assert refused.status_code == 403
+    for refs in ([], ["not-a-ref"], [borrower] * 1001):
+        bad = client.post("/v1/subject-keys:batch", json={"refs": refs}, headers=auth("service"))
+        assert bad.status_code == 422
+
+
 def test_a_new_case_saved_with_later_personal_events_keeps_one_readable_key(
     cases: CaseApplication, case_settings: CaseServiceSettings, clock: ManualClock
 ) -> None:

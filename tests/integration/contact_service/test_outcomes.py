@@ -385,10 +385,23 @@ async def test_a_rebuild_from_the_feed_gives_the_same_view_and_keeps_restriction
         token("service")["Authorization"].removeprefix("Bearer "),
         transport=_case_transport(cases),
     )
+    # The rebuild asks case-service for a page's subject keys in one batch read, not a
+    # request per new case: with the cache emptied, the projection asks for none itself.
+    assert outbox.keys is not None
+    outbox.keys.forget()
+    singles: list[str] = []
+    fetch = outbox.keys.fetch
+
+    async def counted(path: str, headers: dict[str, str]) -> tuple[int, bytes]:
+        singles.append(path)
+        return await fetch(path, headers)
+
+    outbox.keys.fetch = counted  # type: ignore[method-assign]
     try:
         report = await rebuild_read_models(outbox, feed)
     finally:
         await feed.aclose()
+    assert singles == []
     assert report.events == report.applied >= 2
     after = (await client.get(f"/v1/cases/{case_id}/contact-view", headers=token())).json()
     assert after == before

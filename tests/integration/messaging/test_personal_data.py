@@ -119,3 +119,38 @@ async def test_the_topic_carries_no_personal_value_in_clear_and_erasure_makes_it
         assert erased["borrower"]["phones"][0]["number"] == "[erased]"
     finally:
         await late.aclose()
+
+
+async def test_prefetch_caches_many_subjects_keys_in_batch_reads_within_its_bound(
+    cases: CaseApplication, workload: Workload
+) -> None:
+    assert cases.subject_keys is not None
+    refs = [cases.subject_keys.ref(workload.open(f"L-pre-{n}"), "borrower") for n in range(3)]
+    app = create_app(cases.settings, application=cases)
+    app.state.cases = cases  # the ASGI transport runs no lifespan
+    keys = SubjectKeyClient(
+        "http://case-service",
+        service_token,
+        max_keys=3,
+        transport=httpx.ASGITransport(app=app),
+    )
+    singles: list[str] = []
+    fetch = keys.fetch
+
+    async def counted(path: str, headers: dict[str, str]) -> tuple[int, bytes]:
+        singles.append(path)
+        return await fetch(path, headers)
+
+    keys.fetch = counted  # type: ignore[method-assign]
+    try:
+        assert await keys.prefetch([refs[0], refs[0], "not a key id"]) == 1
+        # Full: the oldest entry makes room, the page's keys just fetched stay.
+        assert await keys.prefetch([refs[1], refs[2], "0" * 32]) == 3
+        assert await keys.prefetch(refs[1:]) == 0  # cached: nothing asked
+        assert [await keys.key(r) is not None for r in refs[1:]] == [True, True]
+        assert await keys.key("0" * 32) is None  # unknown, as the single read's 404
+        assert singles == []
+        assert await keys.key(refs[0]) is not None  # evicted: asked again, one by one
+        assert singles == [f"/v1/subject-keys/{refs[0]}"]
+    finally:
+        await keys.aclose()

@@ -3,18 +3,19 @@ busy case, and hands over to the mapper path for what it cannot do alone."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import orjson
 import pytest
-from arrears.messaging.envelope import event_id
+from arrears.messaging.envelope import event_id, format_time
 from arrears.messaging.producer import key_hash
 from case_service.cipher import FastAESCipher
 from case_service.persistence import DateAsISO
 from case_service.pii.mapper import PersonalDataMapper
 from case_service.relay import CaseEventEncoder
-from case_service.relay.wire import Row, plain
+from case_service.relay.wire import Declined, Row, _time, decode, plain
 from eventsourcing.cipher import AESCipher
 from eventsourcing.compressor import ZlibCompressor
 from eventsourcing.persistence import (
@@ -105,3 +106,65 @@ def test_tagged_values_become_what_the_json_payload_holds() -> None:
         "c": str(case_id),
         "d": {"_type_": "x", "y": 1},
     }
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_the_feeds_values_are_the_records_values(compress: bool) -> None:
+    m = mapper(compress=compress)
+    encoder = CaseEventEncoder(m)
+    rows = rows_of(m)
+
+    assert encoder.values(rows) == [r[2] for r in encoder.records(rows)]
+    assert encoder.values(rows) == [encoder.general_record(row)[2] for row in rows]
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        # unwrapped in the bytes before parsing
+        {
+            "a": {"_type_": "decimal_str", "_data_": "1200.50"},
+            "b": [{"_type_": "date_iso", "_data_": "2026-01-02"}],
+        },
+        # text with escapes and non-ASCII inside a tagged value, and text that looks tagged
+        {
+            "a": {"_type_": "decimal_str", "_data_": 'x"}y\\'},
+            "t": '{"_type_":"date_iso","_data_":"1"}',
+        },
+        {
+            "name": 'Zoë {"_type_"',
+            "n": {"_type_": "datetime_iso", "_data_": "2026-01-02T03:04:05+08:00"},
+        },
+        # left to the walk: a UUID, an object with more members, a key named like the tag
+        {"c": {"_type_": "uuid_hex", "_data_": "12345678123456781234567812345678"}},
+        {"d": {"_type_": "decimal_str", "_data_": "1", "more": 2}, "_type_": "plain"},
+    ],
+)
+def test_decoding_stored_bytes_gives_what_the_walk_gives(stored: dict[str, Any]) -> None:
+    state = orjson.dumps(stored)
+
+    assert decode(state) == plain(orjson.loads(state))
+
+
+def test_decoding_declines_what_the_walk_declines() -> None:
+    with pytest.raises(Declined):
+        decode(b'{"a":{"_type_":"unknown","_data_":"1"}}')
+    with pytest.raises(Declined):
+        decode(b'{"a":{"_type_":"decimal_str","_data_":1}}')
+    with pytest.raises(Declined):
+        decode(b"[1]")
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        "2026-11-02T03:00:00+00:00",
+        "2026-11-02T03:00:00.123456+00:00",
+        "2026-11-02T03:00:00.000000+00:00",  # the general path drops whole zero microseconds
+        "2026-11-02T03:00:00.5+00:00",
+        "2026-11-02T11:00:00+08:00",
+        "2026-11-02T03:00:00.123456-05:30",
+    ],
+)
+def test_event_times_are_what_format_time_gives(stored: str) -> None:
+    assert _time(stored) == format_time(datetime.fromisoformat(stored))

@@ -7,6 +7,7 @@ them first; a rebuild reads the whole feed. Both speak the same envelope as Kafk
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -21,6 +22,26 @@ class FeedPage:
     envelopes: list[Envelope]
     next_after: int  # pass as `after` for the next page
     head: int  # the store's last sequence when the page was read
+
+
+# The page's last members, as case-service writes them after the events array: read from the
+# body's end without parsing it, so a rebuild can ask for the next page first.
+_TAIL = re.compile(rb',"next_after":(\d+),"head":(\d+)\}\s*$')
+
+
+def next_after_of(body: bytes) -> int | None:
+    """The page's `next_after` from its last bytes, or None if they aren't in that form."""
+    found = _TAIL.search(body, max(0, len(body) - 64))
+    return int(found.group(1)) if found else None
+
+
+def parse_page(body: bytes) -> FeedPage:
+    page = orjson.loads(body)
+    return FeedPage(
+        envelopes=[from_dict(e) for e in page["events"]],
+        next_after=int(page["next_after"]),
+        head=int(page["head"]),
+    )
 
 
 class FeedClient:
@@ -44,18 +65,29 @@ class FeedClient:
         token = self._token() if callable(self._token) else self._token
         return {"Authorization": f"Bearer {token}", "Accept": "application/json"}
 
-    async def _get(self, params: dict[str, str | int]) -> FeedPage:
-        response = await self._client.get("/v1/events", params=params, headers=self._headers())
+    async def _body(self, params: dict[str, str | int]) -> bytes:
+        try:
+            response = await self._get_once(params)
+        except httpx.RemoteProtocolError:
+            # A kept-alive connection the server closed as this request went out (it closes
+            # idle ones after a few seconds, and a rebuild can apply a page for longer): a
+            # read, so asked again once on a new connection.
+            response = await self._get_once(params)
         response.raise_for_status()
-        body = orjson.loads(response.content)
-        return FeedPage(
-            envelopes=[from_dict(e) for e in body["events"]],
-            next_after=int(body["next_after"]),
-            head=int(body["head"]),
-        )
+        return response.content
+
+    async def _get_once(self, params: dict[str, str | int]) -> httpx.Response:
+        return await self._client.get("/v1/events", params=params, headers=self._headers())
+
+    async def _get(self, params: dict[str, str | int]) -> FeedPage:
+        return parse_page(await self._body(params))
 
     async def page(self, after: int, limit: int = 1000) -> FeedPage:
         return await self._get({"after": after, "limit": limit})
+
+    async def page_body(self, after: int, limit: int = 1000) -> bytes:
+        """`page`'s body unparsed (`parse_page`, `next_after_of`)."""
+        return await self._body({"after": after, "limit": limit})
 
     async def missing(
         self, subject: str, after_version: int, before_version: int

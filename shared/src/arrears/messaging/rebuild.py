@@ -18,19 +18,22 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from arrears.heap import fewer_collections
 from arrears.messaging.envelope import Envelope
-from arrears.messaging.gaps import FeedPage
+from arrears.messaging.gaps import FeedPage, next_after_of, parse_page
 from arrears.messaging.processing import Applier, HandlerFailedError, Item
 from arrears.messaging.tracking import create_tracking_tables, forget_consumer
 
 _log = logging.getLogger(__name__)
 
 Reset = Callable[[AsyncConnection], Awaitable[None]]
+# Work on each page before it is applied, in the fetching task (so it overlaps the applying
+# of the page before): contact-service asks for a page's subject keys at once.
+Prepare = Callable[[list[Envelope]], Awaitable[object]]
 
 
 class Pages(Protocol):
@@ -38,6 +41,17 @@ class Pages(Protocol):
     same way (a wrapper preparing each page as it arrives, a test's list)."""
 
     async def page(self, after: int, limit: int = 1000) -> FeedPage: ...
+
+
+@runtime_checkable
+class RawPages(Protocol):
+    """A feed that also hands out a page's body unparsed (`FeedClient`): the rebuild then
+    asks for the next page before parsing this one, so case-service reads and encodes it
+    while this process parses and applies."""
+
+    async def page(self, after: int, limit: int = 1000) -> FeedPage: ...
+
+    async def page_body(self, after: int, limit: int = 1000) -> bytes: ...
 
 
 @dataclass(frozen=True)
@@ -61,6 +75,7 @@ async def rebuild(
     page_size: int = 10_000,
     until: int | None = None,
     ahead: int = 1,
+    prepare: Prepare | None = None,
 ) -> RebuildReport:
     """Reset and replay; stops at the feed's head (or `until`) as seen when it gets there."""
     started = time.perf_counter()
@@ -77,7 +92,7 @@ async def rebuild(
         # case-service works a page ahead of need; a page of 10,000 is ~20 MB parsed. Pages
         # are still applied strictly in feed order, each in one transaction.
         pages: asyncio.Queue[list[Envelope] | None] = asyncio.Queue(maxsize=max(1, ahead))
-        fetching = asyncio.create_task(_fetch(feed, page_size, until, pages))
+        fetching = asyncio.create_task(_fetch(feed, page_size, until, pages, prepare))
         after, events, applied = 0, 0, 0
         try:
             while (envelopes := await pages.get()) is not None:
@@ -101,15 +116,29 @@ async def _fetch(
     page_size: int,
     until: int | None,
     pages: asyncio.Queue[list[Envelope] | None],
+    prepare: Prepare | None = None,
 ) -> None:
     """Pages in feed order into `pages`, then None; a failed fetch also ends with None (the
     failure is this task's result, raised by `rebuild` once it has taken the None)."""
     after = 0
+    ahead: asyncio.Future[bytes] | None = None
     try:
         while True:
-            page = await feed.page(after, page_size)
+            if isinstance(feed, RawPages):
+                body = await (ahead or asyncio.ensure_future(feed.page_body(after, page_size)))
+                ahead = None
+                following = next_after_of(body)
+                if following is not None and following != after:  # not empty: ask already
+                    ahead = asyncio.ensure_future(feed.page_body(following, page_size))
+                page = parse_page(body)
+                if following is not None and following != page.next_after:
+                    raise ValueError("the feed page's end disagrees with its parsed next_after")
+            else:
+                page = await feed.page(after, page_size)
             envelopes = [e for e in page.envelopes if until is None or (e.sequence or 0) <= until]
             if envelopes:
+                if prepare is not None:
+                    await prepare(envelopes)
                 await pages.put(envelopes)
             if not page.envelopes or len(envelopes) < len(page.envelopes):
                 break
@@ -117,6 +146,11 @@ async def _fetch(
     except Exception:
         await pages.put(None)
         raise
+    finally:
+        if ahead is not None:  # stopped at `until`, or failed: the page asked ahead is unused
+            ahead.cancel()
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await ahead
     await pages.put(None)
 
 

@@ -85,3 +85,7 @@ class CaseEventEncoder:
     def records(self, rows: Sequence[Row]) -> list[Record]:
         """(notification id, key, value, headers) per row, ready for the producer."""
         return self.wire.records(rows)
+
+    def values(self, rows: Sequence[Row]) -> list[bytes]:
+        """The records' values alone, in the same order (the feed's page)."""
+        return self.wire.values(rows)

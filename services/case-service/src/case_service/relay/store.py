@@ -85,17 +85,20 @@ class RelayStore:
         head is committed: the library's insert lock serialises writers, so no lower id
         appears later)."""
         datastore = self.recorder.datastore
-        with datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
+        with (
+            datastore.get_connection() as conn,
+            conn.cursor(row_factory=tuple_row, binary=True) as curs,
+        ):
             curs.execute(self._rows, (after, upto, limit), prepare=True)
-            return [_row(r) for r in curs.fetchall()]
+            return _rows(curs.fetchall())
 
     async def rows_between_on(
         self, conn: psycopg.AsyncConnection[Any], after: int, upto: int, limit: int | None
     ) -> list[Row]:
         """`rows_between` on the caller's own autocommit connection (the caught-up relay's)."""
-        async with conn.cursor(row_factory=tuple_row) as curs:
+        async with conn.cursor(row_factory=tuple_row, binary=True) as curs:
             await curs.execute(self._rows, (after, upto, limit), prepare=True)
-            return [_row(r) for r in await curs.fetchall()]
+            return _rows(await curs.fetchall())
 
     async def save_position_on(
         self, conn: psycopg.AsyncConnection[Any], name: str, position: int
@@ -125,5 +128,9 @@ class RelayStore:
         ]
 
 
-def _row(r: Any) -> Row:
-    return (int(r[0]), r[1], int(r[2]), r[3], bytes(r[4]), r[5])
+def _rows(found: list[Any]) -> list[Row]:
+    """Binary results are already the row's types (bigint int, uuid UUID, bytea bytes,
+    text str): no conversion per row (half the read's Python time on a page of 10,000)."""
+    if found and type(found[0][4]) is not bytes:  # a loader of another kind: convert
+        return [(int(r[0]), r[1], int(r[2]), r[3], bytes(r[4]), r[5]) for r in found]
+    return found

@@ -76,8 +76,12 @@ def _on(value: date | datetime) -> str:
     return value.isoformat()
 
 
+_CENT = Decimal("0.01")
+
+
 def _money(value: Any) -> str:
-    return str(Decimal(str(value)).quantize(Decimal("0.01")))
+    # A Decimal is already what Decimal(str(value)) would make: no round trip through text.
+    return str((value if type(value) is Decimal else Decimal(str(value))).quantize(_CENT))
 
 
 def _interrupt(

@@ -69,12 +69,12 @@ def list_events(
     encoder, store = _tools(request, cases)
     head = store.max_notification_id()
     if case_id is None:  # the hot path (rebuilds): the relay's bytes, joined as they are
-        records = encoder.records(store.rows_between(after, head, limit))
-        last = records[-1][0] if records else after
+        rows = store.rows_between(after, head, limit)
+        last = rows[-1][0] if rows else after
         body = b"".join(
             (
                 b'{"events":[',
-                b",".join(r[2] for r in records),
+                b",".join(encoder.values(rows)),
                 b'],"next_after":%d,"head":%d}' % (last, head),
             )
         )
