@@ -184,7 +184,7 @@ class CaseEventRecorder(PostgresApplicationRecorder):
         if new_keys and self.subject_keys is not None:  # with the case ids, in one statement
             columns = [list(column) for column in zip(*new_keys, strict=True)]
             cases = [case_id for (case_id,) in new_cases]
-            curs.execute(self.subject_keys.insert_with_cases, (*columns, cases))
+            curs.execute(self.subject_keys.insert_with_cases, (*columns, cases), prepare=True)
         elif new_cases:
             curs.executemany(self._insert_case_ids, new_cases)
         super()._insert_events(curs, stored_events, **kwargs)
