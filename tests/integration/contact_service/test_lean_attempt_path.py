@@ -16,8 +16,13 @@ from case_service.application import CaseApplication
 from contact_service.api import fast
 from contact_service.context import Context
 
+from . import test_outcomes
 from .conftest import START, token
-from .test_outcomes import ATTEMPT, _open, _outbox_rows, cases, outbox  # noqa: F401 (fixtures)
+from .test_outcomes import ATTEMPT, _open, _outbox_rows
+
+# test_outcomes' fixtures: a real case-service behind contact-service's command outbox.
+cases = test_outcomes.cases
+outbox = test_outcomes.outbox
 
 LEAN = "application/json"
 REGULAR = "application/merge+json"
@@ -99,7 +104,10 @@ async def test_an_unknown_case_is_404_on_the_lean_path(client: Any) -> None:
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
     assert [e["field"] for e in response.json()["errors"]] == ["case_id"]
-    assert response.json()["instance"] == "/v1/cases/00000000-0000-4000-8000-000000000000/contact-attempts"
+    assert (
+        response.json()["instance"]
+        == "/v1/cases/00000000-0000-4000-8000-000000000000/contact-attempts"
+    )
 
 
 def _counted(route: str, status: str) -> float:

@@ -139,7 +139,7 @@ async def run_attempt(
     # The number waits sealed in the outbox; the forwarder opens it as it sends.
     sealed = sealing.seal_fields(forwarded, ("contact_point", "notes"))
     pool = await ctx.read_pool.get()
-    async with pool.acquire() as conn, conn.transaction():
+    async with commands.case_transaction(pool, case) as conn:
         inputs, queued = await commands.command_inputs(
             conn, case, now, command="contact-attempts", key=key, body=sealed, exclude=mark
         )
@@ -272,7 +272,7 @@ async def record_promise(
     pending = {"case_id": case, "command": "promises", "idempotency_key": key}
     sealed = sealing.seal_fields(forwarded, ("contact_point",))
     pool = await ctx.read_pool.get()
-    async with pool.acquire() as conn, conn.transaction():
+    async with commands.case_transaction(pool, case) as conn:
         inputs, queued = await commands.command_inputs(
             conn, case, now, command="promises", key=key, body=sealed
         )
