@@ -7,6 +7,7 @@ from arrears.service import create_service_app, service_lifespan
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from contact_service.api.fast import FastAttempts
 from contact_service.api.routes import (
     cases,
     daily_runs,
@@ -73,4 +74,5 @@ def create_app(
             promises.router,
             daily_runs.router,
         ),
+        inner=(FastAttempts,),  # the lean path for contact attempts (api/fast.py)
     )

@@ -29,7 +29,8 @@ ContextDep = Annotated[Context, Depends(get_context)]
 
 
 # Collectors work cases; supervisors also lift restrictions and read KPIs; auditors read.
-Collector = Annotated[Principal, Depends(require_roles("collector", "supervisor", "service"))]
+COLLECTOR_ROLES = ("collector", "supervisor", "service")
+Collector = Annotated[Principal, Depends(require_roles(*COLLECTOR_ROLES))]
 Reader = Annotated[
     Principal, Depends(require_roles("collector", "supervisor", "auditor", "service"))
 ]

@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
+from arrears.auth import Principal
 from arrears.errors import Problem
 from arrears.input import Position
 from arrears.logging import get_correlation_id
@@ -104,6 +105,18 @@ async def record_attempt(
     caller: Collector,
     key_header: IdempotencyKey = None,
 ) -> Response:
+    return await run_attempt(ctx, caller, case_id, body, key_header)
+
+
+async def run_attempt(
+    ctx: Context,
+    caller: Principal,
+    case_id: UUID,
+    body: s.ContactAttemptCreate,
+    key_header: str | None,
+) -> Response:
+    """What the route does once its input is checked (by FastAPI, or by the lean path,
+    api/fast.py, which answers the same)."""
     now = ctx.clock.now()
     inbound = body.direction == "inbound"
     if body.occurred_at > now + CLOCK_SKEW:
@@ -126,7 +139,7 @@ async def record_attempt(
     # The number waits sealed in the outbox; the forwarder opens it as it sends.
     sealed = sealing.seal_fields(forwarded, ("contact_point", "notes"))
     pool = await ctx.read_pool.get()
-    async with pool.acquire() as conn, conn.transaction():
+    async with commands.case_transaction(pool, case) as conn:
         inputs, queued = await commands.command_inputs(
             conn, case, now, command="contact-attempts", key=key, body=sealed, exclude=mark
         )
@@ -259,7 +272,7 @@ async def record_promise(
     pending = {"case_id": case, "command": "promises", "idempotency_key": key}
     sealed = sealing.seal_fields(forwarded, ("contact_point",))
     pool = await ctx.read_pool.get()
-    async with pool.acquire() as conn, conn.transaction():
+    async with commands.case_transaction(pool, case) as conn:
         inputs, queued = await commands.command_inputs(
             conn, case, now, command="promises", key=key, body=sealed
         )

@@ -1,6 +1,7 @@
 """The command path's statements (a contact attempt or a promise), on one asyncpg connection.
 
-A recorded outcome costs two round trips in one transaction: `COMMAND_INPUTS` reads the
+A recorded outcome costs two round trips in one transaction, after the one that begins it
+and locks the case row (`lock_case`): `COMMAND_INPUTS` reads the
 guard's inputs together with the command this Idempotency-Key already queued (a resend), and
 `queue_decided` writes the guard's decision, the command (arrears.outbox's `command_outbox`)
 and, for an attempt, the pending attempt the guard counts at once, in one statement. After
@@ -10,9 +11,12 @@ a moment later together with others' (`forwarding.Outcomes`). No SQLAlchemy on t
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 import asyncpg  # type: ignore[import-untyped]
 import orjson
@@ -38,12 +42,38 @@ COMMAND_INPUTS = (
       ) AS queued_json
     FROM cs_cases c WHERE""",
     )
-    # The case row stays locked until the decision and what it allowed are written: two
-    # attempts on one case are decided one after the other, each counting the other's.
-    .replace("c.case_id = ANY(:ids)", "c.case_id = $1 FOR UPDATE OF c")
+    .replace("c.case_id = ANY(:ids)", "c.case_id = $1")
     .replace(":since", "$2")
     .replace(":exclude", "$3::text")
 )
+
+
+async def lock_case(conn: asyncpg.Connection, case_id: str) -> None:
+    """Begin the request's transaction and lock the case row until the decision and what it
+    allowed are written: two commands to one case are decided one after the other, each
+    counting the other's. The lock is its own statement, before the inputs are read: a
+    statement that waited for a row lock keeps the snapshot it began with (READ COMMITTED),
+    so inputs read by the locking statement would miss what the holder of the lock wrote.
+    BEGIN and the lock go in one simple-protocol round trip (no parameters there: the case id
+    is inlined, a canonical UUID by construction)."""
+    literal = str(UUID(case_id))  # only hex digits and dashes, or ValueError
+    await conn.execute(
+        f"BEGIN; SELECT 1 FROM cs_cases WHERE case_id = '{literal}' FOR UPDATE"  # noqa: S608
+    )
+
+
+@asynccontextmanager
+async def case_transaction(pool: asyncpg.Pool, case_id: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection in a transaction holding the case row's lock (`lock_case`): committed
+    when the block ends, rolled back if it raises."""
+    async with pool.acquire() as conn:
+        await lock_case(conn, case_id)
+        try:
+            yield conn
+        except BaseException:
+            await conn.execute("ROLLBACK")
+            raise
+        await conn.execute("COMMIT")
 
 
 @dataclass(frozen=True)

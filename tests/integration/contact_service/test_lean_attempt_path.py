@@ -1,0 +1,141 @@
+"""The lean path for contact attempts (api/fast.py) answers exactly as the FastAPI route does.
+
+A body sent as `application/json` takes the lean path; the same body as
+`application/merge+json` (JSON to FastAPI, not to the lean path) takes the route's own."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from arrears.clock import ManualClock
+from arrears.metrics import latest_metrics
+from case_service.application import CaseApplication
+from contact_service.api import fast
+from contact_service.context import Context
+
+from . import test_outcomes
+from .conftest import START, token
+from .test_outcomes import ATTEMPT, _open, _outbox_rows
+
+# test_outcomes' fixtures: a real case-service behind contact-service's command outbox.
+cases = test_outcomes.cases
+outbox = test_outcomes.outbox
+
+LEAN = "application/json"
+REGULAR = "application/merge+json"
+BODY = {**ATTEMPT, "occurred_at": START.isoformat()}
+LATE = {**ATTEMPT, "occurred_at": (START + timedelta(hours=13)).isoformat()}
+
+
+async def _post(
+    client: Any, case_id: str, body: Any, content_type: str, role: str = "collector", **h: str
+) -> Any:
+    headers = token(role) | h | {"Content-Type": content_type}
+    return await client.post(
+        f"/v1/cases/{case_id}/contact-attempts", content=json.dumps(body), headers=headers
+    )
+
+
+def _answer(response: Any, case_id: str) -> tuple[Any, ...]:
+    body = json.loads(response.text.replace(case_id, "<case>"))
+    if isinstance(body, dict):
+        for varying in ("version", "command_id"):
+            body.pop(varying, None)
+    return (
+        response.status_code,
+        body,
+        response.headers.get("content-type"),
+        response.headers.get("idempotent-replayed"),
+        "x-command-id" in response.headers,
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "role", "headers", "late"),
+    [
+        (BODY, "collector", {}, False),
+        (BODY, "collector", {"Idempotency-Key": "k-1"}, False),
+        (BODY, "supervisor", {}, False),
+        (BODY, "auditor", {}, False),  # a role the route refuses
+        (LATE, "collector", {"Idempotency-Key": "late"}, True),  # the guard refuses (409)
+        ({**LATE, "direction": "inbound", "outcome": "no_answer"}, "collector", {}, True),
+        ({**BODY, "channel": "pigeon"}, "collector", {}, False),
+        ({**BODY, "surprise": 1}, "collector", {}, False),
+        ({**BODY, "occurred_at": "2099-01-01T00:00:00Z"}, "collector", {}, False),
+        ({**BODY, "contact_point": "+86\u00071"}, "collector", {}, False),
+        ({k: v for k, v in BODY.items() if k != "outcome"}, "collector", {}, False),
+        (BODY, "collector", {"Idempotency-Key": "   "}, False),
+        (BODY, "collector", {"Idempotency-Key": "k" * 256}, False),
+        ([BODY], "collector", {}, False),
+    ],
+)
+async def test_the_lean_path_answers_as_the_route_does(
+    client: Any,
+    outbox: Context,
+    cases: CaseApplication,
+    body: Any,
+    role: str,
+    headers: dict[str, str],
+    late: bool,
+) -> None:
+    lean_case, regular_case = await _open(outbox, cases), await _open(outbox, cases)
+    if late:
+        assert isinstance(outbox.clock, ManualClock)
+        outbox.clock.advance(timedelta(hours=13))  # 23:00 in Shanghai
+
+    lean = await _post(client, lean_case, body, LEAN, role, **headers)
+    regular = await _post(client, regular_case, body, REGULAR, role, **headers)
+
+    assert _answer(lean, lean_case) == _answer(regular, regular_case)
+    if lean.status_code == 201:  # a resend replays, on either path
+        again = await _post(client, lean_case, body, LEAN, role, **headers)
+        assert (again.status_code, again.headers["idempotent-replayed"]) == (201, "true")
+        assert again.json() == lean.json()
+    if lean.status_code >= 400 and lean.status_code != 409:  # bad input changes nothing
+        assert await _outbox_rows(outbox) == 0
+
+
+async def test_an_unknown_case_is_404_on_the_lean_path(client: Any) -> None:
+    response = await _post(client, "00000000-0000-4000-8000-000000000000", BODY, LEAN)
+
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    assert [e["field"] for e in response.json()["errors"]] == ["case_id"]
+    assert (
+        response.json()["instance"]
+        == "/v1/cases/00000000-0000-4000-8000-000000000000/contact-attempts"
+    )
+
+
+def _counted(route: str, status: str) -> float:
+    series = f'method="POST",route="{route}",service="contact-service",status="{status}"'
+    for line in latest_metrics().decode().splitlines():
+        if line.startswith("http_requests_total{") and series in line:
+            return float(line.rpartition(" ")[2])
+    return 0.0
+
+
+async def test_a_plain_attempt_takes_the_lean_path_is_counted_by_its_route(
+    client: Any, outbox: Context, cases: CaseApplication, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    taken: list[str] = []
+    run_attempt = fast.run_attempt
+
+    async def counted(*args: Any) -> Any:
+        taken.append(str(args[2]))
+        return await run_attempt(*args)
+
+    monkeypatch.setattr(fast, "run_attempt", counted)
+    case_id = await _open(outbox, cases)
+    route = "/v1/cases/{case_id}/contact-attempts"
+    before = (_counted(route, "201"), _counted("unmatched", "201"))
+
+    regular = await _post(client, case_id, BODY, REGULAR, **{"Idempotency-Key": "a"})
+    assert (regular.status_code, taken) == (201, [])
+    lean = await _post(client, case_id, BODY, LEAN, **{"Idempotency-Key": "b"})
+    assert (lean.status_code, taken) == (201, [case_id])
+
+    assert (_counted(route, "201"), _counted("unmatched", "201")) == (before[0] + 2, before[1])
