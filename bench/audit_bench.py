@@ -29,7 +29,7 @@ the two features on that shape (not what a caller sees):
 Over HTTP, the write path as callers use it: case-service's server (uvicorn, one process,
 its batching writer, started as bench/case_service_bench.py starts it, from
 bench/audit_server.py, which applies the same two switches for "off"), 32 concurrent
-aiohttp clients each sending its next request when the last is answered, both sides'
+lean keep-alive clients (bench/lean_client.py) each sending its next request when the last is answered, both sides'
 servers up together, each shape warmed up on each side first:
   (h1) contact_attempts_http: POST /v1/cases/{id}/contact-attempts on existing cases, the
        case's own number and notes (both sealed on "on"), an Idempotency-Key each, as
@@ -72,8 +72,8 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-import aiohttp
 import case_service.application as application_module
+import orjson
 import psutil
 from arrears.auth import issue_token
 from arrears.clock import ManualClock
@@ -88,6 +88,7 @@ from case_service.persistence import CaseEventRecorder
 from case_service.relay import CaseEventEncoder
 from case_service.settings import CaseServiceSettings, eventsourcing_env
 from case_service_bench import SECRET, _server_pids, case_service, tree_cpu_seconds, wait_started
+from lean_client import LeanClient
 
 # Benchmarks build their own databases: each service migrates its schema as it starts.
 os.environ.setdefault("MIGRATE_ON_START", "true")
@@ -403,25 +404,28 @@ def seed_http(url: str, side: str, n: int) -> list[UUID]:
 async def _drive(base: str, seconds: float, request: Request) -> tuple[int, float]:
     done, failures = 0, list[str]()
 
-    async def client(session: aiohttp.ClientSession, n: int, stop_at: float) -> None:
+    async def client(n: int, stop_at: float) -> None:
         nonlocal done
+        http = LeanClient(base, {})
         seq = 0
-        while time.perf_counter() < stop_at and not failures:
-            path, body, headers = request(n, seq)
-            seq += 1
-            async with session.post(base + path, json=body, headers=headers) as response:
-                text = await response.read()
-                if response.status != 201:
-                    failures.append(f"{response.status} from POST {path}: {text[:400]!r}")
+        try:
+            while time.perf_counter() < stop_at and not failures:
+                path, body, headers = request(n, seq)
+                seq += 1
+                extra = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+                status, text = await http.post(path, orjson.dumps(body), extra)
+                if status != 201:
+                    failures.append(f"{status} from POST {path}: {text[:400]!r}")
                 else:
                     done += 1
+        finally:
+            http.close()
 
-    connector = aiohttp.TCPConnector(limit=HTTP_CLIENTS)
-    async with aiohttp.ClientSession(connector=connector) as session:
-        started = time.perf_counter()
-        stop_at = started + seconds
-        await asyncio.gather(*(client(session, n, stop_at) for n in range(HTTP_CLIENTS)))
-        elapsed = time.perf_counter() - started
+    # Lean clients (bench/lean_client.py): they share the two cores with the server.
+    started = time.perf_counter()
+    stop_at = started + seconds
+    await asyncio.gather(*(client(n, stop_at) for n in range(HTTP_CLIENTS)))
+    elapsed = time.perf_counter() - started
     if failures:
         raise RuntimeError(failures[0])
     return done, elapsed
