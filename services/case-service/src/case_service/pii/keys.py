@@ -75,12 +75,16 @@ class SubjectKeys:
         # composed once to bytes and the wrapped keys sent in binary (the recorder prepares
         # it): composing it and hex-escaping the keys again on every opening cost more CPU
         # than the sealing itself.
-        self.insert_with_cases = SQL(
-            "WITH k AS (INSERT INTO {}.{} (subject_id, case_id, role, wrapped_key) "
-            "SELECT * FROM unnest(%s::text[], %s::uuid[], %s::text[], %b::bytea[]) "
-            "ON CONFLICT (subject_id) DO NOTHING) "
-            "INSERT INTO {}.case_index (case_id) SELECT unnest(%s::uuid[])"
-        ).format(*table, table[0]).as_bytes(None)
+        self.insert_with_cases = (
+            SQL(
+                "WITH k AS (INSERT INTO {}.{} (subject_id, case_id, role, wrapped_key) "
+                "SELECT * FROM unnest(%s::text[], %s::uuid[], %s::text[], %b::bytea[]) "
+                "ON CONFLICT (subject_id) DO NOTHING) "
+                "INSERT INTO {}.case_index (case_id) SELECT unnest(%s::uuid[])"
+            )
+            .format(*table, table[0])
+            .as_bytes(None)
+        )
         self._select = SQL("SELECT wrapped_key FROM {}.{} WHERE subject_id = %s").format(*table)
         # Every subject of these cases (a cold case's borrower and guarantors), read with the
         # cases themselves by the command writer (persistence.CaseEventRecorder.read_batch).
