@@ -40,12 +40,16 @@ servers up together, each shape warmed up on each side first:
   Two sides: both on; neither. Here the difference is what the features cost a caller:
   parsing, validation, authentication and the HTTP exchange are on both sides.
 
-Each shape runs several rounds, the sides in alternating order; each figure is the median of
+Each shape runs several rounds, the sides in alternating order (in process after one round
+that is not measured, as the HTTP shapes are warmed up); each figure is the median of
 its rounds, both as a rate and as CPU per unit (the application - this process in process,
 the server process over HTTP - and the PostgreSQL server, psutil), because on a shared
 machine the rate moves with other loads while CPU per unit barely does; over HTTP the
 clients share the two cores with the server, so the rate is the less telling of the two.
-The target (issue 12): "on" within 15% of "off"; the verdict is printed for both measures.
+The target (issue 12): "on" within 15% of "off" on the write path and the relay; the verdict
+("met" only if both measures are within it) is printed for every shape a caller's write takes
+(the HTTP shapes, the daily file, single requests) and the relay. (d), (e) and (g) are printed
+as upper bounds, without a verdict: no caller sends them.
 Results go to bench/results/audit.json.
 """
 
@@ -348,6 +352,9 @@ FIGURES = {  # figure: its unit
     "relay_encoding": "event",
     "mapper_cpu_only": "event",
 }
+# Shapes no caller sends (the docstring's (d), (e) and (g)): upper bounds of the features'
+# share, shown beside the target's shapes but not judged against it.
+UPPER_BOUNDS = {"open_cases", "contact_attempts", "mapper_cpu_only"}
 
 
 def shapes(
@@ -585,6 +592,13 @@ def main() -> None:
             ids[side] = open_cases(apps[side], n)
         try:
             installment = 1
+            # One round first, not measured, as the HTTP shapes are warmed up: a side's first
+            # pass over its cases (and the process's first of each shape) cost up to a third
+            # more than the next, which with one round decided the figure.
+            for side in SIDES:
+                for run in shapes(apps[side], ids[side], installment, "W", 1.0).values():
+                    run()
+            installment += 15
             for r in range(rounds):
                 for side in order(r):
                     runs = shapes(apps[side], ids[side], installment, f"O{r}", seconds)
@@ -641,7 +655,12 @@ def main() -> None:
             f"    CPU us/{unit} (py+pg) on {on['py_us']:.0f}+{on['pg_us']:.0f}"
             f" | chain {chain['py_us']:.0f}+{chain['pg_us']:.0f}"
             f" | off {off['py_us']:.0f}+{off['pg_us']:.0f}: cost {100 * got['cpu_cost']:.1f}%"
-            f" (sealing {100 * got['sealing_cpu_cost']:.1f}%); target < 15%"
+            f" (sealing {100 * got['sealing_cpu_cost']:.1f}%); "
+            + (
+                "an upper bound, no caller's shape"
+                if figure in UPPER_BOUNDS
+                else f"target < 15%: {'met' if max(got['rate_cost'], got['cpu_cost']) < 0.15 else 'NOT met'}"
+            )
         )
     results["checkpointer_leaves_per_s"] = checkpoint_rate
     print(
@@ -674,7 +693,8 @@ def main() -> None:
                 f" cost {100 * got['rate_cost']:.1f}%\n"
                 f"    CPU us/{unit} (server+pg) on {on['server_us']:.0f}+{on['pg_us']:.0f}"
                 f" | off {off['server_us']:.0f}+{off['pg_us']:.0f}:"
-                f" cost {100 * got['cpu_cost']:.1f}%; target < 15%"
+                f" cost {100 * got['cpu_cost']:.1f}%; target < 15%: "
+                f"{'met' if max(got['rate_cost'], got['cpu_cost']) < 0.15 else 'NOT met'}"
             )
     out = REPO / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
