@@ -19,23 +19,22 @@ here that the route would decide differently.
 from __future__ import annotations
 
 import re
-from typing import Any
 from uuid import UUID
 
-import orjson
 from arrears.auth import Principal
 from arrears.errors import Problem, send_problem
-from arrears.gate import replay_body
-from pydantic import ValidationError
+from arrears.service.lean import parse_body, read_body, read_headers
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from case_service.api.routes.commands import ROUTES, CommandRoute, router, run_route
+from case_service.api.routes.commands import ROUTES, router, run_route
 
 _PATH = re.compile(
     r"/v1/cases/([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})"
     r"/([a-z-]+)"
 )
+# The headers the lean path reads; a repeated one sends the request the regular way.
+_READ = (b"content-type", b"idempotency-key", b"if-match")
 _BY_PATH = {route.path: route for route in ROUTES if not route.path_fields}
 # FastAPI's own route for each, as its router leaves it in the scope: the metrics label
 # requests by its template. (Taken from the commands' router itself: the application's
@@ -68,9 +67,9 @@ class FastCommands:
         ):
             await self.app(scope, receive, send)
             return
-        body, replay = await _read(receive)
-        headers = _headers(scope)
-        parsed = _parse(route, body, headers)
+        body, replay = await read_body(receive)
+        headers = read_headers(scope, _READ)
+        parsed = parse_body(route.body, body, headers)
         key = headers.get(b"idempotency-key")
         if parsed is None or (key is not None and len(key) > _MAX_KEY):
             await self.app(scope, replay, send)
@@ -93,48 +92,3 @@ class FastCommands:
             await send_problem(send, problem, path)
             return
         await response.send_to(send)
-
-
-def _headers(scope: Scope) -> dict[bytes, str]:
-    # The three headers the lean path reads; a repeated one goes the regular way (_parse).
-    found: dict[bytes, str] = {}
-    for name, value in scope["headers"]:
-        if name in (b"content-type", b"idempotency-key", b"if-match"):
-            if name in found:
-                found[b"repeated"] = "1"
-            found[name] = value.decode("latin-1")
-    return found
-
-
-def _parse(route: CommandRoute, body: bytes, headers: dict[bytes, str]) -> Any:
-    """The route's body model, or None to leave the request to FastAPI."""
-    content_type = headers.get(b"content-type", "").lower()
-    if b"repeated" in headers or not body:
-        return None
-    if content_type != "application/json" and not content_type.startswith("application/json;"):
-        return None
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return None
-    if not isinstance(data, dict):
-        return None
-    try:
-        return route.body.model_validate(data)
-    except ValidationError:
-        return None
-
-
-async def _read(receive: Receive) -> tuple[bytes, Receive]:
-    """The whole body (the gate has read it already and replays it), and a receive that
-    replays it again for whoever runs the request."""
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    body = b"".join(chunks)
-    return body, replay_body(body, receive)

@@ -20,11 +20,9 @@ from __future__ import annotations
 import re
 from uuid import UUID
 
-import orjson
 from arrears.auth import Principal
 from arrears.errors import Problem, send_problem
-from arrears.gate import replay_body
-from pydantic import ValidationError
+from arrears.service.lean import parse_body, read_body, read_headers
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -65,9 +63,9 @@ class FastAttempts:
         ):
             await self.app(scope, receive, send)
             return
-        body, replay = await _read(receive)
-        headers = _headers(scope)
-        parsed = _parse(body, headers)
+        body, replay = await read_body(receive)
+        headers = read_headers(scope, _READ)
+        parsed = parse_body(s.ContactAttemptCreate, body, headers)
         key = headers.get(b"idempotency-key")
         if parsed is None or (key is not None and len(key) > _MAX_KEY):
             await self.app(scope, replay, send)
@@ -82,48 +80,3 @@ class FastAttempts:
             await send_problem(send, problem, path)
             return
         await response(scope, replay, send)
-
-
-def _headers(scope: Scope) -> dict[bytes, str]:
-    # The headers the lean path reads; a repeated one goes the regular way (_parse).
-    found: dict[bytes, str] = {}
-    for name, value in scope["headers"]:
-        if name in _READ:
-            if name in found:
-                found[b"repeated"] = "1"
-            found[name] = value.decode("latin-1")
-    return found
-
-
-def _parse(body: bytes, headers: dict[bytes, str]) -> s.ContactAttemptCreate | None:
-    """The route's body model, or None to leave the request to FastAPI."""
-    content_type = headers.get(b"content-type", "").lower()
-    if b"repeated" in headers or not body:
-        return None
-    if content_type != "application/json" and not content_type.startswith("application/json;"):
-        return None
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return None
-    if not isinstance(data, dict):
-        return None
-    try:
-        return s.ContactAttemptCreate.model_validate(data)
-    except ValidationError:
-        return None
-
-
-async def _read(receive: Receive) -> tuple[bytes, Receive]:
-    """The whole body (the gate has read it already and replays it), and a receive that
-    replays it again for whoever runs the request."""
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    body = b"".join(chunks)
-    return body, replay_body(body, receive)
