@@ -35,7 +35,6 @@ from typing import Any
 from uuid import UUID
 
 import aiohttp
-import orjson
 import psutil
 import psycopg
 from arrears.auth import issue_token
@@ -45,7 +44,7 @@ from case_service.application import CaseApplication
 from case_service.domain import CollectionCase
 from case_service.settings import CaseServiceSettings
 from eventsourcing.cipher import AESCipher
-from lean_client import LeanClient
+from lean_client import closed_loop
 
 # Benchmarks build their own databases: each service migrates its schema as it starts.
 os.environ.setdefault("MIGRATE_ON_START", "true")
@@ -215,44 +214,24 @@ async def drive_commands(
 ) -> dict[str, float]:
     token = issue_token(SECRET, "collector", "bench", timedelta(hours=1))
     headers = {"Authorization": f"Bearer {token}"}
-    latencies: list[float] = []
-    errors = 0
-    stop_at = time.perf_counter() + seconds
     rng = random.Random(7)
+    drive_id = time.perf_counter()  # Idempotency-Keys unique across drives on one server
 
-    async def client(n: int) -> None:
-        nonlocal errors
-        http = LeanClient(base, headers)
-        seq = 0
-        try:
-            while time.perf_counter() < stop_at:
-                index = rng.randrange(len(case_ids))
-                case_id = case_ids[index]
-                seq += 1
-                body = {
-                    "channel": "call",
-                    "party": "borrower",
-                    "contact_point": f"+86138{index:08d}",  # the case's own number (seed_cases)
-                    "outcome": "no_answer",
-                    "occurred_at": datetime.now(UTC).isoformat(),
-                    "agent_id": f"agent-{n}",
-                }
-                started = time.perf_counter()
-                status, _ = await http.post(
-                    f"/v1/cases/{case_id}/contact-attempts",
-                    orjson.dumps(body),
-                    f"Idempotency-Key: bench-{n}-{seq}-{started}\r\n",
-                )
-                if status != 201:
-                    errors += 1
-                latencies.append(time.perf_counter() - started)
-        finally:
-            http.close()
+    def attempt(n: int, seq: int) -> tuple[str, dict[str, Any], str]:
+        index = rng.randrange(len(case_ids))
+        body = {
+            "channel": "call",
+            "party": "borrower",
+            "contact_point": f"+86138{index:08d}",  # the case's own number (seed_cases)
+            "outcome": "no_answer",
+            "occurred_at": datetime.now(UTC).isoformat(),
+            "agent_id": f"agent-{n}",
+        }
+        key = f"Idempotency-Key: bench-{n}-{seq}-{drive_id}\r\n"
+        return f"/v1/cases/{case_ids[index]}/contact-attempts", body, key
 
     # The clients are lean (bench/lean_client.py): they share the two cores with the server.
-    started = time.perf_counter()
-    await asyncio.gather(*(client(n) for n in range(clients)))
-    elapsed = time.perf_counter() - started
+    latencies, errors, elapsed = await closed_loop(base, headers, clients, seconds, attempt)
     return {
         "commands_per_s": len(latencies) / elapsed,
         "p50_ms": percentile(latencies, 0.50) * 1000,

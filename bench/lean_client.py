@@ -11,9 +11,13 @@ httptools, the parser uvicorn uses), so the figures are the system's and not the
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 import httptools
+import orjson
 
 
 class _Connection(asyncio.Protocol):
@@ -89,3 +93,37 @@ class LeanClient:
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
+
+
+# (client number, its request's number) -> (path, JSON body, extra header lines)
+Request = Callable[[int, int], tuple[str, dict[str, Any], str]]
+
+
+async def closed_loop(
+    base: str, headers: dict[str, str], clients: int, seconds: float, request: Request
+) -> tuple[list[float], int, float]:
+    """`clients` clients, each POSTing its next request as soon as the last is answered, for
+    `seconds`: every request's latency, how many were not answered 201, and the elapsed time."""
+    latencies: list[float] = []
+    errors = 0
+    stop_at = time.perf_counter() + seconds
+
+    async def client(n: int) -> None:
+        nonlocal errors
+        http = LeanClient(base, headers)
+        seq = 0
+        try:
+            while time.perf_counter() < stop_at:
+                seq += 1
+                path, body, extra = request(n, seq)
+                started = time.perf_counter()
+                status, _ = await http.post(path, orjson.dumps(body), extra)
+                if status != 201:
+                    errors += 1
+                latencies.append(time.perf_counter() - started)
+        finally:
+            http.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client(n) for n in range(clients)))
+    return latencies, errors, time.perf_counter() - started

@@ -34,7 +34,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import orjson
 import psycopg
 from arrears.auth import issue_token
 from arrears_dev.embedded._process import spawn
@@ -43,7 +42,7 @@ from arrears_dev.embedded.ports import LOOPBACK, free_port
 from arrears_dev.embedded.postgres import EmbeddedPostgres
 from case_service_bench import copy_rows, insert_loop, percentile
 from eventsourcing.cipher import AESCipher
-from lean_client import LeanClient
+from lean_client import closed_loop
 from simulator_bench import (
     SECRET,
     PeakMemory,
@@ -121,43 +120,24 @@ async def seed(base: str, count: int) -> list[str]:
 async def drive(base: str, case_ids: list[str], seconds: float) -> dict[str, float]:
     """32 clients record contact attempts on random existing cases for `seconds`."""
     token = issue_token(SECRET, "collector", "bench", timedelta(hours=1))
-    latencies: list[float] = []
-    errors = 0
-    stop_at = time.perf_counter() + seconds
     rng = random.Random(11)
 
-    async def client(n: int) -> None:
-        nonlocal errors
-        http = LeanClient(base, {"Authorization": f"Bearer {token}"})
-        seq = 0
-        try:
-            while time.perf_counter() < stop_at:
-                index = rng.randrange(len(case_ids))
-                seq += 1
-                body = {
-                    "channel": "call",
-                    "party": "borrower",
-                    "contact_point": number(index),
-                    "outcome": "no_answer",
-                    "occurred_at": datetime.now(UTC).isoformat(),
-                    "agent_id": f"agent-{n}",
-                }
-                started = time.perf_counter()
-                status, _ = await http.post(
-                    f"/v1/cases/{case_ids[index]}/contact-attempts",
-                    orjson.dumps(body),
-                    f"Idempotency-Key: sys-{n}-{seq}\r\n",
-                )
-                if status != 201:
-                    errors += 1
-                latencies.append(time.perf_counter() - started)
-        finally:
-            http.close()
+    def attempt(n: int, seq: int) -> tuple[str, dict[str, Any], str]:
+        index = rng.randrange(len(case_ids))
+        body = {
+            "channel": "call",
+            "party": "borrower",
+            "contact_point": number(index),
+            "outcome": "no_answer",
+            "occurred_at": datetime.now(UTC).isoformat(),
+            "agent_id": f"agent-{n}",
+        }
+        key = f"Idempotency-Key: sys-{n}-{seq}\r\n"
+        return f"/v1/cases/{case_ids[index]}/contact-attempts", body, key
 
     # Lean clients (bench/lean_client.py): they share the two cores with the system.
-    started = time.perf_counter()
-    await asyncio.gather(*(client(n) for n in range(CLIENTS)))
-    elapsed = time.perf_counter() - started
+    headers = {"Authorization": f"Bearer {token}"}
+    latencies, errors, elapsed = await closed_loop(base, headers, CLIENTS, seconds, attempt)
     return {
         "commands": len(latencies),
         "errors": errors,
