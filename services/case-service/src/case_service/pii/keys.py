@@ -191,14 +191,7 @@ class SubjectKeys:
     def fetch(self, subject_id: str) -> tuple[str, bytes | None]:
         """("active", key) | ("erased", None) | ("unknown", None), read from the store (not
         the cache), for a consumer entitled to the clear values."""
-        with self._datastore.transaction(commit=False) as curs:
-            curs.execute(self._select, (subject_id,))
-            row = curs.fetchone()
-        if row is None:
-            return "unknown", None
-        if row["wrapped_key"] is None:
-            return "erased", None
-        return "active", self._master.decrypt(bytes(row["wrapped_key"]))
+        return self.fetch_many([subject_id])[subject_id]
 
     def fetch_many(self, subject_ids: Sequence[str]) -> dict[str, tuple[str, bytes | None]]:
         """`fetch` for many subjects in one query (a consumer's rebuild): each id given ->

@@ -27,8 +27,10 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from case_service.api.commands import dispatch
 from case_service.api.deps import CasesDep, IdempotencyKey, IfMatch, claim_scope
+from case_service.application import CaseApplication
 from case_service.domain import CollectionCase
 from case_service.erasure import ErasureDayRefused, run_erasure
+from case_service.pii.keys import SubjectKeys
 
 router = APIRouter(tags=["retention"])
 log = logging.getLogger("case_service.subject_keys")
@@ -132,6 +134,30 @@ def run_erasure_job(
         raise Problem(422, "Unprocessable Content", f"as_of {exc}", field="as_of") from None
 
 
+def _service_only(principal: Principal) -> None:
+    if "service" not in principal.roles:  # not even an administrator reads keys
+        raise Problem(403, "Forbidden", "subject keys are for the service role only")
+
+
+def _sealed_keys(cases: CaseApplication) -> SubjectKeys:
+    if cases.subject_keys is None:
+        raise Problem(404, "Not Found", "personal data is not sealed per subject here")
+    return cases.subject_keys
+
+
+def _fetched(
+    ref: str, state: str, key: bytes | None, principal: Principal
+) -> dict[str, str] | None:
+    """Every fetch logged with who asked; the key's answer, or None (erased or unknown)."""
+    log.info(
+        "subject key fetched",
+        extra={"fields": {"subject_ref": ref, "fetched_by": principal.subject, "outcome": state}},
+    )
+    if key is None:
+        return None
+    return {"key_id": ref, "algorithm": "AES-256-GCM", "key": base64.b64encode(key).decode()}
+
+
 @router.get("/v1/subject-keys/{ref}")
 def subject_key(
     ref: Annotated[str, Path(max_length=64)],
@@ -139,23 +165,17 @@ def subject_key(
     principal: Annotated[Principal, Depends(require_roles("service"))],
 ) -> dict[str, Any]:
     """The subject's AES-256-GCM data key (base64), for a consumer entitled to clear data."""
-    if "service" not in principal.roles:  # not even an administrator reads keys
-        raise Problem(403, "Forbidden", "subject keys are for the service role only")
+    _service_only(principal)
     if not REF.match(ref):
         raise Problem(422, "Unprocessable Content", "not a subject reference", field="ref")
-    keys = cases.subject_keys
-    if keys is None:
-        raise Problem(404, "Not Found", "personal data is not sealed per subject here")
+    keys = _sealed_keys(cases)
     state, key = keys.fetch(ref)
-    log.info(
-        "subject key fetched",
-        extra={"fields": {"subject_ref": ref, "fetched_by": principal.subject, "outcome": state}},
-    )
+    found = _fetched(ref, state, key, principal)
     if state == "unknown":
         raise Problem(404, "Not Found", f"no subject {ref}")
-    if key is None:
+    if found is None:
         raise Problem(410, "Gone", f"subject {ref}'s personal data was erased")
-    return {"key_id": ref, "algorithm": "AES-256-GCM", "key": base64.b64encode(key).decode()}
+    return found
 
 
 @router.post("/v1/subject-keys:batch", response_model=SubjectKeysOut)
@@ -167,25 +187,15 @@ def subject_keys_batch(
     """Many subjects' data keys in one request (e.g. a consumer's rebuild): each ref asked
     is in exactly one of `keys`, `erased`, `unknown`; every fetch logged as by the single
     read. Service role only."""
-    if "service" not in principal.roles:  # not even an administrator reads keys
-        raise Problem(403, "Forbidden", "subject keys are for the service role only")
-    keys = cases.subject_keys
-    if keys is None:
-        raise Problem(404, "Not Found", "personal data is not sealed per subject here")
+    _service_only(principal)
+    keys = _sealed_keys(cases)
     out: dict[str, list[Any]] = {"keys": [], "erased": [], "unknown": []}
     for ref, (state, key) in keys.fetch_many(body.refs).items():
-        log.info(
-            "subject key fetched",
-            extra={
-                "fields": {"subject_ref": ref, "fetched_by": principal.subject, "outcome": state}
-            },
-        )
+        found = _fetched(ref, state, key, principal)
         if state == "unknown":
             out["unknown"].append(ref)
-        elif key is None:
+        elif found is None:
             out["erased"].append(ref)
         else:
-            out["keys"].append(
-                {"key_id": ref, "algorithm": "AES-256-GCM", "key": base64.b64encode(key).decode()}
-            )
+            out["keys"].append(found)
     return out
