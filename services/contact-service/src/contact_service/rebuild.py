@@ -1,7 +1,8 @@
 """Rebuilding the read models from case-service's feed (`python -m contact_service rebuild`).
 
 What comes from the case events is dropped and replayed through the same projection the
-consumer runs (`arrears.messaging.rebuild`); what was decided here is kept: leases, tasks
+consumer runs (`arrears.messaging.rebuild`), each page folded in memory and written a table
+at a time (`projections.fold`; a page that fails is applied again event by event); what was decided here is kept: leases, tasks
 (their ids stay emitted), daily runs, attempts still on their way to case-service, and the
 restrictions log, which is applied again in order at the end. Stop the service's consumer
 while it runs; afterwards the consumer carries on from its offsets without doubling.
@@ -9,14 +10,16 @@ while it runs; afterwards the consumer carries on from its offsets without doubl
 
 from __future__ import annotations
 
-from arrears.messaging import Applier, Envelope, FeedClient, RebuildReport, rebuild
+from arrears.messaging import Applier, Envelope, RebuildReport, rebuild
 from arrears.messaging.personal import sealed_key_ids
+from arrears.messaging.rebuild import Pages
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contact_service.context import Context
 from contact_service.policy.guard import local_date
 from contact_service.projections import Projection
+from contact_service.projections.fold import PageFold
 from contact_service.readmodel import derive
 from contact_service.readmodel import repository as repo
 
@@ -37,14 +40,16 @@ async def reset(conn: AsyncConnection) -> None:
         await conn.execute(text(statement))
 
 
-async def rebuild_read_models(ctx: Context, feed: FeedClient) -> RebuildReport:
+async def rebuild_read_models(
+    ctx: Context, feed: Pages, *, page_size: int = 10_000
+) -> RebuildReport:
     projection = Projection(
         ctx.book, ctx.profile, ctx.emit, ctx.settings.business_timezone, keys=ctx.keys
     )
     applier = Applier(
         consumer=ctx.settings.consumer_group,
         handler=projection.handle,
-        batch_handler=projection.handle_batch,
+        batch_handler=PageFold(projection).handle_batch,
     )
     keys = ctx.keys
 
@@ -56,7 +61,9 @@ async def rebuild_read_models(ctx: Context, feed: FeedClient) -> RebuildReport:
         wanted = set().union(*(sealed_key_ids(e.data) for e in envelopes if e.personaldata))
         return await keys.prefetch(wanted)
 
-    report = await rebuild(ctx.engine, applier, feed, reset, prepare=fetch_keys)
+    report = await rebuild(
+        ctx.engine, applier, feed, reset, page_size=page_size, prepare=fetch_keys
+    )
     await reapply_restrictions(ctx)
     return report
 

@@ -172,11 +172,10 @@ class Projection:
         if new and self.emit is not None:
             await self.emit(conn, task)
 
-    async def save(
-        self, conn: AsyncConnection, row: Row, before: Row, day: date, envelope: Envelope
-    ) -> None:
-        """Write the changed columns; `version` and `updated_at` name the last change, so an
-        event that changes nothing here (most contact attempts) costs no UPDATE."""
+    def settle(self, row: Row, before: Row, day: date, envelope: Envelope) -> dict[str, Any]:
+        """After an event's handler: the derived columns recomputed, and the columns that
+        changed (empty: nothing to write), with `version` and `updated_at` naming the event
+        if any did. The page fold of a rebuild (projections/fold.py) settles each event so."""
         row["priority"] = derive.priority(row, day)
         row["blocked"] = derive.blocked(row, profile_of_case(row.get("jurisdiction"), self.profile))
         self._bucket(row, event_time(envelope))
@@ -184,6 +183,15 @@ class Projection:
         if changed:
             row["version"] = changed["version"] = envelope.caseversion or row["version"]
             row["updated_at"] = changed["updated_at"] = envelope.time or row["updated_at"]
+        return changed
+
+    async def save(
+        self, conn: AsyncConnection, row: Row, before: Row, day: date, envelope: Envelope
+    ) -> None:
+        """Write the changed columns; `version` and `updated_at` name the last change, so an
+        event that changes nothing here (most contact attempts) costs no UPDATE."""
+        changed = self.settle(row, before, day, envelope)
+        if changed:
             raw = await driver(conn)
             if isinstance(raw, Deferred):  # a batch: the case is written once, at its end
                 _dirty(conn).add(row["case_id"])
@@ -198,7 +206,8 @@ class Projection:
             if deltas:  # the case closed or reopened, or a closed case changed on a new day
                 await raw.execute(kpi.ADD, *kpi.add_args(deltas))
 
-    async def _opened(self, conn: AsyncConnection, envelope: Envelope, case_id: str) -> None:
+    def opened_case(self, envelope: Envelope, case_id: str) -> tuple[Row, list[Row]]:
+        """A CaseOpened's case row (every column) and its contact points (one per number)."""
         try:
             data = ev.CaseOpened.read(envelope.data)
         except EventDataError as exc:
@@ -262,6 +271,10 @@ class Projection:
         self._bucket(row, moment)
         full = {c.name: row.get(c.name) for c in CASES.c}
         unique = list({p["value"]: p for p in points}.values())
+        return full, unique
+
+    async def _opened(self, conn: AsyncConnection, envelope: Envelope, case_id: str) -> None:
+        full, unique = self.opened_case(envelope, case_id)
         raw = await driver(conn)
         inserted = await raw.fetchval(
             OPEN_CASE,

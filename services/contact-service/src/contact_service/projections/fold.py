@@ -1,0 +1,215 @@
+"""A rebuild's page, folded in memory and written a table at a time (`python -m
+contact_service rebuild`): the read model the consumer's event-by-event path leaves, with a
+few statements a page instead of a few an event.
+
+A rebuild is a case the consumer is not: the case tables start empty, nothing else writes
+them meanwhile, and the whole page is known. So every event of the page still goes through
+the projection's own handlers and `Projection.settle` (each recomputes what the consumer's
+path recomputes, so versions, buckets, priorities and KPI keys come out the same), but on
+the page's rows in memory; and the page ends with:
+
+1. the contact points and zones of the cases it opened (one INSERT each);
+2. the handlers' own statements, in the events' order (attempts, numbers added, promises
+   resolved...: `store.Deferred`'s executemany runs);
+3. the cases: one INSERT run for those opened here, an UPDATE of the changed columns for
+   those read at the start;
+4. the outcomes (bucket moves, payments, closures) and their KPI counters, one statement;
+5. the cases' KPI deltas, summed per key, one statement.
+
+An event whose handler writes through SQLAlchemy (a promise made, a lost contact's task,
+an erasure) runs in place, after 1 and 2 are sent for what came before it. A case opened
+here that the table already holds, or an outcome already recorded, makes an INSERT fail:
+the rebuild then applies the page again event by event (`Projection.handle`), which knows
+what to skip; so does any other failure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+from arrears.messaging import Envelope, PoisonError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from contact_service.projections import kpi
+from contact_service.projections.handlers import HANDLERS
+from contact_service.projections.projection import QUEUEABLE, Projection
+from contact_service.projections.store import (
+    Deferred,
+    Row,
+    day_of,
+    db_value,
+    driver,
+    fetch_cases,
+    set_deferred,
+    update_sql,
+)
+from contact_service.readmodel.tables import CASES
+
+_CASE_COLUMNS = [c.name for c in CASES.c]
+INSERT_CASE = (
+    f"INSERT INTO cs_cases ({', '.join(_CASE_COLUMNS)})"  # noqa: S608
+    f" VALUES ({', '.join(f'${i}' for i in range(1, len(_CASE_COLUMNS) + 1))})"
+)
+INSERT_POINTS = (
+    "INSERT INTO cs_contact_points"
+    " (case_id, value, party, kind, state, opted_out, position, sealed, masked)"
+    " SELECT t.case_id, t.value, t.party, t.kind, 'valid', '{}', t.position, t.sealed, t.masked"
+    " FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[],"
+    " $7::text[]) AS t(case_id, value, party, kind, position, sealed, masked)"
+)
+INSERT_ZONES = (
+    "INSERT INTO cs_zones (zone) SELECT DISTINCT z FROM unnest($1::text[]) AS z"
+    " ON CONFLICT DO NOTHING"
+)
+# kpi.OUTCOME for a page's outcomes at once: the counters from the rows as stored (their
+# amounts rounded to the column's cents, as OUTCOME's RETURNING hands them back).
+INSERT_OUTCOMES = (
+    "WITH o AS (INSERT INTO cs_outcomes (case_id, version, kind, on_date, from_bucket,"
+    " to_bucket, amount, reason, strategy, arm)"
+    " SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::date[], $5::text[],"
+    " $6::text[], $7::numeric[], $8::text[], $9::text[], $10::text[])"
+    " RETURNING kind, on_date, from_bucket, to_bucket, amount, reason, strategy, arm)"
+    " INSERT INTO cs_kpi_deltas (measure, day, arm, strategy, k1, k2, n, amount)"
+    " SELECT kind, on_date, coalesce(arm, ''), coalesce(strategy, ''),"
+    " coalesce(from_bucket, reason, ''), coalesce(to_bucket, ''), count(*),"
+    " sum(coalesce(amount, 0)) FROM o GROUP BY 1, 2, 3, 4, 5, 6"
+)
+
+
+class _Queue(Deferred):
+    """The handlers' statements as a page holds them: outcomes set aside for one INSERT at
+    the page's end (nothing else reads or writes cs_outcomes), the rest queued in order."""
+
+    def __init__(self, raw: Any) -> None:
+        super().__init__(raw)
+        self.outcomes: list[tuple[Any, ...]] = []
+
+    async def execute(self, sql: str, *args: Any) -> None:
+        if sql is kpi.OUTCOME:
+            self.outcomes.append(args)
+        else:
+            self.queued.append((sql, args))
+
+
+class _Page:
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+        self.queue = _Queue(raw)
+        self.rows: dict[str, Row] = {}  # every case of the page, as it stands now
+        self.stored: dict[str, Row] = {}  # the cases read at the start, as the table holds them
+        self.opened: list[str] = []  # the cases opened here, in order
+        self.points: list[Row] = []  # their contact points, not sent yet
+        self.zones: list[str] = []
+        self.deltas: dict[tuple[Any, ...], int] = {}
+
+    def open(self, row: Row, points: list[Row]) -> None:
+        self.rows[row["case_id"]] = row
+        self.opened.append(row["case_id"])
+        self.points.extend(points)
+        self.zones.extend([row["timezone"], *row["candidate_timezones"]])
+        self.add(kpi.case_deltas(None, row))
+
+    def add(self, deltas: list[kpi.Delta]) -> None:
+        for *key, n, _amount in deltas:  # a case's deltas carry no amount
+            at = tuple(key)
+            self.deltas[at] = self.deltas.get(at, 0) + n
+
+    async def send_queued(self) -> None:
+        """The new cases' points and zones, then the queued statements (what a handler
+        writing through SQLAlchemy must find done before it runs)."""
+        if self.points:
+            points, self.points = self.points, []
+            await self.raw.execute(
+                INSERT_POINTS,
+                *(
+                    [p[name] for p in points]
+                    for name in ("case_id", "value", "party", "kind", "position", "sealed")
+                ),
+                [p["masked"] for p in points],
+            )
+        if self.zones:
+            zones, self.zones = self.zones, []
+            await self.raw.execute(INSERT_ZONES, zones)
+        await self.queue.flush()
+
+    async def finish(self) -> None:
+        await self.send_queued()
+        if self.opened:
+            await self.raw.executemany(
+                INSERT_CASE,
+                [
+                    [db_value(c, self.rows[case_id].get(c)) for c in _CASE_COLUMNS]
+                    for case_id in self.opened
+                ],
+            )
+        by_columns: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+        for case_id, held in self.stored.items():
+            row = self.rows[case_id]
+            columns = tuple(sorted(k for k, v in row.items() if held.get(k) != v))
+            if columns:
+                values = (*(db_value(c, row[c]) for c in columns), case_id)
+                by_columns.setdefault(columns, []).append(values)
+        for columns, many in by_columns.items():
+            await self.raw.executemany(update_sql(columns), many)
+        if self.queue.outcomes:
+            outcomes = self.queue.outcomes
+            await self.raw.execute(INSERT_OUTCOMES, *(list(c) for c in zip(*outcomes, strict=True)))
+        deltas = [(*key, n, Decimal(0)) for key, n in self.deltas.items() if n]
+        if deltas:
+            await self.raw.execute(kpi.ADD, *kpi.add_args(deltas))  # type: ignore[arg-type]
+
+
+class PageFold:
+    """The rebuild's batch handler (`Applier.batch_handler`); its per-event handler stays
+    `Projection.handle`, which the rebuild falls back to when a page fails."""
+
+    def __init__(self, projection: Projection) -> None:
+        self.projection = projection
+
+    async def handle_batch(self, conn: AsyncConnection, envelopes: Sequence[Envelope]) -> None:
+        page = _Page(await driver(conn))
+        # The cases whose first event here is not their opening: read as the table holds them.
+        first: dict[str, str] = {}
+        for envelope in envelopes:
+            if envelope.subject is not None:
+                first.setdefault(envelope.subject, envelope.event_name)
+        read = sorted(case_id for case_id, name in first.items() if name != "CaseOpened")
+        if read:
+            for found in await fetch_cases(conn, read):
+                page.rows[found["case_id"]] = page.stored[found["case_id"]] = found
+        set_deferred(conn, page.queue)  # the handlers' `driver(conn)` is the page's queue
+        try:
+            for envelope in envelopes:
+                await self._fold(conn, page, envelope)
+            await page.finish()
+        finally:
+            set_deferred(conn, None)
+
+    async def _fold(self, conn: AsyncConnection, page: _Page, envelope: Envelope) -> None:
+        """One event, as `Projection.handle` applies it, onto the page's rows."""
+        projection = self.projection
+        case_id = envelope.subject
+        if case_id is None:
+            raise PoisonError("a case event without a subject")
+        if projection.keys is not None:
+            envelope = await projection.keys.open_envelope(envelope)
+        name = envelope.event_name
+        if name == "CaseOpened":
+            if case_id not in page.rows:  # else opened already: nothing changes
+                page.open(*projection.opened_case(envelope, case_id))
+            return
+        before = page.rows.get(case_id)
+        if before is None:
+            raise PoisonError(f"{name} for case {case_id}, which was never opened here")
+        row = dict(before)
+        handler = HANDLERS.get(name)
+        if handler is not None:
+            if name not in QUEUEABLE:  # it writes through SQLAlchemy: what came first, first
+                await page.send_queued()
+            for task in await handler(conn, envelope, row) or ():
+                await projection.record(conn, task)
+        if projection.settle(row, before, day_of(envelope), envelope):
+            page.add(kpi.case_deltas(before, row))
+        page.rows[case_id] = row
