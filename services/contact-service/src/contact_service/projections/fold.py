@@ -36,6 +36,7 @@ from contact_service.projections import kpi
 from contact_service.projections.handlers import HANDLERS
 from contact_service.projections.projection import QUEUEABLE, Projection
 from contact_service.projections.store import (
+    CASE_COLUMNS,
     Deferred,
     Row,
     day_of,
@@ -45,13 +46,12 @@ from contact_service.projections.store import (
     set_deferred,
     update_sql,
 )
-from contact_service.readmodel.tables import CASES
 
-_CASE_COLUMNS = [c.name for c in CASES.c]
 INSERT_CASE = (
-    f"INSERT INTO cs_cases ({', '.join(_CASE_COLUMNS)})"  # noqa: S608
-    f" VALUES ({', '.join(f'${i}' for i in range(1, len(_CASE_COLUMNS) + 1))})"
+    f"INSERT INTO cs_cases ({', '.join(CASE_COLUMNS)})"  # noqa: S608
+    f" VALUES ({', '.join(f'${i}' for i in range(1, len(CASE_COLUMNS) + 1))})"
 )
+_INSTALLMENTS = CASE_COLUMNS.index("installments")
 INSERT_POINTS = (
     "INSERT INTO cs_contact_points"
     " (case_id, value, party, kind, state, opted_out, position, sealed, masked)"
@@ -137,13 +137,7 @@ class _Page:
     async def finish(self) -> None:
         await self.send_queued()
         if self.opened:
-            await self.raw.executemany(
-                INSERT_CASE,
-                [
-                    [db_value(c, self.rows[case_id].get(c)) for c in _CASE_COLUMNS]
-                    for case_id in self.opened
-                ],
-            )
+            await self.raw.executemany(INSERT_CASE, [_values(self.rows[c]) for c in self.opened])
         by_columns: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
         for case_id, held in self.stored.items():
             row = self.rows[case_id]
@@ -159,6 +153,13 @@ class _Page:
         deltas = [(*key, n, Decimal(0)) for key, n in self.deltas.items() if n]
         if deltas:
             await self.raw.execute(kpi.ADD, *kpi.add_args(deltas))  # type: ignore[arg-type]
+
+
+def _values(row: Row) -> list[Any]:
+    """INSERT_CASE's arguments (as `store.db_value` gives them, for the one jsonb column)."""
+    values = [row.get(name) for name in CASE_COLUMNS]
+    values[_INSTALLMENTS] = db_value("installments", values[_INSTALLMENTS])
+    return values
 
 
 class PageFold:

@@ -27,6 +27,7 @@ from contact_service.policy.strategy import StrategyBook
 from contact_service.projections import kpi
 from contact_service.projections.handlers import HANDLERS
 from contact_service.projections.store import (
+    CASE_COLUMNS,
     OPEN_CASE,
     Deferred,
     Row,
@@ -42,7 +43,6 @@ from contact_service.projections.store import (
 )
 from contact_service.readmodel import derive
 from contact_service.readmodel import repository as repo
-from contact_service.readmodel.tables import CASES
 from contact_service.tasks import ContactTask, Emitter
 
 
@@ -172,26 +172,28 @@ class Projection:
         if new and self.emit is not None:
             await self.emit(conn, task)
 
-    def settle(self, row: Row, before: Row, day: date, envelope: Envelope) -> dict[str, Any]:
-        """After an event's handler: the derived columns recomputed, and the columns that
-        changed (empty: nothing to write), with `version` and `updated_at` naming the event
-        if any did. The page fold of a rebuild (projections/fold.py) settles each event so."""
+    def settle(self, row: Row, before: Row, day: date, envelope: Envelope) -> bool:
+        """After an event's handler: the derived columns recomputed, and whether the row
+        changed; if it did, `version` and `updated_at` name the event. (Rows hold every
+        column, so comparing the dicts compares the columns.) The page fold of a rebuild
+        (projections/fold.py) settles each event so."""
         row["priority"] = derive.priority(row, day)
         row["blocked"] = derive.blocked(row, profile_of_case(row.get("jurisdiction"), self.profile))
         self._bucket(row, event_time(envelope))
-        changed = {k: v for k, v in row.items() if before.get(k) != v}
-        if changed:
-            row["version"] = changed["version"] = envelope.caseversion or row["version"]
-            row["updated_at"] = changed["updated_at"] = envelope.time or row["updated_at"]
-        return changed
+        if row == before:
+            return False
+        row["version"] = envelope.caseversion or row["version"]
+        row["updated_at"] = envelope.time or row["updated_at"]
+        return True
 
     async def save(
         self, conn: AsyncConnection, row: Row, before: Row, day: date, envelope: Envelope
     ) -> None:
         """Write the changed columns; `version` and `updated_at` name the last change, so an
         event that changes nothing here (most contact attempts) costs no UPDATE."""
-        changed = self.settle(row, before, day, envelope)
-        if changed:
+        if self.settle(row, before, day, envelope):
+            changed = {k: v for k, v in row.items() if before.get(k) != v}
+            changed["version"], changed["updated_at"] = row["version"], row["updated_at"]
             raw = await driver(conn)
             if isinstance(raw, Deferred):  # a batch: the case is written once, at its end
                 _dirty(conn).add(row["case_id"])
@@ -269,7 +271,7 @@ class Projection:
         row["priority"] = derive.priority(row, moment.date())
         row["blocked"] = False
         self._bucket(row, moment)
-        full = {c.name: row.get(c.name) for c in CASES.c}
+        full = {name: row.get(name) for name in CASE_COLUMNS}
         unique = list({p["value"]: p for p in points}.values())
         return full, unique
 

@@ -177,12 +177,12 @@ def day_of(envelope: Envelope) -> date:
     return event_time(envelope).astimezone(UTC).date()
 
 
-_CASE_COLUMNS = [c.name for c in CASES.c]
-_N = len(_CASE_COLUMNS)
+CASE_COLUMNS = tuple(c.name for c in CASES.c)  # in the table's order
+_N = len(CASE_COLUMNS)
 # The case and its contact points in one round trip (the points only if the case is new).
 OPEN_CASE = f"""
     WITH opened AS (
-      INSERT INTO cs_cases ({", ".join(_CASE_COLUMNS)})
+      INSERT INTO cs_cases ({", ".join(CASE_COLUMNS)})
       VALUES ({", ".join(f"${i}" for i in range(1, _N + 1))})
       ON CONFLICT DO NOTHING RETURNING case_id
     ), zones AS (

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from arrears import business_date
@@ -22,27 +23,34 @@ CENTS = Decimal("0.01")
 
 
 def open_installments(installments: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    return [
-        i
-        for i in installments.values()
-        if not i.get("superseded") and Decimal(i["paid"]) < Decimal(i["amount"])
-    ]
+    return [i for i in installments.values() if _owing(i) is not None]
+
+
+@lru_cache(maxsize=65_536)
+def _owed(amount: Any, paid: Any, due_date: Any) -> tuple[Decimal, date] | None:
+    """What an installment still owes and its due date; None once paid. Cached: the
+    projection derives a case's arrears again on every event, from the same few strings."""
+    owed, settled = Decimal(amount), Decimal(paid)
+    return (owed - settled, date.fromisoformat(due_date)) if settled < owed else None
+
+
+def _owing(installment: Mapping[str, Any]) -> tuple[Decimal, date] | None:
+    if installment.get("superseded"):
+        return None
+    return _owed(installment["amount"], installment["paid"], installment["due_date"])
 
 
 def arrears_on(installments: Mapping[str, Any], day: date) -> Decimal:
-    total = sum(
-        (
-            Decimal(i["amount"]) - Decimal(i["paid"])
-            for i in open_installments(installments)
-            if date.fromisoformat(i["due_date"]) <= day
-        ),
-        Decimal("0"),
-    )
+    total = Decimal("0")
+    for installment in installments.values():
+        owing = _owing(installment)
+        if owing is not None and owing[1] <= day:
+            total += owing[0]
     return total.quantize(CENTS)
 
 
 def oldest_due(installments: Mapping[str, Any]) -> date | None:
-    dues = [date.fromisoformat(i["due_date"]) for i in open_installments(installments)]
+    dues = [owing[1] for i in installments.values() if (owing := _owing(i)) is not None]
     return min(dues) if dues else None
 
 
