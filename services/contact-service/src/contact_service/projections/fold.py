@@ -25,11 +25,14 @@ what to skip; so does any other failure.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
 from arrears.messaging import Envelope, PoisonError
+from arrears.messaging.personal import SubjectKeyClient, is_sealed, open_value, sealed_key_ids
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contact_service.projections import kpi
@@ -155,6 +158,26 @@ class _Page:
             await self.raw.execute(kpi.ADD, *kpi.add_args(deltas))  # type: ignore[arg-type]
 
 
+async def _opened(keys: SubjectKeyClient, envelope: Envelope) -> Envelope:
+    """`keys.open_envelope(envelope)`, building the opened data afresh instead of through
+    `copy.deepcopy` (a third of what a rebuild spent opening a case)."""
+    wanted = sealed_key_ids(envelope.data)
+    if not wanted:
+        return envelope
+    found = {key_id: await keys.key(key_id) for key_id in sorted(wanted)}
+    return dataclasses.replace(envelope, data=_open_tree(envelope.data, found))
+
+
+def _open_tree(node: Any, keys: dict[str, AESGCM | None]) -> Any:
+    if is_sealed(node):
+        return open_value(node, keys.get(str(node["key_id"])))
+    if isinstance(node, dict):
+        return {name: _open_tree(child, keys) for name, child in node.items()}
+    if isinstance(node, list):
+        return [_open_tree(child, keys) for child in node]
+    return node
+
+
 def _values(row: Row) -> list[Any]:
     """INSERT_CASE's arguments (as `store.db_value` gives them, for the one jsonb column)."""
     values = [row.get(name) for name in CASE_COLUMNS]
@@ -194,8 +217,8 @@ class PageFold:
         case_id = envelope.subject
         if case_id is None:
             raise PoisonError("a case event without a subject")
-        if projection.keys is not None:
-            envelope = await projection.keys.open_envelope(envelope)
+        if projection.keys is not None and envelope.personaldata:
+            envelope = await _opened(projection.keys, envelope)
         name = envelope.event_name
         if name == "CaseOpened":
             if case_id not in page.rows:  # else opened already: nothing changes

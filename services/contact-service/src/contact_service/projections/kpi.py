@@ -71,8 +71,20 @@ def case_key(row: Row) -> tuple[date, str, str, str, str]:
     return (_utc_day(row["opened_at"]), row["arm"] or "", row["strategy"] or "", status, last)
 
 
+def _open_alike(before: Row, after: Row) -> bool:
+    """Both open, opened at the same moment, in the same arm and strategy: the same key."""
+    return (
+        before["status"] == after["status"] == "open"
+        and before["opened_at"] == after["opened_at"]
+        and before["arm"] == after["arm"]
+        and before["strategy"] == after["strategy"]
+    )
+
+
 def case_deltas(before: Row | None, after: Row) -> list[Delta]:
     """The counter changes of a case row written (before: None for a new case)."""
+    if before is not None and _open_alike(before, after):  # most events: no date to derive
+        return []
     new = case_key(after)
     old = case_key(before) if before is not None else None
     if old == new:
