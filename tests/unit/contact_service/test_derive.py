@@ -8,6 +8,8 @@ from typing import Any
 
 from contact_service.policy import CN, US_REG_F
 from contact_service.readmodel import derive
+from hypothesis import given
+from hypothesis import strategies as st
 
 INSTALMENTS = {
     "1": {"due_date": "2026-10-01", "amount": "1200.00", "paid": "1200.00", "superseded": False},
@@ -74,3 +76,31 @@ def test_lasting_bars_take_a_case_out_of_the_queues() -> None:
     assert not derive.blocked(_row(open_complaints=["c-1"]), US_REG_F)
     assert derive.blocked(_row(flags=["attorney"]), US_REG_F)
     assert not derive.blocked(_row(flags=["attorney"]), CN)
+
+
+_MONEY = st.decimals(min_value=0, max_value=99_999, places=2).map(str)
+_INSTALMENT = st.fixed_dictionaries(
+    {
+        "due_date": st.dates(date(2026, 1, 1), date(2027, 12, 31)).map(date.isoformat),
+        "amount": _MONEY,
+        "paid": st.one_of(st.just("0"), _MONEY),
+        "superseded": st.booleans(),
+    }
+)
+
+
+@given(st.dictionaries(st.text("P0123456789-", min_size=1, max_size=5), _INSTALMENT, max_size=12),
+       st.dates(date(2026, 1, 1), date(2027, 12, 31)))  # fmt: skip
+def test_arrears_and_oldest_in_one_pass_are_the_two_apart(
+    installments: dict[str, Any], day: date
+) -> None:
+    assert derive.arrears_and_oldest(installments, day) == (
+        derive.arrears_on(installments, day),
+        derive.oldest_due(installments),
+    )
+    unpaid = [
+        i
+        for i in installments.values()
+        if not i["superseded"] and Decimal(i["paid"]) < Decimal(i["amount"])
+    ]
+    assert derive.open_installments(installments) == unpaid

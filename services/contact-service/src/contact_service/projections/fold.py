@@ -140,7 +140,11 @@ class _Page:
     async def finish(self) -> None:
         await self.send_queued()
         if self.opened:
-            await self.raw.executemany(INSERT_CASE, [_values(self.rows[c]) for c in self.opened])
+            await self.raw.copy_records_to_table(
+                "cs_cases",
+                records=[_values(self.rows[c]) for c in self.opened],
+                columns=CASE_COLUMNS,
+            )
         by_columns: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
         for case_id, held in self.stored.items():
             row = self.rows[case_id]

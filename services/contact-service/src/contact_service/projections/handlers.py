@@ -49,8 +49,7 @@ POINT_STATE_AFTER = {
 
 
 def _recompute(row: Row, day: date) -> None:
-    row["arrears"] = derive.arrears_on(row["installments"], day)
-    row["oldest_due_on"] = derive.oldest_due(row["installments"])
+    row["arrears"], row["oldest_due_on"] = derive.arrears_and_oldest(row["installments"], day)
     row["days_past_due"] = derive.days_past_due(row["oldest_due_on"], day)
 
 

@@ -54,6 +54,23 @@ def oldest_due(installments: Mapping[str, Any]) -> date | None:
     return min(dues) if dues else None
 
 
+def arrears_and_oldest(installments: Mapping[str, Any], day: date) -> tuple[Decimal, date | None]:
+    """`arrears_on(installments, day)` and `oldest_due(installments)` in one pass (the
+    projection asks for both on every payment event)."""
+    total, oldest = Decimal("0"), None
+    for installment in installments.values():
+        if installment.get("superseded"):
+            continue
+        owing = _owed(installment["amount"], installment["paid"], installment["due_date"])
+        if owing is not None:
+            owed, due = owing
+            if due <= day:
+                total += owed
+            if oldest is None or due < oldest:
+                oldest = due
+    return total.quantize(CENTS), oldest
+
+
 def days_past_due(oldest_due_on: date | None, day: date) -> int:
     """On the bank's business `day` (arrears.business_date), as case-service counts."""
     return business_date.days_past_due(oldest_due_on, day)
