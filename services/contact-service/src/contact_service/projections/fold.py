@@ -159,7 +159,7 @@ class _Page:
             await self.raw.execute(INSERT_OUTCOMES, *(list(c) for c in zip(*outcomes, strict=True)))
         deltas = [(*key, n, Decimal(0)) for key, n in self.deltas.items() if n]
         if deltas:
-            await self.raw.execute(kpi.ADD, *kpi.add_args(deltas))  # type: ignore[arg-type]
+            await self.raw.execute(kpi.ADD, *kpi.add_args(deltas))
 
 
 async def _opened(keys: SubjectKeyClient, envelope: Envelope) -> Envelope:

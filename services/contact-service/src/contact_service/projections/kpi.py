@@ -73,7 +73,7 @@ def case_key(row: Row) -> tuple[date, str, str, str, str]:
 
 def _open_alike(before: Row, after: Row) -> bool:
     """Both open, opened at the same moment, in the same arm and strategy: the same key."""
-    return (
+    return bool(
         before["status"] == after["status"] == "open"
         and before["opened_at"] == after["opened_at"]
         and before["arm"] == after["arm"]
