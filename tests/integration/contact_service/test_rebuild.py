@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from arrears.messaging import Applier, Envelope, rebuild
 from arrears.messaging.gaps import FeedPage
+from arrears.messaging.processing import Outcome
 from contact_service.context import Context
 from contact_service.projections import Projection
 from contact_service.projections.fold import PageFold
@@ -234,4 +235,28 @@ async def test_a_page_the_fold_cannot_apply_is_applied_event_by_event(
 
     assert report.applied == 1
     assert [e.id for e in handled] == [opened.id]
+    assert await _tables(ctx) == one_by_one
+
+
+async def test_the_consumers_batch_path_leaves_the_same_tables_over_the_same_histories(
+    ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The consumer's batch path (`Projection.handle_batch`) on the generated histories: the
+    same tables as one event at a time (its derived values share `settle` with the fold)."""
+    events = _history(5, 45)
+    assert not await _apply(ctx, events, batch=False, size=1)
+    one_by_one = await _tables(ctx)
+    async with ctx.engine.begin() as conn:
+        await reset(conn)
+        await conn.execute(text("DELETE FROM cs_tasks"))
+    modes: list[bool] = []
+    apply = Applier.apply
+
+    async def noted(self: Applier, conn: AsyncConnection, items: Any, *, careful: bool) -> Outcome:
+        modes.append(careful)
+        return await apply(self, conn, items, careful=careful)
+
+    monkeypatch.setattr(Applier, "apply", noted)
+    assert not await _apply(ctx, events, batch=True, size=150)
+    assert modes == [False] * len(modes) != []  # every batch on the fast path
     assert await _tables(ctx) == one_by_one
