@@ -11,14 +11,14 @@ the page's rows in memory; and the page ends with:
 1. the contact points and zones of the cases it opened (one INSERT each);
 2. the handlers' own statements, in the events' order (attempts, numbers added, promises
    resolved...: `store.Deferred`'s executemany runs);
-3. the cases: one INSERT run for those opened here, an UPDATE of the changed columns for
-   those read at the start;
+3. the cases: those opened here by COPY, the changed columns of those read at the start
+   (one executemany per set of columns);
 4. the outcomes (bucket moves, payments, closures) and their KPI counters, one statement;
 5. the cases' KPI deltas, summed per key, one statement.
 
 An event whose handler writes through SQLAlchemy (a promise made, a lost contact's task,
 an erasure) runs in place, after 1 and 2 are sent for what came before it. A case opened
-here that the table already holds, or an outcome already recorded, makes an INSERT fail:
+here that the table already holds, or an outcome already recorded, makes a write fail:
 the rebuild then applies the page again event by event (`Projection.handle`), which knows
 what to skip; so does any other failure.
 """
@@ -50,10 +50,6 @@ from contact_service.projections.store import (
     update_sql,
 )
 
-INSERT_CASE = (
-    f"INSERT INTO cs_cases ({', '.join(CASE_COLUMNS)})"  # noqa: S608
-    f" VALUES ({', '.join(f'${i}' for i in range(1, len(CASE_COLUMNS) + 1))})"
-)
 _INSTALLMENTS = CASE_COLUMNS.index("installments")
 INSERT_POINTS = (
     "INSERT INTO cs_contact_points"
@@ -183,7 +179,7 @@ def _open_tree(node: Any, keys: dict[str, AESGCM | None]) -> Any:
 
 
 def _values(row: Row) -> list[Any]:
-    """INSERT_CASE's arguments (as `store.db_value` gives them, for the one jsonb column)."""
+    """A new case's row for COPY, in CASE_COLUMNS' order (the jsonb column as JSON text)."""
     values = [row.get(name) for name in CASE_COLUMNS]
     values[_INSTALLMENTS] = db_value("installments", values[_INSTALLMENTS])
     return values
