@@ -168,6 +168,7 @@ class FastMissedPayments:
         day = self._days.get(due_date)
         if day is None:
             day = self._days[due_date] = hook(due_date)
-        state = dict(zip(_STATE_FIELDS, (self._stamp, installment, day, hook(amount), currency)))
+        values = (self._stamp, installment, day, hook(amount), currency)
+        state = dict(zip(_STATE_FIELDS, values, strict=True))
         encoded = orjson.dumps(state)
         return self._cipher.encrypt(encoded) if self._cipher else encoded
