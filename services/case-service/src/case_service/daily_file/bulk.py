@@ -34,7 +34,7 @@ import functools
 import gc
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
 from typing import cast
@@ -127,14 +127,14 @@ class DailyFileWriter:
         chunks = _chunks(items, self._chunk)
         workers = self._workers
         if workers is None or not workers.ready or len(items) < MIN_FOR_WORKERS:
-            workers = None
-        else:  # each chunk's cases in worker order, the order the workers' parts come back in
-            chunks = [_by_worker(chunk, items, workers.count) for chunk in chunks]
-        pending = self._submit(workers, chunks[0], items, now) if workers and chunks else None
+            return self._record_here(items, chunks, now, correlation_id)
+        # Each chunk's cases in worker order, the order the workers' parts come back in.
+        chunks = [_by_worker(chunk, items, workers.count) for chunk in chunks]
+        pending = self._submit(workers, chunks[0], items, now) if chunks else None
         for n, chunk in enumerate(chunks):
             prepared = _gathered(pending) if pending else None
             pending = None
-            if workers is not None and n + 1 < len(chunks):  # prepared while this one commits
+            if n + 1 < len(chunks):  # prepared while this one commits
                 pending = self._submit(workers, chunks[n + 1], items, now)
             indices = [index for group in chunk for index in group]
             done = self._record_chunk([items[i] for i in indices], now, correlation_id, prepared)
@@ -142,12 +142,51 @@ class DailyFileWriter:
                 outcomes[index] = outcome
         return cast(list[Outcome], outcomes)
 
+    def _record_here(
+        self,
+        items: Sequence[MissedInstallment],
+        chunks: list[list[list[int]]],
+        now: datetime,
+        correlation_id: str | None,
+    ) -> list[Outcome]:
+        """The chunks prepared in this process, each appended by a thread while the next is
+        prepared: the append is mostly a wait for PostgreSQL, whose work (the chain's hashes,
+        the indexes) then runs on another core beside this process's Python instead of after
+        it. One chunk appends at a time, in order; a chunk whose append failed stops the file
+        there (the next one, prepared, is not appended: warm.py checks what it recorded)."""
+        outcomes: list[Outcome | None] = [None] * len(items)
+
+        def place(indices: list[int], done: list[Outcome]) -> None:
+            for index, outcome in zip(indices, done, strict=True):
+                outcomes[index] = outcome
+
+        if len(chunks) < 2:  # nothing to overlap
+            for chunk in chunks:
+                indices = [index for group in chunk for index in group]
+                place(indices, self._record_chunk([items[i] for i in indices], now, correlation_id))
+            return cast(list[Outcome], outcomes)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="daily-file-append") as thread:
+            appending: tuple[list[int], Future[list[Outcome]]] | None = None
+            for chunk in chunks:
+                indices = [index for group in chunk for index in group]
+                chunk_items = [items[i] for i in indices]
+                prepared = self.prepare(chunk_items, now)
+                if appending is not None:
+                    place(appending[0], appending[1].result())
+                appending = (
+                    indices,
+                    thread.submit(self._record_chunk, chunk_items, now, correlation_id, prepared),
+                )
+            if appending is not None:
+                place(appending[0], appending[1].result())
+        return cast(list[Outcome], outcomes)
+
     def _record_chunk(
         self,
         items: Sequence[MissedInstallment],
         now: datetime,
         correlation_id: str | None,
-        prepared: Prepared | None,
+        prepared: Prepared | None = None,
     ) -> list[Outcome]:
         for _ in range(ATTEMPTS):
             if prepared is None:
