@@ -198,6 +198,7 @@ class DailyFileWriter:
             except IntegrityError:
                 prepared = None  # another writer got to one of these cases first: read again
                 continue
+            self._warm.confirm(prepared.events)  # committed: no need to read them back
             self._written(prepared.case_ids)
             return prepared.outcomes
         return self._fallback([as_command(item, now, correlation_id) for item in items])
