@@ -91,7 +91,8 @@ class FastMissedPayments:
         self._stamp = self._hook(self._moment) if self._hook and self._moment else None
         self._days: dict[date, Any] = {}
         self._today: dict[str, date] = {}
-        self._cases: dict[UUID, _Case] = {}
+        self._cases: dict[int, tuple[CollectionCase, _Case]] = {}
+        self._amounts: dict[tuple[Decimal, str], Any] = {}
 
     def record(self, case: CollectionCase, item: MissedInstallment) -> StoredEvent | None:
         """The stored event of `item`, recorded on `case` (its event pending there, as the
@@ -124,32 +125,32 @@ class FastMissedPayments:
             or known.arrears.quantize(known.unit) + amount > known.outstanding
         ):
             return None
-        version = case.version + 1
+        case_id, version, currency = case.id, case.version + 1, case.currency
         event = object.__new__(PaymentMissed)
-        values = (case.id, version, moment, installment, due_date, amount, case.currency)
+        values = (case_id, version, moment, installment, due_date, amount, currency)
         object.__setattr__(event, "__dict__", dict(zip(_FIELDS, values, strict=True)))
-        event.mutate(case)  # the library's own: checks id and version, applies, stamps
+        # What the library's `mutate` does once its identity checks pass (the event is built
+        # here from the case's own id and next version): apply, then version and time.
+        event.apply(case)
+        case.version = version
+        case.modified_on = moment
         case.pending_events.append(event)
         known.version = version
         known.arrears += amount - _ZERO  # the new installment is due and wholly unpaid
-        return StoredEvent(
-            originator_id=case.id,
-            originator_version=version,
-            topic=_TOPIC,
-            state=self._encoded(installment, due_date, amount, case.currency),
-        )
+        return StoredEvent(case_id, version, _TOPIC, self._encoded(event, currency))
 
     def _case(self, case: CollectionCase, moment: datetime) -> _Case:
-        known = self._cases.get(case.id)
-        if known is not None and known.version == case.version:
-            return known
+        # By the object (a chunk holds one per case), not its id: a UUID hashes in Python.
+        held = self._cases.get(id(case))
+        if held is not None and held[0] is case and held[1].version == case.version:
+            return held[1]
         policy = case.policy
         zone = policy.business_timezone
         today = self._today.get(zone)
         if today is None:
             today = self._today[zone] = business_date(moment, zone)
         places = minor_units(case.currency)
-        known = self._cases[case.id] = _Case(
+        known = _Case(
             version=case.version,
             today=today,
             oldest=today - checks.MAX_PAST,
@@ -160,15 +161,22 @@ class FastMissedPayments:
             outstanding=case.outstanding_balance,
             arrears=delinquency.arrears_on(case.installments.values(), today),
         )
+        self._cases[id(case)] = (case, known)
         return known
 
-    def _encoded(self, installment: int, due_date: date, amount: Decimal, currency: str) -> bytes:
+    def _encoded(self, event: PaymentMissed, currency: str) -> bytes:
+        """The mapper's stored state of `event`: its state's JSON, as the library's
+        transcoder writes it, under the cipher."""
         hook = self._hook
         assert hook is not None
+        due_date, amount = event.due_date, event.amount
         day = self._days.get(due_date)
         if day is None:
             day = self._days[due_date] = hook(due_date)
-        values = (self._stamp, installment, day, hook(amount), currency)
-        state = dict(zip(_STATE_FIELDS, values, strict=True))
-        encoded = orjson.dumps(state)
+        # Quantized to the currency, an amount's text is fixed by its value and currency.
+        money = self._amounts.get((amount, currency))
+        if money is None:
+            money = self._amounts[amount, currency] = hook(amount)
+        values = (self._stamp, event.installment, day, money, currency)
+        encoded = orjson.dumps(dict(zip(_STATE_FIELDS, values, strict=True)))
         return self._cipher.encrypt(encoded) if self._cipher else encoded
