@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import hashlib
+import inspect
 import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,11 +20,12 @@ from uuid import UUID
 from case_service import cipher as cipher_module
 from case_service.cipher import FastAESCipher
 from case_service.daily_file.bulk import _apply
-from case_service.daily_file.fast import FastMissedPayments
-from case_service.daily_file.items import MissedInstallment
+from case_service.daily_file.fast import FastMissedPayments, FastReplay
+from case_service.daily_file.items import MissedInstallment, record_item
 from case_service.daily_file.transcoder import LeanTranscoder
 from case_service.domain import CollectionCase, DomainError
 from case_service.domain.events import CaseEvent
+from case_service.domain.payments import PaymentCommands
 from case_service.persistence import DateAsISO
 from case_service.pii.mapper import PersonalDataMapper
 from eventsourcing.cipher import AESCipher
@@ -43,16 +46,20 @@ NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 EARLIER = NOW - timedelta(days=90)  # when the cases' history was written
 
 
-def _writer() -> PersonalDataMapper:
-    """The application's writing mapper as the bulk path uses it (bulk.DailyFileWriter)."""
+def _mappers() -> tuple[PersonalDataMapper, PersonalDataMapper, PersonalDataMapper]:
+    """The application's mapper (the command path's), its writing copy as the bulk path uses
+    it, and its reading view (bulk.DailyFileWriter)."""
     transcoder = JSONTranscoder()
     for transcoding in (UUIDAsHex(), DecimalAsStr(), DatetimeAsISO(), DateAsISO()):
         transcoder.register(transcoding)
     environment = Environment(env={"CIPHER_KEY": AESCipher.create_key(num_bytes=32)})
-    return PersonalDataMapper(LeanTranscoder(transcoder), None, FastAESCipher(environment))
+    cipher = FastAESCipher(environment)
+    application = PersonalDataMapper(transcoder, None, cipher)
+    writer = PersonalDataMapper(LeanTranscoder(transcoder), None, cipher)
+    return application, writer, application.sealed_view()
 
 
-WRITER = _writer()
+APPLICATION, WRITER, READER = _mappers()
 
 amounts = st.one_of(
     st.decimals(min_value=-5, max_value=200_000, places=2, allow_nan=False),
@@ -117,6 +124,11 @@ def files(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[tuple[Any, ...]]]
 
 
 def _open(n: int, opening: dict[str, Any]) -> CollectionCase:
+    return _history(n, opening)[0]
+
+
+def _history(n: int, opening: dict[str, Any]) -> tuple[CollectionCase, list[Any]]:
+    """The case opened and taken through its history; the events it recorded."""
     currency, principal = opening["currency"], opening["principal"]
     case = CollectionCase.open(
         loan_id=f"L-FAST-{n}",
@@ -131,8 +143,7 @@ def _open(n: int, opening: dict[str, Any]) -> CollectionCase:
     for step in opening["history"]:
         with contextlib.suppress(DomainError):  # a step refused leaves the case as it was
             _step(case, step)
-    case.collect_events()
-    return case
+    return case, list(case.collect_events())
 
 
 def _step(case: CollectionCase, step: tuple[Any, ...]) -> None:
@@ -255,3 +266,41 @@ def test_the_usual_items_take_the_fast_path() -> None:
     assert got[2] == 5  # five new installments fast; the resend answered by the rule
     assert [answer[2] for answer in got[0]] == [["PaymentMissed"]] * 5 + [[]]
     assert WRITER.to_domain_event(StoredEvent(*got[1][0])).amount == Decimal("1200.00")  # type: ignore[attr-defined]
+
+
+def test_the_rule_the_fast_path_mirrors_has_not_changed_unseen() -> None:
+    """fast.py repeats the checks of `record_missed_payment` and `record_item`: when either
+    changes, review fast.py against it, then record the new fingerprint here."""
+    source = inspect.getsource(PaymentCommands.record_missed_payment) + inspect.getsource(
+        record_item
+    )
+    fingerprint = hashlib.sha256(source.encode()).hexdigest()
+    assert fingerprint == "4c954853f3eb773234e29a5c569c82521cfa3a752a63e37b08295623a69f6fe6", (
+        "the rule changed: mirror it in case_service/daily_file/fast.py"
+    )
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(files())
+def test_missed_installments_read_back_fast_as_the_mapper_reads_them(
+    file: tuple[list[dict[str, Any]], list[tuple[Any, ...]]],
+) -> None:
+    """Whichever encoder wrote them (the command path's or the bulk path's), the fast reading
+    of a stored PaymentMissed is the mapper's event, attribute for attribute; other records,
+    and damaged ones, are left to the mapper."""
+    openings, _ = file
+    fast = FastReplay(READER)
+    for n, opening in enumerate(openings):
+        for event in _history(n, opening)[1]:
+            for mapper in (APPLICATION, WRITER):
+                record = mapper.to_stored_event(event)
+                expected = READER.to_domain_event(record)
+                got = fast.event(record)
+                if type(event).__name__ != "PaymentMissed":
+                    assert got is None
+                    continue
+                assert got is not None
+                assert type(got) is type(expected)
+                assert repr(list(vars(got).items())) == repr(list(vars(expected).items()))
+                damaged = StoredEvent(record.originator_id, 2, record.topic, record.state[:-1])
+                assert fast.event(damaged) is None

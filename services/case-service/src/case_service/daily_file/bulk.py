@@ -10,13 +10,16 @@ saving through the library's per-aggregate path. Here, per chunk of the file:
    Cases this process prepared before are kept warm (warm.py): for them the query asks
    only for the events after the version held, checked against what was held;
 2. run each item through `items.record_item`, the domain's own rule on the case, in file
-   order (several items of one case apply in order to the same object);
+   order (several items of one case apply in order to the same object); the usual new
+   installment takes the fast path (fast.py), which records the rule's own event and its
+   stored bytes without the generic machinery and leaves anything else to the rule;
 3. encode the recorded events with the application's mapper (so the library reads them
    back as it reads any other) and append them with their correlation ids through the
    recorder's `insert_events`: one transaction under the store's insert lock, which
    numbers them in order (by case as the file first names it; with workers, by worker
    first), chains each to its case's hash and stamps the database's time (docs/audit.md),
-   exactly as for any other command;
+   exactly as for any other command. Prepared here, a chunk is appended by a thread while the next one is prepared; its
+   committed events then confirm its warm cases (warm.py, `confirm`);
 4. if another writer appended to one of these cases meanwhile, the version constraint
    refuses the whole transaction (nothing of it is written): the chunk is read again and
    re-run, and after a few refusals handed to the command writer, which retries case by
@@ -47,7 +50,7 @@ from eventsourcing.utils import resolve_topic
 
 from case_service.commands import CaseNotFound, Command, Outcome
 from case_service.daily_file.append import ChunkAppender
-from case_service.daily_file.fast import FastMissedPayments
+from case_service.daily_file.fast import FastMissedPayments, FastReplay
 from case_service.daily_file.items import MissedInstallment, as_command, record_item
 from case_service.daily_file.prepared import Packed, Prepared
 from case_service.daily_file.transcoder import LeanTranscoder
@@ -108,6 +111,7 @@ class DailyFileWriter:
         self._recorder = recorder
         self._appender = ChunkAppender(recorder)
         self._reader = reader
+        self._fast_replay = FastReplay(reader)
         # The application's mapper (personal data sealing, the cipher) with a lean encoder.
         self._writer = copy.copy(writer)
         self._writer.transcoder = LeanTranscoder(cast(JSONTranscoder, writer.transcoder))
@@ -264,10 +268,11 @@ class DailyFileWriter:
     def _replay(
         self, case: CollectionCase | None, records: Sequence[StoredEvent]
     ) -> CollectionCase | None:
-        to_domain_event = self._reader.to_domain_event
+        to_domain_event, fast = self._reader.to_domain_event, self._fast_replay.event
         state: object = case
         for record in records:  # project_aggregate, without its Protocol check per event
-            state = to_domain_event(record).mutate(state)  # type: ignore[attr-defined]
+            event = fast(record) or to_domain_event(record)  # fast.py: a missed installment
+            state = event.mutate(state)  # type: ignore[attr-defined]
         return state if isinstance(state, CollectionCase) else None
 
 

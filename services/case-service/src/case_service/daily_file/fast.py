@@ -8,8 +8,9 @@ and then the generic mapper per event. Here, per chunk and case, what does not c
 between a case's items is taken once (the business day, the limits, the balance, the
 arrears, kept up to date as items add to them), and an item recorded here becomes:
 
-- the same `PaymentMissed` event, applied to the case by the library's own `mutate` and
-  left in its pending events, as `trigger_event` does;
+- the same `PaymentMissed` event, applied to the case by its own `apply` (then the case's
+  version and time, as the library's `mutate` sets them) and left in its pending events, as
+  `trigger_event` does;
 - its stored bytes built directly: the event's state in the library's JSON format (the
   same `{"_type_", "_data_"}` transcodings, in the event's attribute order) under the same
   cipher, what the application's mapper writes for this event.
@@ -20,6 +21,8 @@ the rule passes on plain types (an int, a date, a Decimal) and nothing unusual i
 and goes through `record_item`, the rule itself, which gives its refusal or its answer.
 tests/unit/case_service/test_daily_file_fast.py proves on generated cases and items that
 both ways give the same answers, the same events, the same stored bytes and the same case.
+The checks here mirror the rule's: a change to the rule (or to `record_item`) must be
+mirrored here, and the same test file fails, naming this module, when their source changes.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ _TOPIC = get_topic(PaymentMissed)
 # `vars(event)` lists them for the mapper; the first two are its identity, not its state.
 _FIELDS = tuple(field.name for field in dataclasses.fields(PaymentMissed))
 _STATE_FIELDS = _FIELDS[2:]
+_STATE_KEYS = frozenset(_STATE_FIELDS)
 _ZERO = Decimal("0.00")
 
 
@@ -180,3 +184,59 @@ class FastMissedPayments:
         values = (self._stamp, event.installment, day, money, currency)
         encoded = orjson.dumps(dict(zip(_STATE_FIELDS, values, strict=True)))
         return self._cipher.encrypt(encoded) if self._cipher else encoded
+
+
+class FastReplay:
+    """The stored `PaymentMissed` events read back without the generic mapper: most events a
+    warm case catches up on are missed installments. `event` gives what the reading
+    mapper's `to_domain_event` gives for such a record (the same attributes, in the same
+    order, decoded by the transcoder's own transcodings); None for anything else, which the
+    mapper reads as ever (another event, an unexpected shape, a snapshot)."""
+
+    def __init__(self, reader: Mapper[UUID]) -> None:
+        transcoder = reader.transcoder
+        library = getattr(transcoder, "_library", transcoder)
+        names = getattr(library, "names", {})
+        self._decoders: dict[str, Any] = {
+            name: names[name].decode
+            for name in ("datetime_iso", "date_iso", "decimal_str")
+            if name in names
+        }
+        self._cipher = reader.cipher
+        self._on = (
+            reader.compressor is None
+            and isinstance(library, JSONTranscoder)
+            and len(self._decoders) == 3
+            and getattr(PaymentMissed, "class_version", 1) == 1
+            and not PaymentMissed.personal_data
+        )
+
+    def event(self, record: StoredEvent) -> PaymentMissed | None:
+        if not self._on or record.topic != _TOPIC or type(record.originator_id) is not UUID:
+            return None
+        try:  # anything damaged is left to the mapper, which says what and where
+            plain = self._cipher.decrypt(record.state) if self._cipher else record.state
+            stored = orjson.loads(plain)
+        except ValueError:  # orjson.JSONDecodeError is one
+            return None
+        if type(stored) is not dict or stored.keys() != _STATE_KEYS:
+            return None
+        state: dict[str, Any] = {}
+        decoders = self._decoders
+        for name, value in stored.items():
+            if type(value) is dict:
+                if len(value) != 2 or value.get("_type_") not in decoders:
+                    return None
+                data = value.get("_data_")
+                if type(data) is not str:
+                    return None
+                try:
+                    value = decoders[value["_type_"]](data)
+                except ValueError:
+                    return None
+            state[name] = value
+        state["originator_id"] = record.originator_id
+        state["originator_version"] = record.originator_version
+        event = object.__new__(PaymentMissed)
+        object.__setattr__(event, "__dict__", state)
+        return event
