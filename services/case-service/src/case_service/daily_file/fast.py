@@ -40,6 +40,7 @@ from eventsourcing.persistence import JSONTranscoder, Mapper, StoredEvent
 from eventsourcing.utils import get_topic
 
 from case_service.daily_file.items import MissedInstallment
+from case_service.daily_file.transcoder import LeanTranscoder
 from case_service.domain import CollectionCase, InvalidCommand, checks, delinquency
 from case_service.domain.events import PaymentMissed
 from case_service.domain.money import minor_units
@@ -80,16 +81,17 @@ class FastMissedPayments:
         except InvalidCommand:
             self._moment = None  # every item goes to the rule, which refuses it
         # The direct encoding holds only for the mapper this path was written against: no
-        # compressor, the library's JSON transcoder (wrapped or not), this event class.
+        # compressor, the bulk path's lean transcoder (transcoder.py: orjson, the library's
+        # transcodings), this event class.
         transcoder = writer.transcoder
         library = getattr(transcoder, "_library", transcoder)
         self._encodes = (
             writer.compressor is None
+            and isinstance(transcoder, LeanTranscoder)
             and isinstance(library, JSONTranscoder)
             and getattr(PaymentMissed, "class_version", 1) == 1
             and not PaymentMissed.personal_data
         )
-        self._writer = writer
         self._hook = library._encode_obj if isinstance(library, JSONTranscoder) else None
         self._cipher = writer.cipher
         self._stamp = self._hook(self._moment) if self._hook and self._moment else None
