@@ -153,13 +153,18 @@ def test_a_warm_case_catches_up_with_what_other_writers_recorded(
     assert cases.case(case_id).arrears_on(today) == Decimal("3204.50")
 
 
+@pytest.mark.parametrize("chunk", [None, 6], ids=["one chunk", "pipelined chunks"])
 def test_events_written_in_bulk_are_chained_and_verify(
     cases: CaseApplication,
     store: AuditStore,
     signer: SignerKey,
     checkpointer: Checkpointer,
     clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+    chunk: int | None,
 ) -> None:
+    if chunk is not None:
+        monkeypatch.setattr(cases._daily_file, "_chunk", chunk)
     ids = _open(cases, "L-V1", "L-V2", "L-V3")
     today = cases.today()
     cases.record_missed_installments(
@@ -207,14 +212,15 @@ def _writing_meanwhile(
     cases: CaseApplication, monkeypatch: pytest.MonkeyPatch, case_id: UUID, times: int
 ) -> list[int]:
     """Make another writer record an installment on `case_id` right after each of the bulk
-    path's first `times` reads, before it appends."""
+    path's first `times` reads of it, before it appends."""
     writer = cases._daily_file
     read = writer.load
     written: list[int] = []
 
     def load(case_ids: Any) -> dict[UUID, CollectionCase]:
+        case_ids = list(case_ids)
         found = read(case_ids)
-        if len(written) < times:
+        if case_id in case_ids and len(written) < times:
             installment = 50 + len(written)
 
             def miss(case: CollectionCase) -> None:
@@ -233,17 +239,21 @@ def _writing_meanwhile(
     return written
 
 
+@pytest.mark.parametrize("chunk", [None, 6], ids=["one chunk", "pipelined chunks"])
 @pytest.mark.parametrize("conflicts", [1, bulk_module.ATTEMPTS])
 def test_another_writer_on_a_case_makes_the_file_retry_it_never_losing_or_doubling_events(
     cases: CaseApplication,
     clock: Clock,
     monkeypatch: pytest.MonkeyPatch,
     conflicts: int,
+    chunk: int | None,
     store: AuditStore,
     signer: SignerKey,
 ) -> None:
     contested, calm = _open(cases, "L-RACE", "L-CALM")
     today = cases.today()
+    if chunk is not None:  # a chunk per case: the calm one is prepared while the other appends
+        monkeypatch.setattr(cases._daily_file, "_chunk", chunk)
     written = _writing_meanwhile(cases, monkeypatch, contested, conflicts)
 
     outcomes = cases.record_missed_installments(

@@ -70,3 +70,25 @@ def test_a_case_is_read_afresh_unless_the_store_holds_what_its_chunk_recorded() 
     store.events[case_id] = [recorded]
     warm.take([case_id], store.read, store.replay)  # appended: warm
     assert store.asked[-1] == {case_id: 1}
+
+
+def test_events_confirmed_as_committed_are_not_read_back_and_others_change_nothing() -> None:
+    warm, store = WarmCases(), Store()
+    case_id = UUID(int=8)
+    case = warm.take([case_id], store.read, store.replay)[case_id]
+    case.record_missed_payment(installment=1, due_date=DUE, amount=Decimal("10.00"), now=NOW)
+    recorded = StoredEvent(case_id, 2, "PaymentMissed", b"sealed-1")
+    warm.put_back({case_id: case}, [recorded])
+
+    warm.confirm([StoredEvent(case_id, 2, "PaymentMissed", b"sealed-1")])  # equal, not these
+    store.events[case_id] = [recorded]
+    warm.put_back(warm.take([case_id], store.read, store.replay), [])
+    assert store.asked[-1] == {case_id: 1}  # still compared with what the store holds
+
+    case = warm.take([case_id], store.read, store.replay)[case_id]
+    case.record_missed_payment(installment=2, due_date=DUE, amount=Decimal("10.00"), now=NOW)
+    second = StoredEvent(case_id, 3, "PaymentMissed", b"sealed-2")
+    warm.put_back({case_id: case}, [second])
+    warm.confirm([second])  # the append of these very events committed
+    warm.take([case_id], store.read, store.replay)
+    assert store.asked[-1] == {case_id: 3}  # only what came after them

@@ -1,6 +1,7 @@
 """The daily file of missed installments, recorded in bulk (docs/architecture.md).
 
 `items` says what an item is and which domain rule checks it (shared with the command path);
+`fast` records the usual item as that rule does, without the generic machinery;
 `bulk` loads the file's cases in large reads, runs each item through that rule, and appends
 the events with their chain rows in one transaction per chunk.
 """

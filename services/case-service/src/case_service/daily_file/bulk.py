@@ -10,13 +10,16 @@ saving through the library's per-aggregate path. Here, per chunk of the file:
    Cases this process prepared before are kept warm (warm.py): for them the query asks
    only for the events after the version held, checked against what was held;
 2. run each item through `items.record_item`, the domain's own rule on the case, in file
-   order (several items of one case apply in order to the same object);
+   order (several items of one case apply in order to the same object); the usual new
+   installment takes the fast path (fast.py), which records the rule's own event and its
+   stored bytes without the generic machinery and leaves anything else to the rule;
 3. encode the recorded events with the application's mapper (so the library reads them
    back as it reads any other) and append them with their correlation ids through the
    recorder's `insert_events`: one transaction under the store's insert lock, which
    numbers them in order (by case as the file first names it; with workers, by worker
    first), chains each to its case's hash and stamps the database's time (docs/audit.md),
-   exactly as for any other command;
+   exactly as for any other command. Prepared here, a chunk is appended by a thread while the next one is prepared; its
+   committed events then confirm its warm cases (warm.py, `confirm`);
 4. if another writer appended to one of these cases meanwhile, the version constraint
    refuses the whole transaction (nothing of it is written): the chunk is read again and
    re-run, and after a few refusals handed to the command writer, which retries case by
@@ -34,7 +37,7 @@ import functools
 import gc
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
 from typing import cast
@@ -47,6 +50,7 @@ from eventsourcing.utils import resolve_topic
 
 from case_service.commands import CaseNotFound, Command, Outcome
 from case_service.daily_file.append import ChunkAppender
+from case_service.daily_file.fast import FastMissedPayments, FastReplay
 from case_service.daily_file.items import MissedInstallment, as_command, record_item
 from case_service.daily_file.prepared import Packed, Prepared
 from case_service.daily_file.transcoder import LeanTranscoder
@@ -87,6 +91,10 @@ def _is_snapshot(topic: str) -> bool:
 
 
 class DailyFileWriter:
+    # Items its case's rule would accept without anything unusual take the fast path
+    # (fast.py); off, every item runs through the rule on the aggregate (the tests compare).
+    fast = True
+
     def __init__(
         self,
         *,
@@ -103,6 +111,7 @@ class DailyFileWriter:
         self._recorder = recorder
         self._appender = ChunkAppender(recorder)
         self._reader = reader
+        self._fast_replay = FastReplay(reader)
         # The application's mapper (personal data sealing, the cipher) with a lean encoder.
         self._writer = copy.copy(writer)
         self._writer.transcoder = LeanTranscoder(cast(JSONTranscoder, writer.transcoder))
@@ -122,14 +131,14 @@ class DailyFileWriter:
         chunks = _chunks(items, self._chunk)
         workers = self._workers
         if workers is None or not workers.ready or len(items) < MIN_FOR_WORKERS:
-            workers = None
-        else:  # each chunk's cases in worker order, the order the workers' parts come back in
-            chunks = [_by_worker(chunk, items, workers.count) for chunk in chunks]
-        pending = self._submit(workers, chunks[0], items, now) if workers and chunks else None
+            return self._record_here(items, chunks, now, correlation_id)
+        # Each chunk's cases in worker order, the order the workers' parts come back in.
+        chunks = [_by_worker(chunk, items, workers.count) for chunk in chunks]
+        pending = self._submit(workers, chunks[0], items, now) if chunks else None
         for n, chunk in enumerate(chunks):
             prepared = _gathered(pending) if pending else None
             pending = None
-            if workers is not None and n + 1 < len(chunks):  # prepared while this one commits
+            if n + 1 < len(chunks):  # prepared while this one commits
                 pending = self._submit(workers, chunks[n + 1], items, now)
             indices = [index for group in chunk for index in group]
             done = self._record_chunk([items[i] for i in indices], now, correlation_id, prepared)
@@ -137,12 +146,51 @@ class DailyFileWriter:
                 outcomes[index] = outcome
         return cast(list[Outcome], outcomes)
 
+    def _record_here(
+        self,
+        items: Sequence[MissedInstallment],
+        chunks: list[list[list[int]]],
+        now: datetime,
+        correlation_id: str | None,
+    ) -> list[Outcome]:
+        """The chunks prepared in this process, each appended by a thread while the next is
+        prepared: the append is mostly a wait for PostgreSQL, whose work (the chain's hashes,
+        the indexes) then runs on another core beside this process's Python instead of after
+        it. One chunk appends at a time, in order; a chunk whose append failed stops the file
+        there (the next one, prepared, is not appended: warm.py checks what it recorded)."""
+        outcomes: list[Outcome | None] = [None] * len(items)
+
+        def place(indices: list[int], done: list[Outcome]) -> None:
+            for index, outcome in zip(indices, done, strict=True):
+                outcomes[index] = outcome
+
+        if len(chunks) < 2:  # nothing to overlap
+            for chunk in chunks:
+                indices = [index for group in chunk for index in group]
+                place(indices, self._record_chunk([items[i] for i in indices], now, correlation_id))
+            return cast(list[Outcome], outcomes)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="daily-file-append") as thread:
+            appending: tuple[list[int], Future[list[Outcome]]] | None = None
+            for chunk in chunks:
+                indices = [index for group in chunk for index in group]
+                chunk_items = [items[i] for i in indices]
+                prepared = self.prepare(chunk_items, now)
+                if appending is not None:
+                    place(appending[0], appending[1].result())
+                appending = (
+                    indices,
+                    thread.submit(self._record_chunk, chunk_items, now, correlation_id, prepared),
+                )
+            if appending is not None:
+                place(appending[0], appending[1].result())
+        return cast(list[Outcome], outcomes)
+
     def _record_chunk(
         self,
         items: Sequence[MissedInstallment],
         now: datetime,
         correlation_id: str | None,
-        prepared: Prepared | None,
+        prepared: Prepared | None = None,
     ) -> list[Outcome]:
         for _ in range(ATTEMPTS):
             if prepared is None:
@@ -154,6 +202,7 @@ class DailyFileWriter:
             except IntegrityError:
                 prepared = None  # another writer got to one of these cases first: read again
                 continue
+            self._warm.confirm(prepared.events)  # committed: no need to read them back
             self._written(prepared.case_ids)
             return prepared.outcomes
         return self._fallback([as_command(item, now, correlation_id) for item in items])
@@ -165,9 +214,13 @@ class DailyFileWriter:
             case_ids = dict.fromkeys(item.case_id for item in items)
             cases = self.load(case_ids)
             try:
-                recorded: list[CaseEvent] = []
-                outcomes = [_apply(item, cases.get(item.case_id), now, recorded) for item in items]
-                events = [self._writer.to_stored_event(event) for event in recorded]
+                fast = FastMissedPayments(now, self._writer) if self.fast else None
+                recorded: list[CaseEvent | StoredEvent] = []
+                outcomes = [
+                    _apply(item, cases.get(item.case_id), now, recorded, fast) for item in items
+                ]
+                to_stored = self._writer.to_stored_event
+                events = [e if type(e) is StoredEvent else to_stored(e) for e in recorded]  # type: ignore[arg-type]
             except BaseException:
                 self._warm.discard(case_ids)  # half-run cases are not kept
                 raise
@@ -215,10 +268,11 @@ class DailyFileWriter:
     def _replay(
         self, case: CollectionCase | None, records: Sequence[StoredEvent]
     ) -> CollectionCase | None:
-        to_domain_event = self._reader.to_domain_event
+        to_domain_event, fast = self._reader.to_domain_event, self._fast_replay.event
         state: object = case
         for record in records:  # project_aggregate, without its Protocol check per event
-            state = to_domain_event(record).mutate(state)  # type: ignore[attr-defined]
+            event = fast(record) or to_domain_event(record)  # fast.py: a missed installment
+            state = event.mutate(state)  # type: ignore[attr-defined]
         return state if isinstance(state, CollectionCase) else None
 
 
@@ -269,10 +323,18 @@ def _apply(
     item: MissedInstallment,
     case: CollectionCase | None,
     now: datetime,
-    recorded: list[CaseEvent],
+    recorded: list[CaseEvent | StoredEvent],
+    fast: FastMissedPayments | None = None,
 ) -> Outcome:
     if case is None:
         return Outcome(item.case_id, error=CaseNotFound(item.case_id))
+    stored = fast.record(case, item) if fast is not None else None
+    if stored is not None:  # the usual new installment (fast.py): its event and bytes
+        recorded.append(stored)
+        version = stored.originator_version
+        return Outcome(
+            item.case_id, version=version, events=["PaymentMissed"], recorded_versions=[version]
+        )
     before = len(case.pending_events)
     try:
         record_item(case, item, now)

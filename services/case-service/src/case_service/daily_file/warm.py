@@ -135,6 +135,28 @@ class WarmCases:
                     self._entries.popitem(last=False)
                 self._entries[case_id] = entry
 
+    def confirm(self, appended: Sequence[StoredEvent]) -> None:
+        """These events, as put back (the very objects), are now committed to the store: the
+        cases that recorded them hold the store's state up to them, and the next read asks
+        only for what came after (rather than reading them back to compare their bytes).
+        A case taken out or put back since, with other events, is left as it is."""
+        by_case: dict[UUID, list[StoredEvent]] = {}
+        for event in appended:
+            case_id = event.originator_id
+            by_case.setdefault(
+                case_id if isinstance(case_id, UUID) else UUID(str(case_id)), []
+            ).append(event)
+        with self._lock:
+            for case_id, events in by_case.items():
+                entry = self._entries.get(case_id)
+                if entry is None or len(entry.speculative) != len(events):
+                    continue
+                if all(
+                    mine is stored for mine, stored in zip(entry.speculative, events, strict=True)
+                ):
+                    entry.confirmed += len(events)
+                    entry.speculative = []
+
     def discard(self, case_ids: Iterable[UUID]) -> None:
         """Forget these cases, taken out and not to be put back (their chunk failed)."""
         with self._lock:

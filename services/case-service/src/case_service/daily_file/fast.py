@@ -1,0 +1,244 @@
+"""The usual missed installment, recorded without the generic machinery (the fast path).
+
+Nearly every item of a daily file is a new installment its case's rule accepts. For those,
+the rule's own steps (`CollectionCase.record_missed_payment`, domain/payments.py) cost
+about half of the daily file's Python per item: the policy and business day per call, the
+arrears summed over every installment of the case per item, the library's `trigger_event`,
+and then the generic mapper per event. Here, per chunk and case, what does not change
+between a case's items is taken once (the business day, the limits, the balance, the
+arrears, kept up to date as items add to them), and an item recorded here becomes:
+
+- the same `PaymentMissed` event, applied to the case by its own `apply` (then the case's
+  version and time, as the library's `mutate` sets them) and left in its pending events, as
+  `trigger_event` does;
+- its stored bytes built directly: the event's state in the library's JSON format (the
+  same `{"_type_", "_data_"}` transcodings, in the event's attribute order) under the same
+  cipher, what the application's mapper writes for this event.
+
+This module decides nothing a rule refuses: an item is taken here only when every check of
+the rule passes on plain types (an int, a date, a Decimal) and nothing unusual is about
+(the case open, the installment new, no other currency named). Any other item returns None
+and goes through `record_item`, the rule itself, which gives its refusal or its answer.
+tests/unit/case_service/test_daily_file_fast.py proves on generated cases and items that
+both ways give the same answers, the same events, the same stored bytes and the same case.
+The checks here mirror the rule's: a change to the rule (or to `record_item`) must be
+mirrored here, and the same test file fails, naming this module, when their source changes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import orjson
+from arrears.business_date import business_date
+from eventsourcing.persistence import JSONTranscoder, Mapper, StoredEvent
+from eventsourcing.utils import get_topic
+
+from case_service.daily_file.items import MissedInstallment
+from case_service.daily_file.transcoder import LeanTranscoder
+from case_service.domain import CollectionCase, InvalidCommand, checks, delinquency
+from case_service.domain.events import PaymentMissed
+from case_service.domain.money import minor_units
+from case_service.domain.payments import MAX_INSTALLMENT_NUMBER
+
+_TOPIC = get_topic(PaymentMissed)
+# The event's attributes in the order its constructor sets them (its dataclass fields), as
+# `vars(event)` lists them for the mapper; the first two are its identity, not its state.
+_FIELDS = tuple(field.name for field in dataclasses.fields(PaymentMissed))
+_STATE_FIELDS = _FIELDS[2:]
+_STATE_KEYS = frozenset(_STATE_FIELDS)
+_ZERO = Decimal("0.00")
+
+
+@dataclass(slots=True)
+class _Case:
+    """What the rule reads of a case, taken once per chunk; valid at `version`."""
+
+    version: int
+    today: date
+    oldest: date  # the earliest due date the rule accepts (checks.day's MAX_PAST)
+    places: int
+    unit: Decimal
+    maximum: Decimal
+    principal: Decimal
+    outstanding: Decimal
+    # On `today`, unquantized as delinquency.arrears_on sums it; quantized, the rule's
+    # `case.arrears_on(today)`.
+    arrears: Decimal
+
+
+class FastMissedPayments:
+    """One chunk's items, recorded through the fast path where it applies (`record`)."""
+
+    def __init__(self, now: datetime, writer: Mapper[UUID]) -> None:
+        try:
+            self._moment: datetime | None = checks.now_utc(now)
+        except InvalidCommand:
+            self._moment = None  # every item goes to the rule, which refuses it
+        # The direct encoding holds only for the mapper this path was written against: no
+        # compressor, the bulk path's lean transcoder (transcoder.py: orjson, the library's
+        # transcodings), this event class.
+        transcoder = writer.transcoder
+        library = getattr(transcoder, "_library", transcoder)
+        self._encodes = (
+            writer.compressor is None
+            and isinstance(transcoder, LeanTranscoder)
+            and isinstance(library, JSONTranscoder)
+            and getattr(PaymentMissed, "class_version", 1) == 1
+            and not PaymentMissed.personal_data
+        )
+        self._hook = library._encode_obj if isinstance(library, JSONTranscoder) else None
+        self._cipher = writer.cipher
+        self._stamp = self._hook(self._moment) if self._hook and self._moment else None
+        self._days: dict[date, Any] = {}
+        self._today: dict[str, date] = {}
+        self._cases: dict[int, tuple[CollectionCase, _Case]] = {}
+        self._amounts: dict[tuple[Decimal, str], Any] = {}
+
+    def record(self, case: CollectionCase, item: MissedInstallment) -> StoredEvent | None:
+        """The stored event of `item`, recorded on `case` (its event pending there, as the
+        rule leaves it); None: not for this path, nothing done, the rule decides."""
+        moment = self._moment
+        if moment is None or not self._encodes:
+            return None
+        installment, due_date, amount = item.installment, item.due_date, item.amount
+        if (
+            type(installment) is not int
+            or type(due_date) is not date
+            or type(amount) is not Decimal
+            or (item.currency is not None and item.currency != case.currency)
+            or case.status != "open"
+            or not 1 <= installment <= MAX_INSTALLMENT_NUMBER
+            or str(installment) in case.installments
+        ):
+            return None
+        known = self._case(case, moment)
+        if not amount.is_finite() or amount <= 0 or amount > known.maximum:
+            return None
+        exponent = amount.as_tuple().exponent
+        if not isinstance(exponent, int) or -exponent > known.places:
+            return None
+        amount = amount.quantize(known.unit)
+        if (
+            due_date < known.oldest
+            or due_date > known.today
+            or amount > known.principal
+            or known.arrears.quantize(known.unit) + amount > known.outstanding
+        ):
+            return None
+        case_id, version, currency = case.id, case.version + 1, case.currency
+        event = object.__new__(PaymentMissed)
+        values = (case_id, version, moment, installment, due_date, amount, currency)
+        object.__setattr__(event, "__dict__", dict(zip(_FIELDS, values, strict=True)))
+        # What the library's `mutate` does once its identity checks pass (the event is built
+        # here from the case's own id and next version): apply, then version and time.
+        event.apply(case)
+        case.version = version
+        case.modified_on = moment
+        case.pending_events.append(event)
+        known.version = version
+        known.arrears += amount - _ZERO  # the new installment is due and wholly unpaid
+        return StoredEvent(case_id, version, _TOPIC, self._encoded(event, currency))
+
+    def _case(self, case: CollectionCase, moment: datetime) -> _Case:
+        # By the object (a chunk holds one per case), not its id: a UUID hashes in Python.
+        held = self._cases.get(id(case))
+        if held is not None and held[0] is case and held[1].version == case.version:
+            return held[1]
+        policy = case.policy
+        zone = policy.business_timezone
+        today = self._today.get(zone)
+        if today is None:
+            today = self._today[zone] = business_date(moment, zone)
+        places = minor_units(case.currency)
+        known = _Case(
+            version=case.version,
+            today=today,
+            oldest=today - checks.MAX_PAST,
+            places=places,
+            unit=Decimal(1).scaleb(-places),
+            maximum=policy.max_amount,
+            principal=case.principal,
+            outstanding=case.outstanding_balance,
+            arrears=delinquency.arrears_on(case.installments.values(), today),
+        )
+        self._cases[id(case)] = (case, known)
+        return known
+
+    def _encoded(self, event: PaymentMissed, currency: str) -> bytes:
+        """The mapper's stored state of `event`: its state's JSON, as the library's
+        transcoder writes it, under the cipher."""
+        hook = self._hook
+        assert hook is not None
+        due_date, amount = event.due_date, event.amount
+        day = self._days.get(due_date)
+        if day is None:
+            day = self._days[due_date] = hook(due_date)
+        # Quantized to the currency, an amount's text is fixed by its value and currency.
+        money = self._amounts.get((amount, currency))
+        if money is None:
+            money = self._amounts[amount, currency] = hook(amount)
+        values = (self._stamp, event.installment, day, money, currency)
+        encoded = orjson.dumps(dict(zip(_STATE_FIELDS, values, strict=True)))
+        return self._cipher.encrypt(encoded) if self._cipher else encoded
+
+
+class FastReplay:
+    """The stored `PaymentMissed` events read back without the generic mapper: most events a
+    warm case catches up on are missed installments. `event` gives what the reading
+    mapper's `to_domain_event` gives for such a record (the same attributes, in the same
+    order, decoded by the transcoder's own transcodings); None for anything else, which the
+    mapper reads as ever (another event, an unexpected shape, a snapshot)."""
+
+    def __init__(self, reader: Mapper[UUID]) -> None:
+        transcoder = reader.transcoder
+        library = getattr(transcoder, "_library", transcoder)
+        names = getattr(library, "names", {})
+        self._decoders: dict[str, Any] = {
+            name: names[name].decode
+            for name in ("datetime_iso", "date_iso", "decimal_str")
+            if name in names
+        }
+        self._cipher = reader.cipher
+        self._on = (
+            reader.compressor is None
+            and isinstance(library, JSONTranscoder)
+            and len(self._decoders) == 3
+            and getattr(PaymentMissed, "class_version", 1) == 1
+            and not PaymentMissed.personal_data
+        )
+
+    def event(self, record: StoredEvent) -> PaymentMissed | None:
+        if not self._on or record.topic != _TOPIC or type(record.originator_id) is not UUID:
+            return None
+        try:  # anything damaged is left to the mapper, which says what and where
+            plain = self._cipher.decrypt(record.state) if self._cipher else record.state
+            stored = orjson.loads(plain)
+        except ValueError:  # orjson.JSONDecodeError is one
+            return None
+        if type(stored) is not dict or stored.keys() != _STATE_KEYS:
+            return None
+        state: dict[str, Any] = {}
+        decoders = self._decoders
+        for name, value in stored.items():
+            if type(value) is dict:
+                if len(value) != 2 or value.get("_type_") not in decoders:
+                    return None
+                data = value.get("_data_")
+                if type(data) is not str:
+                    return None
+                try:
+                    value = decoders[value["_type_"]](data)
+                except ValueError:
+                    return None
+            state[name] = value
+        state["originator_id"] = record.originator_id
+        state["originator_version"] = record.originator_version
+        event = object.__new__(PaymentMissed)
+        object.__setattr__(event, "__dict__", state)
+        return event

@@ -1,0 +1,306 @@
+"""The daily file's fast path (daily_file/fast.py) against its case's rule on the aggregate:
+on generated cases and items, the same answers, the same events, the same stored bytes and
+the same cases afterwards, whichever items the fast path takes and whichever it leaves."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import hashlib
+import inspect
+import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from unittest import mock
+from uuid import UUID
+
+from case_service import cipher as cipher_module
+from case_service.cipher import FastAESCipher
+from case_service.daily_file.bulk import _apply
+from case_service.daily_file.fast import FastMissedPayments, FastReplay
+from case_service.daily_file.items import MissedInstallment, record_item
+from case_service.daily_file.transcoder import LeanTranscoder
+from case_service.domain import CollectionCase, DomainError
+from case_service.domain.events import CaseEvent
+from case_service.domain.payments import PaymentCommands
+from case_service.persistence import DateAsISO
+from case_service.pii.mapper import PersonalDataMapper
+from eventsourcing.cipher import AESCipher
+from eventsourcing.persistence import (
+    DatetimeAsISO,
+    DecimalAsStr,
+    JSONTranscoder,
+    StoredEvent,
+    UUIDAsHex,
+)
+from eventsourcing.utils import Environment
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from .helpers import borrower
+
+NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+EARLIER = NOW - timedelta(days=90)  # when the cases' history was written
+
+
+def _mappers() -> tuple[PersonalDataMapper, PersonalDataMapper, PersonalDataMapper]:
+    """The application's mapper (the command path's), its writing copy as the bulk path uses
+    it, and its reading view (bulk.DailyFileWriter)."""
+    transcoder = JSONTranscoder()
+    for transcoding in (UUIDAsHex(), DecimalAsStr(), DatetimeAsISO(), DateAsISO()):
+        transcoder.register(transcoding)
+    environment = Environment(env={"CIPHER_KEY": AESCipher.create_key(num_bytes=32)})
+    cipher = FastAESCipher(environment)
+    application = PersonalDataMapper(transcoder, None, cipher)
+    writer = PersonalDataMapper(LeanTranscoder(transcoder), None, cipher)
+    return application, writer, application.sealed_view()
+
+
+APPLICATION, WRITER, READER = _mappers()
+
+amounts = st.one_of(
+    st.decimals(min_value=-5, max_value=200_000, places=2, allow_nan=False),
+    st.sampled_from(
+        [Decimal("0"), Decimal("1200.00"), Decimal("1200.0"), Decimal("12"), Decimal("1E+3"),
+         Decimal("0.001"), Decimal("1.005"), Decimal("NaN"), Decimal("Infinity"),
+         Decimal("2E+12"), Decimal("99999.99"), Decimal("100000.00"), Decimal("100000.01")]
+    ),
+)  # fmt: skip
+days_ago = st.one_of(st.integers(min_value=-5, max_value=120), st.sampled_from([3652, 3653, 3654]))
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> list[tuple[str, Any]]:
+    """Steps a case went through before the file: missed installments, payments, a plan, a
+    closing."""
+    missed = st.tuples(st.just("missed"), st.integers(1, 12), st.integers(0, 80), amounts)
+    step = st.one_of(
+        missed,
+        missed,
+        st.tuples(st.just("paid"), amounts),
+        st.tuples(st.just("plan"), st.integers(1, 60), amounts),
+    )
+    closed = draw(st.sampled_from([False] * 7 + [True]))
+    return draw(st.lists(step, max_size=6)) + ([("close",)] if closed else [])
+
+
+@st.composite
+def files(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[tuple[Any, ...]]]:
+    openings = draw(
+        st.lists(
+            st.fixed_dictionaries(
+                {
+                    "currency": st.sampled_from(["CNY", "JPY", "KWD"]),
+                    "principal": st.sampled_from(
+                        [Decimal("100000.00"), Decimal("5000"), Decimal("3000.5")]
+                    ),
+                    "history": histories(),
+                }
+            ),
+            min_size=1,
+            max_size=3,
+        )
+    )
+    unusual = st.tuples(
+        st.integers(0, len(openings)),  # the last index names no case
+        st.one_of(st.integers(0, 14), st.sampled_from([1000, 1001, True])),
+        days_ago,
+        st.booleans(),  # a datetime rather than a date
+        amounts,
+        st.sampled_from([None, "CNY", "JPY", "USD"]),
+    )
+    usual = st.tuples(  # a new installment, as most of a file is
+        st.integers(0, len(openings) - 1),
+        st.integers(13, 40),
+        st.integers(0, 60),
+        st.just(False),
+        st.sampled_from([Decimal("100"), Decimal("1200.00"), Decimal("35.5"), Decimal("9")]),
+        st.just(None),
+    )
+    return openings, draw(st.lists(st.one_of(usual, usual, unusual), min_size=1, max_size=25))
+
+
+def _open(n: int, opening: dict[str, Any]) -> CollectionCase:
+    return _history(n, opening)[0]
+
+
+def _history(n: int, opening: dict[str, Any]) -> tuple[CollectionCase, list[Any]]:
+    """The case opened and taken through its history; the events it recorded."""
+    currency, principal = opening["currency"], opening["principal"]
+    case = CollectionCase.open(
+        loan_id=f"L-FAST-{n}",
+        product="consumer_loan",
+        currency=currency,
+        principal=principal.quantize(Decimal(1)) if currency == "JPY" else principal,
+        borrower=borrower(),
+        guarantors=[],
+        collateral=None,
+        now=EARLIER,
+    )
+    for step in opening["history"]:
+        with contextlib.suppress(DomainError):  # a step refused leaves the case as it was
+            _step(case, step)
+    return case, list(case.collect_events())
+
+
+def _step(case: CollectionCase, step: tuple[Any, ...]) -> None:
+    today = EARLIER.date()
+    if step[0] == "missed":
+        _, number, ago, amount = step
+        due = today - timedelta(days=ago)
+        case.record_missed_payment(installment=number, due_date=due, amount=amount, now=EARLIER)
+    elif step[0] == "paid":
+        case.record_payment(amount=step[1], paid_at=EARLIER, reference=f"R-{step[1]}", now=EARLIER)
+    elif step[0] == "plan":  # falls due before the file's day: in arrears on it
+        _, after, amount = step
+        case.agree_payment_plan(
+            kind="extension",
+            installments=[{"due_date": today + timedelta(days=after), "amount": amount}],
+            approved_by="manager-1",
+            agreed_at=EARLIER,
+            now=EARLIER,
+        )
+    else:
+        case.close(reason="settled", closed_at=EARLIER, now=EARLIER)
+
+
+@contextmanager
+def _counted_nonces() -> Iterator[None]:
+    """The same nonces, in order, for each run: sealed bytes compare byte for byte."""
+    counter = itertools.count()
+
+    def counted() -> bytes:
+        return next(counter).to_bytes(12, "big")
+
+    with mock.patch.object(cipher_module, "fresh_nonce", counted):
+        yield
+
+
+def _run(
+    cases: dict[UUID, CollectionCase],
+    items: list[MissedInstallment],
+    now: datetime,
+    fast: FastMissedPayments | None,
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], int]:
+    """What bulk.prepare does with a chunk: each item applied, the events encoded."""
+    recorded: list[CaseEvent | StoredEvent] = []
+    with _counted_nonces():
+        outcomes = [_apply(item, cases.get(item.case_id), now, recorded, fast) for item in items]
+        stored = [
+            e if isinstance(e, StoredEvent) else WRITER.to_stored_event(e)  # type: ignore[arg-type]
+            for e in recorded
+        ]
+    answers = [
+        (
+            o.case_id,
+            o.version,
+            o.events,
+            o.recorded_versions,
+            None if o.error is None else (type(o.error).__name__, str(o.error), vars(o.error)),
+        )
+        for o in outcomes
+    ]
+    rows = [(e.originator_id, e.originator_version, e.topic, e.state) for e in stored]
+    taken = sum(isinstance(e, StoredEvent) for e in recorded)
+    return answers, rows, taken
+
+
+def _state(case: CollectionCase) -> str:
+    """Everything the case holds, pending events included, Decimal places and order kept."""
+    return repr(sorted(vars(case).items(), key=lambda kv: kv[0])) + repr(
+        [list(vars(e).items()) for e in case.pending_events]
+    )
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(files(), st.sampled_from([NOW] * 5 + [NOW.replace(tzinfo=None)]))  # naive: refused
+def test_the_fast_path_answers_records_and_stores_what_the_rule_does(
+    file: tuple[list[dict[str, Any]], list[tuple[Any, ...]]], now: datetime
+) -> None:
+    openings, rows = file
+    originals = [_open(n, opening) for n, opening in enumerate(openings)]
+    ids = [case.id for case in originals] + [UUID(int=1)]
+    today = NOW.date()
+    items = [
+        MissedInstallment(
+            ids[which],
+            number,
+            datetime.combine(today - timedelta(days=ago), NOW.timetz())
+            if as_datetime
+            else today - timedelta(days=ago),
+            amount,
+            currency,
+        )
+        for which, number, ago, as_datetime, amount, currency in rows
+    ]
+    by_rule = {case.id: copy.deepcopy(case) for case in originals}
+    by_fast = {case.id: copy.deepcopy(case) for case in originals}
+
+    expected = _run(by_rule, items, now, None)
+    got = _run(by_fast, items, now, FastMissedPayments(now, WRITER))
+
+    assert got[:2] == expected[:2]
+    assert expected[2] == 0  # the rule's run encodes every event through the mapper
+    for case_id, case in by_rule.items():
+        assert _state(by_fast[case_id]) == _state(case)
+
+
+def test_the_usual_items_take_the_fast_path() -> None:
+    """The common file (new installments on open cases) is what the fast path is for: were
+    it to leave them to the rule, the comparison above would hold and prove nothing of it."""
+    case = _open(0, {"currency": "CNY", "principal": Decimal("100000.00"), "history": []})
+    today = NOW.date()
+    items = [
+        MissedInstallment(case.id, n, today - timedelta(days=30 - n), Decimal("1200.00"))
+        for n in range(1, 6)
+    ] + [MissedInstallment(case.id, 1, today - timedelta(days=29), Decimal("1200.00"))]
+    by_rule, by_fast = {case.id: copy.deepcopy(case)}, {case.id: copy.deepcopy(case)}
+
+    expected = _run(by_rule, items, NOW, None)
+    got = _run(by_fast, items, NOW, FastMissedPayments(NOW, WRITER))
+
+    assert got[:2] == expected[:2]
+    assert got[2] == 5  # five new installments fast; the resend answered by the rule
+    assert [answer[2] for answer in got[0]] == [["PaymentMissed"]] * 5 + [[]]
+    assert WRITER.to_domain_event(StoredEvent(*got[1][0])).amount == Decimal("1200.00")  # type: ignore[attr-defined]
+
+
+def test_the_rule_the_fast_path_mirrors_has_not_changed_unseen() -> None:
+    """fast.py repeats the checks of `record_missed_payment` and `record_item`: when either
+    changes, review fast.py against it, then record the new fingerprint here."""
+    source = inspect.getsource(PaymentCommands.record_missed_payment) + inspect.getsource(
+        record_item
+    )
+    fingerprint = hashlib.sha256(source.encode()).hexdigest()
+    assert fingerprint == "4c954853f3eb773234e29a5c569c82521cfa3a752a63e37b08295623a69f6fe6", (
+        "the rule changed: mirror it in case_service/daily_file/fast.py"
+    )
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(files())
+def test_missed_installments_read_back_fast_as_the_mapper_reads_them(
+    file: tuple[list[dict[str, Any]], list[tuple[Any, ...]]],
+) -> None:
+    """Whichever encoder wrote them (the command path's or the bulk path's), the fast reading
+    of a stored PaymentMissed is the mapper's event, attribute for attribute; other records,
+    and damaged ones, are left to the mapper."""
+    openings, _ = file
+    fast = FastReplay(READER)
+    for n, opening in enumerate(openings):
+        for event in _history(n, opening)[1]:
+            for mapper in (APPLICATION, WRITER):
+                record = mapper.to_stored_event(event)
+                expected = READER.to_domain_event(record)
+                got = fast.event(record)
+                if type(event).__name__ != "PaymentMissed":
+                    assert got is None
+                    continue
+                assert got is not None
+                assert type(got) is type(expected)
+                assert repr(list(vars(got).items())) == repr(list(vars(expected).items()))
+                damaged = StoredEvent(record.originator_id, 2, record.topic, record.state[:-1])
+                assert fast.event(damaged) is None
