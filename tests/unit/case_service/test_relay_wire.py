@@ -14,7 +14,7 @@ from arrears.messaging.producer import key_hash
 from case_service.cipher import FastAESCipher
 from case_service.persistence import DateAsISO
 from case_service.pii.mapper import PersonalDataMapper
-from case_service.relay import CaseEventEncoder
+from case_service.relay import CaseEventEncoder, wire
 from case_service.relay.wire import Declined, Row, _time, decode, plain
 from eventsourcing.cipher import AESCipher
 from eventsourcing.compressor import ZlibCompressor
@@ -25,6 +25,8 @@ from eventsourcing.persistence import (
     UUIDAsHex,
 )
 from eventsourcing.utils import Environment
+from hypothesis import given
+from hypothesis import strategies as st
 
 from .test_replay import a_busy_case
 
@@ -168,3 +170,9 @@ def test_decoding_declines_what_the_walk_declines() -> None:
 )
 def test_event_times_are_what_format_time_gives(stored: str) -> None:
     assert _time(stored) == format_time(datetime.fromisoformat(stored))
+
+
+@given(case_id=st.uuids(), version=st.integers(0, 10**12))
+def test_the_wire_event_id_is_the_envelope_one(case_id: UUID, version: int) -> None:
+    # Every variant digit and version, by the library's uuid5 (envelope.event_id).
+    assert wire.event_id(str(case_id), version) == event_id(case_id, version)

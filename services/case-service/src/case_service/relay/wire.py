@@ -132,13 +132,16 @@ def decode(state: bytes) -> dict[str, Any]:
     return decoded
 
 
+# uuid5's variant bits (10xx) on the digest's 17th hex digit: its low two bits kept.
+_VARIANT = {digit: "89ab"[int(digit, 16) & 3] for digit in "0123456789abcdef"}
+
+
 def event_id(subject: str, version: int) -> str:
-    """`arrears.messaging.envelope.event_id` (uuid5), without building UUID objects."""
-    digest = bytearray(hashlib.sha1(_NAMESPACE + f"{subject}/{version}".encode()).digest()[:16])  # noqa: S324 (uuid5 is SHA-1 by definition)
-    digest[6] = (digest[6] & 0x0F) | 0x50
-    digest[8] = (digest[8] & 0x3F) | 0x80
-    h = digest.hex()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+    """`arrears.messaging.envelope.event_id` (uuid5), without building UUID objects: the
+    SHA-1 digest's first 32 hex digits with the version digit (5) and the variant digit set
+    in the text (a third less time than setting the bits in bytes first)."""
+    h = hashlib.sha1(_NAMESPACE + f"{subject}/{version}".encode()).hexdigest()  # noqa: S324 (uuid5 is SHA-1 by definition)
+    return f"{h[:8]}-{h[8:12]}-5{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}"
 
 
 # What `isoformat()` writes for a UTC time (the library's stored timestamps): already the

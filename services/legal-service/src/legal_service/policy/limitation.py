@@ -20,6 +20,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -53,10 +54,18 @@ class LimitationClock:
 
 
 def clock(view: CaseView, policy: LegalPolicy = DEFAULT_POLICY) -> LimitationClock:
-    start = view.oldest_due_on
+    return clock_from(view.oldest_due_on, view.interruptions, policy)
+
+
+def clock_from(
+    start: date | None,
+    interruptions: Iterable[Interruption],
+    policy: LegalPolicy = DEFAULT_POLICY,
+) -> LimitationClock:
+    """`clock` of a case whose oldest unpaid installment fell due on `start`."""
     if start is None:
         return LimitationClock(None, None, None, None)
-    counting = [i for i in view.interruptions if counts(i, policy) and i.on > start]
+    counting = [i for i in interruptions if counts(i, policy) and i.on > start]
     last = max(counting, key=lambda i: i.on, default=None)
     runs_from = last.on if last else start
     return LimitationClock(start, last, runs_from, add_years(runs_from, policy.limitation_years))

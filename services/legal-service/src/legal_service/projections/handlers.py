@@ -4,16 +4,18 @@ row is written with ours), so each event changes the read model once.
 Each event: the case's folded state (read once per transaction, kept for the batch), one
 pure fold step (fold.py), one write of the state and its indexed columns. Events that mean
 nothing to the legal view write nothing. `handle_batch` (the consumer's and the rebuild's
-fast path) reads every case of the batch in one statement, folds all their events, and
-writes each changed case once: one executemany for the cases opened in the batch, one for
-the rest. When the file shows the borrower vanished, died, or
-other creditors closing in, ApplyForAssetPreservation is emitted at once (stable id: once).
+fast path) reads every case of the batch in one statement, folds all their events (checking
+only each case's last one for a change, see `_Case`), and writes each changed case once: the
+cases opened in the batch by one copy into a staging table and one upsert from it (by
+executemany when few), the rest by executemany. When the file shows the borrower vanished,
+died, or other creditors closing in, ApplyForAssetPreservation is emitted at once (stable
+id: once).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -60,6 +62,19 @@ _UPSERT = (
     + " ON CONFLICT (case_id) DO UPDATE SET "
     + ", ".join(f"{c} = EXCLUDED.{c}" for c in (*_COLUMNS, "version", "updated_at", "state"))
 )
+# Many opened cases (a rebuild's page opens ~1,000) are copied into a staging table and
+# upserted from it by one statement: ~20% less PostgreSQL CPU per row than a Bind/Execute
+# per row, and less here too. The table is this session's, emptied at every commit (and
+# gone with a rolled-back transaction that created it: IF NOT EXISTS makes it again).
+_COPY_FROM = 50  # rows; fewer go by executemany, cheaper than the two extra round trips
+_STAGED = "lg_cases_staged"
+_STAGE = f"CREATE TEMP TABLE IF NOT EXISTS {_STAGED} (LIKE lg_cases) ON COMMIT DELETE ROWS"
+_ROW = (*_COLUMNS, "version", "updated_at", "state", "case_id")  # a row's values, in order
+_UPSERT_STAGED = (
+    f"INSERT INTO lg_cases ({', '.join(_ROW)}) SELECT {', '.join(_ROW)} FROM {_STAGED}"  # noqa: S608 (fixed names)
+    + " ON CONFLICT (case_id) DO UPDATE SET "
+    + ", ".join(f"{c} = EXCLUDED.{c}" for c in (*_COLUMNS, "version", "updated_at", "state"))
+)
 
 
 def _held(conn: AsyncConnection) -> dict[str, bytes]:
@@ -77,31 +92,67 @@ def _held(conn: AsyncConnection) -> dict[str, bytes]:
 
 @dataclass
 class _Case:
-    """A case being folded within one batch."""
+    """A case being folded within one batch.
+
+    Which event last changed the state (its version and time are the row's) is known by
+    comparing the state's JSON before and after each event; serialising the whole state
+    after every event was a tenth of a rebuild's CPU. So only a case's last event in the
+    batch (and, when tasks are emitted, each signal event) is checked; the events folded
+    since the previous check wait in `unchecked`, and are replayed with a check each only
+    when the checked event changed nothing (then one of them may have been the last change).
+    """
 
     state: dict[str, Any]
     last: bytes  # the state as last written (or read)
     version: int  # the version of the last event that changed it (0: none yet)
     moment: datetime
     opened: bool = False
+    mark: bytes = b""  # the state's JSON at the last check, where a replay starts
+    unchecked: list[Envelope] = field(default_factory=list)
+
+    def check(self, before: bytes, envelope: Envelope, moment: datetime) -> bool:
+        """After `envelope` was folded: did it change the state? (`before`: the state's JSON
+        before it.) Brings `last`, `version` and `moment` up to date either way."""
+        after = orjson.dumps(self.state)
+        if after != before:
+            self.last, self.version, self.moment = after, envelope.caseversion or 0, moment
+        elif self.unchecked:
+            self._replay()
+        self.mark, self.unchecked = after, []
+        return after != before
+
+    def _replay(self) -> None:
+        """The unchecked events again from the mark, each checked as `handle` does."""
+        state = orjson.loads(self.mark)
+        for envelope in self.unchecked:
+            fold.apply(state, envelope.event_name, envelope.data)
+            after = orjson.dumps(state)
+            if after != self.last:
+                self.last, self.version = after, envelope.caseversion or 0
+                self.moment = event_time(envelope)
 
 
-def _to_read(envelopes: Sequence[Envelope], held: dict[str, bytes]) -> set[str]:
-    """The cases a batch folds that are neither held by this transaction nor opened in the
-    batch before their first fold: a rebuild's pages open most of their cases, and reading
-    those (locking rows that are not there) was a statement with every case of the page."""
-    opened: set[str] = set()
+def _survey(envelopes: Sequence[Envelope], held: dict[str, bytes]) -> tuple[set[str], set[int]]:
+    """One pass over a batch: the cases to read, those it folds that are neither held by
+    this transaction nor opened in the batch before their first fold (a rebuild's pages open
+    most of their cases, and reading those, locking rows that are not there, was a statement
+    with every case of the page); and the position of each case's last folded event, the
+    ones `_Case` checks."""
+    seen: set[str] = set()  # opened or wanted
     wanted: set[str] = set()
-    for envelope in envelopes:
-        case_id = envelope.subject
-        if case_id is None or case_id in held or case_id in opened or case_id in wanted:
-            continue
+    last: dict[str | None, int] = {}
+    for index, envelope in enumerate(envelopes):
         name = envelope.event_name
-        if name == "CaseOpened":
-            opened.add(case_id)
-        elif name in fold.FOLDS:
+        if name not in fold.FOLDS:
+            continue
+        case_id = envelope.subject
+        last[case_id] = index
+        if case_id is None or case_id in seen or case_id in held:
+            continue
+        seen.add(case_id)
+        if name != "CaseOpened":
             wanted.add(case_id)
-    return wanted
+    return wanted, set(last.values())
 
 
 class Projection:
@@ -158,13 +209,15 @@ class Projection:
         """The same changes as `handle` for each envelope in order, each case written once."""
         states = _held(conn)
         work: dict[str, _Case] = {}
-        wanted = sorted(_to_read(envelopes, states))
+        to_read, checked = _survey(envelopes, states)
+        wanted = sorted(to_read)
         raw = await driver(conn)
         found: dict[str, bytes] = {}
         if wanted:
             for row in await raw.fetch(_SELECT_MANY, wanted):
                 found[row[0]] = row[1].encode()
-        for envelope in envelopes:
+        signals = SIGNAL_EVENTS if self.emit is not None else frozenset()
+        for index, envelope in enumerate(envelopes):
             case_id = envelope.subject
             if case_id is None:
                 raise PoisonError("a case event without a subject")
@@ -174,7 +227,8 @@ class Projection:
             if name == "CaseOpened":
                 state = fold.new_state(case_id)
                 fold.apply(state, name, envelope.data)
-                work[case_id] = _Case(state, orjson.dumps(state), version, moment, opened=True)
+                last = orjson.dumps(state)
+                work[case_id] = _Case(state, last, version, moment, opened=True, mark=last)
                 continue
             if name not in fold.FOLDS:
                 continue
@@ -183,16 +237,19 @@ class Projection:
                 before = states.get(case_id) or found.get(case_id)
                 if before is None:
                     raise PoisonError(f"{name} for case {case_id}, which was never opened here")
-                case = work[case_id] = _Case(orjson.loads(before), before, 0, moment)
+                case = work[case_id] = _Case(orjson.loads(before), before, 0, moment, mark=before)
+            check = index in checked or name in signals
+            unfolded = orjson.dumps(case.state) if check and case.unchecked else case.last
             try:
                 fold.apply(case.state, name, envelope.data)
             except (KeyError, ValueError, TypeError, ArithmeticError) as exc:
                 raise PoisonError(f"{name} v{version}: unreadable data: {exc!r}") from exc
-            after = orjson.dumps(case.state)
-            if after == case.last:
+            if not check:
+                case.unchecked.append(envelope)
+                continue
+            if not case.check(unfolded, envelope, moment):
                 continue  # nothing the legal view shows changed
-            case.last, case.version, case.moment = after, version, moment
-            if name in SIGNAL_EVENTS and self.emit is not None:
+            if name in signals and self.emit is not None:
                 for rec in asset_preservation(to_view(case.state), self.policy):
                     await emit_once(conn, task_for(case_id, rec, moment), self.emit)
         inserts: list[tuple[Any, ...]] = []
@@ -209,7 +266,11 @@ class Projection:
                 case_id,
             )
             (inserts if case.opened else updates).append(row)
-        if inserts:
+        if len(inserts) >= _COPY_FROM:
+            await raw.execute(_STAGE)
+            await raw.copy_records_to_table(_STAGED, records=inserts, columns=_ROW)
+            await raw.execute(_UPSERT_STAGED)
+        elif inserts:
             await raw.executemany(_UPSERT, inserts)
         if updates:
             await raw.executemany(_UPDATE, updates)
