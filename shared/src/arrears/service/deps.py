@@ -20,7 +20,10 @@ async def transaction(request: Request) -> AsyncIterator[AsyncConnection]:
 
 
 ConnDep = Annotated[AsyncConnection, Depends(transaction)]
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
+IDEMPOTENCY_KEY_MAX = 255  # characters; the lean paths (arrears.service.lean) hold to it too
+IdempotencyKey = Annotated[
+    str | None, Header(alias="Idempotency-Key", max_length=IDEMPOTENCY_KEY_MAX)
+]
 
 
 def not_found(case_id: object) -> Problem:

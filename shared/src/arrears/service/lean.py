@@ -9,13 +9,15 @@ keeps the one format and field naming the regular route gives it.
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import orjson
 from pydantic import BaseModel, ValidationError
 from starlette.types import Receive, Scope
 
 from arrears.gate import replay_body
+from arrears.service.deps import IDEMPOTENCY_KEY_MAX
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -66,3 +68,29 @@ def parse_body(model: type[Model], body: bytes, headers: dict[bytes, str]) -> Mo
         return model.model_validate(data)
     except ValidationError:
         return None
+
+
+@dataclass(frozen=True)
+class LeanRequest(Generic[Model]):
+    """A request the lean path runs itself: its body as the route's model, the headers it
+    read, and its Idempotency-Key (None: none sent)."""
+
+    body: Model
+    headers: dict[bytes, str]
+    key: str | None
+
+
+async def read_request(
+    scope: Scope, receive: Receive, model: type[Model], names: Collection[bytes]
+) -> tuple[LeanRequest[Model] | None, Receive]:
+    """The request as `model` with the headers among `names` (which must include
+    content-type and idempotency-key), or None where FastAPI must run it (`parse_body`'s
+    refusals, an Idempotency-Key longer than the routes admit); and a receive replaying the
+    body for whoever runs the request, either way."""
+    body, replay = await read_body(receive)
+    headers = read_headers(scope, names)
+    parsed = parse_body(model, body, headers)
+    key = headers.get(b"idempotency-key")
+    if parsed is None or (key is not None and len(key) > IDEMPOTENCY_KEY_MAX):
+        return None, replay
+    return LeanRequest(parsed, headers, key), replay

@@ -8,6 +8,8 @@ from typing import Annotated
 from arrears.auth import Principal, require_roles
 from arrears.errors import Problem
 from arrears.input import check_text
+from arrears.service.deps import IDEMPOTENCY_KEY_MAX
+from arrears.service.deps import IdempotencyKey as IdempotencyKey  # the routes take it from here
 from fastapi import Depends, Header, Request
 
 from case_service.application import CaseApplication
@@ -20,7 +22,6 @@ async def get_cases(request: Request) -> CaseApplication:
 
 
 CasesDep = Annotated[CaseApplication, Depends(get_cases)]
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
 IfMatch = Annotated[str | None, Header(alias="If-Match")]
 
 Reader = Annotated[
@@ -48,7 +49,7 @@ def scoped_claim(scope: str, key: str, canonical_body: str) -> IdempotencyClaim:
     """Scope a key to the caller's route (`scope`: "POST /v1/cases/<id>/payments"), and
     fingerprint the request it names."""
     try:
-        check_text(key, max_length=255)
+        check_text(key, max_length=IDEMPOTENCY_KEY_MAX)
     except ValueError as exc:
         raise Problem(
             422, "Unprocessable Content", f"Idempotency-Key {exc}", field="Idempotency-Key"

@@ -23,7 +23,7 @@ from uuid import UUID
 
 from arrears.auth import Principal
 from arrears.errors import Problem, send_problem
-from arrears.service.lean import parse_body, read_body, read_headers
+from arrears.service.lean import read_request
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -45,7 +45,6 @@ _API_ROUTES: dict[str, BaseRoute] = {
     )
     for path in _BY_PATH
 }
-_MAX_KEY = 255  # the Idempotency-Key header's declared maximum (api/deps.py)
 
 
 class FastCommands:
@@ -67,11 +66,8 @@ class FastCommands:
         ):
             await self.app(scope, receive, send)
             return
-        body, replay = await read_body(receive)
-        headers = read_headers(scope, _READ)
-        parsed = parse_body(route.body, body, headers)
-        key = headers.get(b"idempotency-key")
-        if parsed is None or (key is not None and len(key) > _MAX_KEY):
+        request, replay = await read_request(scope, receive, route.body, _READ)
+        if request is None:
             await self.app(scope, replay, send)
             return
         scope["route"] = _API_ROUTES[route.path]  # for the metrics' route label
@@ -84,9 +80,9 @@ class FastCommands:
                 # Starlette would escape, so the Idempotency-Key's scope is the same.
                 f"POST {path}",
                 UUID(matched.group(1)),
-                parsed,
-                key,
-                headers.get(b"if-match"),
+                request.body,
+                request.key,
+                request.headers.get(b"if-match"),
             )
         except Problem as problem:
             await send_problem(send, problem, path)

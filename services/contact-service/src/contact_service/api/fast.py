@@ -22,7 +22,7 @@ from uuid import UUID
 
 from arrears.auth import Principal
 from arrears.errors import Problem, send_problem
-from arrears.service.lean import parse_body, read_body, read_headers
+from arrears.service.lean import read_request
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -42,7 +42,6 @@ _ROUTE: BaseRoute = next(
     for r in outcomes.router.routes
     if getattr(r, "path", None) == "/v1/cases/{case_id}/contact-attempts"
 )
-_MAX_KEY = 255  # the Idempotency-Key header's declared maximum (arrears.service.deps)
 _READ = (b"content-type", b"idempotency-key")
 
 
@@ -63,18 +62,15 @@ class FastAttempts:
         ):
             await self.app(scope, receive, send)
             return
-        body, replay = await read_body(receive)
-        headers = read_headers(scope, _READ)
-        parsed = parse_body(s.ContactAttemptCreate, body, headers)
-        key = headers.get(b"idempotency-key")
-        if parsed is None or (key is not None and len(key) > _MAX_KEY):
+        request, replay = await read_request(scope, receive, s.ContactAttemptCreate, _READ)
+        if request is None:
             await self.app(scope, replay, send)
             return
         scope["route"] = _ROUTE  # for the metrics' route label
         path: str = scope["path"]
         try:
             response = await run_attempt(
-                scope["app"].state.ctx, principal, UUID(matched.group(1)), parsed, key
+                scope["app"].state.ctx, principal, UUID(matched.group(1)), request.body, request.key
             )
         except Problem as problem:
             await send_problem(send, problem, path)
