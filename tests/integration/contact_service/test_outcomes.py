@@ -3,6 +3,7 @@ on its own PostgreSQL database); forbidden contacts never leave, the rest arrive
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
@@ -13,7 +14,7 @@ import httpx
 import pytest
 from arrears.clock import ManualClock
 from arrears.messaging.personal import SubjectKeyClient
-from arrears.outbox import CommandForwarder, create_outbox_tables
+from arrears.outbox import ACCEPTED, CommandForwarder, Delivery, create_outbox_tables
 from arrears_dev.embedded.postgres import create_database, drop_database, with_database
 from case_service.api.app import create_app as create_case_app
 from case_service.application import CaseApplication
@@ -227,6 +228,54 @@ async def test_an_answer_not_yet_written_is_answered_from_memory_then_written(
     assert outbox.sender.outcomes.get(command_id) is None
     status = await client.get(f"/v1/commands/{command_id}", headers=token())
     assert (status.json()["outcome"], status.json()["status"]) == ("accepted", 201)
+
+
+class _Overlapping:
+    """A real pool that counts how many of its statements run at once."""
+
+    def __init__(self, pool: Any) -> None:
+        self._pool = pool
+        self.running = self.most = 0
+
+    async def execute(self, *args: Any) -> Any:
+        self.running += 1
+        self.most = max(self.most, self.running)
+        try:
+            return await self._pool.execute(*args)
+        finally:
+            self.running -= 1
+
+
+async def test_two_writes_of_the_held_answers_take_turns(
+    client: Any, outbox: Context, cases: CaseApplication
+) -> None:
+    """The timer's write of the held answers and a request's (its command waiting behind one
+    of them) once ran together on the same rows: PostgreSQL found a deadlock and failed the
+    request with a 500. The second write now waits for the first, then writes what is left."""
+    assert outbox.sender is not None
+    outbox.sender.outcomes = Outcomes(delay=3600.0)  # the test writes them
+    case_id = await _open(outbox, cases)
+    ids = []
+    for n in range(3):
+        at = (START + timedelta(minutes=n)).isoformat()
+        response = await client.post(
+            f"/v1/cases/{case_id}/contact-attempts",
+            json={**ATTEMPT, "occurred_at": at},
+            headers={**token(), "Idempotency-Key": f"turns-{n}"},
+        )
+        assert response.status_code == 201, response.text
+        ids.append(int(response.headers["X-Command-Id"]))
+    pool = _Overlapping(await outbox.read_pool.get())
+    answers = Outcomes(delay=3600.0)
+    for command_id in ids:
+        answers.note(pool, Delivery(command_id, ACCEPTED, 201, {"n": command_id}), "{}")
+
+    await asyncio.gather(answers.flush(), answers.flush(wake_after_next=True))
+
+    assert pool.most == 1
+    assert [await _delivery_row(outbox, i) for i in ids] == [("accepted", 201, True)] * 3
+    assert answers.ids() == []
+    await answers.aclose()
 
 
 async def test_a_forbidden_contact_is_refused_and_never_forwarded(

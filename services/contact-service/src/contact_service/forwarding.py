@@ -89,6 +89,10 @@ class Outcomes:
         self._known: dict[int, tuple[Delivery, str, datetime]] = {}
         self._pool: asyncpg.Pool | None = None
         self._flushing: asyncio.Task[None] | None = None
+        # One write at a time: two writes of overlapping answers (the timer's, and a request's
+        # whose command waits behind one of them) locked the same rows in different orders
+        # and PostgreSQL broke the deadlock by failing one, the request's with a 500.
+        self._writing = asyncio.Lock()
 
     def note(self, pool: asyncpg.Pool, delivery: Delivery, stored: str) -> None:
         self._known[delivery.command_id] = (delivery, stored, datetime.now(UTC))
@@ -118,6 +122,10 @@ class Outcomes:
         `wake_after_next`: a command waits behind others for the forwarder, so the forwarder
         is woken after the next write too (the answer it waits for may come later)."""
         self._wake_after_next = self._wake_after_next or wake_after_next
+        async with self._writing:
+            await self._write(wake_after_next)
+
+    async def _write(self, wake_after_next: bool) -> None:
         if not self._known or self._pool is None:
             return
         taken = dict(self._known)
