@@ -1,4 +1,5 @@
-"""The lean path for contact attempts (api/fast.py) answers exactly as the FastAPI route does.
+"""The lean path for contact attempts and promises (api/fast.py) answers exactly as the
+FastAPI routes do.
 
 A body sent as `application/json` takes the lean path; the same body as
 `application/merge+json` (JSON to FastAPI, not to the lean path) takes the route's own."""
@@ -137,5 +138,90 @@ async def test_a_plain_attempt_takes_the_lean_path_is_counted_by_its_route(
     assert (regular.status_code, taken) == (201, [])
     lean = await _post(client, case_id, BODY, LEAN, **{"Idempotency-Key": "b"})
     assert (lean.status_code, taken) == (201, [case_id])
+
+    assert (_counted(route, "201"), _counted("unmatched", "201")) == (before[0] + 2, before[1])
+
+
+PROMISE = {"amount": "600.00", "promised_date": (START + timedelta(days=5)).date().isoformat()}
+
+
+async def _post_promise(
+    client: Any, case_id: str, body: Any, content_type: str, role: str = "collector", **h: str
+) -> Any:
+    headers = token(role) | h | {"Content-Type": content_type}
+    return await client.post(
+        f"/v1/cases/{case_id}/promises", content=json.dumps(body), headers=headers
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "role", "headers", "barred"),
+    [
+        (PROMISE, "collector", {}, False),
+        (PROMISE, "collector", {"Idempotency-Key": "p-1"}, False),
+        ({**PROMISE, "currency": "CNY", "channel": "sms"}, "supervisor", {}, False),
+        ({**PROMISE, "amount": 600.5}, "collector", {}, False),
+        (PROMISE, "auditor", {}, False),  # a role the route refuses
+        (PROMISE, "collector", {"Idempotency-Key": "barred"}, True),  # the guard refuses
+        ({**PROMISE, "amount": "-1"}, "collector", {}, False),
+        ({**PROMISE, "currency": "XXX1"}, "collector", {}, False),
+        ({**PROMISE, "surprise": 1}, "collector", {}, False),
+        ({**PROMISE, "made_at": "2099-01-01T00:00:00Z"}, "collector", {}, False),
+        ({"amount": "600.00"}, "collector", {}, False),
+        (PROMISE, "collector", {"Idempotency-Key": "k" * 256}, False),
+        ([PROMISE], "collector", {}, False),
+    ],
+)
+async def test_the_lean_path_answers_promises_as_the_route_does(
+    client: Any,
+    outbox: Context,
+    cases: CaseApplication,
+    body: Any,
+    role: str,
+    headers: dict[str, str],
+    barred: bool,
+) -> None:
+    lean_case, regular_case = await _open(outbox, cases), await _open(outbox, cases)
+    if barred:
+        for case_id in (lean_case, regular_case):
+            restricted = await client.post(
+                f"/v1/cases/{case_id}/contact-restrictions",
+                json={"kind": "do_not_contact"},
+                headers=token(),
+            )
+            assert restricted.status_code == 201, restricted.text
+
+    lean = await _post_promise(client, lean_case, body, LEAN, role, **headers)
+    regular = await _post_promise(client, regular_case, body, REGULAR, role, **headers)
+
+    assert _answer(lean, lean_case) == _answer(regular, regular_case)
+    if lean.status_code == 201:  # a resend replays, on either path
+        again = await _post_promise(client, lean_case, body, LEAN, role, **headers)
+        assert (again.status_code, again.headers["idempotent-replayed"]) == (201, "true")
+        assert again.json() == lean.json()
+    if lean.status_code >= 400 and lean.status_code != 409:  # bad input changes nothing
+        assert await _outbox_rows(outbox) == 0
+
+
+async def test_a_plain_promise_takes_the_lean_path_is_counted_by_its_route(
+    client: Any, outbox: Context, cases: CaseApplication, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    taken: list[str] = []
+    run_promise = fast.run_promise
+
+    async def counted(*args: Any) -> Any:
+        taken.append(str(args[2]))
+        return await run_promise(*args)
+
+    monkeypatch.setattr(fast, "run_promise", counted)
+    # Two cases: case-service keeps one open promise per case.
+    regular_case, lean_case = await _open(outbox, cases), await _open(outbox, cases)
+    route = "/v1/cases/{case_id}/promises"
+    before = (_counted(route, "201"), _counted("unmatched", "201"))
+
+    regular = await _post_promise(client, regular_case, PROMISE, REGULAR)
+    assert (regular.status_code, taken) == (201, [])
+    lean = await _post_promise(client, lean_case, PROMISE, LEAN)
+    assert (lean.status_code, taken) == (201, [lean_case])
 
     assert (_counted(route, "201"), _counted("unmatched", "201")) == (before[0] + 2, before[1])

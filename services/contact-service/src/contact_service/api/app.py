@@ -74,5 +74,5 @@ def create_app(
             promises.router,
             daily_runs.router,
         ),
-        inner=(FastAttempts,),  # the lean path for contact attempts (api/fast.py)
+        inner=(FastAttempts,),  # the lean path for attempts and promises (api/fast.py)
     )

@@ -258,6 +258,18 @@ async def record_promise(
     caller: Collector,
     key_header: IdempotencyKey = None,
 ) -> Response:
+    return await run_promise(ctx, caller, case_id, body, key_header)
+
+
+async def run_promise(
+    ctx: Context,
+    caller: Principal,
+    case_id: UUID,
+    body: s.PromiseCreate,
+    key_header: str | None,
+) -> Response:
+    """What the route does once its input is checked (by FastAPI, or by the lean path,
+    api/fast.py, which answers the same)."""
     now = ctx.clock.now()
     made_at = body.made_at or now
     check_at(made_at, now, "made_at")
