@@ -16,6 +16,8 @@ from arrears.metrics import latest_metrics
 from case_service.application import CaseApplication
 from contact_service.api import fast
 from contact_service.context import Context
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from . import test_outcomes
 from .conftest import START, token
@@ -225,3 +227,86 @@ async def test_a_plain_promise_takes_the_lean_path_is_counted_by_its_route(
     assert (lean.status_code, taken) == (201, [lean_case])
 
     assert (_counted(route, "201"), _counted("unmatched", "201")) == (before[0] + 2, before[1])
+
+
+_DROP = object()  # the field left out
+
+
+def _varied(base: dict[str, Any], changes: list[tuple[str, Any]]) -> st.SearchStrategy[Any]:
+    """`base` with up to two of `changes` made (each a field set or left out)."""
+
+    def changed(made: list[tuple[str, Any]]) -> dict[str, Any]:
+        body = dict(base)
+        for field, value in made:
+            if value is _DROP:
+                body.pop(field, None)
+            else:
+                body[field] = value
+        return body
+
+    return st.lists(st.sampled_from(changes), max_size=2).map(changed)
+
+
+_ATTEMPT_BODIES = _varied(
+    BODY,
+    [
+        ("channel", "sms"), ("channel", "pigeon"), ("channel", _DROP),
+        ("party", "guarantor"), ("party", "neighbour"),
+        ("contact_point", "+8613900000009"), ("contact_point", "+86\u00071"),
+        ("contact_point", 8613800000001),
+        ("outcome", "busy"), ("outcome", "right_party_contact"), ("outcome", "promise"),
+        ("outcome", _DROP),
+        ("occurred_at", "2099-01-01T00:00:00Z"), ("occurred_at", "yesterday"),
+        ("direction", "inbound"), ("direction", "sideways"),
+        ("recording_ref", None), ("recording_ref", ""),
+        ("notes", "rang twice"), ("notes", "x" * 3000), ("surprise", 1),
+    ],
+)  # fmt: skip
+_PROMISE_BODIES = _varied(
+    PROMISE,
+    [
+        ("amount", "0.01"), ("amount", "-1"), ("amount", "600.001"), ("amount", "1e3"),
+        ("amount", 600.5), ("amount", "abc"), ("amount", _DROP),
+        ("promised_date", START.date().isoformat()), ("promised_date", "2026-02-30"),
+        ("promised_date", _DROP),
+        ("currency", "CNY"), ("currency", "USD"), ("currency", "XXX1"), ("currency", None),
+        ("channel", "sms"), ("channel", "pigeon"), ("direction", "inbound"),
+        ("made_at", START.isoformat()), ("made_at", "2099-01-01T00:00:00Z"), ("made_at", "noon"),
+        ("contact_point", "+8613800000001"), ("contact_point", "+86\u00071"), ("surprise", 1),
+    ],
+)  # fmt: skip
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    route_and_body=st.one_of(
+        st.tuples(st.just("contact-attempts"), _ATTEMPT_BODIES),
+        st.tuples(st.just("promises"), _PROMISE_BODIES),
+    ),
+    role=st.sampled_from(["collector", "collector", "supervisor", "auditor"]),
+    key=st.sampled_from([None, None, "k-1", "  ", "k" * 255, "k" * 256]),
+)
+async def test_generated_requests_are_answered_alike_on_both_paths(
+    client: Any,
+    outbox: Context,
+    cases: CaseApplication,
+    route_and_body: tuple[str, dict[str, Any]],
+    role: str,
+    key: str | None,
+) -> None:
+    route, body = route_and_body
+    headers = {} if key is None else {"Idempotency-Key": key}
+    lean_case, regular_case = await _open(outbox, cases), await _open(outbox, cases)
+    answers = []
+    for case_id, content_type in ((lean_case, LEAN), (regular_case, REGULAR)):
+        sent = token(role) | headers | {"Content-Type": content_type}
+        response = await client.post(
+            f"/v1/cases/{case_id}/{route}", content=json.dumps(body), headers=sent
+        )
+        answers.append(_answer(response, case_id))
+
+    assert answers[0] == answers[1]
