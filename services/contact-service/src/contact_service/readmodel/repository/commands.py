@@ -33,8 +33,18 @@ from contact_service.readmodel.repository.decisions import INSERT_DECISION
 # alone (next_attempt_at is this far ahead); if the request dies, the forwarder sends it then.
 SENDING_LEASE_SECONDS = 30.0
 
+# What the command path reads of the case's row: the guard's view (derive.case_view) and the
+# strategy and arm an attempt is recorded under; not `c.*`, whose other thirty columns (the
+# installments' JSON above all) were decoded on every attempt for nothing.
+COMMAND_COLUMNS = (
+    "case_id", "timezone", "status", "candidate_timezones", "contactability", "flags",
+    "opted_out_channels", "in_dispute", "open_complaints", "jurisdiction", "strategy", "arm",
+)  # fmt: skip
 COMMAND_INPUTS = (
     POLICY_INPUTS_SQL.replace(
+        "SELECT c.*,", f"SELECT {', '.join('c.' + n for n in COMMAND_COLUMNS)},"
+    )
+    .replace(
         "    FROM cs_cases c WHERE",
         """,
       (SELECT json_build_array(o.id, o.body = $6::text::jsonb) FROM command_outbox o
