@@ -29,7 +29,7 @@ class _Noting(dict[str, Any]):
 
 def test_the_guards_view_reads_only_the_columns_the_command_path_selects() -> None:
     row = _Noting(
-        {name: None for name in CASES.c.keys()}
+        {column.name: None for column in CASES.columns}
         | {"case_id": "c-1", "timezone": "Asia/Shanghai", "status": "open", "flags": ["x"]}
     )
     derive.case_view(row, [])
@@ -38,5 +38,5 @@ def test_the_guards_view_reads_only_the_columns_the_command_path_selects() -> No
 
 
 def test_the_command_columns_are_the_case_rows() -> None:
-    assert set(COMMAND_COLUMNS) <= set(CASES.c.keys())
+    assert set(COMMAND_COLUMNS) <= {column.name for column in CASES.columns}
     assert {"strategy", "arm"} <= set(COMMAND_COLUMNS)  # an attempt is recorded under them
