@@ -55,10 +55,18 @@ async def rebuild_read_models(
 
     async def fetch_keys(envelopes: list[Envelope]) -> object:
         """The page's subject keys in batch reads, while the page before is applied (the
-        projection then finds them cached instead of asking once per new case)."""
+        projection then finds them cached instead of asking once per new case). Sealed
+        values sit in the fields `personaldata` names, so only those are walked; a key
+        missed here would still be fetched on its own when its value is opened."""
         if keys is None:
             return 0
-        wanted = set().union(*(sealed_key_ids(e.data) for e in envelopes if e.personaldata))
+        wanted = set().union(
+            *(
+                sealed_key_ids([e.data.get(name) for name in e.personaldata])
+                for e in envelopes
+                if e.personaldata
+            )
+        )
         return await keys.prefetch(wanted)
 
     report = await rebuild(

@@ -316,6 +316,12 @@ def _checked(fields: dict[str, Any]) -> Envelope:
     return envelope
 
 
+def with_data(envelope: Envelope, data: Mapping[str, Any]) -> Envelope:
+    """`dataclasses.replace(envelope, data=data)` without the frozen `__init__`'s field by
+    field setting (a consumer opening a case's personal fields makes one per such event)."""
+    return _checked({**envelope.__dict__, "data": data})
+
+
 _new = object.__new__
 _set = object.__setattr__
 
