@@ -22,6 +22,7 @@ from arrears.messaging.personal import SubjectKeyClient
 from arrears.messaging.processing import Outcome
 from contact_service.context import Context
 from contact_service.projections import Projection
+from contact_service.projections import fold as fold_module
 from contact_service.projections.fold import PageFold
 from contact_service.readmodel.tables import RESTRICTIONS
 from contact_service.rebuild import reapply_restrictions, rebuild_read_models, reset
@@ -334,17 +335,29 @@ def _seal_history(events: list[Envelope], keys: dict[str, bytes | None]) -> list
     return out
 
 
-@pytest.mark.parametrize(("seed", "page_size"), [(6, 17), (7, 10_000)])
+@pytest.mark.parametrize(
+    ("seed", "page_size", "ahead"), [(6, 17, True), (7, 10_000, True), (8, 23, False)]
+)
 async def test_a_rebuild_opens_personal_fields_as_the_event_by_event_path_does(
-    ctx: Context, monkeypatch: pytest.MonkeyPatch, seed: int, page_size: int
+    ctx: Context, monkeypatch: pytest.MonkeyPatch, seed: int, page_size: int, ahead: bool
 ) -> None:
-    """Sealed histories (as the relay publishes them, some subjects erased): the fold opens
-    each value in one walk (`fold._opened`), the consumer through `open_envelope`; the
-    tables come out the same, numbers sealed again under contact-service's own key."""
+    """Sealed histories (as the relay publishes them, some subjects erased): the rebuild
+    opens each page's values before applying it (`PageFold.open_ahead`, its `prepare`), or
+    the fold opens them itself (`fold._opened`: a page nothing prepared), the consumer through
+    `open_envelope`; the tables come out the same, numbers sealed again under
+    contact-service's own key."""
     keys: dict[str, bytes | None] = {}
     events = _seal_history(_history(seed, 30), keys)
     assert any(k is None for k in keys.values())
     ctx.keys = _KeyServer(keys)
+    opened_in_fold: list[str] = []
+    opened = fold_module._opened
+
+    async def counted(keys: SubjectKeyClient, envelope: Envelope) -> Envelope:
+        opened_in_fold.append(envelope.id)
+        return await opened(keys, envelope)
+
+    monkeypatch.setattr(fold_module, "_opened", counted)
     try:
         assert not await _apply(ctx, events, batch=False, size=1)
         one_by_one = await _tables(ctx)
@@ -354,12 +367,25 @@ async def test_a_rebuild_opens_personal_fields_as_the_event_by_event_path_does(
             await conn.execute(text("DELETE FROM cs_tasks"))
         ctx.keys.forget()
         handled = _count_handled(monkeypatch)
-        report = await rebuild_read_models(ctx, _ListFeed(events), page_size=page_size)
+        if ahead:
+            report = await rebuild_read_models(ctx, _ListFeed(events), page_size=page_size)
+        else:
+            projection = Projection(ctx.book, ctx.profile, ctx.emit, keys=ctx.keys)
+            applier = Applier(
+                ctx.settings.consumer_group,
+                projection.handle,
+                batch_handler=PageFold(projection).handle_batch,
+            )
+            report = await rebuild(
+                ctx.engine, applier, _ListFeed(events), reset, page_size=page_size
+            )
+            await reapply_restrictions(ctx)
     finally:
         await ctx.keys.aclose()
         ctx.keys = None
     assert report.events == report.applied == len(events)
     assert handled == []
+    assert (opened_in_fold == []) == ahead
     tables = await _tables(ctx)
     assert tables == one_by_one
     assert "Li Wei" not in repr(tables)

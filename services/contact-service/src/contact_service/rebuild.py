@@ -10,8 +10,7 @@ while it runs; afterwards the consumer carries on from its offsets without doubl
 
 from __future__ import annotations
 
-from arrears.messaging import Applier, Envelope, RebuildReport, rebuild
-from arrears.messaging.personal import sealed_key_ids
+from arrears.messaging import Applier, RebuildReport, rebuild
 from arrears.messaging.rebuild import Pages
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -46,31 +45,14 @@ async def rebuild_read_models(
     projection = Projection(
         ctx.book, ctx.profile, ctx.emit, ctx.settings.business_timezone, keys=ctx.keys
     )
+    fold = PageFold(projection)
     applier = Applier(
         consumer=ctx.settings.consumer_group,
         handler=projection.handle,
-        batch_handler=PageFold(projection).handle_batch,
+        batch_handler=fold.handle_batch,
     )
-    keys = ctx.keys
-
-    async def fetch_keys(envelopes: list[Envelope]) -> object:
-        """The page's subject keys in batch reads, while the page before is applied (the
-        projection then finds them cached instead of asking once per new case). Sealed
-        values sit in the fields `personaldata` names, so only those are walked; a key
-        missed here would still be fetched on its own when its value is opened."""
-        if keys is None:
-            return 0
-        wanted = set().union(
-            *(
-                sealed_key_ids([e.data.get(name) for name in e.personaldata])
-                for e in envelopes
-                if e.personaldata
-            )
-        )
-        return await keys.prefetch(wanted)
-
     report = await rebuild(
-        ctx.engine, applier, feed, reset, page_size=page_size, prepare=fetch_keys
+        ctx.engine, applier, feed, reset, page_size=page_size, prepare=fold.open_ahead
     )
     await reapply_restrictions(ctx)
     return report

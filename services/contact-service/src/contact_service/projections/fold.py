@@ -158,22 +158,36 @@ class _Page:
             await self.raw.execute(kpi.ADD, *kpi.add_args(deltas))
 
 
-async def _opened(keys: SubjectKeyClient, envelope: Envelope) -> Envelope:
-    """`keys.open_envelope(envelope)` in one walk of the data: it is copied (the envelope's
-    own stays sealed, as the page's fallback applies it) noting where each sealed value sits,
-    and those places are then opened. (A walk to find the keys, another to open and
-    `dataclasses.replace` were half of what a new case cost a rebuild.)"""
+# Where a sealed value sits in a copy of an event's data: (container, key or index, value).
+Places = list[tuple[Any, Any, dict[str, Any]]]
+
+
+def _copied(envelope: Envelope) -> tuple[dict[str, Any], Places]:
+    """The event's data copied down to its sealed values (the envelope's own stays sealed,
+    as the page's fallback applies it), and where each of those sits in the copy."""
     holder: dict[str, Any] = {}
-    sealed: list[tuple[Any, Any, dict[str, Any]]] = []
+    sealed: Places = []
     _copy_into(holder, "data", envelope.data, sealed)
-    if not sealed:
-        return envelope
+    return holder, sealed
+
+
+async def _open_places(keys: SubjectKeyClient, sealed: Places) -> None:
     found: dict[str, AESGCM | None] = {}
     for place, at, value in sealed:
         key_id = str(value["key_id"])
         if key_id not in found:
             found[key_id] = await keys.key(key_id)
         place[at] = open_value(value, found[key_id])
+
+
+async def _opened(keys: SubjectKeyClient, envelope: Envelope) -> Envelope:
+    """`keys.open_envelope(envelope)` in one walk of the data, then its sealed places opened.
+    (A walk to find the keys, another to open and `dataclasses.replace` were half of what a
+    new case cost a rebuild.)"""
+    holder, sealed = _copied(envelope)
+    if not sealed:
+        return envelope
+    await _open_places(keys, sealed)
     return with_data(envelope, holder["data"])
 
 
@@ -216,6 +230,26 @@ class PageFold:
 
     def __init__(self, projection: Projection) -> None:
         self.projection = projection
+        # Envelopes opened before their page is applied (`open_ahead`), by identity: the
+        # sealed one, and the opened one the fold takes instead. What is never folded (a
+        # duplicate, a page past the end) stays until the fold is dropped with its rebuild.
+        self.ahead: dict[int, tuple[Envelope, Envelope]] = {}
+
+    async def open_ahead(self, envelopes: Sequence[Envelope]) -> int:
+        """A page's personal fields opened before it is applied (the rebuild's `prepare`,
+        in the task fetching pages, so it overlaps the page before): each event's sealed
+        values found in one walk, all their keys asked of case-service in batch reads,
+        then opened. Returns how many events were opened."""
+        keys = self.projection.keys
+        if keys is None:
+            return 0
+        walked = [(e, *_copied(e)) for e in envelopes if e.personaldata]
+        walked = [w for w in walked if w[2]]
+        await keys.prefetch({str(value["key_id"]) for *_, sealed in walked for *_, value in sealed})
+        for envelope, holder, sealed in walked:
+            await _open_places(keys, sealed)
+            self.ahead[id(envelope)] = (envelope, with_data(envelope, holder["data"]))
+        return len(walked)
 
     async def handle_batch(self, conn: AsyncConnection, envelopes: Sequence[Envelope]) -> None:
         page = _Page(await driver(conn))
@@ -235,6 +269,8 @@ class PageFold:
             await page.finish()
         finally:
             set_deferred(conn, None)
+            for envelope in envelopes:  # taken, or (the page failed) left to the fallback
+                self.ahead.pop(id(envelope), None)
 
     async def _fold(self, conn: AsyncConnection, page: _Page, envelope: Envelope) -> None:
         """One event, as `Projection.handle` applies it, onto the page's rows."""
@@ -243,7 +279,11 @@ class PageFold:
         if case_id is None:
             raise PoisonError("a case event without a subject")
         if projection.keys is not None and envelope.personaldata:
-            envelope = await _opened(projection.keys, envelope)
+            ahead = self.ahead.pop(id(envelope), None)
+            if ahead is not None and ahead[0] is envelope:
+                envelope = ahead[1]
+            else:
+                envelope = await _opened(projection.keys, envelope)
         name = envelope.event_name
         if name == "CaseOpened":
             if case_id not in page.rows:  # else opened already: nothing changes
