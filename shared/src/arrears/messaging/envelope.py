@@ -23,7 +23,6 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cached_property
 from typing import Any
 
 import orjson
@@ -87,7 +86,7 @@ class Envelope:
     specversion: str = SPECVERSION
     extensions: Mapping[str, Any] = field(default_factory=dict)
 
-    @cached_property  # kept in the instance's dict: a projection asks several times an event
+    @property
     def event_name(self) -> str:
         """`collections.case.PaymentMissed` -> `PaymentMissed`."""
         return self.type.rsplit(".", 1)[-1]

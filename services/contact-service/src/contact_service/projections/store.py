@@ -174,12 +174,7 @@ async def driver(conn: AsyncConnection) -> Any:
 
 
 def day_of(envelope: Envelope) -> date:
-    return _utc_date(event_time(envelope))
-
-
-@lru_cache(maxsize=4096)  # asked for by a handler and by `settle`, of each event
-def _utc_date(moment: datetime) -> date:
-    return moment.astimezone(UTC).date()
+    return event_time(envelope).astimezone(UTC).date()
 
 
 CASE_COLUMNS = tuple(c.name for c in CASES.c)  # in the table's order
