@@ -2,9 +2,11 @@
 
 What comes from the case events is dropped and replayed through the same projection the
 consumer runs (`arrears.messaging.rebuild`), each page folded in memory and written a table
-at a time (`projections.fold`; a page that fails is applied again event by event); what was decided here is kept: leases, tasks
-(their ids stay emitted), daily runs, attempts still on their way to case-service, and the
-restrictions log, which is applied again in order at the end. Stop the service's consumer
+at a time (`projections.fold`; a page that fails is applied again event by event), its
+personal fields opened while the page before is applied (`PageFold.open_ahead`). What was
+decided here is kept: leases, tasks (their ids stay emitted), daily runs, attempts still on
+their way to case-service, and the restrictions log, which is applied again in order at the
+end. Stop the service's consumer
 while it runs; afterwards the consumer carries on from its offsets without doubling.
 """
 

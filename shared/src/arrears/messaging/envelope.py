@@ -302,10 +302,9 @@ def _parse_carefully(raw: Any) -> Envelope:
 def _checked(fields: dict[str, Any]) -> Envelope:
     """An Envelope of its fields, already checked (any left out read as their defaults).
     The frozen dataclass's `__init__` sets each field through `object.__setattr__`: two
-    thirds of a parse's time,
-    paid for every record a consumer or a rebuild reads. Giving the instance `fields` as
-    its dict is the same object (equality, hashing and immutability come from the class),
-    without copying them into a dict of its own."""
+    thirds of a parse's time, paid for every record a consumer or a rebuild reads. Giving
+    the instance `fields` as its dict is the same object (equality, hashing and
+    immutability come from the class), without copying them into a dict of its own."""
     envelope = _new(Envelope)
     _set(envelope, "__dict__", fields)
     return envelope

@@ -191,9 +191,7 @@ async def _opened(keys: SubjectKeyClient, envelope: Envelope) -> Envelope:
     return with_data(envelope, holder["data"])
 
 
-def _copy_into(
-    place: Any, at: Any, node: Any, sealed: list[tuple[Any, Any, dict[str, Any]]]
-) -> None:
+def _copy_into(place: Any, at: Any, node: Any, sealed: Places) -> None:
     """`place[at]` = a copy of `node` down to its sealed values, each noted in `sealed`."""
     if isinstance(node, dict):
         if len(node) == 3 and is_sealed(node):  # the length first: most dicts are not
