@@ -6,20 +6,27 @@ get there."""
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
 import random
 import re
+import uuid
+from base64 import b64encode
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from arrears.messaging import Applier, Envelope, rebuild
 from arrears.messaging.gaps import FeedPage
+from arrears.messaging.personal import SubjectKeyClient
 from arrears.messaging.processing import Outcome
 from contact_service.context import Context
 from contact_service.projections import Projection
+from contact_service.projections import fold as fold_module
 from contact_service.projections.fold import PageFold
 from contact_service.readmodel.tables import RESTRICTIONS
 from contact_service.rebuild import reapply_restrictions, rebuild_read_models, reset
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -260,3 +267,126 @@ async def test_the_consumers_batch_path_leaves_the_same_tables_over_the_same_his
     assert not await _apply(ctx, events, batch=True, size=150)
     assert modes == [False] * len(modes) != []  # every batch on the fast path
     assert await _tables(ctx) == one_by_one
+
+
+class _KeyServer(SubjectKeyClient):
+    """case-service's subject-key reads (`GET /v1/subject-keys/{id}`, the batch `POST`),
+    answered from the test's keys; a subject without one answers 410, as once erased."""
+
+    def __init__(self, keys: dict[str, bytes | None]) -> None:
+        super().__init__("http://case-service", lambda: "unused")
+        self.keys = keys
+
+    def _found(self, key_id: str) -> bytes | None:
+        return self.keys.get(key_id)
+
+    async def fetch(self, path: str, headers: dict[str, str]) -> tuple[int, bytes]:
+        key = self._found(path.rsplit("/", 1)[1])
+        if key is None:
+            return 410, b"{}"
+        return 200, json.dumps({"key": b64encode(key).decode()}).encode()
+
+    async def post(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        refs = json.loads(body)["refs"]
+        found = [{"key_id": r, "key": b64encode(k).decode()} for r in refs if (k := self._found(r))]
+        erased = [r for r in refs if self._found(r) is None]
+        return 200, json.dumps({"keys": found, "erased": erased, "unknown": []}).encode()
+
+
+def _sealed(value: Any, key_id: str, keys: dict[str, bytes | None]) -> dict[str, str]:
+    """A value as case-service publishes it (personal/fields.py): AES-GCM under the
+    subject's key, the key id as associated data."""
+    key = keys.setdefault(key_id, AESGCM.generate_key(256)) or AESGCM.generate_key(256)  # gone
+    nonce = os.urandom(12)
+    enc = nonce + AESGCM(key).encrypt(nonce, str(value).encode(), key_id.encode())
+    return {"ref": key_id, "enc": b64encode(enc).decode(), "key_id": key_id}
+
+
+def _seal_history(events: list[Envelope], keys: dict[str, bytes | None]) -> list[Envelope]:
+    """The history with its personal fields sealed as the relay publishes them: the
+    borrower's name, address, e-mail and numbers under the case's subject key, each
+    guarantor's under one of its own, the numbers of attempts and added points whole. Every
+    seventh case's borrower key is gone (erased): its values read "[erased]"."""
+    subjects: dict[str, str] = {}
+    out = []
+    for e in events:
+        subject = subjects.setdefault(e.subject or "", uuid.uuid4().hex)
+        if len(subjects) % 7 == 0 and e.event_name == "CaseOpened":
+            keys[subject] = None
+        data = json.loads(json.dumps(e.data))
+        personal: tuple[str, ...] = ()
+        if e.event_name == "CaseOpened":
+            personal = ("borrower", "guarantors", "collateral")
+            borrower = data["borrower"]
+            for name in ("name", "address", "email"):
+                if borrower.get(name) is not None:
+                    borrower[name] = _sealed(borrower[name], subject, keys)
+            for phone in borrower.get("phones") or []:
+                phone["number"] = _sealed(phone["number"], subject, keys)
+            for guarantor in data.get("guarantors") or []:
+                own = uuid.uuid4().hex
+                guarantor["name"] = _sealed(guarantor["name"], own, keys)
+                for phone in guarantor.get("phones") or []:
+                    phone["number"] = _sealed(phone["number"], own, keys)
+        elif "contact_point" in data:
+            personal = ("contact_point",)
+            data["contact_point"] = _sealed(data["contact_point"], subject, keys)
+        out.append(dataclasses.replace(e, data=data, personaldata=personal))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("seed", "page_size", "ahead"), [(6, 17, True), (7, 10_000, True), (8, 23, False)]
+)
+async def test_a_rebuild_opens_personal_fields_as_the_event_by_event_path_does(
+    ctx: Context, monkeypatch: pytest.MonkeyPatch, seed: int, page_size: int, ahead: bool
+) -> None:
+    """Sealed histories (as the relay publishes them, some subjects erased): the rebuild
+    opens each page's values before applying it (`PageFold.open_ahead`, its `prepare`), or
+    the fold opens them itself (`fold._opened`: a page nothing prepared), the consumer through
+    `open_envelope`; the tables come out the same, numbers sealed again under
+    contact-service's own key."""
+    keys: dict[str, bytes | None] = {}
+    events = _seal_history(_history(seed, 30), keys)
+    assert any(k is None for k in keys.values())
+    ctx.keys = _KeyServer(keys)
+    opened_in_fold: list[str] = []
+    opened = fold_module._opened
+
+    async def counted(keys: SubjectKeyClient, envelope: Envelope) -> Envelope:
+        opened_in_fold.append(envelope.id)
+        return await opened(keys, envelope)
+
+    monkeypatch.setattr(fold_module, "_opened", counted)
+    try:
+        assert not await _apply(ctx, events, batch=False, size=1)
+        one_by_one = await _tables(ctx)
+        assert "[erased]" in repr(one_by_one["cs_contact_points"])  # masked as erased
+        async with ctx.engine.begin() as conn:
+            await reset(conn)
+            await conn.execute(text("DELETE FROM cs_tasks"))
+        ctx.keys.forget()
+        handled = _count_handled(monkeypatch)
+        if ahead:
+            report = await rebuild_read_models(ctx, _ListFeed(events), page_size=page_size)
+        else:
+            projection = Projection(ctx.book, ctx.profile, ctx.emit, keys=ctx.keys)
+            applier = Applier(
+                ctx.settings.consumer_group,
+                projection.handle,
+                batch_handler=PageFold(projection).handle_batch,
+            )
+            report = await rebuild(
+                ctx.engine, applier, _ListFeed(events), reset, page_size=page_size
+            )
+            await reapply_restrictions(ctx)
+    finally:
+        await ctx.keys.aclose()
+        ctx.keys = None
+    assert report.events == report.applied == len(events)
+    assert handled == []
+    assert (opened_in_fold == []) == ahead
+    tables = await _tables(ctx)
+    assert tables == one_by_one
+    assert "Li Wei" not in repr(tables)
+    assert "+8613800000001" not in repr(tables)

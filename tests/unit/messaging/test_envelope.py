@@ -4,11 +4,23 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import orjson
 import pytest
-from arrears.messaging.envelope import EnvelopeError, case_event, event_id, parse
+from arrears.messaging import envelope as envelope_module
+from arrears.messaging.envelope import (
+    Envelope,
+    EnvelopeError,
+    case_event,
+    event_id,
+    from_dict,
+    from_parsed,
+    parse,
+)
+from hypothesis import given
+from hypothesis import strategies as st
 
 CASE = uuid.UUID("0b6c2f0e-0d0c-4a64-9a8e-2f7c1d1e5a01")
 
@@ -90,3 +102,68 @@ def test_parses_to_the_same_envelope_as_the_constructor_and_stays_frozen() -> No
 def test_rejects_what_is_not_an_arrears_cloudevent(raw: bytes | None, reason: str) -> None:
     with pytest.raises(EnvelopeError, match=reason):
         parse(raw)
+
+
+# Each attribute as the feed and Kafka carry it (`...`: left out), and what may be off in
+# it (a wrong type, empty, missing), for the fast path and the careful one to agree on.
+_GOOD: dict[str, list[object]] = {
+    "specversion": ["1.0"],
+    "id": ["e-1"],
+    "source": ["/arrears/case-service"],
+    "type": ["collections.case.PaymentMissed"],
+    "subject": [str(CASE), ...],
+    "time": ["2026-11-02T09:00:00.123456Z", "2026-11-02T09:00:00+08:00", None, ...],
+    "datacontenttype": ["application/json", "text/plain", None, ...],
+    "dataschema": ["https://schemas.arrears.example/x.json", None, ...],
+    "sequence": [41, 0, None, ...],
+    "caseversion": [3, -1, None, ...],
+    "classversion": [1, 2, None, ...],
+    "correlationid": ["corr-1", None, ...],
+    "personaldata": ["borrower,guarantors", "contact_point", None, ...],
+    "data": [{"amount": "1200.00"}, {}, ...],
+    "an_extension": [..., ..., ..., "x", None],
+}
+_OFF: dict[str, list[object]] = {
+    "specversion": ["0.3", None, ...],
+    "id": ["", 7, ...],
+    "source": [None, ...],
+    "type": [7, ""],
+    "subject": ["", 3],
+    "time": ["2026-11-02T09:00:00", "yesterday", 5],
+    "datacontenttype": [""],
+    "dataschema": ["", 1],
+    "sequence": [True, "41", 1.0],
+    "caseversion": ["3"],
+    "classversion": [2.0],
+    "correlationid": [""],
+    "personaldata": ["", ["borrower"]],
+    "data": [[1], None, "x"],
+}
+
+
+def _fields(envelope: Envelope) -> tuple[object, ...]:
+    return tuple(getattr(envelope, f.name) for f in dataclasses.fields(Envelope))
+
+
+def _outcome(read: Callable[[], Envelope]) -> tuple[object, ...] | str:
+    try:
+        return _fields(read())
+    except EnvelopeError:
+        return "refused"
+
+
+@given(st.data())
+def test_the_fast_parse_gives_what_the_careful_one_gives(data: st.DataObject) -> None:
+    """`from_dict` (and `from_parsed`, which keeps the record's dict as the envelope's)
+    against `_parse_carefully`, attribute by attribute, defaults included: on records as
+    they come, and with up to two attributes off."""
+    chosen = {name: data.draw(st.sampled_from(values)) for name, values in _GOOD.items()}
+    for name in data.draw(st.sets(st.sampled_from(sorted(_OFF)), max_size=2)):
+        chosen[name] = data.draw(st.sampled_from(_OFF[name]))
+    raw = {name: value for name, value in chosen.items() if value is not ...}
+    careful = _outcome(lambda: envelope_module._parse_carefully(dict(raw)))
+    assert _outcome(lambda: from_dict(dict(raw))) == careful
+    assert _outcome(lambda: from_parsed(dict(raw))) == careful
+    assert _outcome(lambda: parse(orjson.dumps(raw))) == careful
+    if careful != "refused":
+        assert from_parsed(dict(raw)) == envelope_module._parse_carefully(dict(raw))

@@ -2,16 +2,17 @@
 
 What comes from the case events is dropped and replayed through the same projection the
 consumer runs (`arrears.messaging.rebuild`), each page folded in memory and written a table
-at a time (`projections.fold`; a page that fails is applied again event by event); what was decided here is kept: leases, tasks
-(their ids stay emitted), daily runs, attempts still on their way to case-service, and the
-restrictions log, which is applied again in order at the end. Stop the service's consumer
+at a time (`projections.fold`; a page that fails is applied again event by event), its
+personal fields opened while the page before is applied (`PageFold.open_ahead`). What was
+decided here is kept: leases, tasks (their ids stay emitted), daily runs, attempts still on
+their way to case-service, and the restrictions log, which is applied again in order at the
+end. Stop the service's consumer
 while it runs; afterwards the consumer carries on from its offsets without doubling.
 """
 
 from __future__ import annotations
 
-from arrears.messaging import Applier, Envelope, RebuildReport, rebuild
-from arrears.messaging.personal import sealed_key_ids
+from arrears.messaging import Applier, RebuildReport, rebuild
 from arrears.messaging.rebuild import Pages
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -46,23 +47,14 @@ async def rebuild_read_models(
     projection = Projection(
         ctx.book, ctx.profile, ctx.emit, ctx.settings.business_timezone, keys=ctx.keys
     )
+    fold = PageFold(projection)
     applier = Applier(
         consumer=ctx.settings.consumer_group,
         handler=projection.handle,
-        batch_handler=PageFold(projection).handle_batch,
+        batch_handler=fold.handle_batch,
     )
-    keys = ctx.keys
-
-    async def fetch_keys(envelopes: list[Envelope]) -> object:
-        """The page's subject keys in batch reads, while the page before is applied (the
-        projection then finds them cached instead of asking once per new case)."""
-        if keys is None:
-            return 0
-        wanted = set().union(*(sealed_key_ids(e.data) for e in envelopes if e.personaldata))
-        return await keys.prefetch(wanted)
-
     report = await rebuild(
-        ctx.engine, applier, feed, reset, page_size=page_size, prepare=fetch_keys
+        ctx.engine, applier, feed, reset, page_size=page_size, prepare=fold.open_ahead
     )
     await reapply_restrictions(ctx)
     return report

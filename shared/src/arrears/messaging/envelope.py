@@ -190,8 +190,14 @@ def _optional_str(raw: Mapping[str, Any], name: str) -> str | None:
 
 def from_dict(raw: Any) -> Envelope:
     """Validate and parse a structured CloudEvent; raises EnvelopeError on anything off."""
+    return _from_dict(raw, owned=False)
+
+
+def _from_dict(raw: Any, *, owned: bool) -> Envelope:
+    """`from_dict`; `owned`: `raw` was just parsed here and nothing else holds it, so the
+    usual record's dict becomes the envelope's own instead of a copy."""
     if type(raw) is dict:
-        envelope = _well_formed(raw)
+        envelope = _well_formed(raw, owned=owned)
         if envelope is not None:
             return envelope
     return _parse_carefully(raw)
@@ -201,10 +207,13 @@ _TEXTS = ("subject", "time", "dataschema", "correlationid", "personaldata", "dat
 _INTS = ("sequence", "caseversion", "classversion")
 
 
-def _well_formed(raw: dict[str, Any]) -> Envelope | None:
-    """The usual record in few operations: every attribute present is of the exact type
-    JSON gives it; None for anything else, which `_parse_carefully` then accepts or refuses
-    with its reason. (Its checks, a helper call each, were half of a parse's time.)"""
+def _well_formed(raw: dict[str, Any], *, owned: bool) -> Envelope | None:
+    """The usual record in few operations: no extension attributes, and every attribute
+    present of the exact type JSON gives it; None for anything else, which
+    `_parse_carefully` then accepts or refuses with its reason. (Its checks, a helper call
+    each, were half of a parse's time.) The record's dict, with `time` and `personaldata`
+    parsed, is the envelope's: an attribute it lacks reads as the field's default (the
+    class's), so building a dict of every field (a third of a parse) is skipped."""
     get = raw.get
     ident, source, kind, data = get("id"), get("source"), get("type"), get("data", {})
     subject, when, schema, correlation, personal, content = map(get, _TEXTS)
@@ -224,6 +233,7 @@ def _well_formed(raw: dict[str, Any]) -> Envelope | None:
         and (sequence is None or type(sequence) is int)
         and (version is None or type(version) is int)
         and (class_version is None or type(class_version) is int)
+        and _NOT_EXTENSIONS.issuperset(raw)  # in C, no set made
     ):
         return None
     try:
@@ -232,29 +242,13 @@ def _well_formed(raw: dict[str, Any]) -> Envelope | None:
         return None
     if moment is not None and moment.tzinfo is None:
         return None
-    return _checked(
-        {
-            "id": ident,
-            "source": source,
-            "type": kind,
-            "data": data,
-            "subject": subject,
-            "time": moment,
-            "dataschema": schema,
-            "sequence": sequence,
-            "caseversion": version,
-            "classversion": class_version,
-            "correlationid": correlation,
-            "personaldata": tuple(personal.split(",")) if personal is not None else (),
-            "datacontenttype": content or DATA_CONTENT_TYPE,
-            "specversion": SPECVERSION,
-            "extensions": (
-                {k: v for k, v in raw.items() if k not in _NOT_EXTENSIONS}
-                if not _NOT_EXTENSIONS.issuperset(raw)  # in C, no set made: usually true
-                else {}
-            ),
-        }
-    )
+    fields = raw if owned else raw.copy()
+    fields["time"] = moment
+    fields["data"] = data
+    fields["personaldata"] = tuple(personal.split(",")) if personal is not None else ()
+    fields["datacontenttype"] = content or DATA_CONTENT_TYPE
+    fields["extensions"] = {}
+    return _checked(fields)
 
 
 def _parse_carefully(raw: Any) -> Envelope:
@@ -306,14 +300,20 @@ def _parse_carefully(raw: Any) -> Envelope:
 
 
 def _checked(fields: dict[str, Any]) -> Envelope:
-    """An Envelope of every one of its fields, already checked. The frozen dataclass's
-    `__init__` sets each field through `object.__setattr__`: two thirds of a parse's time,
-    paid for every record a consumer or a rebuild reads. Giving the instance `fields` as
-    its dict is the same object (equality, hashing and immutability come from the class),
-    without copying them into a dict of its own."""
+    """An Envelope of its fields, already checked (any left out read as their defaults).
+    The frozen dataclass's `__init__` sets each field through `object.__setattr__`: two
+    thirds of a parse's time, paid for every record a consumer or a rebuild reads. Giving
+    the instance `fields` as its dict is the same object (equality, hashing and
+    immutability come from the class), without copying them into a dict of its own."""
     envelope = _new(Envelope)
     _set(envelope, "__dict__", fields)
     return envelope
+
+
+def with_data(envelope: Envelope, data: Mapping[str, Any]) -> Envelope:
+    """`dataclasses.replace(envelope, data=data)` without the frozen `__init__`'s field by
+    field setting (a consumer opening a case's personal fields makes one per such event)."""
+    return _checked({**envelope.__dict__, "data": data})
 
 
 _new = object.__new__
@@ -328,7 +328,13 @@ def parse(value: bytes | str | None) -> Envelope:
         raw = orjson.loads(value)
     except orjson.JSONDecodeError as exc:
         raise EnvelopeError(f"not JSON: {exc}") from None
-    return from_dict(raw)
+    return _from_dict(raw, owned=True)
+
+
+def from_parsed(raw: Any) -> Envelope:
+    """`from_dict` of a record just parsed from JSON and held by nothing else (a feed
+    page's): its dict becomes the envelope's own."""
+    return _from_dict(raw, owned=True)
 
 
 def kafka_headers(envelope: Envelope) -> list[tuple[str, bytes]]:
