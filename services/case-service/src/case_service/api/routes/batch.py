@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from arrears.errors import Problem
 from fastapi import APIRouter
+from pydantic import BeforeValidator
 
 from case_service.api.commands import problem_for
 from case_service.api.deps import CasesDep, Origination
+from case_service.api.routes.batch_body import lean_body
 from case_service.api.schemas import BatchRejection, BatchResult, MissedPaymentBatch
 from case_service.daily_file import MissedInstallment
 from case_service.domain import CollectionCase
@@ -16,7 +20,9 @@ router = APIRouter(tags=["batch"])
 
 @router.post("/v1/missed-payments:batch", response_model=BatchResult)
 def record_missed_payments(
-    body: MissedPaymentBatch, cases: CasesDep, _: Origination
+    body: Annotated[MissedPaymentBatch, BeforeValidator(lean_body)],
+    cases: CasesDep,
+    _: Origination,
 ) -> BatchResult:
     """Record a day's missed installments. Each item stands alone: one rejected item does not
     stop the others, and a resent item records nothing new, so the whole file can be resent."""
