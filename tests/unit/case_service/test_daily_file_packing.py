@@ -5,7 +5,7 @@ from __future__ import annotations
 import pickle
 from datetime import date
 from decimal import Decimal
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from case_service.commands import CaseNotFound, Outcome
 from case_service.daily_file import MissedInstallment, Prepared
@@ -31,6 +31,12 @@ def test_items_arrive_with_the_same_values_types_and_places() -> None:
 
 def test_a_prepared_chunk_arrives_with_its_outcomes_errors_and_events() -> None:
     known, unknown = uuid4(), uuid4()
+    # The items the chunk answers, in the order sent: each outcome is its item's case's.
+    items = [
+        MissedInstallment(known, 4, date(2026, 1, 31), Decimal("100.00")),
+        MissedInstallment(known, 5, date(2026, 1, 31), Decimal("9E+9")),
+        MissedInstallment(unknown, 1, date(2026, 1, 31), Decimal("100.00")),
+    ]
     prepared = Prepared(
         [
             Outcome(known, version=4, events=["PaymentMissed"], recorded_versions=[4]),
@@ -40,9 +46,14 @@ def test_a_prepared_chunk_arrives_with_its_outcomes_errors_and_events() -> None:
         [StoredEvent(known, 4, "case_service.domain.events:PaymentMissed", b"\x00sealed")],
     )
 
-    arrived = Prepared.arrived(pickle.loads(pickle.dumps(prepared.portable())))
+    arrived = Prepared.arrived(pickle.loads(pickle.dumps(prepared.portable())), items)
 
-    assert arrived.events == prepared.events
+    # The case id travels as its text, the form the append sends; the rest as it was.
+    assert [
+        (UUID(str(e.originator_id)), e.originator_version, e.topic, e.state) for e in arrived.events
+    ] == [(e.originator_id, e.originator_version, e.topic, e.state) for e in prepared.events]
+    assert arrived.case_ids == prepared.case_ids == {known}
+    assert (prepared.here, arrived.here) == (True, False)
     assert [(o.case_id, o.version, o.events, o.recorded_versions) for o in arrived.outcomes] == [
         (known, 4, ["PaymentMissed"], [4]),
         (known, 4, [], []),

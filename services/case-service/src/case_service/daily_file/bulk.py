@@ -136,12 +136,13 @@ class DailyFileWriter:
         chunks = [_by_worker(chunk, items, workers.count) for chunk in chunks]
         pending = self._submit(workers, chunks[0], items, now) if chunks else None
         for n, chunk in enumerate(chunks):
-            prepared = _gathered(pending) if pending else None
+            indices = [index for group in chunk for index in group]
+            chunk_items = [items[i] for i in indices]
+            prepared = _gathered(pending, chunk_items) if pending else None
             pending = None
             if n + 1 < len(chunks):  # prepared while this one commits
                 pending = self._submit(workers, chunks[n + 1], items, now)
-            indices = [index for group in chunk for index in group]
-            done = self._record_chunk([items[i] for i in indices], now, correlation_id, prepared)
+            done = self._record_chunk(chunk_items, now, correlation_id, prepared)
             for index, outcome in zip(indices, done, strict=True):
                 outcomes[index] = outcome
         return cast(list[Outcome], outcomes)
@@ -202,7 +203,8 @@ class DailyFileWriter:
             except IntegrityError:
                 prepared = None  # another writer got to one of these cases first: read again
                 continue
-            self._warm.confirm(prepared.events)  # committed: no need to read them back
+            if prepared.here:  # committed: its warm cases need not read them back
+                self._warm.confirm(prepared.events)
             self._written(prepared.case_ids)
             return prepared.outcomes
         return self._fallback([as_command(item, now, correlation_id) for item in items])
@@ -306,17 +308,16 @@ def _worker_of(case_id: UUID, count: int) -> int:
     return case_id.int % count
 
 
-def _gathered(futures: list[Future[Packed]]) -> Prepared | None:
-    """The workers' parts as one chunk; None (prepare it here) if a worker failed."""
+def _gathered(futures: list[Future[Packed]], items: Sequence[MissedInstallment]) -> Prepared | None:
+    """The workers' parts as one chunk of `items` (their parts in worker order); None
+    (prepare it here) if a worker failed."""
     try:
-        parts = [Prepared.arrived(future.result()) for future in futures]
+        parts = [future.result() for future in futures]
     except Exception:
         _log.exception("a daily file worker failed; the chunk is prepared in-process")
         return None
-    return Prepared(
-        [outcome for part in parts for outcome in part.outcomes],
-        [event for part in parts for event in part.events],
-    )
+    outcomes = [outcome for part, _ in parts for outcome in part]
+    return Prepared.arrived((outcomes, [event for _, part in parts for event in part]), items)
 
 
 def _apply(

@@ -1,12 +1,16 @@
 """A chunk of the file after its cases' rules ran: an outcome per item, events to append.
 
 Between a worker and the server a chunk travels packed (`portable`, `arrived`): plain
-tuples of bytes, ints and strings, which pickle several times faster than the outcome and
-event objects with their UUIDs (pickling was a fifth of the server's CPU per item).
+tuples of ints, strings and bytes, which pickle several times faster than the outcome and
+event objects with their UUIDs (pickling was a fifth of the server's CPU per item). The
+server knows each outcome's case (the item it answers, in the order sent), so an outcome
+travels without it; an event's case travels as its id's text, the form the append sends to
+PostgreSQL, so the server builds no UUID per item.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -14,9 +18,10 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 
 from case_service.commands import CaseNotFound, Outcome
+from case_service.daily_file.items import MissedInstallment
 
-# (case id bytes, version, event names, recorded versions, error) per outcome, and
-# (case id bytes, version, topic, state) per event.
+# (version, event names, recorded versions, error) per outcome, in the items' order, and
+# (case id text, version, topic, state) per event.
 Packed = tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]
 
 
@@ -24,6 +29,8 @@ Packed = tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]
 class Prepared:
     outcomes: list[Outcome]
     events: list[StoredEvent] = field(default_factory=list)
+    # Prepared in this process: its cases are in this process's warm cases (warm.py).
+    here: bool = True
 
     @property
     def case_ids(self) -> set[UUID]:
@@ -37,41 +44,38 @@ class Prepared:
         for o in self.outcomes:
             assert not o.replayed  # the bulk path answers no idempotency key
             error = _NotFound(o.case_id) if isinstance(o.error, CaseNotFound) else o.error
-            outcomes.append((o.case_id.bytes, o.version, o.events, o.recorded_versions, error))
+            outcomes.append((o.version, o.events, o.recorded_versions, error))
         events = [
-            (_uuid(e.originator_id).bytes, e.originator_version, e.topic, e.state)
-            for e in self.events
+            (str(e.originator_id), e.originator_version, e.topic, e.state) for e in self.events
         ]
         return outcomes, events
 
     @staticmethod
-    def arrived(packed: Packed) -> Prepared:
+    def arrived(packed: Packed, items: Sequence[MissedInstallment]) -> Prepared:
+        """The chunk as prepared for `items` (the ones sent, in the order sent)."""
         outcomes, events = packed
         return Prepared(
             [
                 Outcome(
-                    UUID(bytes=case_id),
+                    item.case_id,
                     version=version,
                     events=names,
                     error=CaseNotFound(error.case_id) if isinstance(error, _NotFound) else error,
                     recorded_versions=recorded,
                 )
-                for case_id, version, names, recorded, error in outcomes
+                for item, (version, names, recorded, error) in zip(items, outcomes, strict=True)
             ],
             [
                 StoredEvent(
-                    originator_id=UUID(bytes=case_id),
+                    originator_id=case_id,
                     originator_version=version,
                     topic=topic,
                     state=state,
                 )
                 for case_id, version, topic, state in events
             ],
+            here=False,
         )
-
-
-def _uuid(value: UUID | str) -> UUID:
-    return value if isinstance(value, UUID) else UUID(value)
 
 
 class _NotFound(Exception):
