@@ -6,6 +6,8 @@ decrypts and decompresses with the mapper's own cipher and compressor, parses th
 JSON with orjson, and turns the transcoder's tagged values (`{"_type_": ..., "_data_": ...}`)
 into their JSON-ready form directly: what `event_payload(mapper.to_domain_event(...))` would
 give, byte for byte (tests/unit/case_service/test_relay_wire.py checks every event class).
+The envelope's bytes are written around each event's own values from a template made once
+per event class, as orjson writes the Envelope's dict (tested on generated values).
 
 It declines (and the caller takes the general path for that one event) whenever it would
 have to know more than it does: a stored `class_version` older than the class's (upcasting
