@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import copy
+from datetime import date
 from typing import Any
 
+from arrears.events import catalogue as ev
+from hypothesis import given
+from hypothesis import strategies as st
 from legal_service.policy import limitation
 from legal_service.policy.thresholds import DEFAULT_POLICY
 from legal_service.projections import fold
@@ -120,3 +124,50 @@ def test_folding_is_deterministic_and_unknown_events_change_nothing() -> None:
     before = copy.deepcopy(state)
     assert fold.apply(state, "RiskGraded", {"grade": "high"}) is False
     assert state == before == run(history())
+
+
+# The typed read and fold of PaymentMissed, as every other event is folded: what the lean
+# read of its usual shape must match, result or error.
+_TYPED_MISSED = fold._typed(ev.PaymentMissed, fold.missed)[1]
+_ANY = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12)
+_AMOUNTS = st.decimals(allow_nan=True, allow_infinity=True).map(str) | st.sampled_from(
+    ["1200.00", "1e3", " 5 ", "-0", "1.005", "9" * 40, "1_000", "NaN", "x"]
+)
+_DUES = st.dates().map(date.isoformat) | st.sampled_from(
+    ["2025-01-02", "20250102", "2025-W01-1", "2025-02-30", "2025-1-2", ""]
+)
+_USUAL = st.fixed_dictionaries(
+    {
+        "amount": _AMOUNTS,
+        "due_date": _DUES,
+        "installment": st.integers(),
+        "currency": st.just("CNY"),
+    }
+)
+
+
+@st.composite
+def _payment_missed(draw: st.DrawFn) -> dict[str, Any]:
+    """The usual shape, often with a member or two missing or of another type."""
+    data = draw(_USUAL)
+    for key in draw(st.lists(st.sampled_from(sorted(data)), max_size=2, unique=True)):
+        if draw(st.booleans()):
+            del data[key]
+        else:
+            data[key] = draw(_ANY)
+    return data
+
+
+def _outcome(run: Any, data: dict[str, Any]) -> tuple[str, Any]:
+    state = fold.new_state("c-1")
+    state["installments"]["1"] = {"due": "2024-01-01", "amount": "1.00", "paid": "0.00"}
+    try:
+        run(state, data)
+    except Exception as exc:  # the error itself is compared
+        return "error", (type(exc), str(exc))
+    return "state", state
+
+
+@given(data=_payment_missed())
+def test_payment_missed_folds_as_its_typed_read_does(data: dict[str, Any]) -> None:
+    assert _outcome(fold.FOLDS["PaymentMissed"], data) == _outcome(_TYPED_MISSED, data)

@@ -73,13 +73,13 @@ class CaseEventEncoder:
         notification_id, case_id, version, topic, state, correlation = row
         notification = Notification(
             id=notification_id,
-            originator_id=case_id,
+            originator_id=UUID(case_id),
             originator_version=version,
             topic=topic,
             state=state,
         )
         envelope = self.envelope(notification, correlation)
-        key = str(case_id).encode()
+        key = case_id.encode()
         return notification_id, key, envelope.to_json(), kafka_headers(envelope), key_hash(key)
 
     def records(self, rows: Sequence[Row]) -> list[Record]:

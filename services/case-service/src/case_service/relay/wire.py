@@ -6,6 +6,8 @@ decrypts and decompresses with the mapper's own cipher and compressor, parses th
 JSON with orjson, and turns the transcoder's tagged values (`{"_type_": ..., "_data_": ...}`)
 into their JSON-ready form directly: what `event_payload(mapper.to_domain_event(...))` would
 give, byte for byte (tests/unit/case_service/test_relay_wire.py checks every event class).
+The envelope's bytes are written around each event's own values from a template made once
+per event class, as orjson writes the Envelope's dict (tested on generated values).
 
 It declines (and the caller takes the general path for that one event) whenever it would
 have to know more than it does: a stored `class_version` older than the class's (upcasting
@@ -37,8 +39,8 @@ from eventsourcing.utils import resolve_topic
 
 # (notification id, Kafka key, Kafka value, Kafka headers, key_hash(key) for the partitioner)
 Record = tuple[int, bytes, bytes, list[tuple[str, bytes]], int]
-# (notification id, case id, version, topic, stored state, correlation id or None)
-Row = tuple[int, UUID, int, str, bytes, str | None]
+# (notification id, case id as text, version, topic, stored state, correlation id or None)
+Row = tuple[int, str, int, str, bytes, str | None]
 
 _CONTENT_TYPE = ("content-type", CONTENT_TYPE.encode())
 _STREAM_FIELDS = ("timestamp", "originator_topic", "originator_id", "originator_version")
@@ -89,16 +91,31 @@ def plain(node: Any) -> Any:
 
 
 class _Kind:
-    """What the relay needs of one event class, resolved once per topic."""
+    """What the relay needs of one event class, resolved once per topic: the envelope's
+    bytes around its per-event values, as orjson writes the envelope's dict (the members
+    in that order; constants serialised once, `%` in them escaped for the template)."""
 
-    __slots__ = ("class_version", "event_type", "personaldata", "schema")
+    __slots__ = ("class_version", "head", "tail")
 
-    def __init__(self, name: str, cls: type[Any]) -> None:
+    def __init__(self, name: str, cls: type[Any], source: str) -> None:
         self.class_version = int(getattr(cls, "class_version", 1))
-        self.event_type = case_event_type(name)
-        self.schema = schema_url(self.event_type)
+        event_type = case_event_type(name)
         personal = tuple(getattr(cls, "personal_data", ()))
-        self.personaldata = ",".join(personal) if personal else None
+
+        def const(value: str) -> str:
+            return orjson.dumps(value).decode().replace("%", "%%")
+
+        # The id, subject and time are ASCII without quotes or backslashes (hex digits, a
+        # UUID's text, an RFC 3339 time), so they go between quotes as they are.
+        self.head = (
+            f'{{"specversion":{const(SPECVERSION)},"id":"%s","source":{const(source)},'
+            f'"type":{const(event_type)},"subject":"%s","time":"%s",'
+            f'"datacontenttype":{const(DATA_CONTENT_TYPE)},'
+            f'"dataschema":{const(schema_url(event_type))},'
+            f'"sequence":%d,"caseversion":%d,"classversion":{self.class_version}'
+        )
+        tail = b',"personaldata":' + orjson.dumps(",".join(personal)) if personal else b""
+        self.tail = tail + b',"data":'
 
 
 _NAMESPACE = EVENT_ID_NAMESPACE.bytes
@@ -114,13 +131,14 @@ _TEXT_TAGGED = re.compile(
 _TAG_KEY = b'"_type_"'
 
 
-def _text(match: re.Match[bytes]) -> bytes:
-    return match.group(1)
+# Split keeps the one group: the pieces joined are what `sub(r"\1")` gives, without a Python
+# call per match (a third less time than `sub` with a function).
+_unwrap = _TEXT_TAGGED.split
 
 
 def decode(state: bytes) -> dict[str, Any]:
     """Stored JSON -> a JSON-ready dict (the tagged values unwrapped)."""
-    unwrapped = _TEXT_TAGGED.sub(_text, state)
+    unwrapped = b"".join(_unwrap(state))
     try:
         decoded = orjson.loads(unwrapped)
     except orjson.JSONDecodeError as exc:
@@ -199,7 +217,7 @@ class WireEncoder:
         kind = self._kinds.get(topic)
         if kind is None:
             cls = resolve_topic(topic)
-            kind = self._kinds[topic] = _Kind(self.name_of(cls), cls)
+            kind = self._kinds[topic] = _Kind(self.name_of(cls), cls, self.source)
         return kind
 
     def values(self, rows: Sequence[Row]) -> list[bytes]:
@@ -227,7 +245,7 @@ class WireEncoder:
 
     def _encode(self, row: Row) -> tuple[str, bytes]:
         """(the case id as text, the envelope's bytes)."""
-        notification_id, case_id, version, topic, stored, correlation = row
+        notification_id, subject, version, topic, stored, correlation = row
         kind = self._kind(topic)
         state = stored
         if self.cipher:
@@ -240,23 +258,7 @@ class WireEncoder:
         moment = _time(decoded.get("timestamp"))
         for name in _STREAM_FIELDS:
             decoded.pop(name, None)
-        subject = str(case_id)
-        envelope: dict[str, Any] = {
-            "specversion": SPECVERSION,
-            "id": event_id(subject, version),
-            "source": self.source,
-            "type": kind.event_type,
-            "subject": subject,
-            "time": moment,
-            "datacontenttype": DATA_CONTENT_TYPE,
-            "dataschema": kind.schema,
-            "sequence": notification_id,
-            "caseversion": version,
-            "classversion": kind.class_version,
-        }
-        if correlation:
-            envelope["correlationid"] = correlation
-        if kind.personaldata:
-            envelope["personaldata"] = kind.personaldata
-        envelope["data"] = decoded
-        return subject, orjson.dumps(envelope)
+        head = kind.head % (event_id(subject, version), subject, moment, notification_id, version)
+        correlated = b',"correlationid":' + orjson.dumps(correlation) if correlation else b""
+        value = b"".join((head.encode(), correlated, kind.tail, orjson.dumps(decoded), b"}"))
+        return subject, value

@@ -132,7 +132,22 @@ class _Case:
                 self.moment = event_time(envelope)
 
 
-def _survey(envelopes: Sequence[Envelope], held: dict[str, bytes]) -> tuple[set[str], set[int]]:
+def _names(envelopes: Sequence[Envelope]) -> list[str]:
+    """Each envelope's event name, worked out once per type in the batch (the property
+    splits the type's text at every call, twice per event in a batch before)."""
+    known: dict[str, str] = {}
+    names = []
+    for envelope in envelopes:
+        name = known.get(envelope.type)
+        if name is None:
+            name = known[envelope.type] = envelope.event_name
+        names.append(name)
+    return names
+
+
+def _survey(
+    envelopes: Sequence[Envelope], names: list[str], held: dict[str, bytes]
+) -> tuple[set[str], set[int]]:
     """One pass over a batch: the cases to read, those it folds that are neither held by
     this transaction nor opened in the batch before their first fold (a rebuild's pages open
     most of their cases, and reading those, locking rows that are not there, was a statement
@@ -141,9 +156,9 @@ def _survey(envelopes: Sequence[Envelope], held: dict[str, bytes]) -> tuple[set[
     seen: set[str] = set()  # opened or wanted
     wanted: set[str] = set()
     last: dict[str | None, int] = {}
-    for index, envelope in enumerate(envelopes):
-        name = envelope.event_name
-        if name not in fold.FOLDS:
+    folds = fold.FOLDS
+    for index, (envelope, name) in enumerate(zip(envelopes, names, strict=True)):
+        if name not in folds:
             continue
         case_id = envelope.subject
         last[case_id] = index
@@ -209,7 +224,8 @@ class Projection:
         """The same changes as `handle` for each envelope in order, each case written once."""
         states = _held(conn)
         work: dict[str, _Case] = {}
-        to_read, checked = _survey(envelopes, states)
+        names = _names(envelopes)
+        to_read, checked = _survey(envelopes, names, states)
         wanted = sorted(to_read)
         raw = await driver(conn)
         found: dict[str, bytes] = {}
@@ -217,20 +233,23 @@ class Projection:
             for row in await raw.fetch(_SELECT_MANY, wanted):
                 found[row[0]] = row[1].encode()
         signals = SIGNAL_EVENTS if self.emit is not None else frozenset()
-        for index, envelope in enumerate(envelopes):
+        folds = fold.FOLDS
+        for index, (envelope, name) in enumerate(zip(envelopes, names, strict=True)):
             case_id = envelope.subject
             if case_id is None:
                 raise PoisonError("a case event without a subject")
-            name = envelope.event_name
-            version = envelope.caseversion or 0
-            moment = event_time(envelope)
+            moment = envelope.time
+            if moment is None:  # refused (PoisonError) for any event, as `handle` does
+                moment = event_time(envelope)
             if name == "CaseOpened":
                 state = fold.new_state(case_id)
                 fold.apply(state, name, envelope.data)
                 last = orjson.dumps(state)
+                version = envelope.caseversion or 0
                 work[case_id] = _Case(state, last, version, moment, opened=True, mark=last)
                 continue
-            if name not in fold.FOLDS:
+            run = folds.get(name)
+            if run is None:
                 continue
             case = work.get(case_id)
             if case is None:
@@ -241,8 +260,9 @@ class Projection:
             check = index in checked or name in signals
             unfolded = orjson.dumps(case.state) if check and case.unchecked else case.last
             try:
-                fold.apply(case.state, name, envelope.data)
+                run(case.state, envelope.data)
             except (KeyError, ValueError, TypeError, ArithmeticError) as exc:
+                version = envelope.caseversion or 0
                 raise PoisonError(f"{name} v{version}: unreadable data: {exc!r}") from exc
             if not check:
                 case.unchecked.append(envelope)

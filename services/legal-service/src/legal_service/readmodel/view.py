@@ -35,14 +35,13 @@ def _date(value: Any) -> date | None:
 
 def oldest_unpaid_due(state: Mapping[str, Any]) -> date | None:
     """The due date of the oldest installment not paid in full (`CaseView.oldest_due_on`)."""
-    return min(
-        (
-            date.fromisoformat(item["due"])
-            for item in state["installments"].values()
-            if Decimal(item["amount"]) - Decimal(item["paid"]) > 0
-        ),
-        default=None,
-    )
+    oldest: date | None = None
+    for item in state["installments"].values():  # a loop: once per case per batch written
+        if Decimal(item["amount"]) - Decimal(item["paid"]) > 0:
+            due = date.fromisoformat(item["due"])
+            if oldest is None or due < oldest:
+                oldest = due
+    return oldest
 
 
 def interruptions(state: Mapping[str, Any]) -> tuple[Interruption, ...]:
