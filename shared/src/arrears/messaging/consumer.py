@@ -55,6 +55,9 @@ BATCH_SECONDS = Histogram(
     ["consumer"],
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0),
 )
+# The lag gauge is set at most this often while batches flow, and once when the loop turns
+# idle: a probe per partition per batch cost more than the gauge is worth between scrapes.
+LAG_REPORT_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -151,6 +154,14 @@ class IdempotentConsumer:
         # Offsets applied (their transactions committed) but not yet committed to the broker.
         self._uncommitted: dict[TopicPartition, int] = {}
         self._committed_at = time.monotonic()
+        self._lag_reported_at = 0.0  # monotonic; 0: due with the next batch
+        self._lag_stale = False  # a batch was applied since the gauge was last set
+        # The metrics' children for this consumer, looked up once (`labels` takes a lock).
+        name = config.name
+        self._processed, self._duplicates = PROCESSED.labels(name), DUPLICATES.labels(name)
+        self._failed, self._dlq = FAILED.labels(name), DLQ.labels(name)
+        self._gaps = GAPS.labels(name)
+        self._retries, self._batch_seconds = RETRIES.labels(name), BATCH_SECONDS.labels(name)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until `stop` is set; the batch in hand is finished before leaving."""
@@ -178,6 +189,8 @@ class IdempotentConsumer:
                     self.ready.set()
                 if not batches:
                     await self.commit_offsets()  # idle: nothing to gain by waiting longer
+                    if self._lag_stale:
+                        await self._report_lag(consumer)
                     continue
                 batches = await self._linger(consumer, batches)
                 async with self.lock:
@@ -188,7 +201,9 @@ class IdempotentConsumer:
                                 for tp, records in batches.items()
                             )
                         )
-                    await self._report_lag(consumer)
+                    self._lag_stale = True
+                    if time.monotonic() - self._lag_reported_at >= LAG_REPORT_SECONDS:
+                        await self._report_lag(consumer)
                     interval = self.config.commit_interval_ms / 1000
                     if time.monotonic() - self._committed_at >= interval:
                         await self.commit_offsets()
@@ -271,7 +286,7 @@ class IdempotentConsumer:
             self._uncommitted[tp] = records[-1].offset + 1
         if outcome.parked or self.config.commit_interval_ms <= 0:
             await self.commit_offsets()
-        BATCH_SECONDS.labels(self.config.name).observe(time.perf_counter() - started)
+        self._batch_seconds.observe(time.perf_counter() - started)
         return True
 
     async def _partition(
@@ -291,7 +306,7 @@ class IdempotentConsumer:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                RETRIES.labels(self.config.name).inc()
+                self._retries.inc()
                 log.warning(
                     "batch failed; retrying from its first offset",
                     extra={
@@ -315,7 +330,7 @@ class IdempotentConsumer:
             # A parked message is not tracked in the database (an unreadable one has no id):
             # its offset goes now, so a restart does not park it on the DLQ again.
             await self.commit_offsets()
-        BATCH_SECONDS.labels(self.config.name).observe(time.perf_counter() - started)
+        self._batch_seconds.observe(time.perf_counter() - started)
 
     async def _apply(self, items: list[Item]) -> Outcome:
         try:
@@ -363,12 +378,12 @@ class IdempotentConsumer:
             )
 
     def _count(self, outcome: Outcome) -> None:
-        name = self.config.name
-        PROCESSED.labels(name).inc(outcome.applied)
-        DUPLICATES.labels(name).inc(outcome.duplicates)
-        FAILED.labels(name).inc(outcome.failures)
-        DLQ.labels(name).inc(len(outcome.parked))
-        GAPS.labels(name).inc(outcome.gap_filled)
+        self._processed.inc(outcome.applied)
+        if outcome.duplicates or outcome.failures or outcome.parked or outcome.gap_filled:
+            self._duplicates.inc(outcome.duplicates)
+            self._failed.inc(outcome.failures)
+            self._dlq.inc(len(outcome.parked))
+            self._gaps.inc(outcome.gap_filled)
         self.totals.applied += outcome.applied
         self.totals.duplicates += outcome.duplicates
         self.totals.failures += outcome.failures
@@ -376,6 +391,7 @@ class IdempotentConsumer:
         self.totals.parked.extend(outcome.parked)
 
     async def _report_lag(self, consumer: AIOKafkaConsumer) -> None:
+        self._lag_reported_at, self._lag_stale = time.monotonic(), False
         for tp in consumer.assignment():
             highwater = consumer.highwater(tp)
             if highwater is None:
