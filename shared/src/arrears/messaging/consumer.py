@@ -16,14 +16,14 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Container, Sequence
+from collections.abc import AsyncIterator, Container, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from prometheus_client import Counter, Gauge, Histogram
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from arrears.messaging.processing import (
     Applier,
@@ -154,6 +154,8 @@ class IdempotentConsumer:
         # Offsets applied (their transactions committed) but not yet committed to the broker.
         self._uncommitted: dict[TopicPartition, int] = {}
         self._committed_at = time.monotonic()
+        self._held: AsyncConnection | None = None  # see _transaction
+        self._held_busy = False
         self._lag_reported_at = 0.0  # monotonic; 0: due with the next batch
         self._lag_stale = False  # a batch was applied since the gauge was last set
         # The metrics' children for this consumer, looked up once (`labels` takes a lock).
@@ -213,6 +215,7 @@ class IdempotentConsumer:
             with contextlib.suppress(Exception):
                 await consumer.stop()
             self._consumer = None
+            await self._release_held()
             await self.dlq.stop()
 
     async def _linger(
@@ -334,16 +337,47 @@ class IdempotentConsumer:
 
     async def _apply(self, items: list[Item]) -> Outcome:
         try:
-            async with self.engine.begin() as conn:
+            async with self._transaction() as conn:
                 outcome = await self.applier.apply(conn, items, careful=False)
                 await self._park(outcome)
                 return outcome
         except HandlerFailedError:
             pass
-        async with self.engine.begin() as conn:
+        async with self._transaction() as conn:
             outcome = await self.applier.apply(conn, items, careful=True)
             await self._park(outcome)
             return outcome
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[AsyncConnection]:
+        """A transaction on the consumer's own connection, kept from batch to batch: taking
+        one from the pool and giving it back cost about 0.1 ms of CPU per batch, most batches
+        being a few events. Partitions applied concurrently (after a failed poll-wide batch)
+        take the others from the pool. After any failure the connection is let go (it may be
+        broken; a dead one is found by the next batch's first statement, as with the pool
+        without its pre-ping), and the next batch takes a new one."""
+        if self._held_busy:
+            async with self.engine.begin() as conn:
+                yield conn
+            return
+        self._held_busy = True
+        try:
+            if self._held is None:
+                self._held = await self.engine.connect()
+            try:
+                async with self._held.begin():
+                    yield self._held
+            except BaseException:
+                await self._release_held()
+                raise
+        finally:
+            self._held_busy = False
+
+    async def _release_held(self) -> None:
+        held, self._held = self._held, None
+        if held is not None:
+            with contextlib.suppress(Exception):
+                await held.close()
 
     async def _park(self, outcome: Outcome) -> None:
         if not outcome.parked:
