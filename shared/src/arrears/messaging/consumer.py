@@ -353,9 +353,9 @@ class IdempotentConsumer:
         """A transaction on the consumer's own connection, kept from batch to batch: taking
         one from the pool and giving it back cost about 0.1 ms of CPU per batch, most batches
         being a few events. Partitions applied concurrently (after a failed poll-wide batch)
-        take the others from the pool. After any failure the connection is let go (it may be
-        broken; a dead one is found by the next batch's first statement, as with the pool
-        without its pre-ping), and the next batch takes a new one."""
+        take the others from the pool. After any failure the connection is closed (it may be
+        broken: a dead one is found by a batch's first statement, as with the pool without
+        its pre-ping), and the next batch takes a new one."""
         if self._held_busy:
             async with self.engine.begin() as conn:
                 yield conn
@@ -368,16 +368,22 @@ class IdempotentConsumer:
                 async with self._held.begin():
                     yield self._held
             except BaseException:
-                await self._release_held()
+                await self._release_held(broken=True)
                 raise
         finally:
             self._held_busy = False
 
-    async def _release_held(self) -> None:
+    async def _release_held(self, *, broken: bool = False) -> None:
+        """Give the kept connection back to the pool; `broken`: close it instead (back in the
+        pool, a dead one would fail whoever took it next)."""
         held, self._held = self._held, None
-        if held is not None:
+        if held is None:
+            return
+        if broken:
             with contextlib.suppress(Exception):
-                await held.close()
+                await held.invalidate()
+        with contextlib.suppress(Exception):
+            await held.close()
 
     async def _park(self, outcome: Outcome) -> None:
         if not outcome.parked:
