@@ -20,6 +20,7 @@ from arrears.messaging import (
 from case_service.api.app import create_app
 from case_service.application import CaseApplication
 from case_service.relay import CaseEventEncoder, RelaySettings
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from .conftest import (
@@ -356,3 +357,39 @@ async def test_one_poll_of_several_partitions_in_one_transaction_but_a_stuck_one
     applied = await read_model(read_model_engine, "c-stuck")
     assert free <= {c for c, _, _ in applied}
     assert stuck not in {c for c, _, _ in applied}
+
+
+async def test_a_connection_that_died_between_batches_is_replaced_and_nothing_is_lost(
+    relay_settings: RelaySettings,
+    cases: CaseApplication,
+    workload: Workload,
+    read_model_engine: AsyncEngine,
+) -> None:
+    # The consumer keeps its connection from batch to batch; PostgreSQL restarting (here:
+    # that one backend terminated) between batches fails the next batch, which is retried
+    # from its first offset on a new connection.
+    backends: list[int] = []
+    record = recording_handler("c-reconnect")
+
+    async def handle(conn: AsyncConnection, envelope: Envelope) -> None:
+        backends.append(int((await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()))
+        await record(conn, envelope)
+
+    await asyncio.to_thread(workload.portfolio, 3, 2)
+    first = store_events(cases)
+    async with (
+        running_relay(relay_settings, cases),
+        running_consumer(relay_settings, read_model_engine, "c-reconnect", handle) as consumer,
+    ):
+        await eventually(lambda: _count(read_model_engine, "c-reconnect", len(first)))
+        async with read_model_engine.connect() as conn:
+            killed = await conn.scalar(text("SELECT pg_terminate_backend(:p)"), {"p": backends[-1]})
+        assert killed
+        await asyncio.to_thread(workload.portfolio, 3, 2, "M")
+        stored = store_events(cases)
+        assert len(stored) > len(first)
+        await eventually(lambda: _count(read_model_engine, "c-reconnect", len(stored)))
+        assert consumer.totals.parked == []
+        assert backends[-1] != backends[0]
+    rows = await read_model(read_model_engine, "c-reconnect")
+    assert sorted(rows, key=lambda r: r[2]) == [(c, v, s) for c, v, s in stored]

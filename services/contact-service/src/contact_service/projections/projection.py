@@ -18,7 +18,7 @@ from arrears.business_date import DEFAULT_BUSINESS_TIMEZONE, business_date
 from arrears.events import EventDataError
 from arrears.events import catalogue as ev
 from arrears.messaging import Envelope, PoisonError, event_time
-from arrears.messaging.personal import SubjectKeyClient
+from arrears.messaging.personal import SubjectKeyClient, sealed_key_ids
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contact_service import sealing
@@ -98,6 +98,10 @@ class Projection:
         and the cases written first, so every statement still runs in the events' order. If
         anything raises, the consumer rolls the batch back and applies it event by event
         through `handle`."""
+        if self.keys is not None:  # the batch's new subjects' keys in one request, not one each
+            await self.keys.prefetch(
+                set().union(*(sealed_key_ids(e.data) for e in envelopes if e.personaldata))
+            )
         rows = rows_of_this_transaction(conn)
         wanted = sorted({e.subject for e in envelopes if e.subject and e.subject not in rows})
         if wanted:
