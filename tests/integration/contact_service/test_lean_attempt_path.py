@@ -56,6 +56,30 @@ def _answer(response: Any, case_id: str) -> tuple[Any, ...]:
     )
 
 
+async def _answered_alike(
+    client: Any,
+    outbox: Context,
+    post: Any,
+    cases: tuple[str, str],
+    body: Any,
+    role: str,
+    headers: dict[str, str],
+) -> None:
+    """The same request on the lean path (to the first case) and the route (to the second)
+    gets the same answer; a recorded one replays on a resend; bad input queues nothing."""
+    lean_case, regular_case = cases
+    lean = await post(client, lean_case, body, LEAN, role, **headers)
+    regular = await post(client, regular_case, body, REGULAR, role, **headers)
+
+    assert _answer(lean, lean_case) == _answer(regular, regular_case)
+    if lean.status_code == 201:  # a resend replays, on either path
+        again = await post(client, lean_case, body, LEAN, role, **headers)
+        assert (again.status_code, again.headers["idempotent-replayed"]) == (201, "true")
+        assert again.json() == lean.json()
+    if lean.status_code >= 400 and lean.status_code != 409:  # bad input changes nothing
+        assert await _outbox_rows(outbox) == 0
+
+
 @pytest.mark.parametrize(
     ("body", "role", "headers", "late"),
     [
@@ -89,16 +113,7 @@ async def test_the_lean_path_answers_as_the_route_does(
         assert isinstance(outbox.clock, ManualClock)
         outbox.clock.advance(timedelta(hours=13))  # 23:00 in Shanghai
 
-    lean = await _post(client, lean_case, body, LEAN, role, **headers)
-    regular = await _post(client, regular_case, body, REGULAR, role, **headers)
-
-    assert _answer(lean, lean_case) == _answer(regular, regular_case)
-    if lean.status_code == 201:  # a resend replays, on either path
-        again = await _post(client, lean_case, body, LEAN, role, **headers)
-        assert (again.status_code, again.headers["idempotent-replayed"]) == (201, "true")
-        assert again.json() == lean.json()
-    if lean.status_code >= 400 and lean.status_code != 409:  # bad input changes nothing
-        assert await _outbox_rows(outbox) == 0
+    await _answered_alike(client, outbox, _post, (lean_case, regular_case), body, role, headers)
 
 
 async def test_an_unknown_case_is_404_on_the_lean_path(client: Any) -> None:
@@ -193,16 +208,9 @@ async def test_the_lean_path_answers_promises_as_the_route_does(
             )
             assert restricted.status_code == 201, restricted.text
 
-    lean = await _post_promise(client, lean_case, body, LEAN, role, **headers)
-    regular = await _post_promise(client, regular_case, body, REGULAR, role, **headers)
-
-    assert _answer(lean, lean_case) == _answer(regular, regular_case)
-    if lean.status_code == 201:  # a resend replays, on either path
-        again = await _post_promise(client, lean_case, body, LEAN, role, **headers)
-        assert (again.status_code, again.headers["idempotent-replayed"]) == (201, "true")
-        assert again.json() == lean.json()
-    if lean.status_code >= 400 and lean.status_code != 409:  # bad input changes nothing
-        assert await _outbox_rows(outbox) == 0
+    await _answered_alike(
+        client, outbox, _post_promise, (lean_case, regular_case), body, role, headers
+    )
 
 
 async def test_a_plain_promise_takes_the_lean_path_is_counted_by_its_route(
