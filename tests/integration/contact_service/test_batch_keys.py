@@ -17,7 +17,7 @@ from contact_service.rebuild import reset
 from sqlalchemy import text
 
 from .test_batch_projection import _snapshot
-from .test_outcomes import cases, outbox
+from .test_outcomes import cases, count_single_key_requests, outbox
 
 __all__ = ["cases", "outbox"]  # the fixtures, used by name
 
@@ -48,15 +48,7 @@ def _open_cases(cases: CaseApplication, count: int) -> list[Envelope]:
 async def _apply(ctx: Context, events: list[Envelope], *, batch: bool) -> list[str]:
     """Apply `events` in one transaction; the single key requests the projection made."""
     assert ctx.keys is not None
-    ctx.keys.forget()
-    singles: list[str] = []
-    fetch = ctx.keys.fetch
-
-    async def counted(path: str, headers: dict[str, str]) -> tuple[int, bytes]:
-        singles.append(path)
-        return await fetch(path, headers)
-
-    ctx.keys.fetch = counted  # type: ignore[method-assign]
+    singles = count_single_key_requests(ctx.keys)
     projection = Projection(ctx.book, ctx.profile, ctx.emit, keys=ctx.keys)
     applier = Applier(
         consumer="cs-keys-" + uuid.uuid4().hex[:8],

@@ -34,12 +34,23 @@ LATE = {**ATTEMPT, "occurred_at": (START + timedelta(hours=13)).isoformat()}
 
 
 async def _post(
-    client: Any, case_id: str, body: Any, content_type: str, role: str = "collector", **h: str
+    client: Any,
+    case_id: str,
+    body: Any,
+    content_type: str,
+    role: str = "collector",
+    *,
+    route: str = "contact-attempts",
+    **h: str,
 ) -> Any:
     headers = token(role) | h | {"Content-Type": content_type}
     return await client.post(
-        f"/v1/cases/{case_id}/contact-attempts", content=json.dumps(body), headers=headers
+        f"/v1/cases/{case_id}/{route}", content=json.dumps(body), headers=headers
     )
+
+
+async def _post_promise(*args: Any, **h: str) -> Any:
+    return await _post(*args, route="promises", **h)
 
 
 def _answer(response: Any, case_id: str) -> tuple[Any, ...]:
@@ -136,39 +147,7 @@ def _counted(route: str, status: str) -> float:
     return 0.0
 
 
-async def test_a_plain_attempt_takes_the_lean_path_is_counted_by_its_route(
-    client: Any, outbox: Context, cases: CaseApplication, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    taken: list[str] = []
-    run_attempt = fast.run_attempt
-
-    async def counted(*args: Any) -> Any:
-        taken.append(str(args[2]))
-        return await run_attempt(*args)
-
-    monkeypatch.setattr(fast, "run_attempt", counted)
-    case_id = await _open(outbox, cases)
-    route = "/v1/cases/{case_id}/contact-attempts"
-    before = (_counted(route, "201"), _counted("unmatched", "201"))
-
-    regular = await _post(client, case_id, BODY, REGULAR, **{"Idempotency-Key": "a"})
-    assert (regular.status_code, taken) == (201, [])
-    lean = await _post(client, case_id, BODY, LEAN, **{"Idempotency-Key": "b"})
-    assert (lean.status_code, taken) == (201, [case_id])
-
-    assert (_counted(route, "201"), _counted("unmatched", "201")) == (before[0] + 2, before[1])
-
-
 PROMISE = {"amount": "600.00", "promised_date": (START + timedelta(days=5)).date().isoformat()}
-
-
-async def _post_promise(
-    client: Any, case_id: str, body: Any, content_type: str, role: str = "collector", **h: str
-) -> Any:
-    headers = token(role) | h | {"Content-Type": content_type}
-    return await client.post(
-        f"/v1/cases/{case_id}/promises", content=json.dumps(body), headers=headers
-    )
 
 
 @pytest.mark.parametrize(
@@ -213,28 +192,41 @@ async def test_the_lean_path_answers_promises_as_the_route_does(
     )
 
 
-async def test_a_plain_promise_takes_the_lean_path_is_counted_by_its_route(
-    client: Any, outbox: Context, cases: CaseApplication, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("route", "runner", "body"),
+    [("contact-attempts", "run_attempt", BODY), ("promises", "run_promise", PROMISE)],
+)
+async def test_a_plain_command_takes_the_lean_path_is_counted_by_its_route(
+    client: Any,
+    outbox: Context,
+    cases: CaseApplication,
+    monkeypatch: pytest.MonkeyPatch,
+    route: str,
+    runner: str,
+    body: dict[str, Any],
 ) -> None:
     taken: list[str] = []
-    run_promise = fast.run_promise
+    run = getattr(fast, runner)
 
     async def counted(*args: Any) -> Any:
         taken.append(str(args[2]))
-        return await run_promise(*args)
+        return await run(*args)
 
-    monkeypatch.setattr(fast, "run_promise", counted)
+    monkeypatch.setattr(fast, runner, counted)
     # Two cases: case-service keeps one open promise per case.
     regular_case, lean_case = await _open(outbox, cases), await _open(outbox, cases)
-    route = "/v1/cases/{case_id}/promises"
-    before = (_counted(route, "201"), _counted("unmatched", "201"))
+    template = f"/v1/cases/{{case_id}}/{route}"
+    before = (_counted(template, "201"), _counted("unmatched", "201"))
 
-    regular = await _post_promise(client, regular_case, PROMISE, REGULAR)
+    regular = await _post(client, regular_case, body, REGULAR, route=route)
     assert (regular.status_code, taken) == (201, [])
-    lean = await _post_promise(client, lean_case, PROMISE, LEAN)
+    lean = await _post(client, lean_case, body, LEAN, route=route)
     assert (lean.status_code, taken) == (201, [lean_case])
 
-    assert (_counted(route, "201"), _counted("unmatched", "201")) == (before[0] + 2, before[1])
+    assert (_counted(template, "201"), _counted("unmatched", "201")) == (
+        before[0] + 2,
+        before[1],
+    )
 
 
 _DROP = object()  # the field left out
@@ -311,10 +303,7 @@ async def test_generated_requests_are_answered_alike_on_both_paths(
     lean_case, regular_case = await _open(outbox, cases), await _open(outbox, cases)
     answers = []
     for case_id, content_type in ((lean_case, LEAN), (regular_case, REGULAR)):
-        sent = token(role) | headers | {"Content-Type": content_type}
-        response = await client.post(
-            f"/v1/cases/{case_id}/{route}", content=json.dumps(body), headers=sent
-        )
+        response = await _post(client, case_id, body, content_type, role, route=route, **headers)
         answers.append(_answer(response, case_id))
 
     assert answers[0] == answers[1]

@@ -412,6 +412,21 @@ async def test_a_rejected_attempt_stops_counting(
     assert view.json()["recent_attempts"] == []
 
 
+def count_single_key_requests(keys: SubjectKeyClient) -> list[str]:
+    """Empty `keys`' cache and note, from now on, the path of each single key request it
+    makes to case-service (batch reads are not noted)."""
+    keys.forget()
+    singles: list[str] = []
+    fetch = keys.fetch
+
+    async def counted(path: str, headers: dict[str, str]) -> tuple[int, bytes]:
+        singles.append(path)
+        return await fetch(path, headers)
+
+    keys.fetch = counted  # type: ignore[method-assign]
+    return singles
+
+
 async def test_a_rebuild_from_the_feed_gives_the_same_view_and_keeps_restrictions(
     client: Any, outbox: Context, cases: CaseApplication
 ) -> None:
@@ -437,15 +452,7 @@ async def test_a_rebuild_from_the_feed_gives_the_same_view_and_keeps_restriction
     # The rebuild asks case-service for a page's subject keys in one batch read, not a
     # request per new case: with the cache emptied, the projection asks for none itself.
     assert outbox.keys is not None
-    outbox.keys.forget()
-    singles: list[str] = []
-    fetch = outbox.keys.fetch
-
-    async def counted(path: str, headers: dict[str, str]) -> tuple[int, bytes]:
-        singles.append(path)
-        return await fetch(path, headers)
-
-    outbox.keys.fetch = counted  # type: ignore[method-assign]
+    singles = count_single_key_requests(outbox.keys)
     try:
         report = await rebuild_read_models(outbox, feed)
     finally:
