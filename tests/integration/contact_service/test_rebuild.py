@@ -22,7 +22,6 @@ from arrears.messaging.personal import SubjectKeyClient
 from arrears.messaging.processing import Outcome
 from contact_service.context import Context
 from contact_service.projections import Projection
-from contact_service.projections import fold as fold_module
 from contact_service.projections.fold import PageFold
 from contact_service.readmodel.tables import RESTRICTIONS
 from contact_service.rebuild import reapply_restrictions, rebuild_read_models, reset
@@ -343,7 +342,7 @@ async def test_a_rebuild_opens_personal_fields_as_the_event_by_event_path_does(
 ) -> None:
     """Sealed histories (as the relay publishes them, some subjects erased): the rebuild
     opens each page's values before applying it (`PageFold.open_ahead`, its `prepare`), or
-    the fold opens them itself (`fold._opened`: a page nothing prepared), the consumer through
+    the fold opens them itself (`open_envelope`: a page nothing prepared), the consumer through
     `open_envelope`; the tables come out the same, numbers sealed again under
     contact-service's own key."""
     keys: dict[str, bytes | None] = {}
@@ -351,13 +350,6 @@ async def test_a_rebuild_opens_personal_fields_as_the_event_by_event_path_does(
     assert any(k is None for k in keys.values())
     ctx.keys = _KeyServer(keys)
     opened_in_fold: list[str] = []
-    opened = fold_module._opened
-
-    async def counted(keys: SubjectKeyClient, envelope: Envelope) -> Envelope:
-        opened_in_fold.append(envelope.id)
-        return await opened(keys, envelope)
-
-    monkeypatch.setattr(fold_module, "_opened", counted)
     try:
         assert not await _apply(ctx, events, batch=False, size=1)
         one_by_one = await _tables(ctx)
@@ -366,6 +358,13 @@ async def test_a_rebuild_opens_personal_fields_as_the_event_by_event_path_does(
             await reset(conn)
             await conn.execute(text("DELETE FROM cs_tasks"))
         ctx.keys.forget()
+        opened = ctx.keys.open_envelope
+
+        async def counted(envelope: Envelope) -> Envelope:
+            opened_in_fold.append(envelope.id)
+            return await opened(envelope)
+
+        monkeypatch.setattr(ctx.keys, "open_envelope", counted)
         handled = _count_handled(monkeypatch)
         if ahead:
             report = await rebuild_read_models(ctx, _ListFeed(events), page_size=page_size)

@@ -31,8 +31,7 @@ from typing import Any
 
 from arrears.messaging import Envelope, PoisonError
 from arrears.messaging.envelope import with_data
-from arrears.messaging.personal import SubjectKeyClient, is_sealed, open_value
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from arrears.messaging.personal import SealedCopy
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contact_service.projections import kpi
@@ -158,63 +157,6 @@ class _Page:
             await self.raw.execute(kpi.ADD, *kpi.add_args(deltas))
 
 
-# Where a sealed value sits in a copy of an event's data: (container, key or index, value).
-Places = list[tuple[Any, Any, dict[str, Any]]]
-
-
-def _copied(envelope: Envelope) -> tuple[dict[str, Any], Places]:
-    """The event's data copied down to its sealed values (the envelope's own stays sealed,
-    as the page's fallback applies it), and where each of those sits in the copy."""
-    holder: dict[str, Any] = {}
-    sealed: Places = []
-    _copy_into(holder, "data", envelope.data, sealed)
-    return holder, sealed
-
-
-async def _open_places(keys: SubjectKeyClient, sealed: Places) -> None:
-    found: dict[str, AESGCM | None] = {}
-    for place, at, value in sealed:
-        key_id = str(value["key_id"])
-        if key_id not in found:
-            found[key_id] = await keys.key(key_id)
-        place[at] = open_value(value, found[key_id])
-
-
-async def _opened(keys: SubjectKeyClient, envelope: Envelope) -> Envelope:
-    """`keys.open_envelope(envelope)` in one walk of the data, then its sealed places opened.
-    (A walk to find the keys, another to open and `dataclasses.replace` were half of what a
-    new case cost a rebuild.)"""
-    holder, sealed = _copied(envelope)
-    if not sealed:
-        return envelope
-    await _open_places(keys, sealed)
-    return with_data(envelope, holder["data"])
-
-
-def _copy_into(place: Any, at: Any, node: Any, sealed: Places) -> None:
-    """`place[at]` = a copy of `node` down to its sealed values, each noted in `sealed`."""
-    if isinstance(node, dict):
-        if len(node) == 3 and is_sealed(node):  # the length first: most dicts are not
-            sealed.append((place, at, node))
-            place[at] = node
-            return
-        copied: dict[str, Any] = {}
-        place[at] = copied
-        for name, child in node.items():
-            if isinstance(child, (dict, list)):
-                _copy_into(copied, name, child, sealed)
-            else:
-                copied[name] = child
-    elif isinstance(node, list):
-        items: list[Any] = list(node)
-        place[at] = items
-        for index, child in enumerate(node):
-            if isinstance(child, (dict, list)):
-                _copy_into(items, index, child, sealed)
-    else:
-        place[at] = node
-
-
 def _values(row: Row) -> list[Any]:
     """A new case's row for COPY, in CASE_COLUMNS' order (the jsonb column as JSON text)."""
     values = [row.get(name) for name in CASE_COLUMNS]
@@ -241,13 +183,12 @@ class PageFold:
         keys = self.projection.keys
         if keys is None:
             return 0
-        walked = [(e, *_copied(e)) for e in envelopes if e.personaldata]
-        walked = [w for w in walked if w[2]]
-        await keys.prefetch({str(value["key_id"]) for *_, sealed in walked for *_, value in sealed})
-        for envelope, holder, sealed in walked:
-            await _open_places(keys, sealed)
-            self.ahead[id(envelope)] = (envelope, with_data(envelope, holder["data"]))
-        return len(walked)
+        copies = [(e, SealedCopy(e.data)) for e in envelopes if e.personaldata]
+        copies = [(e, copy) for e, copy in copies if copy.places]
+        await keys.prefetch(set().union(*(copy.key_ids for _, copy in copies)))
+        for envelope, copy in copies:
+            self.ahead[id(envelope)] = (envelope, with_data(envelope, await keys.open_copy(copy)))
+        return len(copies)
 
     async def handle_batch(self, conn: AsyncConnection, envelopes: Sequence[Envelope]) -> None:
         page = _Page(await driver(conn))
@@ -281,7 +222,7 @@ class PageFold:
             if ahead is not None and ahead[0] is envelope:
                 envelope = ahead[1]
             else:
-                envelope = await _opened(projection.keys, envelope)
+                envelope = await projection.keys.open_envelope(envelope)
         name = envelope.event_name
         if name == "CaseOpened":
             if case_id not in page.rows:  # else opened already: nothing changes
