@@ -16,8 +16,9 @@ from contact_service.projections import Projection
 from contact_service.rebuild import reset
 from sqlalchemy import text
 
+from ..subject_keys_support import count_single_key_requests
 from .test_batch_projection import _snapshot
-from .test_outcomes import cases, count_single_key_requests, outbox
+from .test_outcomes import cases, outbox
 
 __all__ = ["cases", "outbox"]  # the fixtures, used by name
 

@@ -28,6 +28,7 @@ from contact_service.wiring import task_emitter
 from eventsourcing.cipher import AESCipher
 from sqlalchemy import text
 
+from ..subject_keys_support import count_single_key_requests
 from .conftest import JWT_SECRET, START, Story, seed, token
 
 ATTEMPT = {
@@ -410,21 +411,6 @@ async def test_a_rejected_attempt_stops_counting(
     assert rejected.status_code == 422, rejected.text
     view = await client.get(f"/v1/cases/{case_id}/contact-view", headers=token())
     assert view.json()["recent_attempts"] == []
-
-
-def count_single_key_requests(keys: SubjectKeyClient) -> list[str]:
-    """Empty `keys`' cache and note, from now on, the path of each single key request it
-    makes to case-service (batch reads are not noted)."""
-    keys.forget()
-    singles: list[str] = []
-    fetch = keys.fetch
-
-    async def counted(path: str, headers: dict[str, str]) -> tuple[int, bytes]:
-        singles.append(path)
-        return await fetch(path, headers)
-
-    keys.fetch = counted  # type: ignore[method-assign]
-    return singles
 
 
 async def test_a_rebuild_from_the_feed_gives_the_same_view_and_keeps_restrictions(

@@ -19,6 +19,7 @@ from case_service.commands import Command
 from case_service.erasure import run_erasure
 from case_service.relay import RelaySettings
 
+from ..subject_keys_support import count_single_key_requests
 from .conftest import Workload, running_relay, service_token
 
 CLEAR = ("Li Wei", "1 Renmin Road", "+8613800000001", "+8613700000009", "left a message")
@@ -134,14 +135,7 @@ async def test_prefetch_caches_many_subjects_keys_in_batch_reads_within_its_boun
         max_keys=3,
         transport=httpx.ASGITransport(app=app),
     )
-    singles: list[str] = []
-    fetch = keys.fetch
-
-    async def counted(path: str, headers: dict[str, str]) -> tuple[int, bytes]:
-        singles.append(path)
-        return await fetch(path, headers)
-
-    keys.fetch = counted  # type: ignore[method-assign]
+    singles = count_single_key_requests(keys)
     try:
         assert await keys.prefetch([refs[0], refs[0], "not a key id"]) == 1
         # Full: the oldest entry makes room, the page's keys just fetched stay.
