@@ -9,8 +9,8 @@ distinct text for the dates, amounts, currencies and loan ids a file repeats, an
 the route the model with the values the model would have produced. Anything else, however
 small the doubt (a missing or extra key, another type, a refused value, an unusual case
 id), it leaves untouched, and the model validates the body as before: every error keeps its
-one format and field. tests/unit/case_service/test_daily_file_body.py holds the two ways to the same values
-on generated bodies.
+one format and field. tests/unit/case_service/test_daily_file_body.py holds the two ways
+to the same values on generated bodies.
 """
 
 from __future__ import annotations
