@@ -19,12 +19,15 @@ def _file(cases: list[int]) -> list[MissedInstallment]:
     ]
 
 
-def test_the_first_chunks_double_up_to_the_size() -> None:
+def test_the_first_chunks_double_up_to_the_size_and_the_last_ones_halve() -> None:
     items = _file([n % 2000 for n in range(10_000)])  # five items a case
 
     chunks = _chunks(items, 4000, first=1000)
 
-    assert [sum(map(len, chunk)) for chunk in chunks] == [1000, 2000, 4000, 3000]
+    assert [sum(map(len, chunk)) for chunk in chunks] == [1000, 2000, 3500, 1750, 1000, 750]
+    longer = _chunks(_file([n % 8000 for n in range(40_000)]), 4000, first=1000)
+    assert [sum(map(len, chunk)) for chunk in longer][:3] == [1000, 2000, 4000]
+    assert [sum(map(len, chunk)) for chunk in longer][-4:] == [2500, 1250, 1000, 250]
 
 
 @given(

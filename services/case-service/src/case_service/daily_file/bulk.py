@@ -64,10 +64,13 @@ from case_service.persistence import CaseEventRecorder
 from case_service.pii.keys import SubjectKeys
 
 DEFAULT_CHUNK = 4_000  # items per transaction (a case's items are never split)
-# The file's first chunks are smaller (doubling up to DEFAULT_CHUNK): nothing is appended
-# until the first is prepared, and each next one is prepared while the one before appends.
-FIRST_CHUNK = 1_000
-AHEAD = 2  # chunks queued with the workers beyond the one being gathered
+# The file's first and last chunks are smaller (`_chunks`): nothing is appended until the
+# first is prepared, and nothing overlaps the last one's append.
+FIRST_CHUNK = 2_000
+# Chunks queued with the workers beyond the one being gathered: one keeps them busy; more
+# let them run ahead of the appends, taking the CPU the appends need (on two cores, section
+# (c) of case_service_bench.py was slower with two queued than with one).
+AHEAD = 1
 MIN_FOR_WORKERS = 2_000  # below this, handing a file to the workers costs more than it saves
 ATTEMPTS = 3  # reads of a chunk refused by a concurrent writer before it goes case by case
 
@@ -300,21 +303,25 @@ class DailyFileWriter:
 
 def _chunks(items: Sequence[MissedInstallment], size: int, first: int) -> list[list[list[int]]]:
     """The items' indices grouped by case (file order within a case), the groups cut into
-    chunks of about `first` items, then twice that, and so on up to `size`: no case spans two
-    chunks, so a chunk can be prepared while the one before commits."""
+    chunks: no case spans two chunks, so a chunk can be prepared while the one before
+    commits. The first is of about `first` items, each next one at most twice the one before
+    and at most `size`, and towards the end at most half of what is left (but not under
+    `first`): the first append starts early, and the last, which nothing overlaps, is short."""
     by_case: dict[UUID, list[int]] = {}
     for index, item in enumerate(items):
         by_case.setdefault(item.case_id, []).append(index)
     chunks: list[list[list[int]]] = []
     count = limit = first
+    left = len(items)
     for group in by_case.values():
         if count + len(group) > limit:
             if chunks:
-                limit = min(size, 2 * limit)
+                limit = min(size, 2 * limit, max(first, left // 2))
             chunks.append([])
             count = 0
         chunks[-1].append(group)
         count += len(group)
+        left -= len(group)
     return chunks
 
 
