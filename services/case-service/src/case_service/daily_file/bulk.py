@@ -19,9 +19,10 @@ saving through the library's per-aggregate path. Here, per chunk of the file:
    numbers them in order (by case as the file first names it; with workers, by worker
    first), chains each to its case's hash and stamps the database's time (docs/audit.md),
    exactly as for any other command. A chunk is appended by a thread while the next one is
-   prepared (here) or gathered (from the workers, who have the chunks after it queued); the
-   first chunks are smaller, so the appends start early. A chunk prepared here then confirms
-   its warm cases with its committed events (warm.py, `confirm`);
+   prepared (here) or gathered (from the workers, who have the one after it queued); the
+   first and last chunks are smaller, so the appends start early and the last one, which
+   nothing overlaps, is short. A chunk prepared here then confirms its warm cases with its
+   committed events (warm.py, `confirm`);
 4. if another writer appended to one of these cases meanwhile, the version constraint
    refuses the whole transaction (nothing of it is written): the chunk is read again and
    re-run, and after a few refusals handed to the command writer, which retries case by
