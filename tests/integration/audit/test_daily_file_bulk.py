@@ -12,6 +12,7 @@ from uuid import UUID
 
 import pytest
 from arrears.clock import Clock
+from arrears.logging import reset_correlation_id, set_correlation_id
 from case_service.application import CaseApplication
 from case_service.audit.note import SignerKey
 from case_service.audit.store import AuditStore
@@ -206,6 +207,39 @@ def test_a_file_of_one_item_per_case_is_chained_and_verifies(
 
     assert report.finding is None
     assert (report.events, report.cases) == (9, 3)
+
+
+@pytest.mark.parametrize("correlation_id", ["corr-daily-file", None])
+@pytest.mark.parametrize("chunk", [None, 6], ids=["one chunk", "pipelined chunks"])
+def test_each_event_of_the_file_keeps_the_request_s_correlation_id(
+    cases: CaseApplication,
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+    chunk: int | None,
+    correlation_id: str | None,
+) -> None:
+    if chunk is not None:
+        monkeypatch.setattr(cases._daily_file, "_chunk", chunk)
+    ids = _open(cases, "L-C1", "L-C2", "L-C3")
+    today = cases.today()
+    token = set_correlation_id(correlation_id)
+    try:
+        outcomes = cases.record_missed_installments(
+            [item for case_id in ids for item in _file(case_id, today)], clock.now()
+        )
+    finally:
+        reset_correlation_id(token)
+    recorded = [(o.case_id, v) for o in outcomes for v in o.recorded_versions]
+    assert len(recorded) == 9
+
+    found = cases.recorder_.correlations(recorded)
+
+    if correlation_id is None:  # none is made up: no row
+        assert found == {}
+    else:
+        assert found == dict.fromkeys(recorded, correlation_id)
+    opened = cases.recorder_.correlations([(case_id, 1) for case_id in ids])
+    assert "corr-daily-file" not in opened.values()  # only the file's events have it
 
 
 def _writing_meanwhile(

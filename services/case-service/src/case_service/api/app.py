@@ -9,6 +9,7 @@ from arrears.clock import Clock
 from arrears.gate import GatePolicy
 from arrears.http import install_common
 from fastapi import FastAPI
+from starlette.types import Message, Scope
 
 from case_service.api.fast import FastCommands
 from case_service.api.routes import audit, batch, cases, commands, feed, health, jobs, retention
@@ -32,6 +33,7 @@ def create_app(
         if owned:
             app.state.cases.start_daily_file_workers()
         try:
+            await route_table_built(app)
             yield
         finally:
             if owned:
@@ -62,3 +64,41 @@ def create_app(
     app.include_router(audit.router)
     app.include_router(retention.router)
     return app
+
+
+# A path no route answers: FastAPI matches it against every route.
+WARM_UP_PATH = "/.route-table-warm-up"
+
+
+async def route_table_built(app: FastAPI) -> int:
+    """FastAPI builds a router's routes (dependencies, body and response models) on the first
+    request that passes them: about 40 ms of CPU that a fresh server's first daily file paid.
+    At start-up, before /healthz answers, one request that no route answers passes them all;
+    it goes to the router alone (no middleware: nothing is logged or counted) and its answer,
+    a 404, is dropped. The status is returned for the tests."""
+    status = 0
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+
+    scope: Scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": WARM_UP_PATH,
+        "raw_path": WARM_UP_PATH.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [],
+        "client": None,
+        "server": None,
+    }
+    await app.router(scope, receive, send)
+    return status

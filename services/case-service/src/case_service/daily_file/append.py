@@ -1,4 +1,4 @@
-"""Appending a chunk's events with their chain columns: one transaction, three statements.
+"""Appending a chunk's events with their chain columns and correlation ids: one transaction.
 
 The same steps as the recorder's write path (the library's `insert_events` with our
 additions in persistence.py), in the same transaction and order: take the store's insert
@@ -7,12 +7,14 @@ lock (the library's own `_lock_table` statements) and notify its channel; insert
 whole transaction: IntegrityError, nothing written), each chained to its case's previous
 hash with the statement's time as its recorded time, computed by the database in that
 INSERT (audit/chain.py; the hash's one definition is audit/canonical.py, docs/audit.md);
-and keep the request's correlation id beside each.
+and keep the request's correlation id beside each (in the same statement).
 
 What differs is how the rows travel. The library sends an array of a composite type, which
 psycopg renders element by element in Python (a third of the CPU of a large file); here
-each column goes as one PostgreSQL array literal built by C-speed joins (`uuid[]`,
-`bigint[]`, `text[]`, `bytea[]` in hex), and the INSERT answers one row (the notification
+the ids, versions and topics each go as one PostgreSQL array literal built by C-speed joins
+(`uuid[]`, `bigint[]`, `text[]`), the states as one binary `bytea[]` (as hex text, writing,
+escaping and parsing them cost the server and PostgreSQL a microsecond or more each per
+event), and the INSERT answers one row (the notification
 ids in the order sent, as text split in C), not a row decoded per event. Events written
 here are read back by the library like any other: same table, same columns, same bytes.
 """
@@ -33,11 +35,18 @@ class ChunkAppender:
         chain = recorder.chain
         # Inserted in the order sent (ORDER BY ord), so notification ids rise with `ord`.
         # Two statements: a chunk where no case appears twice (one missed payment each, the
-        # usual file) is chained without the recursion.
+        # usual file) is chained without the recursion. The correlation rows are inserted by
+        # the same statement from its parsed input (none when the id is NULL): the arrays
+        # are parsed once, in one round trip.
+        correlated = SQL(
+            ", correlated AS (INSERT INTO {}.{} (originator_id, originator_version, "
+            "correlation_id) SELECT i.originator_id, i.originator_version, c.id FROM input i, "
+            "(SELECT %s::text AS id) c WHERE c.id IS NOT NULL) "
+        ).format(*recorder.correlation_table)
         self._insert, self._insert_one_per_case = (
             chain.part(
                 "WITH RECURSIVE input AS (SELECT * FROM unnest(%s::uuid[], %s::bigint[], "
-                "%s::text[], %s::bytea[]) WITH ORDINALITY AS u(originator_id, "
+                "%s::text[], %b::bytea[]) WITH ORDINALITY AS u(originator_id, "
                 "originator_version, topic, state, ord)), "
             )
             + chain.links(one_per_case=one_per_case)
@@ -45,16 +54,15 @@ class ChunkAppender:
                 ", ins AS (INSERT INTO {events} (originator_id, originator_version, topic, "
                 "state, recorded_at, hash) SELECT i.originator_id, i.originator_version, "
                 "i.topic, i.state, statement_timestamp(), l.hash FROM input i "
-                "JOIN link l USING (ord) ORDER BY i.ord RETURNING notification_id) "
+                "JOIN link l USING (ord) ORDER BY i.ord RETURNING notification_id)"
+            )
+            + correlated
+            + SQL(
                 "SELECT count(*) AS inserted, "
                 "string_agg(notification_id::text, ',' ORDER BY notification_id) AS ids FROM ins"
             )
             for one_per_case in (False, True)
         )
-        self._correlate = SQL(
-            "INSERT INTO {}.{} (originator_id, originator_version, correlation_id) "
-            "SELECT i, v, %s FROM unnest(%s::uuid[], %s::bigint[]) AS w(i, v)"
-        ).format(*recorder.correlation_table)
 
     def append(self, events: Sequence[StoredEvent], correlation_id: str | None) -> list[int]:
         """Insert `events` (each case's in version order), chained, in this order of
@@ -71,15 +79,13 @@ class ChunkAppender:
             recorder._notify_channel(curs)
             one_per_case = len({e.originator_id for e in events}) == len(events)
             statement = self._insert_one_per_case if one_per_case else self._insert
-            curs.execute(statement, (case_ids, versions, topics, _bytea(events)))
+            states = [e.state for e in events]  # in binary: no hex to write, escape and parse
+            curs.execute(statement, (case_ids, versions, topics, states, correlation_id))
             row = curs.fetchone()
             assert row is not None  # an aggregate query answers one row
             if row["inserted"] != len(events):
                 raise RuntimeError(f"the store inserted {row['inserted']} of {len(events)} events")
-            ids = list(map(int, row["ids"].split(",")))
-            if correlation_id is not None:
-                curs.execute(self._correlate, (correlation_id, case_ids, versions))
-        return ids
+            return list(map(int, row["ids"].split(",")))
 
 
 def _array(elements: Iterable[str]) -> str:
@@ -88,12 +94,3 @@ def _array(elements: Iterable[str]) -> str:
 
 def _quoted(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _hex(values: Iterable[bytes]) -> str:
-    # bytea's hex input `\x...`, its backslash escaped for the array literal.
-    return _array(f'"\\\\x{value.hex()}"' for value in values)
-
-
-def _bytea(events: Sequence[StoredEvent]) -> str:
-    return _hex(e.state for e in events)

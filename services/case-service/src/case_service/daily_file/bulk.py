@@ -18,8 +18,11 @@ saving through the library's per-aggregate path. Here, per chunk of the file:
    recorder's `insert_events`: one transaction under the store's insert lock, which
    numbers them in order (by case as the file first names it; with workers, by worker
    first), chains each to its case's hash and stamps the database's time (docs/audit.md),
-   exactly as for any other command. Prepared here, a chunk is appended by a thread while the next one is prepared; its
-   committed events then confirm its warm cases (warm.py, `confirm`);
+   exactly as for any other command. A chunk is appended by a thread while the next one is
+   prepared (here) or gathered (from the workers, who have the one after it queued); the
+   first and last chunks are smaller, so the appends start early and the last one, which
+   nothing overlaps, is short. A chunk prepared here then confirms its warm cases with its
+   committed events (warm.py, `confirm`);
 4. if another writer appended to one of these cases meanwhile, the version constraint
    refuses the whole transaction (nothing of it is written): the chunk is read again and
    re-run, and after a few refusals handed to the command writer, which retries case by
@@ -62,6 +65,13 @@ from case_service.persistence import CaseEventRecorder
 from case_service.pii.keys import SubjectKeys
 
 DEFAULT_CHUNK = 4_000  # items per transaction (a case's items are never split)
+# The file's first and last chunks are smaller (`_chunks`): nothing is appended until the
+# first is prepared, and nothing overlaps the last one's append.
+FIRST_CHUNK = 2_000
+# Chunks queued with the workers beyond the one being gathered: one keeps them busy; more
+# let them run ahead of the appends, taking the CPU the appends need (on two cores, section
+# (c) of case_service_bench.py was slower with two queued than with one).
+AHEAD = 1
 MIN_FOR_WORKERS = 2_000  # below this, handing a file to the workers costs more than it saves
 ATTEMPTS = 3  # reads of a chunk refused by a concurrent writer before it goes case by case
 
@@ -127,38 +137,31 @@ class DailyFileWriter:
         """One outcome per item, in order: the events it recorded, none (reported before),
         or the error its case's rules gave."""
         correlation_id = get_correlation_id()
-        outcomes: list[Outcome | None] = [None] * len(items)
-        chunks = _chunks(items, self._chunk)
+        chunks = _chunks(items, self._chunk, first=min(FIRST_CHUNK, self._chunk))
         workers = self._workers
+        preparing: Iterator[Prepared | None]
         if workers is None or not workers.ready or len(items) < MIN_FOR_WORKERS:
-            return self._record_here(items, chunks, now, correlation_id)
-        # Each chunk's cases in worker order, the order the workers' parts come back in.
-        chunks = [_by_worker(chunk, items, workers.count) for chunk in chunks]
-        pending = self._submit(workers, chunks[0], items, now) if chunks else None
-        for n, chunk in enumerate(chunks):
-            indices = [index for group in chunk for index in group]
-            chunk_items = [items[i] for i in indices]
-            prepared = _gathered(pending, chunk_items) if pending else None
-            pending = None
-            if n + 1 < len(chunks):  # prepared while this one commits
-                pending = self._submit(workers, chunks[n + 1], items, now)
-            done = self._record_chunk(chunk_items, now, correlation_id, prepared)
-            for index, outcome in zip(indices, done, strict=True):
-                outcomes[index] = outcome
-        return cast(list[Outcome], outcomes)
+            preparing = (self.prepare(_picked(chunk, items), now) for chunk in chunks)
+        else:
+            # Each chunk's cases in worker order, the order the workers' parts come back in.
+            chunks = [_by_worker(chunk, items, workers.count) for chunk in chunks]
+            preparing = self._prepared_by(workers, chunks, items, now)
+        return self._appended(items, chunks, preparing, now, correlation_id)
 
-    def _record_here(
+    def _appended(
         self,
         items: Sequence[MissedInstallment],
         chunks: list[list[list[int]]],
+        preparing: Iterator[Prepared | None],
         now: datetime,
         correlation_id: str | None,
     ) -> list[Outcome]:
-        """The chunks prepared in this process, each appended by a thread while the next is
-        prepared: the append is mostly a wait for PostgreSQL, whose work (the chain's hashes,
-        the indexes) then runs on another core beside this process's Python instead of after
-        it. One chunk appends at a time, in order; a chunk whose append failed stops the file
-        there (the next one, prepared, is not appended: warm.py checks what it recorded)."""
+        """Each chunk as `preparing` yields it (None: prepare it in `_record_chunk`), appended
+        by a thread while the next one is prepared or gathered: the append is mostly a wait
+        for PostgreSQL, whose work (the chain's hashes, the indexes) then runs on another core
+        beside this process's Python instead of after it. One chunk appends at a time, in
+        order; a chunk whose append failed stops the file there (the next one, prepared, is
+        not appended: warm.py checks what it recorded)."""
         outcomes: list[Outcome | None] = [None] * len(items)
 
         def place(indices: list[int], done: list[Outcome]) -> None:
@@ -166,25 +169,46 @@ class DailyFileWriter:
                 outcomes[index] = outcome
 
         if len(chunks) < 2:  # nothing to overlap
-            for chunk in chunks:
-                indices = [index for group in chunk for index in group]
-                place(indices, self._record_chunk([items[i] for i in indices], now, correlation_id))
+            for chunk, prepared in zip(chunks, preparing, strict=True):
+                indices = _indices(chunk)
+                place(
+                    indices,
+                    self._record_chunk(_picked(chunk, items), now, correlation_id, prepared),
+                )
             return cast(list[Outcome], outcomes)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="daily-file-append") as thread:
             appending: tuple[list[int], Future[list[Outcome]]] | None = None
-            for chunk in chunks:
-                indices = [index for group in chunk for index in group]
-                chunk_items = [items[i] for i in indices]
-                prepared = self.prepare(chunk_items, now)
+            for chunk, prepared in zip(chunks, preparing, strict=True):
                 if appending is not None:
-                    place(appending[0], appending[1].result())
+                    place(*_result(appending))
+                indices = _indices(chunk)
                 appending = (
                     indices,
-                    thread.submit(self._record_chunk, chunk_items, now, correlation_id, prepared),
+                    thread.submit(
+                        self._record_chunk, _picked(chunk, items), now, correlation_id, prepared
+                    ),
                 )
             if appending is not None:
-                place(appending[0], appending[1].result())
+                place(*_result(appending))
         return cast(list[Outcome], outcomes)
+
+    def _prepared_by(
+        self,
+        workers: Workers,
+        chunks: list[list[list[int]]],
+        items: Sequence[MissedInstallment],
+        now: datetime,
+    ) -> Iterator[Prepared | None]:
+        """The chunks as the workers prepare them, in order. The next chunk is already queued
+        with them when one is gathered, so a worker goes from one chunk to the next without
+        waiting for the server to gather, append or send."""
+        submitted = [self._submit(workers, chunk, items, now) for chunk in chunks[:AHEAD]]
+        for n, chunk in enumerate(chunks):
+            if n + AHEAD < len(chunks):
+                submitted.append(self._submit(workers, chunks[n + AHEAD], items, now))
+            futures = submitted[n]
+            submitted[n] = []  # gathered: its answer need not be held
+            yield _gathered(futures, _picked(chunk, items)) if futures else None
 
     def _record_chunk(
         self,
@@ -278,22 +302,40 @@ class DailyFileWriter:
         return state if isinstance(state, CollectionCase) else None
 
 
-def _chunks(items: Sequence[MissedInstallment], size: int) -> list[list[list[int]]]:
+def _chunks(items: Sequence[MissedInstallment], size: int, first: int) -> list[list[list[int]]]:
     """The items' indices grouped by case (file order within a case), the groups cut into
-    chunks of about `size` items: no case spans two chunks, so a chunk can be prepared
-    while the one before commits."""
+    chunks: no case spans two chunks, so a chunk can be prepared while the one before
+    commits. The first is of about `first` items, each next one at most twice the one before
+    and at most `size`, and towards the end at most half of what is left (but not under
+    `first`): the first append starts early, and the last, which nothing overlaps, is short."""
     by_case: dict[UUID, list[int]] = {}
     for index, item in enumerate(items):
         by_case.setdefault(item.case_id, []).append(index)
     chunks: list[list[list[int]]] = []
-    count = size
+    count = limit = first
+    left = len(items)
     for group in by_case.values():
-        if count + len(group) > size:
+        if count + len(group) > limit:
+            if chunks:
+                limit = min(size, 2 * limit, max(first, left // 2))
             chunks.append([])
             count = 0
         chunks[-1].append(group)
         count += len(group)
+        left -= len(group)
     return chunks
+
+
+def _indices(chunk: list[list[int]]) -> list[int]:
+    return [index for group in chunk for index in group]
+
+
+def _picked(chunk: list[list[int]], items: Sequence[MissedInstallment]) -> list[MissedInstallment]:
+    return [items[index] for group in chunk for index in group]
+
+
+def _result(appending: tuple[list[int], Future[list[Outcome]]]) -> tuple[list[int], list[Outcome]]:
+    return appending[0], appending[1].result()
 
 
 def _by_worker(

@@ -5,12 +5,12 @@ A file of 10,000 items spent as much of the server's CPU validating its body ite
 against their cases. `lean_body` runs before the route's model (a BeforeValidator on the
 body): for a body whose every item is plainly what the model accepts, it calls the same
 validator functions the model's fields carry (taken from the model itself), once per
-distinct text for the dates, amounts and currencies a file repeats, and hands the route the
-model with the values the model would have produced. Anything else, however small the
-doubt (a missing or extra key, another type, a refused value, an unusual case id), it leaves
-untouched, and the model validates the body as before: every error keeps its one format and
-field. tests/unit/case_service/test_daily_file_body.py holds the two ways to the same values
-on generated bodies.
+distinct text for the dates, amounts, currencies and loan ids a file repeats, and hands
+the route the model with the values the model would have produced. Anything else, however
+small the doubt (a missing or extra key, another type, a refused value, an unusual case
+id), it leaves untouched, and the model validates the body as before: every error keeps its
+one format and field. tests/unit/case_service/test_daily_file_body.py holds the two ways
+to the same values on generated bodies.
 """
 
 from __future__ import annotations
@@ -107,10 +107,12 @@ def lean_items(value: Any) -> list[LeanItem] | None:
     raw = value["items"]
     if type(raw) is not list or not _MIN_ITEMS <= len(raw) <= _MAX_ITEMS:
         return None
-    # A file repeats a few dates, amounts and currencies: each text is validated once.
+    # A file repeats a few dates, amounts and currencies, and names a loan once per missed
+    # installment: each text is validated once.
     days: dict[str, Any] = {}
     amounts: dict[str, Any] = {}
     currencies: dict[str, Any] = {}
+    loans: dict[str, Any] = {}
     items = []
     try:
         for item in raw:
@@ -128,7 +130,7 @@ def lean_items(value: Any) -> list[LeanItem] | None:
             if loan_id is not None:
                 if type(loan_id) is not str or len(loan_id) > _LOAN_ID_MAX:
                     return None
-                loan_id = _LOAN_ID(loan_id)
+                loan_id = _cached(loans, loan_id, _LOAN_ID)
             case_id = item.get("case_id")
             if case_id is not None:
                 if type(case_id) is not str or not _UUID.fullmatch(case_id):
