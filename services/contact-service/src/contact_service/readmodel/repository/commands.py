@@ -1,21 +1,26 @@
 """The command path's statements (a contact attempt or a promise), on one asyncpg connection.
 
-A recorded outcome costs two round trips in one transaction, after the one that begins it
-and locks the case row (`lock_case`): `COMMAND_INPUTS` reads the
-guard's inputs together with the command this Idempotency-Key already queued (a resend), and
-`queue_decided` writes the guard's decision, the command (arrears.outbox's `command_outbox`)
-and, for an attempt, the pending attempt the guard counts at once, in one statement. After
-the commit the command is sent at once (contact_service.forwarding); its answer is written
-a moment later together with others' (`forwarding.Outcomes`). No SQLAlchemy on this path: it was most of the path's CPU.
+Two commands to one case are decided one after the other, each on what the other wrote.
+A recorded outcome costs two round trips (`CheckedCase`): `COMMAND_INPUTS` reads the guard's
+inputs together with the command this Idempotency-Key already queued (a resend) and a digest
+of them, without the case's lock; then one statement writes the guard's decision, the
+command (arrears.outbox's `command_outbox`) and, for an attempt, the pending attempt the
+guard counts at once, after `cs_check_inputs` (migration 0006) took the case's lock and found
+the inputs' digest unchanged. If they changed meanwhile the statement writes nothing
+(`InputsChanged`) and the request decides again the pessimistic way (`LockedCase`): a
+transaction that locks the case row first (`lock_case`), then reads and writes as above, in
+four round trips. After the commit the command is sent at once (contact_service.forwarding);
+its answer is written a moment later together with others' (`forwarding.Outcomes`). No
+SQLAlchemy on this path: it was most of the path's CPU.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 import asyncpg  # type: ignore[import-untyped]
@@ -56,6 +61,18 @@ COMMAND_INPUTS = (
     .replace(":since", "$2")
     .replace(":exclude", "$3::text")
 )
+# The same with a digest of what the guard reads (the row's JSON), read without the lock,
+# and the digest alone, as `cs_check_inputs` reads it again under the lock.
+INPUTS_WITH_DIGEST = (
+    f"SELECT q.*, md5(row_to_json(q)::text) AS inputs_digest FROM ({COMMAND_INPUTS}) q"  # noqa: S608
+)
+DIGEST_OF_INPUTS = f"SELECT md5(row_to_json(q)::text) FROM ({COMMAND_INPUTS}) q"  # noqa: S608
+# cs_check_inputs' SQLSTATE when the inputs changed: nothing of the statement was written.
+INPUTS_CHANGED = "AR001"
+
+
+class InputsChanged(Exception):
+    """The guard's inputs changed between their reading and the checked write."""
 
 
 async def lock_case(conn: asyncpg.Connection, case_id: str) -> None:
@@ -105,34 +122,47 @@ async def command_inputs(
     exclude: str | None = None,
 ) -> tuple[PolicyInputs | None, Queued | None]:
     """The guard's inputs for the case (None: unknown case) and the command this key queued."""
-    found = await conn.fetchrow(
-        COMMAND_INPUTS,
-        case_id,
-        now - timedelta(days=HISTORY_DAYS),
-        exclude,
-        command,
-        key,
-        orjson.dumps(body).decode(),
+    inputs, queued, _ = await _read_inputs(
+        conn, COMMAND_INPUTS, case_id, _since(now), exclude, command, key, _json(body)
     )
+    return inputs, queued
+
+
+def _since(now: datetime) -> datetime:
+    return now - timedelta(days=HISTORY_DAYS)
+
+
+def _json(body: dict[str, Any]) -> str:
+    return orjson.dumps(body).decode()
+
+
+async def _read_inputs(
+    conn: asyncpg.Connection, sql: str, *args: Any
+) -> tuple[PolicyInputs | None, Queued | None, str | None]:
+    """`COMMAND_INPUTS` (or `INPUTS_WITH_DIGEST`, then with its digest) as the guard takes it."""
+    found = await conn.fetchrow(sql, *args)
     if found is None:
-        return None, None
+        return None, None, None
     row = dict(found)
+    digest = row.pop("inputs_digest", None)
     queued_json = row.pop("queued_json")
     queued = None
     if queued_json is not None:
         command_id, same = orjson.loads(queued_json)
         queued = Queued(int(command_id), bool(same))
-    return inputs_of_row(row), queued
+    return inputs_of_row(row), queued, digest
 
 
-_QUEUE = """
-    WITH earlier AS (
-      -- an earlier command to this case still on its way: this one waits its turn ($22:
-      -- answered already, the answer not yet written: forwarding.Outcomes)
-      SELECT EXISTS (SELECT 1 FROM command_outbox p
+# `behind`: an earlier command to this case still on its way, so this one waits its turn
+# ($22: answered already, the answer not yet written: forwarding.Outcomes). Read in the
+# statement (`LockedCase`, under the lock already), or by `cs_check_inputs` after it took
+# the lock and found the guard's inputs unchanged (`CheckedCase`): its four parameters
+# (the digest's query, the digest, since, exclude) follow the statement's own (`_checked`).
+_BEHIND = """SELECT EXISTS (SELECT 1 FROM command_outbox p
                      WHERE p.case_id = $1 AND p.delivered_at IS NULL
-                       AND p.id <> ALL($22::bigint[])) AS behind
-    ), decision AS (
+                       AND p.id <> ALL($22::bigint[])) AS behind"""
+_QUEUE = """
+    WITH earlier AS MATERIALIZED ({behind}), decision AS (
       INSERT INTO cs_decisions (case_id, decided_at, at, use, asked_by, party, channel,
         point_masked, purpose, direction, allowed, reasons, next_allowed_at, profile,
         profile_version, rules)
@@ -160,8 +190,27 @@ _ATTEMPT = """, attempt AS (
       ON CONFLICT DO NOTHING
     )
 """
-QUEUE_PROMISE = _QUEUE.format(attempt="\n")
-QUEUE_ATTEMPT = _QUEUE.format(attempt=_ATTEMPT)
+
+
+def _checked(first: int) -> str:
+    n, m, s, x = (f"${i}" for i in range(first, first + 4))
+    return (
+        f"SELECT cs_check_inputs($1, {n}, {m}, {s}::timestamptz, {x}::text, $17, $18,"
+        " $19::text, $22::bigint[]) AS behind"
+    )
+
+
+QUEUE_PROMISE = _QUEUE.format(behind=_BEHIND, attempt="\n")
+QUEUE_ATTEMPT = _QUEUE.format(behind=_BEHIND, attempt=_ATTEMPT)
+CHECKED_QUEUE_PROMISE = _QUEUE.format(behind=_checked(23), attempt="\n")
+CHECKED_QUEUE_ATTEMPT = _QUEUE.format(behind=_checked(35), attempt=_ATTEMPT)
+# A refusal, alone, after the same check ($17...: the digest's query, the digest, since,
+# exclude, command, key, body, and no answered commands).
+_CHECK_ALONE = (
+    "WITH checked AS MATERIALIZED (SELECT cs_check_inputs($1, $17, $18, $19::timestamptz,"
+    " $20::text, $21, $22, $23::text, ARRAY[]::bigint[]) AS behind)"
+)
+CHECKED_DECISION = f"{_CHECK_ALONE}, d AS ({INSERT_DECISION}) SELECT behind FROM checked"  # noqa: S608
 _QUEUED = (
     "SELECT id, body = $4::text::jsonb AS same FROM command_outbox"
     " WHERE case_id = $1 AND command = $2 AND idempotency_key = $3"
@@ -192,31 +241,187 @@ async def queue_decided(
     `attempt` is (fingerprint, occurred_at, channel, party, point, point_masked, outcome,
     inbound, agent_id, recording_ref, strategy, arm); `answered`, the commands whose answer
     has come but is not yet written (they are not "on their way")."""
+    return await _queue(conn, decision, (), command, key, body, correlation_id, attempt, answered)
+
+
+async def _queue(
+    conn: asyncpg.Connection,
+    decision: tuple[Any, ...],
+    check: tuple[Any, ...],
+    command: str,
+    key: str,
+    body: dict[str, Any],
+    correlation_id: str | None,
+    attempt: tuple[Any, ...] | None,
+    answered: list[int] | None,
+) -> Queueing:
+    """`queue_decided`; with `check` (the digest's query, the digest, since, exclude), only
+    if `cs_check_inputs` finds the inputs unchanged."""
     args = (
         *decision,
         command,
         key,
-        orjson.dumps(body).decode(),
+        _json(body),
         correlation_id,
         SENDING_LEASE_SECONDS,
         answered or [],
     )
     if attempt is None:
-        found = await conn.fetchrow(QUEUE_PROMISE, *args)
+        sql = CHECKED_QUEUE_PROMISE if check else QUEUE_PROMISE
+        found = await _checking(conn.fetchrow(sql, *args, *check))
     else:
-        found = await conn.fetchrow(QUEUE_ATTEMPT, *args, *attempt)
+        sql = CHECKED_QUEUE_ATTEMPT if check else QUEUE_ATTEMPT
+        found = await _checking(conn.fetchrow(sql, *args, *attempt, *check))
     command_id = found["id"]
     return Queueing(None if command_id is None else int(command_id), bool(found["behind"]))
+
+
+async def _checking(statement: Awaitable[Any]) -> Any:
+    """A checked statement's result; `InputsChanged` if the check found the inputs changed."""
+    try:
+        return await statement
+    except asyncpg.PostgresError as exc:
+        if getattr(exc, "sqlstate", None) == INPUTS_CHANGED:
+            raise InputsChanged(str(exc)) from exc
+        raise
 
 
 async def queued_meanwhile(
     conn: asyncpg.Connection, case_id: str, command: str, key: str, body: dict[str, Any]
 ) -> Queued | None:
     """The command a concurrent request with the same key queued (rare)."""
-    found = await conn.fetchrow(_QUEUED, case_id, command, key, orjson.dumps(body).decode())
+    found = await conn.fetchrow(_QUEUED, case_id, command, key, _json(body))
     return None if found is None else Queued(int(found["id"]), bool(found["same"]))
 
 
 async def store_decision(conn: asyncpg.Connection, decision: tuple[Any, ...]) -> None:
     """A refused decision, alone (the request writes nothing else)."""
     await conn.execute(INSERT_DECISION, *decision)
+
+
+class CaseCommands(Protocol):
+    """Where a command to one case is decided and written: `LockedCase` or `CheckedCase`."""
+
+    async def inputs(
+        self, *, command: str, key: str, body: dict[str, Any], exclude: str | None = None
+    ) -> tuple[PolicyInputs | None, Queued | None]: ...
+
+    async def store_decision(self, decision: tuple[Any, ...]) -> None: ...
+
+    async def queue_decided(
+        self,
+        decision: tuple[Any, ...],
+        *,
+        command: str,
+        key: str,
+        body: dict[str, Any],
+        correlation_id: str | None,
+        attempt: tuple[Any, ...] | None = None,
+        answered: list[int] | None = None,
+    ) -> Queueing: ...
+
+    async def queued_meanwhile(
+        self, command: str, key: str, body: dict[str, Any]
+    ) -> Queued | None: ...
+
+
+@dataclass
+class LockedCase:
+    """In a transaction holding the case row's lock (`case_transaction`)."""
+
+    conn: asyncpg.Connection
+    case_id: str
+    now: datetime
+
+    async def inputs(
+        self, *, command: str, key: str, body: dict[str, Any], exclude: str | None = None
+    ) -> tuple[PolicyInputs | None, Queued | None]:
+        return await command_inputs(
+            self.conn, self.case_id, self.now, command=command, key=key, body=body,
+            exclude=exclude,
+        )  # fmt: skip
+
+    async def store_decision(self, decision: tuple[Any, ...]) -> None:
+        await store_decision(self.conn, decision)
+
+    async def queue_decided(
+        self,
+        decision: tuple[Any, ...],
+        *,
+        command: str,
+        key: str,
+        body: dict[str, Any],
+        correlation_id: str | None,
+        attempt: tuple[Any, ...] | None = None,
+        answered: list[int] | None = None,
+    ) -> Queueing:
+        return await _queue(
+            self.conn, decision, (), command, key, body, correlation_id, attempt, answered
+        )
+
+    async def queued_meanwhile(self, command: str, key: str, body: dict[str, Any]) -> Queued | None:
+        return await queued_meanwhile(self.conn, self.case_id, command, key, body)
+
+
+@dataclass
+class CheckedCase:
+    """Without a transaction: the inputs read without the lock, each write checked
+    (`cs_check_inputs`) and done in one statement; `InputsChanged` from a write if the
+    inputs changed (nothing written: decide again with `LockedCase`)."""
+
+    conn: asyncpg.Connection
+    case_id: str
+    now: datetime
+    check: tuple[Any, ...] = ()  # the write's check: query, digest, since, exclude
+    read: tuple[Any, ...] = ()  # command, key, body: what the inputs were read with
+
+    async def inputs(
+        self, *, command: str, key: str, body: dict[str, Any], exclude: str | None = None
+    ) -> tuple[PolicyInputs | None, Queued | None]:
+        since, sealed = _since(self.now), _json(body)
+        inputs, queued, digest = await _read_inputs(
+            self.conn, INPUTS_WITH_DIGEST, self.case_id, since, exclude, command, key, sealed
+        )
+        self.check = (DIGEST_OF_INPUTS, digest, since, exclude)
+        self.read = (command, key, sealed)
+        return inputs, queued
+
+    async def store_decision(self, decision: tuple[Any, ...]) -> None:
+        await _checking(self.conn.execute(CHECKED_DECISION, *decision, *self.check, *self.read))
+
+    async def queue_decided(
+        self,
+        decision: tuple[Any, ...],
+        *,
+        command: str,
+        key: str,
+        body: dict[str, Any],
+        correlation_id: str | None,
+        attempt: tuple[Any, ...] | None = None,
+        answered: list[int] | None = None,
+    ) -> Queueing:
+        # The check reads with this command, key and body: if they are not what the inputs
+        # were read with, the digest differs and nothing is written.
+        return await _queue(
+            self.conn, decision, self.check, command, key, body, correlation_id, attempt,
+            answered,
+        )  # fmt: skip
+
+    async def queued_meanwhile(self, command: str, key: str, body: dict[str, Any]) -> Queued | None:
+        return await queued_meanwhile(self.conn, self.case_id, command, key, body)
+
+
+@asynccontextmanager
+async def checked_case(
+    pool: asyncpg.Pool, case_id: str, now: datetime
+) -> AsyncIterator[CheckedCase]:
+    """A `CheckedCase` on one connection of `pool` (no transaction: each statement alone)."""
+    async with pool.acquire() as conn:
+        yield CheckedCase(conn, case_id, now)
+
+
+@asynccontextmanager
+async def locked_case(pool: asyncpg.Pool, case_id: str, now: datetime) -> AsyncIterator[LockedCase]:
+    """A `LockedCase` in `case_transaction`."""
+    async with case_transaction(pool, case_id) as conn:
+        yield LockedCase(conn, case_id, now)
