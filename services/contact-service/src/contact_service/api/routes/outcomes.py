@@ -37,7 +37,7 @@ from contact_service.api.deps import (
 from contact_service.api.routes.permissions import check_at, public
 from contact_service.context import Context
 from contact_service.forwarding import answer, key_reused
-from contact_service.metrics import counted
+from contact_service.metrics import DECIDED_AGAIN, counted
 from contact_service.policy import guard
 from contact_service.policy import model as m
 from contact_service.policy.profiles import Profile
@@ -46,7 +46,9 @@ from contact_service.readmodel import repository as repo
 from contact_service.readmodel.repository import commands
 
 router = APIRouter(tags=["outcomes"])
-T = TypeVar("T")
+# What a route's `decide` returns: (the command a resend queued, the decision, ...).
+D = TypeVar("D", bound=tuple[Any, ...])
+Decide = Callable[[commands.CaseCommands, list[m.Decision]], Awaitable[D]]
 CLOCK_SKEW = timedelta(minutes=5)  # as case-service allows
 # Frequency limits concern placing contacts; a promise is made in a contact already counted.
 FREQUENCY = {
@@ -142,19 +144,18 @@ async def run_attempt(
     sealed = sealing.seal_fields(forwarded, ("contact_point", "notes"))
 
     async def decide(
-        session: commands.CaseCommands,
-    ) -> tuple[commands.Queued | None, m.Decision, Profile, commands.Queueing | None]:
+        session: commands.CaseCommands, made: list[m.Decision]
+    ) -> tuple[commands.Queued | None, m.Decision | None, Profile, commands.Queueing | None]:
         inputs, queued = await session.inputs(
             command="contact-attempts", key=key, body=sealed, exclude=mark
         )
         if queued is not None:
-            return queued, m.Decision(True, ()), ctx.profile, None
+            return queued, None, ctx.profile, None  # a resend: not decided again
         if inputs is None:
             raise not_found(case_id)
         profile = ctx.profile_of(inputs.view.jurisdiction)
-        decision = counted(
-            guard.decide(inputs.view, inputs.history, profile, request, now), "outcome"
-        )
+        decision = guard.decide(inputs.view, inputs.history, profile, request, now)
+        made[:] = [decision]
         row = repo.decision_row(
             case, request, decision, profile, use="attempt", asked_by=caller.subject,
             decided_at=now,
@@ -181,6 +182,7 @@ async def run_attempt(
     queued, decision, profile, queueing = await _decided(ctx, case, now, decide)
     if queued is not None:
         return await _replay(ctx, queued, pending)
+    assert decision is not None  # not a resend: decided
     if not decision.allowed:
         _check_recording(profile, body)
         raise _refused(decision, public(case_id, decision, body.contact_point, body.occurred_at))
@@ -192,19 +194,26 @@ async def run_attempt(
     return answer(delivery, {**pending, "guard": verdict.model_dump(mode="json")})
 
 
-async def _decided(
-    ctx: Context, case: str, now: datetime, decide: Callable[[commands.CaseCommands], Awaitable[T]]
-) -> T:
+async def _decided(ctx: Context, case: str, now: datetime, decide: Decide[D]) -> D:
     """`decide` on inputs read without the case's lock, its writes checked (nothing written if
     the inputs changed meanwhile); then, if they had changed, again under the lock
-    (readmodel/repository/commands.py: two round trips, or four)."""
+    (readmodel/repository/commands.py: two round trips, or four). The decision that stands
+    is counted (`metrics.counted`) once, whatever follows it (as a refusal for a missing
+    recording): `decide` leaves it in `made`."""
     pool = await ctx.read_pool.get()
+    made: list[m.Decision] = []
     try:
-        async with commands.checked_case(pool, case, now) as session:
-            return await decide(session)
-    except commands.InputsChanged:
-        async with commands.locked_case(pool, case, now) as session:
-            return await decide(session)
+        try:
+            async with commands.checked_case(pool, case, now) as session:
+                return await decide(session, made)
+        except commands.InputsChanged:
+            DECIDED_AGAIN.inc()
+            made.clear()
+            async with commands.locked_case(pool, case, now) as session:
+                return await decide(session, made)
+    finally:
+        if made:
+            counted(made[-1], "outcome")
 
 
 def _borrower_point(inputs: repo.PolicyInputs) -> str:
@@ -306,11 +315,13 @@ async def run_promise(
     sealed = sealing.seal_fields(forwarded, ("contact_point",))
 
     async def decide(
-        session: commands.CaseCommands,
-    ) -> tuple[commands.Queued | None, m.Decision, list[m.Reason], str, commands.Queueing | None]:
+        session: commands.CaseCommands, made: list[m.Decision]
+    ) -> tuple[
+        commands.Queued | None, m.Decision | None, list[m.Reason], str, commands.Queueing | None
+    ]:
         inputs, queued = await session.inputs(command="promises", key=key, body=sealed)
         if queued is not None:
-            return queued, m.Decision(True, ()), [], "", None
+            return queued, None, [], "", None  # a resend: not decided again
         if inputs is None:
             raise not_found(case_id)
         point = body.contact_point or _borrower_point(inputs)
@@ -318,9 +329,8 @@ async def run_promise(
             "borrower", body.channel, point, made_at, "collect", body.direction == "inbound"
         )
         profile = ctx.profile_of(inputs.view.jurisdiction)
-        decision = counted(
-            guard.decide(inputs.view, inputs.history, profile, request, now), "outcome"
-        )
+        decision = guard.decide(inputs.view, inputs.history, profile, request, now)
+        made[:] = [decision]
         row = repo.decision_row(
             case, request, decision, profile, use="promise", asked_by=caller.subject,
             decided_at=now,
@@ -340,6 +350,7 @@ async def run_promise(
     queued, decision, lasting, point, queueing = await _decided(ctx, case, now, decide)
     if queued is not None:
         return await _replay(ctx, queued, pending)
+    assert decision is not None  # not a resend: decided
     if lasting:
         raise _refused(m.Decision(False, tuple(lasting)), public(case_id, decision, point, made_at))
     assert queueing is not None  # allowed and not a resend: queued
