@@ -226,24 +226,6 @@ class Queueing:
     behind: bool
 
 
-async def queue_decided(
-    conn: asyncpg.Connection,
-    decision: tuple[Any, ...],
-    *,
-    command: str,
-    key: str,
-    body: dict[str, Any],
-    correlation_id: str | None,
-    attempt: tuple[Any, ...] | None = None,
-    answered: list[int] | None = None,
-) -> Queueing:
-    """The decision, the command and (for an attempt) the pending attempt, in one statement.
-    `attempt` is (fingerprint, occurred_at, channel, party, point, point_masked, outcome,
-    inbound, agent_id, recording_ref, strategy, arm); `answered`, the commands whose answer
-    has come but is not yet written (they are not "on their way")."""
-    return await _queue(conn, decision, (), command, key, body, correlation_id, attempt, answered)
-
-
 async def _queue(
     conn: asyncpg.Connection,
     decision: tuple[Any, ...],
@@ -255,8 +237,8 @@ async def _queue(
     attempt: tuple[Any, ...] | None,
     answered: list[int] | None,
 ) -> Queueing:
-    """`queue_decided`; with `check` (the digest's query, the digest, since, exclude), only
-    if `cs_check_inputs` finds the inputs unchanged."""
+    """`CaseCommands.queue_decided`; with `check` (the digest's query, the digest, since,
+    exclude), only if `cs_check_inputs` finds the inputs unchanged."""
     args = (
         *decision,
         command,
@@ -318,7 +300,12 @@ class CaseCommands(Protocol):
         correlation_id: str | None,
         attempt: tuple[Any, ...] | None = None,
         answered: list[int] | None = None,
-    ) -> Queueing: ...
+    ) -> Queueing:
+        """The decision, the command and (for an attempt) the pending attempt, in one
+        statement. `attempt` is (fingerprint, occurred_at, channel, party, point,
+        point_masked, outcome, inbound, agent_id, recording_ref, strategy, arm); `answered`,
+        the commands whose answer has come but is not yet written (not "on their way")."""
+        ...
 
     async def queued_meanwhile(
         self, command: str, key: str, body: dict[str, Any]
