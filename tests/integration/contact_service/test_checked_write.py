@@ -90,6 +90,22 @@ async def test_two_concurrent_attempts_on_one_case_count_each_other(
     assert _events(cases, case_id).count("ContactAttempted") == 3
 
 
+# The parameters of `commands.COMMAND_INPUTS` by their names in `cs_check_inputs`.
+_NAMED = {"1": "p_case", "2": "p_since", "3": "p_exclude", "4": "p_command", "5": "p_key"}
+
+
+async def test_the_check_reads_the_inputs_with_the_services_query(outbox: Context) -> None:
+    """`cs_check_inputs` (migration 0006) reads what `COMMAND_INPUTS` reads: a change to the
+    query comes with a migration replacing the function (else every write would fall back)."""
+    async with outbox.engine.connect() as conn:
+        source = await conn.scalar(
+            text("SELECT prosrc FROM pg_proc WHERE proname = 'cs_check_inputs'")
+        )
+    named = re.sub(r"\$(\d)", lambda m: _NAMED.get(m.group(1), "p_body"), commands.COMMAND_INPUTS)
+
+    assert "".join(named.split()) in "".join(str(source).split())
+
+
 async def test_a_write_on_changed_inputs_writes_nothing(
     outbox: Context, cases: CaseApplication
 ) -> None:

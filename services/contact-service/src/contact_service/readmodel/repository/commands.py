@@ -61,12 +61,12 @@ COMMAND_INPUTS = (
     .replace(":since", "$2")
     .replace(":exclude", "$3::text")
 )
-# The same with a digest of what the guard reads (the row's JSON), read without the lock,
-# and the digest alone, as `cs_check_inputs` reads it again under the lock.
+# The same with a digest of what the guard reads (the row's JSON), read without the lock;
+# `cs_check_inputs` (migration 0006) reads it again so under the lock (the same query, its
+# parameters named: test_checked_write.py holds the two together).
 INPUTS_WITH_DIGEST = (
     f"SELECT q.*, md5(row_to_json(q)::text) AS inputs_digest FROM ({COMMAND_INPUTS}) q"  # noqa: S608
 )
-DIGEST_OF_INPUTS = f"SELECT md5(row_to_json(q)::text) FROM ({COMMAND_INPUTS}) q"  # noqa: S608
 # cs_check_inputs' SQLSTATE when the inputs changed: nothing of the statement was written.
 INPUTS_CHANGED = "AR001"
 
@@ -156,8 +156,8 @@ async def _read_inputs(
 # `behind`: an earlier command to this case still on its way, so this one waits its turn
 # ($22: answered already, the answer not yet written: forwarding.Outcomes). Read in the
 # statement (`LockedCase`, under the lock already), or by `cs_check_inputs` after it took
-# the lock and found the guard's inputs unchanged (`CheckedCase`): its four parameters
-# (the digest's query, the digest, since, exclude) follow the statement's own (`_checked`).
+# the lock and found the guard's inputs unchanged (`CheckedCase`): its three parameters
+# (the digest, since, exclude) follow the statement's own (`_checked`).
 _BEHIND = """SELECT EXISTS (SELECT 1 FROM command_outbox p
                      WHERE p.case_id = $1 AND p.delivered_at IS NULL
                        AND p.id <> ALL($22::bigint[])) AS behind"""
@@ -193,9 +193,9 @@ _ATTEMPT = """, attempt AS (
 
 
 def _checked(first: int) -> str:
-    n, m, s, x = (f"${i}" for i in range(first, first + 4))
+    digest, since, exclude = (f"${i}" for i in range(first, first + 3))
     return (
-        f"SELECT cs_check_inputs($1, {n}, {m}, {s}::timestamptz, {x}::text, $17, $18,"
+        f"SELECT cs_check_inputs($1, {digest}, {since}::timestamptz, {exclude}::text, $17, $18,"
         " $19::text, $22::bigint[]) AS behind"
     )
 
@@ -204,11 +204,11 @@ QUEUE_PROMISE = _QUEUE.format(behind=_BEHIND, attempt="\n")
 QUEUE_ATTEMPT = _QUEUE.format(behind=_BEHIND, attempt=_ATTEMPT)
 CHECKED_QUEUE_PROMISE = _QUEUE.format(behind=_checked(23), attempt="\n")
 CHECKED_QUEUE_ATTEMPT = _QUEUE.format(behind=_checked(35), attempt=_ATTEMPT)
-# A refusal, alone, after the same check ($17...: the digest's query, the digest, since,
-# exclude, command, key, body, and no answered commands).
+# A refusal, alone, after the same check ($17...: the digest, since, exclude, command, key,
+# body, and no answered commands).
 _CHECK_ALONE = (
-    "WITH checked AS MATERIALIZED (SELECT cs_check_inputs($1, $17, $18, $19::timestamptz,"
-    " $20::text, $21, $22, $23::text, ARRAY[]::bigint[]) AS behind)"
+    "WITH checked AS MATERIALIZED (SELECT cs_check_inputs($1, $17, $18::timestamptz,"
+    " $19::text, $20, $21, $22::text, ARRAY[]::bigint[]) AS behind)"
 )
 CHECKED_DECISION = f"{_CHECK_ALONE}, d AS ({INSERT_DECISION}) SELECT behind FROM checked"  # noqa: S608
 _QUEUED = (
@@ -237,8 +237,8 @@ async def _queue(
     attempt: tuple[Any, ...] | None,
     answered: list[int] | None,
 ) -> Queueing:
-    """`CaseCommands.queue_decided`; with `check` (the digest's query, the digest, since,
-    exclude), only if `cs_check_inputs` finds the inputs unchanged."""
+    """`CaseCommands.queue_decided`; with `check` (the digest, since, exclude), only if
+    `cs_check_inputs` finds the inputs unchanged."""
     args = (
         *decision,
         command,
@@ -359,7 +359,7 @@ class CheckedCase:
     conn: asyncpg.Connection
     case_id: str
     now: datetime
-    check: tuple[Any, ...] = ()  # the write's check: query, digest, since, exclude
+    check: tuple[Any, ...] = ()  # the write's check: digest, since, exclude
     read: tuple[Any, ...] = ()  # command, key, body: what the inputs were read with
 
     async def inputs(
@@ -369,7 +369,7 @@ class CheckedCase:
         inputs, queued, digest = await _read_inputs(
             self.conn, INPUTS_WITH_DIGEST, self.case_id, since, exclude, command, key, sealed
         )
-        self.check = (DIGEST_OF_INPUTS, digest, since, exclude)
+        self.check = (digest, since, exclude)
         self.read = (command, key, sealed)
         return inputs, queued
 
