@@ -120,15 +120,6 @@ def wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
     raise RuntimeError(f"{url} not healthy:\n{tail(log)}")
 
 
-def counter(url: str, name: str) -> float | None:
-    """A counter's value from a service's /metrics (None if it has none yet)."""
-    with urllib.request.urlopen(f"{url}/metrics", timeout=2) as r:
-        for line in r.read().decode().splitlines():
-            if line.startswith(name + " ") or line.startswith(name + "{"):
-                return float(line.rpartition(" ")[2])
-    return None
-
-
 def relay_position(metrics_port: int) -> int:
     with urllib.request.urlopen(f"http://{LOOPBACK}:{metrics_port}/metrics", timeout=2) as r:
         for line in r.read().decode().splitlines():
@@ -277,11 +268,6 @@ def main() -> int:
             time.sleep(args.settle_seconds)
         at_end = memory.sample()
         memory.done.set()
-        decided_again = (
-            counter(urls["contact"], "arrears_contact_decided_again_total")
-            if "contact" in urls
-            else None
-        )
         transactions = database_transactions(postgres.url("postgres"))
         result: dict[str, Any] = {
             "when": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -316,9 +302,6 @@ def main() -> int:
             "rejected": summary["rejected"],
             "rejection_samples": summary["rejection_samples"],
             "forwarded": summary["forwarded"],
-            # Attempts and promises whose checked write found the guard's inputs changed and
-            # were decided again under the case's lock (contact-service's commands.py).
-            "contact_decided_again": decided_again,
             "phase_seconds": summary["phase_seconds"],
             "buckets_today": summary["buckets_today"],
         }
@@ -417,12 +400,7 @@ def report(result: dict[str, Any]) -> str:
         f"contact-service CPU per attempt ({result['attempts_asked']:,} asked): run"
         f" {result['contact_cpu_ms_per_attempt_run']} ms, whole life"
         f" {result['contact_cpu_ms_per_attempt_whole']} ms"
-        f" (target <= {TARGET_CONTACT_MS_PER_ATTEMPT} ms)"
-        + (
-            f"; decided again under the lock: {result['contact_decided_again']:.0f}"
-            if result.get("contact_decided_again") is not None
-            else ""
-        ),
+        f" (target <= {TARGET_CONTACT_MS_PER_ATTEMPT} ms)",
     ]
     return "\n".join(lines)
 

@@ -12,12 +12,6 @@ GUARD_DECISIONS = Counter(
     ["use", "outcome", "profile"],
 )
 
-DECIDED_AGAIN = Counter(
-    "arrears_contact_decided_again_total",
-    "Attempts and promises decided again under the case's lock: the guard's inputs changed"
-    " between their reading and the checked write (readmodel/repository/commands.py)",
-)
-
 
 def counted(decision: Decision, use: str) -> Decision:
     """Count a guard decision and hand it back unchanged."""

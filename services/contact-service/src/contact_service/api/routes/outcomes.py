@@ -10,9 +10,8 @@ queued command stands.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from datetime import timedelta
+from typing import Any
 from uuid import UUID
 
 from arrears.auth import Principal
@@ -37,7 +36,7 @@ from contact_service.api.deps import (
 from contact_service.api.routes.permissions import check_at, public
 from contact_service.context import Context
 from contact_service.forwarding import answer, key_reused
-from contact_service.metrics import DECIDED_AGAIN, counted
+from contact_service.metrics import counted
 from contact_service.policy import guard
 from contact_service.policy import model as m
 from contact_service.policy.profiles import Profile
@@ -46,9 +45,6 @@ from contact_service.readmodel import repository as repo
 from contact_service.readmodel.repository import commands
 
 router = APIRouter(tags=["outcomes"])
-# What a route's `decide` returns: (the command a resend queued, the decision, ...).
-D = TypeVar("D", bound=tuple[Any, ...])
-Decide = Callable[[commands.CaseCommands, list[m.Decision]], Awaitable[D]]
 CLOCK_SKEW = timedelta(minutes=5)  # as case-service allows
 # Frequency limits concern placing contacts; a promise is made in a contact already counted.
 FREQUENCY = {
@@ -142,78 +138,52 @@ async def run_attempt(
     pending = {"case_id": case, "command": "contact-attempts", "idempotency_key": key}
     # The number waits sealed in the outbox; the forwarder opens it as it sends.
     sealed = sealing.seal_fields(forwarded, ("contact_point", "notes"))
-
-    async def decide(
-        session: commands.CaseCommands, made: list[m.Decision]
-    ) -> tuple[commands.Queued | None, m.Decision | None, Profile, commands.Queueing | None]:
-        inputs, queued = await session.inputs(
-            command="contact-attempts", key=key, body=sealed, exclude=mark
+    pool = await ctx.read_pool.get()
+    async with commands.case_transaction(pool, case) as conn:
+        inputs, queued = await commands.command_inputs(
+            conn, case, now, command="contact-attempts", key=key, body=sealed, exclude=mark
         )
-        if queued is not None:
-            return queued, None, ctx.profile, None  # a resend: not decided again
-        if inputs is None:
-            raise not_found(case_id)
-        profile = ctx.profile_of(inputs.view.jurisdiction)
-        decision = guard.decide(inputs.view, inputs.history, profile, request, now)
-        made[:] = [decision]
-        row = repo.decision_row(
-            case, request, decision, profile, use="attempt", asked_by=caller.subject,
-            decided_at=now,
-        )  # fmt: skip
-        if not decision.allowed:
-            await session.store_decision(row)  # kept: the refusal is on record
-            return None, decision, profile, None
-        _check_recording(profile, body)
-        point = m.point_key(body.contact_point)
-        attempt = (
-            mark, body.occurred_at, body.channel, body.party, point,
-            m.mask_point(body.contact_point), body.outcome, inbound,
-            forwarded["agent_id"], body.recording_ref, inputs.row["strategy"],
-            inputs.row["arm"],
-        )  # fmt: skip
-        queueing = await session.queue_decided(
-            row, command="contact-attempts", key=key, body=sealed,
-            correlation_id=get_correlation_id(), attempt=attempt, answered=_answered(ctx),
-        )  # fmt: skip
-        if queueing.command_id is None:  # a concurrent resend queued it first
-            queued = await session.queued_meanwhile("contact-attempts", key, sealed)
-        return queued, decision, profile, queueing
-
-    queued, decision, profile, queueing = await _decided(ctx, case, now, decide)
+        if queued is None:
+            if inputs is None:
+                raise not_found(case_id)
+            profile = ctx.profile_of(inputs.view.jurisdiction)
+            decision = counted(
+                guard.decide(inputs.view, inputs.history, profile, request, now), "outcome"
+            )
+            row = repo.decision_row(
+                case, request, decision, profile, use="attempt", asked_by=caller.subject,
+                decided_at=now,
+            )  # fmt: skip
+            if not decision.allowed:
+                await commands.store_decision(conn, row)  # kept: the refusal is on record
+            else:
+                _check_recording(profile, body)
+                point = m.point_key(body.contact_point)
+                attempt = (
+                    mark, body.occurred_at, body.channel, body.party, point,
+                    m.mask_point(body.contact_point), body.outcome, inbound,
+                    forwarded["agent_id"], body.recording_ref, inputs.row["strategy"],
+                    inputs.row["arm"],
+                )  # fmt: skip
+                queueing = await commands.queue_decided(
+                    conn, row, command="contact-attempts", key=key, body=sealed,
+                    correlation_id=get_correlation_id(), attempt=attempt,
+                    answered=_answered(ctx),
+                )  # fmt: skip
+                if queueing.command_id is None:  # a concurrent resend queued it first
+                    queued = await commands.queued_meanwhile(
+                        conn, case, "contact-attempts", key, sealed
+                    )
     if queued is not None:
         return await _replay(ctx, queued, pending)
-    assert decision is not None  # not a resend: decided
     if not decision.allowed:
         _check_recording(profile, body)
         raise _refused(decision, public(case_id, decision, body.contact_point, body.occurred_at))
-    assert queueing is not None  # allowed and not a resend: queued
     delivery = await _send(ctx, queueing, case, "contact-attempts", key, forwarded)
     if delivery.outcome != PENDING:  # case-service's own answer: the guard's is not shown
         return answer(delivery, pending)
     verdict = public(case_id, decision, body.contact_point, body.occurred_at)
     return answer(delivery, {**pending, "guard": verdict.model_dump(mode="json")})
-
-
-async def _decided(ctx: Context, case: str, now: datetime, decide: Decide[D]) -> D:
-    """`decide` on inputs read without the case's lock, its writes checked (nothing written if
-    the inputs changed meanwhile); then, if they had changed, again under the lock
-    (readmodel/repository/commands.py: two round trips, or four). The decision that stands
-    is counted (`metrics.counted`) once, whatever follows it (as a refusal for a missing
-    recording): `decide` leaves it in `made`."""
-    pool = await ctx.read_pool.get()
-    made: list[m.Decision] = []
-    try:
-        try:
-            async with commands.checked_case(pool, case, now) as session:
-                return await decide(session, made)
-        except commands.InputsChanged:
-            DECIDED_AGAIN.inc()
-            made.clear()
-            async with commands.locked_case(pool, case, now) as session:
-                return await decide(session, made)
-    finally:
-        if made:
-            counted(made[-1], "outcome")
 
 
 def _borrower_point(inputs: repo.PolicyInputs) -> str:
@@ -313,47 +283,40 @@ async def run_promise(
     key = idempotency_key(key_header, case_id, "promises", forwarded)
     pending = {"case_id": case, "command": "promises", "idempotency_key": key}
     sealed = sealing.seal_fields(forwarded, ("contact_point",))
-
-    async def decide(
-        session: commands.CaseCommands, made: list[m.Decision]
-    ) -> tuple[
-        commands.Queued | None, m.Decision | None, list[m.Reason], str, commands.Queueing | None
-    ]:
-        inputs, queued = await session.inputs(command="promises", key=key, body=sealed)
-        if queued is not None:
-            return queued, None, [], "", None  # a resend: not decided again
-        if inputs is None:
-            raise not_found(case_id)
-        point = body.contact_point or _borrower_point(inputs)
-        request = m.ContactRequest(
-            "borrower", body.channel, point, made_at, "collect", body.direction == "inbound"
+    pool = await ctx.read_pool.get()
+    async with commands.case_transaction(pool, case) as conn:
+        inputs, queued = await commands.command_inputs(
+            conn, case, now, command="promises", key=key, body=sealed
         )
-        profile = ctx.profile_of(inputs.view.jurisdiction)
-        decision = guard.decide(inputs.view, inputs.history, profile, request, now)
-        made[:] = [decision]
-        row = repo.decision_row(
-            case, request, decision, profile, use="promise", asked_by=caller.subject,
-            decided_at=now,
-        )  # fmt: skip
-        lasting = [r for r in decision.reasons if r.code not in FREQUENCY]
-        if lasting:
-            await session.store_decision(row)  # kept: the refusal is on record
-            return None, decision, lasting, point, None
-        queueing = await session.queue_decided(
-            row, command="promises", key=key, body=sealed,
-            correlation_id=get_correlation_id(), answered=_answered(ctx),
-        )  # fmt: skip
-        if queueing.command_id is None:  # a concurrent resend queued it first
-            queued = await session.queued_meanwhile("promises", key, sealed)
-        return queued, decision, lasting, point, queueing
-
-    queued, decision, lasting, point, queueing = await _decided(ctx, case, now, decide)
+        if queued is None:
+            if inputs is None:
+                raise not_found(case_id)
+            point = body.contact_point or _borrower_point(inputs)
+            request = m.ContactRequest(
+                "borrower", body.channel, point, made_at, "collect", body.direction == "inbound"
+            )
+            profile = ctx.profile_of(inputs.view.jurisdiction)
+            decision = counted(
+                guard.decide(inputs.view, inputs.history, profile, request, now), "outcome"
+            )
+            row = repo.decision_row(
+                case, request, decision, profile, use="promise", asked_by=caller.subject,
+                decided_at=now,
+            )  # fmt: skip
+            lasting = [r for r in decision.reasons if r.code not in FREQUENCY]
+            if lasting:
+                await commands.store_decision(conn, row)  # kept: the refusal is on record
+            else:
+                queueing = await commands.queue_decided(
+                    conn, row, command="promises", key=key, body=sealed,
+                    correlation_id=get_correlation_id(), answered=_answered(ctx),
+                )  # fmt: skip
+                if queueing.command_id is None:  # a concurrent resend queued it first
+                    queued = await commands.queued_meanwhile(conn, case, "promises", key, sealed)
     if queued is not None:
         return await _replay(ctx, queued, pending)
-    assert decision is not None  # not a resend: decided
     if lasting:
         raise _refused(m.Decision(False, tuple(lasting)), public(case_id, decision, point, made_at))
-    assert queueing is not None  # allowed and not a resend: queued
     delivery = await _send(ctx, queueing, case, "promises", key, forwarded)
     if delivery.outcome != PENDING:  # case-service's own answer: the guard's is not shown
         return answer(delivery, pending)
