@@ -57,18 +57,31 @@ def oldest_due(installments: Mapping[str, Any]) -> date | None:
 def arrears_and_oldest(installments: Mapping[str, Any], day: date) -> tuple[Decimal, date | None]:
     """`arrears_on(installments, day)` and `oldest_due(installments)` in one pass (the
     projection asks for both on every payment event)."""
+    total, oldest = arrears_tally(installments, day)
+    return total.quantize(CENTS), oldest
+
+
+def arrears_tally(installments: Mapping[str, Any], day: date) -> tuple[Decimal, date | None]:
+    """`arrears_and_oldest` before the arrears are rounded to cents: a running tally that
+    `tally_one` carries on over an installment added after the others."""
     total, oldest = Decimal("0"), None
     for installment in installments.values():
-        if installment.get("superseded"):
-            continue
-        owing = _owed(installment["amount"], installment["paid"], installment["due_date"])
-        if owing is not None:
-            owed, due = owing
-            if due <= day:
-                total += owed
-            if oldest is None or due < oldest:
-                oldest = due
-    return total.quantize(CENTS), oldest
+        total, oldest = tally_one(total, oldest, installment, day)
+    return total, oldest
+
+
+def tally_one(
+    total: Decimal, oldest: date | None, installment: Mapping[str, Any], day: date
+) -> tuple[Decimal, date | None]:
+    """The tally with one more installment, the last in the mapping's order."""
+    owing = _owing(installment)
+    if owing is not None:
+        owed, due = owing
+        if due <= day:
+            total += owed
+        if oldest is None or due < oldest:
+            oldest = due
+    return total, oldest
 
 
 def days_past_due(oldest_due_on: date | None, day: date) -> int:
