@@ -13,6 +13,7 @@ import pytest
 from arrears.messaging import Applier, Envelope, rebuild
 from arrears.messaging.envelope import case_event
 from arrears.messaging.gaps import FeedPage
+from arrears.messaging.rebuild import page_before_committed
 from case_service.application import CaseApplication
 from case_service.relay import RelaySettings
 from sqlalchemy import text
@@ -229,3 +230,57 @@ async def test_a_rebuild_stops_at_until_and_fails_with_the_feed_without_hanging(
             rebuild(read_model_engine, applier, feed, _reset(consumer), page_size=4), 30
         )
     assert [s for _, _, s in await read_model(read_model_engine, consumer)] == list(range(1, 9))
+
+
+async def test_an_overlapping_rebuild_folds_a_page_while_the_one_before_is_written(
+    read_model_engine: AsyncEngine,
+) -> None:
+    """overlap=True: a page whose subjects the page before does not have is handed to its
+    batch handler while the page before is still being written; the handler's writes wait
+    for that page's commit (`page_before_committed`), so they find it in place; a page
+    sharing a subject with the one before waits for it before anything. Every event is
+    applied once, as without overlap."""
+    async with read_model_engine.begin() as conn:
+        await conn.execute(text(SUMMARY_DDL))
+    consumer = "c-overlap"
+    record = recording_handler(consumer)
+    subjects = ["a", "b", "c", "d", "c", "e", "f", "g"]  # pages of two: the third shares c
+    events = [
+        case_event(
+            case_id=subject,
+            version=subjects[:i].count(subject) + 1,
+            sequence=i + 1,
+            event_name="PaymentMissed",
+            occurred_at=datetime(2026, 11, 2, tzinfo=UTC),
+            data={"amount": "1.00"},
+        )
+        for i, subject in enumerate(subjects)
+    ]
+    steps: list[tuple[str, int]] = []
+
+    async def batch(conn: AsyncConnection, envelopes: Any) -> None:
+        page = envelopes[0].sequence
+        steps.append(("begin", page))
+        await page_before_committed()
+        found = await conn.execute(
+            text("SELECT count(*) FROM rm_case_events WHERE consumer = :c"), {"c": consumer}
+        )
+        assert found.scalar_one() == page - 1  # every page before it committed
+        for envelope in envelopes:
+            await record(conn, envelope)
+        await asyncio.sleep(0.05)  # written, not committed yet: the next page may begin
+        steps.append(("end", page))
+
+    applier = Applier(consumer=consumer, handler=record, batch_handler=batch)
+    report = await rebuild(
+        read_model_engine, applier, _ListFeed(events), _reset(consumer), page_size=2, overlap=True
+    )
+
+    assert (report.events, report.applied, report.sequence) == (8, 8, 8)
+    assert [s for _, _, s in await read_model(read_model_engine, consumer)] == list(range(1, 9))
+    at = {step: n for n, step in enumerate(steps)}
+    assert len(at) == 8
+    assert at["begin", 3] < at["end", 1]  # begun while page 1 was written
+    assert at["begin", 7] < at["end", 5]  # and page 7 while page 5 was
+    assert at["end", 3] < at["begin", 5]  # page 5 shares c with page 3: only after it
+    assert at["end", 1] < at["end", 3] < at["end", 5] < at["end", 7]

@@ -25,6 +25,7 @@ what to skip; so does any other failure.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -32,6 +33,7 @@ from typing import Any
 from arrears.messaging import Envelope, PoisonError
 from arrears.messaging.envelope import with_data
 from arrears.messaging.personal import SealedCopy
+from arrears.messaging.rebuild import page_before_committed
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contact_service.projections import kpi
@@ -51,6 +53,9 @@ from contact_service.projections.store import (
 )
 
 _INSTALLMENTS = CASE_COLUMNS.index("installments")
+# Events folded between two chances for the event loop to run something else (~5 ms): the
+# page before's writing, overlapping this page's fold, sends its next statement then.
+_YIELD_EVERY = 500
 INSERT_POINTS = (
     "INSERT INTO cs_contact_points"
     " (case_id, value, party, kind, state, opted_out, position, sealed, masked)"
@@ -118,7 +123,9 @@ class _Page:
 
     async def send_queued(self) -> None:
         """The new cases' points and zones, then the queued statements (what a handler
-        writing through SQLAlchemy must find done before it runs)."""
+        writing through SQLAlchemy must find done before it runs). Nothing is written
+        before the page before is committed (the rebuild folds this page meanwhile)."""
+        await page_before_committed()
         if self.points:
             points, self.points = self.points, []
             await self.raw.execute(
@@ -205,8 +212,10 @@ class PageFold:
                 page.rows[found["case_id"]] = page.stored[found["case_id"]] = found
         set_deferred(conn, page.queue)  # the handlers' `driver(conn)` is the page's queue
         try:
-            for envelope in envelopes:
+            for at, envelope in enumerate(envelopes, start=1):
                 await self._fold(conn, page, envelope)
+                if at % _YIELD_EVERY == 0:  # the page before's statements go on meanwhile
+                    await asyncio.sleep(0)
             await page.finish()
         finally:
             set_deferred(conn, None)
