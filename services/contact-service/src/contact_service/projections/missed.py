@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from contact_service.projections.handlers import missed_installment
@@ -55,7 +56,7 @@ class LeanMissed:
         case_id = row["case_id"]
         tally = self.tallies.get(case_id)
         try:
-            entry = missed_installment(date.fromisoformat(due), Decimal(amount))
+            entry = _entry(due, amount)
             # The tally holds while the installments are the very mapping it summed (every
             # handler changing them makes a new one) on the same day.
             if tally is None or tally.installments is not installments or tally.day != day:
@@ -67,9 +68,16 @@ class LeanMissed:
         except (ValueError, ArithmeticError):
             return False  # the typed handler names what is wrong
         changed = dict(installments)
-        changed[key] = entry
+        changed[key] = dict(entry)  # its own: the row's installments are never shared
         self.tallies[case_id] = _Tally(changed, day, total, oldest)
         row["installments"] = changed
         row["arrears"], row["oldest_due_on"] = arrears, oldest
         row["days_past_due"] = derive.days_past_due(oldest, day)
         return True
+
+
+@lru_cache(maxsize=4096)
+def _entry(due: str, amount: str) -> Mapping[str, Any]:
+    """The installment as `missed_installment` makes it from the typed read's values;
+    cached, as a portfolio's installments fall due on few dates for few amounts."""
+    return missed_installment(date.fromisoformat(due), Decimal(amount))
