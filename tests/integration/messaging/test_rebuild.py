@@ -284,3 +284,51 @@ async def test_an_overlapping_rebuild_folds_a_page_while_the_one_before_is_writt
     assert at["begin", 7] < at["end", 5]  # and page 7 while page 5 was
     assert at["end", 3] < at["begin", 5]  # page 5 shares c with page 3: only after it
     assert at["end", 1] < at["end", 3] < at["end", 5] < at["end", 7]
+
+
+async def test_an_overlapping_page_that_fails_is_applied_again_after_the_page_before(
+    read_model_engine: AsyncEngine,
+) -> None:
+    """A page folded while the page before is written fails in its batch handler: it is
+    applied again event by event, and only once the page before is committed."""
+    async with read_model_engine.begin() as conn:
+        await conn.execute(text(SUMMARY_DDL))
+    consumer = "c-overlap-fails"
+    record = recording_handler(consumer)
+    events = [
+        case_event(
+            case_id=f"case-{i}",
+            version=1,
+            sequence=i + 1,
+            event_name="PaymentMissed",
+            occurred_at=datetime(2026, 11, 2, tzinfo=UTC),
+            data={"amount": "1.00"},
+        )
+        for i in range(4)
+    ]
+    seen: list[tuple[int, int]] = []  # (event applied one by one, rows committed then)
+
+    async def one_by_one(conn: AsyncConnection, envelope: Envelope) -> None:
+        async with read_model_engine.connect() as other:
+            found = await other.execute(
+                text("SELECT count(*) FROM rm_case_events WHERE consumer = :c"), {"c": consumer}
+            )
+            seen.append((envelope.sequence or 0, found.scalar_one()))
+        await record(conn, envelope)
+
+    async def batch(conn: AsyncConnection, envelopes: Any) -> None:
+        if envelopes[0].sequence == 3:
+            raise RuntimeError("this page cannot be folded")
+        await page_before_committed()
+        for envelope in envelopes:
+            await record(conn, envelope)
+        await asyncio.sleep(0.05)  # written, not committed yet: the next page begins
+
+    applier = Applier(consumer=consumer, handler=one_by_one, batch_handler=batch)
+    report = await rebuild(
+        read_model_engine, applier, _ListFeed(events), _reset(consumer), page_size=2, overlap=True
+    )
+
+    assert (report.events, report.applied) == (4, 4)
+    assert [s for _, _, s in await read_model(read_model_engine, consumer)] == [1, 2, 3, 4]
+    assert seen == [(3, 2), (4, 2)]  # page 1 committed before page 2 went event by event
