@@ -54,13 +54,7 @@ async def rebuild_read_models(
         batch_handler=fold.handle_batch,
     )
     report = await rebuild(
-        ctx.engine,
-        applier,
-        feed,
-        reset,
-        page_size=page_size,
-        prepare=fold.open_ahead,
-        overlap=True,  # the fold writes nothing before `page_before_committed`
+        ctx.engine, applier, feed, reset, page_size=page_size, prepare=fold.open_ahead
     )
     await reapply_restrictions(ctx)
     return report

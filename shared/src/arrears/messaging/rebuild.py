@@ -7,12 +7,6 @@ committed offsets, every event the rebuild already applied is at or below its ca
 recorded version and is skipped, and any case whose next Kafka record is ahead of the
 rebuild gets the versions in between from the feed first. So nothing is missed or doubled.
 Stop the consumer during a rebuild to keep the read model from being seen half-built.
-
-With `overlap=True` a page is folded while the page before is still being written and
-committed, when the two pages share no subject (a page that does waits for the one before).
-Its batch handler then owes one thing: `page_before_committed()` before its first write, so
-the two transactions never wait on each other's rows; its reads before that are of its own
-subjects only, which the page before does not touch. Pages still commit in feed order.
 """
 
 from __future__ import annotations
@@ -23,9 +17,8 @@ import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -41,17 +34,6 @@ Reset = Callable[[AsyncConnection], Awaitable[None]]
 # Work on each page before it is applied, in the fetching task (so it overlaps the applying
 # of the page before): contact-service asks for a page's subject keys at once.
 Prepare = Callable[[list[Envelope]], Awaitable[object]]
-# The page before's writing and commit, as the page being applied sees it (overlap=True).
-_BEFORE: ContextVar[asyncio.Future[int] | None] = ContextVar("page_before", default=None)
-
-
-async def page_before_committed() -> None:
-    """Wait until the page before this one is committed (at once outside an overlapping
-    rebuild); raises what failed it. An overlapping rebuild's batch handler calls it before
-    its first write."""
-    before = _BEFORE.get()
-    if before is not None:
-        await before
 
 
 class Pages(Protocol):
@@ -94,10 +76,8 @@ async def rebuild(
     until: int | None = None,
     ahead: int = 1,
     prepare: Prepare | None = None,
-    overlap: bool = False,
 ) -> RebuildReport:
-    """Reset and replay; stops at the feed's head (or `until`) as seen when it gets there.
-    `overlap`: fold a page while the page before is written (see the module's doc)."""
+    """Reset and replay; stops at the feed's head (or `until`) as seen when it gets there."""
     started = time.perf_counter()
     applier = dataclasses.replace(applier, note_each=False)  # one line per page instead
     # Gen-0 collections every 100,000 allocations (a few per page) rather than a server's
@@ -114,37 +94,20 @@ async def rebuild(
         pages: asyncio.Queue[list[Envelope] | None] = asyncio.Queue(maxsize=max(1, ahead))
         fetching = asyncio.create_task(_fetch(feed, page_size, until, pages, prepare))
         after, events, applied = 0, 0, 0
-        # Pages being written and committed, in feed order (more than one: overlap=True).
-        writing: list[asyncio.Task[int]] = []
-        subjects: set[str | None] = set()  # the last page's
         try:
             while (envelopes := await pages.get()) is not None:
-                these = {e.subject for e in envelopes} if overlap else set()
-                if not subjects.isdisjoint(these):  # it must read what the last page wrote
-                    while writing:
-                        applied += await writing.pop(0)
-                elif len(writing) > 1:  # in flight at most: this page and the one before
-                    applied += await writing.pop(0)
-                before = writing[-1] if writing else None
-                writing.append(asyncio.create_task(_apply_page(engine, applier, envelopes, before)))
-                if not overlap:
-                    applied += await writing.pop()
-                subjects = these
+                applied += await _apply_page(engine, applier, envelopes)
                 events += len(envelopes)
                 after = envelopes[-1].sequence or after
                 _log.info(
                     "%s rebuilt up to sequence %s: %d events", applier.consumer, after, events
                 )
-            while writing:
-                applied += await writing.pop(0)
             await fetching  # raises what stopped the fetching early, if anything did
         finally:
-            unfinished: list[asyncio.Task[Any]] = [*writing, fetching]
-            for task in unfinished:
-                if not task.done():
-                    task.cancel()
-                    with contextlib.suppress(Exception, asyncio.CancelledError):
-                        await task
+            if not fetching.done():
+                fetching.cancel()
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await fetching
     return RebuildReport(events, applied, after, time.perf_counter() - started)
 
 
@@ -191,23 +154,14 @@ async def _fetch(
     await pages.put(None)
 
 
-async def _apply_page(
-    engine: AsyncEngine,
-    applier: Applier,
-    envelopes: list[Envelope],
-    before: asyncio.Future[int] | None = None,
-) -> int:
-    """One page in one transaction, committed after the page `before` (still being written
-    when this one began, overlap=True); on a handler's failure again event by event (parking
-    what fails), once the page before is committed. Returns how many events were applied."""
-    _BEFORE.set(before)  # this task's own context
+async def _apply_page(engine: AsyncEngine, applier: Applier, envelopes: list[Envelope]) -> int:
+    """One page in one transaction; on a handler's failure again event by event (parking
+    what fails). Returns how many events were applied."""
     items = [Item(applier.check(e), None, (e.subject or "").encode()) for e in envelopes]
     try:
         async with engine.begin() as conn:
             outcome = await applier.apply(conn, items, careful=False)
-            await page_before_committed()
     except HandlerFailedError:
-        await page_before_committed()
         async with engine.begin() as conn:
             outcome = await applier.apply(conn, items, careful=True)
     return outcome.applied

@@ -25,7 +25,6 @@ what to skip; so does any other failure.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -33,7 +32,6 @@ from typing import Any
 from arrears.messaging import Envelope, PoisonError
 from arrears.messaging.envelope import with_data
 from arrears.messaging.personal import SealedCopy
-from arrears.messaging.rebuild import page_before_committed
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contact_service.projections import kpi
@@ -53,9 +51,6 @@ from contact_service.projections.store import (
 )
 
 _INSTALLMENTS = CASE_COLUMNS.index("installments")
-# Events folded between two chances for the event loop to run something else (~5 ms): the
-# page before's writing, overlapping this page's fold, sends its next statement then.
-_YIELD_EVERY = 500
 INSERT_POINTS = (
     "INSERT INTO cs_contact_points"
     " (case_id, value, party, kind, state, opted_out, position, sealed, masked)"
@@ -123,9 +118,7 @@ class _Page:
 
     async def send_queued(self) -> None:
         """The new cases' points and zones, then the queued statements (what a handler
-        writing through SQLAlchemy must find done before it runs). Nothing is written
-        before the page before is committed (the rebuild folds this page meanwhile)."""
-        await page_before_committed()
+        writing through SQLAlchemy must find done before it runs)."""
         if self.points:
             points, self.points = self.points, []
             await self.raw.execute(
@@ -212,10 +205,8 @@ class PageFold:
                 page.rows[found["case_id"]] = page.stored[found["case_id"]] = found
         set_deferred(conn, page.queue)  # the handlers' `driver(conn)` is the page's queue
         try:
-            for at, envelope in enumerate(envelopes, start=1):
+            for envelope in envelopes:
                 await self._fold(conn, page, envelope)
-                if at % _YIELD_EVERY == 0:  # the page before's statements go on meanwhile
-                    await asyncio.sleep(0)
             await page.finish()
         finally:
             set_deferred(conn, None)
