@@ -23,6 +23,7 @@ from arrears.messaging.processing import Outcome
 from contact_service.context import Context
 from contact_service.projections import Projection
 from contact_service.projections.fold import PageFold
+from contact_service.projections.missed import LeanMissed
 from contact_service.readmodel.tables import RESTRICTIONS
 from contact_service.rebuild import reapply_restrictions, rebuild_read_models, reset
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -88,6 +89,9 @@ def _more(rng: random.Random, k: int, story: Story) -> None:
     if k % 6 == 5:
         story.add("PaymentMissed", at, installment=2, currency="CNY", amount="800.50",
                   due_date=(at - timedelta(days=3)).date().isoformat())  # fmt: skip
+        if rng.random() < 0.5:  # the same installment missed again (the lean read declines)
+            story.add("PaymentMissed", at, installment=2, currency="CNY", amount="810.75",
+                      due_date=(at - timedelta(days=2)).date().isoformat())  # fmt: skip
         story.add("PaymentPlanAgreed", at, agreed_at=iso, approved_by="sup-1", currency="CNY",
                   kind="instalment", plan_number=1, superseded=["1", "2"], total="2000.50",
                   installments=[{"number": n, "amount": "1000.25",
@@ -174,6 +178,19 @@ async def _tables(ctx: Context) -> dict[str, list[Any]]:
     return out
 
 
+def _count_lean(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Whether each PaymentMissed the fold meets from now on is read lean."""
+    answers: list[bool] = []
+    apply = LeanMissed.apply
+
+    def counted(self: LeanMissed, data: Any, row: Any, day: Any) -> bool:
+        answers.append(apply(self, data, row, day))
+        return answers[-1]
+
+    monkeypatch.setattr(LeanMissed, "apply", counted)
+    return answers
+
+
 def _count_handled(monkeypatch: pytest.MonkeyPatch) -> list[Envelope]:
     """The events applied one by one through `Projection.handle` from now on."""
     handled: list[Envelope] = []
@@ -209,10 +226,12 @@ async def test_a_rebuild_leaves_the_read_model_the_event_by_event_path_leaves(
         await conn.execute(text("DELETE FROM cs_tasks"))
         await conn.execute(text("DELETE FROM test_emitted"))
     handled = _count_handled(monkeypatch)
+    lean = _count_lean(monkeypatch)
     report = await rebuild_read_models(ctx, _ListFeed(events), page_size=page_size)
 
     assert report.events == report.applied == len(events)
     assert handled == []  # every page folded: none applied again event by event
+    assert set(lean) == {True, False}  # PaymentMissed read lean, and typed where it declined
     assert await _tables(ctx) == one_by_one
     assert [task[1:] for task in await emitted(ctx.engine)] == [t[1:] for t in tasks_emitted]
     await _same_as_the_scan(ctx)

@@ -8,7 +8,7 @@ from typing import Any
 
 from contact_service.policy import CN, US_REG_F
 from contact_service.readmodel import derive
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 INSTALMENTS = {
@@ -104,3 +104,40 @@ def test_arrears_and_oldest_in_one_pass_are_the_two_apart(
         if not i["superseded"] and Decimal(i["paid"]) < Decimal(i["amount"])
     ]
     assert derive.open_installments(installments) == unpaid
+
+
+def _priority_as_first_written(row: dict[str, Any], day: date) -> int:
+    """`derive.priority` as it read before it was made cheaper: the reference."""
+    promise_today = row.get("open_promise_due") == day
+    rank = derive.RISK_RANK.get(row.get("risk_grade") or "", 0)
+    arrears = min(int(Decimal(row.get("arrears") or 0)), 9_999_999_999)
+    return (
+        int(promise_today) * 10**17
+        + rank * 10**16
+        + int(derive.near_payday(row.get("payday"), day)) * 10**15
+        + arrears * 10**5
+        + derive.overdue_rank(row.get("oldest_due_on"))
+    )
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    arrears=st.one_of(
+        st.none(),
+        st.decimals(min_value=0, max_value=10**12, places=2, allow_nan=False),
+        st.integers(0, 10**11),
+        st.decimals(min_value=0, max_value=10**6, places=2, allow_nan=False).map(str),
+    ),
+    oldest=st.one_of(st.none(), st.dates(date(2000, 1, 1), date(2199, 12, 31))),
+    risk=st.sampled_from([None, "", "low", "medium", "high", "doubtful_loss", "other"]),
+    promise=st.one_of(st.none(), st.dates(date(2026, 10, 30), date(2026, 11, 3))),
+    payday=st.one_of(st.none(), st.integers(1, 31)),
+    day=st.dates(date(2026, 10, 30), date(2026, 11, 3)),
+)
+def test_priority_is_as_first_written(
+    arrears: Any, oldest: date | None, risk: str | None, promise: date | None,
+    payday: int | None, day: date,
+) -> None:  # fmt: skip
+    row = {"arrears": arrears, "oldest_due_on": oldest, "risk_grade": risk,
+           "open_promise_due": promise, "payday": payday}  # fmt: skip
+    assert derive.priority(row, day) == _priority_as_first_written(row, day)

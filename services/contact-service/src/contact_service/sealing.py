@@ -60,7 +60,9 @@ def secret_from(contact_data_key: str, cipher_key: str | None) -> bytes:
 
 
 def index(normalised: str) -> str:
-    digest = hmac.new(_keys.index, normalised.encode(), hashlib.sha256).hexdigest()
+    # hmac.digest: the one-shot C path, the same bytes as hmac.new(...).digest() in a
+    # fraction of the time (a rebuild seals and indexes every new case's numbers).
+    digest = hmac.digest(_keys.index, normalised.encode(), "sha256").hex()
     return INDEX_PREFIX + digest[:40]
 
 
@@ -72,7 +74,7 @@ def seal(value: str) -> str:
     if value.startswith(SEALED_PREFIX):
         return value
     raw = value.encode()
-    nonce = hmac.new(_keys.nonce, raw, hashlib.sha256).digest()[:12]
+    nonce = hmac.digest(_keys.nonce, raw, "sha256")[:12]
     return SEALED_PREFIX + b64encode(nonce + _keys.aead.encrypt(nonce, raw, None)).decode()
 
 

@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from contact_service.projections import kpi
 from contact_service.projections.handlers import HANDLERS
+from contact_service.projections.missed import LeanMissed
 from contact_service.projections.projection import QUEUEABLE, Projection
 from contact_service.projections.store import (
     CASE_COLUMNS,
@@ -101,6 +102,7 @@ class _Page:
         self.points: list[Row] = []  # their contact points, not sent yet
         self.zones: list[str] = []
         self.deltas: dict[tuple[Any, ...], int] = {}
+        self.missed = LeanMissed()
 
     def open(self, row: Row, points: list[Row]) -> None:
         self.rows[row["case_id"]] = row
@@ -232,12 +234,15 @@ class PageFold:
         if before is None:
             raise PoisonError(f"{name} for case {case_id}, which was never opened here")
         row = dict(before)
+        day = day_of(envelope)
         handler = HANDLERS.get(name)
-        if handler is not None:
+        if name == "PaymentMissed" and page.missed.apply(envelope.data, row, day):
+            pass  # read lean; else the typed handler below reads it or names what is wrong
+        elif handler is not None:
             if name not in QUEUEABLE:  # it writes through SQLAlchemy: what came first, first
                 await page.send_queued()
             for task in await handler(conn, envelope, row) or ():
                 await projection.record(conn, task)
-        if projection.settle(row, before, day_of(envelope), envelope):
+        if projection.settle(row, before, day, envelope):
             page.add(kpi.case_deltas(before, row))
         page.rows[case_id] = row

@@ -55,14 +55,19 @@ def _recompute(row: Row, day: date) -> None:
 
 async def payment_missed(conn: AsyncConnection, e: Envelope, row: Row, d: ev.PaymentMissed) -> None:
     installments = dict(row["installments"])
-    installments[str(d.installment)] = {
-        "due_date": d.due_date.isoformat(),
-        "amount": str(d.amount),
+    installments[str(d.installment)] = missed_installment(d.due_date, d.amount)
+    row["installments"] = installments
+    _recompute(row, day_of(e))
+
+
+def missed_installment(due_date: date, amount: Decimal) -> dict[str, Any]:
+    """A missed installment as the case row keeps it (also `missed.LeanMissed`'s)."""
+    return {
+        "due_date": due_date.isoformat(),
+        "amount": str(amount),
         "paid": "0",
         "superseded": False,
     }
-    row["installments"] = installments
-    _recompute(row, day_of(e))
 
 
 async def payment_received(

@@ -57,18 +57,31 @@ def oldest_due(installments: Mapping[str, Any]) -> date | None:
 def arrears_and_oldest(installments: Mapping[str, Any], day: date) -> tuple[Decimal, date | None]:
     """`arrears_on(installments, day)` and `oldest_due(installments)` in one pass (the
     projection asks for both on every payment event)."""
+    total, oldest = arrears_tally(installments, day)
+    return total.quantize(CENTS), oldest
+
+
+def arrears_tally(installments: Mapping[str, Any], day: date) -> tuple[Decimal, date | None]:
+    """`arrears_and_oldest` before the arrears are rounded to cents: a running tally that
+    `tally_one` carries on over an installment added after the others."""
     total, oldest = Decimal("0"), None
     for installment in installments.values():
-        if installment.get("superseded"):
-            continue
-        owing = _owed(installment["amount"], installment["paid"], installment["due_date"])
-        if owing is not None:
-            owed, due = owing
-            if due <= day:
-                total += owed
-            if oldest is None or due < oldest:
-                oldest = due
-    return total.quantize(CENTS), oldest
+        total, oldest = tally_one(total, oldest, installment, day)
+    return total, oldest
+
+
+def tally_one(
+    total: Decimal, oldest: date | None, installment: Mapping[str, Any], day: date
+) -> tuple[Decimal, date | None]:
+    """The tally with one more installment, the last in the mapping's order."""
+    owing = _owing(installment)
+    if owing is not None:
+        owed, due = owing
+        if due <= day:
+            total += owed
+        if oldest is None or due < oldest:
+            oldest = due
+    return total, oldest
 
 
 def days_past_due(oldest_due_on: date | None, day: date) -> int:
@@ -105,16 +118,20 @@ def priority(row: Mapping[str, Any], day: date) -> int:
     """Queue order, highest first: a promise due today, then risk grade, then a payday just
     passed, then arrears (whole units), then days past due (as `overdue_rank`, so the order
     is right on any day). One sortable integer."""
-    promise_today = row.get("open_promise_due") == day
+    owed = row.get("arrears") or 0
+    # (A Decimal's whole units without the copy `Decimal(owed)` made: the projection asks
+    # on every event.)
+    whole = int(owed) if type(owed) is Decimal else int(Decimal(owed))
+    value = min(whole, 9_999_999_999) * 10**5 + overdue_rank(row.get("oldest_due_on"))
     rank = RISK_RANK.get(row.get("risk_grade") or "", 0)
-    arrears = min(int(Decimal(row.get("arrears") or 0)), 9_999_999_999)
-    return (
-        int(promise_today) * 10**17
-        + rank * 10**16
-        + int(near_payday(row.get("payday"), day)) * 10**15
-        + arrears * 10**5
-        + overdue_rank(row.get("oldest_due_on"))
-    )
+    if rank:
+        value += rank * 10**16
+    if row.get("open_promise_due") == day:
+        value += 10**17
+    payday = row.get("payday")
+    if payday is not None and near_payday(payday, day):
+        value += 10**15
+    return value
 
 
 def blocked(row: Mapping[str, Any], profile: Profile) -> bool:

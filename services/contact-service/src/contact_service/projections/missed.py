@@ -1,0 +1,83 @@
+"""PaymentMissed as a rebuild's fold applies it: most of the events a rebuild folds, read
+without the typed class and with the case's arrears carried on from the event before
+instead of summed again over every installment (the typed read and the sum were a fifth of
+the fold's time).
+
+`LeanMissed.apply` changes the row exactly as `handlers.payment_missed` does, or declines
+(returns False, the row untouched) and the typed handler runs, giving the same answer or
+naming what is wrong: data of an unusual shape, an installment the case already has (its
+place in the sum's order changes), anything that fails. tests/unit/contact_service/
+test_lean_missed.py holds the two paths to each other over generated data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+from contact_service.projections.handlers import missed_installment
+from contact_service.projections.store import Row
+from contact_service.readmodel import derive
+
+
+@dataclass(slots=True)
+class _Tally:
+    installments: Mapping[str, Any]  # the mapping it was summed over, held by identity
+    day: date
+    total: Decimal  # not rounded to cents yet
+    oldest: date | None
+
+
+class LeanMissed:
+    """A page's lean PaymentMissed reads and its cases' running arrears."""
+
+    def __init__(self) -> None:
+        self.tallies: dict[str, _Tally] = {}
+
+    def apply(self, data: Mapping[str, Any], row: Row, day: date) -> bool:
+        """`handlers.payment_missed` on `row` for the event's `data` on business `day`, or
+        False (and `row` untouched) when the typed handler must run instead."""
+        amount, due, number = data.get("amount"), data.get("due_date"), data.get("installment")
+        if not (
+            type(amount) is str
+            and type(due) is str
+            and type(number) is int
+            and type(data.get("currency")) is str
+        ):
+            return False
+        installments: Mapping[str, Any] = row["installments"]
+        key = str(number)
+        if key in installments:
+            return False
+        case_id = row["case_id"]
+        tally = self.tallies.get(case_id)
+        try:
+            entry = _entry(due, amount)
+            # The tally holds while the installments are the very mapping it summed (every
+            # handler changing them makes a new one) on the same day.
+            if tally is None or tally.installments is not installments or tally.day != day:
+                total, oldest = derive.arrears_tally(installments, day)
+            else:
+                total, oldest = tally.total, tally.oldest
+            total, oldest = derive.tally_one(total, oldest, entry, day)
+            arrears = total.quantize(derive.CENTS)
+        except (ValueError, ArithmeticError):
+            return False  # the typed handler names what is wrong
+        changed = dict(installments)
+        changed[key] = dict(entry)  # its own: the row's installments are never shared
+        self.tallies[case_id] = _Tally(changed, day, total, oldest)
+        row["installments"] = changed
+        row["arrears"], row["oldest_due_on"] = arrears, oldest
+        row["days_past_due"] = derive.days_past_due(oldest, day)
+        return True
+
+
+@lru_cache(maxsize=4096)
+def _entry(due: str, amount: str) -> Mapping[str, Any]:
+    """The installment as `missed_installment` makes it from the typed read's values;
+    cached, as a portfolio's installments fall due on few dates for few amounts."""
+    return missed_installment(date.fromisoformat(due), Decimal(amount))
