@@ -11,9 +11,10 @@ from uuid import UUID
 import psycopg
 import pytest
 from case_service import audit_cli
-from case_service.application import CaseApplication
+from case_service.application import CaseApplication, CaseNotFound
 from case_service.persistence import check_connection
 from case_service.settings import CaseServiceSettings
+from eventsourcing.application import project_aggregate
 
 
 def test_event_state_is_encrypted_at_rest(database_url: str, open_case: Callable[..., str]) -> None:
@@ -54,6 +55,26 @@ def test_snapshots_are_taken_at_the_interval_and_old_versions_still_replay(
     assert versions == [10, 20]  # snapshot_interval=10 in these tests
     assert at_15.version == 15
     assert str(at_15.arrears) == "1400.00"
+
+
+def test_a_case_is_read_at_every_version_as_the_library_s_own_projection_reads_it(
+    cases: CaseApplication, open_case: Callable[..., str], missed: Callable[..., Any]
+) -> None:
+    # CaseApplication reads with `replayed`, the library's `project_aggregate` without its
+    # per-event Protocol check: the same state at every version, snapshots or not.
+    case_id = UUID(open_case("L-PROJ"))
+    for n in range(1, 24):
+        missed(str(case_id), n, f"2026-{(n - 1) % 9 + 1:02d}-{(n - 1) // 9 + 1:02d}", "100.00")
+
+    for version in (*range(1, 25), None):
+        ours = cases.case(case_id, version=version)
+        theirs = cases.repository.get(
+            case_id, version=version, projector_func=project_aggregate, deepcopy_from_cache=True
+        )
+        assert ours.version == theirs.version
+        assert ours.__dict__ == theirs.__dict__
+    with pytest.raises(CaseNotFound):
+        cases.case(UUID(int=7))
 
 
 def test_the_audit_cli_prints_history_and_state_at_a_version(
