@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 from uuid import UUID
 
 from arrears.business_date import business_date
@@ -30,20 +30,9 @@ from case_service.migrations import MIGRATIONS
 from case_service.persistence import CaseEventRecorder, DateAsISO, IdempotencyRecord
 from case_service.pii.keys import SubjectKeys, ref_key_from
 from case_service.pii.mapper import PersonalDataMapper
+from case_service.replay import replayed
 from case_service.settings import CaseServiceSettings, eventsourcing_env
 from case_service.store import EventStoreCases
-
-T = TypeVar("T")
-
-
-def replayed(aggregate: T | None, events: Iterable[Any]) -> T | None:
-    """The library's `project_aggregate` (each event's `mutate` in turn; its documented
-    `projector_func`) without its per-event `assert isinstance(event, CanMutateProtocol)`,
-    a check against a runtime-checkable Protocol that took a fifth of a read at an old
-    version. A case's stored events are its own classes, which all mutate."""
-    for event in events:
-        aggregate = event.mutate(aggregate)
-    return aggregate
 
 
 class CaseApplication(Application[UUID]):

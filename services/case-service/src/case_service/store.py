@@ -20,6 +20,7 @@ from eventsourcing.postgres import PostgresAggregateRecorder
 
 from case_service.domain import CollectionCase
 from case_service.persistence import CaseEventRecorder, IdempotencyRecord
+from case_service.replay import replayed
 
 
 class EventStoreCases:
@@ -43,9 +44,7 @@ class EventStoreCases:
         to_domain_event = self._app.mapper.to_domain_event
         cases: dict[UUID, Any] = {case.id: case for case in cached}
         for case_id, rows in stored.items():
-            case = cases.get(case_id)
-            for row in rows:
-                case = cast(Any, to_domain_event(row)).mutate(case)
+            case = replayed(cases.get(case_id), map(to_domain_event, rows))
             if case is not None:
                 cases[case_id] = case
         return records, cases
