@@ -19,6 +19,8 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
+from arrears.events.lean import usual_missed
+
 from contact_service.projections.handlers import missed_installment
 from contact_service.projections.store import Row
 from contact_service.readmodel import derive
@@ -41,14 +43,10 @@ class LeanMissed:
     def apply(self, data: Mapping[str, Any], row: Row, day: date) -> bool:
         """`handlers.payment_missed` on `row` for the event's `data` on business `day`, or
         False (and `row` untouched) when the typed handler must run instead."""
-        amount, due, number = data.get("amount"), data.get("due_date"), data.get("installment")
-        if not (
-            type(amount) is str
-            and type(due) is str
-            and type(number) is int
-            and type(data.get("currency")) is str
-        ):
+        usual = usual_missed(data)
+        if usual is None:
             return False
+        amount, due, number = usual
         installments: Mapping[str, Any] = row["installments"]
         key = str(number)
         if key in installments:

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from arrears.events import catalogue as ev
+from arrears.events.lean import usual_missed
 from arrears.events.types import CaseEventData
 
 State = dict[str, Any]
@@ -344,13 +345,9 @@ def _lean_missed(typed: Fold) -> Fold:
     error (tests/unit/legal_service/test_fold.py holds the two paths to each other)."""
 
     def run(state: State, data: Data) -> None:
-        amount, due, number = data.get("amount"), data.get("due_date"), data.get("installment")
-        if (
-            type(amount) is str
-            and type(due) is str
-            and type(number) is int
-            and type(data.get("currency")) is str
-        ):
+        usual = usual_missed(data)
+        if usual is not None:
+            amount, due, number = usual
             try:
                 entry = {
                     "due": date.fromisoformat(due).isoformat(),
