@@ -1,6 +1,6 @@
-"""Sealing and the blind index use `hmac.digest`, the one-shot form: the same bytes as
-`hmac.new(...).digest()`, which they were first written with (a stored index or sealed
-value must not change)."""
+"""Sealing and the blind index copy a keyed HMAC for each value (they used `hmac.digest`,
+and first `hmac.new(...).digest()`): the same bytes as first written (a stored index or
+sealed value must not change)."""
 
 from __future__ import annotations
 
