@@ -171,7 +171,10 @@ class Applier:
                     filled = Item(missing, missing.to_json(), subject.encode())
                     await handle(filled)
                     outcome.gap_filled += 1
-            await handle(item)
+            if batched is not None:  # `handle` inlined: no coroutine an event on a batch
+                batched.append(envelope)
+            else:
+                await self._handle(conn, item, outcome, careful=careful)
             versions[subject] = version
             changed[subject] = (version, envelope.id, envelope.sequence)
         if batched:

@@ -54,14 +54,14 @@ class LeanMissed:
         case_id = row["case_id"]
         tally = self.tallies.get(case_id)
         try:
-            entry = _entry(due, amount)
+            entry, owing = _entry(due, amount)
             # The tally holds while the installments are the very mapping it summed (every
             # handler changing them makes a new one) on the same day.
             if tally is None or tally.installments is not installments or tally.day != day:
                 total, oldest = derive.arrears_tally(installments, day)
             else:
                 total, oldest = tally.total, tally.oldest
-            total, oldest = derive.tally_one(total, oldest, entry, day)
+            total, oldest = derive.tally_owing(total, oldest, owing, day)
             arrears = total.quantize(derive.CENTS)
         except (ValueError, ArithmeticError):
             return False  # the typed handler names what is wrong
@@ -75,7 +75,9 @@ class LeanMissed:
 
 
 @lru_cache(maxsize=4096)
-def _entry(due: str, amount: str) -> Mapping[str, Any]:
-    """The installment as `missed_installment` makes it from the typed read's values;
-    cached, as a portfolio's installments fall due on few dates for few amounts."""
-    return missed_installment(date.fromisoformat(due), Decimal(amount))
+def _entry(due: str, amount: str) -> tuple[Mapping[str, Any], tuple[Decimal, date] | None]:
+    """The installment as `missed_installment` makes it from the typed read's values, and
+    what it owes (`derive.owing_of`); cached, as a portfolio's installments fall due on few
+    dates for few amounts."""
+    entry = missed_installment(date.fromisoformat(due), Decimal(amount))
+    return entry, derive.owing_of(entry)

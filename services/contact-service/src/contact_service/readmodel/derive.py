@@ -23,7 +23,7 @@ CENTS = Decimal("0.01")
 
 
 def open_installments(installments: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    return [i for i in installments.values() if _owing(i) is not None]
+    return [i for i in installments.values() if owing_of(i) is not None]
 
 
 @lru_cache(maxsize=65_536)
@@ -34,7 +34,8 @@ def _owed(amount: Any, paid: Any, due_date: Any) -> tuple[Decimal, date] | None:
     return (owed - settled, date.fromisoformat(due_date)) if settled < owed else None
 
 
-def _owing(installment: Mapping[str, Any]) -> tuple[Decimal, date] | None:
+def owing_of(installment: Mapping[str, Any]) -> tuple[Decimal, date] | None:
+    """What an installment still owes and its due date; None once paid (or superseded)."""
     if installment.get("superseded"):
         return None
     return _owed(installment["amount"], installment["paid"], installment["due_date"])
@@ -43,14 +44,14 @@ def _owing(installment: Mapping[str, Any]) -> tuple[Decimal, date] | None:
 def arrears_on(installments: Mapping[str, Any], day: date) -> Decimal:
     total = Decimal("0")
     for installment in installments.values():
-        owing = _owing(installment)
+        owing = owing_of(installment)
         if owing is not None and owing[1] <= day:
             total += owing[0]
     return total.quantize(CENTS)
 
 
 def oldest_due(installments: Mapping[str, Any]) -> date | None:
-    dues = [owing[1] for i in installments.values() if (owing := _owing(i)) is not None]
+    dues = [owing[1] for i in installments.values() if (owing := owing_of(i)) is not None]
     return min(dues) if dues else None
 
 
@@ -74,7 +75,13 @@ def tally_one(
     total: Decimal, oldest: date | None, installment: Mapping[str, Any], day: date
 ) -> tuple[Decimal, date | None]:
     """The tally with one more installment, the last in the mapping's order."""
-    owing = _owing(installment)
+    return tally_owing(total, oldest, owing_of(installment), day)
+
+
+def tally_owing(
+    total: Decimal, oldest: date | None, owing: tuple[Decimal, date] | None, day: date
+) -> tuple[Decimal, date | None]:
+    """`tally_one` of an installment owing `owing` (`owing_of` it)."""
     if owing is not None:
         owed, due = owing
         if due <= day:
@@ -84,11 +91,12 @@ def tally_one(
     return total, oldest
 
 
-def days_past_due(oldest_due_on: date | None, day: date) -> int:
-    """On the bank's business `day` (arrears.business_date), as case-service counts."""
-    return business_date.days_past_due(oldest_due_on, day)
+# Days past due on the bank's business day (arrears.business_date), as case-service counts:
+# its very function, not a call wrapping it (the projection asks on every event).
+days_past_due = business_date.days_past_due
 
 
+@lru_cache(maxsize=65_536)  # the projection asks on every event; few dates recur
 def bucket(oldest_due_on: date | None, day: date) -> str:
     """The bucket days past due put the case in on the business `day`, as case-service
     derives it (not the last DelinquencyBucketChanged, which comes once a night)."""
@@ -136,7 +144,10 @@ def priority(row: Mapping[str, Any], day: date) -> int:
 
 def blocked(row: Mapping[str, Any], profile: Profile) -> bool:
     """A lasting bar on collection contact: the case leaves the queues (the guard decides)."""
-    flags = set(row.get("flags") or ())
+    listed = row.get("flags")
+    if not (listed or row.get("in_dispute") or row.get("open_complaints")):
+        return False  # most cases: nothing below can hold, on any profile
+    flags = set(listed or ())
     if flags & LASTING_FLAGS:
         return True
     if profile.honour_attorney and m.FLAG_ATTORNEY in flags:
