@@ -6,7 +6,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from arrears import business_date
 from contact_service.policy import CN, US_REG_F
+from contact_service.policy import model as m
+from contact_service.policy.profiles import PROFILES, Profile
 from contact_service.readmodel import derive
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -141,3 +144,45 @@ def test_priority_is_as_first_written(
     row = {"arrears": arrears, "oldest_due_on": oldest, "risk_grade": risk,
            "open_promise_due": promise, "payday": payday}  # fmt: skip
     assert derive.priority(row, day) == _priority_as_first_written(row, day)
+
+
+def _blocked_as_first_written(row: dict[str, Any], profile: Profile) -> bool:
+    """`derive.blocked` before a case with nothing to bar it returned at once: the reference."""
+    flags = set(row.get("flags") or ())
+    if flags & derive.LASTING_FLAGS:
+        return True
+    if profile.honour_attorney and m.FLAG_ATTORNEY in flags:
+        return True
+    if profile.honour_dispute and row.get("in_dispute"):
+        return True
+    return bool(profile.honour_open_complaint and row.get("open_complaints"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    flags=st.one_of(
+        st.none(),
+        st.lists(st.sampled_from(sorted(m.CASE_FLAGS | {"other"})), max_size=3),
+    ),
+    in_dispute=st.sampled_from([None, False, True]),
+    complaints=st.one_of(st.none(), st.lists(st.just("c-1"), max_size=2)),
+    profile=st.sampled_from(sorted(PROFILES.values(), key=lambda p: p.name)),
+)
+def test_blocked_is_as_first_written(
+    flags: list[str] | None, in_dispute: bool | None, complaints: list[str] | None,
+    profile: Profile,
+) -> None:  # fmt: skip
+    row = {"flags": flags, "in_dispute": in_dispute, "open_complaints": complaints}
+    assert derive.blocked(row, profile) == _blocked_as_first_written(row, profile)
+
+
+@given(
+    oldest=st.one_of(st.none(), st.dates(date(2000, 1, 1), date(2199, 12, 31))),
+    day=st.dates(date(2000, 1, 1), date(2199, 12, 31)),
+)
+def test_the_cached_bucket_and_rank_are_the_formulas(oldest: date | None, day: date) -> None:
+    days = 0 if oldest is None else max(0, (day - oldest).days)
+    assert derive.days_past_due(oldest, day) == days
+    assert derive.bucket(oldest, day) == business_date.bucket_for(days)
+    rank = 0 if oldest is None else min(max((derive.OVERDUE_ANCHOR - oldest).days, 0), 99_999)
+    assert derive.overdue_rank(oldest) == rank

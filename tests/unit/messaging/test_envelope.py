@@ -17,6 +17,7 @@ from arrears.messaging.envelope import (
     event_id,
     from_dict,
     from_parsed,
+    from_parsed_all,
     parse,
 )
 from hypothesis import given
@@ -154,9 +155,9 @@ def _outcome(read: Callable[[], Envelope]) -> tuple[object, ...] | str:
 
 @given(st.data())
 def test_the_fast_parse_gives_what_the_careful_one_gives(data: st.DataObject) -> None:
-    """`from_dict` (and `from_parsed`, which keeps the record's dict as the envelope's)
-    against `_parse_carefully`, attribute by attribute, defaults included: on records as
-    they come, and with up to two attributes off."""
+    """`from_dict` (and `from_parsed` and a page's `from_parsed_all`, which keep the
+    record's dict as the envelope's) against `_parse_carefully`, attribute by attribute,
+    defaults included: on records as they come, and with up to two attributes off."""
     chosen = {name: data.draw(st.sampled_from(values)) for name, values in _GOOD.items()}
     for name in data.draw(st.sets(st.sampled_from(sorted(_OFF)), max_size=2)):
         chosen[name] = data.draw(st.sampled_from(_OFF[name]))
@@ -164,6 +165,7 @@ def test_the_fast_parse_gives_what_the_careful_one_gives(data: st.DataObject) ->
     careful = _outcome(lambda: envelope_module._parse_carefully(dict(raw)))
     assert _outcome(lambda: from_dict(dict(raw))) == careful
     assert _outcome(lambda: from_parsed(dict(raw))) == careful
+    assert _outcome(lambda: from_parsed_all([dict(raw)])[0]) == careful
     assert _outcome(lambda: parse(orjson.dumps(raw))) == careful
     if careful != "refused":
         assert from_parsed(dict(raw)) == envelope_module._parse_carefully(dict(raw))

@@ -20,7 +20,7 @@ personal (comma-separated; CloudEvents extension values cannot be lists).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -343,6 +343,16 @@ def from_parsed(raw: Any) -> Envelope:
     """`from_dict` of a record just parsed from JSON and held by nothing else (a feed
     page's): its dict becomes the envelope's own."""
     return _from_dict(raw, owned=True)
+
+
+def from_parsed_all(raws: Iterable[Any]) -> list[Envelope]:
+    """`from_parsed` of each record (a feed page's), with two calls fewer each: a rebuild
+    reads every event of the store so."""
+    well_formed, careful = _well_formed, _parse_carefully
+    return [
+        (well_formed(raw, owned=True) if type(raw) is dict else None) or careful(raw)
+        for raw in raws
+    ]
 
 
 def kafka_headers(envelope: Envelope) -> list[tuple[str, bytes]]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import httpx
 import orjson
 
-from arrears.messaging.envelope import Envelope, from_parsed
+from arrears.messaging.envelope import Envelope, from_parsed_all
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ def next_after_of(body: bytes) -> int | None:
 def parse_page(body: bytes) -> FeedPage:
     page = orjson.loads(body)
     return FeedPage(
-        envelopes=[from_parsed(e) for e in page["events"]],
+        envelopes=from_parsed_all(page["events"]),
         next_after=int(page["next_after"]),
         head=int(page["head"]),
     )

@@ -31,7 +31,7 @@ from decimal import Decimal
 from typing import Any
 
 from arrears.messaging import Envelope, PoisonError
-from arrears.messaging.envelope import with_data
+from arrears.messaging.envelope import case_event_type, with_data
 from arrears.messaging.personal import SealedCopy
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -52,6 +52,7 @@ from contact_service.projections.store import (
 )
 
 _INSTALLMENTS = CASE_COLUMNS.index("installments")
+MISSED_TYPE = case_event_type("PaymentMissed")  # compared as is: no name derived from it
 INSERT_POINTS = (
     "INSERT INTO cs_contact_points"
     " (case_id, value, party, kind, state, opted_out, position, sealed, masked)"
@@ -220,7 +221,7 @@ class PageFold:
         """A PaymentMissed of the usual shape as `_fold` folds it, without a coroutine or
         the handler's lookup (most of a rebuild's events); False, nothing changed, for
         anything else: `_fold` then folds it or names what is wrong."""
-        if envelope.personaldata or envelope.event_name != "PaymentMissed":
+        if envelope.personaldata or envelope.type != MISSED_TYPE:
             return False
         case_id = envelope.subject
         before = page.rows.get(case_id) if case_id is not None else None
@@ -238,7 +239,9 @@ class PageFold:
     ) -> None:
         """The event's row settled (`Projection.settle`), its KPI deltas added, kept."""
         if self.projection.settle(row, before, day, envelope):
-            page.add(kpi.case_deltas(before, row))
+            deltas = kpi.case_deltas(before, row)
+            if deltas:  # most changes keep the case's KPI key
+                page.add(deltas)
         page.rows[case_id] = row
 
     async def _fold(self, conn: AsyncConnection, page: _Page, envelope: Envelope) -> None:

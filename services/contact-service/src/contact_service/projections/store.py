@@ -174,7 +174,9 @@ async def driver(conn: AsyncConnection) -> Any:
 
 
 def day_of(envelope: Envelope) -> date:
-    return event_time(envelope).astimezone(UTC).date()
+    moment = event_time(envelope)
+    # An event's time is UTC as case-service writes it: its date without a converted copy.
+    return moment.date() if moment.tzinfo is UTC else moment.astimezone(UTC).date()
 
 
 CASE_COLUMNS = tuple(c.name for c in CASES.c)  # in the table's order

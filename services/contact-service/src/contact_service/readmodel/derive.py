@@ -114,6 +114,7 @@ def near_payday(payday: int | None, day: date) -> bool:
 OVERDUE_ANCHOR = date(2199, 12, 31)
 
 
+@lru_cache(maxsize=65_536)  # the projection asks on every event; few dates recur
 def overdue_rank(oldest_due_on: date | None) -> int:
     """Larger for an older unpaid due date: ordering by it is ordering by days past due on
     any day, without a stored count that ages (0 when nothing is unpaid)."""
