@@ -134,9 +134,9 @@ class Applier:
     ) -> Outcome:
         outcome = Outcome()
         subjects = [
-            i.envelope.subject
+            e.subject
             for i in items
-            if i.envelope and i.envelope.subject and i.envelope.caseversion is not None
+            if (e := i.envelope) is not None and e.subject and e.caseversion is not None
         ]
         versions = await load_versions(conn, self.consumer, subjects)
         changed: dict[str, tuple[int, str, int | None]] = {}

@@ -215,7 +215,8 @@ class PageFold:
         finally:
             set_deferred(conn, None)
             for envelope in envelopes:  # taken, or (the page failed) left to the fallback
-                self.ahead.pop(id(envelope), None)
+                if envelope.personaldata:  # (only those are opened ahead)
+                    self.ahead.pop(id(envelope), None)
 
     def _fold_missed(self, page: _Page, envelope: Envelope) -> bool:
         """A PaymentMissed of the usual shape as `_fold` folds it, without a coroutine or
