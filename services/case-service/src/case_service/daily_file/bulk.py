@@ -236,14 +236,18 @@ class DailyFileWriter:
         """Read the items' cases, run each item through its case's rules in order, and
         encode the events they recorded (each case's in version order)."""
         with _collector_paused():
-            case_ids = dict.fromkeys(item.case_id for item in items)
+            case_ids = _distinct(item.case_id for item in items)
             cases = self.load(case_ids)
             try:
                 fast = FastMissedPayments(now, self._writer) if self.fast else None
                 recorded: list[CaseEvent | StoredEvent] = []
-                outcomes = [
-                    _apply(item, cases.get(item.case_id), now, recorded, fast) for item in items
-                ]
+                outcomes = []
+                case_id: object = None
+                case = None
+                for item in items:
+                    if item.case_id is not case_id:  # a case's items come together: one lookup
+                        case_id, case = item.case_id, cases.get(item.case_id)
+                    outcomes.append(_apply(item, case, now, recorded, fast))
                 to_stored = self._writer.to_stored_event
                 events = [e if type(e) is StoredEvent else to_stored(e) for e in recorded]  # type: ignore[arg-type]
             except BaseException:
@@ -321,6 +325,19 @@ def _chunks(items: Sequence[MissedInstallment], size: int, first: int) -> list[l
         count += len(group)
         left -= len(group)
     return chunks
+
+
+def _distinct(case_ids: Iterable[UUID]) -> dict[UUID, None]:
+    """The ids in order, once each. A case's items come together (chunks group them, and
+    the endpoint gives them one id object): an id that is the one before it is not hashed
+    again (a UUID hashes in Python)."""
+    distinct: dict[UUID, None] = {}
+    last: object = None
+    for case_id in case_ids:
+        if case_id is not last:
+            distinct[case_id] = None
+            last = case_id
+    return distinct
 
 
 def _indices(chunk: list[list[int]]) -> list[int]:
