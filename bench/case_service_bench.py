@@ -273,6 +273,27 @@ async def drive_batch(base: str, loans: int, per_loan: int, chunk: int) -> dict[
     return {"items_per_s": len(items) / elapsed, "items": len(items), "recorded": recorded}
 
 
+def batch_endpoint(pg: EmbeddedPostgres, data_dir: Path, cases: int) -> dict[str, float]:
+    """Section (c): a fresh server on `cases` seeded cases, whose first request is one cold
+    daily file of 5 items per loan (in files of 10,000 items); the rate and the CPU per item
+    of the server with its workers and of PostgreSQL (`data_dir`: its data directory)."""
+    pg.create_database("bench_batch")
+    url = pg.url("bench_batch")
+    seed_cases(url, cases)
+    with case_service(url, 500) as base:
+        # As for (b): the daily file's worker processes start after /healthz answers, and
+        # their start-up (about a second of CPU) is not the file's cost.
+        wait_started(_server_pids[-1])
+        postmaster = int((data_dir / "postmaster.pid").read_text().split()[0])
+        before = (tree_cpu_seconds(_server_pids[-1]), tree_cpu_seconds(postmaster))
+        figures = asyncio.run(drive_batch(base, loans=cases, per_loan=5, chunk=10_000))
+        after = (tree_cpu_seconds(_server_pids[-1]), tree_cpu_seconds(postmaster))
+    items = max(1, figures["recorded"])
+    figures["server_cpu_us_per_item"] = 1e6 * (after[0] - before[0]) / items
+    figures["postgres_cpu_us_per_item"] = 1e6 * (after[1] - before[1]) / items
+    return figures
+
+
 # --- (d) an old version of a long case --------------------------------------------------------
 
 
@@ -387,20 +408,7 @@ def main() -> None:
                 f"p50 {cold['p50_ms']:.1f} ms, p99 {cold['p99_ms']:.1f} ms"
             )
 
-        pg.create_database("bench_batch")
-        url = pg.url("bench_batch")
-        seed_cases(url, cases_n)
-        with case_service(url, 500) as base:
-            # As for (b): the daily file's worker processes start after /healthz answers, and
-            # their start-up (about a second of CPU) is not the file's cost.
-            wait_started(_server_pids[-1])
-            postmaster = int((Path(tmp) / "pg" / "postmaster.pid").read_text().split()[0])
-            before = (tree_cpu_seconds(_server_pids[-1]), tree_cpu_seconds(postmaster))
-            figures = asyncio.run(drive_batch(base, loans=cases_n, per_loan=5, chunk=10_000))
-            after = (tree_cpu_seconds(_server_pids[-1]), tree_cpu_seconds(postmaster))
-        items = max(1, figures["recorded"])
-        figures["server_cpu_us_per_item"] = 1e6 * (after[0] - before[0]) / items
-        figures["postgres_cpu_us_per_item"] = 1e6 * (after[1] - before[1]) / items
+        figures = batch_endpoint(pg, Path(tmp) / "pg", cases_n)
         results["batch"] = figures
         print(
             f"(c) batch endpoint: {figures['items_per_s']:,.0f} missed payments/s "

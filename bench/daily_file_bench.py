@@ -3,6 +3,7 @@ processes) against the command writer (one command per item, the old route), on 
 cases, in one process with its own embedded PostgreSQL; the chain and sealing on.
 
     uv run --frozen python bench/daily_file_bench.py [--cases 2000]
+    uv run --frozen python bench/daily_file_bench.py --endpoint [--runs 1]
 
 Each path runs twice, in turn, each file 5 new installments per case. The bulk path keeps
 the cases it prepared warm (daily_file/warm.py): its first file here finds them cold (the
@@ -10,6 +11,10 @@ seed) and its second brings them up to date with what the other paths wrote mean
 CPU per item is given for this process, the worker processes and PostgreSQL (its server
 and backends): a companion to section (c) of case_service_bench.py, and what to compare on
 a shared machine, where wall-clock rates swing with the load.
+
+`--endpoint` runs only section (c) of case_service_bench.py --quick (its COPY ceiling, then a
+fresh server and its first, cold file over HTTP; the same functions), `--runs` times, each on
+a fresh PostgreSQL: to compare two trees run after run without the other sections' minutes.
 """
 
 from __future__ import annotations
@@ -70,10 +75,32 @@ def items(ids: list[UUID], today: date, round_: int) -> list[MissedInstallment]:
     ]  # fmt: skip
 
 
+def endpoint(cases: int) -> None:
+    """Section (c) of case_service_bench.py, with its yardstick, on a fresh PostgreSQL."""
+    with tempfile.TemporaryDirectory() as tmp, EmbeddedPostgres(Path(tmp) / "pg") as pg:
+        pg.create_database("bench_floor")
+        ceiling = base.copy_rows(pg.url("bench_floor"), 100_000)
+        figures = base.batch_endpoint(pg, Path(tmp) / "pg", cases)
+    rate = figures["items_per_s"]
+    print(
+        f"(c) batch endpoint: {rate:,.0f} missed payments/s, x{rate / ceiling:.3f} of the COPY "
+        f"ceiling ({ceiling:,.0f} rows/s); CPU us/item: server (with its workers) "
+        f"{figures['server_cpu_us_per_item']:.1f}, PostgreSQL "
+        f"{figures['postgres_cpu_us_per_item']:.1f}; load {os.getloadavg()[0]:.2f}",
+        flush=True,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cases", type=int, default=2000)
+    parser.add_argument("--endpoint", action="store_true", help="section (c) only, over HTTP")
+    parser.add_argument("--runs", type=int, default=1, help="with --endpoint: how many")
     args = parser.parse_args()
+    if args.endpoint:
+        for _ in range(args.runs):
+            endpoint(args.cases)
+        return
     with tempfile.TemporaryDirectory() as tmp, EmbeddedPostgres(Path(tmp) / "pg") as pg:
         pg.create_database("daily")
         url = pg.url("daily")

@@ -3,6 +3,7 @@ exactly as the same items sent one by one through the command writer would."""
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -12,6 +13,7 @@ from uuid import UUID
 
 import pytest
 from arrears.clock import Clock
+from arrears.heap import GEN0_THRESHOLD
 from arrears.logging import reset_correlation_id, set_correlation_id
 from case_service.application import CaseApplication
 from case_service.audit.note import SignerKey
@@ -351,6 +353,11 @@ def test_worker_processes_prepare_the_file_as_the_server_process_does(
                 break
             time.sleep(0.1)
         assert app._workers.ready
+        # Each worker settled its heap once started (arrears.heap.settle_heap), as the server
+        # does: its start-up objects are out of the collections a file's chunks trigger.
+        for pool in app._workers._pools:
+            assert pool.submit(gc.get_freeze_count).result() > 0
+            assert pool.submit(gc.get_threshold).result() == (GEN0_THRESHOLD, 20, 20)
         ids = _open(app, "L-W1", "L-W2", "L-W3")
         today = app.today()
         items = [item for case_id in ids for item in _file(case_id, today)]

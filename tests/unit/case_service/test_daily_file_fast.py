@@ -304,3 +304,26 @@ def test_missed_installments_read_back_fast_as_the_mapper_reads_them(
                 assert repr(list(vars(got).items())) == repr(list(vars(expected).items()))
                 damaged = StoredEvent(record.originator_id, 2, record.topic, record.state[:-1])
                 assert fast.event(damaged) is None
+
+
+def test_an_amount_shared_by_items_of_cases_in_other_currencies_is_checked_for_each() -> None:
+    """fast.py keeps an amount's own checks by the amount object (a file's repeated amounts
+    arrive as one object, items.unpacked) and the case's limits: the same object, refused
+    for a currency without minor units, is still taken for one with them, and the other way
+    round the answers are the rule's."""
+    shared = Decimal("35.5")
+    cases = [
+        _open(n, {"currency": currency, "principal": Decimal("100000"), "history": []})
+        for n, currency in enumerate(["JPY", "CNY", "JPY", "KWD"])
+    ]
+    today = NOW.date()
+    items = [MissedInstallment(case.id, 1, today, shared) for case in cases]
+    by_rule = {case.id: copy.deepcopy(case) for case in cases}
+    by_fast = {case.id: copy.deepcopy(case) for case in cases}
+
+    expected = _run(by_rule, items, NOW, None)
+    got = _run(by_fast, items, NOW, FastMissedPayments(NOW, WRITER))
+
+    assert got[:2] == expected[:2]
+    assert [answer[4] is None for answer in got[0]] == [False, True, False, True]
+    assert got[2] == 2  # the CNY and KWD items, fast

@@ -43,7 +43,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 from uuid import UUID
 
 from arrears.logging import get_correlation_id
@@ -140,58 +140,55 @@ class DailyFileWriter:
         correlation_id = get_correlation_id()
         chunks = _chunks(items, self._chunk, first=min(FIRST_CHUNK, self._chunk))
         workers = self._workers
-        preparing: Iterator[Prepared | None]
+        preparing: Iterator[tuple[list[MissedInstallment], Prepared | None]]
         if workers is None or not workers.ready or len(items) < MIN_FOR_WORKERS:
-            preparing = (self.prepare(_picked(chunk, items), now) for chunk in chunks)
+            preparing = self._prepared_here(chunks, items, now)
         else:
             # Each chunk's cases in worker order, the order the workers' parts come back in.
             chunks = [_by_worker(chunk, items, workers.count) for chunk in chunks]
             preparing = self._prepared_by(workers, chunks, items, now)
-        return self._appended(items, chunks, preparing, now, correlation_id)
+        return self._appended(len(items), chunks, preparing, now, correlation_id)
 
     def _appended(
         self,
-        items: Sequence[MissedInstallment],
+        count: int,
         chunks: list[list[list[int]]],
-        preparing: Iterator[Prepared | None],
+        preparing: Iterator[tuple[list[MissedInstallment], Prepared | None]],
         now: datetime,
         correlation_id: str | None,
     ) -> list[Outcome]:
-        """Each chunk as `preparing` yields it (None: prepare it in `_record_chunk`), appended
-        by a thread while the next one is prepared or gathered: the append is mostly a wait
-        for PostgreSQL, whose work (the chain's hashes, the indexes) then runs on another core
-        beside this process's Python instead of after it. One chunk appends at a time, in
-        order; a chunk whose append failed stops the file there (the next one, prepared, is
-        not appended: warm.py checks what it recorded)."""
-        outcomes: list[Outcome | None] = [None] * len(items)
-
-        def place(indices: list[int], done: list[Outcome]) -> None:
-            for index, outcome in zip(indices, done, strict=True):
-                outcomes[index] = outcome
-
-        if len(chunks) < 2:  # nothing to overlap
-            for chunk, prepared in zip(chunks, preparing, strict=True):
-                indices = _indices(chunk)
-                place(
-                    indices,
-                    self._record_chunk(_picked(chunk, items), now, correlation_id, prepared),
-                )
-            return cast(list[Outcome], outcomes)
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="daily-file-append") as thread:
-            appending: tuple[list[int], Future[list[Outcome]]] | None = None
-            for chunk, prepared in zip(chunks, preparing, strict=True):
+        """Each chunk's items and what `preparing` made of them (None: prepare them in
+        `_record_chunk`), appended by a thread while the next chunk is prepared or gathered:
+        the append is mostly a wait for PostgreSQL, whose work (the chain's hashes, the
+        indexes) then runs on another core beside this process's Python instead of after it.
+        One chunk appends at a time, in order; a chunk whose append failed stops the file
+        there (the next one, prepared, is not appended: warm.py checks what it recorded).
+        A file of one chunk has nothing to overlap: it is appended here, without a thread."""
+        outcomes: list[Outcome | None] = [None] * count
+        appending: tuple[list[int], Future[list[Outcome]]] | None = None
+        runner = (
+            _Inline()
+            if len(chunks) < 2
+            else ThreadPoolExecutor(max_workers=1, thread_name_prefix="daily-file-append")
+        )
+        with runner:
+            for chunk, (picked, prepared) in zip(chunks, preparing, strict=True):
                 if appending is not None:
-                    place(*_result(appending))
-                indices = _indices(chunk)
+                    _place(outcomes, *_result(appending))
                 appending = (
-                    indices,
-                    thread.submit(
-                        self._record_chunk, _picked(chunk, items), now, correlation_id, prepared
-                    ),
+                    _indices(chunk),
+                    runner.submit(self._record_chunk, picked, now, correlation_id, prepared),
                 )
             if appending is not None:
-                place(*_result(appending))
+                _place(outcomes, *_result(appending))
         return cast(list[Outcome], outcomes)
+
+    def _prepared_here(
+        self, chunks: list[list[list[int]]], items: Sequence[MissedInstallment], now: datetime
+    ) -> Iterator[tuple[list[MissedInstallment], Prepared | None]]:
+        for chunk in chunks:
+            picked = _picked(chunk, items)
+            yield picked, self.prepare(picked, now)
 
     def _prepared_by(
         self,
@@ -199,7 +196,7 @@ class DailyFileWriter:
         chunks: list[list[list[int]]],
         items: Sequence[MissedInstallment],
         now: datetime,
-    ) -> Iterator[Prepared | None]:
+    ) -> Iterator[tuple[list[MissedInstallment], Prepared | None]]:
         """The chunks as the workers prepare them, in order. The next chunk is already queued
         with them when one is gathered, so a worker goes from one chunk to the next without
         waiting for the server to gather, append or send."""
@@ -209,7 +206,8 @@ class DailyFileWriter:
                 submitted.append(self._submit(workers, chunks[n + AHEAD], items, now))
             futures = submitted[n]
             submitted[n] = []  # gathered: its answer need not be held
-            yield _gathered(futures, _picked(chunk, items)) if futures else None
+            picked = _picked(chunk, items)
+            yield picked, _gathered(futures, picked) if futures else None
 
     def _record_chunk(
         self,
@@ -238,14 +236,18 @@ class DailyFileWriter:
         """Read the items' cases, run each item through its case's rules in order, and
         encode the events they recorded (each case's in version order)."""
         with _collector_paused():
-            case_ids = dict.fromkeys(item.case_id for item in items)
+            case_ids = _distinct(item.case_id for item in items)
             cases = self.load(case_ids)
             try:
                 fast = FastMissedPayments(now, self._writer) if self.fast else None
                 recorded: list[CaseEvent | StoredEvent] = []
-                outcomes = [
-                    _apply(item, cases.get(item.case_id), now, recorded, fast) for item in items
-                ]
+                outcomes = []
+                case_id: object = None
+                case = None
+                for item in items:
+                    if item.case_id is not case_id:  # a case's items come together: one lookup
+                        case_id, case = item.case_id, cases.get(item.case_id)
+                    outcomes.append(_apply(item, case, now, recorded, fast))
                 to_stored = self._writer.to_stored_event
                 events = [e if type(e) is StoredEvent else to_stored(e) for e in recorded]  # type: ignore[arg-type]
             except BaseException:
@@ -325,12 +327,48 @@ def _chunks(items: Sequence[MissedInstallment], size: int, first: int) -> list[l
     return chunks
 
 
+def _distinct(case_ids: Iterable[UUID]) -> dict[UUID, None]:
+    """The ids in order, once each. A case's items come together (chunks group them, and
+    the endpoint gives them one id object): an id that is the one before it is not hashed
+    again (a UUID hashes in Python)."""
+    distinct: dict[UUID, None] = {}
+    last: object = None
+    for case_id in case_ids:
+        if case_id is not last:
+            distinct[case_id] = None
+            last = case_id
+    return distinct
+
+
 def _indices(chunk: list[list[int]]) -> list[int]:
     return [index for group in chunk for index in group]
 
 
 def _picked(chunk: list[list[int]], items: Sequence[MissedInstallment]) -> list[MissedInstallment]:
     return [items[index] for group in chunk for index in group]
+
+
+class _Inline:
+    """The executor's `submit`, run at once in the caller's thread (a file of one chunk)."""
+
+    def __enter__(self) -> _Inline:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        return None
+
+    def submit(self, run: Callable[..., list[Outcome]], /, *args: Any) -> Future[list[Outcome]]:
+        future: Future[list[Outcome]] = Future()
+        try:
+            future.set_result(run(*args))
+        except Exception as exc:  # raised by `result()`, as the thread's future does
+            future.set_exception(exc)
+        return future
+
+
+def _place(outcomes: list[Outcome | None], indices: list[int], done: list[Outcome]) -> None:
+    for index, outcome in zip(indices, done, strict=True):
+        outcomes[index] = outcome
 
 
 def _result(appending: tuple[list[int], Future[list[Outcome]]]) -> tuple[list[int], list[Outcome]]:

@@ -108,6 +108,7 @@ class FastMissedPayments:
         self._today: dict[str, date] = {}
         self._cases: dict[int, tuple[CollectionCase, _Case]] = {}
         self._amounts: dict[tuple[Decimal, str], bytes] = {}
+        self._checked: dict[tuple[int, int, Decimal], tuple[Decimal, Decimal | None]] = {}
 
     def record(self, case: CollectionCase, item: MissedInstallment) -> StoredEvent | None:
         """The stored event of `item`, recorded on `case` (its event pending there, as the
@@ -127,12 +128,12 @@ class FastMissedPayments:
         ):
             return None
         known = self._case(case, moment)
-        if not amount.is_finite() or amount <= 0 or amount > known.maximum:
+        checked = self._checked.get((id(amount), known.places, known.maximum))
+        if checked is None or checked[0] is not amount:
+            checked = self._check(amount, known)
+        if checked[1] is None:
             return None
-        exponent = amount.as_tuple().exponent
-        if not isinstance(exponent, int) or -exponent > known.places:
-            return None
-        amount = amount.quantize(known.unit)
+        amount = checked[1]
         if (
             due_date < known.oldest
             or due_date > known.today
@@ -163,6 +164,20 @@ class FastMissedPayments:
         return StoredEvent(
             case_id, version, _TOPIC, self._encoded(installment, due_date, amount, currency)
         )
+
+    def _check(self, amount: Decimal, known: _Case) -> tuple[Decimal, Decimal | None]:
+        """The amount's own checks for a case with these limits: finite, positive, at most
+        the policy's maximum and with no more places than the currency has; then quantized
+        to the currency (None: refused here). A file repeats its amounts, and items.unpacked
+        shares each one's object: the answer is kept by the object (held, so its id stays
+        its own) and the limits."""
+        quantized = None
+        if amount.is_finite() and 0 < amount <= known.maximum:
+            exponent = amount.as_tuple().exponent
+            if isinstance(exponent, int) and -exponent <= known.places:
+                quantized = amount.quantize(known.unit)
+        checked = self._checked[id(amount), known.places, known.maximum] = (amount, quantized)
+        return checked
 
     def _case(self, case: CollectionCase, moment: datetime) -> _Case:
         # By the object (a chunk holds one per case), not its id: a UUID hashes in Python.

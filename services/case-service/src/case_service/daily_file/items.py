@@ -53,25 +53,47 @@ def as_command(item: MissedInstallment, now: datetime, correlation_id: str | Non
 def packed(items: list[MissedInstallment]) -> list[Any]:
     """The items as plain values, to send to a worker process: pickling the dataclass with
     its UUID, date and Decimal cost several microseconds an item in the server. An item of
-    other types than the endpoint's (a caller in process) travels as it is."""
-    return [
-        (i.case_id.bytes, i.installment, i.due_date.toordinal(), str(i.amount), i.currency)
-        if type(i.case_id) is UUID
-        and type(i.installment) is int
-        and type(i.due_date) is date
-        and type(i.amount) is Decimal
-        else i
-        for i in items
-    ]
+    other types than the endpoint's (a caller in process) travels as it is. A case's items
+    come together (one id object, from the endpoint): its id's bytes are taken once."""
+    rows: list[Any] = []
+    case_id: object = None
+    for i in items:
+        if (
+            type(i.case_id) is not UUID
+            or type(i.installment) is not int
+            or type(i.due_date) is not date
+            or type(i.amount) is not Decimal
+        ):
+            rows.append(i)
+            continue
+        if i.case_id is not case_id:
+            case_id, raw = i.case_id, i.case_id.bytes
+        rows.append((raw, i.installment, i.due_date.toordinal(), str(i.amount), i.currency))
+    return rows
 
 
 def unpacked(rows: list[Any]) -> list[MissedInstallment]:
-    """`packed` undone: the same items (a Decimal's text keeps its exact value and places)."""
-    return [
-        MissedInstallment(
-            UUID(bytes=row[0]), row[1], date.fromordinal(row[2]), Decimal(row[3]), row[4]
-        )
-        if type(row) is tuple
-        else row
-        for row in rows
-    ]
+    """`packed` undone: the same items (a Decimal's text keeps its exact value and places).
+    A file names each case several times (its installments, one after another) and repeats
+    due dates and amounts: each distinct id, day and amount is built once and shared, as
+    immutable values may be (a UUID from bytes alone cost a microsecond an item)."""
+    ids: dict[bytes, UUID] = {}
+    days: dict[int, date] = {}
+    amounts: dict[str, Decimal] = {}
+    items = []
+    for row in rows:
+        if type(row) is not tuple:
+            items.append(row)
+            continue
+        raw, installment, ordinal, text, currency = row
+        case_id = ids.get(raw)
+        if case_id is None:
+            case_id = ids[raw] = UUID(bytes=raw)
+        day = days.get(ordinal)
+        if day is None:
+            day = days[ordinal] = date.fromordinal(ordinal)
+        amount = amounts.get(text)
+        if amount is None:
+            amount = amounts[text] = Decimal(text)
+        items.append(MissedInstallment(case_id, installment, day, amount, currency))
+    return items

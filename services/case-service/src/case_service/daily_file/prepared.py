@@ -45,9 +45,12 @@ class Prepared:
             assert not o.replayed  # the bulk path answers no idempotency key
             error = _NotFound(o.case_id) if isinstance(o.error, CaseNotFound) else o.error
             outcomes.append((o.version, o.events, o.recorded_versions, error))
-        events = [
-            (str(e.originator_id), e.originator_version, e.topic, e.state) for e in self.events
-        ]
+        events = []
+        case_id: object = None
+        for e in self.events:
+            if e.originator_id is not case_id:  # a case's events come together: one text each
+                case_id, text = e.originator_id, str(e.originator_id)
+            events.append((text, e.originator_version, e.topic, e.state))
         return outcomes, events
 
     @staticmethod

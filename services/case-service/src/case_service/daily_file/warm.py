@@ -113,11 +113,15 @@ class WarmCases:
         """Keep these cases, after their items ran; `recorded` are the events the items
         recorded (stored form, each case's in version order), not yet known to be stored."""
         speculative: dict[UUID, list[StoredEvent]] = {}
+        pending: list[StoredEvent] = []
+        last: object = None
         for event in recorded:
-            case_id = event.originator_id
-            if not isinstance(case_id, UUID):
-                case_id = UUID(str(case_id))
-            speculative.setdefault(case_id, []).append(event)
+            if event.originator_id is not last:  # a case's events come together: one lookup
+                last = case_id = event.originator_id
+                if not isinstance(case_id, UUID):
+                    case_id = UUID(str(case_id))
+                pending = speculative.setdefault(case_id, [])
+            pending.append(event)
         now = self._clock()
         entries = []
         for case_id, case in cases.items():

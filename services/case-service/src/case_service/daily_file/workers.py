@@ -22,6 +22,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import datetime
 from typing import Any, Protocol
 
+from arrears.heap import settle_heap
 from eventsourcing.utils import resolve_topic
 
 from case_service.daily_file.items import MissedInstallment, packed, unpacked
@@ -52,6 +53,10 @@ def _start_worker(settings_json: str, server_pid: int) -> None:
     os.setpriority(os.PRIO_PROCESS, 0, before + 10)
     settings = CaseServiceSettings.model_validate_json(settings_json)
     _app = resolve_topic(APPLICATION_TOPIC)(settings)
+    # As the server does once built (__main__.py): the imports and the store's set-up live as
+    # long as the worker and are kept out of every collection, and collections run less often.
+    # Without it, a full collection walking the start-up heap fell inside the first file.
+    settle_heap()
     with contextlib.suppress(PermissionError):
         os.setpriority(os.PRIO_PROCESS, 0, before)
 
