@@ -346,13 +346,9 @@ def from_parsed(raw: Any) -> Envelope:
 
 
 def from_parsed_all(raws: Iterable[Any]) -> list[Envelope]:
-    """`from_parsed` of each record (a feed page's), with two calls fewer each: a rebuild
-    reads every event of the store so."""
-    well_formed, careful = _well_formed, _parse_carefully
-    return [
-        (well_formed(raw, owned=True) if type(raw) is dict else None) or careful(raw)
-        for raw in raws
-    ]
+    """`from_parsed` of each record (a feed page's), one call fewer each: a rebuild reads
+    every event of the store so."""
+    return [_from_dict(raw, owned=True) for raw in raws]
 
 
 def kafka_headers(envelope: Envelope) -> list[tuple[str, bytes]]:

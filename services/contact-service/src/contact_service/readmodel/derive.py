@@ -64,24 +64,18 @@ def arrears_and_oldest(installments: Mapping[str, Any], day: date) -> tuple[Deci
 
 def arrears_tally(installments: Mapping[str, Any], day: date) -> tuple[Decimal, date | None]:
     """`arrears_and_oldest` before the arrears are rounded to cents: a running tally that
-    `tally_one` carries on over an installment added after the others."""
+    `tally_owing` carries on over an installment added after the others."""
     total, oldest = Decimal("0"), None
     for installment in installments.values():
-        total, oldest = tally_one(total, oldest, installment, day)
+        total, oldest = tally_owing(total, oldest, owing_of(installment), day)
     return total, oldest
-
-
-def tally_one(
-    total: Decimal, oldest: date | None, installment: Mapping[str, Any], day: date
-) -> tuple[Decimal, date | None]:
-    """The tally with one more installment, the last in the mapping's order."""
-    return tally_owing(total, oldest, owing_of(installment), day)
 
 
 def tally_owing(
     total: Decimal, oldest: date | None, owing: tuple[Decimal, date] | None, day: date
 ) -> tuple[Decimal, date | None]:
-    """`tally_one` of an installment owing `owing` (`owing_of` it)."""
+    """The tally with one more installment, the last in the mapping's order, owing `owing`
+    (`owing_of` it)."""
     if owing is not None:
         owed, due = owing
         if due <= day:
