@@ -77,6 +77,57 @@ def test_a_case_is_read_at_every_version_as_the_library_s_own_projection_reads_i
         cases.case(UUID(int=7))
 
 
+def test_the_writer_s_read_brings_each_case_up_to_date_from_its_snapshot_or_known_version(
+    database_url: str,
+    cases: CaseApplication,
+    open_case: Callable[..., str],
+    missed: Callable[..., Any],
+) -> None:
+    # What the command writer and the daily file read for the cases of a batch (one
+    # statement, each case by its primary key): from a known version, the events after it;
+    # from nothing, the latest snapshot and the events after that; a case never written,
+    # nothing. Held to the stored rows, read one case at a time.
+    counts = {"L-CUR-0": 0, "L-CUR-12": 12, "L-CUR-25": 25}
+    ids = {}
+    for loan, n in counts.items():
+        ids[loan] = UUID(open_case(loan))
+        for k in range(1, n + 1):
+            missed(str(ids[loan]), k, f"2026-{(k - 1) % 9 + 1:02d}-{(k - 1) // 9 + 1:02d}", "10.00")
+
+    def stored(table: str, case_id: UUID) -> list[tuple[int, str, bytes]]:
+        with psycopg.connect(database_url) as conn:
+            rows = conn.execute(
+                f"SELECT originator_version, topic, state FROM {table} "  # noqa: S608
+                "WHERE originator_id = %s ORDER BY originator_version",
+                (case_id,),
+            ).fetchall()
+        return [(v, t, bytes(s)) for v, t, s in rows]
+
+    def expected(case_id: UUID, known: int) -> list[tuple[int, str, bytes]]:
+        snapshots = stored("cases_snapshots", case_id) if known == 0 else []
+        start = snapshots[-1:] if snapshots else []
+        after = max(known, start[0][0] if start else 0)
+        return start + [row for row in stored("cases_events", case_id) if row[0] > after]
+
+    stranger = UUID(int=99)
+    for known in (
+        {ids["L-CUR-0"]: 0, ids["L-CUR-12"]: 0, ids["L-CUR-25"]: 0, stranger: 0},
+        {ids["L-CUR-0"]: 1, ids["L-CUR-12"]: 5, ids["L-CUR-25"]: 23},
+        {ids["L-CUR-25"]: 26, ids["L-CUR-12"]: 0},
+    ):
+        got = cases.recorder.select_current(known, "cases_snapshots")
+        _, piped = cases.recorder.read_batch([], known, "cases_snapshots")
+        for case_id, version in known.items():
+            want = expected(case_id, version)
+            for found in (got, piped):
+                rows = [
+                    (e.originator_version, e.topic, e.state) for e in found.get(case_id, [])
+                ]
+                assert rows == want, (case_id, version)
+    # The snapshots this relies on are there: at 10 and 20 (snapshot_interval=10).
+    assert [v for v, _, _ in stored("cases_snapshots", ids["L-CUR-25"])] == [10, 20]
+
+
 def test_the_audit_cli_prints_history_and_state_at_a_version(
     case_settings: CaseServiceSettings,
     open_case: Callable[..., str],
