@@ -12,9 +12,12 @@ import psycopg
 import pytest
 from case_service import audit_cli
 from case_service.application import CaseApplication, CaseNotFound
+from case_service.audit.store import AuditStore
 from case_service.persistence import check_connection
+from case_service.relay import RelayStore
 from case_service.settings import CaseServiceSettings
 from eventsourcing.application import project_aggregate
+from psycopg.sql import SQL
 
 
 def test_event_state_is_encrypted_at_rest(database_url: str, open_case: Callable[..., str]) -> None:
@@ -97,7 +100,7 @@ def test_the_writer_s_read_brings_each_case_up_to_date_from_its_snapshot_or_know
     def stored(table: str, case_id: UUID) -> list[tuple[int, str, bytes]]:
         with psycopg.connect(database_url) as conn:
             rows = conn.execute(
-                f"SELECT originator_version, topic, state FROM {table} "  # noqa: S608
+                f"SELECT originator_version, topic, state FROM {table} "
                 "WHERE originator_id = %s ORDER BY originator_version",
                 (case_id,),
             ).fetchall()
@@ -120,12 +123,39 @@ def test_the_writer_s_read_brings_each_case_up_to_date_from_its_snapshot_or_know
         for case_id, version in known.items():
             want = expected(case_id, version)
             for found in (got, piped):
-                rows = [
-                    (e.originator_version, e.topic, e.state) for e in found.get(case_id, [])
-                ]
+                rows = [(e.originator_version, e.topic, e.state) for e in found.get(case_id, [])]
                 assert rows == want, (case_id, version)
     # The snapshots this relies on are there: at 10 and 20 (snapshot_interval=10).
     assert [v for v, _, _ in stored("cases_snapshots", ids["L-CUR-25"])] == [10, 20]
+
+
+def test_pages_of_the_log_are_read_in_index_order_however_stale_the_statistics(
+    database_url: str, cases: CaseApplication
+) -> None:
+    # 30,000 events written at once and never analysed, as a backlog is when a relay or a
+    # rebuild reads it: each page must be an index scan in notification order that stops
+    # at its limit, not the whole rest of the log read and sorted (quadratic over a rebuild).
+    with psycopg.connect(database_url) as conn:
+        conn.execute(
+            "INSERT INTO cases_events (originator_id, originator_version, topic, state, hash) "
+            "SELECT gen_random_uuid(), 1, 'bench', '\\x00', '\\x00' "
+            "FROM generate_series(1, 30000)"
+        )
+        conn.commit()
+        statements = {
+            "relay and feed": (RelayStore(cases.recorder_)._rows, (0, 30_000, 1000)),
+            "audit leaves": (AuditStore(cases.recorder_)._leaves, (0, 1000)),
+        }
+        for name, (statement, params) in statements.items():
+            plan = "\n".join(
+                row[0] for row in conn.execute(SQL("EXPLAIN {}").format(statement), params)
+            )
+            assert "Sort" not in plan, (name, plan)
+            assert "Index Scan using cases_events_notification_id" in plan, (name, plan)
+    rows = RelayStore(cases.recorder_).rows_between(500, 30_000, 1000)
+    assert [row[0] for row in rows] == list(range(501, 1501))
+    leaves = AuditStore(cases.recorder_).leaves(29_000)
+    assert [n for n, _ in leaves] == list(range(29_001, 30_001))
 
 
 def test_the_audit_cli_prints_history_and_state_at_a_version(

@@ -12,6 +12,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg.sql import SQL, Identifier
 
 from case_service.audit.chain import CHECKPOINTS
+from case_service.log_pages import page_in_order
 
 PAGE = 5000
 
@@ -60,10 +61,9 @@ class AuditStore:
         events = SQL("{}.{}").format(schema, Identifier(recorder.events_table_name))
         checkpoints = SQL("{}.{}").format(schema, Identifier(CHECKPOINTS))
         # The Merkle leaves: the chained events' hashes in notification order.
-        self._leaves = SQL(
-            "SELECT notification_id, hash FROM {} WHERE notification_id > %s "
-            "AND hash IS NOT NULL ORDER BY notification_id LIMIT %s"
-        ).format(events)
+        self._leaves = SQL("SELECT notification_id, hash FROM {} {}").format(
+            events, SQL(page_in_order("notification_id", also="hash IS NOT NULL"))
+        )
         self._rows = SQL(
             "SELECT originator_id, originator_version, notification_id, topic, state, "
             "recorded_at, hash FROM {} WHERE (originator_id, originator_version) > (%s, %s) {} "

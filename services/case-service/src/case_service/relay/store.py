@@ -12,6 +12,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
+from case_service.log_pages import page_in_order
 from case_service.relay.wire import Row
 
 
@@ -43,8 +44,7 @@ class RelayStore:
                 if correlations
                 else ""
             )
-            + "WHERE e.notification_id > %s AND e.notification_id <= %s "
-            "ORDER BY e.notification_id LIMIT %s"
+            + page_in_order("e.notification_id", upto=True)
         ).format(events, *(correlations or ()))
         self._case_events = SQL(
             "SELECT notification_id, originator_id, originator_version, topic, state FROM {} "
