@@ -84,7 +84,7 @@ class _Case:
     arrears: Decimal
 
 
-# Cases whose `_Case` is kept (about 150 bytes each, beside a case of 20-25 kB); past it,
+# Cases whose `_Case` is kept (a few hundred bytes each, beside a case of 20-25 kB); past it,
 # the oldest half is dropped (warm.py keeps up to 20,000 cases a process).
 KNOWN_LIMIT = 50_000
 
