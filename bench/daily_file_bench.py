@@ -15,11 +15,17 @@ a shared machine, where wall-clock rates swing with the load.
 `--endpoint` runs only section (c) of case_service_bench.py --quick (its COPY ceiling, then a
 fresh server and its first, cold file over HTTP; the same functions), `--runs` times, each on
 a fresh PostgreSQL: to compare two trees run after run without the other sections' minutes.
+With `--cases 20000` it is section (c) of the full `make bench` (ten files of 10,000 items,
+each naming 10,000 cases once; the first two find their cases cold). `--by-file` prints
+each file's rate and CPU per item (the server process, its workers, PostgreSQL): a file of
+cases read cold and one of cases kept warm cost apart, and it is the difference between
+them and a cost per case that the run's average hides.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import os
 import sys
@@ -30,12 +36,14 @@ from decimal import Decimal
 from pathlib import Path
 from uuid import UUID
 
+import aiohttp
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("MIGRATE_ON_START", "true")
 
 import case_service_bench as base
+from arrears.auth import issue_token
 from arrears_dev.embedded.postgres import EmbeddedPostgres
 from case_service.application import CaseApplication
 from case_service.daily_file import MissedInstallment, as_command
@@ -75,11 +83,62 @@ def items(ids: list[UUID], today: date, round_: int) -> list[MissedInstallment]:
     ]  # fmt: skip
 
 
-def endpoint(cases: int) -> None:
+async def files_one_by_one(url: str, loans: int, server: int, postmaster: int) -> None:
+    """case_service_bench.drive_batch's files (5 items per loan, 10,000 a file), each file's
+    rate and CPU per item printed: the server process, its worker processes, PostgreSQL."""
+    token = issue_token(base.SECRET, "origination", "bench", timedelta(hours=1))
+    headers = {"Authorization": f"Bearer {token}"}
+    today = datetime.now(UTC).date()
+    file = [
+        {
+            "loan_id": f"BENCH-{n}",
+            "installment": 2 + k,
+            "due_date": (today - timedelta(days=10 - k)).isoformat(),
+            "amount": "1200.00",
+        }
+        for k in range(5)
+        for n in range(loans)
+    ]
+
+    def cpu() -> tuple[float, float, float]:
+        process = psutil.Process(server)
+        own = sum(process.cpu_times()[:2])
+        return own, base.tree_cpu_seconds(server) - own, base.tree_cpu_seconds(postmaster)
+
+    async with aiohttp.ClientSession() as session:
+        for n, start in enumerate(range(0, len(file), 10_000)):
+            part = file[start : start + 10_000]
+            before, started = cpu(), time.perf_counter()
+            async with session.post(
+                f"{url}/v1/missed-payments:batch", json={"items": part}, headers=headers
+            ) as response:
+                recorded = (await response.json())["recorded"]
+            wall, after = time.perf_counter() - started, cpu()
+            server_us, workers_us, database_us = (
+                1e6 * (a - b) / len(part) for a, b in zip(after, before, strict=True)
+            )
+            print(
+                f"  file {n}: {recorded:,} recorded, {len(part) / wall:8,.0f} items/s; CPU per "
+                f"item: server {server_us:4.1f} us, workers {workers_us:4.1f} us, "
+                f"PostgreSQL {database_us:4.1f} us",
+                flush=True,
+            )
+
+
+def endpoint(cases: int, by_file: bool = False) -> None:
     """Section (c) of case_service_bench.py, with its yardstick, on a fresh PostgreSQL."""
     with tempfile.TemporaryDirectory() as tmp, EmbeddedPostgres(Path(tmp) / "pg") as pg:
         pg.create_database("bench_floor")
         ceiling = base.copy_rows(pg.url("bench_floor"), 100_000)
+        if by_file:
+            print(f"COPY ceiling {ceiling:,.0f} rows/s; load {os.getloadavg()[0]:.2f}", flush=True)
+            pg.create_database("bench_batch")
+            base.seed_cases(pg.url("bench_batch"), cases)
+            postmaster = int((Path(tmp) / "pg" / "postmaster.pid").read_text().split()[0])
+            with base.case_service(pg.url("bench_batch"), 500) as url:
+                base.wait_started(base._server_pids[-1])
+                asyncio.run(files_one_by_one(url, cases, base._server_pids[-1], postmaster))
+            return
         figures = base.batch_endpoint(pg, Path(tmp) / "pg", cases)
     rate = figures["items_per_s"]
     print(
@@ -96,10 +155,11 @@ def main() -> None:
     parser.add_argument("--cases", type=int, default=2000)
     parser.add_argument("--endpoint", action="store_true", help="section (c) only, over HTTP")
     parser.add_argument("--runs", type=int, default=1, help="with --endpoint: how many")
+    parser.add_argument("--by-file", action="store_true", help="with --endpoint: each file's CPU")
     args = parser.parse_args()
     if args.endpoint:
         for _ in range(args.runs):
-            endpoint(args.cases)
+            endpoint(args.cases, args.by_file)
         return
     with tempfile.TemporaryDirectory() as tmp, EmbeddedPostgres(Path(tmp) / "pg") as pg:
         pg.create_database("daily")

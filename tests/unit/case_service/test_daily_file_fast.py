@@ -20,7 +20,7 @@ from uuid import UUID
 from case_service import cipher as cipher_module
 from case_service.cipher import FastAESCipher
 from case_service.daily_file.bulk import _apply
-from case_service.daily_file.fast import FastMissedPayments, FastReplay
+from case_service.daily_file.fast import FastMissedPayments, FastReplay, Known
 from case_service.daily_file.items import MissedInstallment, record_item
 from case_service.daily_file.transcoder import LeanTranscoder
 from case_service.domain import CollectionCase, DomainError
@@ -208,6 +208,24 @@ def _run(
     return answers, rows, taken
 
 
+def _items(cases: list[CollectionCase], rows: list[tuple[Any, ...]]) -> list[MissedInstallment]:
+    """A file's items from `files()`' rows (an index past the cases names no case)."""
+    ids = [case.id for case in cases] + [UUID(int=1)]
+    today = NOW.date()
+    return [
+        MissedInstallment(
+            ids[which],
+            number,
+            datetime.combine(today - timedelta(days=ago), NOW.timetz())
+            if as_datetime
+            else today - timedelta(days=ago),
+            amount,
+            currency,
+        )
+        for which, number, ago, as_datetime, amount, currency in rows
+    ]
+
+
 def _state(case: CollectionCase) -> str:
     """Everything the case holds, pending events included, Decimal places and order kept."""
     return repr(sorted(vars(case).items(), key=lambda kv: kv[0])) + repr(
@@ -222,20 +240,7 @@ def test_the_fast_path_answers_records_and_stores_what_the_rule_does(
 ) -> None:
     openings, rows = file
     originals = [_open(n, opening) for n, opening in enumerate(openings)]
-    ids = [case.id for case in originals] + [UUID(int=1)]
-    today = NOW.date()
-    items = [
-        MissedInstallment(
-            ids[which],
-            number,
-            datetime.combine(today - timedelta(days=ago), NOW.timetz())
-            if as_datetime
-            else today - timedelta(days=ago),
-            amount,
-            currency,
-        )
-        for which, number, ago, as_datetime, amount, currency in rows
-    ]
+    items = _items(originals, rows)
     by_rule = {case.id: copy.deepcopy(case) for case in originals}
     by_fast = {case.id: copy.deepcopy(case) for case in originals}
 
@@ -246,6 +251,73 @@ def test_the_fast_path_answers_records_and_stores_what_the_rule_does(
     assert expected[2] == 0  # the rule's run encodes every event through the mapper
     for case_id, case in by_rule.items():
         assert _state(by_fast[case_id]) == _state(case)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    files(),
+    st.integers(0, 25),
+    st.sampled_from([timedelta(0), timedelta(hours=1), timedelta(days=1), timedelta(days=40)]),
+    st.sampled_from([None, Decimal("100"), Decimal("2900"), Decimal("99000")]),
+)
+def test_what_the_fast_path_keeps_of_a_case_between_chunks_answers_as_the_rule_does(
+    file: tuple[list[dict[str, Any]], list[tuple[Any, ...]]],
+    cut: int,
+    later: timedelta,
+    paid_between: Decimal | None,
+) -> None:
+    """A file in two chunks (or two files, `later`), the fast path keeping what it took of
+    each case between them (`Known`): the same answers, events, bytes and cases as the rule,
+    also when a case changed between them by another command or the business day moved."""
+    openings, rows = file
+    originals = [_open(n, opening) for n, opening in enumerate(openings)]
+    items = _items(originals, rows)
+    by_rule = {case.id: copy.deepcopy(case) for case in originals}
+    by_fast = {case.id: copy.deepcopy(case) for case in originals}
+    known = Known()
+    then = NOW + later
+    for cases, fast in ((by_rule, None), (by_fast, FastMissedPayments(NOW, WRITER, known))):
+        first = _run(cases, items[:cut], NOW, fast)
+        if paid_between is not None:  # a command between the chunks, on the same objects
+            with contextlib.suppress(DomainError):
+                case = cases[originals[0].id]
+                case.record_payment(amount=paid_between, paid_at=then, reference="R", now=then)
+        fast = None if fast is None else FastMissedPayments(then, WRITER, known)
+        second = _run(cases, items[cut:], then, fast)
+        if cases is by_rule:
+            expected = first, second
+    assert first[:2] == expected[0][:2]
+    assert second[:2] == expected[1][:2]
+    for case_id, case in by_rule.items():
+        assert _state(by_fast[case_id]) == _state(case)
+
+
+def test_the_fast_path_keeps_what_it_took_of_a_case_for_the_next_chunk() -> None:
+    """The point of `Known`: a case named once per chunk is not taken again by the next one
+    (the same object, version and day), and is taken again when any of them changed."""
+    case = _open(0, {"currency": "CNY", "principal": Decimal("100000.00"), "history": []})
+    known = Known()
+    today = NOW.date()
+    for n, now in enumerate([NOW, NOW + timedelta(hours=1)], start=1):
+        fast = FastMissedPayments(now, WRITER, known)
+        item = MissedInstallment(case.id, n, today, Decimal("1200.00"))
+        assert _apply(item, case, now, [], fast).events == ["PaymentMissed"]
+        assert len(known) == 1
+    kept = known.get(case)
+    assert kept is not None
+    assert kept.version == case.version
+    fast = FastMissedPayments(NOW + timedelta(hours=2), WRITER, known)
+    assert fast._case(case, NOW + timedelta(hours=2)) is kept  # taken once, kept
+    other = copy.deepcopy(case)  # a case read afresh: another object
+    assert known.get(other) is None
+    assert fast._case(other, NOW) is not kept
+    next_day = FastMissedPayments(NOW + timedelta(days=1), WRITER, known)
+    assert next_day._case(case, NOW + timedelta(days=1)) is not kept
+    kept = fast._case(case, NOW)
+    case.record_payment(amount=Decimal("100"), paid_at=NOW, reference="R", now=NOW)
+    changed = fast._case(case, NOW)  # another version: taken again, with the payment
+    assert changed is not kept
+    assert changed.outstanding == kept.outstanding - Decimal("100")
 
 
 def test_the_usual_items_take_the_fast_path() -> None:

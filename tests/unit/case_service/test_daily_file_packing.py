@@ -53,6 +53,7 @@ def test_a_prepared_chunk_arrives_with_its_outcomes_errors_and_events() -> None:
         (UUID(str(e.originator_id)), e.originator_version, e.topic, e.state) for e in arrived.events
     ] == [(e.originator_id, e.originator_version, e.topic, e.state) for e in prepared.events]
     assert arrived.case_ids == prepared.case_ids == {known}
+    assert next(iter(arrived.case_ids)) is known  # the item's own id, not one built again
     assert (prepared.here, arrived.here) == (True, False)
     assert [(o.case_id, o.version, o.events, o.recorded_versions) for o in arrived.outcomes] == [
         (known, 4, ["PaymentMissed"], [4]),

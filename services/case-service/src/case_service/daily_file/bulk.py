@@ -53,7 +53,7 @@ from eventsourcing.utils import resolve_topic
 
 from case_service.commands import CaseNotFound, Command, Outcome
 from case_service.daily_file.append import ChunkAppender
-from case_service.daily_file.fast import FastMissedPayments, FastReplay
+from case_service.daily_file.fast import FastMissedPayments, FastReplay, Known
 from case_service.daily_file.items import MissedInstallment, as_command, record_item
 from case_service.daily_file.prepared import Packed, Prepared
 from case_service.daily_file.transcoder import LeanTranscoder
@@ -133,6 +133,7 @@ class DailyFileWriter:
         self._workers = workers
         self._chunk = chunk or DEFAULT_CHUNK
         self._warm = WarmCases()
+        self._known = Known()  # the fast path's per-case values, kept between chunks
 
     def record(self, items: Sequence[MissedInstallment], now: datetime) -> list[Outcome]:
         """One outcome per item, in order: the events it recorded, none (reported before),
@@ -239,7 +240,7 @@ class DailyFileWriter:
             case_ids = _distinct(item.case_id for item in items)
             cases = self.load(case_ids)
             try:
-                fast = FastMissedPayments(now, self._writer) if self.fast else None
+                fast = FastMissedPayments(now, self._writer, self._known) if self.fast else None
                 recorded: list[CaseEvent | StoredEvent] = []
                 outcomes = []
                 case_id: object = None

@@ -15,6 +15,13 @@ arrears, kept up to date as items add to them), and an item recorded here become
   same `{"_type_", "_data_"}` transcodings, in the event's attribute order) under the same
   cipher, what the application's mapper writes for this event.
 
+What is taken once per case (`_Case`) may be kept between chunks and files (`Known`, one
+per writer): a file names each case about once, so taken per chunk it was taken per item.
+It is used again only for the very same case object at the same version on the same
+business day: everything in it derives from the case's state at its version (which any
+event applied to it raises, the fast path's own included, which keeps it up to date) and
+from that day; a case read afresh is another object.
+
 This module decides nothing a rule refuses: an item is taken here only when every check of
 the rule passes on plain types (an int, a date, a Decimal) and nothing unusual is about
 (the case open, the installment new, no other currency named). Any other item returns None
@@ -28,6 +35,7 @@ mirrored here, and the same test file fails, naming this module, when their sour
 from __future__ import annotations
 
 import dataclasses
+import weakref
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -60,9 +68,10 @@ _TRANSCODED = frozenset({datetime, date, Decimal})  # the library's transcodings
 
 @dataclass(slots=True)
 class _Case:
-    """What the rule reads of a case, taken once per chunk; valid at `version`."""
+    """What the rule reads of a case; valid at `version` on `today`."""
 
     version: int
+    zone: str
     today: date
     oldest: date  # the earliest due date the rule accepts (checks.day's MAX_PAST)
     places: int
@@ -75,10 +84,41 @@ class _Case:
     arrears: Decimal
 
 
-class FastMissedPayments:
-    """One chunk's items, recorded through the fast path where it applies (`record`)."""
+# Cases whose `_Case` is kept (a few hundred bytes each, beside a case of 20-25 kB); past it,
+# the oldest half is dropped (warm.py keeps up to 20,000 cases a process).
+KNOWN_LIMIT = 50_000
 
-    def __init__(self, now: datetime, writer: Mapper[UUID]) -> None:
+
+class Known:
+    """Each case's `_Case`, kept between chunks: by the case object's id, with a weak
+    reference that proves it is still that object (a case dropped is not kept alive)."""
+
+    def __init__(self, limit: int = KNOWN_LIMIT) -> None:
+        self._limit = limit
+        self._held: dict[int, tuple[weakref.ref[CollectionCase], _Case]] = {}
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+    def get(self, case: CollectionCase) -> _Case | None:
+        held = self._held.get(id(case))
+        return held[1] if held is not None and held[0]() is case else None
+
+    def put(self, case: CollectionCase, known: _Case) -> None:
+        held = self._held
+        if len(held) >= self._limit:
+            # The oldest half (insertion order); the keys copied first, in one step, since
+            # two requests may prepare their chunks in one process.
+            for key in list(held)[: len(held) // 2]:
+                held.pop(key, None)
+        held[id(case)] = (weakref.ref(case), known)
+
+
+class FastMissedPayments:
+    """One chunk's items, recorded through the fast path where it applies (`record`);
+    `known`: what earlier chunks took of their cases (a new one for each chunk if None)."""
+
+    def __init__(self, now: datetime, writer: Mapper[UUID], known: Known | None = None) -> None:
         try:
             self._moment: datetime | None = checks.now_utc(now)
         except InvalidCommand:
@@ -106,7 +146,7 @@ class FastMissedPayments:
         )  # fmt: skip
         self._days: dict[date, bytes] = {}
         self._today: dict[str, date] = {}
-        self._cases: dict[int, tuple[CollectionCase, _Case]] = {}
+        self._cases = Known() if known is None else known
         self._amounts: dict[tuple[Decimal, str], bytes] = {}
         self._checked: dict[tuple[int, int, Decimal], tuple[Decimal, Decimal | None]] = {}
 
@@ -181,17 +221,20 @@ class FastMissedPayments:
 
     def _case(self, case: CollectionCase, moment: datetime) -> _Case:
         # By the object (a chunk holds one per case), not its id: a UUID hashes in Python.
-        held = self._cases.get(id(case))
-        if held is not None and held[0] is case and held[1].version == case.version:
-            return held[1]
+        known = self._cases.get(case)
+        if (
+            known is not None
+            and known.version == case.version
+            and known.today == self._day(known.zone, moment)
+        ):
+            return known
         policy = case.policy
         zone = policy.business_timezone
-        today = self._today.get(zone)
-        if today is None:
-            today = self._today[zone] = business_date(moment, zone)
+        today = self._day(zone, moment)
         places = minor_units(case.currency)
         known = _Case(
             version=case.version,
+            zone=zone,
             today=today,
             oldest=today - checks.MAX_PAST,
             places=places,
@@ -201,8 +244,15 @@ class FastMissedPayments:
             outstanding=case.outstanding_balance,
             arrears=delinquency.arrears_on(case.installments.values(), today),
         )
-        self._cases[id(case)] = (case, known)
+        self._cases.put(case, known)
         return known
+
+    def _day(self, zone: str, moment: datetime) -> date:
+        """The business day at the chunk's moment in `zone` (once per chunk and zone)."""
+        today = self._today.get(zone)
+        if today is None:
+            today = self._today[zone] = business_date(moment, zone)
+        return today
 
     def _encoded(self, installment: int, due_date: date, amount: Decimal, currency: str) -> bytes:
         """The mapper's stored state of the event: its state's JSON, as the library's

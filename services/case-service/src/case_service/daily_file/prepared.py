@@ -32,8 +32,13 @@ class Prepared:
     # Prepared in this process: its cases are in this process's warm cases (warm.py).
     here: bool = True
 
+    # The cases its events belong to, where known on arrival (see `case_ids`).
+    written: set[UUID] | None = None
+
     @property
     def case_ids(self) -> set[UUID]:
+        if self.written is not None:
+            return self.written
         ids = {event.originator_id for event in self.events}  # a few events per case
         return {i if isinstance(i, UUID) else UUID(i) for i in ids}
 
@@ -78,6 +83,9 @@ class Prepared:
                 for case_id, version, topic, state in events
             ],
             here=False,
+            # The items that recorded events, by their own id objects: building a UUID from
+            # each event's text cost the server more than a microsecond per case.
+            written={i.case_id for i, o in zip(items, outcomes, strict=True) if o[1]},
         )
 
 

@@ -82,7 +82,8 @@ class WarmCases:
         except BaseException:
             self.discard(held)
             raise
-        self.discard(case_id for case_id in held if case_id not in cases)  # gone since
+        if len(cases) != len(held):
+            self.discard(case_id for case_id in held if case_id not in cases)  # gone since
         return cases
 
     def _current(
@@ -96,7 +97,8 @@ class WarmCases:
             if entry is None:
                 case = replay(None, records)
             elif _stored(entry.speculative, records):
-                case = replay(entry.case, records[len(entry.speculative) :])
+                after = records[len(entry.speculative) :]
+                case = replay(entry.case, after) if after else entry.case  # usually nothing new
             else:
                 stale.append(case_id)
                 continue
