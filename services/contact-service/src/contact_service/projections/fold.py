@@ -228,8 +228,19 @@ class PageFold:
         before = page.rows.get(case_id) if case_id is not None else None
         if case_id is None or before is None:
             return False
-        row = dict(before)
         day = day_of(envelope)
+        if before["status"] == "open" and before is not page.stored.get(case_id):
+            # The page's own row, changed in place: a new installment always changes it,
+            # and an open case's KPI key (status, opened_at, arm, strategy) stays, so the
+            # copy and the comparison `_settle` makes would tell nothing (a fifth of the
+            # event's fold). A row as the table holds it is copied first (`finish` writes
+            # what differs from it); a closed case's key may move with the day.
+            if not page.missed.apply(envelope.data, before, day):
+                return False
+            self.projection.derive(before, day, envelope)
+            self.projection.name_change(before, envelope)
+            return True
+        row = dict(before)
         if not page.missed.apply(envelope.data, row, day):
             return False
         self._settle(page, case_id, row, before, day, envelope)

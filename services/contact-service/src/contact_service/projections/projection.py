@@ -181,14 +181,23 @@ class Projection:
         changed; if it did, `version` and `updated_at` name the event. (Rows hold every
         column, so comparing the dicts compares the columns.) The page fold of a rebuild
         (projections/fold.py) settles each event so."""
+        self.derive(row, day, envelope)
+        if row == before:
+            return False
+        self.name_change(row, envelope)
+        return True
+
+    def derive(self, row: Row, day: date, envelope: Envelope) -> None:
+        """The derived columns (priority, blocked, bucket) recomputed after the event."""
         row["priority"] = derive.priority(row, day)
         row["blocked"] = derive.blocked(row, profile_of_case(row.get("jurisdiction"), self.profile))
         self._bucket(row, event_time(envelope))
-        if row == before:
-            return False
+
+    @staticmethod
+    def name_change(row: Row, envelope: Envelope) -> None:
+        """A changed row's `version` and `updated_at`: the event's."""
         row["version"] = envelope.caseversion or row["version"]
         row["updated_at"] = envelope.time or row["updated_at"]
-        return True
 
     async def save(
         self, conn: AsyncConnection, row: Row, before: Row, day: date, envelope: Envelope
