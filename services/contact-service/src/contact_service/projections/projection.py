@@ -145,7 +145,7 @@ class Projection:
         for columns, many in by_columns.items():
             await deferred.raw.executemany(update_sql(columns), many)
 
-    def _bucket(self, row: Row, moment: datetime) -> None:
+    def bucket(self, row: Row, moment: datetime) -> None:
         """The stored bucket (what the queues filter on) follows days past due on the event's
         business date; reads derive it again for their own moment (derive.bucket)."""
         bucket = derive.bucket(row.get("oldest_due_on"), business_date(moment, self.business_zone))
@@ -189,9 +189,14 @@ class Projection:
 
     def derive(self, row: Row, day: date, envelope: Envelope) -> None:
         """The derived columns (priority, blocked, bucket) recomputed after the event."""
+        self.rank(row, day)
+        self.bucket(row, event_time(envelope))
+
+    def rank(self, row: Row, day: date) -> None:
+        """Priority and blocked: of the row as it stands on `day`, whatever led to it (the
+        page fold ranks a case's run of missed installments once, after its last)."""
         row["priority"] = derive.priority(row, day)
         row["blocked"] = derive.blocked(row, profile_of_case(row.get("jurisdiction"), self.profile))
-        self._bucket(row, event_time(envelope))
 
     @staticmethod
     def name_change(row: Row, envelope: Envelope) -> None:
@@ -283,7 +288,7 @@ class Projection:
         }
         row["priority"] = derive.priority(row, moment.date())
         row["blocked"] = False
-        self._bucket(row, moment)
+        self.bucket(row, moment)
         full = {name: row.get(name) for name in CASE_COLUMNS}
         unique = list({p["value"]: p for p in points}.values())
         return full, unique
