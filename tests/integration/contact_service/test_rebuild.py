@@ -183,8 +183,8 @@ def _count_lean(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     answers: list[bool] = []
     apply = LeanMissed.apply
 
-    def counted(self: LeanMissed, data: Any, row: Any, day: Any) -> bool:
-        answers.append(apply(self, data, row, day))
+    def counted(self: LeanMissed, data: Any, row: Any, day: Any, **how: Any) -> bool:
+        answers.append(apply(self, data, row, day, **how))
         return answers[-1]
 
     monkeypatch.setattr(LeanMissed, "apply", counted)

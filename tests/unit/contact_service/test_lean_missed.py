@@ -115,20 +115,29 @@ def test_one_event_reads_as_the_typed_handler_reads_it(
 @given(
     held=installments(),
     history=st.lists(st.tuples(missed_data(), st.integers(0, 3)), min_size=1, max_size=12),
+    own=st.booleans(),
 )
 def test_a_case_history_carries_its_arrears_as_the_typed_handler_sums_them(
-    held: dict[str, Any], history: list[tuple[dict[str, Any], int]]
+    held: dict[str, Any], history: list[tuple[dict[str, Any], int]], own: bool
 ) -> None:
     """The running tally over many events, days moving on and now and then an event the
-    lean read declines (the typed handler applied in its place, as the fold does)."""
+    lean read declines (the typed handler applied in its place, as the fold does); `own`:
+    the row changed in place, its installments grown in place once the lean read made them,
+    as the page fold does with a case it opened."""
     lean = LeanMissed()
     lean_row, typed_row = _row(copy.deepcopy(held)), _row(copy.deepcopy(held))
+    first = lean_row["installments"]
     at = START
     for data, days_on in history:
         at += timedelta(days=days_on)
         before = copy.deepcopy(lean_row)
-        if not lean.apply(data, lean_row, _day(at)):
+        mapping = lean_row["installments"]
+        made_here = CASE in lean.tallies and lean.tallies[CASE].installments is mapping
+        if not lean.apply(data, lean_row, _day(at), own=own):
             assert lean_row == before
             _typed(lean_row, data, at)
+        elif own and made_here:
+            assert lean_row["installments"] is mapping  # grown in place, not copied
         _typed(typed_row, data, at)
         assert lean_row == typed_row
+    assert first == held  # the mapping the case came with is never changed

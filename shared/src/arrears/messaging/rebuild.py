@@ -157,7 +157,11 @@ async def _fetch(
 async def _apply_page(engine: AsyncEngine, applier: Applier, envelopes: list[Envelope]) -> int:
     """One page in one transaction; on a handler's failure again event by event (parking
     what fails). Returns how many events were applied."""
-    items = [Item(applier.check(e), None, (e.subject or "").encode()) for e in envelopes]
+    # No Kafka record behind a page's event: no raw value or key to keep for the DLQ (a
+    # rebuild parks nothing there), and no call per event when there is nothing to check.
+    checking = applier.known_types is not None or applier.upcast is not None
+    checked = [applier.check(e) for e in envelopes] if checking else envelopes
+    items = [Item(e, None, None) for e in checked]
     try:
         async with engine.begin() as conn:
             outcome = await applier.apply(conn, items, careful=False)

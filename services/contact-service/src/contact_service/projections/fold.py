@@ -30,7 +30,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from arrears.messaging import Envelope, PoisonError
+from arrears.messaging import Envelope, PoisonError, event_time
 from arrears.messaging.envelope import case_event_type, with_data
 from arrears.messaging.personal import SealedCopy
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -105,6 +105,9 @@ class _Page:
         self.zones: list[str] = []
         self.deltas: dict[tuple[Any, ...], int] = {}
         self.missed = LeanMissed()
+        # Cases changed in place by missed installments, not ranked since (`PageFold.rank`):
+        # the business day of the last.
+        self.unranked: dict[str, date] = {}
 
     def open(self, row: Row, points: list[Row]) -> None:
         self.rows[row["case_id"]] = row
@@ -211,6 +214,8 @@ class PageFold:
             for envelope in envelopes:
                 if not self._fold_missed(page, envelope):
                     await self._fold(conn, page, envelope)
+            for case_id in list(page.unranked):
+                self._rank(page, case_id)
             await page.finish()
         finally:
             set_deferred(conn, None)
@@ -228,12 +233,34 @@ class PageFold:
         before = page.rows.get(case_id) if case_id is not None else None
         if case_id is None or before is None:
             return False
-        row = dict(before)
         day = day_of(envelope)
+        if before["status"] == "open" and before is not page.stored.get(case_id):
+            # The page's own row, changed in place: a new installment always changes it,
+            # and an open case's KPI key (status, opened_at, arm, strategy) stays, so the
+            # copy and the comparison `_settle` makes would tell nothing (a fifth of the
+            # event's fold). A row as the table holds it is copied first (`finish` writes
+            # what differs from it); a closed case's key may move with the day.
+            if not page.missed.apply(envelope.data, before, day, own=True):
+                return False
+            # The bucket follows each event's day (it keeps the day it was entered); the
+            # rank, of the row alone, waits for the case's next other event or the page's end.
+            self.projection.bucket(before, event_time(envelope))
+            self.projection.name_change(before, envelope)
+            page.unranked[case_id] = day
+            return True
+        self._rank(page, case_id)
+        row = dict(before)
         if not page.missed.apply(envelope.data, row, day):
             return False
         self._settle(page, case_id, row, before, day, envelope)
         return True
+
+    def _rank(self, page: _Page, case_id: str) -> None:
+        """The case's priority and blocked as its last missed installment left them (what
+        `Projection.settle` would have set there), before anything compares or writes it."""
+        day = page.unranked.pop(case_id, None)
+        if day is not None:
+            self.projection.rank(page.rows[case_id], day)
 
     def _settle(
         self, page: _Page, case_id: str, row: Row, before: Row, day: date, envelope: Envelope
@@ -265,6 +292,7 @@ class PageFold:
         before = page.rows.get(case_id)
         if before is None:
             raise PoisonError(f"{name} for case {case_id}, which was never opened here")
+        self._rank(page, case_id)
         row = dict(before)
         day = day_of(envelope)
         handler = HANDLERS.get(name)

@@ -28,7 +28,7 @@ from contact_service.readmodel import derive
 
 @dataclass(slots=True)
 class _Tally:
-    installments: Mapping[str, Any]  # the mapping it was summed over, held by identity
+    installments: dict[str, Any]  # the mapping it was summed over, held by identity
     day: date
     total: Decimal  # not rounded to cents yet
     oldest: date | None
@@ -40,9 +40,11 @@ class LeanMissed:
     def __init__(self) -> None:
         self.tallies: dict[str, _Tally] = {}
 
-    def apply(self, data: Mapping[str, Any], row: Row, day: date) -> bool:
+    def apply(self, data: Mapping[str, Any], row: Row, day: date, *, own: bool = False) -> bool:
         """`handlers.payment_missed` on `row` for the event's `data` on business `day`, or
-        False (and `row` untouched) when the typed handler must run instead."""
+        False (and `row` untouched) when the typed handler must run instead. `own`: no
+        other row holds `row`'s installments but a copy being dropped (the page fold's row
+        changed in place), so a mapping made here may grow in place."""
         usual = usual_missed(data)
         if usual is None:
             return False
@@ -53,21 +55,28 @@ class LeanMissed:
             return False
         case_id = row["case_id"]
         tally = self.tallies.get(case_id)
+        # The tally holds while the installments are the very mapping it summed (every
+        # handler changing them makes a new one) on the same day.
+        held = tally is not None and tally.installments is installments
         try:
             entry, owing = _entry(due, amount)
-            # The tally holds while the installments are the very mapping it summed (every
-            # handler changing them makes a new one) on the same day.
-            if tally is None or tally.installments is not installments or tally.day != day:
-                total, oldest = derive.arrears_tally(installments, day)
-            else:
+            if tally is not None and held and tally.day == day:
                 total, oldest = tally.total, tally.oldest
+            else:
+                total, oldest = derive.arrears_tally(installments, day)
             total, oldest = derive.tally_owing(total, oldest, owing, day)
             arrears = total.quantize(derive.CENTS)
         except (ValueError, ArithmeticError):
             return False  # the typed handler names what is wrong
-        changed = dict(installments)
+        if own and tally is not None and held:
+            # Made here and held by this row alone: one more entry, not a copy of them all
+            # (a copy per event made a case's page of missed installments quadratic).
+            changed = tally.installments
+            tally.day, tally.total, tally.oldest = day, total, oldest
+        else:
+            changed = dict(installments)
+            self.tallies[case_id] = _Tally(changed, day, total, oldest)
         changed[key] = dict(entry)  # its own: the row's installments are never shared
-        self.tallies[case_id] = _Tally(changed, day, total, oldest)
         row["installments"] = changed
         row["arrears"], row["oldest_due_on"] = arrears, oldest
         row["days_past_due"] = derive.days_past_due(oldest, day)
