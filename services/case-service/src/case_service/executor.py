@@ -221,8 +221,12 @@ class CommandExecutor:
         remaining = until - time.monotonic()
         if remaining <= 0:
             return None
+        # Sleep out the linger, then take what came: a blocking get woke this thread once
+        # per arriving request, each wake-up a switch and a contest for the GIL with the
+        # event loop that was reading the next requests (the deadline is the same).
+        time.sleep(remaining)
         try:
-            job = self._queue.get(timeout=remaining)
+            job = self._queue.get_nowait()
         except queue.Empty:
             return None
         if job is None:
