@@ -145,16 +145,20 @@ def open_all(node: Any, key_for: Callable[[str], AESGCM | None]) -> Any:
     (the check, then the recursion) was most of a cold case's read."""
     if isinstance(node, dict):
         for key, value in node.items():
-            if isinstance(value, dict | list):
-                if is_sealed(value):
+            if isinstance(value, dict):
+                if value.keys() == SEALED_KEYS:
                     node[key] = open_sealed(key_for(value["key_id"]), value)
                 else:
                     open_all(value, key_for)
+            elif isinstance(value, list):
+                open_all(value, key_for)
     elif isinstance(node, list):
         for index, value in enumerate(node):
-            if isinstance(value, dict | list):
-                if is_sealed(value):
+            if isinstance(value, dict):
+                if value.keys() == SEALED_KEYS:
                     node[index] = open_sealed(key_for(value["key_id"]), value)
                 else:
                     open_all(value, key_for)
+            elif isinstance(value, list):
+                open_all(value, key_for)
     return node
