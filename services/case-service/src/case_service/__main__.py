@@ -15,7 +15,6 @@ from arrears.migrations import SchemaBehind
 from fastapi import FastAPI
 
 from case_service.api.app import create_app
-from case_service.api.one_write import OneWriteHttpToolsProtocol
 from case_service.migrations import MIGRATIONS
 from case_service.settings import CaseServiceSettings
 
@@ -60,7 +59,6 @@ def main(argv: list[str] | None = None) -> int:
         host=settings.http_host,
         port=settings.http_port,
         workers=settings.http_workers,
-        http=OneWriteHttpToolsProtocol,  # a response's head and body in one write
         log_config=None,
         access_log=False,
     )

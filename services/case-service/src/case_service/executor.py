@@ -45,8 +45,6 @@ from case_service.persistence import IdempotencyRecord
 
 _log = logging.getLogger(__name__)
 
-_LINGER_LOOK = 0.0005  # seconds between looks at the queue while a batch lingers
-
 
 class CaseStore(Protocol):
     """The few operations the writer needs from the event store, and nothing else."""
@@ -219,22 +217,17 @@ class CommandExecutor:
 
     def _wait_for_more(self, until: float) -> _Job | None:
         """The next job if one comes before `until`, else None (also for the stop sentinel,
-        which marks the writer stopped: it ends after this batch). It looks every
-        `_LINGER_LOOK` seconds: a blocking get woke this thread once per arriving request, each
-        wake-up a switch and a contest for the GIL with the event loop reading the next ones;
-        a look takes all that came meanwhile."""
-        while True:
-            try:
-                job = self._queue.get_nowait()
-            except queue.Empty:
-                remaining = until - time.monotonic()
-                if remaining <= 0:
-                    return None
-                time.sleep(min(remaining, _LINGER_LOOK))
-                continue
-            if job is None:
-                self._stopped.set()
-            return job
+        which marks the writer stopped: it ends after this batch)."""
+        remaining = until - time.monotonic()
+        if remaining <= 0:
+            return None
+        try:
+            job = self._queue.get(timeout=remaining)
+        except queue.Empty:
+            return None
+        if job is None:
+            self._stopped.set()
+        return job
 
     def _run_jobs(self, jobs: list[_Job]) -> None:
         commands = [command for job in jobs for command in job.commands]
