@@ -140,17 +140,25 @@ def open_sealed(aead: AESGCM | None, value: dict[str, str]) -> str:
 
 
 def open_all(node: Any, key_for: Callable[[str], AESGCM | None]) -> Any:
-    """Replace every sealed leaf anywhere in `node` (in place) by its clear value."""
+    """Replace every sealed leaf anywhere in `node` (in place) by its clear value. Only
+    containers are looked into: most values are strings and numbers, and a call per value
+    (the check, then the recursion) was most of a cold case's read."""
     if isinstance(node, dict):
         for key, value in node.items():
-            if is_sealed(value):
-                node[key] = open_sealed(key_for(value["key_id"]), value)
-            else:
+            if isinstance(value, dict):
+                if value.keys() == SEALED_KEYS:
+                    node[key] = open_sealed(key_for(value["key_id"]), value)
+                else:
+                    open_all(value, key_for)
+            elif isinstance(value, list):
                 open_all(value, key_for)
     elif isinstance(node, list):
         for index, value in enumerate(node):
-            if is_sealed(value):
-                node[index] = open_sealed(key_for(value["key_id"]), value)
-            else:
+            if isinstance(value, dict):
+                if value.keys() == SEALED_KEYS:
+                    node[index] = open_sealed(key_for(value["key_id"]), value)
+                else:
+                    open_all(value, key_for)
+            elif isinstance(value, list):
                 open_all(value, key_for)
     return node

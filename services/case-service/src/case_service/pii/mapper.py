@@ -14,7 +14,8 @@ which publish it so that only consumers holding the key read it).
 from __future__ import annotations
 
 import copy
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
+from json import JSONDecoder
 from typing import Any, cast
 from uuid import UUID
 
@@ -22,6 +23,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from eventsourcing.domain import DomainEventProtocol, Snapshot
 from eventsourcing.persistence import (
+    JSONTranscoder,
     Mapper,
     MapperDeserialisationError,
     StoredEvent,
@@ -30,10 +32,44 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import get_topic, resolve_topic
 
 from case_service.cipher import fresh_nonce
-from case_service.pii.fields import ERASED, copy_containers, leaves, open_all, seal
+from case_service.pii.fields import (
+    ERASED,
+    SEALED_KEYS,
+    copy_containers,
+    leaves,
+    open_all,
+    open_sealed,
+    seal,
+)
 from case_service.pii.keys import SubjectErased, SubjectKeys
 
 SNAPSHOT_MAGIC = b"PII1"  # then the subject id (32 ASCII), nonce (12), sealed state
+
+
+class _OpeningFailed(Exception):
+    """What opening a sealed leaf raised while the JSON was parsed, carried out of the
+    parser to be raised as it is (as when leaves were opened after parsing)."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
+def _opening_decoder(transcoder: JSONTranscoder, keys: SubjectKeys) -> JSONDecoder:
+    """The transcoder's JSON decoder that also opens each sealed leaf as it is parsed: what
+    `open_all` does to the decoded state, without a second walk over every value of it (a
+    fifth of a cold case's read). A sealed leaf has three keys, a transcoded value two."""
+    decode_obj: Callable[[dict[str, Any]], Any] = transcoder._decode_obj
+    key_for = keys.for_reading
+
+    def hook(d: dict[str, Any]) -> Any:
+        if len(d) == 3 and d.keys() == SEALED_KEYS:
+            try:
+                return open_sealed(key_for(d["key_id"]), d)
+            except Exception as exc:
+                raise _OpeningFailed(exc) from exc
+        return decode_obj(d)
+
+    return JSONDecoder(object_hook=hook)
 
 
 class PersonalDataMapper(Mapper[UUID]):
@@ -74,6 +110,7 @@ class PersonalDataMapper(Mapper[UUID]):
 
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
         cls = resolve_topic(stored_event.topic)
+        opening = self._opener() if bool(getattr(cls, "personal_data", ())) else None
         stored_state = stored_event.state
         try:
             if self.cipher:
@@ -82,7 +119,12 @@ class PersonalDataMapper(Mapper[UUID]):
                 stored_state = self.compressor.decompress(stored_state)
             if stored_state.startswith(SNAPSHOT_MAGIC):
                 stored_state = self._open_snapshot(stored_state)
-            event_state: dict[str, Any] = self.transcoder.decode(stored_state)
+            if opening is None:
+                event_state: dict[str, Any] = self.transcoder.decode(stored_state)
+            else:
+                event_state = opening.decode(stored_state.decode("utf8"))
+        except _OpeningFailed as failed:
+            raise failed.error from failed.error.__cause__
         except Exception as e:
             msg = (
                 f"Failed to deserialise state of stored event with topic '{stored_event.topic}', "
@@ -90,8 +132,9 @@ class PersonalDataMapper(Mapper[UUID]):
                 f"originator_version {stored_event.originator_version}: {e}"
             )
             raise MapperDeserialisationError(msg) from e
-        if self.open_personal and self.keys is not None and bool(getattr(cls, "personal_data", ())):
-            open_all(event_state, self.keys.for_reading)
+        personal = bool(getattr(cls, "personal_data", ()))
+        if personal and opening is None and self.open_personal and self.keys is not None:
+            open_all(event_state, self.keys.for_reading)  # another transcoder than JSON's
         id_convertor = find_id_convertor(cls, cast(Hashable, type(stored_event.originator_id)))
         event_state["originator_id"] = id_convertor(stored_event.originator_id)
         event_state["originator_version"] = stored_event.originator_version
@@ -103,6 +146,19 @@ class PersonalDataMapper(Mapper[UUID]):
         domain_event = object.__new__(cls)
         object.__setattr__(domain_event, "__dict__", event_state)
         return cast(DomainEventProtocol[UUID], domain_event)
+
+    def _opener(self) -> JSONDecoder | None:
+        """The decoder that opens sealed leaves as it parses, when they are to be opened."""
+        if not self.open_personal or self.keys is None:
+            return None
+        if not isinstance(self.transcoder, JSONTranscoder):
+            return None
+        made = self.__dict__.get("_opening")
+        if made is None or made[0] is not self.keys or made[1] is not self.transcoder:
+            made = (self.keys, self.transcoder, _opening_decoder(self.transcoder, self.keys))
+            self.__dict__["_opening"] = made
+        decoder: JSONDecoder = made[2]
+        return decoder
 
     def _seal_leaves(
         self, case_id: UUID, state: dict[str, Any], personal: tuple[str, ...], new_case: bool
