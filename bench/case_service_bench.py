@@ -244,11 +244,11 @@ async def drive_commands(
 # --- (c) the batch endpoint -------------------------------------------------------------------
 
 
-async def drive_batch(base: str, loans: int, per_loan: int, chunk: int) -> dict[str, float]:
-    token = issue_token(SECRET, "origination", "bench", timedelta(hours=1))
-    headers = {"Authorization": f"Bearer {token}"}
+def daily_items(loans: int, per_loan: int) -> list[dict[str, str | int]]:
+    """The daily file's items: `per_loan` new installments of each seeded loan, by installment
+    then loan (so a file of `loans` items names each case once)."""
     today = datetime.now(UTC).date()
-    items = [
+    return [
         {
             "loan_id": f"BENCH-{n}",
             "installment": 2 + k,
@@ -258,6 +258,12 @@ async def drive_batch(base: str, loans: int, per_loan: int, chunk: int) -> dict[
         for k in range(per_loan)
         for n in range(loans)
     ]
+
+
+async def drive_batch(base: str, loans: int, per_loan: int, chunk: int) -> dict[str, float]:
+    token = issue_token(SECRET, "origination", "bench", timedelta(hours=1))
+    headers = {"Authorization": f"Bearer {token}"}
+    items = daily_items(loans, per_loan)
     recorded = 0
     async with aiohttp.ClientSession() as session:
         started = time.perf_counter()

@@ -88,17 +88,7 @@ async def files_one_by_one(url: str, loans: int, server: int, postmaster: int) -
     rate and CPU per item printed: the server process, its worker processes, PostgreSQL."""
     token = issue_token(base.SECRET, "origination", "bench", timedelta(hours=1))
     headers = {"Authorization": f"Bearer {token}"}
-    today = datetime.now(UTC).date()
-    file = [
-        {
-            "loan_id": f"BENCH-{n}",
-            "installment": 2 + k,
-            "due_date": (today - timedelta(days=10 - k)).isoformat(),
-            "amount": "1200.00",
-        }
-        for k in range(5)
-        for n in range(loans)
-    ]
+    file = base.daily_items(loans, per_loan=5)
 
     def cpu() -> tuple[float, float, float]:
         process = psutil.Process(server)

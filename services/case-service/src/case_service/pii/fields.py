@@ -140,25 +140,19 @@ def open_sealed(aead: AESGCM | None, value: dict[str, str]) -> str:
 
 
 def open_all(node: Any, key_for: Callable[[str], AESGCM | None]) -> Any:
-    """Replace every sealed leaf anywhere in `node` (in place) by its clear value. Only
-    containers are looked into: most values are strings and numbers, and a call per value
-    (the check, then the recursion) was most of a cold case's read."""
+    """Replace every sealed leaf anywhere in `node` (in place) by its clear value. (The
+    mapper opens them as it parses JSON, pii/mapper.py; this walk serves other transcoders.)"""
     if isinstance(node, dict):
         for key, value in node.items():
-            if isinstance(value, dict):
-                if value.keys() == SEALED_KEYS:
-                    node[key] = open_sealed(key_for(value["key_id"]), value)
-                else:
-                    open_all(value, key_for)
-            elif isinstance(value, list):
-                open_all(value, key_for)
+            _open_at(node, key, value, key_for)
     elif isinstance(node, list):
         for index, value in enumerate(node):
-            if isinstance(value, dict):
-                if value.keys() == SEALED_KEYS:
-                    node[index] = open_sealed(key_for(value["key_id"]), value)
-                else:
-                    open_all(value, key_for)
-            elif isinstance(value, list):
-                open_all(value, key_for)
+            _open_at(node, index, value, key_for)
     return node
+
+
+def _open_at(node: Any, at: Any, value: Any, key_for: Callable[[str], AESGCM | None]) -> None:
+    if isinstance(value, dict) and value.keys() == SEALED_KEYS:
+        node[at] = open_sealed(key_for(value["key_id"]), value)
+    elif isinstance(value, dict | list):
+        open_all(value, key_for)
