@@ -20,6 +20,11 @@ from eventsourcing.application import project_aggregate
 from psycopg.sql import SQL
 
 
+def _due(installment: int) -> str:
+    """A distinct due date in 2026 for each installment number (up to 81)."""
+    return f"2026-{(installment - 1) % 9 + 1:02d}-{(installment - 1) // 9 + 1:02d}"
+
+
 def test_event_state_is_encrypted_at_rest(database_url: str, open_case: Callable[..., str]) -> None:
     case_id = open_case("L-SECRET")
 
@@ -43,7 +48,7 @@ def test_snapshots_are_taken_at_the_interval_and_old_versions_still_replay(
 ) -> None:
     case_id = open_case("L-SNAP")
     for n in range(1, 25):
-        missed(case_id, n, f"2026-{(n - 1) % 9 + 1:02d}-{(n - 1) // 9 + 1:02d}", "100.00")
+        missed(case_id, n, _due(n), "100.00")
 
     with psycopg.connect(database_url) as conn:
         versions = [
@@ -67,7 +72,7 @@ def test_a_case_is_read_at_every_version_as_the_library_s_own_projection_reads_i
     # per-event Protocol check: the same state at every version, snapshots or not.
     case_id = UUID(open_case("L-PROJ"))
     for n in range(1, 24):
-        missed(str(case_id), n, f"2026-{(n - 1) % 9 + 1:02d}-{(n - 1) // 9 + 1:02d}", "100.00")
+        missed(str(case_id), n, _due(n), "100.00")
 
     for version in (*range(1, 25), None):
         ours = cases.case(case_id, version=version)
@@ -95,7 +100,7 @@ def test_the_writer_s_read_brings_each_case_up_to_date_from_its_snapshot_or_know
     for loan, n in counts.items():
         ids[loan] = UUID(open_case(loan))
         for k in range(1, n + 1):
-            missed(str(ids[loan]), k, f"2026-{(k - 1) % 9 + 1:02d}-{(k - 1) // 9 + 1:02d}", "10.00")
+            missed(str(ids[loan]), k, _due(k), "10.00")
 
     def stored(table: str, case_id: UUID) -> list[tuple[int, str, bytes]]:
         with psycopg.connect(database_url) as conn:
