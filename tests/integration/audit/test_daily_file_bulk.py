@@ -24,6 +24,7 @@ from case_service.commands import Command, Outcome
 from case_service.daily_file import MissedInstallment, as_command
 from case_service.daily_file import bulk as bulk_module
 from case_service.domain import CollectionCase
+from case_service.relay.store import RelayStore
 from case_service.settings import CaseServiceSettings
 
 from .conftest import open_fields
@@ -242,6 +243,42 @@ def test_each_event_of_the_file_keeps_the_request_s_correlation_id(
         assert found == dict.fromkeys(recorded, correlation_id)
     opened = cases.recorder_.correlations([(case_id, 1) for case_id in ids])
     assert "corr-daily-file" not in opened.values()  # only the file's events have it
+
+
+@pytest.mark.parametrize("one_per_case", [True, False], ids=["one item a case", "several"])
+def test_the_relay_reads_each_event_with_the_correlation_id_it_was_recorded_with(
+    cases: CaseApplication, clock: Clock, one_per_case: bool
+) -> None:
+    # The cases opened by commands (their ids in rows of event_correlations), then a file
+    # (its id in the events' own rows): the relay's read gives each event its own.
+    token = set_correlation_id("corr-open")
+    try:
+        ids = _open(cases, "L-R1", "L-R2")
+    finally:
+        reset_correlation_id(token)
+    today = cases.today()
+    if one_per_case:
+        items = [
+            MissedInstallment(c, 1, today - timedelta(days=40), Decimal("1200.00")) for c in ids
+        ]
+    else:
+        items = [item for case_id in ids for item in _file(case_id, today)]
+    token = set_correlation_id("corr-file")
+    try:
+        outcomes = cases.record_missed_installments(items, clock.now())
+    finally:
+        reset_correlation_id(token)
+    filed = {(o.case_id, v) for o in outcomes for v in o.recorded_versions}
+    assert len(filed) == (2 if one_per_case else 6)
+
+    rows = RelayStore(cases.recorder_).rows_between(0, 10**9)
+
+    by_event = {(UUID(r[1]), r[2]): r[5] for r in rows}
+    assert by_event == {
+        **{(case_id, 1): "corr-open" for case_id in ids},
+        **dict.fromkeys(filed, "corr-file"),
+    }
+    assert cases.recorder_.correlations(list(by_event)) == by_event
 
 
 def _writing_meanwhile(

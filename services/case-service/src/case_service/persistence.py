@@ -62,6 +62,11 @@ def check_connection(conn: Connection[Any]) -> None:
         raise OperationalError("connection closed by the server")
 
 
+# The events table's column for the correlation id of the request that recorded the event,
+# where it is kept in the event's row (the daily file's events).
+CORRELATION_COLUMN = "correlation_id text"
+
+
 def _version(record: StoredEvent) -> int:
     return record.originator_version
 
@@ -93,10 +98,13 @@ class CaseEventRecorder(PostgresApplicationRecorder):
 
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
-        # The events table carries the chain's columns (audit/chain.py) when the library
-        # creates it; an older one gets them from case_service/migrations (0003).
+        # The events table carries the chain's columns (audit/chain.py) and the correlation
+        # column (below) when the library creates it; an older one gets them from
+        # case_service/migrations (0003, 0004).
         index = self.create_table_statement_index
-        self.sql_create_statements[index] = with_chain_columns(self.sql_create_statements[index])
+        self.sql_create_statements[index] = with_chain_columns(
+            self.sql_create_statements[index], also=CORRELATION_COLUMN
+        )
         # The pool checks each connection it lends without a round trip (not the pre-ping).
         datastore.pool._check = check_connection
         # Our own tables (these three and the checkpoints) are created by case_service/migrations
@@ -120,7 +128,10 @@ class CaseEventRecorder(PostgresApplicationRecorder):
             "SELECT case_id FROM {}.{} WHERE case_id > %s ORDER BY case_id LIMIT %s"
         ).format(*self.case_index_table)
         # The correlation id of the request that recorded each event, kept beside the event
-        # (not in its encrypted state) so the relay and the feed can carry it on.
+        # (not in its encrypted state, nor in its hash) so the relay and the feed can carry
+        # it on: in a row of `event_correlations` per event (the command writer's), or in the
+        # event's own row, `correlation_id` (the daily file's, daily_file/append.py: no
+        # second row and index entry per event). An event has one or the other.
         self.correlation_table = Identifier(self.datastore.schema), Identifier("event_correlations")
         self._insert_correlation_rows = _text(
             SQL(
@@ -129,10 +140,17 @@ class CaseEventRecorder(PostgresApplicationRecorder):
             ).format(*self.correlation_table)
         )
         self._select_correlations = SQL(
-            "SELECT c.originator_id, c.originator_version, c.correlation_id FROM {}.{} c "
-            "JOIN unnest(%s::uuid[], %s::bigint[]) AS w(originator_id, originator_version) "
-            "USING (originator_id, originator_version)"
-        ).format(*self.correlation_table)
+            "SELECT w.originator_id, w.originator_version, "
+            "COALESCE(e.correlation_id, c.correlation_id) AS correlation_id "
+            "FROM unnest(%s::uuid[], %s::bigint[]) AS w(originator_id, originator_version) "
+            "LEFT JOIN {schema}.{events} e USING (originator_id, originator_version) "
+            "LEFT JOIN {schema}.{correlations} c USING (originator_id, originator_version) "
+            "WHERE COALESCE(e.correlation_id, c.correlation_id) IS NOT NULL"
+        ).format(
+            schema=Identifier(self.datastore.schema),
+            events=Identifier(self.events_table_name),
+            correlations=self.correlation_table[1],
+        )
         self.chain = EventChain(self.datastore.schema, self.events_table_name)
         self._current: dict[str, bytes] = {}
         self._insert_chained = _text(self.chain.insert_events())

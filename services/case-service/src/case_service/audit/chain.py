@@ -10,6 +10,7 @@ the chain), so it is not stored again. The columns are added to the library's CR
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID
@@ -19,33 +20,51 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composable, Composed, Identifier
 
+from case_service.audit.canonical import FORMAT_TAG, GENESIS
+
 CHECKPOINTS = "audit_checkpoints"
 # The chain's columns in the events table, as the library's CREATE TABLE gets them.
 COLUMNS = "recorded_at timestamptz, hash bytea"
 _AFTER = "notification_id bigserial, "
 
+
 # The canonical bytes (canonical.canonical_bytes) spelled in SQL over an event row `i`, byte
-# for byte; tests/integration/audit prove the two agree on every event they write.
+# for byte; tests/integration/audit prove the two agree on every event they write. What is
+# the same for every row is spelled once: the tag with its length and the fixed lengths of
+# the id and the version as bytea constants, and the recorded time's field (the statement's
+# time) as a sub-select run once per statement. Per row that leaves the fields that vary: a
+# third of the expression's calls, and the per-row numeric arithmetic of the time
+# (docs/benchmarks.md, 2026-12-06 09:07).
+def _constant(data: bytes) -> str:
+    return f"'\\x{data.hex()}'::bytea"
+
+
 _FIELD = "int4send(octet_length({0})) || {0}"
+_RECORDED = (  # its length, 8, then the time
+    "(SELECT '\\x00000008'::bytea || "
+    "int8send((extract(epoch FROM statement_timestamp()) * 1000000)::bigint))"
+)
 CANONICAL = " || ".join(
     (
-        _FIELD.format("convert_to('arrears.event.v1', 'UTF8')"),
-        _FIELD.format("uuid_send(i.originator_id)"),
-        _FIELD.format("int8send(i.originator_version)"),
+        _constant(struct.pack(">I", len(FORMAT_TAG)) + FORMAT_TAG),
+        _constant(struct.pack(">I", 16)) + " || uuid_send(i.originator_id)",
+        _constant(struct.pack(">I", 8)) + " || int8send(i.originator_version)",
         _FIELD.format("convert_to(i.topic, 'UTF8')"),
         _FIELD.format("i.state"),
-        _FIELD.format("int8send((extract(epoch FROM statement_timestamp()) * 1000000)::bigint)"),
+        _RECORDED,
     )
 )
-GENESIS_SQL = "decode(repeat('00', 32), 'hex')"
+GENESIS_SQL = _constant(GENESIS)
 
 
-def with_chain_columns(create_table: Composable) -> Composed:
-    """The library's CREATE TABLE of the events, with the chain's columns."""
+def with_chain_columns(create_table: Composable, *, also: str = "") -> Composed:
+    """The library's CREATE TABLE of the events, with the chain's columns (and `also`,
+    further column definitions)."""
     text = create_table.as_string(None)
     if _AFTER not in text:
         raise ProgrammingError("the library's events table is not the one expected")
-    return Composed([SQL(text.replace(_AFTER, _AFTER + COLUMNS + ", ", 1))])
+    columns = COLUMNS + (", " + also if also else "")
+    return Composed([SQL(text.replace(_AFTER, _AFTER + columns + ", ", 1))])
 
 
 class EventChain:
@@ -78,6 +97,11 @@ class EventChain:
             " AND h.originator_version = i.originator_version - 1), {genesis}) AS prev"
             " OFFSET 0) p"
         )
+
+    def previous(self) -> Composed:
+        """`p.prev`, the stored previous hash of the event row `i` (a LATERAL join to add
+        after the row's FROM item)."""
+        return self._previous
 
     def part(self, text: str) -> Composed:
         """`text` with {events} (the events table), {canonical} and {genesis} filled in."""

@@ -7,7 +7,7 @@ lock (the library's own `_lock_table` statements) and notify its channel; insert
 whole transaction: IntegrityError, nothing written), each chained to its case's previous
 hash with the statement's time as its recorded time, computed by the database in that
 INSERT (audit/chain.py; the hash's one definition is audit/canonical.py, docs/audit.md);
-and keep the request's correlation id beside each (in the same statement).
+and keep the request's correlation id beside each (in its row, the same statement).
 
 What differs is how the rows travel. The library sends an array of a composite type, which
 psycopg renders element by element in Python (a third of the CPU of a large file); here
@@ -26,42 +26,53 @@ from collections.abc import Iterable, Sequence
 from eventsourcing.persistence import StoredEvent
 from psycopg.sql import SQL
 
-from case_service.persistence import CaseEventRecorder
+from case_service.persistence import CaseEventRecorder, _text
 
 
 class ChunkAppender:
     def __init__(self, recorder: CaseEventRecorder) -> None:
         self._recorder = recorder
         chain = recorder.chain
-        # Inserted in the order sent (ORDER BY ord), so notification ids rise with `ord`.
-        # Two statements: a chunk where no case appears twice (one missed payment each, the
-        # usual file) is chained without the recursion. The correlation rows are inserted by
-        # the same statement from its parsed input (none when the id is NULL): the arrays
-        # are parsed once, in one round trip.
-        correlated = SQL(
-            ", correlated AS (INSERT INTO {}.{} (originator_id, originator_version, "
-            "correlation_id) SELECT i.originator_id, i.originator_version, c.id FROM input i, "
-            "(SELECT %s::text AS id) c WHERE c.id IS NOT NULL) "
-        ).format(*recorder.correlation_table)
-        self._insert, self._insert_one_per_case = (
+        answer = SQL(
+            " SELECT count(*) AS inserted, "
+            "string_agg(notification_id::text, ',' ORDER BY notification_id) AS ids FROM ins"
+        )
+        # Inserted in the order sent (ORDER BY ord), so notification ids rise with `ord`; the
+        # request's correlation id (NULL: none) goes in each event's own row, not a row of
+        # its own per event (a second insert and index entry, a tenth of PostgreSQL's CPU per
+        # event: docs/benchmarks.md). Two statements: a chunk where no case appears twice
+        # (one missed payment each, the usual file) is chained straight from the arrays,
+        # each event to its stored previous hash, without the recursion, or a join of the
+        # links back to the rows and its two sorts.
+        self._insert_one_per_case = _text(
             chain.part(
-                "WITH RECURSIVE input AS (SELECT * FROM unnest(%s::uuid[], %s::bigint[], "
+                "WITH ins AS (INSERT INTO {events} (originator_id, originator_version, topic, "
+                "state, recorded_at, hash, correlation_id) SELECT i.originator_id, "
+                "i.originator_version, "
+                "i.topic, i.state, statement_timestamp(), sha256(p.prev || {canonical}), "
+                "(SELECT %s::text) FROM unnest(%s::uuid[], %s::bigint[], %s::text[], "
+                "%b::bytea[]) WITH ORDINALITY AS i(originator_id, originator_version, topic, "
+                "state, ord)"
+            )
+            + chain.previous()
+            + SQL(" ORDER BY i.ord RETURNING notification_id)")
+            + answer
+        )
+        self._insert = _text(
+            chain.part(
+                "WITH RECURSIVE correlation AS (SELECT %s::text AS id), "
+                "input AS (SELECT * FROM unnest(%s::uuid[], %s::bigint[], "
                 "%s::text[], %b::bytea[]) WITH ORDINALITY AS u(originator_id, "
                 "originator_version, topic, state, ord)), "
             )
-            + chain.links(one_per_case=one_per_case)
+            + chain.links()
             + chain.part(
-                ", ins AS (INSERT INTO {events} (originator_id, originator_version, topic, "
-                "state, recorded_at, hash) SELECT i.originator_id, i.originator_version, "
-                "i.topic, i.state, statement_timestamp(), l.hash FROM input i "
-                "JOIN link l USING (ord) ORDER BY i.ord RETURNING notification_id)"
+                ", ins AS (INSERT INTO {events} (originator_id, originator_version, topic, state, "
+                "recorded_at, hash, correlation_id) SELECT i.originator_id, i.originator_version, "
+                "i.topic, i.state, statement_timestamp(), l.hash, (SELECT id FROM correlation) "
+                "FROM input i JOIN link l USING (ord) ORDER BY i.ord RETURNING notification_id)"
             )
-            + correlated
-            + SQL(
-                "SELECT count(*) AS inserted, "
-                "string_agg(notification_id::text, ',' ORDER BY notification_id) AS ids FROM ins"
-            )
-            for one_per_case in (False, True)
+            + answer
         )
 
     def append(self, events: Sequence[StoredEvent], correlation_id: str | None) -> list[int]:
@@ -80,7 +91,7 @@ class ChunkAppender:
             one_per_case = len({e.originator_id for e in events}) == len(events)
             statement = self._insert_one_per_case if one_per_case else self._insert
             states = [e.state for e in events]  # in binary: no hex to write, escape and parse
-            curs.execute(statement, (case_ids, versions, topics, states, correlation_id))
+            curs.execute(statement, (correlation_id, case_ids, versions, topics, states))
             row = curs.fetchone()
             assert row is not None  # an aggregate query answers one row
             if row["inserted"] != len(events):

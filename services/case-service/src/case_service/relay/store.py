@@ -32,11 +32,12 @@ class RelayStore:
             "SET position = GREATEST(r.position, EXCLUDED.position), updated_at = now()"
         ).format(t=table)
         correlations = getattr(recorder, "correlation_table", None)
-        # The relay's read: rows as tuples, each with its correlation id, in one round trip;
-        # the case id as text, the form the envelope and the Kafka key take.
+        # The relay's read: rows as tuples, each with its correlation id (in the event's row
+        # or in `event_correlations`: CaseEventRecorder), in one round trip; the case id as
+        # text, the form the envelope and the Kafka key take.
         self._rows = SQL(
             "SELECT e.notification_id, e.originator_id::text, e.originator_version, e.topic, e.state, "
-            + ("c.correlation_id " if correlations else "NULL ")
+            + ("COALESCE(e.correlation_id, c.correlation_id) " if correlations else "NULL ")
             + "FROM {} e "
             + (
                 "LEFT JOIN {}.{} c ON c.originator_id = e.originator_id "
