@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import hashlib
 import inspect
 import itertools
@@ -26,6 +27,7 @@ from case_service.daily_file.transcoder import LeanTranscoder
 from case_service.domain import CollectionCase, DomainError
 from case_service.domain.events import CaseEvent
 from case_service.domain.payments import PaymentCommands
+from case_service.domain.policy import DEFAULT_POLICY
 from case_service.persistence import DateAsISO
 from case_service.pii.mapper import PersonalDataMapper
 from eventsourcing.cipher import AESCipher
@@ -69,6 +71,11 @@ amounts = st.one_of(
          Decimal("2E+12"), Decimal("99999.99"), Decimal("100000.00"), Decimal("100000.01")]
     ),
 )  # fmt: skip
+POLICIES = [
+    DEFAULT_POLICY,
+    dataclasses.replace(DEFAULT_POLICY, max_amount=Decimal("100000.00")),
+    dataclasses.replace(DEFAULT_POLICY, business_timezone="America/Los_Angeles"),
+]
 days_ago = st.one_of(st.integers(min_value=-5, max_value=120), st.sampled_from([3652, 3653, 3654]))
 
 
@@ -98,6 +105,8 @@ def files(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[tuple[Any, ...]]]
                         [Decimal("100000.00"), Decimal("5000"), Decimal("3000.5")]
                     ),
                     "history": histories(),
+                    # The rules fixed at opening: cases of one file may differ in them.
+                    "policy": st.sampled_from(POLICIES),
                 }
             ),
             min_size=1,
@@ -139,6 +148,7 @@ def _history(n: int, opening: dict[str, Any]) -> tuple[CollectionCase, list[Any]
         guarantors=[],
         collateral=None,
         now=EARLIER,
+        policy=opening.get("policy", DEFAULT_POLICY),
     )
     for step in opening["history"]:
         with contextlib.suppress(DomainError):  # a step refused leaves the case as it was
@@ -399,3 +409,27 @@ def test_an_amount_shared_by_items_of_cases_in_other_currencies_is_checked_for_e
     assert got[:2] == expected[:2]
     assert [answer[4] is None for answer in got[0]] == [False, True, False, True]
     assert got[2] == 2  # the CNY and KWD items, fast
+
+
+def test_cases_of_one_chunk_with_other_rules_are_each_checked_by_their_own() -> None:
+    """Each case is checked on its own rules, whatever the cases before it in the chunk: a
+    case whose business day is still the day before (Los Angeles) refuses an installment
+    due today in Shanghai, after a case in Shanghai accepted it, as the rule does."""
+    now = datetime(2026, 11, 2, 20, 0, tzinfo=UTC)  # Nov 3 in Shanghai, Nov 2 in Los Angeles
+    openings = [
+        {"currency": "CNY", "principal": Decimal("5000"), "history": [], "policy": policy}
+        for policy in (DEFAULT_POLICY, POLICIES[2], DEFAULT_POLICY, POLICIES[2])
+    ]
+    originals = [_open(n, opening) for n, opening in enumerate(openings)]
+    items = [
+        MissedInstallment(c.id, 13, now.date() + timedelta(days=1), Decimal("9")) for c in originals
+    ]
+    by_rule = {case.id: copy.deepcopy(case) for case in originals}
+    by_fast = {case.id: copy.deepcopy(case) for case in originals}
+
+    expected = _run(by_rule, items, now, None)
+    got = _run(by_fast, items, now, FastMissedPayments(now, WRITER))
+
+    assert got[:2] == expected[:2]
+    assert [bool(by_rule[c.id].pending_events) for c in originals] == [True, False, True, False]
+    assert [by_fast[c.id].version for c in originals] == [by_rule[c.id].version for c in originals]
