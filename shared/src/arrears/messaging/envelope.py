@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from itertools import repeat
-from operator import add, attrgetter, is_not, sub
+from operator import add, attrgetter, is_not, itemgetter, sub
 from typing import Any
 
 import orjson
@@ -384,10 +384,13 @@ def _usual_page(raws: list[Any]) -> list[Envelope] | None:
     if not n or set(map(type, raws)) != {dict}:
         return None
     columns: dict[str, list[Any]] = {}
-    for name, kind in _ALWAYS_TYPED:
-        column = columns[name] = list(map(_get, raws, repeat(name)))
-        if set(map(type, column)) != {kind}:  # also a missing attribute (None)
-            return None
+    try:
+        for name, kind in _ALWAYS_TYPED:
+            column = columns[name] = list(map(itemgetter(name), raws))
+            if set(map(type, column)) != {kind}:
+                return None
+    except KeyError:
+        return None
     for name in _OPTIONAL:
         column = columns[name] = list(map(_get, raws, repeat(name)))
         if not _TEXT_OR_NONE.issuperset(map(type, column)) or "" in column:
