@@ -60,8 +60,9 @@ class FeedClient:
         self._client = httpx.AsyncClient(base_url=base_url, timeout=timeout, transport=transport)
         # The pages of the whole feed (a rebuild's) over plain HTTP by the lean client first;
         # a test's transport, TLS and the per-case reads stay with httpx.
-        lean = transport is None and base_url.startswith("http://")
-        self._lean = LeanPages(base_url, timeout) if lean else None
+        self._lean: LeanPages | None = None
+        if transport is None and base_url.startswith("http://") and "@" not in base_url:
+            self._lean = LeanPages(base_url, timeout)
 
     async def aclose(self) -> None:
         if self._lean is not None:

@@ -27,7 +27,7 @@ class LeanPages:
 
     def __init__(self, base_url: str, timeout: float) -> None:
         url = urlsplit(base_url)
-        if url.scheme != "http" or not url.hostname:
+        if url.scheme != "http" or not url.hostname or url.username or url.password:
             raise ValueError(f"not a plain http URL: {base_url!r}")
         self._host = url.hostname
         self._port = url.port or 80
@@ -66,6 +66,9 @@ class LeanPages:
         except (OSError, EOFError, TimeoutError, asyncio.LimitOverrunError, ValueError):
             writer.close()  # IncompleteReadError is an EOFError
             return None
+        except BaseException:  # cancelled (a rebuild stopping with a page asked ahead)
+            writer.close()
+            raise
         if keep and self._idle is None:
             self._idle = connection
         else:
