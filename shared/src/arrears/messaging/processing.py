@@ -208,10 +208,16 @@ class Applier:
         assert envelope is not None
         token = set_correlation_id(envelope.correlationid)
         try:
-            if not careful:
-                await _fast(self.handler(conn, envelope))
+            if not careful:  # `_fast` inlined: one coroutine an event fewer (a rebuild's)
+                try:
+                    await self.handler(conn, envelope)
+                except Exception as exc:
+                    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+                        raise
+                    raise HandlerFailedError(repr(exc)) from exc
                 outcome.applied += 1
-                self._note_handled(envelope)
+                if self.note_each:
+                    self._note_handled(envelope)
                 return
             reason = await self._handle_carefully(conn, envelope, outcome)
             if reason is None:

@@ -135,7 +135,9 @@ async def _fetch(
                     raise ValueError("the feed page's end disagrees with its parsed next_after")
             else:
                 page = await feed.page(after, page_size)
-            envelopes = [e for e in page.envelopes if until is None or (e.sequence or 0) <= until]
+            envelopes = page.envelopes  # the page's own list: no copy unless `until` cuts it
+            if until is not None:
+                envelopes = [e for e in envelopes if (e.sequence or 0) <= until]
             if envelopes:
                 if prepare is not None:
                     await prepare(envelopes)
