@@ -14,7 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from arrears.business_date import DEFAULT_BUSINESS_TIMEZONE, business_date
+from arrears.business_date import DEFAULT_BUSINESS_TIMEZONE
 from arrears.events import EventDataError
 from arrears.events import catalogue as ev
 from arrears.messaging import Envelope, PoisonError, event_time
@@ -25,6 +25,7 @@ from contact_service import sealing
 from contact_service.policy.profiles import Profile, profile_of_case
 from contact_service.policy.strategy import StrategyBook
 from contact_service.projections import kpi
+from contact_service.projections.days import BusinessDays
 from contact_service.projections.handlers import HANDLERS
 from contact_service.projections.store import (
     CASE_COLUMNS,
@@ -60,6 +61,7 @@ class Projection:
         self.profile = profile
         self.emit = emit
         self.business_zone = business_zone  # the bank's calendar: buckets count its dates
+        self.days = BusinessDays(business_zone)
         self.keys = keys  # opens sealed personal fields (numbers to dial); None: left sealed
 
     async def handle(self, conn: AsyncConnection, envelope: Envelope) -> None:
@@ -148,7 +150,7 @@ class Projection:
     def bucket(self, row: Row, moment: datetime) -> None:
         """The stored bucket (what the queues filter on) follows days past due on the event's
         business date; reads derive it again for their own moment (derive.bucket)."""
-        bucket = derive.bucket(row.get("oldest_due_on"), business_date(moment, self.business_zone))
+        bucket = derive.bucket(row.get("oldest_due_on"), self.days.of(moment))
         if bucket != row.get("bucket"):
             row["bucket"], row["bucket_entered_on"] = bucket, moment.date()
 
