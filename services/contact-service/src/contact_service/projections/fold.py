@@ -272,7 +272,7 @@ class PageFold:
             # copy and the comparison `_settle` makes would tell nothing (a fifth of the
             # event's fold). A row as the table holds it is copied first (`finish` writes
             # what differs from it); a closed case's key may move with the day.
-            if not page.missed.apply(envelope.data, before, day, own=True):
+            if not page.missed.grow(envelope.data, before, day):
                 return False
             # The bucket follows each event's day (it keeps the day it was entered), as
             # `Projection.bucket` and `name_change` set them; the rank, of the row alone,
@@ -296,7 +296,9 @@ class PageFold:
         `Projection.settle` would have set there), before anything compares or writes it."""
         day = page.unranked.pop(case_id, None)
         if day is not None:
-            self.projection.rank(page.rows[case_id], day)
+            row = page.rows[case_id]
+            page.missed.settle(row)
+            self.projection.rank(row, day)
 
     def _settle(
         self, page: _Page, case_id: str, row: Row, before: Row, day: date, envelope: Envelope
