@@ -104,7 +104,7 @@ class _Page:
         self.stored: dict[str, Row] = {}  # the cases read at the start, as the table holds them
         self.opened: list[str] = []  # the cases opened here, in order
         self.points: list[Row] = []  # their contact points, not sent yet
-        self.zones: list[str] = []
+        self.zones: dict[str, None] = {}  # the new cases' zones, each once, in order
         self.deltas: dict[tuple[Any, ...], int] = {}
         self.missed = LeanMissed()
         # Cases changed in place by missed installments, not ranked since (`PageFold.rank`):
@@ -112,11 +112,16 @@ class _Page:
         self.unranked: dict[str, date] = {}
 
     def open(self, row: Row, points: list[Row]) -> None:
-        self.rows[row["case_id"]] = row
-        self.opened.append(row["case_id"])
+        case_id = row["case_id"]
+        self.rows[case_id] = row
+        self.opened.append(case_id)
         self.points.extend(points)
-        self.zones.extend([row["timezone"], *row["candidate_timezones"]])
-        self.add(kpi.case_deltas(None, row))
+        zones = self.zones
+        zones[row["timezone"]] = None
+        for zone in row["candidate_timezones"]:
+            zones[zone] = None
+        at = ("case", *kpi.case_key(row))  # `kpi.case_deltas(None, row)`: its one delta
+        self.deltas[at] = self.deltas.get(at, 0) + 1
 
     def add(self, deltas: list[kpi.Delta]) -> None:
         for *key, n, _amount in deltas:  # a case's deltas carry no amount
@@ -137,7 +142,7 @@ class _Page:
                 [p["masked"] for p in points],
             )
         if self.zones:
-            zones, self.zones = self.zones, []
+            zones, self.zones = list(self.zones), {}
             await self.raw.execute(INSERT_ZONES, zones)
         await self.queue.flush()
 
@@ -188,11 +193,11 @@ _LEFT_OUT_IF = tuple((c, STARTING.get(c)) for c in CASE_COLUMNS if c != "install
 
 def _copied(rows: list[Row]) -> tuple[str, ...]:
     """The columns the page's new cases are copied with (the jsonb one apart)."""
-    n = len(rows)
+    first, n = rows[0], len(rows)
     return tuple(
         column
         for column, default in _LEFT_OUT_IF
-        if list(map(itemgetter(column), rows)).count(default) != n
+        if first[column] != default or list(map(itemgetter(column), rows)).count(default) != n
     )
 
 
