@@ -415,7 +415,8 @@ async def test_the_columns_a_rebuilds_copy_leaves_out_take_the_starting_values(
 ) -> None:
     """A page's COPY of new cases leaves out a column every one of them holds at its starting
     value (`fold.STARTING`), or None: the table's own defaults (migration 0006) must be
-    exactly those values, and every other column must default to NULL."""
+    exactly those values, and every other column must default to NULL; a new contact
+    point's COPY leaves out its opted-out channels (none yet)."""
     async with ctx.engine.connect() as conn:
         defaults = dict(
             (
@@ -431,3 +432,13 @@ async def test_the_columns_a_rebuilds_copy_leaves_out_take_the_starting_values(
         for column, default in defaults.items():
             value = (await conn.execute(text(f"SELECT {default}"))).scalar_one()
             assert value == STARTING[column]
+        # A new contact point is copied without its opted-out channels: none.
+        point_default = (
+            await conn.execute(
+                text(
+                    "SELECT column_default FROM information_schema.columns"
+                    " WHERE table_name = 'cs_contact_points' AND column_name = 'opted_out'"
+                )
+            )
+        ).scalar_one()
+        assert (await conn.execute(text(f"SELECT {point_default}"))).scalar_one() == []

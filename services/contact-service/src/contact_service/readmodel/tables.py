@@ -147,7 +147,9 @@ class ContactPointRow(Base):
     party: Mapped[str] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(Text, default="mobile")
     state: Mapped[str] = mapped_column(Text, default="valid")
-    opted_out: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+    opted_out: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), default=list, server_default=text("'{}'")
+    )
     position: Mapped[int] = mapped_column(Integer, default=0)
     sealed: Mapped[str | None] = mapped_column(Text, nullable=True)  # the number, sealed
     masked: Mapped[str | None] = mapped_column(Text, nullable=True)
