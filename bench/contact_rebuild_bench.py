@@ -1,6 +1,6 @@
 """contact-service's rebuild alone, in this process: its CPU per event without case-service.
 
-    uv run --frozen python bench/contact_rebuild_bench.py [--runs 3] [--cases 20000]
+    uv run --frozen python bench/contact_rebuild_bench.py [--runs 3] [--cases 20000] [--spread 0]
 
 `relay_bench.py`'s rebuild figures move with the machine's load by more than a change to the
 rebuild does (case-service and PostgreSQL share the two cores with it, and with whatever else
@@ -13,6 +13,10 @@ models in an embedded PostgreSQL with durable settings. Each run is
 `contact_service.rebuild.rebuild_read_models` into the same database (it resets what comes
 from events), printing this process's CPU per event, the wall rate, and a checksum of the
 cases table (count, arrears, priorities), which must not change between trees.
+
+`--spread S` records each event S seconds after the one before (default 0: every event at
+the same moment, as `relay_bench.py`'s backlog); a real feed's moments all differ, which
+anything cached by moment (a business date) does not see with 0.
 """
 
 from __future__ import annotations
@@ -46,9 +50,10 @@ PERSONAL = ("borrower", "guarantors", "collateral")
 class Backlog:
     """The events as the feed serves them, and each case's subject key."""
 
-    def __init__(self, cases: int) -> None:
+    def __init__(self, cases: int, spread: float = 0.0) -> None:
         self.keys: dict[str, bytes] = {}
         self.values: list[bytes] = []
+        self.spread = spread
         for n in range(cases):
             self._case(n)
 
@@ -108,7 +113,7 @@ class Backlog:
             version=version,
             sequence=len(self.values) + 1,
             event_name=name,
-            occurred_at=NOW,
+            occurred_at=NOW + timedelta(seconds=self.spread * len(self.values)),
             data=data,
             correlation_id=str(uuid.uuid4()),
             personal_data=personal,
@@ -143,7 +148,7 @@ def key_transport(keys: dict[str, bytes]) -> httpx.MockTransport:
     return httpx.MockTransport(answer)
 
 
-async def run(url: str, cases: int, runs: int) -> None:
+async def run(url: str, cases: int, runs: int, spread: float) -> None:
     from contact_service.context import Context
     from contact_service.migrations import MIGRATIONS
     from contact_service.rebuild import rebuild_read_models
@@ -158,7 +163,7 @@ async def run(url: str, cases: int, runs: int) -> None:
         kafka_bootstrap_servers="127.0.0.1:1",
     )
     ctx = Context.build(settings, ManualClock(NOW))
-    backlog = Backlog(cases)
+    backlog = Backlog(cases, spread)
     feed = MemoryFeed(backlog.values)
     try:
         for turn in range(runs):
@@ -185,10 +190,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--cases", type=int, default=20_000)
+    parser.add_argument("--spread", type=float, default=0.0)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, EmbeddedPostgres(Path(tmp) / "pg") as server:
         create_database(server.url(), "contact")
-        asyncio.run(run(with_database(server.url(), "contact"), args.cases, args.runs))
+        asyncio.run(run(with_database(server.url(), "contact"), args.cases, args.runs, args.spread))
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from arrears.messaging.personal import SubjectKeyClient
 from arrears.messaging.processing import Outcome
 from contact_service.context import Context
 from contact_service.projections import Projection
-from contact_service.projections.fold import PageFold
+from contact_service.projections.fold import STARTING, PageFold
 from contact_service.projections.missed import LeanMissed
 from contact_service.readmodel.tables import RESTRICTIONS
 from contact_service.rebuild import reapply_restrictions, rebuild_read_models, reset
@@ -408,3 +408,37 @@ async def test_a_rebuild_opens_personal_fields_as_the_event_by_event_path_does(
     assert tables == one_by_one
     assert "Li Wei" not in repr(tables)
     assert "+8613800000001" not in repr(tables)
+
+
+async def test_the_columns_a_rebuilds_copy_leaves_out_take_the_starting_values(
+    ctx: Context,
+) -> None:
+    """A page's COPY of new cases leaves out a column every one of them holds at its starting
+    value (`fold.STARTING`), or None: the table's own defaults (migration 0006) must be
+    exactly those values, and every other column must default to NULL; a new contact
+    point's COPY leaves out its opted-out channels (none yet)."""
+    async with ctx.engine.connect() as conn:
+        defaults = dict(
+            (
+                await conn.execute(
+                    text(
+                        "SELECT column_name, column_default FROM information_schema.columns"
+                        " WHERE table_name = 'cs_cases' AND column_default IS NOT NULL"
+                    )
+                )
+            ).all()
+        )
+        assert set(defaults) == set(STARTING)
+        for column, default in defaults.items():
+            value = (await conn.execute(text(f"SELECT {default}"))).scalar_one()
+            assert value == STARTING[column]
+        # A new contact point is copied without its opted-out channels: none.
+        point_default = (
+            await conn.execute(
+                text(
+                    "SELECT column_default FROM information_schema.columns"
+                    " WHERE table_name = 'cs_contact_points' AND column_name = 'opted_out'"
+                )
+            )
+        ).scalar_one()
+        assert (await conn.execute(text(f"SELECT {point_default}"))).scalar_one() == []

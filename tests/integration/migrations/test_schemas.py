@@ -77,7 +77,7 @@ def test_every_revision_upgrades_a_database_holding_data(name: str, postgres_url
 
 
 def test_contact_service_has_revisions_to_upgrade_through() -> None:
-    assert CONTACT.revisions() == ["0001", "0002", "0003", "0004", "0005"]
+    assert CONTACT.revisions() == ["0001", "0002", "0003", "0004", "0005", "0006"]
 
 
 @each_service

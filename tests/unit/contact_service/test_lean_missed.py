@@ -111,19 +111,20 @@ def test_one_event_reads_as_the_typed_handler_reads_it(
         assert lean_row == untouched  # and the typed handler gives the answer or the error
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(
     held=installments(),
     history=st.lists(st.tuples(missed_data(), st.integers(0, 3)), min_size=1, max_size=12),
-    own=st.booleans(),
+    way=st.sampled_from(["copy", "own", "grow"]),
 )
 def test_a_case_history_carries_its_arrears_as_the_typed_handler_sums_them(
-    held: dict[str, Any], history: list[tuple[dict[str, Any], int]], own: bool
+    held: dict[str, Any], history: list[tuple[dict[str, Any], int]], way: str
 ) -> None:
     """The running tally over many events, days moving on and now and then an event the
-    lean read declines (the typed handler applied in its place, as the fold does); `own`:
+    lean read declines (the typed handler applied in its place, as the fold does). `own`:
     the row changed in place, its installments grown in place once the lean read made them,
-    as the page fold does with a case it opened."""
+    as the page fold does with a case it opened; `grow`: the same, the arrears and days past
+    due set by `settle` (the fold settles before anything reads the row)."""
     lean = LeanMissed()
     lean_row, typed_row = _row(copy.deepcopy(held)), _row(copy.deepcopy(held))
     first = lean_row["installments"]
@@ -133,11 +134,17 @@ def test_a_case_history_carries_its_arrears_as_the_typed_handler_sums_them(
         before = copy.deepcopy(lean_row)
         mapping = lean_row["installments"]
         made_here = CASE in lean.tallies and lean.tallies[CASE].installments is mapping
-        if not lean.apply(data, lean_row, _day(at), own=own):
+        if way == "grow":
+            applied = lean.grow(data, lean_row, _day(at))
+        else:
+            applied = lean.apply(data, lean_row, _day(at), own=way == "own")
+        if not applied:
             assert lean_row == before
             _typed(lean_row, data, at)
-        elif own and made_here:
+        elif way != "copy" and made_here:
             assert lean_row["installments"] is mapping  # grown in place, not copied
+        if way == "grow":
+            lean.settle(lean_row)
         _typed(typed_row, data, at)
         assert lean_row == typed_row
     assert first == held  # the mapping the case came with is never changed

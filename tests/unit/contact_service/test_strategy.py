@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import math
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -11,11 +13,14 @@ import pytest
 from contact_service.policy.strategy import (
     Facts,
     StrategyError,
+    _threshold,
     in_share,
     load_book,
     parse_strategy,
     plan,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 BOOK = load_book()
 ENTERED = date(2026, 11, 1)
@@ -161,3 +166,26 @@ def test_a_book_without_a_default_refuses_unknown_products(tmp_path: Path) -> No
     assert book.assign("c", "p").strategy.label == "s@1"
     with pytest.raises(StrategyError):
         book.assign("c", "other")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    case_id=st.text(max_size=40),
+    share=st.one_of(
+        st.decimals(min_value=-1, max_value=2, allow_nan=False, allow_infinity=False),
+        st.sampled_from([Decimal(0), Decimal(1), Decimal("0.5"), Decimal("0.1"), Decimal("1E-30")]),
+    ),
+    salt=st.sampled_from(["", "s", "exp-2026"]),
+)
+def test_a_case_is_in_the_share_exactly_when_its_point_is_below_it(
+    case_id: str, share: Decimal, salt: str
+) -> None:
+    """`in_share` compares floats against a threshold found once per share; the rule is the
+    point's decimal form below the share."""
+    digest = hashlib.sha256(f"{salt}:{case_id}".encode()).digest()
+    point = int.from_bytes(digest[:8], "big") / 2**64
+    assert in_share(case_id, share, salt) == (Decimal(str(point)) < share)
+    # and at the threshold's own neighbours, where a rounding slip would show
+    edge = _threshold(share)
+    for near in (math.nextafter(edge, -math.inf), edge, math.nextafter(edge, math.inf)):
+        assert (near < edge) == (Decimal(str(near)) < share)

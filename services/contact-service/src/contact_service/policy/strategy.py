@@ -11,10 +11,12 @@ a hash of the case id; every decision records the strategy's name, version and a
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -133,10 +135,26 @@ class StrategyBook:
 
 
 def in_share(case_id: str, share: Decimal, salt: str) -> bool:
-    """True for a stable `share` (0..1) of case ids: the first 8 bytes of sha256 as a point."""
+    """True for a stable `share` (0..1) of case ids: the first 8 bytes of sha256 as a point,
+    in the share when `Decimal(str(point)) < share` (compared as the float below)."""
     digest = hashlib.sha256(f"{salt}:{case_id}".encode()).digest()
     point = int.from_bytes(digest[:8], "big") / 2**64
-    return Decimal(str(point)) < share
+    if not share.is_finite():
+        return Decimal(str(point)) < share
+    return point < _threshold(share)
+
+
+@lru_cache(maxsize=64)
+def _threshold(share: Decimal) -> float:
+    """The least float whose shortest decimal form is at least `share`: a float is below it
+    exactly when its form is below `share` (the form grows with the float), so each new case
+    compares two floats instead of making a Decimal (a rebuild assigns every case)."""
+    at = float(share)
+    while Decimal(str(math.nextafter(at, -math.inf))) >= share:
+        at = math.nextafter(at, -math.inf)
+    while Decimal(str(at)) < share:
+        at = math.nextafter(at, math.inf)
+    return at
 
 
 def plan(strategy: Strategy, facts: Facts, today: date) -> list[Planned]:

@@ -82,6 +82,41 @@ class LeanMissed:
         row["days_past_due"] = derive.days_past_due(oldest, day)
         return True
 
+    def grow(self, data: Mapping[str, Any], row: Row, day: date) -> bool:
+        """`apply(data, row, day, own=True)` on a row read by nothing before `settle`: the
+        page fold's own row during a case's run of missed installments (ranked after the
+        last). The installment, arrears and oldest due date now, without `apply`'s copies
+        and calls; the days past due only by `settle`, once a run. False, the row untouched,
+        where `apply` would decline."""
+        installments = row["installments"]
+        tally = self.tallies.get(row["case_id"])
+        if tally is None or tally.installments is not installments or tally.day != day:
+            return self.apply(data, row, day, own=True)  # made or summed again: all set
+        usual = usual_missed(data)
+        if usual is None:
+            return False
+        amount, due, number = usual
+        key = str(number)
+        if key in installments:
+            return False
+        try:
+            entry, owing = _entry(due, amount)
+            total, oldest = derive.tally_owing(tally.total, tally.oldest, owing, day)
+            arrears = total.quantize(derive.CENTS)
+        except (ValueError, ArithmeticError):
+            return False  # the typed handler names what is wrong
+        tally.total, tally.oldest = total, oldest
+        installments[key] = dict(entry)  # made here and held by this row alone (`apply`)
+        row["arrears"], row["oldest_due_on"] = arrears, oldest
+        return True
+
+    def settle(self, row: Row) -> None:
+        """The days past due `grow` left, from the case's tally (a row whose installments
+        the tally did not sum is left as it is)."""
+        tally = self.tallies.get(row["case_id"])
+        if tally is not None and tally.installments is row["installments"]:
+            row["days_past_due"] = derive.days_past_due(tally.oldest, tally.day)
+
 
 @lru_cache(maxsize=4096)
 def _entry(due: str, amount: str) -> tuple[Mapping[str, Any], tuple[Decimal, date] | None]:

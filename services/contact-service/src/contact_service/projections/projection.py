@@ -14,9 +14,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from arrears.business_date import DEFAULT_BUSINESS_TIMEZONE, business_date
+from arrears.business_date import DEFAULT_BUSINESS_TIMEZONE
 from arrears.events import EventDataError
-from arrears.events import catalogue as ev
 from arrears.messaging import Envelope, PoisonError, event_time
 from arrears.messaging.personal import SubjectKeyClient, sealed_key_ids
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -25,7 +24,9 @@ from contact_service import sealing
 from contact_service.policy.profiles import Profile, profile_of_case
 from contact_service.policy.strategy import StrategyBook
 from contact_service.projections import kpi
+from contact_service.projections.days import BusinessDays
 from contact_service.projections.handlers import HANDLERS
+from contact_service.projections.opened import read_opened
 from contact_service.projections.store import (
     CASE_COLUMNS,
     OPEN_CASE,
@@ -60,6 +61,7 @@ class Projection:
         self.profile = profile
         self.emit = emit
         self.business_zone = business_zone  # the bank's calendar: buckets count its dates
+        self.days = BusinessDays(business_zone)
         self.keys = keys  # opens sealed personal fields (numbers to dial); None: left sealed
 
     async def handle(self, conn: AsyncConnection, envelope: Envelope) -> None:
@@ -148,7 +150,7 @@ class Projection:
     def bucket(self, row: Row, moment: datetime) -> None:
         """The stored bucket (what the queues filter on) follows days past due on the event's
         business date; reads derive it again for their own moment (derive.bucket)."""
-        bucket = derive.bucket(row.get("oldest_due_on"), business_date(moment, self.business_zone))
+        bucket = derive.bucket(row.get("oldest_due_on"), self.days.of(moment))
         if bucket != row.get("bucket"):
             row["bucket"], row["bucket_entered_on"] = bucket, moment.date()
 
@@ -229,7 +231,7 @@ class Projection:
     def opened_case(self, envelope: Envelope, case_id: str) -> tuple[Row, list[Row]]:
         """A CaseOpened's case row (every column) and its contact points (one per number)."""
         try:
-            data = ev.CaseOpened.read(envelope.data)
+            data = read_opened(envelope.data)
         except EventDataError as exc:
             raise PoisonError(str(exc)) from exc
         borrower: Mapping[str, Any] = data.borrower
@@ -251,47 +253,47 @@ class Projection:
                 points.append(
                     new_point(case_id, phone["number"], "guarantor", "mobile", len(points))
                 )
-        parties = sorted(
-            {p["party"] for p in points} | {"borrower"} | ({"guarantor"} if guarantors else set())
-        )
-        row: Row = {
-            "case_id": case_id,
-            "loan_id": data.loan_id,
-            "product": data.product,
-            "currency": data.currency,
-            "principal": data.principal,
-            "status": "open",
-            "opened_at": moment,
-            "bucket": "M0",
-            "bucket_entered_on": moment.date(),
-            "days_past_due": 0,
-            "installments": {},
-            "arrears": Decimal("0"),
-            "paid_total": Decimal("0"),
-            "timezone": timezone,
-            "jurisdiction": data.jurisdiction or None,
-            "candidate_timezones": [str(z) for z in candidates if z != timezone],
-            "payday": int(borrower["payday"]) if borrower.get("payday") else None,
-            "address": sealing.seal(str(borrower["address"])) if borrower.get("address") else None,
-            "contactability": "reachable",
-            "flags": [],
-            "opted_out_channels": [],
-            "in_dispute": False,
-            "open_complaints": [],
-            "parties": parties,
-            "promises_kept": 0,
-            "promises_broken": 0,
-            "strategy": assignment.strategy.name,
-            "arm": assignment.arm,
-            "version": envelope.caseversion or 1,
-            "updated_at": moment,
-        }
-        row["priority"] = derive.priority(row, moment.date())
-        row["blocked"] = False
-        self.bucket(row, moment)
+        parties = {p["party"] for p in points}
+        parties.add("borrower")
+        if guarantors:
+            parties.add("guarantor")
         full = _NO_COLUMNS.copy()  # every column in the table's order, those not set None
-        full.update(row)
-        unique = list({p["value"]: p for p in points}.values())
+        full.update(
+            case_id=case_id,
+            loan_id=data.loan_id,
+            product=data.product,
+            currency=data.currency,
+            principal=data.principal,
+            status="open",
+            opened_at=moment,
+            bucket="M0",
+            bucket_entered_on=moment.date(),
+            days_past_due=0,
+            installments={},
+            arrears=_ZERO,
+            paid_total=_ZERO,
+            timezone=timezone,
+            jurisdiction=data.jurisdiction or None,
+            candidate_timezones=[str(z) for z in candidates if z != timezone] if candidates else [],
+            payday=int(borrower["payday"]) if borrower.get("payday") else None,
+            address=sealing.seal(str(borrower["address"])) if borrower.get("address") else None,
+            contactability="reachable",
+            flags=[],
+            opted_out_channels=[],
+            in_dispute=False,
+            open_complaints=[],
+            parties=sorted(parties),
+            promises_kept=0,
+            promises_broken=0,
+            strategy=assignment.strategy.name,
+            arm=assignment.arm,
+            version=envelope.caseversion or 1,
+            updated_at=moment,
+            blocked=False,
+        )
+        full["priority"] = derive.priority(full, moment.date())
+        self.bucket(full, moment)
+        unique = list({p["value"]: p for p in points}.values()) if len(points) > 1 else points
         return full, unique
 
     async def _opened(self, conn: AsyncConnection, envelope: Envelope, case_id: str) -> None:
@@ -317,6 +319,7 @@ class Projection:
 # A new case's row before it is filled in: a copy updated with the columns set is the row in
 # CASE_COLUMNS' order (a lookup of every column, one by one, cost twice as much).
 _NO_COLUMNS: Row = dict.fromkeys(CASE_COLUMNS)
+_ZERO = Decimal("0")  # (immutable: every new row may hold the one)
 
 # Events whose handlers write only through the projection's driver (so a batch may queue
 # their statements); every other event runs after the queue is sent.

@@ -205,11 +205,15 @@ OPEN_CASE = f"""
 
 
 def new_point(case_id: str, value: str, party: str, kind: Any, position: int) -> Row:
+    text = str(value).strip()
+    normal = m.normal_point(text)
     return {
         "case_id": case_id,
-        "value": m.point_key(str(value)),  # the blind index; the number itself only sealed
-        "sealed": sealing.seal(m.normal_point(str(value))),
-        "masked": m.mask_point(str(value)),
+        # The blind index (`m.point_key`, without its cache: a rebuild's numbers are new);
+        # the number itself only sealed.
+        "value": text if sealing.is_index(text) else sealing.index(normal),
+        "sealed": sealing.seal(normal),
+        "masked": m.mask_point(text),
         "party": party,
         "kind": str(kind or "mobile"),
         "state": m.VALID,

@@ -58,29 +58,37 @@ class CaseRow(Base):
     days_past_due: Mapped[int] = mapped_column(Integer, default=0)  # as of the last event
     oldest_due_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     arrears: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
-    paid_total: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    paid_total: Mapped[Decimal] = mapped_column(
+        Money, default=Decimal("0"), server_default=text("0")
+    )
     installments: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     risk_grade: Mapped[str | None] = mapped_column(Text, nullable=True)
     risk_score: Mapped[int | None] = mapped_column(Integer, nullable=True)
     timezone: Mapped[str] = mapped_column(Text)
     # The case's jurisdiction (CaseOpened, JurisdictionChanged); None: the JURISDICTION setting.
     jurisdiction: Mapped[str | None] = mapped_column(Text, nullable=True)
-    candidate_timezones: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+    candidate_timezones: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), default=list, server_default=text("'{}'")
+    )
     payday: Mapped[int | None] = mapped_column(Integer, nullable=True)  # day of month
     address: Mapped[str | None] = mapped_column(Text, nullable=True)  # sealed; letters, visits
     contactability: Mapped[str] = mapped_column(Text, default="reachable")
     lost_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     last_rpc_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    flags: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
-    opted_out_channels: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
-    in_dispute: Mapped[bool] = mapped_column(Boolean, default=False)
-    open_complaints: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+    flags: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list, server_default=text("'{}'"))
+    opted_out_channels: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), default=list, server_default=text("'{}'")
+    )
+    in_dispute: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    open_complaints: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), default=list, server_default=text("'{}'")
+    )
     parties: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
     open_promise_id: Mapped[str | None] = mapped_column(Text, nullable=True)
     open_promise_due: Mapped[date | None] = mapped_column(Date, nullable=True)
     open_promise_amount: Mapped[Decimal | None] = mapped_column(Money, nullable=True)
-    promises_kept: Mapped[int] = mapped_column(Integer, default=0)
-    promises_broken: Mapped[int] = mapped_column(Integer, default=0)
+    promises_kept: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    promises_broken: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     agency_id: Mapped[str | None] = mapped_column(Text, nullable=True)
     strategy: Mapped[str] = mapped_column(Text)
     arm: Mapped[str] = mapped_column(Text)
@@ -139,7 +147,9 @@ class ContactPointRow(Base):
     party: Mapped[str] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(Text, default="mobile")
     state: Mapped[str] = mapped_column(Text, default="valid")
-    opted_out: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+    opted_out: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), default=list, server_default=text("'{}'")
+    )
     position: Mapped[int] = mapped_column(Integer, default=0)
     sealed: Mapped[str | None] = mapped_column(Text, nullable=True)  # the number, sealed
     masked: Mapped[str | None] = mapped_column(Text, nullable=True)
