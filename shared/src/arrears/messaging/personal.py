@@ -71,10 +71,14 @@ class SealedCopy:
 
     __slots__ = ("_holder", "key_ids", "places")
 
-    def __init__(self, data: Any) -> None:
+    def __init__(self, data: Any, only: frozenset[str] | None = None) -> None:
+        """`only`: the names under which a sealed value is opened (a consumer's minimum
+        necessary); any other sealed value stays sealed in the copy. None: every one."""
         self._holder: dict[str, Any] = {}
         self.places: Places = []
         _copy_into(self._holder, "data", data, self.places)
+        if only is not None:
+            self.places = [place for place in self.places if place[1] in only]
         # Asked for twice when a page's keys are fetched ahead: found once.
         self.key_ids: set[str] = {str(value["key_id"]) for _, _, value in self.places}
 
@@ -233,10 +237,13 @@ class SubjectKeyClient:
         opened: dict[str, Any] = await self.open_copy(copy)
         return opened
 
-    async def open_envelope(self, envelope: Envelope) -> Envelope:
+    async def open_envelope(
+        self, envelope: Envelope, only: frozenset[str] | None = None
+    ) -> Envelope:
+        """`envelope` with its sealed values opened (those named in `only`, if given)."""
         if not envelope.personaldata:
             return envelope
-        copy = SealedCopy(envelope.data)
+        copy = SealedCopy(envelope.data, only)
         if not copy.places:
             return envelope
         return with_data(envelope, await self.open_copy(copy))

@@ -40,6 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from contact_service.projections import kpi
 from contact_service.projections.handlers import HANDLERS
 from contact_service.projections.missed import LeanMissed
+from contact_service.projections.opened import leaves_read
 from contact_service.projections.projection import QUEUEABLE, Projection
 from contact_service.projections.store import (
     CASE_COLUMNS,
@@ -218,7 +219,9 @@ class PageFold:
         keys = self.projection.keys
         if keys is None:
             return 0
-        copies = [(e, SealedCopy(e.data)) for e in envelopes if e.personaldata]
+        copies = [
+            (e, SealedCopy(e.data, leaves_read(e.event_name))) for e in envelopes if e.personaldata
+        ]
         copies = [(e, copy) for e, copy in copies if copy.places]
         await keys.prefetch(set().union(*(copy.key_ids for _, copy in copies)))
         for envelope, copy in copies:
@@ -318,7 +321,9 @@ class PageFold:
             if ahead is not None and ahead[0] is envelope:
                 envelope = ahead[1]
             else:
-                envelope = await projection.keys.open_envelope(envelope)
+                envelope = await projection.keys.open_envelope(
+                    envelope, leaves_read(envelope.event_name)
+                )
         name = envelope.event_name
         if name == "CaseOpened":
             if case_id not in page.rows:  # else opened already: nothing changes

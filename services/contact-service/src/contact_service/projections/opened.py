@@ -14,6 +14,18 @@ from typing import Any, NamedTuple
 
 from arrears.events import catalogue as ev
 
+# The sealed leaves of a CaseOpened that a new case's row reads (`Projection.opened_case`):
+# the borrower's address, each phone's number (and an e-mail, were one sealed). The names
+# (the borrower's, a guarantor's) and the collateral's description are never read here, so
+# they stay sealed: contact-service opens only what it uses (each leaf opened is an AES-GCM
+# decryption, and a guarantor's key fetched only for a name is not fetched at all).
+OPENED_LEAVES = frozenset({"address", "email", "number"})
+
+
+def leaves_read(event_name: str | None) -> frozenset[str] | None:
+    """The names of the sealed values this service opens in such an event; None: all."""
+    return OPENED_LEAVES if event_name == "CaseOpened" else None
+
 
 class Opened(NamedTuple):
     borrower: Mapping[str, Any]

@@ -26,7 +26,7 @@ from contact_service.policy.strategy import StrategyBook
 from contact_service.projections import kpi
 from contact_service.projections.days import BusinessDays
 from contact_service.projections.handlers import HANDLERS
-from contact_service.projections.opened import read_opened
+from contact_service.projections.opened import leaves_read, read_opened
 from contact_service.projections.store import (
     CASE_COLUMNS,
     OPEN_CASE,
@@ -70,7 +70,7 @@ class Projection:
         if case_id is None:
             raise PoisonError("a case event without a subject")
         if self.keys is not None:
-            envelope = await self.keys.open_envelope(envelope)
+            envelope = await self.keys.open_envelope(envelope, leaves_read(name))
         if name == "CaseOpened":
             await self._opened(conn, envelope, case_id)
             return
