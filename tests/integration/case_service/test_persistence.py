@@ -163,6 +163,60 @@ def test_pages_of_the_log_are_read_in_index_order_however_stale_the_statistics(
     assert [n for n, _ in leaves] == list(range(29_001, 30_001))
 
 
+def test_idempotency_keys_and_correlations_are_read_by_primary_key_however_large_the_tables(
+    database_url: str, cases: CaseApplication
+) -> None:
+    # 30,000 keys, events and correlation rows written at once and never analysed: a batch's
+    # lookup must be an index scan per key asked, never a join over a scan of the whole
+    # table (the writer prepares its statements, so a plan made on a small table stays).
+    recorder = cases.recorder_
+    with psycopg.connect(database_url) as conn:
+        conn.execute(
+            "INSERT INTO idempotency_keys (scope, key, request_hash, status, body) "
+            "SELECT 'bench', 'k' || n, 'h', 201, '{}' FROM generate_series(1, 30000) n"
+        )
+        conn.execute(
+            "WITH e AS (INSERT INTO cases_events (originator_id, originator_version, topic, "
+            "state, hash) SELECT gen_random_uuid(), 1, 'bench', '\\x00', '\\x00' "
+            "FROM generate_series(1, 30000) RETURNING originator_id) "
+            "INSERT INTO event_correlations (originator_id, originator_version, correlation_id) "
+            "SELECT originator_id, 1, 'c-' || originator_id FROM e"
+        )
+        conn.commit()
+        wanted = [("bench", f"k{n}") for n in range(1, 30_001, 60)]  # 500 keys
+        events = [
+            (row[0], 1)
+            for row in conn.execute("SELECT originator_id FROM cases_events LIMIT 500").fetchall()
+        ]
+        statements = {
+            "idempotency": (
+                recorder._select_idempotency,
+                ([s for s, _ in wanted], [k for _, k in wanted]),
+                "idempotency_keys",
+            ),
+            "correlations": (
+                recorder._select_correlations,
+                ([c for c, _ in events], [v for _, v in events]),
+                "cases_events",
+            ),
+        }
+        for name, (statement, params, table) in statements.items():
+            text = statement if isinstance(statement, bytes) else statement.as_bytes(conn)
+            for _ in range(7):  # past the executions after which a generic plan may stay
+                conn.execute(text, params, prepare=True).fetchall()
+            plan = "\n".join(
+                str(row[0]) for row in conn.execute(b"EXPLAIN " + text, params, prepare=False)
+            )
+            assert "Seq Scan" not in plan, (name, plan)
+            assert "Hash" not in plan, (name, plan)
+            assert f"Index Scan using {table}_pkey" in plan, (name, plan)
+    found = recorder.find_idempotency_many([*wanted[:3], ("bench", "absent")])
+    assert sorted(found) == sorted(wanted[:3])
+    assert recorder.correlations(events[:3]) == {
+        (case_id, 1): f"c-{case_id}" for case_id, _ in events[:3]
+    }
+
+
 def test_the_audit_cli_prints_history_and_state_at_a_version(
     case_settings: CaseServiceSettings,
     open_case: Callable[..., str],
