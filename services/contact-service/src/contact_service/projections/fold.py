@@ -26,7 +26,7 @@ what to skip; so does any other failure.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date
+from datetime import date
 from decimal import Decimal
 from operator import itemgetter
 from typing import Any
@@ -53,7 +53,6 @@ from contact_service.projections.store import (
     set_deferred,
     update_sql,
 )
-from contact_service.readmodel import derive
 
 MISSED_TYPE = case_event_type("PaymentMissed")  # compared as is: no name derived from it
 # A page's new contact points by COPY (an INSERT of arrays took three times the CPU): each as
@@ -205,7 +204,6 @@ class PageFold:
 
     def __init__(self, projection: Projection) -> None:
         self.projection = projection
-        self.days = projection.days
         # Envelopes opened before their page is applied (`open_ahead`), by identity: the
         # sealed one, and the opened one the fold takes instead. What is never folded (a
         # duplicate, a page past the end) stays until the fold is dropped with its rebuild.
@@ -265,7 +263,7 @@ class PageFold:
         moment = envelope.time
         if before is None or moment is None or case_id is None:
             return False
-        day = moment.date() if moment.tzinfo is UTC else day_of(envelope)
+        day = day_of(envelope)
         if before["status"] == "open" and before is not page.stored.get(case_id):
             # The page's own row, changed in place: a new installment always changes it,
             # and an open case's KPI key (status, opened_at, arm, strategy) stays, so the
@@ -274,14 +272,10 @@ class PageFold:
             # what differs from it); a closed case's key may move with the day.
             if not page.missed.grow(envelope.data, before, day):
                 return False
-            # The bucket follows each event's day (it keeps the day it was entered), as
-            # `Projection.bucket` and `name_change` set them; the rank, of the row alone,
-            # waits for the case's next other event or the page's end.
-            bucket = derive.bucket(before["oldest_due_on"], self.days.of(moment))
-            if bucket != before["bucket"]:
-                before["bucket"], before["bucket_entered_on"] = bucket, moment.date()
-            before["version"] = envelope.caseversion or before["version"]
-            before["updated_at"] = moment
+            # The bucket follows each event's day (it keeps the day it was entered); the
+            # rank, of the row alone, waits for the case's next other event or the page's end.
+            self.projection.bucket(before, moment)
+            self.projection.name_change(before, envelope)
             page.unranked[case_id] = day
             return True
         self._rank(page, case_id)

@@ -45,21 +45,17 @@ class LeanMissed:
         False (and `row` untouched) when the typed handler must run instead. `own`: no
         other row holds `row`'s installments but a copy being dropped (the page fold's row
         changed in place), so a mapping made here may grow in place."""
-        usual = usual_missed(data)
-        if usual is None:
-            return False
-        amount, due, number = usual
         installments: Mapping[str, Any] = row["installments"]
-        key = str(number)
-        if key in installments:
+        new = _new_installment(data, installments)
+        if new is None:
             return False
+        key, entry, owing = new
         case_id = row["case_id"]
         tally = self.tallies.get(case_id)
         # The tally holds while the installments are the very mapping it summed (every
         # handler changing them makes a new one) on the same day.
         held = tally is not None and tally.installments is installments
         try:
-            entry, owing = _entry(due, amount)
             if tally is not None and held and tally.day == day:
                 total, oldest = tally.total, tally.oldest
             else:
@@ -92,15 +88,11 @@ class LeanMissed:
         tally = self.tallies.get(row["case_id"])
         if tally is None or tally.installments is not installments or tally.day != day:
             return self.apply(data, row, day, own=True)  # made or summed again: all set
-        usual = usual_missed(data)
-        if usual is None:
+        new = _new_installment(data, installments)
+        if new is None:
             return False
-        amount, due, number = usual
-        key = str(number)
-        if key in installments:
-            return False
+        key, entry, owing = new
         try:
-            entry, owing = _entry(due, amount)
             total, oldest = derive.tally_owing(tally.total, tally.oldest, owing, day)
             arrears = total.quantize(derive.CENTS)
         except (ValueError, ArithmeticError):
@@ -116,6 +108,26 @@ class LeanMissed:
         tally = self.tallies.get(row["case_id"])
         if tally is not None and tally.installments is row["installments"]:
             row["days_past_due"] = derive.days_past_due(tally.oldest, tally.day)
+
+
+def _new_installment(
+    data: Mapping[str, Any], installments: Mapping[str, Any]
+) -> tuple[str, Mapping[str, Any], tuple[Decimal, date] | None] | None:
+    """The event's installment as a new entry of `installments`: its key, its entry and what
+    it owes (`_entry`); None where the typed handler must run instead (not the usual shape,
+    an installment reported before, a value it refuses and names)."""
+    usual = usual_missed(data)
+    if usual is None:
+        return None
+    amount, due, number = usual
+    key = str(number)
+    if key in installments:
+        return None
+    try:
+        entry, owing = _entry(due, amount)
+    except (ValueError, ArithmeticError):
+        return None
+    return key, entry, owing
 
 
 @lru_cache(maxsize=4096)
