@@ -158,6 +158,24 @@ class CaseEventRecorder(PostgresApplicationRecorder):
         )
         self.chain = EventChain(self.datastore.schema, self.events_table_name)
         self._current: dict[str, bytes] = {}
+        # The events after a notification id (at most a limit of ids past it), each case's id
+        # as 16 bytes, and the highest id, in one statement, so one snapshot: the daily file's
+        # warm cases follow the store with it (daily_file/warm.py). Run unprepared: a generic
+        # plan of `notification_id > $1` may scan the whole table, a plan for the value read
+        # only the range's index entries.
+        self._select_tail = _text(
+            SQL(
+                "SELECT m.last, t.case_id, t.originator_version, t.topic, t.state"
+                " FROM (SELECT COALESCE(max(notification_id), 0) AS last FROM {schema}.{events}) m"
+                " LEFT JOIN LATERAL (SELECT uuid_send(e.originator_id) AS case_id,"
+                " e.originator_version, e.topic, e.state, e.notification_id FROM {schema}.{events} e"
+                " WHERE m.last - %(after)s <= %(limit)s AND e.notification_id > %(after)s) t ON true"
+                " ORDER BY t.notification_id"
+            ).format(
+                schema=Identifier(self.datastore.schema),
+                events=Identifier(self.events_table_name),
+            )
+        )
         self._insert_chained = _text(self.chain.insert_events())
         self._insert_chained_one_per_case = _text(self.chain.insert_events(one_per_case=True))
         # The same INSERT without the chain (`chained = False`), the same columns as arrays.
@@ -370,6 +388,29 @@ class CaseEventRecorder(PostgresApplicationRecorder):
                 prepare=True,
             )
             return self._by_case(curs.fetchall())
+
+    def select_tail(
+        self, after: int, limit: int
+    ) -> tuple[list[tuple[bytes, int, str, bytes]] | None, int]:
+        """The events after notification id `after` in notification order, as (case id's 16
+        bytes, version, topic, state), and the highest notification id (0: none); the events
+        are None, not read, if that id is more than `limit` past `after`. Notification ids
+        are committed in order (every insert takes the table's EXCLUSIVE lock), so none at
+        or below the highest is left to appear later."""
+        with (
+            self.datastore.get_connection() as conn,
+            conn.cursor(row_factory=tuple_row, binary=True) as curs,
+        ):
+            curs.execute(self._select_tail, {"after": after, "limit": limit}, prepare=False)
+            rows = curs.fetchall()
+        last = int(rows[0][0])
+        if last - after > limit:
+            return None, last
+        return [
+            (bytes(r[1]), r[2], r[3], r[4] if type(r[4]) is bytes else bytes(r[4]))
+            for r in rows
+            if r[1] is not None
+        ], last
 
     @staticmethod
     def _by_case(rows: Sequence[tuple[Any, ...]]) -> dict[UUID, list[StoredEvent]]:

@@ -278,8 +278,9 @@ class DailyFileWriter:
 
     def load(self, case_ids: Iterable[UUID]) -> dict[UUID, CollectionCase]:
         """The current state of these cases (unknown ids absent), taken from the warm cases
-        (warm.py) or read in one query; `prepare` puts them back."""
-        return self._warm.take(case_ids, self._read, self._replay)
+        (warm.py: those it followed in the store's tail since are not read again) or read in
+        one query; `prepare` puts them back."""
+        return self._warm.take(case_ids, self._read, self._replay, self._recorder.select_tail)
 
     def _read(self, known: dict[UUID, int]) -> dict[UUID, list[StoredEvent]]:
         """The records that bring each case up to date from its known version (0: from its

@@ -18,6 +18,25 @@ built from the store's events up to a version is that case at that version for g
 
 An entry is taken out while its chunk is prepared and put back after, so two requests
 preparing the same case at once never share the object (the second reads it cold).
+
+Following the store (`take`'s `tail`) spares most of those reads. Each `take` first reads
+what was appended since the last one (the events table by notification id: a range of one
+index, not a probe per case) and goes through it: an event that is an entry's next
+speculative one, byte for byte, confirms it (as `confirm` does in the appending process);
+one at or below an entry's confirmed version is already in it; any other event of a case
+held here marks that entry unwatched. An entry followed this way (watched, nothing left
+speculative) is used without a read of its own. This is safe because:
+- every writer of the events table inserts under its EXCLUSIVE lock (the library's
+  `_lock_table`, taken by the command path and by append.py), so notification ids are
+  committed in order and a read up to the highest visible id misses none below it;
+- an entry counts as watched only under the watch it was read or followed in (`_watch`,
+  bumped whenever a stretch of the store goes unexamined: a tail too long to read, or one
+  that went back), and an entry read per case is read after the tail it is watched from;
+- what was appended after the last tail is caught by the append itself: an event recorded on
+  such a case takes a version another writer already holds, and the version constraint
+  refuses the chunk (it is read again, never written on a stale case). A case whose own
+  speculative events were never appended is never trusted: those are confirmed only by
+  their exact bytes in the store.
 """
 
 from __future__ import annotations
@@ -42,9 +61,19 @@ DEFAULT_LIMIT = 20_000
 # larger than the limit, evict each case just before its next file needs it: the cases held
 # stay held instead, and the rest are read cold.
 STALE_AFTER = 36 * 3600.0  # seconds
+# The most notification ids a tail spans before it is not read (every entry then reads its
+# case, as without a tail): a file appends about one event per item, so this is several
+# files' worth, and a day of other writes past it costs one read per case, not a long tail.
+TAIL_LIMIT = 100_000
+_UNWATCHED = -1
 
 Read = Callable[[dict[UUID, int]], dict[UUID, list[StoredEvent]]]
 Replay = Callable[[CollectionCase | None, Sequence[StoredEvent]], CollectionCase | None]
+# (case id as 16 bytes, version, topic, state) of each event after a notification id, in
+# notification order, and the highest id (0: none); the events are None (not read) when
+# that id is more than the limit past it.
+TailRows = list[tuple[bytes, int, str, bytes]]
+Tail = Callable[[int, int], tuple[TailRows | None, int]]
 
 
 @dataclass(slots=True)
@@ -53,46 +82,132 @@ class _Entry:
     confirmed: int  # the version up to which the case was built from the store's events
     speculative: list[StoredEvent]  # the versions after it as recorded, not yet seen stored
     used: float  # when it was last put back (the clock's seconds)
+    # The watch under which every event appended after `confirmed` is examined (module
+    # docstring); _UNWATCHED: not followed, its case is read.
+    watched: int = _UNWATCHED
 
 
 class WarmCases:
+    """Keyed by each case id's `int`: a UUID hashes in Python, an int in C."""
+
     def __init__(
         self, limit: int = DEFAULT_LIMIT, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self._limit = limit
         self._clock = clock
-        self._entries: OrderedDict[UUID, _Entry] = OrderedDict()  # least recently used first
-        self._out: set[UUID] = set()  # taken out by `take`, to be put back
+        self._entries: OrderedDict[int, _Entry] = OrderedDict()  # least recently used first
+        self._out: set[int] = set()  # taken out by `take` while held, to be put back
+        # Every case taken out, with the watch it is current under (_UNWATCHED if not
+        # followed, or touched by another writer while out).
+        self._taken: dict[int, int] = {}
         self._lock = threading.Lock()
+        self._following = threading.Lock()  # one tail read and its pass at a time
+        self._seen: int | None = None  # every event up to this notification id examined
+        self._watch = 0
 
     def __len__(self) -> int:
         return len(self._entries)
 
     def take(
-        self, case_ids: Iterable[UUID], read: Read, replay: Replay
+        self,
+        case_ids: Iterable[UUID],
+        read: Read,
+        replay: Replay,
+        tail: Tail | None = None,
     ) -> dict[UUID, CollectionCase]:
         """The current state of these cases (unknown ids absent), taken out of the cache until
         `put_back`: warm ones brought up to date with the events after them, the rest (and
-        any whose speculative events the store does not hold) rebuilt from the store."""
+        any whose speculative events the store does not hold) rebuilt from the store. With
+        `tail`, the store is followed first and a watched entry is not read (module
+        docstring)."""
+        case_ids = list(case_ids)
+        watch = _UNWATCHED
+        if tail is not None and (self._seen is None or self._holds_any(case_ids)):
+            watch = self._follow(tail)
         with self._lock:
-            held = {case_id: self._entries.pop(case_id, None) for case_id in case_ids}
-            self._out.update(case_id for case_id, entry in held.items() if entry is not None)
+            pop, out, taken = self._entries.pop, self._out, self._taken
+            held = []
+            for case_id in case_ids:
+                key = case_id.int
+                entry = pop(key, None)
+                if entry is not None:
+                    out.add(key)
+                taken[key] = watch
+                held.append((case_id, entry))
         try:
-            cases = self._current(held, read, replay)
+            cases = self._current(held, read, replay, watch)
         except BaseException:
-            self.discard(held)
+            self.discard(case_ids)
             raise
         if len(cases) != len(held):
-            self.discard(case_id for case_id in held if case_id not in cases)  # gone since
+            self.discard(case_id for case_id in case_ids if case_id not in cases)  # gone since
         return cases
 
+    def _holds_any(self, case_ids: list[UUID]) -> bool:
+        entries = self._entries
+        return any(case_id.int in entries for case_id in case_ids)
+
+    def _follow(self, tail: Tail) -> int:
+        """Examine what was appended since the last tail (module docstring); the watch
+        that entries are current under from now on."""
+        with self._following:
+            seen = self._seen
+            rows, last = tail(-1 if seen is None else seen, -1 if seen is None else TAIL_LIMIT)
+            with self._lock:
+                if rows is None or seen is None or last < seen:
+                    # A stretch not examined (or a store that went back): nothing held is
+                    # watched any more; cases read from now on are, from `last`.
+                    self._watch += 1
+                else:
+                    self._examine(rows)
+                self._seen = last
+                return self._watch
+
+    def _examine(self, rows: TailRows) -> None:
+        entries, taken = self._entries, self._taken
+        from_bytes = int.from_bytes
+        for case_bytes, version, topic, state in rows:
+            key = from_bytes(case_bytes, "big")
+            entry = entries.get(key)
+            if entry is None:
+                if key in taken:  # out being prepared: not current under any watch
+                    taken[key] = _UNWATCHED
+                continue
+            if version <= entry.confirmed:  # stored before its case was read: in it
+                continue
+            speculative = entry.speculative
+            if speculative:
+                mine = speculative[0]
+                if (mine.originator_version, mine.topic, mine.state) == (version, topic, state):
+                    entry.confirmed = version  # its own append, committed
+                    del speculative[0]
+                    continue
+            entry.watched = _UNWATCHED  # another writer's event: read the case
+
     def _current(
-        self, held: dict[UUID, _Entry | None], read: Read, replay: Replay
+        self,
+        held: list[tuple[UUID, _Entry | None]],
+        read: Read,
+        replay: Replay,
+        watch: int,
     ) -> dict[UUID, CollectionCase]:
-        found = read({case_id: e.confirmed if e else 0 for case_id, e in held.items()})
         cases: dict[UUID, CollectionCase] = {}
+        asked: dict[UUID, _Entry | None] = {}
+        for case_id, entry in held:
+            if (
+                entry is not None
+                and watch != _UNWATCHED
+                and entry.watched == watch
+                and not entry.speculative
+            ):
+                cases[case_id] = entry.case  # followed: nothing stored after it
+            else:
+                asked[case_id] = entry
+        if not asked:
+            return cases
+        found = read({case_id: e.confirmed if e else 0 for case_id, e in asked.items()})
         stale: list[UUID] = []
-        for case_id, entry in held.items():
+        for case_id, entry in asked.items():
             records = found.get(case_id, [])
             if entry is None:
                 case = replay(None, records)
@@ -114,47 +229,48 @@ class WarmCases:
     def put_back(self, cases: dict[UUID, CollectionCase], recorded: Sequence[StoredEvent]) -> None:
         """Keep these cases, after their items ran; `recorded` are the events the items
         recorded (stored form, each case's in version order), not yet known to be stored."""
-        speculative: dict[UUID, list[StoredEvent]] = {}
+        speculative: dict[int, list[StoredEvent]] = {}
         pending: list[StoredEvent] = []
         last: object = None
         for event in recorded:
             if event.originator_id is not last:  # a case's events come together: one lookup
                 last = case_id = event.originator_id
-                if not isinstance(case_id, UUID):
-                    case_id = UUID(str(case_id))
-                pending = speculative.setdefault(case_id, [])
+                key = case_id.int if isinstance(case_id, UUID) else UUID(str(case_id)).int
+                pending = speculative.setdefault(key, [])
             pending.append(event)
         now = self._clock()
         entries = []
         for case_id, case in cases.items():
-            case.collect_events()  # the recorded events travel in `recorded`, not in the case
-            pending = speculative.get(case_id, [])
-            entries.append((case_id, _Entry(case, case.version - len(pending), pending, now)))
+            case.pending_events.clear()  # the recorded events travel in `recorded`
+            key = case_id.int
+            pending = speculative.get(key, [])
+            entries.append((key, _Entry(case, case.version - len(pending), pending, now)))
         with self._lock:
-            for case_id, entry in entries:
-                if case_id in self._out:  # held before: its place was kept
-                    self._out.discard(case_id)
-                elif len(self._entries) + len(self._out) >= self._limit:
-                    oldest = next(iter(self._entries.values()), None)
+            out, taken, stored = self._out, self._taken, self._entries
+            for key, entry in entries:
+                entry.watched = taken.pop(key, _UNWATCHED)
+                if key in out:  # held before: its place was kept
+                    out.discard(key)
+                elif len(stored) + len(out) >= self._limit:
+                    oldest = next(iter(stored.values()), None)
                     if oldest is None or now - oldest.used < STALE_AFTER:
                         continue  # full of cases still in use: this one stays cold
-                    self._entries.popitem(last=False)
-                self._entries[case_id] = entry
+                    stored.popitem(last=False)
+                stored[key] = entry
 
     def confirm(self, appended: Sequence[StoredEvent]) -> None:
         """These events, as put back (the very objects), are now committed to the store: the
         cases that recorded them hold the store's state up to them, and the next read asks
         only for what came after (rather than reading them back to compare their bytes).
         A case taken out or put back since, with other events, is left as it is."""
-        by_case: dict[UUID, list[StoredEvent]] = {}
+        by_case: dict[int, list[StoredEvent]] = {}
         for event in appended:
             case_id = event.originator_id
-            by_case.setdefault(
-                case_id if isinstance(case_id, UUID) else UUID(str(case_id)), []
-            ).append(event)
+            key = case_id.int if isinstance(case_id, UUID) else UUID(str(case_id)).int
+            by_case.setdefault(key, []).append(event)
         with self._lock:
-            for case_id, events in by_case.items():
-                entry = self._entries.get(case_id)
+            for key, events in by_case.items():
+                entry = self._entries.get(key)
                 if entry is None or len(entry.speculative) != len(events):
                     continue
                 if all(
@@ -166,12 +282,17 @@ class WarmCases:
     def discard(self, case_ids: Iterable[UUID]) -> None:
         """Forget these cases, taken out and not to be put back (their chunk failed)."""
         with self._lock:
-            self._out.difference_update(case_ids)
+            for case_id in case_ids:
+                key = case_id.int
+                self._out.discard(key)
+                self._taken.pop(key, None)
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
             self._out.clear()
+            self._taken.clear()
+            self._watch += 1
 
 
 def _stored(speculative: list[StoredEvent], records: Sequence[StoredEvent]) -> bool:
