@@ -158,19 +158,22 @@ class CaseEventRecorder(PostgresApplicationRecorder):
         )
         self.chain = EventChain(self.datastore.schema, self.events_table_name)
         self._current: dict[str, bytes] = {}
-        # The events after a notification id (at most a limit of ids past it), each case's id
-        # as 16 bytes, and the highest id, in one statement, so one snapshot: the daily file's
-        # warm cases follow the store with it (daily_file/warm.py). Run unprepared: a generic
-        # plan of `notification_id > $1` may scan the whole table, a plan for the value read
-        # only the range's index entries.
+        # The events after a notification id (when the highest is at most a limit of ids past
+        # it), each case's id as 16 bytes, and the highest id, in one statement, so one
+        # snapshot: the daily file's warm cases follow the store with it (daily_file/warm.py).
+        # The events come in no set order (a sort of their states cost more than reading
+        # them; warm.py takes them in any order). OFFSET 0 keeps the sub-select apart, so the
+        # limit is checked once, not on every row; the range is bounded in the index
+        # condition itself. Run unprepared: a generic plan of a range with unknown bounds
+        # may scan the whole table.
         self._select_tail = _text(
             SQL(
                 "SELECT m.last, t.case_id, t.originator_version, t.topic, t.state"
                 " FROM (SELECT COALESCE(max(notification_id), 0) AS last FROM {schema}.{events}) m"
                 " LEFT JOIN LATERAL (SELECT uuid_send(e.originator_id) AS case_id,"
-                " e.originator_version, e.topic, e.state, e.notification_id FROM {schema}.{events} e"
-                " WHERE m.last - %(after)s <= %(limit)s AND e.notification_id > %(after)s) t ON true"
-                " ORDER BY t.notification_id"
+                " e.originator_version, e.topic, e.state FROM {schema}.{events} e"
+                " WHERE e.notification_id > %(after)s AND e.notification_id <= %(after)s + %(limit)s"
+                " AND m.last <= %(after)s + %(limit)s OFFSET 0) t ON true"
             ).format(
                 schema=Identifier(self.datastore.schema),
                 events=Identifier(self.events_table_name),
@@ -392,9 +395,9 @@ class CaseEventRecorder(PostgresApplicationRecorder):
     def select_tail(
         self, after: int, limit: int
     ) -> tuple[list[tuple[bytes, int, str, bytes]] | None, int]:
-        """The events after notification id `after` in notification order, as (case id's 16
-        bytes, version, topic, state), and the highest notification id (0: none); the events
-        are None, not read, if that id is more than `limit` past `after`. Notification ids
+        """The events after notification id `after`, in no set order, as (case id's 16 bytes,
+        version, topic, state), and the highest notification id (0: none); the events are
+        None, not read, if that id is more than `limit` past `after`. Notification ids
         are committed in order (every insert takes the table's EXCLUSIVE lock), so none at
         or below the highest is left to appear later."""
         with (

@@ -70,8 +70,9 @@ _UNWATCHED = -1
 Read = Callable[[dict[UUID, int]], dict[UUID, list[StoredEvent]]]
 Replay = Callable[[CollectionCase | None, Sequence[StoredEvent]], CollectionCase | None]
 # (case id as 16 bytes, version, topic, state) of each event after a notification id, in
-# notification order, and the highest id (0: none); the events are None (not read) when
-# that id is more than the limit past it.
+# any order, and the highest id (0: none); the events are None (not read) when that id is
+# more than the limit past it. The order changes no answer: an event confirms only its
+# case's next speculative version, and any other marks the case to be read.
 TailRows = list[tuple[bytes, int, str, bytes]]
 Tail = Callable[[int, int], tuple[TailRows | None, int]]
 
