@@ -392,14 +392,13 @@ class CaseEventRecorder(PostgresApplicationRecorder):
             )
             return self._by_case(curs.fetchall())
 
-    def select_tail(
-        self, after: int, limit: int
-    ) -> tuple[list[tuple[bytes, int, str, bytes]] | None, int]:
-        """The events after notification id `after`, in no set order, as (case id's 16 bytes,
-        version, topic, state), and the highest notification id (0: none); the events are
-        None, not read, if that id is more than `limit` past `after`. Notification ids
-        are committed in order (every insert takes the table's EXCLUSIVE lock), so none at
-        or below the highest is left to appear later."""
+    def select_tail(self, after: int, limit: int) -> tuple[list[tuple[Any, ...]] | None, int]:
+        """The events after notification id `after`, in no set order, as rows (the highest
+        notification id, case id's 16 bytes, version, topic, state: binary, as read), and
+        the highest notification id (0: none); the events are None, not read, if that id is
+        more than `limit` past `after`. Notification ids are committed in order (every
+        insert takes the table's EXCLUSIVE lock), so none at or below the highest is left to
+        appear later."""
         with (
             self.datastore.get_connection() as conn,
             conn.cursor(row_factory=tuple_row, binary=True) as curs,
@@ -409,11 +408,7 @@ class CaseEventRecorder(PostgresApplicationRecorder):
         last = int(rows[0][0])
         if last - after > limit:
             return None, last
-        return [
-            (bytes(r[1]), r[2], r[3], r[4] if type(r[4]) is bytes else bytes(r[4]))
-            for r in rows
-            if r[1] is not None
-        ], last
+        return (rows if rows[0][1] is not None else []), last
 
     @staticmethod
     def _by_case(rows: Sequence[tuple[Any, ...]]) -> dict[UUID, list[StoredEvent]]:

@@ -46,6 +46,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
@@ -69,11 +70,11 @@ _UNWATCHED = -1
 
 Read = Callable[[dict[UUID, int]], dict[UUID, list[StoredEvent]]]
 Replay = Callable[[CollectionCase | None, Sequence[StoredEvent]], CollectionCase | None]
-# (case id as 16 bytes, version, topic, state) of each event after a notification id, in
-# any order, and the highest id (0: none); the events are None (not read) when that id is
+# (anything, case id as 16 bytes, version, topic, state) of each event after a notification
+# id, in any order, and the highest id (0: none); the events are None (not read) when that id is
 # more than the limit past it. The order changes no answer: an event confirms only its
 # case's next speculative version, and any other marks the case to be read.
-TailRows = list[tuple[bytes, int, str, bytes]]
+TailRows = list[tuple[Any, ...]]
 Tail = Callable[[int, int], tuple[TailRows | None, int]]
 
 
@@ -97,7 +98,8 @@ class WarmCases:
         self._limit = limit
         self._clock = clock
         self._entries: OrderedDict[int, _Entry] = OrderedDict()  # least recently used first
-        self._out: set[int] = set()  # taken out by `take` while held, to be put back
+        # Taken out by `take` while held, to be put back (the entry, refilled by `put_back`).
+        self._out: dict[int, _Entry] = {}
         # Every case taken out, with the watch it is current under (_UNWATCHED if not
         # followed, or touched by another writer while out).
         self._taken: dict[int, int] = {}
@@ -132,7 +134,7 @@ class WarmCases:
                 key = case_id.int
                 entry = pop(key, None)
                 if entry is not None:
-                    out.add(key)
+                    out[key] = entry
                 taken[key] = watch
                 held.append((case_id, entry))
         try:
@@ -167,7 +169,7 @@ class WarmCases:
     def _examine(self, rows: TailRows) -> None:
         entries, taken = self._entries, self._taken
         from_bytes = int.from_bytes
-        for case_bytes, version, topic, state in rows:
+        for _, case_bytes, version, topic, state in rows:
             key = from_bytes(case_bytes, "big")
             entry = entries.get(key)
             if entry is None:
@@ -240,23 +242,26 @@ class WarmCases:
                 pending = speculative.setdefault(key, [])
             pending.append(event)
         now = self._clock()
-        entries = []
-        for case_id, case in cases.items():
+        for case in cases.values():
             case.pending_events.clear()  # the recorded events travel in `recorded`
-            key = case_id.int
-            pending = speculative.get(key, [])
-            entries.append((key, _Entry(case, case.version - len(pending), pending, now)))
         with self._lock:
             out, taken, stored = self._out, self._taken, self._entries
-            for key, entry in entries:
-                entry.watched = taken.pop(key, _UNWATCHED)
-                if key in out:  # held before: its place was kept
-                    out.discard(key)
-                elif len(stored) + len(out) >= self._limit:
-                    oldest = next(iter(stored.values()), None)
-                    if oldest is None or now - oldest.used < STALE_AFTER:
-                        continue  # full of cases still in use: this one stays cold
-                    stored.popitem(last=False)
+            for case_id, case in cases.items():
+                key = case_id.int
+                pending = speculative.get(key) or []
+                confirmed = case.version - len(pending)
+                watched = taken.pop(key, _UNWATCHED)
+                entry = out.pop(key, None)
+                if entry is not None:  # held before: its place was kept, and its entry
+                    entry.case, entry.confirmed, entry.speculative = case, confirmed, pending
+                    entry.used, entry.watched = now, watched
+                else:
+                    if len(stored) + len(out) >= self._limit:
+                        oldest = next(iter(stored.values()), None)
+                        if oldest is None or now - oldest.used < STALE_AFTER:
+                            continue  # full of cases still in use: this one stays cold
+                        stored.popitem(last=False)
+                    entry = _Entry(case, confirmed, pending, now, watched)
                 stored[key] = entry
 
     def confirm(self, appended: Sequence[StoredEvent]) -> None:
@@ -285,7 +290,7 @@ class WarmCases:
         with self._lock:
             for case_id in case_ids:
                 key = case_id.int
-                self._out.discard(key)
+                self._out.pop(key, None)
                 self._taken.pop(key, None)
 
     def clear(self) -> None:
