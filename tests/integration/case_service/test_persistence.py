@@ -134,6 +134,41 @@ def test_the_writer_s_read_brings_each_case_up_to_date_from_its_snapshot_or_know
     assert [v for v, _, _ in stored("cases_snapshots", ids["L-CUR-25"])] == [10, 20]
 
 
+def test_the_tail_is_every_event_after_a_notification_id_unless_too_far_behind(
+    database_url: str,
+    cases: CaseApplication,
+    open_case: Callable[..., str],
+    missed: Callable[..., Any],
+) -> None:
+    # What the daily file's warm cases follow (daily_file/warm.py): the events after a
+    # notification id, with the highest id; none read when that is more than a limit past.
+    first = UUID(open_case("L-TAIL-1"))
+    rows, seen = cases.recorder.select_tail(-1, -1)
+    assert rows is None  # a start: only where the store is
+    assert seen > 0
+    second = UUID(open_case("L-TAIL-2"))
+    for k in (1, 2):
+        missed(str(first), k, _due(k), "10.00")
+
+    rows, last = cases.recorder.select_tail(seen, 100)
+
+    with psycopg.connect(database_url) as conn:
+        stored = conn.execute(
+            "SELECT originator_id, originator_version, topic, state FROM cases_events "
+            "WHERE notification_id > %s",
+            (seen,),
+        ).fetchall()
+        highest = conn.execute("SELECT max(notification_id) FROM cases_events").fetchone()
+    assert rows is not None
+    assert highest is not None
+    assert last == highest[0]
+    got = sorted((UUID(bytes=r[1]), r[2], r[3], bytes(r[4])) for r in rows)
+    assert got == sorted((i, v, t, bytes(s)) for i, v, t, s in stored)
+    assert {(i, v) for i, v, _, _ in got} == {(second, 1), (first, 2), (first, 3)}
+    assert cases.recorder.select_tail(last, 100) == ([], last)  # nothing new
+    assert cases.recorder.select_tail(seen, last - seen - 1) == (None, last)  # too far behind
+
+
 def test_pages_of_the_log_are_read_in_index_order_however_stale_the_statistics(
     database_url: str, cases: CaseApplication
 ) -> None:

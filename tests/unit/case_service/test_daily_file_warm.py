@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
-from case_service.daily_file.warm import STALE_AFTER, WarmCases
+from case_service.daily_file.warm import STALE_AFTER, TAIL_LIMIT, WarmCases
 from case_service.domain import CollectionCase
 from eventsourcing.persistence import StoredEvent
 
@@ -17,11 +18,26 @@ DUE = date(2026, 1, 5)
 
 
 class Store:
-    """Stands in for the read: which versions were asked for; cases rebuilt from nothing."""
+    """Stands in for the read: which versions were asked for; cases rebuilt from nothing.
+    `append` also numbers the event in the store's log, which `tail` reads after an id."""
 
     def __init__(self) -> None:
         self.asked: list[dict[UUID, int]] = []
         self.events: dict[UUID, list[StoredEvent]] = {}
+        self.log: list[StoredEvent] = []
+
+    def append(self, event: StoredEvent) -> None:
+        assert isinstance(event.originator_id, UUID)
+        self.events.setdefault(event.originator_id, []).append(event)
+        self.log.append(event)
+
+    def tail(self, after: int, limit: int) -> tuple[list[tuple[Any, ...]] | None, int]:
+        last = len(self.log)
+        if last - after > limit:
+            return None, last
+        # In no set order, as the store's: here, newest first.
+        rows = [(last, _bytes(e), e.originator_version, e.topic, e.state) for e in self.log[after:]]
+        return rows[::-1], last
 
     def read(self, known: dict[UUID, int]) -> dict[UUID, list[StoredEvent]]:
         self.asked.append(dict(known))
@@ -33,6 +49,11 @@ class Store:
     @staticmethod
     def replay(case: CollectionCase | None, records: Sequence[StoredEvent]) -> CollectionCase:
         return case if case is not None else open_case(loan_id=f"L-{len(records)}")
+
+
+def _bytes(event: StoredEvent) -> bytes:
+    assert isinstance(event.originator_id, UUID)
+    return event.originator_id.bytes
 
 
 def test_a_full_cache_keeps_the_cases_it_holds_rather_than_cycling_them_out() -> None:
@@ -92,3 +113,91 @@ def test_events_confirmed_as_committed_are_not_read_back_and_others_change_nothi
     warm.confirm([second])  # the append of these very events committed
     warm.take([case_id], store.read, store.replay)
     assert store.asked[-1] == {case_id: 3}  # only what came after them
+
+
+def _warm_at_2(warm: WarmCases, store: Store, case_id: UUID) -> StoredEvent:
+    """The case taken (cold), one installment recorded on it and put back; its event."""
+    case = warm.take([case_id], store.read, store.replay, store.tail)[case_id]
+    case.record_missed_payment(installment=1, due_date=DUE, amount=Decimal("10.00"), now=NOW)
+    recorded = StoredEvent(case_id, 2, "PaymentMissed", b"sealed-1")
+    warm.put_back({case_id: case}, [recorded])
+    return recorded
+
+
+def test_a_case_followed_in_the_tail_is_not_read_again() -> None:
+    warm, store = WarmCases(), Store()
+    case_id, other = UUID(int=9), UUID(int=10)
+    recorded = _warm_at_2(warm, store, case_id)
+    store.append(StoredEvent(other, 1, "CaseOpened", b"another case"))
+    store.append(recorded)  # its own append, committed
+    asked = len(store.asked)
+
+    case = warm.take([case_id], store.read, store.replay, store.tail)[case_id]
+
+    assert len(store.asked) == asked  # not read: the tail showed its very event
+    assert case.version == 2
+    warm.put_back({case_id: case}, [])
+    warm.take([case_id], store.read, store.replay, store.tail)
+    assert len(store.asked) == asked  # nor the time after
+
+
+def test_a_case_is_read_when_its_chunk_was_never_appended_or_another_writer_came_first() -> None:
+    warm, store = WarmCases(), Store()
+    case_id = UUID(int=11)
+    recorded = _warm_at_2(warm, store, case_id)
+    warm.put_back(warm.take([case_id], store.read, store.replay, store.tail), [recorded])
+    assert store.asked[-2:] == [{case_id: 1}, {case_id: 0}]  # never appended: read afresh
+
+    recorded = _warm_at_2(warm, store, case_id)
+    store.append(StoredEvent(case_id, 2, "PaymentMissed", b"sealed-by-another"))
+    warm.take([case_id], store.read, store.replay, store.tail)
+    assert store.asked[-2:] == [{case_id: 1}, {case_id: 0}]  # version 2 is not its event
+
+
+def test_another_writers_event_after_a_confirmed_case_has_it_read() -> None:
+    warm, store = WarmCases(), Store()
+    case_id = UUID(int=12)
+    recorded = _warm_at_2(warm, store, case_id)
+    store.append(recorded)
+    warm.put_back(warm.take([case_id], store.read, store.replay, store.tail), [])
+    asked = len(store.asked)
+
+    store.append(StoredEvent(case_id, 3, "PaymentReceived", b"a command's"))
+    warm.take([case_id], store.read, store.replay, store.tail)
+
+    assert store.asked[asked:] == [{case_id: 2}]  # what came after version 2
+
+
+def test_a_case_out_while_another_writer_appends_to_it_is_read_the_next_time() -> None:
+    warm, store = WarmCases(), Store()
+    case_id, other = UUID(int=13), UUID(int=14)
+    store.append(_warm_at_2(warm, store, case_id))
+    warm.put_back(warm.take([other], store.read, store.replay, store.tail), [])
+    warm.put_back(warm.take([case_id, other], store.read, store.replay, store.tail), [])
+    case = warm.take([case_id], store.read, store.replay, store.tail)[case_id]  # out...
+    store.append(StoredEvent(case_id, 3, "PaymentReceived", b"a command's"))
+    warm.put_back(warm.take([other], store.read, store.replay, store.tail), [])  # ...seen here
+    warm.put_back({case_id: case}, [])
+    asked = len(store.asked)
+
+    warm.take([case_id], store.read, store.replay, store.tail)
+
+    assert store.asked[asked:] == [{case_id: 2}]
+
+
+def test_a_tail_too_long_or_gone_back_has_every_case_read() -> None:
+    warm, store = WarmCases(), Store()
+    case_id = UUID(int=15)
+    store.append(_warm_at_2(warm, store, case_id))
+    warm.put_back(warm.take([case_id], store.read, store.replay, store.tail), [])
+    asked = len(store.asked)
+    store.log += [StoredEvent(UUID(int=16), 1, "CaseOpened", b"")] * (TAIL_LIMIT + 1)
+
+    warm.put_back(warm.take([case_id], store.read, store.replay, store.tail), [])
+    assert store.asked[asked:] == [{case_id: 2}]  # not examined: read
+
+    warm.put_back(warm.take([case_id], store.read, store.replay, store.tail), [])
+    assert len(store.asked) == asked + 1  # watched again from there
+    del store.log[-5:]  # the store went back (a restore): nothing held is trusted
+    warm.take([case_id], store.read, store.replay, store.tail)
+    assert len(store.asked) == asked + 2
