@@ -201,3 +201,16 @@ def test_a_tail_too_long_or_gone_back_has_every_case_read() -> None:
     del store.log[-5:]  # the store went back (a restore): nothing held is trusted
     warm.take([case_id], store.read, store.replay, store.tail)
     assert len(store.asked) == asked + 2
+
+
+def test_cases_read_cold_after_a_tail_are_followed_from_it() -> None:
+    warm, store = WarmCases(), Store()
+    first, second = UUID(int=17), UUID(int=18)
+    store.append(_warm_at_2(warm, store, first))  # the tail starts here
+    recorded = _warm_at_2(warm, store, second)  # nothing held: read, no tail of its own
+    store.append(recorded)
+    asked = len(store.asked)
+
+    warm.take([first, second], store.read, store.replay, store.tail)
+
+    assert len(store.asked) == asked  # both followed since: neither read

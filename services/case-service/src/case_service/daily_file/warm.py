@@ -125,8 +125,13 @@ class WarmCases:
         docstring)."""
         case_ids = list(case_ids)
         watch = _UNWATCHED
-        if tail is not None and (self._seen is None or self._holds_any(case_ids)):
-            watch = self._follow(tail)
+        if tail is not None:
+            if self._seen is None or self._holds_any(case_ids):
+                watch = self._follow(tail)
+            else:
+                # Nothing held to bring up to date: the cases are read below, after the last
+                # tail, so the next one examines everything appended after their reads.
+                watch = self._watch
         with self._lock:
             pop, out, taken = self._entries.pop, self._out, self._taken
             held = []
