@@ -8,7 +8,9 @@ saving through the library's per-aggregate path. Here, per chunk of the file:
    `CaseEventRecorder.select_current`), decoding personal data as stored (sealed): the
    rules for a missed installment need none of it, and no clear personal value is held.
    Cases this process prepared before are kept warm (warm.py): for them the query asks
-   only for the events after the version held, checked against what was held;
+   only for the events after the version held, checked against what was held, and those
+   followed in the store's tail since (what was appended after the last chunk, read by
+   notification id) are not read at all;
 2. run each item through `items.record_item`, the domain's own rule on the case, in file
    order (several items of one case apply in order to the same object); the usual new
    installment takes the fast path (fast.py), which records the rule's own event and its
