@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from case_service.daily_file.warm import STALE_AFTER, TAIL_LIMIT, WarmCases
+from case_service.daily_file.warm import STALE_AFTER, TAIL_PER_CASE, WarmCases
 from case_service.domain import CollectionCase
 from eventsourcing.persistence import StoredEvent
 
@@ -191,7 +191,8 @@ def test_a_tail_too_long_or_gone_back_has_every_case_read() -> None:
     store.append(_warm_at_2(warm, store, case_id))
     warm.put_back(warm.take([case_id], store.read, store.replay, store.tail), [])
     asked = len(store.asked)
-    store.log += [StoredEvent(UUID(int=16), 1, "CaseOpened", b"")] * (TAIL_LIMIT + 1)
+    # More events than the cases held are worth (others' writes): not read, nor examined.
+    store.log += [StoredEvent(UUID(int=16), 1, "CaseOpened", b"")] * (TAIL_PER_CASE + 1)
 
     warm.put_back(warm.take([case_id], store.read, store.replay, store.tail), [])
     assert store.asked[asked:] == [{case_id: 2}]  # not examined: read

@@ -66,6 +66,10 @@ STALE_AFTER = 36 * 3600.0  # seconds
 # case, as without a tail): a file appends about one event per item, so this is several
 # files' worth, and a day of other writes past it costs one read per case, not a long tail.
 TAIL_LIMIT = 100_000
+# ...and at most this many per case held: an event of the tail costs about a quarter of a
+# case's own read, so a process holding few cases among many other writes (small files
+# prepared in the server between commands) reads its cases, as before, not all the writes.
+TAIL_PER_CASE = 4
 _UNWATCHED = -1
 
 Read = Callable[[dict[UUID, int]], dict[UUID, list[StoredEvent]]]
@@ -160,7 +164,8 @@ class WarmCases:
         that entries are current under from now on."""
         with self._following:
             seen = self._seen
-            rows, last = tail(-1 if seen is None else seen, -1 if seen is None else TAIL_LIMIT)
+            limit = min(TAIL_LIMIT, TAIL_PER_CASE * len(self._entries))
+            rows, last = tail(-1 if seen is None else seen, -1 if seen is None else limit)
             with self._lock:
                 if rows is None or seen is None or last < seen:
                     # A stretch not examined (or a store that went back): nothing held is
