@@ -29,6 +29,26 @@ def test_items_arrive_with_the_same_values_types_and_places() -> None:
     assert [type(i.amount) for i in arrived] == [Decimal, Decimal, Decimal, int]
 
 
+def test_ids_kept_between_parts_are_reused_and_the_rest_built() -> None:
+    known, new = uuid4(), uuid4()
+    ids: dict[bytes, UUID] = {}
+    first = unpacked(packed([MissedInstallment(known, 1, date(2026, 1, 1), Decimal("1"))]), ids)
+
+    later = unpacked(
+        packed(
+            [
+                MissedInstallment(UUID(str(known)), 2, date(2026, 2, 1), Decimal("1")),
+                MissedInstallment(new, 1, date(2026, 2, 1), Decimal("1")),
+            ]
+        ),
+        ids,
+    )
+
+    assert [i.case_id for i in later] == [known, new]
+    assert later[0].case_id is first[0].case_id  # the same object, not built again
+    assert set(ids) == {known.bytes, new.bytes}
+
+
 def test_a_prepared_chunk_arrives_with_its_outcomes_errors_and_events() -> None:
     known, unknown = uuid4(), uuid4()
     # The items the chunk answers, in the order sent: each outcome is its item's case's.
