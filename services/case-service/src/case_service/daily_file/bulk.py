@@ -67,10 +67,8 @@ from case_service.replay import replayed
 
 DEFAULT_CHUNK = 4_000  # items per transaction (a case's items are never split)
 # The file's first and last chunks are smaller (`_chunks`): nothing is appended until the
-# first is prepared, and nothing overlaps the last one's append. 1,000 rather than 2,000:
-# the appends start sooner and the last is shorter; a warm file of 10,000 items took about
-# 5% less wall time in 7 of 9 alternated pairs (docs/benchmarks.md, 2026-12-06 `dpipe`).
-FIRST_CHUNK = 1_000
+# first is prepared, and nothing overlaps the last one's append.
+FIRST_CHUNK = 2_000
 # Chunks queued with the workers beyond the one being gathered: one keeps them busy; more
 # let them run ahead of the appends, taking the CPU the appends need (on two cores, section
 # (c) of case_service_bench.py was slower with two queued than with one).
