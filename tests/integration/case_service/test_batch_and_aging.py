@@ -66,6 +66,36 @@ def test_a_malformed_item_rejects_the_whole_file_naming_it(
     assert client.get(f"/v1/cases/{case_id}", headers=auth("auditor")).json()["version"] == 1
 
 
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        # JSON orjson refuses and the stdlib reads: the model names the field, as before.
+        (b'{"items": [{"loan_id": "L-E", "installment": 18446744073709551616, "due_date": '
+         b'"2026-10-01", "amount": "1200.00"}]}', "items.0.installment"),
+        (b'{"items": [{"loan_id": "L-E", "installment": NaN, "due_date": "2026-10-01", '
+         b'"amount": "1200.00"}]}', "items.0.installment"),
+        (b'{"items": [{"loan_id": "L-\\ud800", "installment": 1, "due_date": "2026-10-01", '
+         b'"amount": "1200.00"}]}', "items.0.loan_id"),
+        # Not JSON: the stdlib's own error, at its position (orjson's would be 28).
+        (b'{"items": [{"loan_id": "L-E",}]}', "29"),
+    ],
+)  # fmt: skip
+def test_a_body_the_fast_json_parser_refuses_is_read_as_the_stdlib_reads_it(
+    client: TestClient, open_case: Callable[..., str], body: bytes, field: str
+) -> None:
+    case_id = open_case("L-E")
+
+    response = client.post(
+        "/v1/missed-payments:batch",
+        content=body,
+        headers={**auth("origination"), "content-type": "application/json"},
+    )
+
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == field
+    assert client.get(f"/v1/cases/{case_id}", headers=auth("auditor")).json()["version"] == 1
+
+
 def test_aging_records_bucket_moves_once_per_day(
     cases: CaseApplication,
     clock: ManualClock,

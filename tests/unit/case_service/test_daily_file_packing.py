@@ -29,6 +29,26 @@ def test_items_arrive_with_the_same_values_types_and_places() -> None:
     assert [type(i.amount) for i in arrived] == [Decimal, Decimal, Decimal, int]
 
 
+def test_ids_kept_between_parts_are_reused_and_the_rest_built() -> None:
+    known, new = uuid4(), uuid4()
+    ids: dict[bytes, UUID] = {}
+    first = unpacked(packed([MissedInstallment(known, 1, date(2026, 1, 1), Decimal("1"))]), ids)
+
+    later = unpacked(
+        packed(
+            [
+                MissedInstallment(UUID(str(known)), 2, date(2026, 2, 1), Decimal("1")),
+                MissedInstallment(new, 1, date(2026, 2, 1), Decimal("1")),
+            ]
+        ),
+        ids,
+    )
+
+    assert [i.case_id for i in later] == [known, new]
+    assert later[0].case_id is first[0].case_id  # the same object, not built again
+    assert set(ids) == {known.bytes, new.bytes}
+
+
 def test_a_prepared_chunk_arrives_with_its_outcomes_errors_and_events() -> None:
     known, unknown = uuid4(), uuid4()
     # The items the chunk answers, in the order sent: each outcome is its item's case's.
@@ -65,3 +85,26 @@ def test_a_prepared_chunk_arrives_with_its_outcomes_errors_and_events() -> None:
     assert (str(invalid), invalid.field) == ("too large", "amount")
     assert isinstance(missing, CaseNotFound)
     assert str(missing) == str(CaseNotFound(unknown))
+
+
+def test_the_usual_outcome_travels_as_its_version_and_its_near_misses_whole() -> None:
+    ids = [uuid4() for _ in range(5)]
+    items = [MissedInstallment(i, 2, date(2026, 1, 31), Decimal("1.00")) for i in ids]
+    outcomes = [
+        Outcome(ids[0], version=7, events=["PaymentMissed"], recorded_versions=[7]),
+        Outcome(ids[1], version=8, events=["PaymentMissed"], recorded_versions=[7]),
+        Outcome(ids[2], version=8, events=["PaymentMissed", "BucketChanged"], recorded_versions=[7, 8]),
+        Outcome(ids[3], version=3, events=["BucketChanged"], recorded_versions=[3]),
+        Outcome(ids[4], version=3),  # reported before: nothing new
+    ]  # fmt: skip
+
+    packed = pickle.loads(pickle.dumps(Prepared(outcomes).portable()))
+    arrived = Prepared.arrived(packed, items)
+
+    assert packed[0][0] == 7
+    assert all(type(answer) is tuple for answer in packed[0][1:])
+    assert [(o.case_id, o.version, o.events, o.recorded_versions, o.error) for o in arrived.outcomes] == [
+        (o.case_id, o.version, o.events, o.recorded_versions, o.error) for o in outcomes
+    ]  # fmt: skip
+    assert arrived.case_ids == set(ids[:4])
+    assert arrived.events == []

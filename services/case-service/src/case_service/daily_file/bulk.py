@@ -147,9 +147,11 @@ class DailyFileWriter:
         if workers is None or not workers.ready or len(items) < MIN_FOR_WORKERS:
             preparing = self._prepared_here(chunks, items, now)
         else:
-            # Each chunk's cases in worker order, the order the workers' parts come back in.
-            chunks = [_by_worker(chunk, items, workers.count) for chunk in chunks]
-            preparing = self._prepared_by(workers, chunks, items, now)
+            # Each chunk's cases split between the workers, and in worker order, the order
+            # the workers' parts come back in.
+            split = [_by_worker(chunk, items, workers.count) for chunk in chunks]
+            chunks = [[group for part in parts for group in part] for parts in split]
+            preparing = self._prepared_by(workers, split, items, now)
         return self._appended(len(items), chunks, preparing, now, correlation_id)
 
     def _appended(
@@ -196,20 +198,21 @@ class DailyFileWriter:
     def _prepared_by(
         self,
         workers: Workers,
-        chunks: list[list[list[int]]],
+        split: list[list[list[list[int]]]],
         items: Sequence[MissedInstallment],
         now: datetime,
     ) -> Iterator[tuple[list[MissedInstallment], Prepared | None]]:
-        """The chunks as the workers prepare them, in order. The next chunk is already queued
-        with them when one is gathered, so a worker goes from one chunk to the next without
-        waiting for the server to gather, append or send."""
-        submitted = [self._submit(workers, chunk, items, now) for chunk in chunks[:AHEAD]]
-        for n, chunk in enumerate(chunks):
-            if n + AHEAD < len(chunks):
-                submitted.append(self._submit(workers, chunks[n + AHEAD], items, now))
+        """The chunks (each split between the workers, `_by_worker`) as the workers prepare
+        them, in order. The next chunk is already queued with them when one is gathered, so
+        a worker goes from one chunk to the next without waiting for the server to gather,
+        append or send."""
+        submitted = [self._submit(workers, parts, items, now) for parts in split[:AHEAD]]
+        for n, parts in enumerate(split):
+            if n + AHEAD < len(split):
+                submitted.append(self._submit(workers, split[n + AHEAD], items, now))
             futures = submitted[n]
             submitted[n] = []  # gathered: its answer need not be held
-            picked = _picked(chunk, items)
+            picked = [items[index] for part in parts for group in part for index in group]
             yield picked, _gathered(futures, picked) if futures else None
 
     def _record_chunk(
@@ -262,18 +265,18 @@ class DailyFileWriter:
     def _submit(
         self,
         workers: Workers,
-        chunk: list[list[int]],
+        parts: list[list[list[int]]],
         items: Sequence[MissedInstallment],
         now: datetime,
     ) -> list[Future[Packed]]:
-        """The chunk's cases split between the workers, each case always to the same one
-        (by its id), where it is warm from earlier files; none: the pool is broken, the
-        chunk is prepared here."""
-        parts: list[list[MissedInstallment]] = [[] for _ in range(workers.count)]
-        for group in chunk:
-            parts[_worker_of(items[group[0]].case_id, workers.count)] += [items[i] for i in group]
+        """Each worker's part of a chunk (`_by_worker`) sent to it; none: the pool is broken,
+        the chunk is prepared here."""
         try:
-            return [workers.submit(n, part, now) for n, part in enumerate(parts) if part]
+            return [
+                workers.submit(n, [items[index] for group in part for index in group], now)
+                for n, part in enumerate(parts)
+                if part
+            ]
         except Exception:  # a worker died (the pool is broken): prepare chunks here
             _log.exception("daily file workers unavailable; chunks are prepared in-process")
             return []
@@ -381,9 +384,14 @@ def _result(appending: tuple[list[int], Future[list[Outcome]]]) -> tuple[list[in
 
 def _by_worker(
     chunk: list[list[int]], items: Sequence[MissedInstallment], count: int
-) -> list[list[int]]:
-    """The chunk's groups (one per case) ordered by the worker that prepares their case."""
-    return sorted(chunk, key=lambda group: _worker_of(items[group[0]].case_id, count))
+) -> list[list[list[int]]]:
+    """The chunk's groups (one per case) split by the worker that prepares their case, each
+    case always the same one (by its id), where it is warm from earlier files; in file
+    order within each."""
+    parts: list[list[list[int]]] = [[] for _ in range(count)]
+    for group in chunk:
+        parts[_worker_of(items[group[0]].case_id, count)].append(group)
+    return parts
 
 
 def _worker_of(case_id: UUID, count: int) -> int:
@@ -399,8 +407,20 @@ def _gathered(futures: list[Future[Packed]], items: Sequence[MissedInstallment])
     except Exception:
         _log.exception("a daily file worker failed; the chunk is prepared in-process")
         return None
-    outcomes = [outcome for part, _ in parts for outcome in part]
-    return Prepared.arrived((outcomes, [event for _, part in parts for event in part]), items)
+    if len(parts) == 1:
+        return Prepared.arrived(parts[0], items)
+    outcomes: list[Any] = []
+    ids: list[str] = []
+    versions: list[int] = []
+    topics: list[str] = []
+    states: list[bytes] = []
+    for answers, (part_ids, part_versions, part_topics, part_states) in parts:
+        outcomes += answers
+        ids += part_ids
+        versions += part_versions
+        topics += part_topics
+        states += part_states
+    return Prepared.arrived((outcomes, (ids, versions, topics, states)), items)
 
 
 def _apply(

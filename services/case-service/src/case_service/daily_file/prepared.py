@@ -1,17 +1,19 @@
 """A chunk of the file after its cases' rules ran: an outcome per item, events to append.
 
-Between a worker and the server a chunk travels packed (`portable`, `arrived`): plain
-tuples of ints, strings and bytes, which pickle several times faster than the outcome and
-event objects with their UUIDs (pickling was a fifth of the server's CPU per item). The
-server knows each outcome's case (the item it answers, in the order sent), so an outcome
-travels without it; an event's case travels as its id's text, the form the append sends to
-PostgreSQL, so the server builds no UUID per item.
+Between a worker and the server a chunk travels packed (`portable`, `arrived`): plain ints,
+strings and bytes, which pickle several times faster than the outcome and event objects
+with their UUIDs (pickling was a fifth of the server's CPU per item). The server knows each
+outcome's case (the item it answers, in the order sent), so an outcome travels without it,
+and the usual one (one PaymentMissed recorded at the case's new version) as that version
+alone. The events travel as four columns (case id text, version, topic, state), an event's
+case as its id's text, the form the append sends to PostgreSQL, so the server builds no
+UUID per item.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 from uuid import UUID
 
@@ -20,9 +22,18 @@ from eventsourcing.persistence import StoredEvent
 from case_service.commands import CaseNotFound, Outcome
 from case_service.daily_file.items import MissedInstallment
 
-# (version, event names, recorded versions, error) per outcome, in the items' order, and
-# (case id text, version, topic, state) per event.
-Packed = tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]
+# Per outcome, in the items' order: the usual one's version, or (version, event names,
+# recorded versions, error); and the events' columns: case id texts, versions, topics, states.
+Packed = tuple[list[Any], tuple[list[str], list[int], list[str], list[bytes]]]
+USUAL = "PaymentMissed"  # the event of the usual outcome
+# `arrived` builds the events from their columns by position.
+if [f.name for f in fields(StoredEvent)] != [
+    "originator_id",
+    "originator_version",
+    "topic",
+    "state",
+]:
+    raise RuntimeError("eventsourcing's StoredEvent changed: review prepared.py")
 
 
 @dataclass
@@ -45,48 +56,69 @@ class Prepared:
     def portable(self) -> Packed:
         """Fit to cross a process boundary: an unknown case's error is rebuilt on arrival
         (exceptions pickle their arguments, and CaseNotFound's is the case id)."""
-        outcomes = []
+        outcomes: list[Any] = []
         for o in self.outcomes:
             assert not o.replayed  # the bulk path answers no idempotency key
+            versions, names = o.recorded_versions, o.events
+            if (
+                o.error is None
+                and len(names) == 1
+                and names[0] == USUAL
+                and versions == [o.version]
+                and type(o.version) is int
+            ):
+                outcomes.append(o.version)
+                continue
             error = _NotFound(o.case_id) if isinstance(o.error, CaseNotFound) else o.error
-            outcomes.append((o.version, o.events, o.recorded_versions, error))
-        events = []
+            outcomes.append((o.version, names, versions, error))
+        ids = []
         case_id: object = None
         for e in self.events:
             if e.originator_id is not case_id:  # a case's events come together: one text each
                 case_id, text = e.originator_id, str(e.originator_id)
-            events.append((text, e.originator_version, e.topic, e.state))
-        return outcomes, events
+            ids.append(text)
+        events = self.events
+        return outcomes, (
+            ids,
+            [e.originator_version for e in events],
+            [e.topic for e in events],
+            [e.state for e in events],
+        )
 
     @staticmethod
     def arrived(packed: Packed, items: Sequence[MissedInstallment]) -> Prepared:
         """The chunk as prepared for `items` (the ones sent, in the order sent)."""
-        outcomes, events = packed
-        return Prepared(
-            [
+        answers, (ids, versions, topics, states) = packed
+        outcomes = []
+        # The items that recorded events, by their own id objects: building a UUID from each
+        # event's text cost the server more than a microsecond per case.
+        written = set()
+        for item, answer in zip(items, answers, strict=True):
+            if type(answer) is int:
+                outcomes.append(
+                    Outcome(
+                        item.case_id, version=answer, events=[USUAL], recorded_versions=[answer]
+                    )
+                )
+                written.add(item.case_id)
+                continue
+            version, names, recorded, error = answer
+            if isinstance(error, _NotFound):
+                error = CaseNotFound(error.case_id)
+            outcomes.append(
                 Outcome(
                     item.case_id,
                     version=version,
                     events=names,
-                    error=CaseNotFound(error.case_id) if isinstance(error, _NotFound) else error,
+                    error=error,
                     recorded_versions=recorded,
                 )
-                for item, (version, names, recorded, error) in zip(items, outcomes, strict=True)
-            ],
-            [
-                StoredEvent(
-                    originator_id=case_id,
-                    originator_version=version,
-                    topic=topic,
-                    state=state,
-                )
-                for case_id, version, topic, state in events
-            ],
-            here=False,
-            # The items that recorded events, by their own id objects: building a UUID from
-            # each event's text cost the server more than a microsecond per case.
-            written={i.case_id for i, o in zip(items, outcomes, strict=True) if o[1]},
-        )
+            )
+            if names:
+                written.add(item.case_id)
+        # StoredEvent's fields in order: originator_id, originator_version, topic, state.
+        events = list(map(StoredEvent, ids, versions, topics, states))
+        return Prepared(outcomes, events, here=False, written=written)
 
 
 class _NotFound(Exception):

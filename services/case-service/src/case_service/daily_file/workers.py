@@ -21,12 +21,14 @@ import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import datetime
 from typing import Any, Protocol
+from uuid import UUID
 
 from arrears.heap import settle_heap
 from eventsourcing.utils import resolve_topic
 
 from case_service.daily_file.items import MissedInstallment, packed, unpacked
 from case_service.daily_file.prepared import Packed, Prepared
+from case_service.daily_file.warm import DEFAULT_LIMIT
 from case_service.settings import CaseServiceSettings
 from case_service.worker_process import end_with_parent
 
@@ -42,6 +44,11 @@ class _Preparer(Protocol):
 
 _log = logging.getLogger(__name__)
 _app: _Preparer | None = None
+# The case ids a worker was sent, by their bytes: the same cases come to the same worker
+# file after file (warm.py keeps them), and building each UUID again cost a microsecond an
+# item. Bounded as the warm cases are (emptied when full: it is only a shortcut).
+_ids: dict[bytes, UUID] = {}
+IDS_LIMIT = 2 * DEFAULT_LIMIT
 
 
 def _start_worker(settings_json: str, server_pid: int) -> None:
@@ -67,7 +74,9 @@ def _pid() -> int:
 
 def _prepare(rows: list[Any], now: datetime) -> Packed:
     assert _app is not None, "the worker did not start"
-    return _app.prepare_missed_installments(unpacked(rows), now).portable()
+    if len(_ids) > IDS_LIMIT:
+        _ids.clear()
+    return _app.prepare_missed_installments(unpacked(rows, _ids), now).portable()
 
 
 class Workers:

@@ -11,12 +11,12 @@ from pydantic import BeforeValidator
 
 from case_service.api.commands import problem_for
 from case_service.api.deps import CasesDep, Origination
-from case_service.api.routes.batch_body import lean_body
+from case_service.api.routes.batch_body import BodyRoute, lean_body
 from case_service.api.schemas import BatchRejection, BatchResult, MissedPaymentBatch
 from case_service.daily_file import MissedInstallment
 from case_service.domain import CollectionCase
 
-router = APIRouter(tags=["batch"])
+router = APIRouter(tags=["batch"], route_class=BodyRoute)
 
 
 @router.post("/v1/missed-payments:batch", response_model=BatchResult)
@@ -29,42 +29,50 @@ def record_missed_payments(
     stop the others, and a resent item records nothing new, so the whole file can be resent."""
     items = []
     case_ids: dict[str, UUID] = {}  # a loan named several times (installments caught up)
+    id_for_loan = CollectionCase.id_for_loan
     for index, item in enumerate(body.items):
         loan_id, case_id = item.loan_id, item.case_id
-        if (loan_id is None) == (case_id is None):
-            raise Problem(
-                422,
-                "Unprocessable Content",
-                "give loan_id or case_id",
-                field=f"items.{index}.loan_id",
-            )
         if case_id is None:
-            case_id = case_ids.get(loan_id or "")
+            if loan_id is None:
+                raise _loan_or_case(index)
+            case_id = case_ids.get(loan_id)
             if case_id is None:
-                case_id = case_ids[loan_id or ""] = CollectionCase.id_for_loan(loan_id or "")
+                case_id = case_ids[loan_id] = id_for_loan(loan_id)
+        elif loan_id is not None:
+            raise _loan_or_case(index)
         items.append(
             MissedInstallment(case_id, item.installment, item.due_date, item.amount, item.currency)
         )
     outcomes = cases.record_missed_installments(items, cases.clock.now())
+    if len(outcomes) != len(items):
+        raise RuntimeError(f"{len(outcomes)} outcomes for {len(items)} items")
     rejected = []
-    recorded = unchanged = 0
-    for index, (item, outcome) in enumerate(zip(body.items, outcomes, strict=True)):
+    for index, outcome in enumerate(outcomes):
         if outcome.error is None:
-            recorded += bool(outcome.events)
-            unchanged += not outcome.events
             continue
         problem = problem_for(outcome.error)
         field = problem.errors[0]["field"] if problem.errors else None
         rejected.append(
             BatchRejection(
                 index=index,
-                loan_id=item.loan_id,
+                loan_id=body.items[index].loan_id,
                 case_id=outcome.case_id,
                 status=problem.status,
                 field=field,
                 detail=problem.detail,
             )
         )
+    # A rejected item records nothing; the others recorded events or found them reported.
+    recorded = sum(1 for outcome in outcomes if outcome.events and outcome.error is None)
     return BatchResult(
-        received=len(body.items), recorded=recorded, unchanged=unchanged, rejected=rejected
+        received=len(body.items),
+        recorded=recorded,
+        unchanged=len(outcomes) - recorded - len(rejected),
+        rejected=rejected,
+    )
+
+
+def _loan_or_case(index: int) -> Problem:
+    return Problem(
+        422, "Unprocessable Content", "give loan_id or case_id", field=f"items.{index}.loan_id"
     )

@@ -11,19 +11,28 @@ small the doubt (a missing or extra key, another type, a refused value, an unusu
 id), it leaves untouched, and the model validates the body as before: every error keeps its
 one format and field. tests/unit/case_service/test_daily_file_body.py holds the two ways
 to the same values on generated bodies.
+
+The body's JSON is parsed by orjson (`BodyRoute`), a third of the stdlib's time for a file;
+a body orjson refuses is parsed again by the stdlib, which FastAPI's own handler would have
+used, so it is read or refused exactly as before (same error, position and message).
 """
 
 from __future__ import annotations
 
+import json
 import re
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any, cast
 from uuid import UUID
 
+import orjson
 from annotated_types import Ge, Le, MaxLen, MinLen
+from fastapi.routing import APIRoute
 from pydantic import BeforeValidator, Strict
 from pydantic.fields import FieldInfo
+from starlette.requests import Request
+from starlette.responses import Response
 
 from case_service.api.schemas import MissedPaymentBatch, MissedPaymentItem
 
@@ -153,3 +162,26 @@ def _cached(seen: dict[str, Any], text: object, validate: Callable[[Any], Any]) 
     if value is None:
         value = seen[text] = validate(text)
     return value
+
+
+class _Request(Request):
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            body = await self.body()
+            try:
+                self._json = orjson.loads(body)
+            except orjson.JSONDecodeError:  # NaN, huge integers, lone surrogates, or no JSON
+                self._json = json.loads(body)
+        return self._json
+
+
+class BodyRoute(APIRoute):
+    """A route whose JSON body orjson parses (FastAPI's handler asks the request's `json`)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            return await handler(_Request(request.scope, request.receive))
+
+        return handle
