@@ -70,13 +70,24 @@ class CaseOpened(Aggregate.Created, CaseEvent):
             borrower.setdefault("candidate_timezones", [])
 
     def apply(self, aggregate: CaseState) -> None:
+        copies = _copied(self.borrower), _copied(self.guarantors), _copied(self.collateral)
+        self.open_with(aggregate, *copies)
+
+    def open_with(
+        self,
+        aggregate: CaseState,
+        borrower: dict[str, Any],
+        guarantors: list[dict[str, Any]],
+        collateral: dict[str, Any] | None,
+    ) -> None:
+        """`apply`, the case taking these as its borrower, guarantors and collateral: the
+        copies `apply` makes of the event's, or (the daily file's cold read, which reads
+        the event from JSON for this case alone, daily_file/opened.py) the event's own."""
         a = aggregate
         a.__dict__["_jurisdiction"] = self.jurisdiction
         a.loan_id, a.product, a.currency = self.loan_id, self.product, self.currency
         a.principal = self.principal
-        a.borrower = _copied(self.borrower)
-        a.guarantors = _copied(self.guarantors)
-        a.collateral = _copied(self.collateral)
+        a.borrower, a.guarantors, a.collateral = borrower, guarantors, collateral
         a.rules = dict(self.rules)
         a.opened_at = self.timestamp
         a.status, a.close_reason, a.closed_at = "open", None, None
