@@ -25,17 +25,24 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 import orjson
-from eventsourcing.persistence import JSONTranscoder, Mapper, StoredEvent
+from eventsourcing.persistence import (
+    DatetimeAsISO,
+    DecimalAsStr,
+    JSONTranscoder,
+    Mapper,
+    StoredEvent,
+)
 from eventsourcing.utils import get_topic
 
 from case_service.domain import CollectionCase
 from case_service.domain.events import CaseOpened
+from case_service.persistence import DateAsISO
 from case_service.pii.mapper import SNAPSHOT_MAGIC, PersonalDataMapper
 
 _TOPIC = get_topic(CaseOpened)
@@ -45,11 +52,19 @@ _STATE_KEYS = frozenset(field.name for field in dataclasses.fields(CaseOpened)) 
     "originator_id",
     "originator_version",
 }
-# The fields whose objects are decoded, those that usually hold transcoded values first:
-# the timestamp, the principal, a Decimal rule, the collateral's value.
-_DECODED = ("timestamp", "principal", "rules", "collateral", "borrower", "guarantors")
+_TRANSCODED = ("timestamp", "principal")  # a datetime and a Decimal: transcoded objects
+# The fields that may hold other transcoded objects, most likely first: a Decimal rule, the
+# collateral's value.
+_NESTED = ("rules", "collateral", "borrower", "guarantors")
 _TYPE_KEY = b'"_type_"'
 _REFUSED = object()
+# The transcodings' own decoding of a str, without their Python frame (called only with a
+# str: what their `decode` asserts or passes on).
+_DIRECT: dict[type, Callable[[str], object]] = {
+    DatetimeAsISO: datetime.fromisoformat,
+    DateAsISO: date.fromisoformat,
+    DecimalAsStr: Decimal,
+}
 
 
 class LeanOpened:
@@ -61,7 +76,8 @@ class LeanOpened:
         library = getattr(transcoder, "_library", transcoder)
         names = getattr(library, "names", {})
         self._decoders: dict[str, Callable[[Any], object]] = {
-            name: transcoding.decode for name, transcoding in names.items()
+            name: _DIRECT.get(type(transcoding), transcoding.decode)
+            for name, transcoding in names.items()
         }
         self._cipher = reader.cipher
         # Only for the mapper this was written against: the daily file's reading view, which
@@ -111,8 +127,12 @@ class LeanOpened:
         # way needs a \u escape, refused above): once as many objects are decoded here, the
         # rest of the state is plain JSON, as the mapper would give it.
         transcoded = plain.count(_TYPE_KEY)
-        found = [0]
-        for name in _DECODED:
+        for name in _TRANSCODED:  # always a transcoded object: decoded as it is
+            value = state[name] = self._transcoded(state.get(name))
+            if value is _REFUSED:
+                return None
+        found = [len(_TRANSCODED)]
+        for name in _NESTED:  # where other transcoded objects may be, most likely first
             if found[0] == transcoded:
                 break
             if name in state:
@@ -152,16 +172,21 @@ class LeanOpened:
                     return _REFUSED
         if "_type_" not in value:
             return value
-        name, data = value["_type_"], value.get("_data_")
-        decode = self._decoders.get(name) if type(name) is str else None
-        if len(value) != 2 or decode is None or type(data) is not str:
+        found[0] += 1
+        return self._transcoded(value)
+
+    def _transcoded(self, value: object) -> object:
+        """A transcoded object decoded by its transcoding, as the library's hook does it;
+        _REFUSED for anything else."""
+        if type(value) is not dict or len(value) != 2:
+            return _REFUSED
+        name, data = value.get("_type_"), value.get("_data_")
+        if type(name) is not str or type(data) is not str or name not in self._decoders:
             return _REFUSED
         try:
-            decoded = decode(data)
+            return self._decoders[name](data)
         except (ValueError, ArithmeticError, AssertionError):
             return _REFUSED
-        found[0] += 1
-        return decoded
 
 
 def _usual(state: dict[str, Any]) -> bool:

@@ -20,6 +20,10 @@ from .contactability import REACHABLE, fresh_tracking
 from .jurisdiction import DEFAULT_JURISDICTION
 from .state import CaseState
 
+# Decimal("0.00"), made once: a Decimal is immutable, so every case and installment may hold
+# this one (a payment adds to it, making another).
+_NOTHING_PAID = Decimal("0.00")
+
 
 def _copied(value: Any) -> Any:
     """A copy of JSON-shaped event data (dicts, lists, immutable leaves) for the case to own:
@@ -92,7 +96,7 @@ class CaseOpened(Aggregate.Created, CaseEvent):
         a.opened_at = self.timestamp
         a.status, a.close_reason, a.closed_at = "open", None, None
         a.installments, a.plans_agreed = {}, 0
-        a.paid_total, a.payment_refs, a.written_off_amount = Decimal("0.00"), {}, None
+        a.paid_total, a.payment_refs, a.written_off_amount = _NOTHING_PAID, {}, None
         a.bucket, a.risk_grade, a.risk_score = "M0", None, None
         a.contactability, a.contact_tracking = REACHABLE, fresh_tracking()
         a.contact_attempts, a.reminders_sent, a.field_visits = 0, 0, 0
@@ -111,13 +115,14 @@ class PaymentMissed(CaseEvent):
     currency: str
 
     def apply(self, aggregate: CaseState) -> None:
-        aggregate.installments[str(self.installment)] = {
-            "key": str(self.installment),
+        key = str(self.installment)
+        aggregate.installments[key] = {
+            "key": key,
             "number": self.installment,
             "plan": 0,
             "due_date": self.due_date,
             "amount": self.amount,
-            "paid": Decimal("0.00"),
+            "paid": _NOTHING_PAID,
             "superseded": False,
         }
 
