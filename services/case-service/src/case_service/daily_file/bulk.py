@@ -57,6 +57,7 @@ from case_service.commands import CaseNotFound, Command, Outcome
 from case_service.daily_file.append import ChunkAppender
 from case_service.daily_file.fast import FastMissedPayments, FastReplay, Known
 from case_service.daily_file.items import MissedInstallment, as_command, record_item
+from case_service.daily_file.opened import LeanOpened
 from case_service.daily_file.prepared import Packed, Prepared
 from case_service.daily_file.transcoder import LeanTranscoder
 from case_service.daily_file.warm import WarmCases
@@ -304,6 +305,13 @@ class DailyFileWriter:
     def _replay(
         self, case: CollectionCase | None, records: Sequence[StoredEvent]
     ) -> CollectionCase | None:
+        if case is None and records:  # a cold case: its opening read lean (opened.py)
+            lean = self.__dict__.get("_lean_opened")
+            if lean is None:
+                lean = self.__dict__["_lean_opened"] = LeanOpened(self._reader)
+            opened = lean.case(records[0])
+            if opened is not None:
+                case, records = opened, records[1:]
         to_domain_event, fast = self._reader.to_domain_event, self._fast_replay.event
         # fast.py reads a missed installment; anything else goes through the mapper.
         state: object = replayed(case, (fast(r) or to_domain_event(r) for r in records))

@@ -20,6 +20,10 @@ from .contactability import REACHABLE, fresh_tracking
 from .jurisdiction import DEFAULT_JURISDICTION
 from .state import CaseState
 
+# Decimal("0.00"), made once: a Decimal is immutable, so every case and installment may hold
+# this one (a payment adds to it, making another).
+_NOTHING_PAID = Decimal("0.00")
+
 
 def _copied(value: Any) -> Any:
     """A copy of JSON-shaped event data (dicts, lists, immutable leaves) for the case to own:
@@ -70,18 +74,29 @@ class CaseOpened(Aggregate.Created, CaseEvent):
             borrower.setdefault("candidate_timezones", [])
 
     def apply(self, aggregate: CaseState) -> None:
+        copies = _copied(self.borrower), _copied(self.guarantors), _copied(self.collateral)
+        self.open_with(aggregate, *copies)
+
+    def open_with(
+        self,
+        aggregate: CaseState,
+        borrower: dict[str, Any],
+        guarantors: list[dict[str, Any]],
+        collateral: dict[str, Any] | None,
+    ) -> None:
+        """`apply`, the case taking these as its borrower, guarantors and collateral: the
+        copies `apply` makes of the event's, or (the daily file's cold read, which reads
+        the event from JSON for this case alone, daily_file/opened.py) the event's own."""
         a = aggregate
         a.__dict__["_jurisdiction"] = self.jurisdiction
         a.loan_id, a.product, a.currency = self.loan_id, self.product, self.currency
         a.principal = self.principal
-        a.borrower = _copied(self.borrower)
-        a.guarantors = _copied(self.guarantors)
-        a.collateral = _copied(self.collateral)
+        a.borrower, a.guarantors, a.collateral = borrower, guarantors, collateral
         a.rules = dict(self.rules)
         a.opened_at = self.timestamp
         a.status, a.close_reason, a.closed_at = "open", None, None
         a.installments, a.plans_agreed = {}, 0
-        a.paid_total, a.payment_refs, a.written_off_amount = Decimal("0.00"), {}, None
+        a.paid_total, a.payment_refs, a.written_off_amount = _NOTHING_PAID, {}, None
         a.bucket, a.risk_grade, a.risk_score = "M0", None, None
         a.contactability, a.contact_tracking = REACHABLE, fresh_tracking()
         a.contact_attempts, a.reminders_sent, a.field_visits = 0, 0, 0
@@ -100,13 +115,14 @@ class PaymentMissed(CaseEvent):
     currency: str
 
     def apply(self, aggregate: CaseState) -> None:
-        aggregate.installments[str(self.installment)] = {
-            "key": str(self.installment),
+        key = str(self.installment)
+        aggregate.installments[key] = {
+            "key": key,
             "number": self.installment,
             "plan": 0,
             "due_date": self.due_date,
             "amount": self.amount,
-            "paid": Decimal("0.00"),
+            "paid": _NOTHING_PAID,
             "superseded": False,
         }
 

@@ -109,24 +109,60 @@ class CasePolicy:
         # rule sets, so each policy keeps the few it derived (policies are immutable), found
         # by the rules' identity first (a case's rules are fixed when it opens; the memo holds
         # the dict, so its id is not reused meanwhile), else by their content.
-        by_identity: dict[int, tuple[dict[str, Any], CasePolicy]]
-        by_identity = self.__dict__.setdefault("_by_identity", {})
-        hit = by_identity.get(id(rules))
+        memo = self.__dict__.get("_memo")
+        if memo is None:
+            memo = self.__dict__["_memo"] = _Derived()
+        hit = memo.by_identity.get(id(rules))
         if hit is not None and hit[0] is rules:
             return hit[1]
+        # By content: among the last few rule sets of the same names, compared as dicts (in
+        # C: the rules' items as a key, hashed, cost a Python loop and a Decimal's hash per
+        # case read afresh, as the daily file reads nearly every case); else by their items.
+        names = tuple(rules)
+        recent = memo.by_names.get(names)
+        if recent is None:
+            if len(memo.by_names) >= 256:
+                memo.by_names.clear()
+            recent = memo.by_names[names] = []
+        found = None
+        for held, policy in recent:
+            if held == rules:
+                found = policy
+                break
+        if found is None:
+            found = self._derived(memo, rules)
+            recent.insert(0, (dict(rules), found))
+            del recent[_RECENT:]
+        if len(memo.by_identity) >= 65_536:
+            memo.by_identity.clear()
+        memo.by_identity[id(rules)] = (rules, found)
+        return found
+
+    def _derived(self, memo: _Derived, rules: dict[str, Any]) -> CasePolicy:
+        """The policy with these rules, one per distinct rule set (by their items)."""
         key = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in rules.items())
-        derived: dict[tuple[Any, ...], CasePolicy] = self.__dict__.setdefault("_derived", {})
-        found = derived.get(key)
+        found = memo.by_items.get(key)
         if found is None:
             known = {f.name for f in fields(self)}
             found = replace(self, **{k: v for k, v in rules.items() if k in known})
-            if len(derived) >= 256:
-                derived.clear()
-            derived[key] = found
-        if len(by_identity) >= 65_536:
-            by_identity.clear()
-        by_identity[id(rules)] = (rules, found)
+            if len(memo.by_items) >= 256:
+                memo.by_items.clear()
+            memo.by_items[key] = found
         return found
 
+
+@dataclass
+class _Derived:
+    """A policy's memo of the policies it derived (`with_case_rules`)."""
+
+    by_identity: dict[int, tuple[dict[str, Any], CasePolicy]] = field(default_factory=dict)
+    # The rule sets last derived, by the rules' names (a few: each is compared in turn).
+    by_names: dict[tuple[str, ...], list[tuple[dict[str, Any], CasePolicy]]] = field(
+        default_factory=dict
+    )
+    by_items: dict[tuple[Any, ...], CasePolicy] = field(default_factory=dict)
+
+
+_RECENT = 8  # rule sets of the same names compared before their items are hashed
 
 DEFAULT_POLICY = CasePolicy()
