@@ -15,7 +15,6 @@ from uuid import UUID
 
 import pytest
 from case_service.cipher import FastAESCipher
-from case_service.daily_file import bulk
 from case_service.daily_file.bulk import DailyFileWriter
 from case_service.daily_file.fast import FastReplay
 from case_service.daily_file.opened import LeanOpened
@@ -220,6 +219,7 @@ def test_a_cold_case_replays_to_the_case_the_mapper_gives(
     records = [writer.to_stored_event(e) for e in case.collect_events()]
     daily = object.__new__(DailyFileWriter)
     daily._reader, daily._fast_replay = reader, FastReplay(reader)
+    daily._lean_opened = LeanOpened(reader)
 
     got = daily._replay(None, records)
     expected = _by_mapper(reader, records)
@@ -314,6 +314,7 @@ def test_the_daily_file_reads_its_cold_cases_lean(monkeypatch: pytest.MonkeyPatc
     writer, reader = MAPPERS[True]
     daily = object.__new__(DailyFileWriter)
     daily._reader, daily._fast_replay = reader, FastReplay(reader)
+    daily._lean_opened = LeanOpened(reader)
     case = _usual_case()
     records = [writer.to_stored_event(e) for e in case.collect_events()]
     read: list[StoredEvent] = []
@@ -321,7 +322,6 @@ def test_the_daily_file_reads_its_cold_cases_lean(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(reader, "to_domain_event", lambda r: read.append(r) or mapper_read(r))
     assert daily._replay(None, records) is not None
     assert read == []
-    assert isinstance(daily.__dict__.get("_lean_opened"), bulk.LeanOpened)
 
 
 def _next(case: CollectionCase) -> list[str]:

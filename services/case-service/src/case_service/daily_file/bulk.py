@@ -126,6 +126,7 @@ class DailyFileWriter:
         self._appender = ChunkAppender(recorder)
         self._reader = reader
         self._fast_replay = FastReplay(reader)
+        self._lean_opened = LeanOpened(reader)
         # The application's mapper (personal data sealing, the cipher) with a lean encoder.
         self._writer = copy.copy(writer)
         self._writer.transcoder = LeanTranscoder(cast(JSONTranscoder, writer.transcoder))
@@ -306,10 +307,7 @@ class DailyFileWriter:
         self, case: CollectionCase | None, records: Sequence[StoredEvent]
     ) -> CollectionCase | None:
         if case is None and records:  # a cold case: its opening read lean (opened.py)
-            lean = self.__dict__.get("_lean_opened")
-            if lean is None:
-                lean = self.__dict__["_lean_opened"] = LeanOpened(self._reader)
-            opened = lean.case(records[0])
+            opened = self._lean_opened.case(records[0])
             if opened is not None:
                 case, records = opened, records[1:]
         to_domain_event, fast = self._reader.to_domain_event, self._fast_replay.event
