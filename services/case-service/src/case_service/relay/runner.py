@@ -166,22 +166,24 @@ class Relay:
                     # a worker and back); only a longer backlog goes to the read-ahead below.
                     self._wake.clear()
                     started = time.perf_counter()
-                    upto, records = await self._read_following(scheduled)
+                    upto, records, head = await self._read_following(scheduled)
                     if upto is not None:
                         if records and not await self._deliver(
                             records, upto, stop, decoders, following=True
                         ):
                             return
-                        scheduled = head = upto
-                        LAG.set(0)
+                        scheduled = upto
+                        LAG.set(max(0, head - upto))
                         if records:
                             BATCH.observe(time.perf_counter() - started)
+                        if head > upto:  # more were waiting: read on at once
+                            head = upto
+                            continue
                         # Read again only when woken: the wake was cleared before the read,
                         # so a commit the read missed has notified since (or will: its NOTIFY
                         # follows its commit), and an immediate read would mostly find nothing.
                         await _wait_any(stop, self._wake, self.settings.relay_idle_poll_seconds)
                         continue
-                    head = await asyncio.to_thread(self.store.max_notification_id)
                 while len(ahead) < depth and scheduled < head:
                     upto = min(scheduled + size, head)
                     ahead.append((upto, decoders.encode(scheduled, upto)))
@@ -202,20 +204,30 @@ class Relay:
                 encoding.cancel()
             decoders.close()
 
-    async def _read_following(self, after: int) -> tuple[int | None, list[Record]]:
-        """The events after `after`, encoded, and the position they end at, when there are
-        fewer than FOLLOWING_MAX (or a batch) of them (None: more are waiting, for the
-        read-ahead). Every id below a visible one is committed (the library's insert lock
-        serialises writers), so the last row read is a safe position; ids a rolled-back
-        insert used are passed over."""
+    async def _read_following(self, after: int) -> tuple[int | None, list[Record], int]:
+        """The events after `after`, encoded, the position they end at and the head seen.
+
+        At most FOLLOWING_MAX are read; when that many are waiting, the head is read too: a
+        backlog of less than a batch beyond them stays in this process (read on at once,
+        FOLLOWING_MAX at a time), a longer one goes to the worker processes' read-ahead (the
+        position None, nothing read kept). Worker processes cost a second or more of CPU
+        each to start (each imports and builds the application), more than a few thousand
+        events cost to encode here. Every id below a visible one is committed (the
+        library's insert lock serialises writers), so the last row read is a safe position;
+        ids a rolled-back insert used are passed over."""
         most = min(FOLLOWING_MAX, self.settings.relay_batch_size)  # never more than a batch
         rows = await self._on_own_connection(
             lambda conn: self.store.rows_between_on(conn, after, _NO_END, most),
             lambda: self.store.rows_between(after, _NO_END, most),
         )
-        if len(rows) >= most:
-            return None, []
-        return (rows[-1][0] if rows else after), self.encoder.records(rows)
+        if len(rows) < most:
+            upto = rows[-1][0] if rows else after
+            return upto, self.encoder.records(rows), upto
+        head = await asyncio.to_thread(self.store.max_notification_id)
+        upto = rows[-1][0]
+        if head - upto >= self.settings.relay_batch_size:
+            return None, [], head
+        return upto, self.encoder.records(rows), max(head, upto)
 
     async def _on_own_connection(
         self,
