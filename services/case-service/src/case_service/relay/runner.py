@@ -2,7 +2,7 @@
 
 Loop: take the next range of `relay_batch_size` notification ids after the saved position,
 publish its events (key = case id), wait for every acknowledgement, then save the range's
-end as the position. The next ranges are read and encoded meanwhile, in worker processes
+end as the position (caught up, in the statement of the next read, within 0.1 s). The next ranges are read and encoded meanwhile, in worker processes
 (decoders.py), but published only in order, each after the previous one's acks. A failed publish is
 retried with backoff from the same position (the broker may see a record twice, with the
 same event id; it never misses one). With nothing to read the relay sleeps until
@@ -35,7 +35,7 @@ from pydantic import Field
 from case_service.relay.decoders import Decoders
 from case_service.relay.envelopes import CaseEventEncoder
 from case_service.relay.store import RelayStore
-from case_service.relay.wire import Record
+from case_service.relay.wire import Record, Row
 from case_service.settings import CaseServiceSettings
 
 log = logging.getLogger("case_service.relay")
@@ -55,6 +55,9 @@ BATCH = Histogram(
 # this (a trickle); a longer backlog goes to the worker processes' read-ahead.
 FOLLOWING_MAX = 200
 _NO_END = 2**63 - 1
+# Caught up, a range's end is saved by the next read's statement, which comes with the next
+# wake-up or, at the latest, this long after the range's acks.
+SAVE_WITHIN_SECONDS = 0.1
 _T = TypeVar("_T")
 
 
@@ -111,6 +114,9 @@ class Relay:
         self._wake = asyncio.Event()
         self.ready = asyncio.Event()  # set once the lock is held and the position read
         self._own: psycopg.AsyncConnection[Any] | None = None  # the caught-up reads' and saves'
+        # Caught up, a range's end acknowledged but not yet saved: saved by the next read's
+        # statement (within relay_idle_poll_seconds), or as the relay stops.
+        self._unsaved: int | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         """Relay until `stop` is set."""
@@ -187,7 +193,11 @@ class Relay:
                         # Read again only when woken: the wake was cleared before the read,
                         # so a commit the read missed has notified since (or will: its NOTIFY
                         # follows its commit), and an immediate read would mostly find nothing.
-                        await _wait_any(stop, self._wake, self.settings.relay_idle_poll_seconds)
+                        # A position not yet saved is saved by a read soon even so.
+                        idle = self.settings.relay_idle_poll_seconds
+                        if self._unsaved is not None:
+                            idle = min(idle, SAVE_WITHIN_SECONDS)
+                        await _wait_any(stop, self._wake, idle)
                         if self._wake.is_set() and self.settings.relay_coalesce_seconds > 0:
                             await asyncio.sleep(self.settings.relay_coalesce_seconds)
                         continue
@@ -210,6 +220,8 @@ class Relay:
             for _, encoding in ahead:
                 encoding.cancel()
             decoders.close()
+            with contextlib.suppress(Exception):
+                await self._save_unsaved()
 
     async def _read_following(self, after: int) -> tuple[int | None, list[Record], int]:
         """The events after `after`, encoded, the position they end at and the head seen.
@@ -223,10 +235,20 @@ class Relay:
         library's insert lock serialises writers), so the last row read is a safe position;
         ids a rolled-back insert used are passed over."""
         most = min(FOLLOWING_MAX, self.settings.relay_batch_size)  # never more than a batch
-        rows = await self._on_own_connection(
-            lambda conn: self.store.rows_between_on(conn, after, _NO_END, most),
-            lambda: self.store.rows_between(after, _NO_END, most),
-        )
+        name, unsaved = self.settings.relay_name, self._unsaved
+        if unsaved is None:
+            rows = await self._on_own_connection(
+                lambda conn: self.store.rows_between_on(conn, after, _NO_END, most),
+                lambda: self.store.rows_between(after, _NO_END, most),
+            )
+        else:
+            rows = await self._on_own_connection(
+                lambda conn: self.store.saving_rows_between_on(
+                    conn, name, unsaved, after, _NO_END, most
+                ),
+                lambda: self._saved_then_rows(name, unsaved, after, most),
+            )
+            self._unsaved = None
         if len(rows) < most:
             upto = rows[-1][0] if rows else after
             return upto, self.encoder.records(rows), upto
@@ -235,6 +257,21 @@ class Relay:
         if head - upto >= self.settings.relay_batch_size:
             return None, [], head
         return upto, self.encoder.records(rows), max(head, upto)
+
+    def _saved_then_rows(self, name: str, position: int, after: int, most: int) -> list[Row]:
+        """The pool's way of `saving_rows_between_on`, in two statements."""
+        self.store.save_position(name, position)
+        return self.store.rows_between(after, _NO_END, most)
+
+    async def _save_unsaved(self) -> None:
+        """The position acknowledged but not yet saved, saved now (the relay stops)."""
+        name, unsaved = self.settings.relay_name, self._unsaved
+        if unsaved is not None:
+            await self._on_own_connection(
+                lambda conn: self.store.save_position_on(conn, name, unsaved),
+                lambda: self.store.save_position(name, unsaved),
+            )
+            self._unsaved = None
 
     async def _on_own_connection(
         self,
@@ -283,12 +320,12 @@ class Relay:
             os._exit(70)
         name = self.settings.relay_name
         if following:
-            await self._on_own_connection(
-                lambda conn: self.store.save_position_on(conn, name, upto),
-                lambda: self.store.save_position(name, upto),
-            )
+            # Saved by the next read's statement: one round trip less per wake-up. A relay
+            # that dies first publishes these again, with the same ids (at least once).
+            self._unsaved = upto
         else:
             await asyncio.to_thread(self.store.save_position, name, upto)
+            self._unsaved = None
         self.position = upto
         PUBLISHED.inc(len(records))
         POSITION.set(upto)
