@@ -168,39 +168,49 @@ class Relay:
         # Ranges being read and encoded, oldest first; published strictly in this order.
         ahead: deque[tuple[int, asyncio.Future[list[Record]]]] = deque()
         scheduled, head = self.position, self.position
+        # How many events a caught-up read takes: FOLLOWING_MAX; the whole rest at once when
+        # the read before found more waiting, but less than a batch.
+        trickle = min(FOLLOWING_MAX, size)
+        most = trickle
         self.ready.set()
         try:
             while not stop.is_set():
                 if not ahead and scheduled >= head:
                     # Caught up: events now come a few at a time. Read what follows the
                     # position in this process, in one query (no head query first, no hop to
-                    # a worker and back); only a longer backlog goes to the read-ahead below.
+                    # a worker and back); only a batch's worth or more goes to the read-ahead.
                     self._wake.clear()
                     started = time.perf_counter()
-                    upto, records, head = await self._read_following(scheduled)
-                    if upto is not None:
-                        if records and not await self._deliver(
-                            records, upto, stop, decoders, following=True
-                        ):
-                            return
-                        scheduled = upto
-                        LAG.set(max(0, head - upto))
-                        if records:
-                            BATCH.observe(time.perf_counter() - started)
-                        if head > upto:  # more were waiting: read on at once
-                            head = upto
-                            continue
-                        # Read again only when woken: the wake was cleared before the read,
-                        # so a commit the read missed has notified since (or will: its NOTIFY
-                        # follows its commit), and an immediate read would mostly find nothing.
-                        # A position not yet saved is saved by a read soon even so.
-                        idle = self.settings.relay_idle_poll_seconds
-                        if self._unsaved is not None:
-                            idle = min(idle, SAVE_WITHIN_SECONDS)
-                        await _wait_any(stop, self._wake, idle)
-                        if self._wake.is_set() and self.settings.relay_coalesce_seconds > 0:
-                            await asyncio.sleep(self.settings.relay_coalesce_seconds)
+                    upto, records, head = await self._read_following(scheduled, most)
+                    if records and not await self._deliver(
+                        records, upto, stop, decoders, following=True
+                    ):
+                        return
+                    scheduled = upto
+                    LAG.set(max(0, head - upto))
+                    if records:
+                        BATCH.observe(time.perf_counter() - started)
+                    if head > upto:
+                        # More were waiting. Less than a batch: the rest is read here, at
+                        # once, in one read (worker processes cost a second or more of CPU
+                        # each to start: each imports and builds the application; more than
+                        # a few thousand events cost to encode here). A batch or more: the
+                        # read-ahead below.
+                        if head - upto < size:
+                            head, most = upto, size
                         continue
+                    most = trickle
+                    # Read again only when woken: the wake was cleared before the read, so a
+                    # commit the read missed has notified since (or will: its NOTIFY follows
+                    # its commit), and an immediate read would mostly find nothing. A
+                    # position not yet saved is saved by a read soon even so.
+                    idle = self.settings.relay_idle_poll_seconds
+                    if self._unsaved is not None:
+                        idle = min(idle, SAVE_WITHIN_SECONDS)
+                    await _wait_any(stop, self._wake, idle)
+                    if self._wake.is_set() and self.settings.relay_coalesce_seconds > 0:
+                        await asyncio.sleep(self.settings.relay_coalesce_seconds)
+                    continue
                 while len(ahead) < depth and scheduled < head:
                     upto = min(scheduled + size, head)
                     ahead.append((upto, decoders.encode(scheduled, upto)))
@@ -223,18 +233,11 @@ class Relay:
             with contextlib.suppress(Exception):
                 await self._save_unsaved()
 
-    async def _read_following(self, after: int) -> tuple[int | None, list[Record], int]:
-        """The events after `after`, encoded, the position they end at and the head seen.
-
-        At most FOLLOWING_MAX are read; when that many are waiting, the head is read too: a
-        backlog of less than a batch beyond them stays in this process (read on at once,
-        FOLLOWING_MAX at a time), a longer one goes to the worker processes' read-ahead (the
-        position None, nothing read kept). Worker processes cost a second or more of CPU
-        each to start (each imports and builds the application), more than a few thousand
-        events cost to encode here. Every id below a visible one is committed (the
-        library's insert lock serialises writers), so the last row read is a safe position;
-        ids a rolled-back insert used are passed over."""
-        most = min(FOLLOWING_MAX, self.settings.relay_batch_size)  # never more than a batch
+    async def _read_following(self, after: int, most: int) -> tuple[int, list[Record], int]:
+        """At most `most` events after `after`, encoded, the position they end at and the
+        head: read too when `most` were found (more may be waiting). Every id below a
+        visible one is committed (the library's insert lock serialises writers), so the
+        last row read is a safe position; ids a rolled-back insert used are passed over."""
         name, unsaved = self.settings.relay_name, self._unsaved
         if unsaved is None:
             rows = await self._on_own_connection(
@@ -249,13 +252,10 @@ class Relay:
                 lambda: self._saved_then_rows(name, unsaved, after, most),
             )
             self._unsaved = None
+        upto = rows[-1][0] if rows else after
         if len(rows) < most:
-            upto = rows[-1][0] if rows else after
             return upto, self.encoder.records(rows), upto
         head = await asyncio.to_thread(self.store.max_notification_id)
-        upto = rows[-1][0]
-        if head - upto >= self.settings.relay_batch_size:
-            return None, [], head
         return upto, self.encoder.records(rows), max(head, upto)
 
     def _saved_then_rows(self, name: str, position: int, after: int, most: int) -> list[Row]:
