@@ -198,6 +198,8 @@ class Relay:
                         # read-ahead below.
                         if head - upto < size:
                             head, most = upto, size
+                        else:  # the read-ahead saves each range as its acks come: this first
+                            await self._save_unsaved()
                         continue
                     most = trickle
                     # Read again only when woken: the wake was cleared before the read, so a
