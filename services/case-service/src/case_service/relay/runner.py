@@ -2,14 +2,16 @@
 
 Loop: take the next range of `relay_batch_size` notification ids after the saved position,
 publish its events (key = case id), wait for every acknowledgement, then save the range's
-end as the position (caught up, in the statement of the next read, within 0.1 s). The next ranges are read and encoded meanwhile, in worker processes
-(decoders.py), but published only in order, each after the previous one's acks. A failed publish is
-retried with backoff from the same position (the broker may see a record twice, with the
-same event id; it never misses one). With nothing to read the relay sleeps until
-PostgreSQL's NOTIFY from the library's insert (or `relay_idle_poll_seconds` as a safety
-net). Caught up, events come a few at a time: the relay then reads what follows its position
-itself, on its own connection, and goes back to the read-ahead only for a batch's worth or
-more. A session advisory lock makes a second relay on the same store a hot standby.
+end as the position (caught up, in the statement of the next read, within 0.1 s). The next
+ranges are read and encoded meanwhile, in worker processes (decoders.py), but published
+only in order, each after the previous one's acks. A failed publish is retried with
+backoff from the same position (the broker may see a record twice, with the same event id;
+it never misses one). With nothing to read the relay sleeps until PostgreSQL's NOTIFY from
+the library's insert (or `relay_idle_poll_seconds` as a safety net). Caught up, events come
+a few at a time: the relay then reads what follows its position itself, on its own
+connection, a wake-up waiting `relay_coalesce_seconds` first, and goes back to the
+read-ahead only for a batch's worth or more. A session advisory lock makes a second relay
+on the same store a hot standby.
 """
 
 from __future__ import annotations
@@ -51,8 +53,9 @@ BATCH = Histogram(
 )
 
 
-# Caught up, the relay reads what follows its position itself when it is fewer events than
-# this (a trickle); a longer backlog goes to the worker processes' read-ahead.
+# Caught up, the relay reads at most this many events at a time itself (a trickle); finding
+# that many, it reads the rest at once if less than a batch, else leaves it to the worker
+# processes' read-ahead.
 FOLLOWING_MAX = 200
 _NO_END = 2**63 - 1
 # Caught up, a range's end is saved by the next read's statement, which comes with the next
@@ -115,7 +118,7 @@ class Relay:
         self.ready = asyncio.Event()  # set once the lock is held and the position read
         self._own: psycopg.AsyncConnection[Any] | None = None  # the caught-up reads' and saves'
         # Caught up, a range's end acknowledged but not yet saved: saved by the next read's
-        # statement (within relay_idle_poll_seconds), or as the relay stops.
+        # statement (within SAVE_WITHIN_SECONDS), before the read-ahead, or as the relay stops.
         self._unsaved: int | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -266,7 +269,8 @@ class Relay:
         return self.store.rows_between(after, _NO_END, most)
 
     async def _save_unsaved(self) -> None:
-        """The position acknowledged but not yet saved, saved now (the relay stops)."""
+        """The position acknowledged but not yet saved, saved now (the read-ahead takes over,
+        or the relay stops)."""
         name, unsaved = self.settings.relay_name, self._unsaved
         if unsaved is not None:
             await self._on_own_connection(
