@@ -9,7 +9,7 @@ from collections import defaultdict
 import pytest
 from arrears.messaging.envelope import event_id
 from case_service.application import CaseApplication
-from case_service.relay import RelaySettings, RelayStore
+from case_service.relay import RelaySettings, RelayStore, runner
 
 from .conftest import Workload, assert_valid, eventually, read_topic, running_relay, store_events
 
@@ -76,6 +76,41 @@ async def test_worker_processes_encode_ranges_ahead_and_the_topic_keeps_each_cas
     assert sorted(by_case) == sorted(str(c) for c in case_ids)
     assert all(versions == [1, 2, 3, 4, 5] for versions in by_case.values())
     assert saved_position(cases) == stored[-1][2]
+
+
+@pytest.mark.parametrize(("batch", "ahead"), [(200, False), (10, True)])
+async def test_a_backlog_under_a_batch_is_read_in_the_relays_process(
+    relay_settings: RelaySettings,
+    cases: CaseApplication,
+    workload: Workload,
+    monkeypatch: pytest.MonkeyPatch,
+    batch: int,
+    ahead: bool,
+) -> None:
+    """Past a caught-up read's limit, a backlog under a batch is read on in the relay's own
+    process (no worker process to start); a batch's worth or more goes to the read-ahead."""
+    workload.portfolio(n_cases=6, missed_each=3)
+    stored = store_events(cases)
+    assert len(stored) == 24
+    monkeypatch.setattr(runner, "FOLLOWING_MAX", 5)
+    ranges: list[tuple[int, int]] = []
+    encode = runner.Decoders.encode
+
+    def counted(self: runner.Decoders, after: int, upto: int) -> object:
+        ranges.append((after, upto))
+        return encode(self, after, upto)
+
+    monkeypatch.setattr(runner.Decoders, "encode", counted)
+    settings = relay_settings.model_copy(update={"relay_batch_size": batch})
+
+    async with running_relay(settings, cases):
+        await eventually(lambda: _at(cases, stored[-1][2]))
+    records = await read_topic(settings.kafka_bootstrap_servers, settings.relay_topic, expected=24)
+
+    assert sorted((e.subject, e.caseversion) for _, e, _ in records) == sorted(
+        (case, version) for case, version, _ in stored
+    )
+    assert bool(ranges) is ahead
 
 
 async def _at(cases: CaseApplication, position: int) -> bool:

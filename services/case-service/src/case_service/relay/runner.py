@@ -2,14 +2,16 @@
 
 Loop: take the next range of `relay_batch_size` notification ids after the saved position,
 publish its events (key = case id), wait for every acknowledgement, then save the range's
-end as the position. The next ranges are read and encoded meanwhile, in worker processes
-(decoders.py), but published only in order, each after the previous one's acks. A failed publish is
-retried with backoff from the same position (the broker may see a record twice, with the
-same event id; it never misses one). With nothing to read the relay sleeps until
-PostgreSQL's NOTIFY from the library's insert (or `relay_idle_poll_seconds` as a safety
-net). Caught up, events come a few at a time: the relay then reads what follows its position
-itself, on its own connection, and goes back to the read-ahead only for a batch's worth or
-more. A session advisory lock makes a second relay on the same store a hot standby.
+end as the position (caught up, in the statement of the next read, within 0.1 s). The next
+ranges are read and encoded meanwhile, in worker processes (decoders.py), but published
+only in order, each after the previous one's acks. A failed publish is retried with
+backoff from the same position (the broker may see a record twice, with the same event id;
+it never misses one). With nothing to read the relay sleeps until PostgreSQL's NOTIFY from
+the library's insert (or `relay_idle_poll_seconds` as a safety net). Caught up, events come
+a few at a time: the relay then reads what follows its position itself, on its own
+connection, a wake-up waiting `relay_coalesce_seconds` first, and goes back to the
+read-ahead only for a batch's worth or more. A session advisory lock makes a second relay
+on the same store a hot standby.
 """
 
 from __future__ import annotations
@@ -30,11 +32,12 @@ from arrears.messaging.producer import EnvelopeProducer, ProducerConfig
 from eventsourcing.postgres import PostgresApplicationRecorder
 from prometheus_client import Counter, Gauge, Histogram
 from psycopg.sql import SQL, Identifier
+from pydantic import Field
 
 from case_service.relay.decoders import Decoders
 from case_service.relay.envelopes import CaseEventEncoder
 from case_service.relay.store import RelayStore
-from case_service.relay.wire import Record
+from case_service.relay.wire import Record, Row
 from case_service.settings import CaseServiceSettings
 
 log = logging.getLogger("case_service.relay")
@@ -50,10 +53,14 @@ BATCH = Histogram(
 )
 
 
-# Caught up, the relay reads what follows its position itself when it is fewer events than
-# this (a trickle); a longer backlog goes to the worker processes' read-ahead.
+# Caught up, the relay reads at most this many events at a time itself (a trickle); finding
+# that many, it reads the rest at once if less than a batch, else leaves it to the worker
+# processes' read-ahead.
 FOLLOWING_MAX = 200
 _NO_END = 2**63 - 1
+# Caught up, a range's end is saved by the next read's statement, which comes with the next
+# wake-up or, at the latest, this long after the range's acks.
+SAVE_WITHIN_SECONDS = 0.1
 _T = TypeVar("_T")
 
 
@@ -66,6 +73,10 @@ class RelaySettings(CaseServiceSettings):
     relay_decoders: int = 2
     relay_pipeline_depth: int = 3
     relay_idle_poll_seconds: float = 1.0
+    # Caught up, a wake-up waits this long before reading, so the commits of those moments
+    # go out in one read, one produce request and one position save (each costs the same
+    # for one event as for fifty; at a trickle, one command's commit woke a whole cycle).
+    relay_coalesce_seconds: float = Field(default=0.01, ge=0.0, le=0.1)
     relay_retry_initial_seconds: float = 0.2
     relay_retry_max_seconds: float = 5.0
     relay_metrics_port: int = 9101  # 0: don't serve /metrics (e.g. in-process tests)
@@ -106,6 +117,9 @@ class Relay:
         self._wake = asyncio.Event()
         self.ready = asyncio.Event()  # set once the lock is held and the position read
         self._own: psycopg.AsyncConnection[Any] | None = None  # the caught-up reads' and saves'
+        # Caught up, a range's end acknowledged but not yet saved: saved by the next read's
+        # statement (within SAVE_WITHIN_SECONDS), before the read-ahead, or as the relay stops.
+        self._unsaved: int | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         """Relay until `stop` is set."""
@@ -157,31 +171,51 @@ class Relay:
         # Ranges being read and encoded, oldest first; published strictly in this order.
         ahead: deque[tuple[int, asyncio.Future[list[Record]]]] = deque()
         scheduled, head = self.position, self.position
+        # How many events a caught-up read takes: FOLLOWING_MAX; the whole rest at once when
+        # the read before found more waiting, but less than a batch.
+        trickle = min(FOLLOWING_MAX, size)
+        most = trickle
         self.ready.set()
         try:
             while not stop.is_set():
                 if not ahead and scheduled >= head:
                     # Caught up: events now come a few at a time. Read what follows the
                     # position in this process, in one query (no head query first, no hop to
-                    # a worker and back); only a longer backlog goes to the read-ahead below.
+                    # a worker and back); only a batch's worth or more goes to the read-ahead.
                     self._wake.clear()
                     started = time.perf_counter()
-                    upto, records = await self._read_following(scheduled)
-                    if upto is not None:
-                        if records and not await self._deliver(
-                            records, upto, stop, decoders, following=True
-                        ):
-                            return
-                        scheduled = head = upto
-                        LAG.set(0)
-                        if records:
-                            BATCH.observe(time.perf_counter() - started)
-                        # Read again only when woken: the wake was cleared before the read,
-                        # so a commit the read missed has notified since (or will: its NOTIFY
-                        # follows its commit), and an immediate read would mostly find nothing.
-                        await _wait_any(stop, self._wake, self.settings.relay_idle_poll_seconds)
+                    upto, records, head = await self._read_following(scheduled, most)
+                    if records and not await self._deliver(
+                        records, upto, stop, decoders, following=True
+                    ):
+                        return
+                    scheduled = upto
+                    LAG.set(max(0, head - upto))
+                    if records:
+                        BATCH.observe(time.perf_counter() - started)
+                    if head > upto:
+                        # More were waiting. Less than a batch: the rest is read here, at
+                        # once, in one read (worker processes cost a second or more of CPU
+                        # each to start: each imports and builds the application; more than
+                        # a few thousand events cost to encode here). A batch or more: the
+                        # read-ahead below.
+                        if head - upto < size:
+                            head, most = upto, size
+                        else:  # the read-ahead saves each range as its acks come: this first
+                            await self._save_unsaved()
                         continue
-                    head = await asyncio.to_thread(self.store.max_notification_id)
+                    most = trickle
+                    # Read again only when woken: the wake was cleared before the read, so a
+                    # commit the read missed has notified since (or will: its NOTIFY follows
+                    # its commit), and an immediate read would mostly find nothing. A
+                    # position not yet saved is saved by a read soon even so.
+                    idle = self.settings.relay_idle_poll_seconds
+                    if self._unsaved is not None:
+                        idle = min(idle, SAVE_WITHIN_SECONDS)
+                    await _wait_any(stop, self._wake, idle)
+                    if self._wake.is_set() and self.settings.relay_coalesce_seconds > 0:
+                        await asyncio.sleep(self.settings.relay_coalesce_seconds)
+                    continue
                 while len(ahead) < depth and scheduled < head:
                     upto = min(scheduled + size, head)
                     ahead.append((upto, decoders.encode(scheduled, upto)))
@@ -201,21 +235,49 @@ class Relay:
             for _, encoding in ahead:
                 encoding.cancel()
             decoders.close()
+            with contextlib.suppress(Exception):
+                await self._save_unsaved()
 
-    async def _read_following(self, after: int) -> tuple[int | None, list[Record]]:
-        """The events after `after`, encoded, and the position they end at, when there are
-        fewer than FOLLOWING_MAX (or a batch) of them (None: more are waiting, for the
-        read-ahead). Every id below a visible one is committed (the library's insert lock
-        serialises writers), so the last row read is a safe position; ids a rolled-back
-        insert used are passed over."""
-        most = min(FOLLOWING_MAX, self.settings.relay_batch_size)  # never more than a batch
-        rows = await self._on_own_connection(
-            lambda conn: self.store.rows_between_on(conn, after, _NO_END, most),
-            lambda: self.store.rows_between(after, _NO_END, most),
-        )
-        if len(rows) >= most:
-            return None, []
-        return (rows[-1][0] if rows else after), self.encoder.records(rows)
+    async def _read_following(self, after: int, most: int) -> tuple[int, list[Record], int]:
+        """At most `most` events after `after`, encoded, the position they end at and the
+        head: read too when `most` were found (more may be waiting). Every id below a
+        visible one is committed (the library's insert lock serialises writers), so the
+        last row read is a safe position; ids a rolled-back insert used are passed over."""
+        name, unsaved = self.settings.relay_name, self._unsaved
+        if unsaved is None:
+            rows = await self._on_own_connection(
+                lambda conn: self.store.rows_between_on(conn, after, _NO_END, most),
+                lambda: self.store.rows_between(after, _NO_END, most),
+            )
+        else:
+            rows = await self._on_own_connection(
+                lambda conn: self.store.saving_rows_between_on(
+                    conn, name, unsaved, after, _NO_END, most
+                ),
+                lambda: self._saved_then_rows(name, unsaved, after, most),
+            )
+            self._unsaved = None
+        upto = rows[-1][0] if rows else after
+        if len(rows) < most:
+            return upto, self.encoder.records(rows), upto
+        head = await asyncio.to_thread(self.store.max_notification_id)
+        return upto, self.encoder.records(rows), max(head, upto)
+
+    def _saved_then_rows(self, name: str, position: int, after: int, most: int) -> list[Row]:
+        """The pool's way of `saving_rows_between_on`, in two statements."""
+        self.store.save_position(name, position)
+        return self.store.rows_between(after, _NO_END, most)
+
+    async def _save_unsaved(self) -> None:
+        """The position acknowledged but not yet saved, saved now (the read-ahead takes over,
+        or the relay stops)."""
+        name, unsaved = self.settings.relay_name, self._unsaved
+        if unsaved is not None:
+            await self._on_own_connection(
+                lambda conn: self.store.save_position_on(conn, name, unsaved),
+                lambda: self.store.save_position(name, unsaved),
+            )
+            self._unsaved = None
 
     async def _on_own_connection(
         self,
@@ -264,12 +326,12 @@ class Relay:
             os._exit(70)
         name = self.settings.relay_name
         if following:
-            await self._on_own_connection(
-                lambda conn: self.store.save_position_on(conn, name, upto),
-                lambda: self.store.save_position(name, upto),
-            )
+            # Saved by the next read's statement: one round trip less per wake-up. A relay
+            # that dies first publishes these again, with the same ids (at least once).
+            self._unsaved = upto
         else:
             await asyncio.to_thread(self.store.save_position, name, upto)
+            self._unsaved = None
         self.position = upto
         PUBLISHED.inc(len(records))
         POSITION.set(upto)

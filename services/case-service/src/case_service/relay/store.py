@@ -47,6 +47,10 @@ class RelayStore:
             )
             + page_in_order("e.notification_id", upto=True)
         ).format(events, *(correlations or ()))
+        # The caught-up relay's read with the position of its previous range saved in the
+        # same statement (a data-modifying WITH runs whether or not the SELECT reads it):
+        # one round trip for both.
+        self._saving_rows = SQL("WITH saved AS (") + self._upsert + SQL(") ") + self._rows
         self._case_events = SQL(
             "SELECT notification_id, originator_id, originator_version, topic, state FROM {} "
             "WHERE originator_id = %s AND originator_version > %s "
@@ -100,6 +104,22 @@ class RelayStore:
         """`rows_between` on the caller's own autocommit connection (the caught-up relay's)."""
         async with conn.cursor(row_factory=tuple_row, binary=True) as curs:
             await curs.execute(self._rows, (after, upto, limit), prepare=True)
+            return _rows(await curs.fetchall())
+
+    async def saving_rows_between_on(
+        self,
+        conn: psycopg.AsyncConnection[Any],
+        name: str,
+        position: int,
+        after: int,
+        upto: int,
+        limit: int | None,
+    ) -> list[Row]:
+        """`save_position` of `position` and `rows_between_on` in one statement."""
+        async with conn.cursor(row_factory=tuple_row, binary=True) as curs:
+            await curs.execute(
+                self._saving_rows, (name, position, after, upto, limit), prepare=True
+            )
             return _rows(await curs.fetchall())
 
     async def save_position_on(
