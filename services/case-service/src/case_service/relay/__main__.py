@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import Callable
 
-import uvloop
 from arrears.logging import configure_logging
 from arrears.migrations import SchemaBehind
 from prometheus_client import start_http_server
@@ -34,12 +34,21 @@ def main() -> None:
     if settings.relay_metrics_port:
         start_http_server(settings.relay_metrics_port, addr=settings.http_host)
     try:
-        # uvloop, as uvicorn gives the services: a caught-up relay's cost is mostly its
-        # event loop's turns (a wake-up, a read, a produce and its ack, a save).
-        with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
             runner.run(_main(settings))
     except SchemaBehind as exc:  # one line, not a traceback: run the migrations first
         raise SystemExit(str(exc)) from None
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop where it is installed, as uvicorn's `loop="auto"` gives the services (it comes
+    with `uvicorn[standard]` on the platforms that have it): a caught-up relay's cost is
+    mostly its event loop's turns (a wake-up, a read, a produce and its ack, a save)."""
+    try:
+        import uvloop
+    except ImportError:
+        return None  # asyncio's own loop
+    return uvloop.new_event_loop
 
 
 if __name__ == "__main__":
