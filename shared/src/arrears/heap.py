@@ -14,10 +14,13 @@ from collections.abc import Iterator
 GEN0_THRESHOLD = 20_000
 
 # A bulk step's survivors are frozen (`bulk_step`); cyclic garbage among them is only found
-# by a full collection, run once the frozen heap is this many times what was live after the
-# last one: memory stays within that factor of what is live, and the full walks grow rarer
-# as the kept objects (a worker's warm cases) grow.
+# by a full collection, due once the frozen heap is GROWTH times what was live after the
+# last one and run when the process is idle (`collect_if_due`), or by a step past LIMIT
+# times: memory stays within that factor of what is live, and the full walks grow rarer as
+# the kept objects (a worker's warm cases) grow. One walked a worker's 340,000 objects in
+# 0.07-0.18 s of CPU, in the middle of a file.
 GROWTH = 2
+LIMIT = 4
 _last_live = 0  # objects live after the last full collection (or `settle_heap`)
 _grown = 0  # objects frozen since, net of those freed
 _full = threading.Lock()
@@ -73,13 +76,25 @@ def bulk_step() -> Iterator[None]:
             gc.enable()
 
 
+def collect_if_due() -> bool:
+    """Call when idle (a daily file worker between files): the full collection, if what
+    bulk steps froze since the last one grew past `GROWTH` times what was live then."""
+    return _collect_past(GROWTH)
+
+
 def _collect_if_grown(grown: int) -> None:
     """`grown`: the objects a step left frozen, net of those freed meanwhile (the collector's
-    own allocation count; counting the frozen objects walks them all, too slow per step)."""
-    global _last_live, _grown
+    own allocation count; counting the frozen objects walks them all, too slow per step).
+    A step collects only past `LIMIT`: a process never idle still collects in time."""
+    global _grown
     _grown += grown
-    if _grown <= (GROWTH - 1) * _last_live or not _full.acquire(blocking=False):
-        return
+    _collect_past(LIMIT)
+
+
+def _collect_past(factor: int) -> bool:
+    global _last_live, _grown
+    if _grown <= (factor - 1) * _last_live or not _full.acquire(blocking=False):
+        return False
     try:
         gc.unfreeze()
         gc.collect()
@@ -87,3 +102,4 @@ def _collect_if_grown(grown: int) -> None:
         _last_live, _grown = gc.get_freeze_count(), 0
     finally:
         _full.release()
+    return True

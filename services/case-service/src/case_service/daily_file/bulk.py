@@ -128,16 +128,19 @@ class DailyFileWriter:
         correlation_id = get_correlation_id()
         chunks = _chunks(items, self._chunk, first=min(FIRST_CHUNK, self._chunk))
         workers = self._workers
-        preparing: Iterator[tuple[list[MissedInstallment], Prepared | None]]
         if workers is None or not workers.ready or len(items) < MIN_FOR_WORKERS:
-            preparing = self._prepared_here(chunks, items, now)
-        else:
-            # Each chunk's cases split between the workers, and in worker order, the order
-            # the workers' parts come back in.
-            split = [_by_worker(chunk, items, workers.count) for chunk in chunks]
-            chunks = [[group for part in parts for group in part] for parts in split]
-            preparing = self._prepared_by(workers, split, items, now)
-        return self._appended(len(items), chunks, preparing, now, correlation_id)
+            return self._appended(
+                len(items), chunks, self._prepared_here(chunks, items, now), now, correlation_id
+            )
+        # Each chunk's cases split between the workers, and in worker order, the order the
+        # workers' parts come back in.
+        split = [_by_worker(chunk, items, workers.count) for chunk in chunks]
+        chunks = [[group for part in parts for group in part] for parts in split]
+        preparing = self._prepared_by(workers, split, items, now)
+        try:
+            return self._appended(len(items), chunks, preparing, now, correlation_id)
+        finally:
+            workers.idle()  # the file ended: their moment for a due collection (heap.py)
 
     def _appended(
         self,
