@@ -6,8 +6,8 @@ with their UUIDs (pickling was a fifth of the server's CPU per item). The server
 outcome's case (the item it answers, in the order sent), so an outcome travels without it,
 and the usual one (one PaymentMissed recorded at the case's new version) as that version
 alone. The events travel as four columns (case id text, version, topic, state), an event's
-case as its id's text, the form the append sends to PostgreSQL, so the server builds no
-UUID per item.
+case as its id's text, the form the append sends to PostgreSQL, and are appended as they
+came (append.py, `append_columns`): the server builds no UUID or StoredEvent per item.
 """
 
 from __future__ import annotations

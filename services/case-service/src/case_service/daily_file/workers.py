@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
-from arrears.heap import collect_if_due, settle_heap
+from arrears.heap import settle_heap
 from eventsourcing.utils import resolve_topic
 
 from case_service.daily_file.items import MissedInstallment, packed, unpacked
@@ -77,13 +77,6 @@ def _prepare(rows: list[Any], now: datetime) -> Packed:
     if len(_ids) > IDS_LIMIT:
         _ids.clear()
     return _app.prepare_missed_installments(unpacked(rows, _ids), now).portable()
-
-
-def _idle() -> None:
-    # Between files: the full collection the chunks' frozen survivors made due (heap.py),
-    # off the chunks' path (queued before the next file's first chunk, which follows the
-    # server's answer and the next request's parse).
-    collect_if_due()
 
 
 class Workers:
@@ -142,12 +135,6 @@ class Workers:
         """Prepare `items` in process number `worker` (0 to count - 1); `Prepared.arrived`
         unpacks the answer."""
         return self._pools[worker].submit(_prepare, packed(items), now)
-
-    def idle(self) -> None:
-        """Tell each worker a file has ended: the moment for its deferred housekeeping."""
-        for pool in self._pools:
-            with contextlib.suppress(RuntimeError):  # a broken or closed pool: nothing to do
-                pool.submit(_idle)
 
     def processes(self) -> list[multiprocessing.process.BaseProcess]:
         """The worker processes now running (none before `start` or after `close`)."""
