@@ -111,7 +111,9 @@ class Prepared:
             )
             if names:
                 written.add(item.case_id)
-        return Prepared(outcomes, here=False, written=written, columns=(ids, versions, topics, states))
+        return Prepared(
+            outcomes, here=False, written=written, columns=(ids, versions, topics, states)
+        )
 
 
 class _NotFound(Exception):
