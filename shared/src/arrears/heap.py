@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import threading
 from collections.abc import Iterator
 
 # Objects allocated per request are freed by reference counting; the cycle collector only
@@ -38,3 +39,30 @@ def fewer_collections(gen0: int = GEN0_THRESHOLD) -> Iterator[None]:
         gc.set_threshold(*threshold)
         if not settled:
             gc.unfreeze()
+
+
+_pauses = 0  # `collector_paused` blocks running, in any thread or task
+_resume = False  # whether the collector ran when the first of them began
+_pausing = threading.Lock()
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """For a bulk step (a daily file's chunk, or its whole request): its objects are none of
+    them garbage until it ends, and the collector would walk them again and again meanwhile
+    (and every live object of the process in its full passes); most are freed by reference
+    counting when it ends, so the next collection finds few. Paused process-wide while any
+    such step runs (seconds at most), and resumed as it was when the last one ends."""
+    global _pauses, _resume
+    with _pausing:
+        if _pauses == 0:
+            _resume = gc.isenabled()
+            gc.disable()
+        _pauses += 1
+    try:
+        yield
+    finally:
+        with _pausing:
+            _pauses -= 1
+            if _pauses == 0 and _resume:
+                gc.enable()

@@ -68,10 +68,20 @@ def test_a_prepared_chunk_arrives_with_its_outcomes_errors_and_events() -> None:
 
     arrived = Prepared.arrived(pickle.loads(pickle.dumps(prepared.portable())), items)
 
-    # The case id travels as its text, the form the append sends; the rest as it was.
-    assert [
-        (UUID(str(e.originator_id)), e.originator_version, e.topic, e.state) for e in arrived.events
-    ] == [(e.originator_id, e.originator_version, e.topic, e.state) for e in prepared.events]
+    # The events travel and are appended as columns, the case id as its text (the form the
+    # append sends); the rest as it was.
+    assert arrived.events == []
+    assert arrived.has_events
+    assert (
+        arrived.appendable
+        == prepared.appendable
+        == (
+            [str(known)],
+            [4],
+            ["case_service.domain.events:PaymentMissed"],
+            [b"\x00sealed"],
+        )
+    )
     assert arrived.case_ids == prepared.case_ids == {known}
     assert next(iter(arrived.case_ids)) is known  # the item's own id, not one built again
     assert (prepared.here, arrived.here) == (True, False)
@@ -107,4 +117,5 @@ def test_the_usual_outcome_travels_as_its_version_and_its_near_misses_whole() ->
         (o.case_id, o.version, o.events, o.recorded_versions, o.error) for o in outcomes
     ]  # fmt: skip
     assert arrived.case_ids == set(ids[:4])
-    assert arrived.events == []
+    assert arrived.appendable == ([], [], [], [])
+    assert not arrived.has_events

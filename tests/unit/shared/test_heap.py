@@ -6,7 +6,7 @@ import gc
 from collections.abc import Iterator
 
 import pytest
-from arrears.heap import GEN0_THRESHOLD, settle_heap
+from arrears.heap import GEN0_THRESHOLD, collector_paused, settle_heap
 
 
 @pytest.fixture
@@ -26,3 +26,26 @@ def test_settling_freezes_what_is_loaded_and_collects_less_often() -> None:
 
     assert gc.get_freeze_count() > len(loaded)
     assert gc.get_threshold()[0] == GEN0_THRESHOLD > 700
+
+
+def test_the_collector_stays_paused_until_the_last_overlapping_step_ends() -> None:
+    assert gc.isenabled()
+    first, second = collector_paused(), collector_paused()
+
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert not gc.isenabled()  # the second step (another request, say) still runs
+    second.__exit__(None, None, None)
+
+    assert gc.isenabled()
+
+
+def test_a_collector_disabled_before_stays_disabled() -> None:
+    gc.disable()
+    try:
+        with collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -28,6 +28,9 @@ from psycopg.sql import SQL
 
 from case_service.persistence import CaseEventRecorder, _text
 
+# Events as columns, in order: case id texts, versions, topics, states.
+Columns = tuple[list[str], list[int], list[str], list[bytes]]
+
 
 class ChunkAppender:
     def __init__(self, recorder: CaseEventRecorder) -> None:
@@ -79,24 +82,44 @@ class ChunkAppender:
         """Insert `events` (each case's in version order), chained, in this order of
         notification; their notification ids. IntegrityError, with nothing written, if
         another writer took any of their versions."""
-        if not events:
+        return self.append_columns(columns(events), correlation_id)
+
+    def append_columns(self, events: Columns, correlation_id: str | None) -> list[int]:
+        """The same for events given as columns (case id texts, versions, topics, states),
+        as a worker sends them (prepared.py): no StoredEvent is built only to be read."""
+        ids, versions, topics, states = events
+        if not ids:
             return []
-        case_ids = _array(str(e.originator_id) for e in events)
-        versions = _array(str(e.originator_version) for e in events)
-        topics = _array(_quoted(e.topic) for e in events)
         recorder = self._recorder
         with recorder.datastore.transaction(commit=True) as curs:
             recorder._lock_table(curs)
             recorder._notify_channel(curs)
-            one_per_case = len({e.originator_id for e in events}) == len(events)
+            one_per_case = len(set(ids)) == len(ids)
             statement = self._insert_one_per_case if one_per_case else self._insert
-            states = [e.state for e in events]  # in binary: no hex to write, escape and parse
-            curs.execute(statement, (correlation_id, case_ids, versions, topics, states))
+            # The states in binary: no hex to write, escape and parse.
+            arrays = (_array(ids), _array(map(str, versions)), _array(map(_quoted, topics)))
+            curs.execute(statement, (correlation_id, *arrays, states))
             row = curs.fetchone()
             assert row is not None  # an aggregate query answers one row
-            if row["inserted"] != len(events):
-                raise RuntimeError(f"the store inserted {row['inserted']} of {len(events)} events")
+            if row["inserted"] != len(ids):
+                raise RuntimeError(f"the store inserted {row['inserted']} of {len(ids)} events")
             return list(map(int, row["ids"].split(",")))
+
+
+def columns(events: Sequence[StoredEvent]) -> Columns:
+    """Events as the append's columns: case id texts, versions, topics, states."""
+    ids = []
+    case_id: object = None
+    for e in events:
+        if e.originator_id is not case_id:  # a case's events come together: one text each
+            case_id, text = e.originator_id, str(e.originator_id)
+        ids.append(text)
+    return (
+        ids,
+        [e.originator_version for e in events],
+        [e.topic for e in events],
+        [e.state for e in events],
+    )
 
 
 def _array(elements: Iterable[str]) -> str:

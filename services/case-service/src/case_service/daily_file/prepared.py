@@ -6,34 +6,27 @@ with their UUIDs (pickling was a fifth of the server's CPU per item). The server
 outcome's case (the item it answers, in the order sent), so an outcome travels without it,
 and the usual one (one PaymentMissed recorded at the case's new version) as that version
 alone. The events travel as four columns (case id text, version, topic, state), an event's
-case as its id's text, the form the append sends to PostgreSQL, so the server builds no
-UUID per item.
+case as its id's text, the form the append sends to PostgreSQL, and are appended as they
+came (append.py, `append_columns`): the server builds no UUID or StoredEvent per item.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 
 from case_service.commands import CaseNotFound, Outcome
+from case_service.daily_file.append import Columns, columns
 from case_service.daily_file.items import MissedInstallment
 
 # Per outcome, in the items' order: the usual one's version, or (version, event names,
 # recorded versions, error); and the events' columns: case id texts, versions, topics, states.
-Packed = tuple[list[Any], tuple[list[str], list[int], list[str], list[bytes]]]
+Packed = tuple[list[Any], Columns]
 USUAL = "PaymentMissed"  # the event of the usual outcome
-# `arrived` builds the events from their columns by position.
-if [f.name for f in fields(StoredEvent)] != [
-    "originator_id",
-    "originator_version",
-    "topic",
-    "state",
-]:
-    raise RuntimeError("eventsourcing's StoredEvent changed: review prepared.py")
 
 
 @dataclass
@@ -45,11 +38,25 @@ class Prepared:
 
     # The cases its events belong to, where known on arrival (see `case_ids`).
     written: set[UUID] | None = None
+    # Arrived from a worker: its events as the columns they came in, appended as they are
+    # (append.py); `events` is then empty.
+    columns: Columns | None = None
+
+    @property
+    def appendable(self) -> Columns:
+        """The events as the append takes them."""
+        return self.columns if self.columns is not None else columns(self.events)
+
+    @property
+    def has_events(self) -> bool:
+        return bool(self.columns[0] if self.columns is not None else self.events)
 
     @property
     def case_ids(self) -> set[UUID]:
         if self.written is not None:
             return self.written
+        if self.columns is not None:
+            return {UUID(i) for i in set(self.columns[0])}
         ids = {event.originator_id for event in self.events}  # a few events per case
         return {i if isinstance(i, UUID) else UUID(i) for i in ids}
 
@@ -71,19 +78,7 @@ class Prepared:
                 continue
             error = _NotFound(o.case_id) if isinstance(o.error, CaseNotFound) else o.error
             outcomes.append((o.version, names, versions, error))
-        ids = []
-        case_id: object = None
-        for e in self.events:
-            if e.originator_id is not case_id:  # a case's events come together: one text each
-                case_id, text = e.originator_id, str(e.originator_id)
-            ids.append(text)
-        events = self.events
-        return outcomes, (
-            ids,
-            [e.originator_version for e in events],
-            [e.topic for e in events],
-            [e.state for e in events],
-        )
+        return outcomes, self.appendable
 
     @staticmethod
     def arrived(packed: Packed, items: Sequence[MissedInstallment]) -> Prepared:
@@ -116,9 +111,9 @@ class Prepared:
             )
             if names:
                 written.add(item.case_id)
-        # StoredEvent's fields in order: originator_id, originator_version, topic, state.
-        events = list(map(StoredEvent, ids, versions, topics, states))
-        return Prepared(outcomes, events, here=False, written=written)
+        return Prepared(
+            outcomes, here=False, written=written, columns=(ids, versions, topics, states)
+        )
 
 
 class _NotFound(Exception):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
 from uuid import UUID
 
 from arrears.errors import Problem
-from fastapi import APIRouter
+from arrears.heap import collector_paused
+from fastapi import APIRouter, Request, Response
 from pydantic import BeforeValidator
 
 from case_service.api.commands import problem_for
@@ -16,7 +18,24 @@ from case_service.api.schemas import BatchRejection, BatchResult, MissedPaymentB
 from case_service.daily_file import MissedInstallment
 from case_service.domain import CollectionCase
 
-router = APIRouter(tags=["batch"], route_class=BodyRoute)
+
+class _PausedRoute(BodyRoute):
+    """The file's request with the cyclic collector paused (arrears.heap): its tens of
+    thousands of items, rows and outcomes live until the answer is sent, and collections
+    meanwhile walked them again and again (0.3-0.5 s of a 100,000-item run's server);
+    reference counting frees them when it ends."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            with collector_paused():
+                return await handler(request)
+
+        return handle
+
+
+router = APIRouter(tags=["batch"], route_class=_PausedRoute)
 
 
 @router.post("/v1/missed-payments:batch", response_model=BatchResult)
