@@ -197,7 +197,7 @@ class DailyFileWriter:
                 submitted.append(self._submit(workers, split[n + AHEAD], items, now))
             futures = submitted[n]
             submitted[n] = []  # gathered: its answer need not be held
-            picked = [items[index] for part in parts for group in part for index in group]
+            picked = [item for part in parts for item in _picked(part, items)]
             yield picked, _gathered(futures, picked) if futures else None
 
     def _record_chunk(
@@ -260,9 +260,7 @@ class DailyFileWriter:
         the chunk is prepared here."""
         try:
             return [
-                workers.submit(n, [items[index] for group in part for index in group], now)
-                for n, part in enumerate(parts)
-                if part
+                workers.submit(n, _picked(part, items), now) for n, part in enumerate(parts) if part
             ]
         except Exception:  # a worker died (the pool is broken): prepare chunks here
             _log.exception("daily file workers unavailable; chunks are prepared in-process")

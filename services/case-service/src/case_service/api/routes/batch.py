@@ -66,8 +66,10 @@ def record_missed_payments(
     if len(outcomes) != len(items):
         raise RuntimeError(f"{len(outcomes)} outcomes for {len(items)} items")
     rejected = []
+    recorded = 0
     for index, outcome in enumerate(outcomes):
         if outcome.error is None:
+            recorded += bool(outcome.events)
             continue
         problem = problem_for(outcome.error)
         field = problem.errors[0]["field"] if problem.errors else None
@@ -82,7 +84,6 @@ def record_missed_payments(
             )
         )
     # A rejected item records nothing; the others recorded events or found them reported.
-    recorded = sum(1 for outcome in outcomes if outcome.events and outcome.error is None)
     return BatchResult(
         received=len(body.items),
         recorded=recorded,
