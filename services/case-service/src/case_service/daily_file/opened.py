@@ -15,15 +15,16 @@ usual shape becomes its case directly:
   then the event's apply), the case taking the parsed containers themselves
   (`CaseOpened.open_with`): read for this case alone, they are shared with nothing.
 
-Any other record (another topic, a snapshot, a unicode escape in its JSON, an unexpected
-field or type, anything damaged) gives None and is read by the mapper, which gives the
-case or says what is wrong. tests/unit/case_service/test_daily_file_opened.py
+Any other record (another topic, a snapshot, a unicode escape or a number of 19 digits or
+more in its JSON, an unexpected field or type, anything damaged) gives None and is read by
+the mapper, which gives the case or says what is wrong. tests/unit/case_service/test_daily_file_opened.py
 proves on generated cases that both reads give the very same case.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
@@ -57,6 +58,9 @@ _TRANSCODED = ("timestamp", "principal")  # a datetime and a Decimal: transcoded
 # collateral's value.
 _NESTED = ("rules", "collateral", "borrower", "guarantors")
 _TYPE_KEY = b'"_type_"'
+# A number of 19 digits or more may be outside 64 bits, which orjson reads as a float where
+# the library's decoder gives the int: such a record is left to the mapper.
+_LONG_NUMBER = re.compile(rb"[0-9]{19}")
 _REFUSED = object()
 # The transcodings' own decoding of a str, without their Python frame (called only with a
 # str: what their `decode` asserts or passes on).
@@ -115,7 +119,7 @@ class LeanOpened:
         added), or None."""
         try:  # anything damaged is left to the mapper, which says what and where
             plain = self._cipher.decrypt(record.state) if self._cipher else record.state
-            if plain.startswith(SNAPSHOT_MAGIC) or b"\\u" in plain:
+            if plain.startswith(SNAPSHOT_MAGIC) or b"\\u" in plain or _LONG_NUMBER.search(plain):
                 return None
             state = orjson.loads(plain)
         except Exception:  # the cipher's errors, orjson.JSONDecodeError (a ValueError)

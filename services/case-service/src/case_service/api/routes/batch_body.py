@@ -14,7 +14,11 @@ to the same values on generated bodies.
 
 The body's JSON is parsed by orjson (`BodyRoute`), a third of the stdlib's time for a file;
 a body orjson refuses is parsed again by the stdlib, which FastAPI's own handler would have
-used, so it is read or refused exactly as before (same error, position and message).
+used, so it is read or refused exactly as before (same error, position and message). One
+difference is left: orjson reads an integer beyond 64 bits as a float, where the stdlib gives
+the int. The body's one integer, an item's installment, is refused either way, with the same
+status and field ("a valid integer" rather than "less than or equal to"); every other value
+of an item is a string, and a number there is refused whatever its kind.
 """
 
 from __future__ import annotations
@@ -170,7 +174,7 @@ class _Request(Request):
             body = await self.body()
             try:
                 self._json = orjson.loads(body)
-            except orjson.JSONDecodeError:  # NaN, huge integers, lone surrogates, or no JSON
+            except orjson.JSONDecodeError:  # NaN, infinities, lone surrogates, or no JSON
                 self._json = json.loads(body)
         return self._json
 
