@@ -165,15 +165,18 @@ class CaseEventRecorder(PostgresApplicationRecorder):
         # them; warm.py takes them in any order). OFFSET 0 keeps the sub-select apart, so the
         # limit is checked once, not on every row; the range is bounded in the index
         # condition itself. Run unprepared: a generic plan of a range with unknown bounds
-        # may scan the whole table.
+        # may scan the whole table. Both numbers cast to bigint: psycopg sends a small int as
+        # a smallint, and two of them summed overflowed one (an after and a limit in the
+        # thousands: a store of fewer than 32,768 events).
         self._select_tail = _text(
             SQL(
                 "SELECT m.last, t.case_id, t.originator_version, t.topic, t.state"
                 " FROM (SELECT COALESCE(max(notification_id), 0) AS last FROM {schema}.{events}) m"
                 " LEFT JOIN LATERAL (SELECT uuid_send(e.originator_id) AS case_id,"
                 " e.originator_version, e.topic, e.state FROM {schema}.{events} e"
-                " WHERE e.notification_id > %(after)s AND e.notification_id <= %(after)s + %(limit)s"
-                " AND m.last <= %(after)s + %(limit)s OFFSET 0) t ON true"
+                " WHERE e.notification_id > %(after)s::bigint"
+                " AND e.notification_id <= %(after)s::bigint + %(limit)s::bigint"
+                " AND m.last <= %(after)s::bigint + %(limit)s::bigint OFFSET 0) t ON true"
             ).format(
                 schema=Identifier(self.datastore.schema),
                 events=Identifier(self.events_table_name),
