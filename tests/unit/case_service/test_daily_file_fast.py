@@ -10,6 +10,7 @@ import dataclasses
 import hashlib
 import inspect
 import itertools
+import pickle
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -21,7 +22,7 @@ from uuid import UUID
 from case_service import cipher as cipher_module
 from case_service.cipher import FastAESCipher
 from case_service.daily_file.bulk import _apply
-from case_service.daily_file.fast import FastMissedPayments, FastReplay, Known
+from case_service.daily_file.fast import FastMissedPayments, FastReplay, Known, stored_event
 from case_service.daily_file.items import MissedInstallment, record_item
 from case_service.daily_file.transcoder import LeanTranscoder
 from case_service.domain import CollectionCase, DomainError
@@ -449,3 +450,17 @@ def test_cases_of_one_chunk_with_other_rules_are_each_checked_by_their_own() -> 
     assert got[:2] == expected[:2]
     assert [bool(by_rule[c.id].pending_events) for c in originals] == [True, False, True, False]
     assert [by_fast[c.id].version for c in originals] == [by_rule[c.id].version for c in originals]
+
+
+def test_a_stored_event_built_directly_is_the_library_s() -> None:
+    # fast.stored_event fills the frozen dataclass's fields without its __init__: the
+    # same fields (the library's, in order), equality, hash, and pickling.
+    case_id = UUID(int=5)
+    direct = stored_event(case_id, 3, "topic", b"state")
+    built = StoredEvent(case_id, 3, "topic", b"state")
+    assert [f.name for f in dataclasses.fields(StoredEvent)] == list(vars(direct))
+    assert vars(direct) == vars(built)
+    assert direct == built
+    assert hash(direct) == hash(built)
+    assert pickle.loads(pickle.dumps(direct)) == built
+    assert type(direct) is StoredEvent
