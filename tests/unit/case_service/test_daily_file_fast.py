@@ -22,14 +22,14 @@ from uuid import UUID
 from case_service import cipher as cipher_module
 from case_service.cipher import FastAESCipher
 from case_service.daily_file.bulk import _apply
-from case_service.daily_file.fast import FastMissedPayments, FastReplay, Known, stored_event
+from case_service.daily_file.fast import FastMissedPayments, FastReplay, Known
 from case_service.daily_file.items import MissedInstallment, record_item
 from case_service.daily_file.transcoder import LeanTranscoder
 from case_service.domain import CollectionCase, DomainError
 from case_service.domain.events import CaseEvent
 from case_service.domain.payments import PaymentCommands
 from case_service.domain.policy import DEFAULT_POLICY
-from case_service.persistence import DateAsISO
+from case_service.persistence import DateAsISO, stored_event
 from case_service.pii.mapper import PersonalDataMapper
 from eventsourcing.cipher import AESCipher
 from eventsourcing.persistence import (

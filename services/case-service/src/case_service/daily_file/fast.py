@@ -53,6 +53,7 @@ from case_service.domain import CollectionCase, InvalidCommand, checks, delinque
 from case_service.domain.events import PaymentMissed
 from case_service.domain.money import minor_units
 from case_service.domain.payments import MAX_INSTALLMENT_NUMBER
+from case_service.persistence import stored_event
 
 _TOPIC = get_topic(PaymentMissed)
 # The event's attributes in the order its constructor sets them (its dataclass fields), as
@@ -285,22 +286,6 @@ class FastMissedPayments:
         if type(value) in _TRANSCODED:
             value = hook(value)
         return (b"" if first else b",") + orjson.dumps(name) + b":" + orjson.dumps(value)
-
-
-_new, _set = object.__new__, object.__setattr__
-
-
-def stored_event(case_id: UUID, version: int, topic: str, state: bytes) -> StoredEvent:
-    """`StoredEvent(case_id, version, topic, state)` without its frozen dataclass's
-    `__init__` (an `object.__setattr__` per field, a third of the cost): the same fields in
-    the same `__dict__`, so the same equality, hash and pickling."""
-    event: StoredEvent = _new(StoredEvent)
-    _set(
-        event,
-        "__dict__",
-        {"originator_id": case_id, "originator_version": version, "topic": topic, "state": state},
-    )
-    return event
 
 
 class FastReplay:
