@@ -165,8 +165,19 @@ def test_the_tail_is_every_event_after_a_notification_id_unless_too_far_behind(
     got = sorted((UUID(bytes=r[1]), r[2], r[3], bytes(r[4])) for r in rows)
     assert got == sorted((i, v, t, bytes(s)) for i, v, t, s in stored)
     assert {(i, v) for i, v, _, _ in got} == {(second, 1), (first, 2), (first, 3)}
+    # By the lowest bit of each case id's int (a worker's cases): each a part, together all.
+    parts = []
+    for parity in (0, 1):
+        part, highest_too = cases.recorder.select_tail(seen, 100, parity)
+        assert part is not None
+        assert highest_too == last  # the whole store's highest id
+        parts += [(UUID(bytes=r[1]), r[2], r[3], bytes(r[4])) for r in part]
+        assert all(UUID(bytes=r[1]).int & 1 == parity for r in part)
+    assert sorted(parts) == got
     assert cases.recorder.select_tail(last, 100) == ([], last)  # nothing new
     assert cases.recorder.select_tail(seen, last - seen - 1) == (None, last)  # too far behind
+    # Small numbers whose sum is beyond a smallint (as psycopg sends each): no overflow.
+    assert cases.recorder.select_tail(last, 32_767) == ([], last)
 
 
 def test_pages_of_the_log_are_read_in_index_order_however_stale_the_statistics(

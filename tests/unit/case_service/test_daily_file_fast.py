@@ -10,6 +10,7 @@ import dataclasses
 import hashlib
 import inspect
 import itertools
+import pickle
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -28,7 +29,7 @@ from case_service.domain import CollectionCase, DomainError
 from case_service.domain.events import CaseEvent
 from case_service.domain.payments import PaymentCommands
 from case_service.domain.policy import DEFAULT_POLICY
-from case_service.persistence import DateAsISO
+from case_service.persistence import DateAsISO, stored_event
 from case_service.pii.mapper import PersonalDataMapper
 from eventsourcing.cipher import AESCipher
 from eventsourcing.persistence import (
@@ -449,3 +450,17 @@ def test_cases_of_one_chunk_with_other_rules_are_each_checked_by_their_own() -> 
     assert got[:2] == expected[:2]
     assert [bool(by_rule[c.id].pending_events) for c in originals] == [True, False, True, False]
     assert [by_fast[c.id].version for c in originals] == [by_rule[c.id].version for c in originals]
+
+
+def test_a_stored_event_built_directly_is_the_library_s() -> None:
+    # fast.stored_event fills the frozen dataclass's fields without its __init__: the
+    # same fields (the library's, in order), equality, hash, and pickling.
+    case_id = UUID(int=5)
+    direct = stored_event(case_id, 3, "topic", b"state")
+    built = StoredEvent(case_id, 3, "topic", b"state")
+    assert [f.name for f in dataclasses.fields(StoredEvent)] == list(vars(direct))
+    assert vars(direct) == vars(built)
+    assert direct == built
+    assert hash(direct) == hash(built)
+    assert pickle.loads(pickle.dumps(direct)) == built
+    assert type(direct) is StoredEvent

@@ -18,7 +18,7 @@ import pytest
 from case_service.cipher import FastAESCipher
 from case_service.daily_file.bulk import DailyFileWriter
 from case_service.daily_file.fast import FastReplay
-from case_service.daily_file.opened import LeanOpened
+from case_service.daily_file.opened import LeanOpened, _long_number
 from case_service.domain import CollectionCase, DomainError
 from case_service.domain.events import CaseOpened
 from case_service.domain.policy import DEFAULT_POLICY, CasePolicy
@@ -176,6 +176,23 @@ def _opening_state(case: CollectionCase) -> dict[str, Any]:
 def _may_be_left(plain: bytes) -> bool:
     """A \\u escape or a number that may not fit 64 bits: the lean read may leave these."""
     return b"\\u" in plain or re.search(rb"[0-9]{19}", plain) is not None
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.binary(max_size=8),
+            st.text(alphabet="0123456789", min_size=15, max_size=22).map(str.encode),
+        ),
+        max_size=12,
+    )
+)
+def test_a_long_number_is_found_as_the_regex_finds_19_digits_in_a_row(parts: list[bytes]) -> None:
+    # The lean read's quick test (a translate and a substring search) says what the
+    # regex says, on runs of digits either side of 19 among other bytes.
+    plain = b"".join(parts)
+    assert _long_number(plain) is (re.search(rb"[0-9]{19}", plain) is not None)
 
 
 def _agrees(lean: LeanOpened, reader: PersonalDataMapper, record: StoredEvent) -> bool:

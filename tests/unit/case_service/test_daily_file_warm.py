@@ -25,18 +25,26 @@ class Store:
         self.asked: list[dict[UUID, int]] = []
         self.events: dict[UUID, list[StoredEvent]] = {}
         self.log: list[StoredEvent] = []
+        self.parities: list[int | None] = []  # what each tail asked for
 
     def append(self, event: StoredEvent) -> None:
         assert isinstance(event.originator_id, UUID)
         self.events.setdefault(event.originator_id, []).append(event)
         self.log.append(event)
 
-    def tail(self, after: int, limit: int) -> tuple[list[tuple[Any, ...]] | None, int]:
+    def tail(
+        self, after: int, limit: int, parity: int | None = None
+    ) -> tuple[list[tuple[Any, ...]] | None, int]:
+        self.parities.append(parity)
         last = len(self.log)
         if last - after > limit:
             return None, last
         # In no set order, as the store's: here, newest first.
-        rows = [(last, _bytes(e), e.originator_version, e.topic, e.state) for e in self.log[after:]]
+        rows = [
+            (last, _bytes(e), e.originator_version, e.topic, e.state)
+            for e in self.log[after:]
+            if parity is None or _int(e) & 1 == parity
+        ]
         return rows[::-1], last
 
     def read(self, known: dict[UUID, int]) -> dict[UUID, list[StoredEvent]]:
@@ -54,6 +62,11 @@ class Store:
 def _bytes(event: StoredEvent) -> bytes:
     assert isinstance(event.originator_id, UUID)
     return event.originator_id.bytes
+
+
+def _int(event: StoredEvent) -> int:
+    assert isinstance(event.originator_id, UUID)
+    return event.originator_id.int
 
 
 def test_a_full_cache_keeps_the_cases_it_holds_rather_than_cycling_them_out() -> None:
@@ -215,3 +228,54 @@ def test_cases_read_cold_after_a_tail_are_followed_from_it() -> None:
     warm.take([first, second], store.read, store.replay, store.tail)
 
     assert len(store.asked) == asked  # both followed since: neither read
+
+
+def test_a_process_holding_cases_of_one_parity_follows_only_their_events() -> None:
+    # A daily file worker (cases by id modulo two): its tail leaves out the other cases'
+    # events, and still follows its own.
+    warm, store = WarmCases(), Store()
+    case_id, neighbour = UUID(int=20), UUID(int=22)
+    store.append(_warm_at_2(warm, store, case_id))
+    store.append(StoredEvent(UUID(int=21), 1, "CaseOpened", b"another worker's case"))
+    warm.put_back(warm.take([neighbour], store.read, store.replay, store.tail), [])
+    asked = len(store.asked)
+
+    warm.take([case_id], store.read, store.replay, store.tail)
+
+    assert store.parities[-1] == 0
+    assert len(store.asked) == asked  # followed: its own event confirmed, nothing read
+
+
+def test_a_process_holding_cases_of_both_parities_follows_every_event() -> None:
+    warm, store = WarmCases(), Store()
+    case_id, other = UUID(int=30), UUID(int=31)
+    store.append(_warm_at_2(warm, store, case_id))
+    warm.put_back(warm.take([other], store.read, store.replay, store.tail), [])
+    store.append(StoredEvent(other, 2, "PaymentReceived", b"a command's"))
+    asked = len(store.asked)
+
+    warm.take([case_id, other], store.read, store.replay, store.tail)
+
+    assert store.parities[-1] is None
+    assert store.asked[asked:] == [{other: 1}]  # its event seen in the tail: read
+
+
+def test_a_case_of_the_other_parity_taken_during_a_tail_has_every_case_read() -> None:
+    # That tail left out the events of the case taken meanwhile: it counts as not examined.
+    warm, store = WarmCases(), Store()
+    case_id, odd = UUID(int=40), UUID(int=41)
+    store.append(_warm_at_2(warm, store, case_id))
+    warm.put_back(warm.take([case_id], store.read, store.replay, store.tail), [])
+
+    def tail(after: int, limit: int, parity: int | None) -> tuple[Any, int]:
+        if parity is not None:  # another request takes the odd case meanwhile...
+            warm.put_back(warm.take([odd], store.read, store.replay, store.tail), [])
+            store.append(StoredEvent(odd, 2, "PaymentReceived", b"after its read"))
+        return store.tail(after, limit, parity)  # ...whose event this tail leaves out
+
+    warm.put_back(warm.take([case_id], store.read, store.replay, tail), [])
+    asked = len(store.asked)
+    warm.take([case_id, odd], store.read, store.replay, store.tail)
+
+    assert store.parities[-2:] == [0, None]
+    assert store.asked[asked:] == [{odd: 1}]  # not followed: read, its event found

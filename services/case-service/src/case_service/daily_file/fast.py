@@ -53,6 +53,7 @@ from case_service.domain import CollectionCase, InvalidCommand, checks, delinque
 from case_service.domain.events import PaymentMissed
 from case_service.domain.money import minor_units
 from case_service.domain.payments import MAX_INSTALLMENT_NUMBER
+from case_service.persistence import stored_event
 
 _TOPIC = get_topic(PaymentMissed)
 # The event's attributes in the order its constructor sets them (its dataclass fields), as
@@ -145,6 +146,7 @@ class FastMissedPayments:
             else b""
         )  # fmt: skip
         self._days: dict[date, bytes] = {}
+        self._numbers: dict[int, bytes] = {}
         self._today: dict[str, date] = {}
         self._cases = Known() if known is None else known
         self._amounts: dict[tuple[Decimal, str], bytes] = {}
@@ -201,7 +203,7 @@ class FastMissedPayments:
         case.pending_events.append(event)
         known.version = version
         known.arrears += amount - _ZERO  # the new installment is due and wholly unpaid
-        return StoredEvent(
+        return stored_event(
             case_id, version, _TOPIC, self._encoded(installment, due_date, amount, currency)
         )
 
@@ -270,7 +272,10 @@ class FastMissedPayments:
                 + self._member(_CURRENCY, currency, first=False)
                 + b"}"
             )
-        encoded = b"".join((self._head, b"%d" % installment, day, money))
+        number = self._numbers.get(installment)
+        if number is None:
+            number = self._numbers[installment] = b"%d" % installment
+        encoded = b"".join((self._head, number, day, money))
         return self._cipher.encrypt(encoded) if self._cipher else encoded
 
     def _member(self, name: str, value: object, *, first: bool) -> bytes:

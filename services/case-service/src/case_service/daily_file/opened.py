@@ -24,7 +24,6 @@ proves on generated cases that both reads give the very same case.
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
@@ -59,8 +58,11 @@ _TRANSCODED = ("timestamp", "principal")  # a datetime and a Decimal: transcoded
 _NESTED = ("rules", "collateral", "borrower", "guarantors")
 _TYPE_KEY = b'"_type_"'
 # A number of 19 digits or more may be outside 64 bits, which orjson reads as a float where
-# the library's decoder gives the int: such a record is left to the mapper.
-_LONG_NUMBER = re.compile(rb"[0-9]{19}")
+# the library's decoder gives the int: such a record is left to the mapper. Found as a run
+# of 19 "0"s once every digit is mapped to "0" and every other byte to ".": a C translate
+# and substring search, a tenth of the CPU of the regex `[0-9]{19}` over a 2 kB state.
+_DIGITS_AS_ZEROS = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x2E for byte in range(256))
+_LONG_RUN = b"0" * 19
 _REFUSED = object()
 # The transcodings' own decoding of a str, without their Python frame (called only with a
 # str: what their `decode` asserts or passes on).
@@ -119,7 +121,7 @@ class LeanOpened:
         added), or None."""
         try:  # anything damaged is left to the mapper, which says what and where
             plain = self._cipher.decrypt(record.state) if self._cipher else record.state
-            if plain.startswith(SNAPSHOT_MAGIC) or b"\\u" in plain or _LONG_NUMBER.search(plain):
+            if plain.startswith(SNAPSHOT_MAGIC) or b"\\u" in plain or _long_number(plain):
                 return None
             state = orjson.loads(plain)
         except Exception:  # the cipher's errors, orjson.JSONDecodeError (a ValueError)
@@ -191,6 +193,11 @@ class LeanOpened:
             return self._decoders[name](data)
         except (ValueError, ArithmeticError, AssertionError):
             return _REFUSED
+
+
+def _long_number(plain: bytes) -> bool:
+    """Whether `plain` holds 19 digits in a row."""
+    return _LONG_RUN in plain.translate(_DIGITS_AS_ZEROS)
 
 
 def _usual(state: dict[str, Any]) -> bool:

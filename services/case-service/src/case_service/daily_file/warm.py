@@ -37,6 +37,13 @@ speculative) is used without a read of its own. This is safe because:
   refuses the chunk (it is read again, never written on a stale case). A case whose own
   speculative events were never appended is never trusted: those are confirmed only by
   their exact bytes in the store.
+
+A daily file worker is sent the cases whose id's `int` is its number modulo the workers
+(bulk.py), so with two workers every case it ever takes has the same lowest bit. While
+that holds (`_parities`: the lowest bits of every case ever taken here), its tail asks only
+for the events of such cases: any other event is of a case neither held nor taken, which,
+if taken later, is read from the store after this tail. A case of the other bit taken while
+that tail was being read makes the tail count as not examined (the watch is bumped).
 """
 
 from __future__ import annotations
@@ -71,6 +78,7 @@ TAIL_LIMIT = 100_000
 # prepared in the server between commands) reads its cases, as before, not all the writes.
 TAIL_PER_CASE = 4
 _UNWATCHED = -1
+_ONE_PARITY = {0b01: 0, 0b10: 1}  # `_parities` holding one bit: that lowest bit
 
 Read = Callable[[dict[UUID, int]], dict[UUID, list[StoredEvent]]]
 Replay = Callable[[CollectionCase | None, Sequence[StoredEvent]], CollectionCase | None]
@@ -79,7 +87,8 @@ Replay = Callable[[CollectionCase | None, Sequence[StoredEvent]], CollectionCase
 # more than the limit past it. The order changes no answer: an event confirms only its
 # case's next speculative version, and any other marks the case to be read.
 TailRows = list[tuple[Any, ...]]
-Tail = Callable[[int, int], tuple[TailRows | None, int]]
+# Its third argument, 0 or 1: only the events of cases whose id's `int` has that lowest bit.
+Tail = Callable[[int, int, int | None], tuple[TailRows | None, int]]
 
 
 @dataclass(slots=True)
@@ -111,6 +120,8 @@ class WarmCases:
         self._following = threading.Lock()  # one tail read and its pass at a time
         self._seen: int | None = None  # every event up to this notification id examined
         self._watch = 0
+        # Bit b set: a case whose id's `int` has b as its lowest bit was taken (ever).
+        self._parities = 0
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -139,13 +150,16 @@ class WarmCases:
         with self._lock:
             pop, out, taken = self._entries.pop, self._out, self._taken
             held = []
+            parities = self._parities
             for case_id in case_ids:
                 key = case_id.int
+                parities |= 1 << (key & 1)
                 entry = pop(key, None)
                 if entry is not None:
                     out[key] = entry
                 taken[key] = watch
                 held.append((case_id, entry))
+            self._parities = parities
         try:
             cases = self._current(held, read, replay, watch)
         except BaseException:
@@ -165,11 +179,19 @@ class WarmCases:
         with self._following:
             seen = self._seen
             limit = min(TAIL_LIMIT, TAIL_PER_CASE * len(self._entries))
-            rows, last = tail(-1 if seen is None else seen, -1 if seen is None else limit)
+            parities = self._parities
+            parity = _ONE_PARITY.get(parities)  # None: cases of both, every event
+            rows, last = tail(-1 if seen is None else seen, -1 if seen is None else limit, parity)
             with self._lock:
-                if rows is None or seen is None or last < seen:
-                    # A stretch not examined (or a store that went back): nothing held is
-                    # watched any more; cases read from now on are, from `last`.
+                if (
+                    rows is None
+                    or seen is None
+                    or last < seen
+                    or (parity is not None and self._parities != parities)
+                ):
+                    # A stretch not examined (or a store that went back, or a case of the
+                    # other parity taken since the tail left its events out): nothing held
+                    # is watched any more; cases read from now on are, from `last`.
                     self._watch += 1
                 else:
                     self._examine(rows)
