@@ -161,3 +161,19 @@ def test_a_file_as_begun_appends_its_begun_chunk_once(
     assert begun[-1] is not None
     assert dropped == []
     assert _versions(client) == [3, 2, 2, 2, 2, 2]
+
+
+@pytest.mark.parametrize("role", [None, "collector"])
+def test_a_file_not_allowed_is_refused_before_anything_is_begun(
+    client: TestClient, begun: list[BegunChunk | None], role: str | None
+) -> None:
+    headers = auth(role) if role is not None else {}
+
+    response = client.post(
+        "/v1/missed-payments:batch",
+        json={"items": [_item(loan) for loan in LOANS]},
+        headers=headers,
+    )
+
+    assert response.status_code in (401, 403)
+    assert begun == []
