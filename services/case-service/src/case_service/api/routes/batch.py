@@ -55,7 +55,7 @@ class _Beginning:
         """The begun chunk and its items, if `body` begins with the items it was begun on."""
         begun, lean = self.begun, self.lean
         self.begun = None
-        if begun is None or not all(a is b for a, b in zip(lean, body, strict=False)):
+        if begun is None or len(body) <= len(lean) or not _begins(body, lean):
             self.drop(begun)
             return None, []
         return begun, self.items[:]  # the route extends its copy; `begun` keeps its own
@@ -137,6 +137,11 @@ def record_missed_payments(
         unchanged=len(outcomes) - recorded - len(rejected),
         rejected=rejected,
     )
+
+
+def _begins(body: Sequence[Any], lean: Sequence[Any]) -> bool:
+    """Whether `body` begins with these very objects (not merely equal ones)."""
+    return all(a is b for a, b in zip(lean, body, strict=False))
 
 
 def _installments(
