@@ -175,7 +175,7 @@ class DailyFileWriter:
         workers = self._workers
         chunks = None
         if begun is not None:
-            if workers is not None and workers.ready and begun.starts(items):
+            if workers is not None and workers.ready and begun.now == now and begun.starts(items):
                 chunks = _chunks_after(items, len(begun.items), self._chunk, first)
             if chunks is None:
                 begun.drop()
@@ -188,7 +188,9 @@ class DailyFileWriter:
         else:
             # Each chunk's cases split between the workers, and in worker order, the order
             # the workers' parts come back in; a begun first chunk as it was sent.
-            split = [_by_worker(chunk, items, workers.count) for chunk in chunks[bool(begun) :]]
+            split = [
+                _by_worker(chunk, items, workers.count) for chunk in chunks[begun is not None :]
+            ]
             if begun is not None:
                 split.insert(0, begun.parts)
             chunks = [[group for part in parts for group in part] for parts in split]
