@@ -7,7 +7,7 @@ from decimal import Decimal
 from uuid import UUID
 
 from case_service.daily_file import MissedInstallment
-from case_service.daily_file.bulk import _chunks
+from case_service.daily_file.bulk import _chunks, _chunks_after
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -52,3 +52,29 @@ def test_every_item_once_each_case_whole_in_file_order(
     for chunk in chunks:  # within its limit unless one case alone is larger
         assert sum(map(len, chunk)) <= limit or len(chunk) == 1
         limit = min(size, 2 * limit)
+
+
+@given(
+    cases=st.lists(st.integers(0, 30), min_size=2, max_size=200),
+    begun=st.integers(1, 199),
+    size=st.integers(1, 40),
+)
+def test_a_begun_first_chunk_is_its_items_cases_or_none_if_one_comes_again(
+    cases: list[int], begun: int, size: int
+) -> None:
+    begun = min(begun, len(cases) - 1)
+    items = _file(cases)
+
+    chunks = _chunks_after(items, begun, size, first=size)
+
+    named_again = set(cases[:begun]) & set(cases[begun:])
+    if named_again:
+        assert chunks is None
+        return
+    assert chunks is not None
+    assert sorted(index for group in chunks[0] for index in group) == list(range(begun))
+    rest = [group for chunk in chunks[1:] for group in chunk]
+    assert sorted(index for group in rest for index in group) == list(range(begun, len(items)))
+    for group in [*chunks[0], *rest]:  # whole cases, in file order
+        assert group == sorted(group)
+        assert len(group) == cases.count(cases[group[0]])

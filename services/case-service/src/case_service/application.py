@@ -22,7 +22,13 @@ from case_service.commands import (
     IdempotencyConflict,
     Outcome,
 )
-from case_service.daily_file import DailyFileWriter, MissedInstallment, Prepared, Workers
+from case_service.daily_file import (
+    BegunChunk,
+    DailyFileWriter,
+    MissedInstallment,
+    Prepared,
+    Workers,
+)
 from case_service.domain import CasePolicy, CollectionCase
 from case_service.domain.events import CaseEvent
 from case_service.executor import CommandExecutor
@@ -191,12 +197,20 @@ class CaseApplication(Application[UUID]):
         """Run many commands (the daily file, aging), committed in chunks, one outcome each."""
         return self._executor.execute_all(commands)
 
+    def begin_missed_installments(
+        self, items: list[MissedInstallment], total: int, now: datetime
+    ) -> BegunChunk | None:
+        """The daily file's first items handed to the workers while the rest is still read
+        (daily_file/bulk.py, `begin`); nothing is appended unless `record_missed_installments`
+        takes it."""
+        return self._daily_file.begin(items, total, now)
+
     def record_missed_installments(
-        self, items: Sequence[MissedInstallment], now: datetime
+        self, items: Sequence[MissedInstallment], now: datetime, begun: BegunChunk | None = None
     ) -> list[Outcome]:
         """The daily file: each item checked by its case's rules, recorded in bulk (many cases
         per read and per transaction, daily_file/bulk.py), one outcome per item."""
-        return self._daily_file.record(items, now)
+        return self._daily_file.record(items, now, begun)
 
     def prepare_missed_installments(
         self, items: Sequence[MissedInstallment], now: datetime

@@ -6,12 +6,13 @@
 the events with their chain rows in one transaction per chunk.
 """
 
-from case_service.daily_file.bulk import DailyFileWriter
+from case_service.daily_file.bulk import BegunChunk, DailyFileWriter
 from case_service.daily_file.items import MissedInstallment, as_command, record_item
 from case_service.daily_file.prepared import Prepared
 from case_service.daily_file.workers import Workers
 
 __all__ = [
+    "BegunChunk",
     "DailyFileWriter",
     "MissedInstallment",
     "Prepared",

@@ -23,8 +23,10 @@ saving through the library's per-aggregate path. Here, per chunk of the file:
    exactly as for any other command. A chunk is appended by a thread while the next one is
    prepared (here) or gathered (from the workers, who have the one after it queued); the
    first and last chunks are smaller, so the appends start early and the last one, which
-   nothing overlaps, is short. A chunk prepared here then confirms its warm cases with its
-   committed events (warm.py, `confirm`);
+   nothing overlaps, is short. The first chunk can be begun in the workers while the route
+   still reads the rest of the body (`begin`), and is appended only if the file turns out
+   as begun. A chunk prepared here then confirms its warm cases with its committed events
+   (warm.py, `confirm`);
 4. if another writer appended to one of these cases meanwhile, the version constraint
    refuses the whole transaction (nothing of it is written): the chunk is read again and
    re-run, and after a few refusals handed to the command writer, which retries case by
@@ -39,9 +41,11 @@ from __future__ import annotations
 
 import copy
 import functools
+import itertools
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 from uuid import UUID
@@ -87,6 +91,29 @@ def _is_snapshot(topic: str) -> bool:
     return isinstance(cls, type) and issubclass(cls, Snapshot)
 
 
+@dataclass
+class BegunChunk:
+    """A file's first chunk sent to the workers before the rest of the file was read
+    (`DailyFileWriter.begin`). Never appended unless `record` takes it; a worker that
+    prepared it keeps its cases with the chunk's events as speculative (warm.py), which
+    the store, not holding them, refutes on the next read."""
+
+    items: list[MissedInstallment]
+    parts: list[list[list[int]]]  # the items' indices by worker, as sent
+    futures: list[Future[Packed]]
+    now: datetime
+
+    def starts(self, items: Sequence[MissedInstallment]) -> bool:
+        """Whether `items` begins with these very items."""
+        mine = self.items
+        return len(items) > len(mine) and all(a is b for a, b in zip(mine, items, strict=False))
+
+    def drop(self) -> None:
+        """Not to be appended: what has not started is not prepared."""
+        for future in self.futures:
+            future.cancel()
+
+
 class DailyFileWriter:
     # Items its case's rule would accept without anything unusual take the fast path
     # (fast.py); off, every item runs through the rule on the aggregate (the tests compare).
@@ -122,21 +149,55 @@ class DailyFileWriter:
         self._warm = WarmCases()
         self._known = Known()  # the fast path's per-case values, kept between chunks
 
-    def record(self, items: Sequence[MissedInstallment], now: datetime) -> list[Outcome]:
-        """One outcome per item, in order: the events it recorded, none (reported before),
-        or the error its case's rules gave."""
-        correlation_id = get_correlation_id()
-        chunks = _chunks(items, self._chunk, first=min(FIRST_CHUNK, self._chunk))
+    def begin(self, items: list[MissedInstallment], total: int, now: datetime) -> BegunChunk | None:
+        """The first `len(items)` items of a file of `total`, handed to the workers as its
+        first chunk while the rest of the file is still read (api/routes/batch.py); None if
+        the file is not for the workers. `record` uses it only if the file is as begun."""
         workers = self._workers
+        if workers is None or not workers.ready or total < MIN_FOR_WORKERS:
+            return None
+        if not 0 < len(items) < total:
+            return None
+        parts = _by_worker(list(_by_case(items).values()), items, workers.count)
+        futures = self._submit(workers, parts, items, now)
+        return BegunChunk(items, parts, futures, now) if futures else None
+
+    def record(
+        self,
+        items: Sequence[MissedInstallment],
+        now: datetime,
+        begun: BegunChunk | None = None,
+    ) -> list[Outcome]:
+        """One outcome per item, in order: the events it recorded, none (reported before),
+        or the error its case's rules gave. `begun` (from `begin`, with the same `now`) is
+        taken as the file's first chunk if these items start with its items and no later
+        item names one of its cases; otherwise it is dropped (never appended)."""
+        correlation_id = get_correlation_id()
+        first = min(FIRST_CHUNK, self._chunk)
+        workers = self._workers
+        chunks = None
+        if begun is not None:
+            if workers is not None and workers.ready and begun.now == now and begun.starts(items):
+                chunks = _chunks_after(items, len(begun.items), self._chunk, first)
+            if chunks is None:
+                begun.drop()
+                begun = None
+        if chunks is None:
+            chunks = _chunks(items, self._chunk, first)
         preparing: Iterator[tuple[list[MissedInstallment], Prepared | None]]
         if workers is None or not workers.ready or len(items) < MIN_FOR_WORKERS:
             preparing = self._prepared_here(chunks, items, now)
         else:
             # Each chunk's cases split between the workers, and in worker order, the order
-            # the workers' parts come back in.
-            split = [_by_worker(chunk, items, workers.count) for chunk in chunks]
+            # the workers' parts come back in; a begun first chunk as it was sent.
+            split = [
+                _by_worker(chunk, items, workers.count) for chunk in chunks[begun is not None :]
+            ]
+            if begun is not None:
+                split.insert(0, begun.parts)
             chunks = [[group for part in parts for group in part] for parts in split]
-            preparing = self._prepared_by(workers, split, items, now)
+            sent = begun.futures if begun is not None else None
+            preparing = self._prepared_by(workers, split, items, now, sent)
         return self._appended(len(items), chunks, preparing, now, correlation_id)
 
     def _appended(
@@ -186,12 +247,14 @@ class DailyFileWriter:
         split: list[list[list[list[int]]]],
         items: Sequence[MissedInstallment],
         now: datetime,
+        sent: list[Future[Packed]] | None = None,
     ) -> Iterator[tuple[list[MissedInstallment], Prepared | None]]:
         """The chunks (each split between the workers, `_by_worker`) as the workers prepare
-        them, in order. The next chunk is already queued with them when one is gathered, so
-        a worker goes from one chunk to the next without waiting for the server to gather,
-        append or send."""
-        submitted = [self._submit(workers, parts, items, now) for parts in split[:AHEAD]]
+        them, in order (`sent`: the first one's, already submitted). The next chunk is
+        already queued with them when one is gathered, so a worker goes from one chunk to
+        the next without waiting for the server to gather, append or send."""
+        submitted = [] if sent is None else [sent]
+        submitted += [self._submit(workers, p, items, now) for p in split[len(submitted) : AHEAD]]
         for n, parts in enumerate(split):
             if n + AHEAD < len(split):
                 submitted.append(self._submit(workers, split[n + AHEAD], items, now))
@@ -299,19 +362,46 @@ class DailyFileWriter:
         return state if isinstance(state, CollectionCase) else None
 
 
+def _by_case(items: Sequence[MissedInstallment]) -> dict[UUID, list[int]]:
+    """The items' indices by case, cases in the order the items first name them."""
+    by_case: dict[UUID, list[int]] = {}
+    for index, item in enumerate(items):
+        by_case.setdefault(item.case_id, []).append(index)
+    return by_case
+
+
 def _chunks(items: Sequence[MissedInstallment], size: int, first: int) -> list[list[list[int]]]:
     """The items' indices grouped by case (file order within a case), the groups cut into
     chunks: no case spans two chunks, so a chunk can be prepared while the one before
     commits. The first is of about `first` items, each next one at most twice the one before
     and at most `size`, and towards the end at most half of what is left (but not under
     `first`): the first append starts early, and the last, which nothing overlaps, is short."""
-    by_case: dict[UUID, list[int]] = {}
-    for index, item in enumerate(items):
-        by_case.setdefault(item.case_id, []).append(index)
-    chunks: list[list[list[int]]] = []
+    return _cut(iter(_by_case(items).values()), [], len(items), size, first)
+
+
+def _chunks_after(
+    items: Sequence[MissedInstallment], begun: int, size: int, first: int
+) -> list[list[list[int]]] | None:
+    """As `_chunks`, the first chunk being the cases named in the first `begun` items (as
+    `begin` cut it); None if a later item names one of them."""
+    groups = iter(_by_case(items).values())
+    head: list[list[int]] = []
+    for group in groups:
+        if group[0] >= begun:
+            groups = itertools.chain((group,), groups)
+            break
+        if group[-1] >= begun:
+            return None
+        head.append(group)
+    return _cut(groups, [head], len(items) - begun, size, first)
+
+
+def _cut(
+    groups: Iterator[list[int]], chunks: list[list[list[int]]], left: int, size: int, first: int
+) -> list[list[list[int]]]:
+    """`groups` (of `left` items) cut into chunks after `chunks`, as `_chunks` says."""
     count = limit = first
-    left = len(items)
-    for group in by_case.values():
+    for group in groups:
         if count + len(group) > limit:
             if chunks:
                 limit = min(size, 2 * limit, max(first, left // 2))

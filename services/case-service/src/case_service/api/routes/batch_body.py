@@ -27,7 +27,8 @@ import json
 import re
 import typing
 from collections.abc import Callable, Coroutine
-from typing import Any, cast
+from contextvars import ContextVar
+from typing import Any, Protocol, cast
 from uuid import UUID
 
 import orjson
@@ -113,6 +114,20 @@ def lean_body(value: Any) -> Any:
     return MissedPaymentBatch.model_construct(items=cast(Any, items))
 
 
+class Beginning(Protocol):
+    """Told the first `size` items of a larger body, read plainly valid so far, and the
+    body's item count, while the rest is read (the route hands them to the workers)."""
+
+    size: int
+
+    def __call__(self, items: list[LeanItem], total: int) -> None: ...
+
+
+# Set by the route for its request: `lean_items` runs inside the model's validation, where
+# nothing else of the request reaches.
+BEGINNING: ContextVar[Beginning | None] = ContextVar("daily_file_beginning", default=None)
+
+
 def lean_items(value: Any) -> list[LeanItem] | None:
     """The body's items with the values the model gives them, or None: not plainly valid."""
     if type(value) is not dict or value.keys() != {"items"}:
@@ -120,6 +135,8 @@ def lean_items(value: Any) -> list[LeanItem] | None:
     raw = value["items"]
     if type(raw) is not list or not _MIN_ITEMS <= len(raw) <= _MAX_ITEMS:
         return None
+    beginning = BEGINNING.get()
+    begin_at = beginning.size if beginning is not None and len(raw) > beginning.size else -1
     # A file repeats a few dates, amounts and currencies, and names a loan once per missed
     # installment: each text is validated once.
     days: dict[str, Any] = {}
@@ -150,6 +167,8 @@ def lean_items(value: Any) -> list[LeanItem] | None:
                     return None
                 case_id = UUID(case_id)
             items.append(LeanItem(loan_id, case_id, installment, due_date, amount, currency))
+            if len(items) == begin_at:
+                cast(Beginning, beginning)(items[:], len(raw))
     except Exception:  # a validator refused a value (or doubt): the model says so, naming it
         return None
     return items
