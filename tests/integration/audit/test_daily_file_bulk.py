@@ -4,6 +4,7 @@ exactly as the same items sent one by one through the command writer would."""
 from __future__ import annotations
 
 import gc
+import os
 import time
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -23,6 +24,7 @@ from case_service.checkpointer.runner import Checkpointer
 from case_service.commands import Command, Outcome
 from case_service.daily_file import MissedInstallment, as_command
 from case_service.daily_file import bulk as bulk_module
+from case_service.daily_file.workers import NICENESS
 from case_service.domain import CollectionCase
 from case_service.relay.store import RelayStore
 from case_service.settings import CaseServiceSettings
@@ -395,6 +397,11 @@ def test_worker_processes_prepare_the_file_as_the_server_process_does(
         for pool in app._workers._pools:
             assert pool.submit(gc.get_freeze_count).result() > 0
             assert pool.submit(gc.get_threshold).result() == (GEN0_THRESHOLD, 20, 20)
+        # The workers stay below the server's priority, as root or not (workers.py).
+        mine = os.getpriority(os.PRIO_PROCESS, 0)
+        for process in app._workers.processes():
+            assert process.pid is not None
+            assert os.getpriority(os.PRIO_PROCESS, process.pid) == min(19, mine + NICENESS)
         ids = _open(app, "L-W1", "L-W2", "L-W3")
         today = app.today()
         items = [item for case_id in ids for item in _file(case_id, today)]

@@ -13,7 +13,6 @@ a small file, the request's process prepares chunks itself.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import multiprocessing
 import os
@@ -49,23 +48,26 @@ _app: _Preparer | None = None
 # item. Bounded as the warm cases are (emptied when full: it is only a shortcut).
 _ids: dict[bytes, UUID] = {}
 IDS_LIMIT = 2 * DEFAULT_LIMIT
+NICENESS = 10  # the workers' nice value above the server's (`_start_worker`)
 
 
 def _start_worker(settings_json: str, server_pid: int) -> None:
     global _app
     end_with_parent(server_pid)
-    # Starting (imports, opening the store) runs at low priority, so it does not slow the
-    # server it starts beside; the priority is restored where permitted.
-    before = os.getpriority(os.PRIO_PROCESS, 0)
-    os.setpriority(os.PRIO_PROCESS, 0, before + 10)
+    # The worker runs at low priority for its whole life (NICENESS above the server's): its
+    # start-up (imports, opening the store) does not slow the server it starts beside, and
+    # during a file the server's reading of the body, its appends' PostgreSQL backend and
+    # any command the server takes meanwhile go first, the workers taking the cores they
+    # leave. Restoring the priority needs a privilege a service does not run with: it was
+    # restored only as root (the benches), so production and benches differed, and keeping
+    # it was the faster of the two there too (docs/benchmarks.md, 2026-12-06 16:15).
+    os.setpriority(os.PRIO_PROCESS, 0, os.getpriority(os.PRIO_PROCESS, 0) + NICENESS)
     settings = CaseServiceSettings.model_validate_json(settings_json)
     _app = resolve_topic(APPLICATION_TOPIC)(settings)
     # As the server does once built (__main__.py): the imports and the store's set-up live as
     # long as the worker and are kept out of every collection, and collections run less often.
     # Without it, a full collection walking the start-up heap fell inside the first file.
     settle_heap()
-    with contextlib.suppress(PermissionError):
-        os.setpriority(os.PRIO_PROCESS, 0, before)
 
 
 def _pid() -> int:
