@@ -20,7 +20,6 @@ from unittest import mock
 from uuid import UUID
 
 from case_service import cipher as cipher_module
-from case_service.cipher import FastAESCipher
 from case_service.daily_file.bulk import _apply
 from case_service.daily_file.fast import FastMissedPayments, FastReplay, Known
 from case_service.daily_file.items import MissedInstallment, record_item
@@ -29,21 +28,14 @@ from case_service.domain import CollectionCase, DomainError
 from case_service.domain.events import CaseEvent
 from case_service.domain.payments import PaymentCommands
 from case_service.domain.policy import DEFAULT_POLICY
-from case_service.persistence import DateAsISO, stored_event
+from case_service.persistence import stored_event
 from case_service.pii.mapper import PersonalDataMapper
-from eventsourcing.cipher import AESCipher
-from eventsourcing.persistence import (
-    DatetimeAsISO,
-    DecimalAsStr,
-    JSONTranscoder,
-    StoredEvent,
-    UUIDAsHex,
-)
-from eventsourcing.utils import Environment
+from eventsourcing.persistence import StoredEvent
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from .helpers import borrower
+from .stored import case_transcoder, fresh_cipher
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 EARLIER = NOW - timedelta(days=90)  # when the cases' history was written
@@ -52,11 +44,8 @@ EARLIER = NOW - timedelta(days=90)  # when the cases' history was written
 def _mappers() -> tuple[PersonalDataMapper, PersonalDataMapper, PersonalDataMapper]:
     """The application's mapper (the command path's), its writing copy as the bulk path uses
     it, and its reading view (bulk.DailyFileWriter)."""
-    transcoder = JSONTranscoder()
-    for transcoding in (UUIDAsHex(), DecimalAsStr(), DatetimeAsISO(), DateAsISO()):
-        transcoder.register(transcoding)
-    environment = Environment(env={"CIPHER_KEY": AESCipher.create_key(num_bytes=32)})
-    cipher = FastAESCipher(environment)
+    transcoder = case_transcoder()
+    cipher = fresh_cipher()
     application = PersonalDataMapper(transcoder, None, cipher)
     writer = PersonalDataMapper(LeanTranscoder(transcoder), None, cipher)
     return application, writer, application.sealed_view()

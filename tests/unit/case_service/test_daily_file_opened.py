@@ -15,30 +15,22 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from case_service.cipher import FastAESCipher
 from case_service.daily_file.bulk import DailyFileWriter
 from case_service.daily_file.fast import FastReplay
 from case_service.daily_file.opened import LeanOpened, _long_number
 from case_service.domain import CollectionCase, DomainError
 from case_service.domain.events import CaseOpened
 from case_service.domain.policy import DEFAULT_POLICY, CasePolicy
-from case_service.persistence import DateAsISO
 from case_service.pii.fields import seal
 from case_service.pii.mapper import PersonalDataMapper
 from case_service.replay import replayed
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from eventsourcing.cipher import AESCipher
-from eventsourcing.persistence import (
-    DatetimeAsISO,
-    DecimalAsStr,
-    JSONTranscoder,
-    StoredEvent,
-    UUIDAsHex,
-)
-from eventsourcing.utils import Environment, get_topic
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.utils import get_topic
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from .stored import case_transcoder, fresh_cipher
 from .test_daily_file_fast import _step, histories
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -46,12 +38,8 @@ NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 def _mappers(ciphered: bool) -> tuple[PersonalDataMapper, PersonalDataMapper]:
     """The application's mapper (which wrote the records) and its reading view (bulk.py's)."""
-    transcoder = JSONTranscoder()
-    for transcoding in (UUIDAsHex(), DecimalAsStr(), DatetimeAsISO(), DateAsISO()):
-        transcoder.register(transcoding)
-    key = AESCipher.create_key(num_bytes=32)
-    cipher = FastAESCipher(Environment(env={"CIPHER_KEY": key})) if ciphered else None
-    application = PersonalDataMapper(transcoder, None, cipher)
+    cipher = fresh_cipher() if ciphered else None
+    application = PersonalDataMapper(case_transcoder(), None, cipher)
     return application, application.sealed_view()
 
 

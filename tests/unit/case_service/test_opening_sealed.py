@@ -9,24 +9,19 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
-from case_service.cipher import FastAESCipher
 from case_service.domain.contact_events import ContactAttempted
 from case_service.domain.events import PaymentMissed
-from case_service.persistence import DateAsISO
 from case_service.pii.fields import ERASED, open_all, seal
 from case_service.pii.mapper import PersonalDataMapper
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from eventsourcing.cipher import AESCipher
 from eventsourcing.persistence import (
-    DatetimeAsISO,
-    DecimalAsStr,
-    JSONTranscoder,
     MapperDeserialisationError,
     OperationalError,
     StoredEvent,
-    UUIDAsHex,
 )
-from eventsourcing.utils import Environment, get_topic
+from eventsourcing.utils import get_topic
+
+from .stored import case_transcoder, fresh_cipher
 
 SUBJECT, OTHER, GONE, BROKEN = "a" * 32, "b" * 32, "c" * 32, "d" * 32
 
@@ -50,11 +45,7 @@ class Keys:
 
 
 def mapper(keys: Keys) -> PersonalDataMapper:
-    transcoder = JSONTranscoder()
-    for transcoding in (UUIDAsHex(), DecimalAsStr(), DatetimeAsISO(), DateAsISO()):
-        transcoder.register(transcoding)
-    cipher = FastAESCipher(Environment(env={"CIPHER_KEY": AESCipher.create_key(num_bytes=32)}))
-    m = PersonalDataMapper(transcoder, None, cipher)
+    m = PersonalDataMapper(case_transcoder(), None, fresh_cipher())
     m.keys = keys  # type: ignore[assignment]
     return m
 

@@ -12,33 +12,21 @@ import orjson
 import pytest
 from arrears.messaging.envelope import event_id, format_time
 from arrears.messaging.producer import key_hash
-from case_service.cipher import FastAESCipher
 from case_service.domain import EVENT_CLASSES
-from case_service.persistence import DateAsISO
 from case_service.pii.mapper import PersonalDataMapper
 from case_service.relay import CaseEventEncoder, wire
 from case_service.relay.wire import Declined, Row, _time, decode, plain
-from eventsourcing.cipher import AESCipher
 from eventsourcing.compressor import ZlibCompressor
-from eventsourcing.persistence import (
-    DatetimeAsISO,
-    DecimalAsStr,
-    JSONTranscoder,
-    UUIDAsHex,
-)
-from eventsourcing.utils import Environment
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from .stored import case_transcoder, fresh_cipher
 from .test_replay import a_busy_case
 
 
 def mapper(*, compress: bool) -> PersonalDataMapper:
-    transcoder = JSONTranscoder()
-    for transcoding in (UUIDAsHex(), DecimalAsStr(), DatetimeAsISO(), DateAsISO()):
-        transcoder.register(transcoding)
-    cipher = FastAESCipher(Environment(env={"CIPHER_KEY": AESCipher.create_key(num_bytes=32)}))
-    return PersonalDataMapper(transcoder, ZlibCompressor() if compress else None, cipher)
+    compressor = ZlibCompressor() if compress else None
+    return PersonalDataMapper(case_transcoder(), compressor, fresh_cipher())
 
 
 def rows_of(m: PersonalDataMapper) -> list[Row]:
