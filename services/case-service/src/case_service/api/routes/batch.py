@@ -40,11 +40,11 @@ class _Beginning:
 
     def __call__(self, items: list[LeanItem], total: int) -> None:
         try:
-            for item in items:
-                if (item.loan_id is None) == (item.case_id is None):
-                    return  # the route refuses the file
             self.items = _installments(items, self.case_ids)
-            self.lean = items
+        except Problem:  # an item with both ids or neither: the route refuses the file
+            return
+        self.lean = items
+        try:
             self.begun = self._cases.begin_missed_installments(
                 self.items, total, self._cases.clock.now()
             )
