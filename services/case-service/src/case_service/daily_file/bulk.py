@@ -105,8 +105,7 @@ class BegunChunk:
 
     def starts(self, items: Sequence[MissedInstallment]) -> bool:
         """Whether `items` begins with these very items."""
-        mine = self.items
-        return len(items) > len(mine) and all(a is b for a, b in zip(mine, items, strict=False))
+        return begins_with(items, self.items)
 
     def drop(self) -> None:
         """Not to be appended: what has not started is not prepared."""
@@ -360,6 +359,12 @@ class DailyFileWriter:
         # fast.py reads a missed installment; anything else goes through the mapper.
         state: object = replayed(case, (fast(r) or to_domain_event(r) for r in records))
         return state if isinstance(state, CollectionCase) else None
+
+
+def begins_with(items: Sequence[Any], head: Sequence[Any]) -> bool:
+    """Whether `items`, longer than `head`, begins with its very objects (not merely equal
+    ones): a file as its first chunk was begun."""
+    return len(items) > len(head) and all(a is b for a, b in zip(head, items, strict=False))
 
 
 def _by_case(items: Sequence[MissedInstallment]) -> dict[UUID, list[int]]:

@@ -18,7 +18,7 @@ from case_service.api.routes.batch_body import BEGINNING, BodyRoute, LeanItem, l
 from case_service.api.schemas import BatchRejection, BatchResult, MissedPaymentBatch
 from case_service.application import CaseApplication
 from case_service.daily_file import BegunChunk, MissedInstallment
-from case_service.daily_file.bulk import FIRST_CHUNK
+from case_service.daily_file.bulk import FIRST_CHUNK, begins_with
 from case_service.domain import CollectionCase
 
 
@@ -55,7 +55,7 @@ class _Beginning:
         """The begun chunk and its items, if `body` begins with the items it was begun on."""
         begun, lean = self.begun, self.lean
         self.begun = None
-        if begun is None or len(body) <= len(lean) or not _begins(body, lean):
+        if begun is None or not begins_with(body, lean):
             self.drop(begun)
             return None, []
         return begun, self.items[:]  # the route extends its copy; `begun` keeps its own
@@ -137,11 +137,6 @@ def record_missed_payments(
         unchanged=len(outcomes) - recorded - len(rejected),
         rejected=rejected,
     )
-
-
-def _begins(body: Sequence[Any], lean: Sequence[Any]) -> bool:
-    """Whether `body` begins with these very objects (not merely equal ones)."""
-    return all(a is b for a, b in zip(lean, body, strict=False))
 
 
 def _installments(
