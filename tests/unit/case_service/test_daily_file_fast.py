@@ -378,20 +378,30 @@ def test_missed_installments_read_back_fast_as_the_mapper_reads_them(
                 assert fast.event(damaged) is None
 
 
-def test_a_missed_installment_numbered_beyond_64_bits_is_left_to_the_mapper() -> None:
-    """orjson reads such a number as a float, the mapper as the int it is."""
+def _missed_record_with(old: bytes, new: bytes) -> StoredEvent:
+    """A fresh case's stored PaymentMissed, `old` replaced by `new` in its plain state."""
     case = _history(0, {"currency": "CNY", "principal": Decimal("5000"), "history": []})[0]
     case.record_missed_payment(installment=1, due_date=NOW.date(), amount=Decimal("9"), now=NOW)
     record = READER.to_stored_event(case.collect_events()[-1])
     cipher = READER.cipher
     plain = cipher.decrypt(record.state) if cipher else record.state
-    huge = plain.replace(b'"installment":1,', b'"installment":18446744073709551616,')
-    assert huge != plain
-    wide = StoredEvent(
-        record.originator_id, 2, record.topic, cipher.encrypt(huge) if cipher else huge
-    )
+    edited = plain.replace(old, new)
+    assert edited != plain
+    state = cipher.encrypt(edited) if cipher else edited
+    return StoredEvent(record.originator_id, 2, record.topic, state)
+
+
+def test_a_missed_installment_numbered_beyond_64_bits_is_left_to_the_mapper() -> None:
+    """orjson reads such a number as a float, the mapper as the int it is."""
+    wide = _missed_record_with(b'"installment":1,', b'"installment":18446744073709551616,')
     assert FastReplay(READER).event(wide) is None
     assert READER.to_domain_event(wide).installment == 2**64
+
+
+def test_a_missed_installment_with_a_damaged_amount_is_left_to_the_mapper() -> None:
+    """Decimal refuses such a text with an ArithmeticError, not a ValueError: still None."""
+    damaged = _missed_record_with(b'"_data_":"9.00"', b'"_data_":"nine"')
+    assert FastReplay(READER).event(damaged) is None
 
 
 def test_an_amount_shared_by_items_of_cases_in_other_currencies_is_checked_for_each() -> None:

@@ -48,7 +48,7 @@ from eventsourcing.persistence import JSONTranscoder, Mapper, StoredEvent
 from eventsourcing.utils import get_topic
 
 from case_service.daily_file.items import MissedInstallment
-from case_service.daily_file.transcoder import LeanTranscoder
+from case_service.daily_file.transcoder import REFUSED, LeanTranscoder, Transcodings
 from case_service.domain import CollectionCase, InvalidCommand, checks, delinquency
 from case_service.domain.events import PaymentMissed
 from case_service.domain.money import minor_units
@@ -288,6 +288,10 @@ class FastMissedPayments:
         return (b"" if first else b",") + orjson.dumps(name) + b":" + orjson.dumps(value)
 
 
+# The transcodings a stored PaymentMissed holds (its timestamp, due date and amount).
+_REPLAYED = frozenset({"datetime_iso", "date_iso", "decimal_str"})
+
+
 class FastReplay:
     """The stored `PaymentMissed` events read back without the generic mapper: most events a
     warm case catches up on are missed installments. `event` gives what the reading
@@ -296,19 +300,12 @@ class FastReplay:
     mapper reads as ever (another event, an unexpected shape, a snapshot)."""
 
     def __init__(self, reader: Mapper[UUID]) -> None:
-        transcoder = reader.transcoder
-        library = getattr(transcoder, "_library", transcoder)
-        names = getattr(library, "names", {})
-        self._decoders: dict[str, Any] = {
-            name: names[name].decode
-            for name in ("datetime_iso", "date_iso", "decimal_str")
-            if name in names
-        }
+        self._transcodings = Transcodings(reader, _REPLAYED)
         self._cipher = reader.cipher
         self._on = (
             reader.compressor is None
-            and isinstance(library, JSONTranscoder)
-            and len(self._decoders) == 3
+            and isinstance(self._transcodings.library, JSONTranscoder)
+            and self._transcodings.names == _REPLAYED
             and getattr(PaymentMissed, "class_version", 1) == 1
             and not PaymentMissed.personal_data
         )
@@ -324,17 +321,11 @@ class FastReplay:
         if type(stored) is not dict or stored.keys() != _STATE_KEYS:
             return None
         state: dict[str, Any] = {}
-        decoders = self._decoders
+        decoded = self._transcodings.decoded
         for name, value in stored.items():
             if type(value) is dict:
-                if len(value) != 2 or value.get("_type_") not in decoders:
-                    return None
-                data = value.get("_data_")
-                if type(data) is not str:
-                    return None
-                try:
-                    value = decoders[value["_type_"]](data)
-                except ValueError:
+                value = decoded(value)
+                if value is REFUSED:
                     return None
             elif type(value) is float:  # none is stored; orjson's reading of a huge integer
                 return None

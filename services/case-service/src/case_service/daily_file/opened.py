@@ -24,25 +24,22 @@ proves on generated cases that both reads give the very same case.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 import orjson
 from eventsourcing.persistence import (
-    DatetimeAsISO,
-    DecimalAsStr,
     JSONTranscoder,
     Mapper,
     StoredEvent,
 )
 from eventsourcing.utils import get_topic
 
+from case_service.daily_file.transcoder import REFUSED, Transcodings
 from case_service.domain import CollectionCase
 from case_service.domain.events import CaseOpened
-from case_service.persistence import DateAsISO
 from case_service.pii.mapper import SNAPSHOT_MAGIC, PersonalDataMapper
 
 _TOPIC = get_topic(CaseOpened)
@@ -63,14 +60,6 @@ _TYPE_KEY = b'"_type_"'
 # and substring search, a tenth of the CPU of the regex `[0-9]{19}` over a 2 kB state.
 _DIGITS_AS_ZEROS = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x2E for byte in range(256))
 _LONG_RUN = b"0" * 19
-_REFUSED = object()
-# The transcodings' own decoding of a str, without their Python frame (called only with a
-# str: what their `decode` asserts or passes on).
-_DIRECT: dict[type, Callable[[str], object]] = {
-    DatetimeAsISO: datetime.fromisoformat,
-    DateAsISO: date.fromisoformat,
-    DecimalAsStr: Decimal,
-}
 
 
 class LeanOpened:
@@ -78,13 +67,8 @@ class LeanOpened:
     replay give it, or None (not of the usual shape: the mapper reads it)."""
 
     def __init__(self, reader: Mapper[UUID]) -> None:
-        transcoder = reader.transcoder
-        library = getattr(transcoder, "_library", transcoder)
-        names = getattr(library, "names", {})
-        self._decoders: dict[str, Callable[[Any], object]] = {
-            name: _DIRECT.get(type(transcoding), transcoding.decode)
-            for name, transcoding in names.items()
-        }
+        self._transcodings = Transcodings(reader)
+        library = self._transcodings.library
         self._cipher = reader.cipher
         # Only for the mapper this was written against: the daily file's reading view, which
         # leaves personal leaves sealed, over the library's JSON transcoder, uncompressed.
@@ -134,8 +118,8 @@ class LeanOpened:
         # rest of the state is plain JSON, as the mapper would give it.
         transcoded = plain.count(_TYPE_KEY)
         for name in _TRANSCODED:  # always a transcoded object: decoded as it is
-            value = state[name] = self._transcoded(state.get(name))
-            if value is _REFUSED:
+            value = state[name] = self._transcodings.decoded(state.get(name))
+            if value is REFUSED:
                 return None
         found = [len(_TRANSCODED)]
         for name in _NESTED:  # where other transcoded objects may be, most likely first
@@ -143,7 +127,7 @@ class LeanOpened:
                 break
             if name in state:
                 value = state[name] = self._decoded(state[name], found)
-                if value is _REFUSED:
+                if value is REFUSED:
                     return None
         if found[0] != transcoded:
             return None
@@ -159,40 +143,27 @@ class LeanOpened:
     def _decoded(self, value: Any, found: list[int]) -> Any:
         """`value` (fresh from JSON) with each transcoded object in it decoded by its
         transcoding, innermost first, as the library's hook does (counted in `found`);
-        _REFUSED for a "_type_" object the hook would not decode as it is (the mapper decodes
+        REFUSED for a "_type_" object the hook would not decode as it is (the mapper decodes
         it or says what is wrong)."""
         kind = type(value)
         if kind is list:
             for n, item in enumerate(value):
                 if type(item) is dict or type(item) is list:
                     item = value[n] = self._decoded(item, found)
-                    if item is _REFUSED:
-                        return _REFUSED
+                    if item is REFUSED:
+                        return REFUSED
             return value
         if kind is not dict:
             return value
         for key, item in value.items():
             if type(item) is dict or type(item) is list:
                 item = value[key] = self._decoded(item, found)
-                if item is _REFUSED:
-                    return _REFUSED
+                if item is REFUSED:
+                    return REFUSED
         if "_type_" not in value:
             return value
         found[0] += 1
-        return self._transcoded(value)
-
-    def _transcoded(self, value: object) -> object:
-        """A transcoded object decoded by its transcoding, as the library's hook does it;
-        _REFUSED for anything else."""
-        if type(value) is not dict or len(value) != 2:
-            return _REFUSED
-        name, data = value.get("_type_"), value.get("_data_")
-        if type(name) is not str or type(data) is not str or name not in self._decoders:
-            return _REFUSED
-        try:
-            return self._decoders[name](data)
-        except (ValueError, ArithmeticError, AssertionError):
-            return _REFUSED
+        return self._transcodings.decoded(value)
 
 
 def _long_number(plain: bytes) -> bool:
