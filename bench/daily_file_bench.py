@@ -87,8 +87,8 @@ async def files_one_by_one(url: str, loans: int, server: int, postmaster: int) -
     """case_service_bench.drive_batch's files (5 items per loan, 10,000 a file), each file's
     rate and CPU per item printed: the server process, its worker processes, PostgreSQL."""
     token = issue_token(base.SECRET, "origination", "bench", timedelta(hours=1))
-    headers = {"Authorization": f"Bearer {token}"}
-    file = base.daily_items(loans, per_loan=5)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    files = base.daily_files(loans, per_loan=5, chunk=10_000)
 
     def cpu() -> tuple[float, float, float]:
         process = psutil.Process(server)
@@ -96,19 +96,19 @@ async def files_one_by_one(url: str, loans: int, server: int, postmaster: int) -
         return own, base.tree_cpu_seconds(server) - own, base.tree_cpu_seconds(postmaster)
 
     async with aiohttp.ClientSession() as session:
-        for n, start in enumerate(range(0, len(file), 10_000)):
-            part = file[start : start + 10_000]
+        for n, body in enumerate(files):
             before, started = cpu(), time.perf_counter()
             async with session.post(
-                f"{url}/v1/missed-payments:batch", json={"items": part}, headers=headers
+                f"{url}/v1/missed-payments:batch", data=body, headers=headers
             ) as response:
-                recorded = (await response.json())["recorded"]
+                answer = await response.json()
             wall, after = time.perf_counter() - started, cpu()
+            recorded, items = answer["recorded"], answer["received"]
             server_us, workers_us, database_us = (
-                1e6 * (a - b) / len(part) for a, b in zip(after, before, strict=True)
+                1e6 * (a - b) / items for a, b in zip(after, before, strict=True)
             )
             print(
-                f"  file {n}: {recorded:,} recorded, {len(part) / wall:8,.0f} items/s; CPU per "
+                f"  file {n}: {recorded:,} recorded, {items / wall:8,.0f} items/s; CPU per "
                 f"item: server {server_us:4.1f} us, workers {workers_us:4.1f} us, "
                 f"PostgreSQL {database_us:4.1f} us",
                 flush=True,

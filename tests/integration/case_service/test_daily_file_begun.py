@@ -109,7 +109,8 @@ def test_a_file_refused_after_chunks_of_it_were_begun_appends_nothing_of_it(
 ) -> None:
     file = [*(_item(loan) for loan in LOANS[:good]), bad]
     refused = _post(client, file)
-    assert len(begun) == good // 3 and None not in begun  # the workers prepared them
+    assert len(begun) == good // 3  # the workers prepared them
+    assert None not in begun
     with monkeypatch.context() as unbegun:
         unbegun.setattr(batch_route._Beginning, "size", 10**6)
         as_before = _post(client, file)
@@ -144,7 +145,8 @@ def test_a_file_naming_a_begun_case_again_later_is_recorded_without_its_begun_ch
 
     assert response.status_code == 200, response.text
     assert (response.json()["recorded"], response.json()["unchanged"]) == (7, 0)
-    assert len(begun) == 2 and None not in begun  # items 0-2 and 3-5; the seventh is the route's
+    assert len(begun) == 2  # items 0-2 and 3-5; the seventh is the route's
+    assert None not in begun
     assert dropped == begun  # all of them: the file is cut afresh
     assert _versions(client) == [3 if n == again else 2 for n in range(6)]
     again = _post(client, items)
@@ -164,7 +166,8 @@ def test_a_file_as_begun_appends_its_begun_chunk_once(
 
     assert response.status_code == 200, response.text
     assert (response.json()["recorded"], response.json()["unchanged"]) == (7, 0)
-    assert len(begun) == 2 and None not in begun
+    assert len(begun) == 2
+    assert None not in begun
     assert dropped == []
     assert _versions(client) == [3, 2, 2, 2, 2, 2]
 
