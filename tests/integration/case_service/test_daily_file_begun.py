@@ -1,6 +1,6 @@
-"""The daily file's chunks, handed to the worker processes while the rest of the body is
+"""The daily file's first chunk, handed to the worker processes while the rest of the body is
 still read (api/routes/batch.py, `_Beginning`): a file refused, or not as begun, appends
-nothing of them, answers as before, and leaves no worker holding a case it never appended."""
+nothing of it, answers as before, and leaves no worker holding a case it never appended."""
 
 from __future__ import annotations
 
@@ -26,8 +26,8 @@ LOANS = [f"L-B{n}" for n in range(6)]
 
 @pytest.fixture
 def begun(monkeypatch: pytest.MonkeyPatch) -> list[BegunChunk | None]:
-    """Each chunk begun, once the workers prepared it (so they hold its cases): a chunk
-    begun for each 3 items of a file, but for its last items."""
+    """Each chunk begun, once the workers prepared it (so they hold its cases), and a
+    begun chunk of 3 items for a file of 4 or more."""
     monkeypatch.setattr(batch_route._Beginning, "size", 3)
     monkeypatch.setattr(bulk_module, "MIN_FOR_WORKERS", 0)
     monkeypatch.setattr(bulk_module, "FIRST_CHUNK", 3)
@@ -94,61 +94,53 @@ def _answer(response: Any) -> tuple[int, Any]:
 @pytest.mark.parametrize(
     ("bad", "field"),
     [
-        (_item(LOANS[5], amount="-1.00"), "amount"),
-        ({**_item(LOANS[5]), "case_id": "6f1c1c1e-4a4e-4a9e-9f0a-3f1d2b8c9e01"}, "loan_id"),
+        (_item(LOANS[5], amount="-1.00"), "items.5.amount"),
+        ({**_item(LOANS[5]), "case_id": "6f1c1c1e-4a4e-4a9e-9f0a-3f1d2b8c9e01"}, "items.5.loan_id"),
     ],
 )
-@pytest.mark.parametrize("good", [5, 6])  # one chunk begun before the bad item, or two
-def test_a_file_refused_after_chunks_of_it_were_begun_appends_nothing_of_it(
+def test_a_file_refused_after_its_first_chunk_was_begun_appends_nothing_of_it(
     client: TestClient,
     begun: list[BegunChunk | None],
     monkeypatch: pytest.MonkeyPatch,
     bad: dict[str, Any],
     field: str,
-    good: int,
 ) -> None:
-    file = [*(_item(loan) for loan in LOANS[:good]), bad]
-    refused = _post(client, file)
-    assert len(begun) == good // 3  # the workers prepared them
-    assert None not in begun
+    good = [_item(loan) for loan in LOANS]
+    refused = _post(client, [*good[:5], bad])
+    assert begun
+    assert begun[-1] is not None  # the workers prepared the first three items
     with monkeypatch.context() as unbegun:
         unbegun.setattr(batch_route._Beginning, "size", 10**6)
-        as_before = _post(client, file)
+        as_before = _post(client, [*good[:5], bad])
 
     assert _answer(refused) == _answer(as_before)
     assert refused.status_code == 422
-    assert refused.json()["errors"][0]["field"] == f"items.{good}.{field}"
+    assert refused.json()["errors"][0]["field"] == field
     assert _versions(client) == [1] * 6
-    # Nothing appended; the workers that prepared the begun chunks (their installments
-    # recorded in the cases they keep) do not take them as reported: the file resent
-    # records each.
-    resent = _post(client, [_item(loan) for loan in LOANS])
+    # Nothing appended; the workers that prepared the begun chunk (its installments recorded
+    # in the cases they keep) do not take them as reported: the file resent records each.
+    resent = _post(client, good)
     assert resent.status_code == 200, resent.text
     assert (resent.json()["recorded"], resent.json()["unchanged"]) == (6, 0)
     assert begun[-1] is not None  # this one was begun and taken
     assert _versions(client) == [2] * 6
 
 
-@pytest.mark.parametrize("again", [0, 4])  # a case of the first begun chunk, of the second
-def test_a_file_naming_a_begun_case_again_later_is_recorded_without_its_begun_chunks(
-    client: TestClient,
-    begun: list[BegunChunk | None],
-    monkeypatch: pytest.MonkeyPatch,
-    again: int,
+def test_a_file_naming_a_begun_case_again_later_is_recorded_without_its_begun_chunk(
+    client: TestClient, begun: list[BegunChunk | None], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     dropped: list[BegunChunk] = []
     drop = BegunChunk.drop
     monkeypatch.setattr(BegunChunk, "drop", lambda self: (dropped.append(self), drop(self)))
-    items = [_item(loan) for loan in LOANS] + [_item(LOANS[again], installment=2)]
+    items = [_item(loan) for loan in LOANS] + [_item(LOANS[0], installment=2)]
 
     response = _post(client, items)
 
     assert response.status_code == 200, response.text
     assert (response.json()["recorded"], response.json()["unchanged"]) == (7, 0)
-    assert len(begun) == 2  # items 0-2 and 3-5; the seventh is the route's
-    assert None not in begun
-    assert dropped == begun  # all of them: the file is cut afresh
-    assert _versions(client) == [3 if n == again else 2 for n in range(6)]
+    assert begun[-1] is not None
+    assert dropped == [begun[-1]]
+    assert _versions(client) == [3, 2, 2, 2, 2, 2]
     again = _post(client, items)
     assert (again.json()["recorded"], again.json()["unchanged"]) == (0, 7)
 
@@ -166,8 +158,7 @@ def test_a_file_as_begun_appends_its_begun_chunk_once(
 
     assert response.status_code == 200, response.text
     assert (response.json()["recorded"], response.json()["unchanged"]) == (7, 0)
-    assert len(begun) == 2
-    assert None not in begun
+    assert begun[-1] is not None
     assert dropped == []
     assert _versions(client) == [3, 2, 2, 2, 2, 2]
 

@@ -198,18 +198,15 @@ class CaseApplication(Application[UUID]):
         return self._executor.execute_all(commands)
 
     def begin_missed_installments(
-        self, items: list[MissedInstallment], offset: int, total: int, now: datetime
+        self, items: list[MissedInstallment], total: int, now: datetime
     ) -> BegunChunk | None:
-        """The daily file's items from `offset` handed to the workers while the rest is still
-        read (daily_file/bulk.py, `begin`); nothing is appended unless
-        `record_missed_installments` takes it."""
-        return self._daily_file.begin(items, offset, total, now)
+        """The daily file's first items handed to the workers while the rest is still read
+        (daily_file/bulk.py, `begin`); nothing is appended unless `record_missed_installments`
+        takes it."""
+        return self._daily_file.begin(items, total, now)
 
     def record_missed_installments(
-        self,
-        items: Sequence[MissedInstallment],
-        now: datetime,
-        begun: Sequence[BegunChunk] = (),
+        self, items: Sequence[MissedInstallment], now: datetime, begun: BegunChunk | None = None
     ) -> list[Outcome]:
         """The daily file: each item checked by its case's rules, recorded in bulk (many cases
         per read and per transaction, daily_file/bulk.py), one outcome per item."""

@@ -95,20 +95,19 @@ def _is_snapshot(topic: str) -> bool:
 
 @dataclass
 class BegunChunk:
-    """A chunk of a file sent to the workers before the rest of the file was read
+    """A file's first chunk sent to the workers before the rest of the file was read
     (`DailyFileWriter.begin`). Never appended unless `record` takes it; a worker that
     prepared it keeps its cases with the chunk's events as speculative (warm.py), which
     the store, not holding them, refutes on the next read."""
 
     items: list[MissedInstallment]
-    offset: int  # the file's index of its first item
-    parts: list[list[list[int]]]  # the items' indices in the file by worker, as sent
+    parts: list[list[list[int]]]  # the items' indices by worker, as sent
     futures: list[Future[Packed]]
     now: datetime
 
-    def within(self, items: Sequence[MissedInstallment]) -> bool:
-        """Whether `items` holds these very items at this chunk's offset, and more after."""
-        return holds_at(items, self.items, self.offset)
+    def starts(self, items: Sequence[MissedInstallment]) -> bool:
+        """Whether `items` begins with these very items."""
+        return begins_with(items, self.items)
 
     def drop(self) -> None:
         """Not to be appended: what has not started is not prepared."""
@@ -151,52 +150,39 @@ class DailyFileWriter:
         self._warm = WarmCases()
         self._known = Known()  # the fast path's per-case values, kept between chunks
 
-    def begin(
-        self, items: list[MissedInstallment], offset: int, total: int, now: datetime
-    ) -> BegunChunk | None:
-        """The items from index `offset` of a file of `total`, handed to the workers as a
-        chunk while the rest of the file is still read (api/routes/batch.py); None if the
-        file is not for the workers. `record` uses it only if the file is as begun."""
+    def begin(self, items: list[MissedInstallment], total: int, now: datetime) -> BegunChunk | None:
+        """The first `len(items)` items of a file of `total`, handed to the workers as its
+        first chunk while the rest of the file is still read (api/routes/batch.py); None if
+        the file is not for the workers. `record` uses it only if the file is as begun."""
         workers = self._workers
         if workers is None or not workers.ready or total < MIN_FOR_WORKERS:
             return None
-        if not items or offset + len(items) >= total:
+        if not 0 < len(items) < total:
             return None
         parts = _by_worker(list(_by_case(items).values()), items, workers.count)
         futures = self._submit(workers, parts, items, now)
-        if not futures:
-            return None
-        in_file = [[[index + offset for index in group] for group in part] for part in parts]
-        return BegunChunk(items, offset, in_file, futures, now)
+        return BegunChunk(items, parts, futures, now) if futures else None
 
     def record(
         self,
         items: Sequence[MissedInstallment],
         now: datetime,
-        begun: Sequence[BegunChunk] = (),
+        begun: BegunChunk | None = None,
     ) -> list[Outcome]:
         """One outcome per item, in order: the events it recorded, none (reported before),
-        or the error its case's rules gave. `begun` (from `begin`, each with this `now`, one
-        after the other from the file's first item) are taken as the file's first chunks if
-        these items hold their items where they were begun and no item outside a begun
-        chunk names one of its cases; otherwise they are all dropped (never appended)."""
+        or the error its case's rules gave. `begun` (from `begin`, with the same `now`) is
+        taken as the file's first chunk if these items start with its items and no later
+        item names one of its cases; otherwise it is dropped (never appended)."""
         correlation_id = get_correlation_id()
         first = min(FIRST_CHUNK, self._chunk)
         workers = self._workers
         chunks = None
-        if begun:
-            if (
-                workers is not None
-                and workers.ready
-                and _one_after_another(begun)
-                and all(chunk.now == now and chunk.within(items) for chunk in begun)
-            ):
-                sizes = [len(chunk.items) for chunk in begun]
-                chunks = _chunks_after(items, sizes, self._chunk, first)
+        if begun is not None:
+            if workers is not None and workers.ready and begun.now == now and begun.starts(items):
+                chunks = _chunks_after(items, len(begun.items), self._chunk, first)
             if chunks is None:
-                for chunk in begun:
-                    chunk.drop()
-                begun = ()
+                begun.drop()
+                begun = None
         if chunks is None:
             chunks = _chunks(items, self._chunk, first)
         preparing: Iterator[tuple[list[MissedInstallment], Prepared | None]]
@@ -204,11 +190,14 @@ class DailyFileWriter:
             preparing = self._prepared_here(chunks, items, now)
         else:
             # Each chunk's cases split between the workers, and in worker order, the order
-            # the workers' parts come back in; the begun chunks as they were sent.
-            split = [chunk.parts for chunk in begun]
-            split += [_by_worker(chunk, items, workers.count) for chunk in chunks[len(begun) :]]
+            # the workers' parts come back in; a begun first chunk as it was sent.
+            split = [
+                _by_worker(chunk, items, workers.count) for chunk in chunks[begun is not None :]
+            ]
+            if begun is not None:
+                split.insert(0, begun.parts)
             chunks = [[group for part in parts for group in part] for parts in split]
-            sent = [chunk.futures for chunk in begun]
+            sent = begun.futures if begun is not None else None
             preparing = self._prepared_by(workers, split, items, now, sent)
         return self._appended(len(items), chunks, preparing, now, correlation_id)
 
@@ -259,16 +248,17 @@ class DailyFileWriter:
         split: list[list[list[list[int]]]],
         items: Sequence[MissedInstallment],
         now: datetime,
-        sent: Sequence[list[Future[Packed]]] = (),
+        sent: list[Future[Packed]] | None = None,
     ) -> Iterator[tuple[list[MissedInstallment], Prepared | None]]:
         """The chunks (each split between the workers, `_by_worker`) as the workers prepare
-        them, in order (`sent`: the first ones', already submitted). The next chunk is
+        them, in order (`sent`: the first one's, already submitted). The next chunk is
         already queued with them when one is gathered, so a worker goes from one chunk to
         the next without waiting for the server to gather, append or send."""
-        submitted = list(sent)
+        submitted = [] if sent is None else [sent]
+        submitted += [self._submit(workers, p, items, now) for p in split[len(submitted) : AHEAD]]
         for n, parts in enumerate(split):
-            while len(submitted) <= min(n + AHEAD, len(split) - 1):
-                submitted.append(self._submit(workers, split[len(submitted)], items, now))
+            if n + AHEAD < len(split):
+                submitted.append(self._submit(workers, split[n + AHEAD], items, now))
             futures = submitted[n]
             submitted[n] = []  # gathered: its answer need not be held
             picked = [item for part in parts for item in _picked(part, items)]
@@ -373,22 +363,10 @@ class DailyFileWriter:
         return state if isinstance(state, CollectionCase) else None
 
 
-def holds_at(items: Sequence[Any], part: Sequence[Any], offset: int = 0) -> bool:
-    """Whether `items` holds `part`'s very objects (not merely equal ones) from index
-    `offset`, and more after them: a file as its chunks were begun."""
-    return len(items) > offset + len(part) and all(
-        a is b for a, b in zip(part, itertools.islice(items, offset, None), strict=False)
-    )
-
-
-def _one_after_another(begun: Sequence[BegunChunk]) -> bool:
-    """Whether the begun chunks follow each other from the file's first item."""
-    offset = 0
-    for chunk in begun:
-        if chunk.offset != offset:
-            return False
-        offset += len(chunk.items)
-    return True
+def begins_with(items: Sequence[Any], head: Sequence[Any]) -> bool:
+    """Whether `items`, longer than `head`, begins with its very objects (not merely equal
+    ones): a file as its first chunk was begun."""
+    return len(items) > len(head) and all(a is b for a, b in zip(head, items, strict=False))
 
 
 def _by_case(items: Sequence[MissedInstallment]) -> dict[UUID, list[int]]:
@@ -409,25 +387,20 @@ def _chunks(items: Sequence[MissedInstallment], size: int, first: int) -> list[l
 
 
 def _chunks_after(
-    items: Sequence[MissedInstallment], begun: Sequence[int], size: int, first: int
+    items: Sequence[MissedInstallment], begun: int, size: int, first: int
 ) -> list[list[list[int]]] | None:
-    """As `_chunks`, the first chunks being the cases named in the begun chunks' items (of
-    these sizes, one after the other from the first item, as `begin` cut them); None if an
-    item outside a begun chunk names one of its cases."""
-    ends = list(itertools.accumulate(begun))
+    """As `_chunks`, the first chunk being the cases named in the first `begun` items (as
+    `begin` cut it); None if a later item names one of them."""
     groups = iter(_by_case(items).values())
-    head: list[list[list[int]]] = [[] for _ in ends]
-    chunk = 0
+    head: list[list[int]] = []
     for group in groups:
-        if group[0] >= ends[-1]:
+        if group[0] >= begun:
             groups = itertools.chain((group,), groups)
             break
-        while group[0] >= ends[chunk]:  # groups come in the order of their first item
-            chunk += 1
-        if group[-1] >= ends[chunk]:
+        if group[-1] >= begun:
             return None
-        head[chunk].append(group)
-    return _cut(groups, head, len(items) - ends[-1], size, first)
+        head.append(group)
+    return _cut(groups, [head], len(items) - begun, size, first)
 
 
 def _cut(

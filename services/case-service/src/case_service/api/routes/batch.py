@@ -18,17 +18,16 @@ from case_service.api.routes.batch_body import BEGINNING, BodyRoute, LeanItem, l
 from case_service.api.schemas import BatchRejection, BatchResult, MissedPaymentBatch
 from case_service.application import CaseApplication
 from case_service.daily_file import BegunChunk, MissedInstallment
-from case_service.daily_file.bulk import FIRST_CHUNK, holds_at
+from case_service.daily_file.bulk import FIRST_CHUNK, begins_with
 from case_service.domain import CollectionCase
 
 
 class _Beginning:
-    """The file's items handed to the workers, `size` at a time, while the rest of the body
-    is read (batch_body.py calls it, after the route's dependencies, authentication
-    included, are solved): each slice is prepared meanwhile, on a core that sat idle
-    otherwise, and the appends can start as soon as the route has the whole body. The route
-    takes them only if the whole body is valid and holds these very items; a file refused,
-    or read otherwise, drops them and nothing of them is appended."""
+    """The file's first items handed to the workers while the rest of the body is read
+    (batch_body.py calls it, after the route's dependencies, authentication included, are
+    solved): their first chunk is prepared meanwhile, a core that sat idle otherwise. The
+    route takes it only if the whole body is valid and begins with these very items; a file
+    refused, or read otherwise, drops it and nothing of it is appended."""
 
     size = FIRST_CHUNK
 
@@ -37,44 +36,35 @@ class _Beginning:
         self.lean: list[LeanItem] = []
         self.items: list[MissedInstallment] = []
         self.case_ids: dict[str, UUID] = {}
-        self.begun: list[BegunChunk] = []
-        self._stopped = False
+        self.begun: BegunChunk | None = None
 
     def __call__(self, items: list[LeanItem], total: int) -> None:
-        if self._stopped:
-            return
         try:
-            named = _installments(items, self.case_ids, offset=len(self.items))
+            self.items = _installments(items, self.case_ids)
         except Problem:  # an item with both ids or neither: the route refuses the file
-            self._stopped = True
             return
-        now = self.begun[0].now if self.begun else self._cases.clock.now()
+        self.lean = items
         try:
-            chunk = self._cases.begin_missed_installments(named, len(self.items), total, now)
+            self.begun = self._cases.begin_missed_installments(
+                self.items, total, self._cases.clock.now()
+            )
         except Exception:  # the file is read and recorded as without it
-            _log.exception("a chunk of the daily file could not be begun")
-            chunk = None
-        if chunk is None:  # the rest is read and recorded as without it
-            self._stopped = True
-            return
-        self.lean += items
-        self.items += named
-        self.begun.append(chunk)
+            _log.exception("the daily file's first chunk could not be begun")
 
-    def taken(self, body: list[Any]) -> tuple[list[BegunChunk], list[MissedInstallment]]:
-        """The begun chunks and their items, if `body` begins with the items they were
-        begun on."""
-        begun, self.begun = self.begun, []
-        if not begun or not holds_at(body, self.lean):
+    def taken(self, body: list[Any]) -> tuple[BegunChunk | None, list[MissedInstallment]]:
+        """The begun chunk and its items, if `body` begins with the items it was begun on."""
+        begun, lean = self.begun, self.lean
+        self.begun = None
+        if begun is None or not begins_with(body, lean):
             self.drop(begun)
-            return [], []
-        return begun, self.items[:]  # the route extends its copy; each chunk keeps its own
+            return None, []
+        return begun, self.items[:]  # the route extends its copy; `begun` keeps its own
 
-    def drop(self, begun: list[BegunChunk] | None = None) -> None:
-        begun = self.begun if begun is None else begun
-        self.begun = []
-        for chunk in begun:
-            chunk.drop()
+    def drop(self, begun: BegunChunk | None = None) -> None:
+        begun = begun or self.begun
+        self.begun = None
+        if begun is not None:
+            begun.drop()
 
 
 class _PausedRoute(BodyRoute):
@@ -118,7 +108,7 @@ def record_missed_payments(
     begun, items = beginning.taken(body.items)
     # The begun items were checked and named as here (`_installments`): only the rest is.
     items += _installments(body.items[len(items) :], beginning.case_ids, offset=len(items))
-    now = begun[0].now if begun else cases.clock.now()
+    now = begun.now if begun is not None else cases.clock.now()
     outcomes = cases.record_missed_installments(items, now, begun)
     if len(outcomes) != len(items):
         raise RuntimeError(f"{len(outcomes)} outcomes for {len(items)} items")

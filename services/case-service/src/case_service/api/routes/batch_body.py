@@ -115,9 +115,8 @@ def lean_body(value: Any) -> Any:
 
 
 class Beginning(Protocol):
-    """Told each next `size` items of a larger body, read plainly valid so far, and the
-    body's item count, while the rest is read (the route hands them to the workers); the
-    body's last items are left to the route."""
+    """Told the first `size` items of a larger body, read plainly valid so far, and the
+    body's item count, while the rest is read (the route hands them to the workers)."""
 
     size: int
 
@@ -137,8 +136,7 @@ def lean_items(value: Any) -> list[LeanItem] | None:
     if type(raw) is not list or not _MIN_ITEMS <= len(raw) <= _MAX_ITEMS:
         return None
     beginning = BEGINNING.get()
-    size = beginning.size if beginning is not None else 0
-    begin_at = size if 0 < size < len(raw) else -1
+    begin_at = beginning.size if beginning is not None and len(raw) > beginning.size else -1
     # A file repeats a few dates, amounts and currencies, and names a loan once per missed
     # installment: each text is validated once.
     days: dict[str, Any] = {}
@@ -170,8 +168,7 @@ def lean_items(value: Any) -> list[LeanItem] | None:
                 case_id = UUID(case_id)
             items.append(LeanItem(loan_id, case_id, installment, due_date, amount, currency))
             if len(items) == begin_at:
-                cast(Beginning, beginning)(items[begin_at - size :], len(raw))
-                begin_at = begin_at + size if begin_at + size < len(raw) else -1
+                cast(Beginning, beginning)(items[:], len(raw))
     except Exception:  # a validator refused a value (or doubt): the model says so, naming it
         return None
     return items
