@@ -23,11 +23,10 @@ saving through the library's per-aggregate path. Here, per chunk of the file:
    (docs/audit.md), exactly as for any other command. A chunk is appended by a thread while
    the next one is prepared (here) or gathered (from the workers, who have the one after
    it queued); the first and last chunks are smaller, so the appends start early and the
-   last one, which nothing overlaps, is short. With workers, the file's chunks are begun
-   in them while the route still reads the rest of the body (`begin`, each FIRST_CHUNK
-   items but the last ones), and are appended only if the file turns out as begun. A chunk
-   prepared here then confirms its warm cases with its committed events (warm.py,
-   `confirm`);
+   last one, which nothing overlaps, is short. The first chunk can be begun in the workers
+   while the route still reads the rest of the body (`begin`), and is appended only if the
+   file turns out as begun. A chunk prepared here then confirms its warm cases with its
+   committed events (warm.py, `confirm`);
 4. if another writer appended to one of these cases meanwhile, the version constraint
    refuses the whole transaction (nothing of it is written): the chunk is read again and
    re-run, and after a few refusals handed to the command writer, which retries case by
