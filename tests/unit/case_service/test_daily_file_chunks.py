@@ -7,7 +7,7 @@ from decimal import Decimal
 from uuid import UUID
 
 from case_service.daily_file import MissedInstallment
-from case_service.daily_file.bulk import _by_worker, _chunks, _chunks_after
+from case_service.daily_file.bulk import _chunks, _chunks_after
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -78,22 +78,3 @@ def test_a_begun_first_chunk_is_its_items_cases_or_none_if_one_comes_again(
     for group in [*chunks[0], *rest]:  # whole cases, in file order
         assert group == sorted(group)
         assert len(group) == cases.count(cases[group[0]])
-
-
-@given(
-    cases=st.lists(st.integers(0, 2**128 - 2), max_size=60, unique=True), count=st.integers(1, 4)
-)
-def test_a_chunk_splits_by_worker_each_part_in_the_order_of_its_case_ids(
-    cases: list[int], count: int
-) -> None:
-    items = _file(cases)
-    chunk = [[index] for index in range(len(items))]  # one group a case
-
-    parts = _by_worker(chunk, items, count)
-
-    assert len(parts) == count
-    assert sorted(group[0] for part in parts for group in part) == list(range(len(items)))
-    for worker, part in enumerate(parts):
-        ids = [items[group[0]].case_id.int for group in part]
-        assert all(case_id % count == worker for case_id in ids)  # the same worker, always
-        assert ids == sorted(ids)  # the primary key's order: PostgreSQL appends them faster

@@ -19,14 +19,14 @@ saving through the library's per-aggregate path. Here, per chunk of the file:
    back as it reads any other) and append them with their correlation ids through the
    recorder's `insert_events`: one transaction under the store's insert lock, which
    numbers them in order (by case as the file first names it; with workers, by worker
-   first, then by case id), chains each to its case's hash and stamps the database's time
-   (docs/audit.md), exactly as for any other command. A chunk is appended by a thread while
-   the next one is prepared (here) or gathered (from the workers, who have the one after
-   it queued); the first and last chunks are smaller, so the appends start early and the
-   last one, which nothing overlaps, is short. The first chunk can be begun in the workers
-   while the route still reads the rest of the body (`begin`), and is appended only if the
-   file turns out as begun. A chunk prepared here then confirms its warm cases with its
-   committed events (warm.py, `confirm`);
+   first), chains each to its case's hash and stamps the database's time (docs/audit.md),
+   exactly as for any other command. A chunk is appended by a thread while the next one is
+   prepared (here) or gathered (from the workers, who have the one after it queued); the
+   first and last chunks are smaller, so the appends start early and the last one, which
+   nothing overlaps, is short. The first chunk can be begun in the workers while the route
+   still reads the rest of the body (`begin`), and is appended only if the file turns out
+   as begun. A chunk prepared here then confirms its warm cases with its committed events
+   (warm.py, `confirm`);
 4. if another writer appended to one of these cases meanwhile, the version constraint
    refuses the whole transaction (nothing of it is written): the chunk is read again and
    re-run, and after a few refusals handed to the command writer, which retries case by
@@ -43,7 +43,6 @@ import copy
 import functools
 import itertools
 import logging
-import operator
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -471,19 +470,17 @@ def _by_worker(
     chunk: list[list[int]], items: Sequence[MissedInstallment], count: int
 ) -> list[list[list[int]]]:
     """The chunk's groups (one per case) split by the worker that prepares their case, each
-    case always the same one (by its id), where it is warm from earlier files; in the order
-    of their case ids within each. Events are appended in that order, and PostgreSQL inserts
-    rows in the order of the events table's primary key (and reads each one's previous hash
-    by it) about a seventh faster than in a file's order, which is the loans' and random in
-    case ids (docs/benchmarks.md, 2026-12-06 17:40)."""
-    keyed: list[list[tuple[int, list[int]]]] = [[] for _ in range(count)]
+    case always the same one (by its id), where it is warm from earlier files; in file
+    order within each."""
+    parts: list[list[list[int]]] = [[] for _ in range(count)]
     for group in chunk:
-        key = items[group[0]].case_id.int
-        keyed[key % count].append((key, group))
-    return [[group for _, group in sorted(part, key=_KEY)] for part in keyed]
+        parts[_worker_of(items[group[0]].case_id, count)].append(group)
+    return parts
 
 
-_KEY = operator.itemgetter(0)
+def _worker_of(case_id: UUID, count: int) -> int:
+    """The worker that prepares this case, the same one file after file (warm.py)."""
+    return case_id.int % count
 
 
 def _gathered(futures: list[Future[Packed]], items: Sequence[MissedInstallment]) -> Prepared | None:
