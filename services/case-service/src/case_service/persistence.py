@@ -191,9 +191,10 @@ class CaseEventRecorder(PostgresApplicationRecorder):
             for parity in parities
         )
         # The same, read in gaps: the ranges (after, up to] of ids in two arrays, each a
-        # range scan of the notification id index (a nested loop over the gaps), and the
-        # whole skipped unless the highest id is at most `bound`. Ids between the gaps were
-        # examined already (warm.py, `confirm`).
+        # range scan of the notification id index (a nested loop over the gaps: OFFSET 0
+        # keeps each gap's sub-select apart, else the planner joined a scan of the whole
+        # table to the gaps), and the whole skipped unless the highest id is at most
+        # `bound`. Ids between the gaps were examined already (warm.py, `confirm`).
         gaps = (
             "SELECT m.last, t.case_id, t.originator_version, t.topic, t.state"
             " FROM (SELECT COALESCE(max(notification_id), 0) AS last FROM {schema}.{events}) m"
@@ -201,7 +202,8 @@ class CaseEventRecorder(PostgresApplicationRecorder):
             " FROM unnest(%(afters)s::bigint[], %(uptos)s::bigint[]) AS g(after, upto)"
             " CROSS JOIN LATERAL (SELECT uuid_send(e.originator_id) AS case_id,"
             " e.originator_version, e.topic, e.state FROM {schema}.{events} e"
-            " WHERE e.notification_id > g.after AND e.notification_id <= g.upto{parity}) e"
+            " WHERE e.notification_id > g.after AND e.notification_id <= g.upto{parity}"
+            " OFFSET 0) e"
             " WHERE m.last <= %(bound)s::bigint OFFSET 0) t ON true"
         )
         self._select_gaps, self._select_gaps_of_parity = (
