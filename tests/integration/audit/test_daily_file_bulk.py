@@ -458,7 +458,9 @@ def _followed(app: CaseApplication) -> list[int]:
 
 
 def _installment(case_ids: list[UUID], n: int, today: date) -> list[MissedInstallment]:
-    return [MissedInstallment(i, n, today - timedelta(days=30 - n), Decimal("10.00")) for i in case_ids]
+    return [
+        MissedInstallment(i, n, today - timedelta(days=30 - n), Decimal("10.00")) for i in case_ids
+    ]
 
 
 def test_a_worker_reads_back_none_of_its_committed_parts_in_its_tail(
