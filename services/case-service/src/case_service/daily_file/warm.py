@@ -336,26 +336,36 @@ class WarmCases:
         here, the tail need not read them (module docstring)."""
         if sum(b - a + 1 for a, b in stored_at) != len(appended):
             stored_at = ()  # not these events' ids: the tail reads them
-        by_case: dict[int, list[StoredEvent]] = {}
-        for event in appended:
-            case_id = event.originator_id
-            key = case_id.int if isinstance(case_id, UUID) else UUID(str(case_id)).int
-            by_case.setdefault(key, []).append(event)
         with self._lock:
-            every = True
-            for key, events in by_case.items():
-                entry = self._entries.get(key)
-                if (
-                    entry is None
-                    or len(entry.speculative) != len(events)
-                    or not all(
-                        mine is stored
-                        for mine, stored in zip(entry.speculative, events, strict=True)
-                    )
-                ):
-                    every = False
+            entries = self._entries
+            every = True  # every event its entry's next speculative one
+            matched: list[_Entry] = []  # entries whose speculative events all came
+            entry: _Entry | None = None
+            pending: list[StoredEvent] = []
+            at = 0
+            for event in appended:
+                if at < len(pending) and pending[at] is event:  # the case's next one
+                    at += 1
                     continue
-                entry.confirmed += len(events)
+                if entry is not None:
+                    if at == len(pending):
+                        matched.append(entry)
+                    else:
+                        every = False
+                case_id = event.originator_id
+                key = case_id.int if type(case_id) is UUID else UUID(str(case_id)).int
+                entry = entries.get(key)
+                if entry is None or not entry.speculative or entry.speculative[0] is not event:
+                    every, entry, pending = False, None, []  # out, changed or gone: as it is
+                    continue
+                pending, at = entry.speculative, 1
+            if entry is not None:
+                if at == len(pending):
+                    matched.append(entry)
+                else:
+                    every = False
+            for entry in matched:
+                entry.confirmed += len(entry.speculative)
                 entry.speculative = []
             if every and stored_at and self._seen is not None:
                 self._mark(stored_at)
