@@ -26,7 +26,8 @@ saving through the library's per-aggregate path. Here, per chunk of the file:
    nothing overlaps, is short. The first chunk can be begun in the workers while the route
    still reads the rest of the body (`begin`), and is appended only if the file turns out
    as begun. A chunk prepared here then confirms its warm cases with its committed events
-   (warm.py, `confirm`);
+   and the notification ids they took (warm.py, `confirm`); a worker's part is confirmed
+   the same way in the worker (workers.py, `Workers.confirm`), so no tail reads them back;
 4. if another writer appended to one of these cases meanwhile, the version constraint
    refuses the whole transaction (nothing of it is written): the chunk is read again and
    re-run, and after a few refusals handed to the command writer, which retries case by
