@@ -11,9 +11,9 @@ The workers start with the API (`start`), in the background; until they are read
 a small file, the request's process prepares chunks itself.
 
 A worker keeps the events of its last parts (`_parts`, by the part's number); once a part
-is committed the server sends the ids its events took (`confirm`), queued after what the
-worker was already sent, and the worker confirms its warm cases with them (warm.py): its
-next tail does not read them back.
+is committed the server sends the ids its events took (`confirm`) with the next part it
+sends that worker, and the worker confirms its warm cases with them (warm.py) before it
+prepares that part: its tail does not read them back.
 """
 
 from __future__ import annotations
@@ -101,8 +101,16 @@ def _pid() -> int:
     return os.getpid()
 
 
-def _prepare(rows: list[Any], now: datetime) -> Packed:
+# Parts committed, as sent to a worker with its next part: (part number, ranges of ids).
+Confirmed = list[tuple[int, list[tuple[int, int]]]]
+
+
+def _prepare(
+    rows: list[Any], now: datetime, confirmed: Sequence[tuple[int, list[tuple[int, int]]]] = ()
+) -> Packed:
     assert _app is not None, "the worker did not start"
+    for done, stored_at in confirmed:
+        _confirm(done, stored_at)
     if len(_ids) > IDS_LIMIT:
         _ids.clear()
     prepared = _app.prepare_missed_installments(unpacked(rows, _ids), now)
@@ -147,6 +155,9 @@ class Workers:
         self._settings_json = worker_settings.model_dump_json()
         self._pools: list[ProcessPoolExecutor] = []
         self._ready = threading.Event()
+        # Per worker, its parts committed since its last part was sent (`confirm`).
+        self._confirmed: list[Confirmed] = [[] for _ in range(max(self.count, 0))]
+        self._confirming = threading.Lock()  # appends confirm in a thread, submits in another
 
     @property
     def ready(self) -> bool:
@@ -182,20 +193,23 @@ class Workers:
     def submit(self, worker: int, items: list[MissedInstallment], now: datetime) -> Future[Packed]:
         """Prepare `items` in process number `worker` (0 to count - 1); `Prepared.arrived`
         unpacks the answer."""
-        return self._pools[worker].submit(_prepare, packed(items), now)
+        with self._confirming:
+            confirmed, self._confirmed[worker] = self._confirmed[worker], []
+        return self._pools[worker].submit(_prepare, packed(items), now, confirmed)
 
     def confirm(self, parts: list[Part], ids: list[int]) -> None:
         """These parts (in the order their events were appended) are committed, their
         events at `ids` (in the same order): each worker is told its parts' ids, as ranges,
-        after what it was sent before. A message that is lost only costs a read (warm.py)."""
+        with the next part it is sent (no message of their own: before the next part is all
+        the worker needs them, warm.py). One that is lost only costs a read."""
         start = 0
-        for worker, part, count in parts:
-            stored_at = id_ranges(ids[start : start + count])
-            start += count
-            try:
-                self._pools[worker].submit(_confirm, part, stored_at)
-            except Exception:  # a worker died or closing: its tail reads them, if anything
-                _log.debug("a daily file worker was not told of its committed part")
+        with self._confirming:
+            for worker, part, count in parts:
+                waiting = self._confirmed[worker]
+                waiting.append((part, id_ranges(ids[start : start + count])))
+                start += count
+                if len(waiting) > PARTS_KEPT:  # no part sent for long: the worker forgot them
+                    del waiting[0]
 
     def processes(self) -> list[multiprocessing.process.BaseProcess]:
         """The worker processes now running (none before `start` or after `close`)."""
