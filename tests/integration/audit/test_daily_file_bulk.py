@@ -6,7 +6,7 @@ from __future__ import annotations
 import gc
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -24,6 +24,7 @@ from case_service.checkpointer.runner import Checkpointer
 from case_service.commands import Command, Outcome
 from case_service.daily_file import MissedInstallment, as_command
 from case_service.daily_file import bulk as bulk_module
+from case_service.daily_file import workers as workers_module
 from case_service.daily_file.workers import NICENESS
 from case_service.domain import CollectionCase
 from case_service.relay.store import RelayStore
@@ -429,3 +430,101 @@ def test_worker_processes_prepare_the_file_as_the_server_process_does(
         assert [(o.error, o.version) for o in after] == [(None, 5)] * 3
     finally:
         app.close()
+
+
+@pytest.fixture
+def with_workers(
+    case_settings: CaseServiceSettings, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[CaseApplication]:
+    """An application with two daily file worker processes, ready; a file of any size goes
+    to them, in one chunk."""
+    monkeypatch.setattr(bulk_module, "MIN_FOR_WORKERS", 0)
+    app = CaseApplication(case_settings.model_copy(update={"daily_file_workers": 2}), clock=clock)
+    try:
+        app.start_daily_file_workers()
+        for _ in range(600):
+            if app._workers.ready:
+                break
+            time.sleep(0.1)
+        assert app._workers.ready
+        yield app
+    finally:
+        app.close()
+
+
+def _followed(app: CaseApplication) -> list[int]:
+    """The rows each worker's tails have read so far (warm.py)."""
+    return [pool.submit(workers_module._followed).result() for pool in app._workers._pools]
+
+
+def _installment(case_ids: list[UUID], n: int, today: date) -> list[MissedInstallment]:
+    return [
+        MissedInstallment(i, n, today - timedelta(days=30 - n), Decimal("10.00")) for i in case_ids
+    ]
+
+
+def test_a_worker_reads_back_none_of_its_committed_parts_in_its_tail(
+    with_workers: CaseApplication,
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+    store: AuditStore,
+    signer: SignerKey,
+) -> None:
+    app = with_workers
+    ids = _open(app, *(f"L-TAIL{n}" for n in range(8)))
+    assert {i.int % 2 for i in ids} == {0, 1}  # both workers have cases
+    today = app.today()
+    app.record_missed_installments(_installment(ids, 1, today), clock.now())  # cold
+    before = _followed(app)
+
+    second = app.record_missed_installments(_installment(ids, 2, today), clock.now())
+
+    assert _followed(app) == before  # confirmed by the server: no row of them read back
+    assert [(o.error, o.version) for o in second] == [(None, 3)] * len(ids)
+    # Without the messages, the same tail reads each worker's events of the file back.
+    monkeypatch.setattr(app._workers, "confirm", lambda parts, ids: None)
+    app.record_missed_installments(_installment(ids, 3, today), clock.now())
+    before = _followed(app)
+    fourth = app.record_missed_installments(_installment(ids, 4, today), clock.now())
+    assert sum(_followed(app)) - sum(before) == len(ids)
+    assert [(o.error, o.version) for o in fourth] == [(None, 5)] * len(ids)
+    assert [app.case(i).version for i in ids] == [5] * len(ids)
+    assert verify_store(store, signer.verifier).finding is None
+
+
+def test_a_worker_s_part_refused_at_its_append_is_never_taken_as_stored(
+    with_workers: CaseApplication,
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+    missed_command: Callable[..., Outcome],
+    store: AuditStore,
+    signer: SignerKey,
+) -> None:
+    app = with_workers
+    ids = _open(app, *(f"L-REFUSED{n}" for n in range(4)))
+    contested = ids[0]
+    today = app.today()
+    app.record_missed_installments(_installment(ids, 1, today), clock.now())  # warm now
+    appender = app._daily_file._appender
+    append = appender.append_columns
+    wrote: list[Outcome] = []
+
+    def another_writer_first(*args: Any) -> list[int]:
+        if not wrote:  # between the workers' answer and its append: it takes version 3
+            wrote.append(missed_command(contested, 50))
+        return append(*args)
+
+    monkeypatch.setattr(appender, "append_columns", another_writer_first)
+    app.record_missed_installments(_installment(ids, 2, today), clock.now())
+    assert (wrote[0].error, wrote[0].version) == (None, 3)
+    monkeypatch.setattr(appender, "append_columns", append)
+
+    # Installment 50 as the other writer recorded it: reported already, nothing new. A
+    # worker trusting its part as stored would hold the case without it and record it again.
+    again = MissedInstallment(contested, 50, today - timedelta(days=2), Decimal("1.00"))
+    (outcome,) = app.record_missed_installments([again], clock.now())
+
+    assert (outcome.error, outcome.version, outcome.events) == (None, 4, [])
+    installments = [getattr(e, "installment", None) for e in app.history(contested)][1:]
+    assert installments == [1, 50, 2]
+    assert verify_store(store, signer.verifier).finding is None

@@ -26,6 +26,8 @@ class Store:
         self.events: dict[UUID, list[StoredEvent]] = {}
         self.log: list[StoredEvent] = []
         self.parities: list[int | None] = []  # what each tail asked for
+        self.examined: list[list[tuple[int, int]]] = []  # ...and the ranges it skipped
+        self.rows = 0  # the rows the tails returned
 
     def append(self, event: StoredEvent) -> None:
         assert isinstance(event.originator_id, UUID)
@@ -33,18 +35,25 @@ class Store:
         self.log.append(event)
 
     def tail(
-        self, after: int, limit: int, parity: int | None = None
+        self,
+        after: int,
+        limit: int,
+        parity: int | None = None,
+        examined: Sequence[tuple[int, int]] = (),
     ) -> tuple[list[tuple[Any, ...]] | None, int]:
         self.parities.append(parity)
+        self.examined.append(list(examined))
         last = len(self.log)
-        if last - after > limit:
+        skipped = {i for first, end in examined for i in range(first, end + 1)}
+        if last - after - len(skipped) > limit:
             return None, last
-        # In no set order, as the store's: here, newest first.
+        # In no set order, as the store's: here, newest first. An event's id: its place.
         rows = [
             (last, _bytes(e), e.originator_version, e.topic, e.state)
-            for e in self.log[after:]
-            if parity is None or _int(e) & 1 == parity
+            for i, e in enumerate(self.log[after:], start=after + 1)
+            if (parity is None or _int(e) & 1 == parity) and i not in skipped
         ]
+        self.rows += len(rows)
         return rows[::-1], last
 
     def read(self, known: dict[UUID, int]) -> dict[UUID, list[StoredEvent]]:
@@ -267,11 +276,11 @@ def test_a_case_of_the_other_parity_taken_during_a_tail_has_every_case_read() ->
     store.append(_warm_at_2(warm, store, case_id))
     warm.put_back(warm.take([case_id], store.read, store.replay, store.tail), [])
 
-    def tail(after: int, limit: int, parity: int | None) -> tuple[Any, int]:
+    def tail(after: int, limit: int, parity: int | None, examined: Any) -> tuple[Any, int]:
         if parity is not None:  # another request takes the odd case meanwhile...
             warm.put_back(warm.take([odd], store.read, store.replay, store.tail), [])
             store.append(StoredEvent(odd, 2, "PaymentReceived", b"after its read"))
-        return store.tail(after, limit, parity)  # ...whose event this tail leaves out
+        return store.tail(after, limit, parity, examined)  # ...whose event it leaves out
 
     warm.put_back(warm.take([case_id], store.read, store.replay, tail), [])
     asked = len(store.asked)
@@ -279,3 +288,123 @@ def test_a_case_of_the_other_parity_taken_during_a_tail_has_every_case_read() ->
 
     assert store.parities[-2:] == [0, None]
     assert store.asked[asked:] == [{odd: 1}]  # not followed: read, its event found
+
+
+def _part(warm: WarmCases, store: Store, *case_ids: UUID) -> list[StoredEvent]:
+    """The cases (held, followed) taken, an installment recorded on each, put back: the
+    part's events, not yet appended."""
+    cases = warm.take(case_ids, store.read, store.replay, store.tail)
+    events = []
+    for case_id, case in cases.items():
+        case.record_missed_payment(installment=9, due_date=DUE, amount=Decimal("1.00"), now=NOW)
+        events.append(StoredEvent(case_id, case.version, "PaymentMissed", case_id.bytes))
+    warm.put_back(cases, events)
+    return events
+
+
+def _appended(store: Store, events: list[StoredEvent]) -> list[tuple[int, int]]:
+    """The events appended in one go; the range of ids they took."""
+    first = len(store.log) + 1
+    for event in events:
+        store.append(event)
+    return [(first, len(store.log))]
+
+
+def _held(warm: WarmCases, store: Store, *case_ids: UUID) -> None:
+    for case_id in case_ids:
+        store.append(_warm_at_2(warm, store, case_id))
+    warm.put_back(warm.take(case_ids, store.read, store.replay, store.tail), [])
+
+
+def test_a_part_confirmed_with_its_ids_is_neither_read_in_the_tail_nor_per_case() -> None:
+    warm, store = WarmCases(), Store()
+    a, b, c = UUID(int=50), UUID(int=51), UUID(int=52)
+    _held(warm, store, a, b, c)
+    first = _part(warm, store, a, b)
+    store.append(StoredEvent(c, 3, "PaymentReceived", b"another writer's"))  # between them
+    second = _part(warm, store, c)  # taken after its tail: the event above is in it
+    stored_at = [*_appended(store, first), *_appended(store, second)]
+    warm.confirm(first, stored_at[:1])
+    warm.confirm(second, stored_at[1:])
+    asked, rows = len(store.asked), store.rows
+
+    cases = warm.take([a, b, c], store.read, store.replay, store.tail)
+
+    assert store.examined[-1] == [(stored_at[0][0], stored_at[1][1])]  # adjacent: merged
+    assert store.rows == rows  # nothing of theirs read back
+    assert len(store.asked) == asked  # and no case read: all followed
+    assert [cases[i].version for i in (a, b, c)] == [3, 3, 3]  # each with its own event
+
+
+def test_the_tail_reads_the_gaps_between_confirmed_parts_and_acts_on_them() -> None:
+    warm, store = WarmCases(), Store()
+    a, b, c = UUID(int=60), UUID(int=61), UUID(int=62)
+    _held(warm, store, a, b, c)
+    first, second = _part(warm, store, a), _part(warm, store, b)
+    stored_first = _appended(store, first)
+    store.append(StoredEvent(c, 3, "PaymentReceived", b"another writer's"))  # a gap
+    stored_second = _appended(store, second)
+    warm.confirm(second, stored_second)  # out of order: ranges are kept in order
+    warm.confirm(first, stored_first)
+    asked, rows = len(store.asked), store.rows
+
+    cases = warm.take([a, b, c], store.read, store.replay, store.tail)
+
+    assert store.examined[-1] == [*stored_first, *stored_second]
+    assert store.rows == rows + 1  # the gap only
+    assert store.asked[asked:] == [{c: 2}]  # whose case is read: another writer's event
+    warm.put_back(cases, [])
+    warm.take([a], store.read, store.replay, store.tail)
+    assert store.examined[-1] == []  # passed: no range kept below the tail
+
+
+def test_a_late_confirmation_changes_nothing_and_a_wrong_count_marks_nothing() -> None:
+    warm, store = WarmCases(), Store()
+    a, b = UUID(int=70), UUID(int=71)
+    _held(warm, store, a, b)
+    events = _part(warm, store, a)
+    stored_at = _appended(store, events)
+    warm.put_back(warm.take([b], store.read, store.replay, store.tail), [])  # the tail first
+    warm.confirm(events, stored_at)  # ...then the message: at or below what it examined
+    later = _part(warm, store, b)
+    stored_later = _appended(store, later)
+    warm.confirm(later, [(stored_later[0][0], stored_later[0][1] + 1)])  # not its ids
+    asked, rows = len(store.asked), store.rows
+
+    cases = warm.take([a, b], store.read, store.replay, store.tail)
+
+    assert store.examined[-1] == []
+    assert store.rows == rows + 1  # b's event, read as before the messages
+    assert len(store.asked) == asked  # both followed all the same
+    assert (cases[a].version, cases[b].version) == (3, 3)
+
+
+def test_a_part_with_an_entry_taken_out_meanwhile_is_left_to_the_tail() -> None:
+    warm, store = WarmCases(), Store()
+    a, b = UUID(int=80), UUID(int=81)
+    _held(warm, store, a, b)
+    events = _part(warm, store, a, b)
+    stored_at = _appended(store, events)
+    out = warm.take([a], store.read, store.replay)  # another request has it out (no tail)
+    warm.confirm(events, stored_at)  # b's entry is confirmed; a's is out: no range marked
+    warm.put_back(out, [])
+    asked, rows = len(store.asked), store.rows
+
+    warm.take([a, b], store.read, store.replay, store.tail)
+
+    assert store.examined[-1] == []
+    assert store.rows == rows + 2  # the part read back in the tail
+    assert store.asked[asked:] == [{a: 3}]  # a, put back unfollowed, read; b followed
+
+
+def test_a_part_never_appended_is_never_confirmed_by_the_tail() -> None:
+    warm, store = WarmCases(), Store()
+    a = UUID(int=90)
+    _held(warm, store, a)
+    _part(warm, store, a)  # prepared, never appended, never confirmed
+    store.append(StoredEvent(a, 3, "PaymentMissed", b"another writer's, at that version"))
+    asked = len(store.asked)
+
+    warm.take([a], store.read, store.replay, store.tail)
+
+    assert store.asked[asked:] == [{a: 2}, {a: 0}]  # the store refutes the entry: read afresh

@@ -11,7 +11,7 @@ from arrears.business_date import business_date
 from arrears.clock import Clock, clock_from
 from arrears.logging import get_correlation_id
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper, StoredEvent
 from eventsourcing.postgres import PostgresAggregateRecorder
 
 from case_service.cipher import FastAESCipher
@@ -218,6 +218,17 @@ class CaseApplication(Application[UUID]):
         """A daily file worker's part: the items checked and their events encoded, not yet
         appended (the requesting process appends them, daily_file/workers.py)."""
         return self._daily_file.prepare(items, now)
+
+    def confirm_prepared_installments(
+        self, events: Sequence[StoredEvent], stored_at: Sequence[tuple[int, int]]
+    ) -> None:
+        """A worker's part (`prepare_missed_installments`) is committed, its events at these
+        ranges of notification ids: its warm cases need not read them back."""
+        self._daily_file.confirm(events, stored_at)
+
+    def daily_file_followed(self) -> int:
+        """The rows the daily file's warm cases read in the store's tail (daily_file/warm.py)."""
+        return self._daily_file.followed
 
     def stored_reply(self, claim: IdempotencyClaim) -> IdempotencyRecord | None:
         """The answer already given to this Idempotency-Key, if any; IdempotencyConflict when

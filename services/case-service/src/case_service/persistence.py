@@ -179,6 +179,7 @@ class CaseEventRecorder(PostgresApplicationRecorder):
         )
         # The same, only the events of cases whose id's last bit (its `int`'s lowest) is
         # `parity`: a daily file worker only ever holds such cases (warm.py).
+        parities = ("", " AND get_byte(uuid_send(e.originator_id), 15) & 1 = %(parity)s::int")
         self._select_tail, self._select_tail_of_parity = (
             _text(
                 SQL(tail).format(
@@ -187,10 +188,33 @@ class CaseEventRecorder(PostgresApplicationRecorder):
                     parity=SQL(parity),
                 )
             )
-            for parity in (
-                "",
-                " AND get_byte(uuid_send(e.originator_id), 15) & 1 = %(parity)s::int",
+            for parity in parities
+        )
+        # The same, read in gaps: the ranges (after, up to] of ids in two arrays, each a
+        # range scan of the notification id index (a nested loop over the gaps: OFFSET 0
+        # keeps each gap's sub-select apart, else the planner joined a scan of the whole
+        # table to the gaps), and the whole skipped unless the highest id is at most
+        # `bound`. Ids between the gaps were examined already (warm.py, `confirm`).
+        gaps = (
+            "SELECT m.last, t.case_id, t.originator_version, t.topic, t.state"
+            " FROM (SELECT COALESCE(max(notification_id), 0) AS last FROM {schema}.{events}) m"
+            " LEFT JOIN LATERAL (SELECT e.case_id, e.originator_version, e.topic, e.state"
+            " FROM unnest(%(afters)s::bigint[], %(uptos)s::bigint[]) AS g(after, upto)"
+            " CROSS JOIN LATERAL (SELECT uuid_send(e.originator_id) AS case_id,"
+            " e.originator_version, e.topic, e.state FROM {schema}.{events} e"
+            " WHERE e.notification_id > g.after AND e.notification_id <= g.upto{parity}"
+            " OFFSET 0) e"
+            " WHERE m.last <= %(bound)s::bigint OFFSET 0) t ON true"
+        )
+        self._select_gaps, self._select_gaps_of_parity = (
+            _text(
+                SQL(gaps).format(
+                    schema=Identifier(self.datastore.schema),
+                    events=Identifier(self.events_table_name),
+                    parity=SQL(parity),
+                )
             )
+            for parity in parities
         )
         self._insert_chained = _text(self.chain.insert_events())
         self._insert_chained_one_per_case = _text(self.chain.insert_events(one_per_case=True))
@@ -406,7 +430,11 @@ class CaseEventRecorder(PostgresApplicationRecorder):
             return self._by_case(curs.fetchall())
 
     def select_tail(
-        self, after: int, limit: int, parity: int | None = None
+        self,
+        after: int,
+        limit: int,
+        parity: int | None = None,
+        examined: Sequence[tuple[int, int]] = (),
     ) -> tuple[list[tuple[Any, ...]] | None, int]:
         """The events after notification id `after`, in no set order, as rows (the highest
         notification id, case id's 16 bytes, version, topic, state: binary, as read), and
@@ -414,17 +442,29 @@ class CaseEventRecorder(PostgresApplicationRecorder):
         more than `limit` past `after`. Notification ids are committed in order (every
         insert takes the table's EXCLUSIVE lock), so none at or below the highest is left to
         appear later. `parity` (0 or 1): only the events of cases whose id's `int` has it as
-        its lowest bit (the highest id is still the whole store's)."""
+        its lowest bit (the highest id is still the whole store's). `examined`: ranges of
+        ids (first, last; above `after`, in order, apart) not read, nor counted in `limit`."""
+        skipped = sum(last - first + 1 for first, last in examined)
         with (
             self.datastore.get_connection() as conn,
             conn.cursor(row_factory=tuple_row, binary=True) as curs,
         ):
-            statement = self._select_tail if parity is None else self._select_tail_of_parity
-            parameters = {"after": after, "limit": limit, "parity": parity}
+            if examined:
+                statement = self._select_gaps if parity is None else self._select_gaps_of_parity
+                bound = after + limit + skipped
+                parameters: dict[str, Any] = {
+                    "afters": [after, *(last for _, last in examined)],
+                    "uptos": [*(first - 1 for first, _ in examined), bound],
+                    "bound": bound,
+                    "parity": parity,
+                }
+            else:
+                statement = self._select_tail if parity is None else self._select_tail_of_parity
+                parameters = {"after": after, "limit": limit, "parity": parity}
             curs.execute(statement, parameters, prepare=False)
             rows = curs.fetchall()
         last = int(rows[0][0])
-        if last - after > limit:
+        if last - after - skipped > limit:
             return None, last
         return (rows if rows[0][1] is not None else []), last
 

@@ -26,7 +26,8 @@ saving through the library's per-aggregate path. Here, per chunk of the file:
    nothing overlaps, is short. The first chunk can be begun in the workers while the route
    still reads the rest of the body (`begin`), and is appended only if the file turns out
    as begun. A chunk prepared here then confirms its warm cases with its committed events
-   (warm.py, `confirm`);
+   and the notification ids they took (warm.py, `confirm`); a worker's part is confirmed
+   the same way in the worker (workers.py, `Workers.confirm`), so no tail reads them back;
 4. if another writer appended to one of these cases meanwhile, the version constraint
    refuses the whole transaction (nothing of it is written): the chunk is read again and
    re-run, and after a few refusals handed to the command writer, which retries case by
@@ -61,10 +62,10 @@ from case_service.daily_file.append import ChunkAppender
 from case_service.daily_file.fast import FastMissedPayments, FastReplay, Known
 from case_service.daily_file.items import MissedInstallment, as_command, record_item
 from case_service.daily_file.opened import LeanOpened
-from case_service.daily_file.prepared import Packed, Prepared
+from case_service.daily_file.prepared import Packed, Part, Prepared
 from case_service.daily_file.transcoder import LeanTranscoder
 from case_service.daily_file.warm import WarmCases
-from case_service.daily_file.workers import Workers
+from case_service.daily_file.workers import Workers, id_ranges
 from case_service.domain import CollectionCase, DomainError
 from case_service.domain.events import CaseEvent
 from case_service.persistence import CaseEventRecorder
@@ -275,12 +276,15 @@ class DailyFileWriter:
             if not prepared.has_events:
                 return prepared.outcomes
             try:
-                self._appender.append_columns(prepared.appendable, correlation_id)
+                ids = self._appender.append_columns(prepared.appendable, correlation_id)
             except IntegrityError:
                 prepared = None  # another writer got to one of these cases first: read again
                 continue
-            if prepared.here:  # committed: its warm cases need not read them back
-                self._warm.confirm(prepared.events)
+            # Committed: its warm cases need not read them back, in the tail or per case.
+            if prepared.here:
+                self._warm.confirm(prepared.events, id_ranges(ids))
+            elif prepared.parts and self._workers is not None:
+                self._workers.confirm(prepared.parts, ids)
             self._written(prepared.case_ids)
             return prepared.outcomes
         return self._fallback([as_command(item, now, correlation_id) for item in items])
@@ -333,6 +337,16 @@ class DailyFileWriter:
         (warm.py: those it followed in the store's tail since are not read again) or read in
         one query; `prepare` puts them back."""
         return self._warm.take(case_ids, self._read, self._replay, self._recorder.select_tail)
+
+    def confirm(self, events: Sequence[StoredEvent], stored_at: Sequence[tuple[int, int]]) -> None:
+        """A part prepared here (as a worker) is committed, its `events` at these ranges of
+        notification ids (warm.py, `confirm`)."""
+        self._warm.confirm(events, stored_at)
+
+    @property
+    def followed(self) -> int:
+        """The rows the warm cases' tails returned."""
+        return self._warm.followed
 
     def _read(self, known: dict[UUID, int]) -> dict[UUID, list[StoredEvent]]:
         """The records that bring each case up to date from its known version (0: from its
@@ -498,13 +512,15 @@ def _gathered(futures: list[Future[Packed]], items: Sequence[MissedInstallment])
     versions: list[int] = []
     topics: list[str] = []
     states: list[bytes] = []
-    for answers, (part_ids, part_versions, part_topics, part_states) in parts:
+    tokens: list[Part] = []  # each part's, in the order of its events (`Workers.confirm`)
+    for answers, (part_ids, part_versions, part_topics, part_states), part in parts:
         outcomes += answers
         ids += part_ids
         versions += part_versions
         topics += part_topics
         states += part_states
-    return Prepared.arrived((outcomes, (ids, versions, topics, states)), items)
+        tokens += part
+    return Prepared.arrived((outcomes, (ids, versions, topics, states), tokens), items)
 
 
 def _apply(

@@ -8,6 +8,9 @@ and the usual one (one PaymentMissed recorded at the case's new version) as that
 alone. The events travel as four columns (case id text, version, topic, state), an event's
 case as its id's text, the form the append sends to PostgreSQL, and are appended as they
 came (append.py, `append_columns`): the server builds no UUID or StoredEvent per item.
+A worker's part also carries its token (worker number, a number of the part, event count):
+once the part is committed, the server sends the worker the ids its events took (workers.py),
+and the worker's tail need not read them back (warm.py).
 """
 
 from __future__ import annotations
@@ -23,9 +26,12 @@ from case_service.commands import CaseNotFound, Outcome
 from case_service.daily_file.append import Columns, columns
 from case_service.daily_file.items import MissedInstallment
 
+# A worker's part with events: (worker number, the part's number there, its event count).
+Part = tuple[int, int, int]
 # Per outcome, in the items' order: the usual one's version, or (version, event names,
-# recorded versions, error); and the events' columns: case id texts, versions, topics, states.
-Packed = tuple[list[Any], Columns]
+# recorded versions, error); the events' columns: case id texts, versions, topics, states;
+# and the parts whose events those are, in that order.
+Packed = tuple[list[Any], Columns, list[Part]]
 USUAL = "PaymentMissed"  # the event of the usual outcome
 
 
@@ -41,6 +47,8 @@ class Prepared:
     # Arrived from a worker: its events as the columns they came in, appended as they are
     # (append.py); `events` is then empty.
     columns: Columns | None = None
+    # Arrived from workers: the parts its columns are made of, in order (`Packed`).
+    parts: list[Part] = field(default_factory=list)
 
     @property
     def appendable(self) -> Columns:
@@ -60,9 +68,10 @@ class Prepared:
         ids = {event.originator_id for event in self.events}  # a few events per case
         return {i if isinstance(i, UUID) else UUID(i) for i in ids}
 
-    def portable(self) -> Packed:
+    def portable(self, part: tuple[int, int] | None = None) -> Packed:
         """Fit to cross a process boundary: an unknown case's error is rebuilt on arrival
-        (exceptions pickle their arguments, and CaseNotFound's is the case id)."""
+        (exceptions pickle their arguments, and CaseNotFound's is the case id). `part`:
+        this worker's number and the part's, if it has events (`Part`)."""
         outcomes: list[Any] = []
         for o in self.outcomes:
             assert not o.replayed  # the bulk path answers no idempotency key
@@ -78,12 +87,14 @@ class Prepared:
                 continue
             error = _NotFound(o.case_id) if isinstance(o.error, CaseNotFound) else o.error
             outcomes.append((o.version, names, versions, error))
-        return outcomes, self.appendable
+        appendable = self.appendable
+        parts = [(*part, len(appendable[0]))] if part is not None and appendable[0] else []
+        return outcomes, appendable, parts
 
     @staticmethod
     def arrived(packed: Packed, items: Sequence[MissedInstallment]) -> Prepared:
         """The chunk as prepared for `items` (the ones sent, in the order sent)."""
-        answers, (ids, versions, topics, states) = packed
+        answers, (ids, versions, topics, states), parts = packed
         outcomes = []
         # The items that recorded events, by their own id objects: building a UUID from each
         # event's text cost the server more than a microsecond per case.
@@ -112,7 +123,11 @@ class Prepared:
             if names:
                 written.add(item.case_id)
         return Prepared(
-            outcomes, here=False, written=written, columns=(ids, versions, topics, states)
+            outcomes,
+            here=False,
+            written=written,
+            columns=(ids, versions, topics, states),
+            parts=parts,
         )
 
 

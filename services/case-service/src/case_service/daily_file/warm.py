@@ -38,6 +38,18 @@ speculative) is used without a read of its own. This is safe because:
   speculative events were never appended is never trusted: those are confirmed only by
   their exact bytes in the store.
 
+The process that appends a chunk knows which notification ids its events took (append.py
+answers them in the order sent), and says so (`confirm` with `stored_at`; for a worker's
+part, bulk.py sends it through workers.py after the commit). The events are then confirmed
+in their entries as the tail would have confirmed them, and their ids are marked examined,
+so the next tail reads only the gaps between such ranges above `seen`. A range is marked
+only if every event of the part was, at that moment, its entry's next speculative event
+(the very object put back): then reading it would have done exactly that and nothing else.
+An entry taken out, changed or dropped since leaves the whole part to the tail. The message
+is never needed for correctness: one lost or late only costs the tail a read (ids at or
+below `seen` are already examined), and one is sent only after the commit, for the ids the
+store returned, so a part never appended is never confirmed by it.
+
 A daily file worker is sent the cases whose id's `int` is its number modulo the workers
 (bulk.py), so with two workers every case it ever takes has the same lowest bit. While
 that holds (`_parities`: the lowest bits of every case ever taken here), its tail asks only
@@ -77,6 +89,9 @@ TAIL_LIMIT = 100_000
 # case's own read, so a process holding few cases among many other writes (small files
 # prepared in the server between commands) reads its cases, as before, not all the writes.
 TAIL_PER_CASE = 4
+# Ranges of notification ids confirmed (`confirm`) but not yet passed by a tail: a few per
+# chunk; past this many the newest are dropped (left to the tail to read).
+EXAMINED_LIMIT = 64
 _UNWATCHED = -1
 _ONE_PARITY = {0b01: 0, 0b10: 1}  # `_parities` holding one bit: that lowest bit
 
@@ -87,8 +102,11 @@ Replay = Callable[[CollectionCase | None, Sequence[StoredEvent]], CollectionCase
 # more than the limit past it. The order changes no answer: an event confirms only its
 # case's next speculative version, and any other marks the case to be read.
 TailRows = list[tuple[Any, ...]]
-# Its third argument, 0 or 1: only the events of cases whose id's `int` has that lowest bit.
-Tail = Callable[[int, int, int | None], tuple[TailRows | None, int]]
+# Its third argument, 0 or 1: only the events of cases whose id's `int` has that lowest bit;
+# its fourth, ranges of ids (first, last) above the first argument, in order and apart, not
+# to be read (already examined), and not counted in the limit.
+Ranges = Sequence[tuple[int, int]]
+Tail = Callable[[int, int, int | None, Ranges], tuple[TailRows | None, int]]
 
 
 @dataclass(slots=True)
@@ -119,6 +137,9 @@ class WarmCases:
         self._lock = threading.Lock()
         self._following = threading.Lock()  # one tail read and its pass at a time
         self._seen: int | None = None  # every event up to this notification id examined
+        # ...and these ranges of ids above it (first, last; in order, apart): `confirm`.
+        self._examined: list[tuple[int, int]] = []
+        self.followed = 0  # rows the tails returned (for the benches and tests)
         self._watch = 0
         # Bit b set: a case whose id's `int` has b as its lowest bit was taken (ever).
         self._parities = 0
@@ -181,7 +202,11 @@ class WarmCases:
             limit = min(TAIL_LIMIT, TAIL_PER_CASE * len(self._entries))
             parities = self._parities
             parity = _ONE_PARITY.get(parities)  # None: cases of both, every event
-            rows, last = tail(-1 if seen is None else seen, -1 if seen is None else limit, parity)
+            with self._lock:
+                examined = tuple(self._examined) if seen is not None else ()
+            rows, last = tail(
+                -1 if seen is None else seen, -1 if seen is None else limit, parity, examined
+            )
             with self._lock:
                 if (
                     rows is None
@@ -194,8 +219,12 @@ class WarmCases:
                     # is watched any more; cases read from now on are, from `last`.
                     self._watch += 1
                 else:
+                    self.followed += len(rows)
                     self._examine(rows)
                 self._seen = last
+                # Those ranges are passed now (one confirmed meanwhile at or below `last` was
+                # committed before the tail's snapshot, so it was read, not skipped).
+                self._examined = [(max(a, last + 1), b) for a, b in self._examined if b > last]
                 return self._watch
 
     def _examine(self, rows: TailRows) -> None:
@@ -296,26 +325,65 @@ class WarmCases:
                     entry = _Entry(case, confirmed, pending, now, watched)
                 stored[key] = entry
 
-    def confirm(self, appended: Sequence[StoredEvent]) -> None:
+    def confirm(self, appended: Sequence[StoredEvent], stored_at: Ranges = ()) -> None:
         """These events, as put back (the very objects), are now committed to the store: the
         cases that recorded them hold the store's state up to them, and the next read asks
         only for what came after (rather than reading them back to compare their bytes).
-        A case taken out or put back since, with other events, is left as it is."""
-        by_case: dict[int, list[StoredEvent]] = {}
-        for event in appended:
-            case_id = event.originator_id
-            key = case_id.int if isinstance(case_id, UUID) else UUID(str(case_id)).int
-            by_case.setdefault(key, []).append(event)
+        A case taken out or put back since, with other events, is left as it is.
+
+        `stored_at`: the ids they were stored at (ranges of notification ids, first and
+        last, holding these events and nothing else). If every one of them was confirmed
+        here, the tail need not read them (module docstring)."""
+        if sum(b - a + 1 for a, b in stored_at) != len(appended):
+            stored_at = ()  # not these events' ids: the tail reads them
         with self._lock:
-            for key, events in by_case.items():
-                entry = self._entries.get(key)
-                if entry is None or len(entry.speculative) != len(events):
+            entries = self._entries
+            every = True  # every event its entry's next speculative one
+            matched: list[_Entry] = []  # entries whose speculative events all came
+            entry: _Entry | None = None
+            pending: list[StoredEvent] = []
+            at = 0
+            for event in appended:
+                if at < len(pending) and pending[at] is event:  # the case's next one
+                    at += 1
                     continue
-                if all(
-                    mine is stored for mine, stored in zip(entry.speculative, events, strict=True)
-                ):
-                    entry.confirmed += len(events)
-                    entry.speculative = []
+                if entry is not None:
+                    if at == len(pending):
+                        matched.append(entry)
+                    else:
+                        every = False
+                case_id = event.originator_id
+                key = case_id.int if type(case_id) is UUID else UUID(str(case_id)).int
+                entry = entries.get(key)
+                if entry is None or not entry.speculative or entry.speculative[0] is not event:
+                    every, entry, pending = False, None, []  # out, changed or gone: as it is
+                    continue
+                pending, at = entry.speculative, 1
+            if entry is not None:
+                if at == len(pending):
+                    matched.append(entry)
+                else:
+                    every = False
+            for entry in matched:
+                entry.confirmed += len(entry.speculative)
+                entry.speculative = []
+            if every and stored_at and self._seen is not None:
+                self._mark(stored_at)
+
+    def _mark(self, stored_at: Ranges) -> None:
+        """Add these ranges (their ids above `seen`) to those examined, merged."""
+        seen = self._seen
+        assert seen is not None
+        ranges = sorted(
+            [*self._examined, *((max(a, seen + 1), b) for a, b in stored_at if b > seen)]
+        )
+        merged: list[tuple[int, int]] = []
+        for a, b in ranges:
+            if merged and a <= merged[-1][1] + 1:
+                merged[-1] = (merged[-1][0], max(b, merged[-1][1]))
+            else:
+                merged.append((a, b))
+        self._examined = merged[:EXAMINED_LIMIT]
 
     def discard(self, case_ids: Iterable[UUID]) -> None:
         """Forget these cases, taken out and not to be put back (their chunk failed)."""

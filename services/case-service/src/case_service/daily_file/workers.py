@@ -9,24 +9,34 @@ used); they send back the encoded events and one outcome per item, and the reque
 process appends them (chain and correlation included) while the next chunk is prepared.
 The workers start with the API (`start`), in the background; until they are ready, or for
 a small file, the request's process prepares chunks itself.
+
+A worker keeps the events of its last parts (`_parts`, by the part's number); once a part
+is committed the server sends the ids its events took (`confirm`) with the next part it
+sends that worker, and the worker confirms its warm cases with them (warm.py) before it
+prepares that part: its tail does not read them back.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import multiprocessing
 import os
+import random
 import threading
+from collections import OrderedDict
+from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
 from arrears.heap import settle_heap
+from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import resolve_topic
 
 from case_service.daily_file.items import MissedInstallment, packed, unpacked
-from case_service.daily_file.prepared import Packed, Prepared
+from case_service.daily_file.prepared import Packed, Part, Prepared
 from case_service.daily_file.warm import DEFAULT_LIMIT
 from case_service.settings import CaseServiceSettings
 from case_service.worker_process import end_with_parent
@@ -40,6 +50,12 @@ class _Preparer(Protocol):
         self, items: list[MissedInstallment], now: datetime
     ) -> Prepared: ...
 
+    def confirm_prepared_installments(
+        self, events: Sequence[StoredEvent], stored_at: Sequence[tuple[int, int]]
+    ) -> None: ...
+
+    def daily_file_followed(self) -> int: ...
+
 
 _log = logging.getLogger(__name__)
 _app: _Preparer | None = None
@@ -49,10 +65,21 @@ _app: _Preparer | None = None
 _ids: dict[bytes, UUID] = {}
 IDS_LIMIT = 2 * DEFAULT_LIMIT
 NICENESS = 10  # the workers' nice value above the server's (`_start_worker`)
+# This worker's number, and its parts' numbers: from a random start, so a confirmation meant
+# for another process (one replaced since) names no part of this one.
+_number = 0
+_part_numbers = itertools.count()
+# The events of this worker's last parts with events, by number, until confirmed: parts are
+# confirmed in the order sent, a few chunks behind, so the oldest is dropped (left to the
+# tail) past this many.
+_parts: OrderedDict[int, list[StoredEvent]] = OrderedDict()
+PARTS_KEPT = 16
 
 
-def _start_worker(settings_json: str, server_pid: int) -> None:
-    global _app
+def _start_worker(settings_json: str, server_pid: int, number: int = 0) -> None:
+    global _app, _number, _part_numbers
+    _number = number
+    _part_numbers = itertools.count(random.SystemRandom().getrandbits(60))
     end_with_parent(server_pid)
     # The worker runs at low priority for its whole life (NICENESS above the server's): its
     # start-up (imports, opening the store) does not slow the server it starts beside, and
@@ -74,11 +101,38 @@ def _pid() -> int:
     return os.getpid()
 
 
-def _prepare(rows: list[Any], now: datetime) -> Packed:
+# Parts committed, as sent to a worker with its next part: (part number, ranges of ids).
+Confirmed = list[tuple[int, list[tuple[int, int]]]]
+
+
+def _prepare(
+    rows: list[Any], now: datetime, confirmed: Sequence[tuple[int, list[tuple[int, int]]]] = ()
+) -> Packed:
     assert _app is not None, "the worker did not start"
+    for done, stored_at in confirmed:
+        _confirm(done, stored_at)
     if len(_ids) > IDS_LIMIT:
         _ids.clear()
-    return _app.prepare_missed_installments(unpacked(rows, _ids), now).portable()
+    prepared = _app.prepare_missed_installments(unpacked(rows, _ids), now)
+    part = next(_part_numbers)
+    if prepared.events:
+        _parts[part] = prepared.events  # the very objects put back (warm.py, `confirm`)
+        if len(_parts) > PARTS_KEPT:
+            _parts.popitem(last=False)
+    return prepared.portable((_number, part))
+
+
+def _confirm(part: int, stored_at: list[tuple[int, int]]) -> None:
+    """Part number `part` of this worker is committed, its events at these ids."""
+    events = _parts.pop(part, None)
+    if events is not None and _app is not None:
+        _app.confirm_prepared_installments(events, stored_at)
+
+
+def _followed() -> int:
+    """The rows this worker's tails returned (warm.py), for the benches and tests."""
+    assert _app is not None, "the worker did not start"
+    return _app.daily_file_followed()
 
 
 class Workers:
@@ -101,6 +155,9 @@ class Workers:
         self._settings_json = worker_settings.model_dump_json()
         self._pools: list[ProcessPoolExecutor] = []
         self._ready = threading.Event()
+        # Per worker, its parts committed since its last part was sent (`confirm`).
+        self._confirmed: list[Confirmed] = [[] for _ in range(max(self.count, 0))]
+        self._confirming = threading.Lock()  # appends confirm in a thread, submits in another
 
     @property
     def ready(self) -> bool:
@@ -116,9 +173,9 @@ class Workers:
                 max_workers=1,
                 mp_context=context,
                 initializer=_start_worker,
-                initargs=(self._settings_json, os.getpid()),
+                initargs=(self._settings_json, os.getpid(), number),
             )
-            for _ in range(self.count)
+            for number in range(self.count)
         ]
         started = [pool.submit(_pid) for pool in self._pools]
 
@@ -136,7 +193,23 @@ class Workers:
     def submit(self, worker: int, items: list[MissedInstallment], now: datetime) -> Future[Packed]:
         """Prepare `items` in process number `worker` (0 to count - 1); `Prepared.arrived`
         unpacks the answer."""
-        return self._pools[worker].submit(_prepare, packed(items), now)
+        with self._confirming:
+            confirmed, self._confirmed[worker] = self._confirmed[worker], []
+        return self._pools[worker].submit(_prepare, packed(items), now, confirmed)
+
+    def confirm(self, parts: list[Part], ids: list[int]) -> None:
+        """These parts (in the order their events were appended) are committed, their
+        events at `ids` (in the same order): each worker is told its parts' ids, as ranges,
+        with the next part it is sent (no message of their own: before the next part is all
+        the worker needs them, warm.py). One that is lost only costs a read."""
+        start = 0
+        with self._confirming:
+            for worker, part, count in parts:
+                waiting = self._confirmed[worker]
+                waiting.append((part, id_ranges(ids[start : start + count])))
+                start += count
+                if len(waiting) > PARTS_KEPT:  # no part sent for long: the worker forgot them
+                    del waiting[0]
 
     def processes(self) -> list[multiprocessing.process.BaseProcess]:
         """The worker processes now running (none before `start` or after `close`)."""
@@ -154,3 +227,20 @@ class Workers:
             process.terminate()
         for process in processes:
             process.join(timeout=5)
+
+
+def id_ranges(ids: list[int]) -> list[tuple[int, int]]:
+    """Rising ids as ranges (first, last): a part's events take consecutive ids (one
+    statement under the insert lock), so usually one range, found without a loop."""
+    if not ids:
+        return []
+    if ids[-1] - ids[0] == len(ids) - 1:
+        return [(ids[0], ids[-1])]
+    ranges = [(ids[0], ids[0])]
+    for i in ids[1:]:
+        first, last = ranges[-1]
+        if i == last + 1:
+            ranges[-1] = (first, i)
+        else:
+            ranges.append((i, i))
+    return ranges
