@@ -180,6 +180,41 @@ def test_the_tail_is_every_event_after_a_notification_id_unless_too_far_behind(
     assert cases.recorder.select_tail(last, 32_767) == ([], last)
 
 
+def test_the_tail_read_in_gaps_leaves_out_the_ranges_examined_and_counts_only_the_rest(
+    database_url: str,
+    cases: CaseApplication,
+    open_case: Callable[..., str],
+    missed: Callable[..., Any],
+) -> None:
+    # A worker told which ids its committed parts took reads only the gaps between them
+    # (daily_file/warm.py, `confirm`): every event outside the ranges, none inside.
+    case = UUID(open_case("L-GAPS-1"))
+    _, seen = cases.recorder.select_tail(-1, -1)
+    for k in range(1, 7):
+        missed(str(case), k, _due(k), "10.00")
+    with psycopg.connect(database_url) as conn:
+        ids = [
+            row[0]
+            for row in conn.execute(
+                "SELECT notification_id FROM cases_events WHERE notification_id > %s "
+                "ORDER BY notification_id",
+                (seen,),
+            )
+        ]
+    assert len(ids) == 6
+    examined = [(ids[1], ids[2]), (ids[4], ids[4])]
+
+    for parity in (None, case.int & 1):
+        rows, last = cases.recorder.select_tail(seen, 3, parity, examined)  # 3 left to read
+
+        assert last == ids[-1]
+        assert rows is not None
+        assert sorted(r[2] for r in rows) == [2, 5, 7]  # the versions at ids 0, 3 and 5
+    other = cases.recorder.select_tail(seen, 3, 1 - (case.int & 1), examined)
+    assert other == ([], ids[-1])  # the other parity: none of this case's
+    assert cases.recorder.select_tail(seen, 2, None, examined) == (None, ids[-1])  # 3 past 2
+
+
 def test_pages_of_the_log_are_read_in_index_order_however_stale_the_statistics(
     database_url: str, cases: CaseApplication
 ) -> None:
