@@ -387,12 +387,7 @@ def test_worker_processes_prepare_the_file_as_the_server_process_does(
     settings = case_settings.model_copy(update={"daily_file_workers": 2})
     app = CaseApplication(settings, clock=clock)
     try:
-        app.start_daily_file_workers()
-        for _ in range(600):
-            if app._workers.ready:
-                break
-            time.sleep(0.1)
-        assert app._workers.ready
+        _start_workers(app)
         # Each worker settled its heap once started (arrears.heap.settle_heap), as the server
         # does: its start-up objects are out of the collections a file's chunks trigger.
         for pool in app._workers._pools:
@@ -441,15 +436,20 @@ def with_workers(
     monkeypatch.setattr(bulk_module, "MIN_FOR_WORKERS", 0)
     app = CaseApplication(case_settings.model_copy(update={"daily_file_workers": 2}), clock=clock)
     try:
-        app.start_daily_file_workers()
-        for _ in range(600):
-            if app._workers.ready:
-                break
-            time.sleep(0.1)
-        assert app._workers.ready
+        _start_workers(app)
         yield app
     finally:
         app.close()
+
+
+def _start_workers(app: CaseApplication) -> None:
+    """Start the application's daily file workers and wait until they are ready."""
+    app.start_daily_file_workers()
+    for _ in range(600):
+        if app._workers.ready:
+            break
+        time.sleep(0.1)
+    assert app._workers.ready
 
 
 def _followed(app: CaseApplication) -> list[int]:

@@ -30,6 +30,9 @@ from psycopg.types.json import Jsonb
 from case_service.audit.chain import EventChain, with_chain_columns
 from case_service.pii import keys as subject_keys
 
+# A condition on an events row `e`: its case's id's lowest bit (its `int`'s) is `%(parity)s`.
+_OF_PARITY = " AND get_byte(uuid_send(e.originator_id), 15) & 1 = %(parity)s::int"
+
 
 def _text(statement: Query) -> bytes:
     """A statement's text, composed once: psycopg composes a `Composed` to bytes again on
@@ -179,17 +182,7 @@ class CaseEventRecorder(PostgresApplicationRecorder):
         )
         # The same, only the events of cases whose id's last bit (its `int`'s lowest) is
         # `parity`: a daily file worker only ever holds such cases (warm.py).
-        parities = ("", " AND get_byte(uuid_send(e.originator_id), 15) & 1 = %(parity)s::int")
-        self._select_tail, self._select_tail_of_parity = (
-            _text(
-                SQL(tail).format(
-                    schema=Identifier(self.datastore.schema),
-                    events=Identifier(self.events_table_name),
-                    parity=SQL(parity),
-                )
-            )
-            for parity in parities
-        )
+        self._select_tail, self._select_tail_of_parity = self._by_parity(tail)
         # The same, read in gaps: the ranges (after, up to] of ids in two arrays, each a
         # range scan of the notification id index (a nested loop over the gaps: OFFSET 0
         # keeps each gap's sub-select apart, else the planner joined a scan of the whole
@@ -206,16 +199,7 @@ class CaseEventRecorder(PostgresApplicationRecorder):
             " OFFSET 0) e"
             " WHERE m.last <= %(bound)s::bigint OFFSET 0) t ON true"
         )
-        self._select_gaps, self._select_gaps_of_parity = (
-            _text(
-                SQL(gaps).format(
-                    schema=Identifier(self.datastore.schema),
-                    events=Identifier(self.events_table_name),
-                    parity=SQL(parity),
-                )
-            )
-            for parity in parities
-        )
+        self._select_gaps, self._select_gaps_of_parity = self._by_parity(gaps)
         self._insert_chained = _text(self.chain.insert_events())
         self._insert_chained_one_per_case = _text(self.chain.insert_events(one_per_case=True))
         # The same INSERT without the chain (`chained = False`), the same columns as arrays.
@@ -428,6 +412,21 @@ class CaseEventRecorder(PostgresApplicationRecorder):
                 prepare=True,
             )
             return self._by_case(curs.fetchall())
+
+    def _by_parity(self, text: str) -> tuple[bytes, bytes]:
+        """A read of the events table (`text`, its {schema}, {events} and {parity} filled):
+        for every case, and only for the cases whose id's lowest bit is `%(parity)s`."""
+        every, one = (
+            _text(
+                SQL(text).format(
+                    schema=Identifier(self.datastore.schema),
+                    events=Identifier(self.events_table_name),
+                    parity=SQL(parity),
+                )
+            )
+            for parity in ("", _OF_PARITY)
+        )
+        return every, one
 
     def select_tail(
         self,
