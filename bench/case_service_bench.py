@@ -264,7 +264,7 @@ def daily_files(loans: int, per_loan: int, chunk: int) -> list[bytes]:
     """The daily file's requests' bodies, `chunk` items each, as JSON: encoded before the
     clock starts, as a bank's loader sends a file it holds, so the rate is the endpoint's
     and not this client's encoding (the server sat idle while the client encoded the next
-    body, ~20 ms a file of 10,000: docs/benchmarks.md, 2026-12-06 17:40)."""
+    body, 9.7 ms of CPU a file of 10,000: docs/benchmarks.md, 2026-12-06 17:13)."""
     items = daily_items(loans, per_loan)
     return [
         json.dumps({"items": items[start : start + chunk]}).encode()
