@@ -29,6 +29,7 @@ from case_service.daily_file import (
     Prepared,
     Workers,
 )
+from case_service.daily_file.warm import Ranges
 from case_service.domain import CasePolicy, CollectionCase
 from case_service.domain.events import CaseEvent
 from case_service.executor import CommandExecutor
@@ -220,7 +221,7 @@ class CaseApplication(Application[UUID]):
         return self._daily_file.prepare(items, now)
 
     def confirm_prepared_installments(
-        self, events: Sequence[StoredEvent], stored_at: Sequence[tuple[int, int]]
+        self, events: Sequence[StoredEvent], stored_at: Ranges
     ) -> None:
         """A worker's part (`prepare_missed_installments`) is committed, its events at these
         ranges of notification ids: its warm cases need not read them back."""

@@ -64,7 +64,7 @@ from case_service.daily_file.items import MissedInstallment, as_command, record_
 from case_service.daily_file.opened import LeanOpened
 from case_service.daily_file.prepared import Packed, Part, Prepared
 from case_service.daily_file.transcoder import LeanTranscoder
-from case_service.daily_file.warm import WarmCases
+from case_service.daily_file.warm import Ranges, WarmCases
 from case_service.daily_file.workers import Workers, id_ranges
 from case_service.domain import CollectionCase, DomainError
 from case_service.domain.events import CaseEvent
@@ -338,7 +338,7 @@ class DailyFileWriter:
         one query; `prepare` puts them back."""
         return self._warm.take(case_ids, self._read, self._replay, self._recorder.select_tail)
 
-    def confirm(self, events: Sequence[StoredEvent], stored_at: Sequence[tuple[int, int]]) -> None:
+    def confirm(self, events: Sequence[StoredEvent], stored_at: Ranges) -> None:
         """A part prepared here (as a worker) is committed, its `events` at these ranges of
         notification ids (warm.py, `confirm`)."""
         self._warm.confirm(events, stored_at)

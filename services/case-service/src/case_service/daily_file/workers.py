@@ -37,7 +37,7 @@ from eventsourcing.utils import resolve_topic
 
 from case_service.daily_file.items import MissedInstallment, packed, unpacked
 from case_service.daily_file.prepared import Packed, Part, Prepared
-from case_service.daily_file.warm import DEFAULT_LIMIT
+from case_service.daily_file.warm import DEFAULT_LIMIT, Ranges
 from case_service.settings import CaseServiceSettings
 from case_service.worker_process import end_with_parent
 
@@ -51,7 +51,7 @@ class _Preparer(Protocol):
     ) -> Prepared: ...
 
     def confirm_prepared_installments(
-        self, events: Sequence[StoredEvent], stored_at: Sequence[tuple[int, int]]
+        self, events: Sequence[StoredEvent], stored_at: Ranges
     ) -> None: ...
 
     def daily_file_followed(self) -> int: ...
@@ -102,11 +102,11 @@ def _pid() -> int:
 
 
 # Parts committed, as sent to a worker with its next part: (part number, ranges of ids).
-Confirmed = list[tuple[int, list[tuple[int, int]]]]
+Confirmed = list[tuple[int, Ranges]]
 
 
 def _prepare(
-    rows: list[Any], now: datetime, confirmed: Sequence[tuple[int, list[tuple[int, int]]]] = ()
+    rows: list[Any], now: datetime, confirmed: Sequence[tuple[int, Ranges]] = ()
 ) -> Packed:
     assert _app is not None, "the worker did not start"
     for done, stored_at in confirmed:
@@ -122,7 +122,7 @@ def _prepare(
     return prepared.portable((_number, part))
 
 
-def _confirm(part: int, stored_at: list[tuple[int, int]]) -> None:
+def _confirm(part: int, stored_at: Ranges) -> None:
     """Part number `part` of this worker is committed, its events at these ids."""
     events = _parts.pop(part, None)
     if events is not None and _app is not None:
