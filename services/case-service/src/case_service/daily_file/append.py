@@ -24,22 +24,50 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from eventsourcing.persistence import StoredEvent
-from psycopg.sql import SQL
+from psycopg.sql import SQL, Composed
 
+from case_service.audit.chain import EventChain
 from case_service.persistence import CaseEventRecorder, _text
 
 # Events as columns, in order: case id texts, versions, topics, states.
 Columns = tuple[list[str], list[int], list[str], list[bytes]]
+
+# The append's answer: how many rows it inserted, and their notification ids in order.
+_ANSWER = SQL(
+    " SELECT count(*) AS inserted, "
+    "string_agg(notification_id::text, ',' ORDER BY notification_id) AS ids FROM ins"
+)
+# An event's chain hash: from its stored previous hash (`p.prev`) and its canonical bytes.
+CHAINED = "sha256(p.prev || {canonical})"
+
+
+def one_per_case_insert(
+    chain: EventChain, *, hash_sql: str = CHAINED, previous: bool = True
+) -> Composed:
+    """The append of a chunk where no case appears twice: each event chained to its stored
+    previous hash (`previous`: read by the LATERAL join giving `p.prev`). Other `hash_sql`
+    and `previous` are for bench/spine_bench.py, which weighs the chain's parts of this very
+    statement; the store is only ever written with the defaults."""
+    return (
+        chain.part(
+            "WITH ins AS (INSERT INTO {events} (originator_id, originator_version, topic, "
+            "state, recorded_at, hash, correlation_id) SELECT i.originator_id, "
+            "i.originator_version, i.topic, i.state, statement_timestamp(), "
+            + hash_sql
+            + ", (SELECT %s::text) FROM unnest(%s::uuid[], %s::bigint[], %s::text[], "
+            "%b::bytea[]) WITH ORDINALITY AS i(originator_id, originator_version, topic, "
+            "state, ord)"
+        )
+        + (chain.previous() if previous else SQL(""))
+        + SQL(" ORDER BY i.ord RETURNING notification_id)")
+        + _ANSWER
+    )
 
 
 class ChunkAppender:
     def __init__(self, recorder: CaseEventRecorder) -> None:
         self._recorder = recorder
         chain = recorder.chain
-        answer = SQL(
-            " SELECT count(*) AS inserted, "
-            "string_agg(notification_id::text, ',' ORDER BY notification_id) AS ids FROM ins"
-        )
         # Inserted in the order sent (ORDER BY ord), so notification ids rise with `ord`; the
         # request's correlation id (NULL: none) goes in each event's own row, not a row of
         # its own per event (a second insert and index entry, a tenth of PostgreSQL's CPU per
@@ -47,20 +75,7 @@ class ChunkAppender:
         # (one missed payment each, the usual file) is chained straight from the arrays,
         # each event to its stored previous hash, without the recursion, or a join of the
         # links back to the rows and its two sorts.
-        self._insert_one_per_case = _text(
-            chain.part(
-                "WITH ins AS (INSERT INTO {events} (originator_id, originator_version, topic, "
-                "state, recorded_at, hash, correlation_id) SELECT i.originator_id, "
-                "i.originator_version, "
-                "i.topic, i.state, statement_timestamp(), sha256(p.prev || {canonical}), "
-                "(SELECT %s::text) FROM unnest(%s::uuid[], %s::bigint[], %s::text[], "
-                "%b::bytea[]) WITH ORDINALITY AS i(originator_id, originator_version, topic, "
-                "state, ord)"
-            )
-            + chain.previous()
-            + SQL(" ORDER BY i.ord RETURNING notification_id)")
-            + answer
-        )
+        self._insert_one_per_case = _text(one_per_case_insert(chain))
         self._insert = _text(
             chain.part(
                 "WITH RECURSIVE correlation AS (SELECT %s::text AS id), "
@@ -75,7 +90,7 @@ class ChunkAppender:
                 "i.topic, i.state, statement_timestamp(), l.hash, (SELECT id FROM correlation) "
                 "FROM input i JOIN link l USING (ord) ORDER BY i.ord RETURNING notification_id)"
             )
-            + answer
+            + _ANSWER
         )
 
     def append(self, events: Sequence[StoredEvent], correlation_id: str | None) -> list[int]:
