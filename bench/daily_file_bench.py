@@ -83,9 +83,12 @@ def items(ids: list[UUID], today: date, round_: int) -> list[MissedInstallment]:
     ]  # fmt: skip
 
 
-async def files_one_by_one(url: str, loans: int, server: int, postmaster: int) -> None:
+async def files_one_by_one(
+    url: str, loans: int, server: int, postmaster: int, ceiling: float
+) -> None:
     """case_service_bench.drive_batch's files (5 items per loan, 10,000 a file), each file's
-    rate and CPU per item printed: the server process, its worker processes, PostgreSQL."""
+    rate and CPU per item printed: the server process, its worker processes, PostgreSQL;
+    then the whole run's, beside what its CPU per item allows (`base.cpu_bound`)."""
     token = issue_token(base.SECRET, "origination", "bench", timedelta(hours=1))
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     files = base.daily_files(loans, per_loan=5, chunk=10_000)
@@ -95,6 +98,7 @@ async def files_one_by_one(url: str, loans: int, server: int, postmaster: int) -
         own = sum(process.cpu_times()[:2])
         return own, base.tree_cpu_seconds(server) - own, base.tree_cpu_seconds(postmaster)
 
+    total_items, total_wall, total_cpu = 0, 0.0, 0.0
     async with aiohttp.ClientSession() as session:
         for n, body in enumerate(files):
             before, started = cpu(), time.perf_counter()
@@ -113,6 +117,17 @@ async def files_one_by_one(url: str, loans: int, server: int, postmaster: int) -
                 f"PostgreSQL {database_us:4.1f} us",
                 flush=True,
             )
+            total_items += items
+            total_wall += wall
+            total_cpu += sum(after) - sum(before)
+    rate, us_per_item = total_items / total_wall, 1e6 * total_cpu / total_items
+    bound = base.cpu_bound(us_per_item)
+    print(
+        f"  all files: {rate:,.0f} items/s (x{rate / ceiling:.3f} of COPY), {us_per_item:.1f} us "
+        f"of CPU per item; {os.cpu_count()} cores busy throughout at that CPU: at most "
+        f"{bound:,.0f}/s (x{bound / ceiling:.3f}); this run used {rate / bound:.0%} of it",
+        flush=True,
+    )
 
 
 def endpoint(cases: int, by_file: bool = False) -> None:
@@ -127,7 +142,9 @@ def endpoint(cases: int, by_file: bool = False) -> None:
             postmaster = int((Path(tmp) / "pg" / "postmaster.pid").read_text().split()[0])
             with base.case_service(pg.url("bench_batch"), 500) as url:
                 base.wait_started(base._server_pids[-1])
-                asyncio.run(files_one_by_one(url, cases, base._server_pids[-1], postmaster))
+                asyncio.run(
+                    files_one_by_one(url, cases, base._server_pids[-1], postmaster, ceiling)
+                )
             return
         figures = base.batch_endpoint(pg, Path(tmp) / "pg", cases)
     rate = figures["items_per_s"]
@@ -135,7 +152,9 @@ def endpoint(cases: int, by_file: bool = False) -> None:
         f"(c) batch endpoint: {rate:,.0f} missed payments/s, x{rate / ceiling:.3f} of the COPY "
         f"ceiling ({ceiling:,.0f} rows/s); CPU us/item: server (with its workers) "
         f"{figures['server_cpu_us_per_item']:.1f}, PostgreSQL "
-        f"{figures['postgres_cpu_us_per_item']:.1f}; load {os.getloadavg()[0]:.2f}",
+        f"{figures['postgres_cpu_us_per_item']:.1f}; {os.cpu_count()} cores busy throughout at "
+        f"that CPU: at most {figures['cpu_bound_items_per_s']:,.0f}/s "
+        f"(x{figures['cpu_bound_items_per_s'] / ceiling:.3f}); load {os.getloadavg()[0]:.2f}",
         flush=True,
     )
 

@@ -38,6 +38,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from uuid import UUID
 
 import psutil
 import psycopg
@@ -48,17 +49,15 @@ os.environ.setdefault("MIGRATE_ON_START", "true")
 import case_service_bench as base
 from arrears_dev.embedded.postgres import EmbeddedPostgres
 from case_service.application import CaseApplication
-from case_service.audit.canonical import GENESIS
 from case_service.daily_file import MissedInstallment
 from case_service.daily_file.append import ChunkAppender, Columns, one_per_case_insert
 from case_service.settings import CaseServiceSettings
 
 CHUNK = 2_000  # the endpoint's first and usual last chunk
-_GENESIS = f"'\\x{GENESIS.hex()}'::bytea"
 FORMS = {  # name: (hash expression, whether the previous hash is read)
     "chained": ("sha256(p.prev || {canonical})", True),
     "no hash": ("p.prev", True),
-    "no read": (f"sha256({_GENESIS} || {{canonical}})", False),
+    "no read": ("sha256({genesis} || {canonical})", False),
     "unchained": ("NULL", False),
 }
 
@@ -69,7 +68,7 @@ def appenders(app: CaseApplication) -> dict[str, ChunkAppender]:
     forms = {}
     for name, (hash_sql, previous) in FORMS.items():
         appender = ChunkAppender(app.recorder)
-        statement = one_per_case_insert(chain, hash_sql=hash_sql, previous=previous)
+        statement = one_per_case_insert(chain, hash_sql=chain.part(hash_sql), previous=previous)
         appender._insert_one_per_case = statement.as_string(None).encode()
         forms[name] = appender
     return forms
@@ -89,7 +88,9 @@ def postgres_cpu(postmaster: psutil.Process) -> Callable[[], float]:
     return seconds
 
 
-def append_forms(app: CaseApplication, postmaster: psutil.Process, cases: list, files: int) -> dict:
+def append_forms(
+    app: CaseApplication, postmaster: psutil.Process, cases: list[UUID], files: int
+) -> dict[str, list[tuple[float, float]]]:
     """Per form, the (wall, PostgreSQL CPU) seconds per row of each chunk it appended."""
     forms = appenders(app)
     cpu = postgres_cpu(postmaster)
@@ -164,7 +165,9 @@ def main() -> None:
             daily_file_workers=0,
         )
         app = CaseApplication(settings)
-        postmaster = psutil.Process(int((Path(tmp) / "pg" / "postmaster.pid").read_text().split()[0]))
+        postmaster = psutil.Process(
+            int((Path(tmp) / "pg" / "postmaster.pid").read_text().split()[0])
+        )
         try:
             timed = append_forms(app, postmaster, cases, args.files)
         finally:

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from eventsourcing.persistence import StoredEvent
-from psycopg.sql import SQL, Composed
+from psycopg.sql import SQL, Composable, Composed
 
 from case_service.audit.chain import EventChain
 from case_service.persistence import CaseEventRecorder, _text
@@ -42,19 +42,21 @@ CHAINED = "sha256(p.prev || {canonical})"
 
 
 def one_per_case_insert(
-    chain: EventChain, *, hash_sql: str = CHAINED, previous: bool = True
+    chain: EventChain, *, hash_sql: Composable | None = None, previous: bool = True
 ) -> Composed:
     """The append of a chunk where no case appears twice: each event chained to its stored
-    previous hash (`previous`: read by the LATERAL join giving `p.prev`). Other `hash_sql`
-    and `previous` are for bench/spine_bench.py, which weighs the chain's parts of this very
+    previous hash (`previous`: read by the LATERAL join giving `p.prev`). Another `hash_sql`
+    or `previous` is for bench/spine_bench.py, which weighs the chain's parts of this very
     statement; the store is only ever written with the defaults."""
     return (
         chain.part(
             "WITH ins AS (INSERT INTO {events} (originator_id, originator_version, topic, "
             "state, recorded_at, hash, correlation_id) SELECT i.originator_id, "
             "i.originator_version, i.topic, i.state, statement_timestamp(), "
-            + hash_sql
-            + ", (SELECT %s::text) FROM unnest(%s::uuid[], %s::bigint[], %s::text[], "
+        )
+        + (chain.part(CHAINED) if hash_sql is None else hash_sql)
+        + SQL(
+            ", (SELECT %s::text) FROM unnest(%s::uuid[], %s::bigint[], %s::text[], "
             "%b::bytea[]) WITH ORDINALITY AS i(originator_id, originator_version, topic, "
             "state, ord)"
         )
