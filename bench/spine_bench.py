@@ -54,8 +54,8 @@ from case_service.daily_file.append import ChunkAppender, Columns, one_per_case_
 from case_service.settings import CaseServiceSettings
 
 CHUNK = 2_000  # the endpoint's first and usual last chunk
-FORMS = {  # name: (hash expression, whether the previous hash is read)
-    "chained": ("sha256(p.prev || {canonical})", True),
+FORMS = {  # name: (hash expression, None: the endpoint's; whether the previous hash is read)
+    "chained": (None, True),
     "no hash": ("p.prev", True),
     "no read": ("sha256({genesis} || {canonical})", False),
     "unchained": ("NULL", False),
@@ -63,12 +63,14 @@ FORMS = {  # name: (hash expression, whether the previous hash is read)
 
 
 def appenders(app: CaseApplication) -> dict[str, ChunkAppender]:
-    """An appender per form, each the endpoint's with its one-per-case statement swapped."""
+    """An appender per form: the endpoint's, its one-per-case statement (the one a file of
+    one item per case takes) swapped for the form's."""
     chain = app.recorder.chain
     forms = {}
     for name, (hash_sql, previous) in FORMS.items():
         appender = ChunkAppender(app.recorder)
-        statement = one_per_case_insert(chain, hash_sql=chain.part(hash_sql), previous=previous)
+        composed = None if hash_sql is None else chain.part(hash_sql)
+        statement = one_per_case_insert(chain, hash_sql=composed, previous=previous)
         appender._insert_one_per_case = statement.as_string(None).encode()
         forms[name] = appender
     return forms
