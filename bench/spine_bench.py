@@ -34,13 +34,11 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from uuid import UUID
 
-import psutil
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -76,26 +74,12 @@ def appenders(app: CaseApplication) -> dict[str, ChunkAppender]:
     return forms
 
 
-def postgres_cpu(postmaster: psutil.Process) -> Callable[[], float]:
-    def seconds() -> float:
-        total = 0.0
-        for process in (postmaster, *postmaster.children()):
-            try:
-                times = process.cpu_times()
-            except psutil.Error:  # a process that ended meanwhile
-                continue
-            total += times.user + times.system
-        return total
-
-    return seconds
-
-
 def append_forms(
-    app: CaseApplication, postmaster: psutil.Process, cases: list[UUID], files: int
+    app: CaseApplication, postmaster: int, cases: list[UUID], files: int
 ) -> dict[str, list[tuple[float, float]]]:
-    """Per form, the (wall, PostgreSQL CPU) seconds per row of each chunk it appended."""
+    """Per form, the (wall, PostgreSQL CPU) seconds per row of each chunk it appended;
+    `postmaster`: PostgreSQL's process id."""
     forms = appenders(app)
-    cpu = postgres_cpu(postmaster)
     timed: dict[str, list[tuple[float, float]]] = {name: [] for name in forms}
     now = datetime.now(UTC)
     for file in range(files):
@@ -111,9 +95,9 @@ def append_forms(
             ]
             rows: Columns = app.prepare_missed_installments(items, now).appendable
             appender = forms[names[n % len(names)]]
-            cpu_before, started = cpu(), time.perf_counter()
+            cpu_before, started = base.tree_cpu_seconds(postmaster), time.perf_counter()
             appended = appender.append_columns(rows, None)
-            wall, cpu_after = time.perf_counter() - started, cpu()
+            wall, cpu_after = time.perf_counter() - started, base.tree_cpu_seconds(postmaster)
             assert len(appended) == len(rows[0])
             timed[names[n % len(names)]].append(
                 (wall / len(appended), (cpu_after - cpu_before) / len(appended))
@@ -167,9 +151,7 @@ def main() -> None:
             daily_file_workers=0,
         )
         app = CaseApplication(settings)
-        postmaster = psutil.Process(
-            int((Path(tmp) / "pg" / "postmaster.pid").read_text().split()[0])
-        )
+        postmaster = int((Path(tmp) / "pg" / "postmaster.pid").read_text().split()[0])
         try:
             timed = append_forms(app, postmaster, cases, args.files)
         finally:
